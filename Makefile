@@ -1,0 +1,41 @@
+# ptl: PGXS build.  One ptl.so from src/*/*.c, one install script from the
+# capability SQL files in the order below (later files use earlier objects).
+EXTENSION    = ptl ptl_synth
+EXTVERSION   = 0.1.0
+
+SQL_PARTS    = src/types/types.sql \
+               src/model/model.sql \
+               src/load/stage.sql \
+               src/load/load.sql
+SYNTH_PARTS  = test/generator/ptl_synth.sql
+
+MODULE_big   = ptl
+OBJS         = src/ptl.o $(patsubst %.c,%.o,$(sort $(wildcard src/*/*.c)))
+DATA_built   = ptl--$(EXTVERSION).sql ptl_synth--$(EXTVERSION).sql
+
+# pg_regress: every script in sql/, in name order, against one database that
+# already has ptl installed.  Isolation specs live in specs/.
+REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+REGRESS_OPTS = --load-extension=ptl
+ISOLATION    = $(patsubst specs/%.spec,%,$(sort $(wildcard specs/*.spec)))
+ISOLATION_OPTS = --load-extension=ptl
+
+PG_CPPFLAGS  = -I$(srcdir)/src
+PG_CFLAGS   += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+
+EXTRA_CLEAN  = $(DATA_built) results regression.diffs regression.out output_iso
+
+PG_CONFIG   ?= pg_config
+PGXS        := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+ptl--$(EXTVERSION).sql: $(SQL_PARTS)
+	cat $^ > $@
+
+ptl_synth--$(EXTVERSION).sql: $(SYNTH_PARTS)
+	cat $^ > $@
+
+# pgTAP suites, run after `make install` against $PGDATABASE.
+.PHONY: prove
+prove:
+	pg_prove --ext .sql -r test/pgtap

@@ -1,0 +1,952 @@
+-- ---------------------------------------------------------------------------
+-- load, part 2: batches, the extract specification, quarantine and ptl.load().
+--
+-- ptl.load(batch) works set-wise, one extract at a time in dependency order
+-- (patients, pathways, events, waiting-list entries):
+--   1. every staged row is checked column by column against ptl.extract_column
+--      with the types' own non-raising parsers (ptl.check_input); the first
+--      failing column is the row's reason;
+--   2. rows that pass are checked against rules that span columns or rows
+--      (plausible dates, a parent that exists, a key repeated in the extract);
+--   3. good rows are upserted on their natural key (a re-sent row changes
+--      nothing); bad rows go to ptl.rejected_row with the raw row, the column,
+--      a SQLSTATE and a message; the staged rows are then removed.
+-- Nothing is dropped: per extract, read = loaded + updated + quarantined.
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION ptl.open_batch(org_code text, source_system text,
+                               site_code text DEFAULT NULL, label text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    new_batch bigint;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM ptl.organisation o WHERE o.org_code = open_batch.org_code) THEN
+        RAISE EXCEPTION 'organisation "%" is not in ptl.organisation', open_batch.org_code
+            USING ERRCODE = 'foreign_key_violation',
+                  HINT = 'Add the organisation (its ODS code) to ptl.organisation before loading its extracts.';
+    END IF;
+    IF open_batch.site_code IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM ptl.site s
+        WHERE s.site_code = open_batch.site_code AND s.org_code = open_batch.org_code) THEN
+        RAISE EXCEPTION 'site "%" is not a site of organisation "%"', open_batch.site_code, open_batch.org_code
+            USING ERRCODE = 'foreign_key_violation',
+                  HINT = 'Add the site to ptl.site with its organisation.';
+    END IF;
+    INSERT INTO ptl.batch (org_code, site_code, source_system, label)
+    VALUES (open_batch.org_code, open_batch.site_code, open_batch.source_system, open_batch.label)
+    RETURNING batch_id INTO new_batch;
+    -- Staging rows COPYed later in this session default to this batch.
+    PERFORM pg_catalog.set_config('ptl.current_batch', new_batch::text, false);
+    RETURN new_batch;
+END
+$$;
+COMMENT ON FUNCTION ptl.open_batch(text, text, text, text) IS
+    'Opens a load batch for one delivery of extracts and makes it this session''s default for staging rows; returns its number';
+
+-- ---------------------------------------------------------------------------
+-- The extract specification: what each staged column must hold.  It is the
+-- document a site's data team reads, and the loader's only source of
+-- column rules (so the two cannot drift apart).
+-- ---------------------------------------------------------------------------
+CREATE TABLE ptl.extract_column (
+    extract         text NOT NULL CHECK (extract IN ('patient', 'pathway', 'pathway_event', 'waiting_list_entry')),
+    column_name     text NOT NULL,
+    ordinal         int NOT NULL,
+    required        boolean NOT NULL DEFAULT false,
+    value_type      regtype,
+    allowed         text[],
+    pattern         text,
+    pattern_meaning text,
+    code_table      text CHECK (code_table IN ('site', 'commissioner', 'treatment_function')),
+    when_invalid    text NOT NULL DEFAULT 'quarantine' CHECK (when_invalid IN ('quarantine', 'load_without')),
+    description     text NOT NULL,
+    PRIMARY KEY (extract, column_name),
+    UNIQUE (extract, ordinal),
+    CHECK (pattern IS NULL OR pattern_meaning IS NOT NULL)
+);
+COMMENT ON TABLE ptl.extract_column IS
+    'Specification of every extract column: required or not, its type, code list, pattern or code table. ptl.load() checks rows against it.';
+COMMENT ON COLUMN ptl.extract_column.extract IS 'Extract (staging table in ptl_stage)';
+COMMENT ON COLUMN ptl.extract_column.column_name IS 'Column of the extract';
+COMMENT ON COLUMN ptl.extract_column.ordinal IS 'Order in which columns are checked (and their order in the CSV)';
+COMMENT ON COLUMN ptl.extract_column.required IS 'True when an empty value quarantines the row';
+COMMENT ON COLUMN ptl.extract_column.value_type IS 'Type the value must parse as (its own input parser decides); NULL for free text';
+COMMENT ON COLUMN ptl.extract_column.allowed IS 'Code list the value must be one of, when there is one';
+COMMENT ON COLUMN ptl.extract_column.pattern IS 'Regular expression the value must match, when there is one';
+COMMENT ON COLUMN ptl.extract_column.pattern_meaning IS 'The pattern in words, for messages';
+COMMENT ON COLUMN ptl.extract_column.code_table IS 'Reference table the code must exist in: site, commissioner or treatment_function';
+COMMENT ON COLUMN ptl.extract_column.when_invalid IS
+    'quarantine: an invalid value quarantines the row; load_without: the row loads without the value, which is kept as recorded, and a warning is logged';
+COMMENT ON COLUMN ptl.extract_column.description IS 'What the column holds';
+
+INSERT INTO ptl.extract_column
+    (extract, column_name, ordinal, required, value_type, allowed, pattern, pattern_meaning, code_table, when_invalid, description)
+VALUES
+    ('patient', 'local_patient_id', 1, true, NULL, NULL, '^[!-~]{1,40}$', 'up to 40 printable characters without spaces', NULL, 'quarantine', 'The source system''s patient identifier (hospital number)'),
+    ('patient', 'nhs_number', 2, false, 'ptl.nhs_number', NULL, NULL, NULL, NULL, 'load_without', 'NHS number, 10 digits, optionally 3-3-4 with spaces or hyphens'),
+    ('patient', 'given_name', 3, false, NULL, NULL, NULL, NULL, NULL, 'quarantine', 'Given name'),
+    ('patient', 'family_name', 4, false, NULL, NULL, NULL, NULL, NULL, 'quarantine', 'Family name'),
+    ('patient', 'date_of_birth', 5, false, 'date', NULL, NULL, NULL, NULL, 'quarantine', 'Date of birth, YYYY-MM-DD or DD/MM/YYYY'),
+    ('patient', 'date_of_death', 6, false, 'date', NULL, NULL, NULL, NULL, 'quarantine', 'Date of death, when known'),
+    ('patient', 'sex', 7, false, NULL, '{1,2,9,X}', NULL, NULL, NULL, 'quarantine', 'PERSON STATED GENDER CODE: 1 male, 2 female, 9 indeterminate, X not known'),
+    ('patient', 'postcode', 8, false, NULL, NULL, '^[A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2}$', 'a UK postcode such as LS1 4AP', NULL, 'quarantine', 'Postcode of usual address'),
+    ('patient', 'address_line_1', 9, false, NULL, NULL, NULL, NULL, NULL, 'quarantine', 'First line of usual address'),
+    ('patient', 'ethnic_category', 10, false, NULL, '{A,B,C,D,E,F,G,H,J,K,L,M,N,P,R,S,Z,99}', NULL, NULL, NULL, 'quarantine', 'ETHNIC CATEGORY code (A-S, Z not stated, 99 not known)'),
+    ('patient', 'lsoa_code', 11, false, NULL, NULL, '^[EW][0-9]{8}$', 'an LSOA code such as E01000001', NULL, 'quarantine', 'LSOA of residence'),
+    ('patient', 'gp_practice_code', 12, false, NULL, NULL, '^[A-Z0-9]{3,8}$', 'an ODS code of 3 to 8 capitals or digits', NULL, 'quarantine', 'Registered GP practice ODS code'),
+    ('patient', 'commissioner_code', 13, false, NULL, NULL, NULL, NULL, 'commissioner', 'quarantine', 'Responsible commissioner'),
+
+    ('pathway', 'local_patient_id', 1, true, NULL, NULL, NULL, NULL, NULL, 'quarantine', 'The patient, by the same system''s patient identifier'),
+    ('pathway', 'ppid', 2, true, NULL, NULL, '^[!-~]{1,20}$', 'up to 20 printable characters without spaces', NULL, 'quarantine', 'Patient pathway identifier'),
+    ('pathway', 'ppid_issuer', 3, true, NULL, NULL, '^[A-Z0-9]{3,6}$', 'an ODS code of 3 to 6 capitals or digits', NULL, 'quarantine', 'ODS code of the organisation that issued the PPID (X09 for a UBRN)'),
+    ('pathway', 'ubrn', 4, false, NULL, NULL, '^[0-9]{12}$', '12 digits', NULL, 'quarantine', 'e-RS unique booking reference number'),
+    ('pathway', 'site_code', 5, false, NULL, NULL, NULL, NULL, 'site', 'quarantine', 'Managing site (default: the batch''s site)'),
+    ('pathway', 'treatment_function', 6, true, NULL, NULL, NULL, NULL, 'treatment_function', 'quarantine', 'Treatment function code, e.g. 110'),
+    ('pathway', 'referral_priority', 7, false, NULL, '{1,2,3,routine,urgent,two_week_wait}', NULL, NULL, NULL, 'quarantine', 'PRIORITY TYPE: 1 routine (the default), 2 urgent, 3 two week wait'),
+    ('pathway', 'referral_received', 8, true, 'date', NULL, NULL, NULL, NULL, 'quarantine', 'Date the referral was received (clock start)'),
+    ('pathway', 'commissioner_code', 9, false, NULL, NULL, NULL, NULL, 'commissioner', 'quarantine', 'Commissioner of the pathway'),
+    ('pathway', 'consultant_code', 10, false, NULL, NULL, NULL, NULL, NULL, 'quarantine', 'Responsible consultant'),
+
+    ('pathway_event', 'ppid_issuer', 1, true, NULL, NULL, '^[A-Z0-9]{3,6}$', 'an ODS code of 3 to 6 capitals or digits', NULL, 'quarantine', 'Pathway: PPID issuer'),
+    ('pathway_event', 'ppid', 2, true, NULL, NULL, '^[!-~]{1,20}$', 'up to 20 printable characters without spaces', NULL, 'quarantine', 'Pathway: PPID'),
+    ('pathway_event', 'event_ref', 3, true, NULL, NULL, '^[!-~]{1,40}$', 'up to 40 printable characters without spaces', NULL, 'quarantine', 'The source system''s identifier of the event'),
+    ('pathway_event', 'event_date', 4, true, 'date', NULL, NULL, NULL, NULL, 'quarantine', 'Date of the event'),
+    ('pathway_event', 'kind', 5, true, 'ptl.event_kind', NULL, NULL, NULL, NULL, 'quarantine', 'What happened (ptl.event_kind)'),
+    ('pathway_event', 'rtt_status', 6, false, 'ptl.rtt_status', NULL, NULL, NULL, NULL, 'quarantine', 'RTT period status at the end of the event'),
+    ('pathway_event', 'ref_date', 7, false, 'date', NULL, NULL, NULL, NULL, 'quarantine', 'Second date: original clock start (transfer_in), date offered (tci_offer), date declined (tci_declined)'),
+    ('pathway_event', 'site_code', 8, false, NULL, NULL, NULL, NULL, 'site', 'quarantine', 'Site of the event'),
+    ('pathway_event', 'treatment_function', 9, false, NULL, NULL, NULL, NULL, 'treatment_function', 'quarantine', 'Treatment function of the activity'),
+
+    ('waiting_list_entry', 'ppid_issuer', 1, true, NULL, NULL, '^[A-Z0-9]{3,6}$', 'an ODS code of 3 to 6 capitals or digits', NULL, 'quarantine', 'Pathway: PPID issuer'),
+    ('waiting_list_entry', 'ppid', 2, true, NULL, NULL, '^[!-~]{1,20}$', 'up to 20 printable characters without spaces', NULL, 'quarantine', 'Pathway: PPID'),
+    ('waiting_list_entry', 'entry_ref', 3, true, NULL, NULL, '^[!-~]{1,40}$', 'up to 40 printable characters without spaces', NULL, 'quarantine', 'The source system''s identifier of the entry'),
+    ('waiting_list_entry', 'procedure_code', 4, false, NULL, NULL, '^[A-Z][0-9]{2}\.?[0-9]?$', 'an OPCS-4 code such as W37.1', NULL, 'quarantine', 'Intended procedure (OPCS-4)'),
+    ('waiting_list_entry', 'procedure_description', 5, false, NULL, NULL, NULL, NULL, NULL, 'quarantine', 'Intended procedure in words'),
+    ('waiting_list_entry', 'intended_management', 6, true, NULL, '{1,2,3,4,5}', NULL, NULL, NULL, 'quarantine', 'INTENDED MANAGEMENT: 1 inpatient, 2 day case, 3 regular day, 4 regular night, 5 two or more nights'),
+    ('waiting_list_entry', 'clinical_priority', 7, false, 'ptl.clinical_priority', NULL, NULL, NULL, NULL, 'quarantine', 'Surgical priority P1a to P6'),
+    ('waiting_list_entry', 'decision_to_admit', 8, true, 'date', NULL, NULL, NULL, NULL, 'quarantine', 'Date of the decision to admit'),
+    ('waiting_list_entry', 'expected_duration_minutes', 9, false, 'integer', NULL, NULL, NULL, NULL, 'quarantine', 'Expected theatre time in minutes (1 to 1440)'),
+    ('waiting_list_entry', 'consultant_code', 10, false, NULL, NULL, NULL, NULL, NULL, 'quarantine', 'Consultant who will operate'),
+    ('waiting_list_entry', 'tci_date', 11, false, 'date', NULL, NULL, NULL, NULL, 'quarantine', 'Admission date booked'),
+    ('waiting_list_entry', 'removed_date', 12, false, 'date', NULL, NULL, NULL, NULL, 'quarantine', 'Date the entry left the list'),
+    ('waiting_list_entry', 'removal_reason', 13, false, NULL, '{admitted,no_longer_required,died,transferred,other}', NULL, NULL, NULL, 'quarantine', 'Why the entry left the list'),
+    ('waiting_list_entry', 'site_code', 14, false, NULL, NULL, NULL, NULL, 'site', 'quarantine', 'Site where the admission is planned');
+
+-- ---------------------------------------------------------------------------
+-- Quarantine, warnings and per-batch counts
+-- ---------------------------------------------------------------------------
+CREATE TABLE ptl.rejected_row (
+    rejected_id     bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    batch_id        bigint NOT NULL REFERENCES ptl.batch (batch_id),
+    extract         text NOT NULL,
+    row_in_extract  bigint NOT NULL,
+    column_name     text,
+    value           text,
+    reason          text NOT NULL CHECK (reason IN (
+                        'missing_required', 'invalid_date', 'invalid_number', 'invalid_code',
+                        'implausible_date', 'inconsistent', 'out_of_range',
+                        'duplicate_in_extract', 'unknown_parent', 'parent_rejected')),
+    sqlstate        text NOT NULL CHECK (sqlstate ~ '^[0-9A-Z]{5}$'),
+    message         text NOT NULL,
+    raw             jsonb NOT NULL,
+    rejected_at     timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (batch_id, extract, row_in_extract)
+);
+CREATE INDEX rejected_row_reason_idx ON ptl.rejected_row (batch_id, extract, reason);
+COMMENT ON TABLE ptl.rejected_row IS
+    'Quarantine: every staged row ptl.load() could not load, with the whole raw row and why. Fix at source and resend; nothing here is lost.';
+COMMENT ON COLUMN ptl.rejected_row.rejected_id IS 'Key';
+COMMENT ON COLUMN ptl.rejected_row.batch_id IS 'Batch the row came in';
+COMMENT ON COLUMN ptl.rejected_row.extract IS 'Extract the row came in (patient, pathway, pathway_event, waiting_list_entry)';
+COMMENT ON COLUMN ptl.rejected_row.row_in_extract IS 'Position of the row in its extract as delivered (1 = first data row)';
+COMMENT ON COLUMN ptl.rejected_row.column_name IS 'The column at fault (NULL when the fault is the whole row)';
+COMMENT ON COLUMN ptl.rejected_row.value IS 'The value at fault, exactly as delivered';
+COMMENT ON COLUMN ptl.rejected_row.reason IS
+    'Reason code: missing_required, invalid_date, invalid_number, invalid_code, implausible_date, inconsistent, out_of_range, duplicate_in_extract, unknown_parent, parent_rejected';
+COMMENT ON COLUMN ptl.rejected_row.sqlstate IS 'SQLSTATE of the fault (the one the type''s parser or the constraint would raise)';
+COMMENT ON COLUMN ptl.rejected_row.message IS 'What is wrong, in words a data manager can act on';
+COMMENT ON COLUMN ptl.rejected_row.raw IS 'The whole staged row, as delivered';
+COMMENT ON COLUMN ptl.rejected_row.rejected_at IS 'When it was quarantined';
+
+CREATE TABLE ptl.load_warning (
+    warning_id      bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    batch_id        bigint NOT NULL REFERENCES ptl.batch (batch_id),
+    extract         text NOT NULL,
+    row_in_extract  bigint NOT NULL,
+    column_name     text NOT NULL,
+    value           text,
+    reason          text NOT NULL,
+    sqlstate        text NOT NULL,
+    message         text NOT NULL,
+    warned_at       timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX load_warning_batch_idx ON ptl.load_warning (batch_id, extract, reason);
+COMMENT ON TABLE ptl.load_warning IS
+    'Rows that loaded without one invalid value (e.g. an invalid NHS number: the patient loads, the number is kept as recorded)';
+COMMENT ON COLUMN ptl.load_warning.warning_id IS 'Key';
+COMMENT ON COLUMN ptl.load_warning.batch_id IS 'Batch the row came in';
+COMMENT ON COLUMN ptl.load_warning.extract IS 'Extract the row came in';
+COMMENT ON COLUMN ptl.load_warning.row_in_extract IS 'Position of the row in its extract as delivered';
+COMMENT ON COLUMN ptl.load_warning.column_name IS 'The column whose value was left out';
+COMMENT ON COLUMN ptl.load_warning.value IS 'The value as delivered';
+COMMENT ON COLUMN ptl.load_warning.reason IS 'Reason code, e.g. invalid_nhs_number';
+COMMENT ON COLUMN ptl.load_warning.sqlstate IS 'SQLSTATE the type''s parser gives for the value';
+COMMENT ON COLUMN ptl.load_warning.message IS 'What is wrong with the value';
+COMMENT ON COLUMN ptl.load_warning.warned_at IS 'When it was logged';
+
+CREATE TABLE ptl.batch_extract (
+    batch_id        bigint NOT NULL REFERENCES ptl.batch (batch_id),
+    extract         text NOT NULL,
+    rows_read       bigint NOT NULL,
+    rows_loaded     bigint NOT NULL,
+    rows_updated    bigint NOT NULL,
+    rows_unchanged  bigint NOT NULL,
+    rows_quarantined bigint NOT NULL,
+    rows_with_warnings bigint NOT NULL,
+    load_ms         numeric NOT NULL,
+    PRIMARY KEY (batch_id, extract),
+    CONSTRAINT batch_extract_nothing_lost
+        CHECK (rows_read = rows_loaded + rows_updated + rows_quarantined),
+    CHECK (rows_unchanged <= rows_updated)
+);
+COMMENT ON TABLE ptl.batch_extract IS
+    'What ptl.load() did with each extract of a batch. Nothing is lost: rows_read = rows_loaded + rows_updated + rows_quarantined (a constraint).';
+COMMENT ON COLUMN ptl.batch_extract.batch_id IS 'Batch';
+COMMENT ON COLUMN ptl.batch_extract.extract IS 'Extract';
+COMMENT ON COLUMN ptl.batch_extract.rows_read IS 'Rows staged';
+COMMENT ON COLUMN ptl.batch_extract.rows_loaded IS 'Rows that created a new record';
+COMMENT ON COLUMN ptl.batch_extract.rows_updated IS 'Rows whose record already existed (changed or re-sent unchanged)';
+COMMENT ON COLUMN ptl.batch_extract.rows_unchanged IS 'Of rows_updated, those identical to the record already held (nothing was written)';
+COMMENT ON COLUMN ptl.batch_extract.rows_quarantined IS 'Rows put in ptl.rejected_row';
+COMMENT ON COLUMN ptl.batch_extract.rows_with_warnings IS 'Loaded rows with a value left out (see ptl.load_warning)';
+COMMENT ON COLUMN ptl.batch_extract.load_ms IS 'Milliseconds the extract took to load';
+
+SELECT pg_catalog.pg_extension_config_dump('ptl.rejected_row', '');
+SELECT pg_catalog.pg_extension_config_dump('ptl.rejected_row_rejected_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('ptl.load_warning', '');
+SELECT pg_catalog.pg_extension_config_dump('ptl.load_warning_warning_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('ptl.batch_extract', '');
+
+-- ---------------------------------------------------------------------------
+-- Column checks, generated from ptl.extract_column
+-- ---------------------------------------------------------------------------
+
+-- The value as the loader sees it: trimmed, and empty means missing.
+CREATE FUNCTION ptl.extract_value(raw text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN nullif(pg_catalog.btrim(raw), '');
+COMMENT ON FUNCTION ptl.extract_value(text) IS
+    'An extract value as the loader reads it: surrounding spaces removed, empty taken as missing';
+
+-- SQL expression (over staged row alias s) that is true when the column's
+-- value breaks its rule in ptl.extract_column.
+CREATE FUNCTION ptl.extract_column_fails(c ptl.extract_column) RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v text := format('ptl.extract_value(s.%I)', c.column_name);
+    tests text[] := '{}';
+    codes text[];
+BEGIN
+    IF c.required THEN
+        tests := tests || format('%s IS NULL', v);
+    END IF;
+    IF c.value_type IS NOT NULL AND c.value_type <> 'text'::regtype THEN
+        tests := tests || format('NOT (ptl.check_input(%s, %L::regtype) IS NULL)', v, c.value_type::text);
+    END IF;
+    IF c.allowed IS NOT NULL THEN
+        tests := tests || format('%s <> ALL (%L::text[])', v, c.allowed);
+    END IF;
+    IF c.pattern IS NOT NULL THEN
+        tests := tests || format('%s !~ %L', v, c.pattern);
+    END IF;
+    IF c.code_table IS NOT NULL THEN
+        EXECUTE format('SELECT coalesce(array_agg(%I ORDER BY 1), ''{}'') FROM ptl.%I',
+                       CASE c.code_table WHEN 'site' THEN 'site_code'
+                                         WHEN 'commissioner' THEN 'commissioner_code'
+                                         ELSE 'tfc' END,
+                       c.code_table)
+            INTO codes;
+        -- A constant array: PostgreSQL hashes it, so the test costs the same
+        -- whatever the size of the code table.
+        tests := tests || format('%s <> ALL (%L::text[])', v, codes);
+    END IF;
+    IF cardinality(tests) = 0 THEN
+        RETURN NULL;
+    END IF;
+    -- A NULL (missing) optional value passes every test above.
+    RETURN '(' || array_to_string(tests, ' OR ') || ')';
+END
+$$;
+COMMENT ON FUNCTION ptl.extract_column_fails(ptl.extract_column) IS
+    'Internal to ptl.load(): SQL test, over staged row s, that a column breaks its rule in ptl.extract_column';
+
+-- Why one value breaks its column's rule: reason, SQLSTATE and message.
+-- Called only for rows that failed, so it may take its time.
+CREATE FUNCTION ptl.extract_value_problem(c ptl.extract_column, raw text,
+                                          OUT reason text, OUT sqlstate text, OUT message text)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v text := ptl.extract_value(raw);
+    p ptl.input_problem;
+BEGIN
+    IF v IS NULL THEN
+        IF c.required THEN
+            reason := 'missing_required';
+            sqlstate := '23502';
+            message := format('%s is empty, but every %s row needs one (%s)',
+                              c.column_name, replace(c.extract, '_', ' '), c.description);
+        END IF;
+        RETURN;
+    END IF;
+    IF c.value_type IS NOT NULL AND c.value_type <> 'text'::regtype THEN
+        p := ptl.check_input(v, c.value_type);
+        IF p IS NOT NULL THEN
+            reason := CASE WHEN c.value_type = 'date'::regtype THEN 'invalid_date'
+                           WHEN c.value_type IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype)
+                                THEN 'invalid_number'
+                           ELSE 'invalid_code' END;
+            sqlstate := p.sqlstate;
+            message := format('%s %L is not a valid %s: %s', c.column_name, raw,
+                              replace(format_type(c.value_type, NULL), 'ptl.', ''),
+                              coalesce(p.detail, p.message));
+            RETURN;
+        END IF;
+    END IF;
+    IF c.allowed IS NOT NULL AND v <> ALL (c.allowed) THEN
+        reason := 'invalid_code';
+        sqlstate := '22P02';
+        message := format('%s %L is not one of the allowed codes (%s)', c.column_name, raw,
+                          array_to_string(c.allowed, ', '));
+    ELSIF c.pattern IS NOT NULL AND v !~ c.pattern THEN
+        reason := 'invalid_code';
+        sqlstate := '22P02';
+        message := format('%s %L is not %s', c.column_name, raw, c.pattern_meaning);
+    ELSIF c.code_table = 'site' AND NOT EXISTS (SELECT 1 FROM ptl.site WHERE site_code = v) THEN
+        reason := 'invalid_code';
+        sqlstate := '23503';
+        message := format('%s %L is not a site in ptl.site', c.column_name, raw);
+    ELSIF c.code_table = 'commissioner' AND NOT EXISTS (SELECT 1 FROM ptl.commissioner WHERE commissioner_code = v) THEN
+        reason := 'invalid_code';
+        sqlstate := '23503';
+        message := format('%s %L is not a commissioner in ptl.commissioner', c.column_name, raw);
+    ELSIF c.code_table = 'treatment_function' AND NOT EXISTS (SELECT 1 FROM ptl.treatment_function WHERE tfc = v) THEN
+        reason := 'invalid_code';
+        sqlstate := '23503';
+        message := format('%s %L is not a treatment function code in ptl.treatment_function', c.column_name, raw);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ptl.extract_value_problem(ptl.extract_column, text) IS
+    'Internal to ptl.load(): the reason code, SQLSTATE and message for a value that breaks its column''s rule (all NULL when it does not)';
+
+-- Stage 1 of loading one extract: copy the batch's staged rows into a work
+-- table with their position and, for rows that break a column rule, the
+-- first failing column.  Returns the number of rows read.
+CREATE FUNCTION ptl.load_check_columns(batch bigint, extract_name text) RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fails text := '';
+    warns text := '';
+    c ptl.extract_column;
+    test text;
+    n bigint;
+BEGIN
+    FOR c IN SELECT * FROM ptl.extract_column WHERE extract = extract_name ORDER BY ordinal LOOP
+        test := ptl.extract_column_fails(c);
+        CONTINUE WHEN test IS NULL;
+        IF c.when_invalid = 'quarantine' THEN
+            fails := fails || format(' WHEN %s THEN %L', test, c.column_name);
+        ELSE
+            warns := warns || format(' WHEN %s THEN %L', test, c.column_name);
+        END IF;
+    END LOOP;
+    EXECUTE format('DROP TABLE IF EXISTS pg_temp.%I', 'ptl_load_' || extract_name);
+    EXECUTE format($q$
+        CREATE TEMP TABLE %I ON COMMIT DROP AS
+        SELECT s.*,
+               row_number() OVER (ORDER BY s.row_no) AS row_in_extract,
+               CASE %s END AS bad_column,
+               CASE %s END AS warn_column,
+               NULL::text AS reason,
+               NULL::text AS bad_sqlstate,
+               NULL::text AS bad_message
+        FROM ptl_stage.%I s
+        WHERE s.batch_id = $1$q$,
+        'ptl_load_' || extract_name,
+        CASE WHEN fails = '' THEN 'WHEN false THEN NULL' ELSE fails END,
+        CASE WHEN warns = '' THEN 'WHEN false THEN NULL' ELSE warns END,
+        extract_name)
+    USING batch;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    EXECUTE format('ANALYZE pg_temp.%I', 'ptl_load_' || extract_name);
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION ptl.load_check_columns(bigint, text) IS
+    'Internal to ptl.load(): stages one extract of a batch in a work table, marking the first column of each row that breaks its rule';
+
+-- Stage 2 helper: quarantine rows (still good so far) that repeat a key
+-- later in the same extract.  The last row is the source's latest word; if
+-- it is itself bad, nothing of that key loads from this batch.
+CREATE FUNCTION ptl.load_mark_repeats(extract_name text, key_columns text[], key_words text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    key_list text := (SELECT string_agg(format('ptl.extract_value(%I)', k), ', ') FROM unnest(key_columns) k);
+BEGIN
+    EXECUTE format($q$
+        UPDATE pg_temp.%1$I w
+        SET reason = 'duplicate_in_extract', bad_sqlstate = '23505',
+            bad_message = format('the same %2$s appears again at row %%s of this extract; only the last row counts',
+                                 d.last_row)
+        FROM (SELECT row_no,
+                     max(row_in_extract) OVER (PARTITION BY %3$s) AS last_row,
+                     row_in_extract AS this_row
+              FROM pg_temp.%1$I) d
+        WHERE d.row_no = w.row_no AND d.this_row < d.last_row
+          AND w.bad_column IS NULL$q$,
+        'ptl_load_' || extract_name, key_words, key_list);
+END
+$$;
+COMMENT ON FUNCTION ptl.load_mark_repeats(text, text[], text) IS
+    'Internal to ptl.load(): marks rows whose key appears again later in the same extract';
+
+-- Stage 2 helper for extracts whose rows belong to a pathway (events,
+-- waiting-list entries): the pathway must exist at this provider.
+CREATE FUNCTION ptl.load_mark_orphans(extract_name text, batch bigint)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    provider text := (SELECT org_code FROM ptl.batch WHERE batch_id = batch);
+BEGIN
+    EXECUTE format($q$
+        UPDATE pg_temp.%I w
+        SET reason = CASE WHEN o.rejected_at IS NOT NULL THEN 'parent_rejected' ELSE 'unknown_parent' END,
+            bad_sqlstate = '23503',
+            bad_message = CASE
+                WHEN o.rejected_at IS NOT NULL THEN
+                    format('its pathway (PPID %%s issued by %%s) was quarantined at row %%s of this batch''s pathway extract',
+                           o.ppid, o.ppid_issuer, o.rejected_at)
+                ELSE
+                    format('no pathway with PPID %%s issued by %%s is known at %%s; send the pathway row first',
+                           o.ppid, o.ppid_issuer, $2)
+                END
+        FROM (SELECT x.row_no, x.ppid, x.ppid_issuer,
+                     (SELECT max(r.row_in_extract) FROM ptl.rejected_row r
+                      WHERE r.batch_id = $1 AND r.extract = 'pathway'
+                        AND ptl.extract_value(r.raw ->> 'ppid') = x.ppid
+                        AND ptl.extract_value(r.raw ->> 'ppid_issuer') = x.ppid_issuer) AS rejected_at
+              FROM (SELECT v.row_no, ptl.extract_value(v.ppid) AS ppid,
+                           ptl.extract_value(v.ppid_issuer) AS ppid_issuer
+                    FROM pg_temp.%I v
+                    WHERE v.bad_column IS NULL AND v.reason IS NULL) x
+              WHERE NOT EXISTS (SELECT 1 FROM ptl.pathway p
+                                WHERE p.provider_org = $2
+                                  AND p.ppid_issuer = x.ppid_issuer
+                                  AND p.ppid = x.ppid)) o
+        WHERE w.row_no = o.row_no$q$,
+        'ptl_load_' || extract_name, 'ptl_load_' || extract_name)
+    USING batch, provider;
+END
+$$;
+COMMENT ON FUNCTION ptl.load_mark_orphans(text, bigint) IS
+    'Internal to ptl.load(): marks event or waiting-list rows whose pathway is not known at the batch''s provider';
+
+-- Stage 3: quarantine the rows marked bad, log the warnings, and clear the
+-- batch's rows from staging.
+CREATE FUNCTION ptl.load_quarantine(batch bigint, extract_name text,
+                                    OUT quarantined bigint, OUT warned bigint)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    work text := 'ptl_load_' || extract_name;
+    n bigint;
+BEGIN
+    -- Faults of one column: reason and message come from the column's rule.
+    EXECUTE format($q$
+        INSERT INTO ptl.rejected_row (batch_id, extract, row_in_extract, column_name, value,
+                                      reason, sqlstate, message, raw)
+        SELECT $1, $2, w.row_in_extract, w.bad_column, r.value,
+               p.reason, p.sqlstate, p.message, r.raw
+        FROM pg_temp.%I w
+        CROSS JOIN LATERAL (
+            SELECT to_jsonb(w) ->> w.bad_column AS value,
+                   to_jsonb(w) - '{bad_column,warn_column,reason,bad_sqlstate,bad_message,row_in_extract,batch_id,row_no}'::text[] AS raw) r
+        JOIN ptl.extract_column c ON c.extract = $2 AND c.column_name = w.bad_column
+        CROSS JOIN LATERAL ptl.extract_value_problem(c, r.value) p
+        WHERE w.bad_column IS NOT NULL$q$, work)
+    USING batch, extract_name;
+    GET DIAGNOSTICS quarantined = ROW_COUNT;
+
+    -- Faults found by the extract's row rules carry their own message.
+    EXECUTE format($q$
+        INSERT INTO ptl.rejected_row (batch_id, extract, row_in_extract, column_name, value,
+                                      reason, sqlstate, message, raw)
+        SELECT $1, $2, w.row_in_extract, NULL, NULL,
+               w.reason, w.bad_sqlstate, w.bad_message,
+               to_jsonb(w) - '{bad_column,warn_column,reason,bad_sqlstate,bad_message,row_in_extract,batch_id,row_no}'::text[]
+        FROM pg_temp.%I w
+        WHERE w.bad_column IS NULL AND w.reason IS NOT NULL$q$, work)
+    USING batch, extract_name;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    quarantined := quarantined + n;
+
+    -- Values left out of rows that loaded.
+    EXECUTE format($q$
+        INSERT INTO ptl.load_warning (batch_id, extract, row_in_extract, column_name, value,
+                                      reason, sqlstate, message)
+        SELECT $1, $2, w.row_in_extract, w.warn_column, r.value,
+               'invalid_' || w.warn_column, p.sqlstate,
+               format('%%s %%L is not valid and was left out (kept as recorded): %%s',
+                      w.warn_column, r.value, coalesce(p.detail, p.message))
+        FROM pg_temp.%I w
+        CROSS JOIN LATERAL (SELECT to_jsonb(w) ->> w.warn_column AS value) r
+        JOIN ptl.extract_column c ON c.extract = $2 AND c.column_name = w.warn_column
+        CROSS JOIN LATERAL ptl.check_input(ptl.extract_value(r.value), c.value_type) p
+        WHERE w.warn_column IS NOT NULL AND w.bad_column IS NULL AND w.reason IS NULL$q$, work)
+    USING batch, extract_name;
+    GET DIAGNOSTICS warned = ROW_COUNT;
+
+    EXECUTE format('DELETE FROM ptl_stage.%I WHERE batch_id = $1', extract_name) USING batch;
+END
+$$;
+COMMENT ON FUNCTION ptl.load_quarantine(bigint, text) IS
+    'Internal to ptl.load(): quarantines an extract''s bad rows with their reasons, logs warnings and clears the batch from staging';
+
+-- ---------------------------------------------------------------------------
+-- One function per extract: its row rules (stage 2) and its upsert.  Each
+-- returns (loaded, changed): new records, and existing records whose values
+-- changed; re-sent identical rows write nothing.
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION ptl.load_patients(batch bigint, OUT loaded bigint, OUT changed bigint)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+SET datestyle = 'ISO, DMY'
+AS $$
+DECLARE
+    b ptl.batch := (SELECT x FROM ptl.batch x WHERE x.batch_id = batch);
+BEGIN
+    PERFORM ptl.load_mark_repeats('patient', '{local_patient_id}', 'patient (local_patient_id)');
+
+    -- Dates must be possible for a living or dead person seen by the NHS.
+    UPDATE pg_temp.ptl_load_patient w
+    SET reason = 'implausible_date', bad_sqlstate = '23514',
+        bad_message = CASE
+            WHEN d.dob > b.opened_at::date THEN format('date_of_birth %s is after the extract was received (%s)', d.dob, b.opened_at::date)
+            WHEN d.dob < date '1880-01-01' THEN format('date_of_birth %s is before 1880', d.dob)
+            WHEN d.dod < d.dob THEN format('date_of_death %s is before date_of_birth %s', d.dod, d.dob)
+            ELSE format('date_of_death %s is after the extract was received (%s)', d.dod, b.opened_at::date)
+        END
+    FROM (SELECT row_no,
+                 ptl.extract_value(date_of_birth)::date AS dob,
+                 ptl.extract_value(date_of_death)::date AS dod
+          FROM pg_temp.ptl_load_patient
+          WHERE bad_column IS NULL AND reason IS NULL
+            AND (date_of_birth IS NOT NULL OR date_of_death IS NOT NULL)) d
+    WHERE w.row_no = d.row_no
+      AND (d.dob > b.opened_at::date OR d.dob < date '1880-01-01'
+           OR d.dod < d.dob OR d.dod > b.opened_at::date);
+
+    WITH upserted AS (
+        INSERT INTO ptl.patient AS t
+            (org_code, source_system, local_patient_id, nhs_number, nhs_number_as_recorded,
+             given_name, family_name, date_of_birth, date_of_death, sex, postcode, address_line_1,
+             ethnic_category, lsoa_code, gp_practice_code, commissioner_code, batch_id)
+        SELECT b.org_code, b.source_system, ptl.extract_value(w.local_patient_id),
+               CASE WHEN w.warn_column IS NULL THEN ptl.extract_value(w.nhs_number)::ptl.nhs_number END,
+               ptl.extract_value(w.nhs_number),
+               ptl.extract_value(w.given_name), ptl.extract_value(w.family_name),
+               ptl.extract_value(w.date_of_birth)::date, ptl.extract_value(w.date_of_death)::date,
+               ptl.extract_value(w.sex),
+               -- Postcodes are stored upper case with one space before the inward code.
+               regexp_replace(upper(replace(ptl.extract_value(w.postcode), ' ', '')), '^(.+)(...)$', '\1 \2'),
+               ptl.extract_value(w.address_line_1), ptl.extract_value(w.ethnic_category),
+               ptl.extract_value(w.lsoa_code), ptl.extract_value(w.gp_practice_code),
+               ptl.extract_value(w.commissioner_code), batch
+        FROM pg_temp.ptl_load_patient w
+        WHERE w.bad_column IS NULL AND w.reason IS NULL
+        ON CONFLICT (org_code, source_system, local_patient_id) DO UPDATE
+        SET nhs_number = excluded.nhs_number, nhs_number_as_recorded = excluded.nhs_number_as_recorded,
+            given_name = excluded.given_name, family_name = excluded.family_name,
+            date_of_birth = excluded.date_of_birth, date_of_death = excluded.date_of_death,
+            sex = excluded.sex, postcode = excluded.postcode, address_line_1 = excluded.address_line_1,
+            ethnic_category = excluded.ethnic_category, lsoa_code = excluded.lsoa_code,
+            gp_practice_code = excluded.gp_practice_code, commissioner_code = excluded.commissioner_code,
+            batch_id = excluded.batch_id, updated_at = now()
+        WHERE (t.nhs_number, t.nhs_number_as_recorded, t.given_name, t.family_name, t.date_of_birth,
+               t.date_of_death, t.sex, t.postcode, t.address_line_1, t.ethnic_category, t.lsoa_code,
+               t.gp_practice_code, t.commissioner_code)
+              IS DISTINCT FROM
+              (excluded.nhs_number, excluded.nhs_number_as_recorded, excluded.given_name,
+               excluded.family_name, excluded.date_of_birth, excluded.date_of_death, excluded.sex,
+               excluded.postcode, excluded.address_line_1, excluded.ethnic_category,
+               excluded.lsoa_code, excluded.gp_practice_code, excluded.commissioner_code)
+        RETURNING (t.xmax = 0) AS inserted)
+    SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
+    INTO loaded, changed
+    FROM upserted;
+END
+$$;
+COMMENT ON FUNCTION ptl.load_patients(bigint) IS
+    'Internal to ptl.load(): row rules and upsert of a batch''s patient extract';
+
+CREATE FUNCTION ptl.load_pathways(batch bigint, OUT loaded bigint, OUT changed bigint)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+SET datestyle = 'ISO, DMY'
+AS $$
+DECLARE
+    b ptl.batch := (SELECT x FROM ptl.batch x WHERE x.batch_id = batch);
+BEGIN
+    PERFORM ptl.load_mark_repeats('pathway', '{ppid_issuer,ppid}', 'pathway (ppid_issuer, ppid)');
+
+    UPDATE pg_temp.ptl_load_pathway w
+    SET reason = 'implausible_date', bad_sqlstate = '23514',
+        bad_message = format('referral_received %s is %s', d.received,
+                             CASE WHEN d.received < date '1980-01-01' THEN 'before 1980'
+                                  ELSE format('after the extract was received (%s)', b.opened_at::date) END)
+    FROM (SELECT row_no, ptl.extract_value(referral_received)::date AS received
+          FROM pg_temp.ptl_load_pathway
+          WHERE bad_column IS NULL AND reason IS NULL) d
+    WHERE w.row_no = d.row_no
+      AND (d.received > b.opened_at::date OR d.received < date '1980-01-01');
+
+    -- The patient must be known to the same system.
+    UPDATE pg_temp.ptl_load_pathway w
+    SET reason = CASE WHEN r.row_in_extract IS NOT NULL THEN 'parent_rejected' ELSE 'unknown_parent' END,
+        bad_sqlstate = '23503',
+        bad_message = CASE
+            WHEN r.row_in_extract IS NOT NULL THEN
+                format('its patient (local_patient_id %s) was quarantined at row %s of this batch''s patient extract',
+                       ptl.extract_value(w.local_patient_id), r.row_in_extract)
+            ELSE format('no patient with local_patient_id %s is known in %s at %s; send the patient row first',
+                        ptl.extract_value(w.local_patient_id), b.source_system, b.org_code)
+            END
+    FROM pg_temp.ptl_load_pathway o
+    LEFT JOIN (SELECT ptl.extract_value(raw ->> 'local_patient_id') AS local_patient_id,
+                      max(row_in_extract) AS row_in_extract
+               FROM ptl.rejected_row
+               WHERE batch_id = batch AND extract = 'patient'
+               GROUP BY 1) r ON r.local_patient_id = ptl.extract_value(o.local_patient_id)
+    WHERE w.row_no = o.row_no
+      AND o.bad_column IS NULL AND o.reason IS NULL
+      AND NOT EXISTS (SELECT 1 FROM ptl.patient p
+                      WHERE p.org_code = b.org_code AND p.source_system = b.source_system
+                        AND p.local_patient_id = ptl.extract_value(o.local_patient_id));
+
+    WITH upserted AS (
+        INSERT INTO ptl.pathway AS t
+            (patient_id, provider_org, site_code, ppid, ppid_issuer, ubrn, treatment_function,
+             referral_priority, referral_received, commissioner_code, consultant_code, batch_id)
+        SELECT p.patient_id, b.org_code, coalesce(ptl.extract_value(w.site_code), b.site_code),
+               ptl.extract_value(w.ppid), ptl.extract_value(w.ppid_issuer), ptl.extract_value(w.ubrn),
+               ptl.extract_value(w.treatment_function),
+               CASE ptl.extract_value(w.referral_priority)
+                   WHEN '1' THEN 'routine' WHEN '2' THEN 'urgent' WHEN '3' THEN 'two_week_wait'
+                   ELSE coalesce(ptl.extract_value(w.referral_priority), 'routine')
+               END::ptl.referral_priority,
+               ptl.extract_value(w.referral_received)::date,
+               ptl.extract_value(w.commissioner_code), ptl.extract_value(w.consultant_code), batch
+        FROM pg_temp.ptl_load_pathway w
+        JOIN ptl.patient p ON p.org_code = b.org_code AND p.source_system = b.source_system
+                          AND p.local_patient_id = ptl.extract_value(w.local_patient_id)
+        WHERE w.bad_column IS NULL AND w.reason IS NULL
+        ON CONFLICT (provider_org, ppid_issuer, ppid) DO UPDATE
+        SET patient_id = excluded.patient_id, site_code = excluded.site_code, ubrn = excluded.ubrn,
+            treatment_function = excluded.treatment_function,
+            referral_priority = excluded.referral_priority,
+            referral_received = excluded.referral_received,
+            commissioner_code = excluded.commissioner_code, consultant_code = excluded.consultant_code,
+            batch_id = excluded.batch_id, updated_at = now()
+        WHERE (t.patient_id, t.site_code, t.ubrn, t.treatment_function, t.referral_priority,
+               t.referral_received, t.commissioner_code, t.consultant_code)
+              IS DISTINCT FROM
+              (excluded.patient_id, excluded.site_code, excluded.ubrn, excluded.treatment_function,
+               excluded.referral_priority, excluded.referral_received, excluded.commissioner_code,
+               excluded.consultant_code)
+        RETURNING (t.xmax = 0) AS inserted)
+    SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
+    INTO loaded, changed
+    FROM upserted;
+END
+$$;
+COMMENT ON FUNCTION ptl.load_pathways(bigint) IS
+    'Internal to ptl.load(): row rules and upsert of a batch''s pathway extract';
+
+CREATE FUNCTION ptl.load_events(batch bigint, OUT loaded bigint, OUT changed bigint)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+SET datestyle = 'ISO, DMY'
+AS $$
+DECLARE
+    b ptl.batch := (SELECT x FROM ptl.batch x WHERE x.batch_id = batch);
+BEGIN
+    PERFORM ptl.load_mark_repeats('pathway_event', '{ppid_issuer,ppid,event_ref}',
+                                  'event (ppid_issuer, ppid, event_ref)');
+
+    -- Kinds whose meaning needs a second date (rtt-rules.md 9.1), and dates
+    -- before any RTT pathway could have started.
+    UPDATE pg_temp.ptl_load_pathway_event w
+    SET reason = CASE WHEN d.event_date < date '1980-01-01' OR d.ref_date < date '1980-01-01'
+                      THEN 'implausible_date' ELSE 'missing_required' END,
+        bad_sqlstate = CASE WHEN d.event_date < date '1980-01-01' OR d.ref_date < date '1980-01-01'
+                            THEN '23514' ELSE '23502' END,
+        bad_message = CASE
+            WHEN d.event_date < date '1980-01-01' THEN format('event_date %s is before 1980', d.event_date)
+            WHEN d.ref_date < date '1980-01-01' THEN format('ref_date %s is before 1980', d.ref_date)
+            ELSE format('ref_date is empty, but a %s event needs it (%s)', d.kind,
+                        CASE d.kind WHEN 'transfer_in' THEN 'the original clock start'
+                                    WHEN 'tci_offer' THEN 'the admission date offered'
+                                    ELSE 'the date the offer was declined' END)
+            END
+    FROM (SELECT row_no, ptl.extract_value(event_date)::date AS event_date,
+                 ptl.extract_value(ref_date)::date AS ref_date,
+                 ptl.extract_value(kind)::ptl.event_kind AS kind
+          FROM pg_temp.ptl_load_pathway_event
+          WHERE bad_column IS NULL AND reason IS NULL) d
+    WHERE w.row_no = d.row_no
+      AND (d.event_date < date '1980-01-01' OR d.ref_date < date '1980-01-01'
+           OR (d.ref_date IS NULL AND d.kind IN ('transfer_in', 'tci_offer', 'tci_declined')));
+
+    PERFORM ptl.load_mark_orphans('pathway_event', batch);
+
+    WITH upserted AS (
+        INSERT INTO ptl.pathway_event AS t
+            (pathway_id, patient_id, event_ref, event_date, kind, rtt_status, ref_date,
+             site_code, treatment_function, batch_id)
+        SELECT p.pathway_id, p.patient_id, ptl.extract_value(w.event_ref),
+               ptl.extract_value(w.event_date)::date, ptl.extract_value(w.kind)::ptl.event_kind,
+               ptl.extract_value(w.rtt_status)::ptl.rtt_status, ptl.extract_value(w.ref_date)::date,
+               coalesce(ptl.extract_value(w.site_code), b.site_code),
+               ptl.extract_value(w.treatment_function), batch
+        FROM pg_temp.ptl_load_pathway_event w
+        JOIN ptl.pathway p ON p.provider_org = b.org_code
+                          AND p.ppid_issuer = ptl.extract_value(w.ppid_issuer)
+                          AND p.ppid = ptl.extract_value(w.ppid)
+        WHERE w.bad_column IS NULL AND w.reason IS NULL
+        ON CONFLICT (pathway_id, event_ref) DO UPDATE
+        SET event_date = excluded.event_date, kind = excluded.kind, rtt_status = excluded.rtt_status,
+            ref_date = excluded.ref_date, site_code = excluded.site_code,
+            treatment_function = excluded.treatment_function,
+            batch_id = excluded.batch_id, updated_at = now()
+        WHERE (t.event_date, t.kind, t.rtt_status, t.ref_date, t.site_code, t.treatment_function)
+              IS DISTINCT FROM
+              (excluded.event_date, excluded.kind, excluded.rtt_status, excluded.ref_date,
+               excluded.site_code, excluded.treatment_function)
+        RETURNING (t.xmax = 0) AS inserted)
+    SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
+    INTO loaded, changed
+    FROM upserted;
+END
+$$;
+COMMENT ON FUNCTION ptl.load_events(bigint) IS
+    'Internal to ptl.load(): row rules and upsert of a batch''s pathway event extract';
+
+CREATE FUNCTION ptl.load_waiting_list(batch bigint, OUT loaded bigint, OUT changed bigint)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+SET datestyle = 'ISO, DMY'
+AS $$
+DECLARE
+    b ptl.batch := (SELECT x FROM ptl.batch x WHERE x.batch_id = batch);
+BEGIN
+    PERFORM ptl.load_mark_repeats('waiting_list_entry', '{ppid_issuer,ppid,entry_ref}',
+                                  'waiting-list entry (ppid_issuer, ppid, entry_ref)');
+
+    UPDATE pg_temp.ptl_load_waiting_list_entry w
+    SET reason = CASE WHEN d.minutes NOT BETWEEN 1 AND 1440 THEN 'out_of_range'
+                      WHEN d.dta < date '1980-01-01' THEN 'implausible_date'
+                      ELSE 'inconsistent' END,
+        bad_sqlstate = CASE WHEN d.minutes NOT BETWEEN 1 AND 1440 THEN '22003' ELSE '23514' END,
+        bad_message = CASE
+            WHEN d.minutes NOT BETWEEN 1 AND 1440 THEN
+                format('expected_duration_minutes %s is outside 1 to 1440 minutes', d.minutes)
+            WHEN d.dta < date '1980-01-01' THEN format('decision_to_admit %s is before 1980', d.dta)
+            WHEN (d.removed IS NULL) <> (d.removal_reason IS NULL) THEN
+                'removed_date and removal_reason must be given together'
+            ELSE format('removed_date %s is before decision_to_admit %s', d.removed, d.dta)
+            END
+    FROM (SELECT row_no, ptl.extract_value(decision_to_admit)::date AS dta,
+                 ptl.extract_value(removed_date)::date AS removed,
+                 ptl.extract_value(removal_reason) AS removal_reason,
+                 ptl.extract_value(expected_duration_minutes)::int AS minutes
+          FROM pg_temp.ptl_load_waiting_list_entry
+          WHERE bad_column IS NULL AND reason IS NULL) d
+    WHERE w.row_no = d.row_no
+      AND (d.minutes NOT BETWEEN 1 AND 1440 OR d.dta < date '1980-01-01'
+           OR (d.removed IS NULL) <> (d.removal_reason IS NULL) OR d.removed < d.dta);
+
+    PERFORM ptl.load_mark_orphans('waiting_list_entry', batch);
+
+    WITH upserted AS (
+        INSERT INTO ptl.waiting_list_entry AS t
+            (pathway_id, patient_id, entry_ref, procedure_code, procedure_description,
+             intended_management, clinical_priority, decision_to_admit, expected_duration_minutes,
+             consultant_code, tci_date, removed_date, removal_reason, site_code, batch_id)
+        SELECT p.pathway_id, p.patient_id, ptl.extract_value(w.entry_ref),
+               ptl.extract_value(w.procedure_code), ptl.extract_value(w.procedure_description),
+               ptl.extract_value(w.intended_management),
+               ptl.extract_value(w.clinical_priority)::ptl.clinical_priority,
+               ptl.extract_value(w.decision_to_admit)::date,
+               ptl.extract_value(w.expected_duration_minutes)::int,
+               ptl.extract_value(w.consultant_code), ptl.extract_value(w.tci_date)::date,
+               ptl.extract_value(w.removed_date)::date, ptl.extract_value(w.removal_reason),
+               coalesce(ptl.extract_value(w.site_code), b.site_code), batch
+        FROM pg_temp.ptl_load_waiting_list_entry w
+        JOIN ptl.pathway p ON p.provider_org = b.org_code
+                          AND p.ppid_issuer = ptl.extract_value(w.ppid_issuer)
+                          AND p.ppid = ptl.extract_value(w.ppid)
+        WHERE w.bad_column IS NULL AND w.reason IS NULL
+        ON CONFLICT (pathway_id, entry_ref) DO UPDATE
+        SET procedure_code = excluded.procedure_code,
+            procedure_description = excluded.procedure_description,
+            intended_management = excluded.intended_management,
+            clinical_priority = excluded.clinical_priority,
+            decision_to_admit = excluded.decision_to_admit,
+            expected_duration_minutes = excluded.expected_duration_minutes,
+            consultant_code = excluded.consultant_code, tci_date = excluded.tci_date,
+            removed_date = excluded.removed_date, removal_reason = excluded.removal_reason,
+            site_code = excluded.site_code, batch_id = excluded.batch_id, updated_at = now()
+        WHERE (t.procedure_code, t.procedure_description, t.intended_management, t.clinical_priority,
+               t.decision_to_admit, t.expected_duration_minutes, t.consultant_code, t.tci_date,
+               t.removed_date, t.removal_reason, t.site_code)
+              IS DISTINCT FROM
+              (excluded.procedure_code, excluded.procedure_description, excluded.intended_management,
+               excluded.clinical_priority, excluded.decision_to_admit,
+               excluded.expected_duration_minutes, excluded.consultant_code, excluded.tci_date,
+               excluded.removed_date, excluded.removal_reason, excluded.site_code)
+        RETURNING (t.xmax = 0) AS inserted)
+    SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
+    INTO loaded, changed
+    FROM upserted;
+END
+$$;
+COMMENT ON FUNCTION ptl.load_waiting_list(bigint) IS
+    'Internal to ptl.load(): row rules and upsert of a batch''s admitted waiting-list extract';
+
+-- ---------------------------------------------------------------------------
+-- ptl.load(batch): the one call that loads a batch.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION ptl.load(batch bigint DEFAULT ptl.current_batch())
+RETURNS SETOF ptl.batch_extract
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+SET datestyle = 'ISO, DMY'
+AS $$
+DECLARE
+    b ptl.batch;
+    extract_name text;
+    started timestamptz;
+    n_read bigint;
+    n_loaded bigint;
+    n_changed bigint;
+    q record;
+BEGIN
+    IF batch IS NULL THEN
+        RAISE EXCEPTION 'no batch to load'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Pass the batch number, or call ptl.open_batch() first in this session.';
+    END IF;
+    -- One load of a batch at a time; a second caller waits here.
+    SELECT * INTO b FROM ptl.batch x WHERE x.batch_id = batch FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'batch % does not exist', batch
+            USING ERRCODE = 'no_data_found', HINT = 'Open a batch with ptl.open_batch().';
+    END IF;
+    IF b.status = 'loaded' THEN
+        RAISE EXCEPTION 'batch % was already loaded at %', batch, b.loaded_at
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Open a new batch for a new delivery; re-sending the same rows in a new batch changes nothing.';
+    END IF;
+
+    -- Parents before children: a row can only point at what is loaded.
+    FOREACH extract_name IN ARRAY ARRAY['patient', 'pathway', 'pathway_event', 'waiting_list_entry'] LOOP
+        started := clock_timestamp();
+        n_read := ptl.load_check_columns(batch, extract_name);
+        CASE extract_name
+            WHEN 'patient' THEN SELECT * INTO n_loaded, n_changed FROM ptl.load_patients(batch);
+            WHEN 'pathway' THEN SELECT * INTO n_loaded, n_changed FROM ptl.load_pathways(batch);
+            WHEN 'pathway_event' THEN SELECT * INTO n_loaded, n_changed FROM ptl.load_events(batch);
+            ELSE SELECT * INTO n_loaded, n_changed FROM ptl.load_waiting_list(batch);
+        END CASE;
+        SELECT * INTO q FROM ptl.load_quarantine(batch, extract_name);
+        EXECUTE format('DROP TABLE pg_temp.%I', 'ptl_load_' || extract_name);
+
+        -- The constraint batch_extract_nothing_lost refuses the row, and so
+        -- the whole load, if any staged row is unaccounted for.
+        INSERT INTO ptl.batch_extract
+            (batch_id, extract, rows_read, rows_loaded, rows_updated, rows_unchanged,
+             rows_quarantined, rows_with_warnings, load_ms)
+        VALUES (batch, extract_name, n_read, n_loaded, n_read - n_loaded - q.quarantined,
+                n_read - n_loaded - q.quarantined - n_changed, q.quarantined, q.warned,
+                round(extract(epoch FROM clock_timestamp() - started) * 1000, 1));
+    END LOOP;
+
+    UPDATE ptl.batch SET status = 'loaded', loaded_at = now() WHERE batch_id = batch;
+    RETURN QUERY SELECT * FROM ptl.batch_extract WHERE batch_id = batch ORDER BY
+        array_position(ARRAY['patient', 'pathway', 'pathway_event', 'waiting_list_entry'], extract);
+END
+$$;
+COMMENT ON FUNCTION ptl.load(bigint) IS
+    'Loads a batch: parses and validates every staged row, upserts the good ones, quarantines the bad ones with reasons; returns what happened per extract';
+
+-- ---------------------------------------------------------------------------
+-- What a data manager looks at after a load.
+-- ---------------------------------------------------------------------------
+CREATE VIEW ptl.load_summary AS
+SELECT b.batch_id, b.org_code, b.site_code, b.source_system, b.label, b.loaded_at,
+       e.extract, e.rows_read, e.rows_loaded, e.rows_updated, e.rows_unchanged,
+       e.rows_quarantined, e.rows_with_warnings, e.load_ms,
+       e.rows_read = e.rows_loaded + e.rows_updated + e.rows_quarantined AS nothing_lost
+FROM ptl.batch b
+JOIN ptl.batch_extract e USING (batch_id);
+COMMENT ON VIEW ptl.load_summary IS
+    'Per batch and extract: rows read, loaded (new), updated (already held), quarantined, with warnings; nothing_lost proves read = loaded + updated + quarantined';
+COMMENT ON COLUMN ptl.load_summary.batch_id IS 'Batch';
+COMMENT ON COLUMN ptl.load_summary.org_code IS 'Organisation that sent it';
+COMMENT ON COLUMN ptl.load_summary.site_code IS 'Site it came from';
+COMMENT ON COLUMN ptl.load_summary.source_system IS 'System that produced it';
+COMMENT ON COLUMN ptl.load_summary.label IS 'Batch label';
+COMMENT ON COLUMN ptl.load_summary.loaded_at IS 'When it was loaded';
+COMMENT ON COLUMN ptl.load_summary.extract IS 'Extract';
+COMMENT ON COLUMN ptl.load_summary.rows_read IS 'Rows staged';
+COMMENT ON COLUMN ptl.load_summary.rows_loaded IS 'Rows that created a new record';
+COMMENT ON COLUMN ptl.load_summary.rows_updated IS 'Rows whose record already existed';
+COMMENT ON COLUMN ptl.load_summary.rows_unchanged IS 'Of those, rows identical to what was held';
+COMMENT ON COLUMN ptl.load_summary.rows_quarantined IS 'Rows put in quarantine (ptl.rejected_row)';
+COMMENT ON COLUMN ptl.load_summary.rows_with_warnings IS 'Loaded rows with a value left out';
+COMMENT ON COLUMN ptl.load_summary.load_ms IS 'Milliseconds taken';
+COMMENT ON COLUMN ptl.load_summary.nothing_lost IS 'True when read = loaded + updated + quarantined';
+
+CREATE VIEW ptl.quarantine_summary AS
+SELECT r.batch_id, b.org_code, b.site_code, r.extract, r.reason, r.column_name,
+       count(*) AS rows_quarantined,
+       min(r.message) AS example_message
+FROM ptl.rejected_row r
+JOIN ptl.batch b USING (batch_id)
+GROUP BY r.batch_id, b.org_code, b.site_code, r.extract, r.reason, r.column_name;
+COMMENT ON VIEW ptl.quarantine_summary IS
+    'Quarantined rows per batch, extract, reason and column, with an example message';
+COMMENT ON COLUMN ptl.quarantine_summary.batch_id IS 'Batch';
+COMMENT ON COLUMN ptl.quarantine_summary.org_code IS 'Organisation that sent it';
+COMMENT ON COLUMN ptl.quarantine_summary.site_code IS 'Site it came from';
+COMMENT ON COLUMN ptl.quarantine_summary.extract IS 'Extract';
+COMMENT ON COLUMN ptl.quarantine_summary.reason IS 'Reason code';
+COMMENT ON COLUMN ptl.quarantine_summary.column_name IS 'Column at fault (NULL for whole-row faults)';
+COMMENT ON COLUMN ptl.quarantine_summary.rows_quarantined IS 'Rows';
+COMMENT ON COLUMN ptl.quarantine_summary.example_message IS 'One of the messages';

@@ -1,0 +1,449 @@
+-- ---------------------------------------------------------------------------
+-- model: reference data and the canonical tables every capability reads.
+--
+-- Reference tables (organisation, site, commissioner, treatment function) are
+-- small and are filled by the ICS's DBA (or the synthetic generator).  The
+-- canonical tables (patient, pathway, pathway_event, waiting_list_entry) are
+-- filled only by ptl.load() from the staging tables.  Every large table
+-- carries patient_id so it can later be hash-partitioned or distributed by it.
+-- ---------------------------------------------------------------------------
+
+-- The event vocabulary of the RTT clock engine (rtt-rules.md section 9.1).
+CREATE TYPE ptl.event_kind AS ENUM (
+    'referral', 'transfer_in', 'outpatient', 'dna', 'patient_cancel',
+    'provider_cancel', 'decision_to_admit', 'tci_offer', 'tci_declined',
+    'admission', 'decision', 'discharge', 'transfer_out', 'death',
+    'patient_ready'
+);
+COMMENT ON TYPE ptl.event_kind IS
+    'What happened on a pathway event: the vocabulary the RTT clock engine reads';
+
+-- NHS Data Dictionary PRIORITY TYPE (1 routine, 2 urgent, 3 two week wait).
+CREATE TYPE ptl.referral_priority AS ENUM ('routine', 'urgent', 'two_week_wait');
+COMMENT ON TYPE ptl.referral_priority IS
+    'Priority of the referral as the referrer set it (NHS Data Dictionary PRIORITY TYPE)';
+
+-- ---------------------------------------------------------------------------
+-- Reference data
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE ptl.organisation (
+    org_code        text PRIMARY KEY
+                    CHECK (org_code ~ '^[A-Z0-9]{3,6}$'),
+    name            text NOT NULL,
+    org_kind        text NOT NULL DEFAULT 'nhs_trust'
+                    CHECK (org_kind IN ('nhs_trust', 'independent_sector', 'ics', 'other')),
+    parent_org_code text REFERENCES ptl.organisation (org_code),
+    in_ics          boolean NOT NULL DEFAULT true
+);
+COMMENT ON TABLE ptl.organisation IS
+    'Providers (and the ICS itself) by ODS code: each trust reports its own RTT return';
+COMMENT ON COLUMN ptl.organisation.org_code IS 'ODS organisation code, e.g. RBD';
+COMMENT ON COLUMN ptl.organisation.name IS 'Organisation name as published by ODS';
+COMMENT ON COLUMN ptl.organisation.org_kind IS
+    'nhs_trust, independent_sector, ics or other';
+COMMENT ON COLUMN ptl.organisation.parent_org_code IS
+    'Parent organisation (for a trust, the ICS it belongs to)';
+COMMENT ON COLUMN ptl.organisation.in_ics IS
+    'True for organisations inside this ICS; false for providers outside it that send or receive transfers';
+
+CREATE TABLE ptl.site (
+    site_code   text PRIMARY KEY CHECK (site_code ~ '^[A-Z0-9]{5}$'),
+    org_code    text NOT NULL REFERENCES ptl.organisation (org_code),
+    name        text NOT NULL,
+    postcode    text
+);
+CREATE INDEX site_org_code_idx ON ptl.site (org_code);
+COMMENT ON TABLE ptl.site IS 'Hospital sites, each run by one organisation';
+COMMENT ON COLUMN ptl.site.site_code IS 'ODS site code (5 characters), e.g. RBD01';
+COMMENT ON COLUMN ptl.site.org_code IS 'The organisation that runs the site';
+COMMENT ON COLUMN ptl.site.name IS 'Site name';
+COMMENT ON COLUMN ptl.site.postcode IS 'Site postcode, for travel distances in mutual aid';
+
+CREATE TABLE ptl.commissioner (
+    commissioner_code   text PRIMARY KEY CHECK (commissioner_code ~ '^[A-Z0-9]{3,5}$'),
+    name                text NOT NULL,
+    commissioner_kind   text NOT NULL DEFAULT 'sub_icb'
+                        CHECK (commissioner_kind IN ('sub_icb', 'icb', 'nhs_england', 'non_english')),
+    parent_code         text
+);
+COMMENT ON TABLE ptl.commissioner IS
+    'Commissioners the RTT return is split by (Sub-ICB locations, NHS England, NONC)';
+COMMENT ON COLUMN ptl.commissioner.commissioner_code IS 'ODS commissioner code, e.g. 11J, or NONC';
+COMMENT ON COLUMN ptl.commissioner.name IS 'Commissioner name';
+COMMENT ON COLUMN ptl.commissioner.commissioner_kind IS
+    'sub_icb, icb, nhs_england (specialised commissioning) or non_english (reported as NONC)';
+COMMENT ON COLUMN ptl.commissioner.parent_code IS 'Parent commissioner (the ICB of a Sub-ICB location)';
+
+-- The lines of the monthly RTT return (rtt-rules.md section 5.4).
+CREATE TABLE ptl.rtt_line (
+    line_code   text PRIMARY KEY,
+    csv_code    text NOT NULL UNIQUE,
+    name        text NOT NULL,
+    sort_order  int NOT NULL UNIQUE
+);
+COMMENT ON TABLE ptl.rtt_line IS
+    'Treatment-function lines of the monthly RTT return, with the code and name NHS England publishes';
+COMMENT ON COLUMN ptl.rtt_line.line_code IS 'Line, e.g. 110 or X05';
+COMMENT ON COLUMN ptl.rtt_line.csv_code IS 'Code in the published CSV, e.g. C_110, X05, C_999';
+COMMENT ON COLUMN ptl.rtt_line.name IS 'Treatment Function Name as published in the CSV';
+COMMENT ON COLUMN ptl.rtt_line.sort_order IS 'Order of the line in the published file';
+
+CREATE TABLE ptl.treatment_function (
+    tfc             text PRIMARY KEY CHECK (tfc ~ '^[0-9]{3}$'),
+    name            text NOT NULL,
+    rtt_line        text NOT NULL REFERENCES ptl.rtt_line (line_code),
+    consultant_led  boolean NOT NULL DEFAULT true,
+    shipped         boolean NOT NULL DEFAULT false
+);
+CREATE INDEX treatment_function_rtt_line_idx ON ptl.treatment_function (rtt_line);
+COMMENT ON TABLE ptl.treatment_function IS
+    'Treatment function codes (DCB0028) and the RTT return line each is reported on. The mapping is data: a trust may correct it.';
+COMMENT ON COLUMN ptl.treatment_function.tfc IS 'Treatment function code, e.g. 110';
+COMMENT ON COLUMN ptl.treatment_function.name IS 'Treatment function name';
+COMMENT ON COLUMN ptl.treatment_function.rtt_line IS 'The RTT return line this function is counted on';
+COMMENT ON COLUMN ptl.treatment_function.consultant_led IS
+    'False for services outside RTT (e.g. AHP-only); such pathways are flagged by validation';
+COMMENT ON COLUMN ptl.treatment_function.shipped IS
+    'True for rows installed by ptl itself; rows a user adds are kept by pg_dump';
+
+-- Index of multiple deprivation by small area (LSOA), for inequality analysis.
+CREATE TABLE ptl.area_deprivation (
+    lsoa_code   text PRIMARY KEY CHECK (lsoa_code ~ '^[EW][0-9]{8}$'),
+    imd_decile  smallint NOT NULL CHECK (imd_decile BETWEEN 1 AND 10)
+);
+COMMENT ON TABLE ptl.area_deprivation IS
+    'Index of Multiple Deprivation decile (1 = most deprived) of each lower-layer super output area';
+COMMENT ON COLUMN ptl.area_deprivation.lsoa_code IS 'LSOA code, e.g. E01000001';
+COMMENT ON COLUMN ptl.area_deprivation.imd_decile IS 'IMD decile, 1 most deprived to 10 least deprived';
+
+-- ---------------------------------------------------------------------------
+-- Load batches (one delivery of extracts from one source system)
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE ptl.batch (
+    batch_id        bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    org_code        text NOT NULL REFERENCES ptl.organisation (org_code),
+    site_code       text REFERENCES ptl.site (site_code),
+    source_system   text NOT NULL CHECK (source_system <> ''),
+    label           text,
+    opened_at       timestamptz NOT NULL DEFAULT now(),
+    opened_by       text NOT NULL DEFAULT current_user,
+    loaded_at       timestamptz,
+    status          text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'loaded'))
+);
+COMMENT ON TABLE ptl.batch IS
+    'One delivery of extracts from one source system of one organisation (usually one site''s daily extract)';
+COMMENT ON COLUMN ptl.batch.batch_id IS 'Batch number; staging rows carry it';
+COMMENT ON COLUMN ptl.batch.org_code IS 'Organisation that sent the extracts';
+COMMENT ON COLUMN ptl.batch.site_code IS 'Site the extracts come from, when they are per site; rows without a site take it';
+COMMENT ON COLUMN ptl.batch.source_system IS 'The system that produced the extracts (e.g. the PAS name); part of the local patient key';
+COMMENT ON COLUMN ptl.batch.label IS 'Free text, e.g. the file names or the extract date';
+COMMENT ON COLUMN ptl.batch.opened_at IS 'When the batch was opened';
+COMMENT ON COLUMN ptl.batch.opened_by IS 'Database user who opened the batch';
+COMMENT ON COLUMN ptl.batch.loaded_at IS 'When ptl.load() last loaded the batch';
+COMMENT ON COLUMN ptl.batch.status IS 'open (staging rows waiting) or loaded';
+
+-- ---------------------------------------------------------------------------
+-- Canonical tables
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE ptl.patient (
+    patient_id          bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    org_code            text NOT NULL REFERENCES ptl.organisation (org_code),
+    source_system       text NOT NULL,
+    local_patient_id    text NOT NULL CHECK (local_patient_id <> ''),
+    nhs_number          ptl.nhs_number,
+    nhs_number_as_recorded text,
+    given_name          text,
+    family_name         text,
+    date_of_birth       date,
+    date_of_death       date,
+    sex                 text CHECK (sex IN ('1', '2', '9', 'X')),
+    postcode            text,
+    address_line_1      text,
+    ethnic_category     text CHECK (ethnic_category ~ '^([A-HJ-NPR-SZ]|99)$'),
+    lsoa_code           text,
+    gp_practice_code    text,
+    commissioner_code   text REFERENCES ptl.commissioner (commissioner_code),
+    batch_id            bigint NOT NULL REFERENCES ptl.batch (batch_id),
+    updated_at          timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (org_code, source_system, local_patient_id),
+    CHECK (date_of_death IS NULL OR date_of_birth IS NULL OR date_of_death >= date_of_birth)
+);
+CREATE INDEX patient_nhs_number_idx ON ptl.patient (nhs_number);
+CREATE INDEX patient_batch_idx ON ptl.patient (batch_id);
+COMMENT ON TABLE ptl.patient IS
+    'Patient records as each source system holds them: one person may have several records until linkage joins them';
+COMMENT ON COLUMN ptl.patient.patient_id IS 'ptl''s key for this record';
+COMMENT ON COLUMN ptl.patient.org_code IS 'Organisation whose system holds the record';
+COMMENT ON COLUMN ptl.patient.source_system IS 'System that holds the record';
+COMMENT ON COLUMN ptl.patient.local_patient_id IS 'The source system''s own patient identifier (hospital number)';
+COMMENT ON COLUMN ptl.patient.nhs_number IS 'NHS number when the recorded one is valid; NULL when missing or invalid';
+COMMENT ON COLUMN ptl.patient.nhs_number_as_recorded IS
+    'The NHS number exactly as the extract gave it, kept when it was invalid so validation and linkage can see it';
+COMMENT ON COLUMN ptl.patient.given_name IS 'Given name as recorded';
+COMMENT ON COLUMN ptl.patient.family_name IS 'Family name as recorded';
+COMMENT ON COLUMN ptl.patient.date_of_birth IS 'Date of birth';
+COMMENT ON COLUMN ptl.patient.date_of_death IS 'Date of death, when known';
+COMMENT ON COLUMN ptl.patient.sex IS 'NHS Data Dictionary PERSON STATED GENDER CODE: 1 male, 2 female, 9 indeterminate, X not known';
+COMMENT ON COLUMN ptl.patient.postcode IS 'Postcode of usual address, upper case with one space';
+COMMENT ON COLUMN ptl.patient.address_line_1 IS 'First line of the usual address';
+COMMENT ON COLUMN ptl.patient.ethnic_category IS 'NHS Data Dictionary ETHNIC CATEGORY code (A-S, Z not stated, 99 not known)';
+COMMENT ON COLUMN ptl.patient.lsoa_code IS 'Lower-layer super output area of residence (joins ptl.area_deprivation)';
+COMMENT ON COLUMN ptl.patient.gp_practice_code IS 'ODS code of the registered GP practice';
+COMMENT ON COLUMN ptl.patient.commissioner_code IS 'Responsible commissioner';
+COMMENT ON COLUMN ptl.patient.batch_id IS 'Batch that last inserted or changed the record';
+COMMENT ON COLUMN ptl.patient.updated_at IS 'When the record was last inserted or changed';
+
+CREATE TABLE ptl.pathway (
+    pathway_id          bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    patient_id          bigint NOT NULL REFERENCES ptl.patient (patient_id),
+    provider_org        text NOT NULL REFERENCES ptl.organisation (org_code),
+    site_code           text REFERENCES ptl.site (site_code),
+    ppid                text NOT NULL CHECK (ppid ~ '^[!-~]{1,20}$'),
+    ppid_issuer         text NOT NULL CHECK (ppid_issuer ~ '^[A-Z0-9]{3,6}$'),
+    ubrn                text CHECK (ubrn ~ '^[0-9]{12}$'),
+    treatment_function  text NOT NULL REFERENCES ptl.treatment_function (tfc),
+    referral_priority   ptl.referral_priority NOT NULL DEFAULT 'routine',
+    referral_received   date NOT NULL,
+    commissioner_code   text REFERENCES ptl.commissioner (commissioner_code),
+    consultant_code     text,
+    batch_id            bigint NOT NULL REFERENCES ptl.batch (batch_id),
+    updated_at          timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (provider_org, ppid_issuer, ppid)
+);
+CREATE INDEX pathway_patient_idx ON ptl.pathway (patient_id);
+CREATE INDEX pathway_issuer_ppid_idx ON ptl.pathway (ppid_issuer, ppid);
+CREATE INDEX pathway_ubrn_idx ON ptl.pathway (ubrn) WHERE ubrn IS NOT NULL;
+CREATE INDEX pathway_provider_tfc_idx ON ptl.pathway (provider_org, treatment_function);
+CREATE INDEX pathway_batch_idx ON ptl.pathway (batch_id);
+COMMENT ON TABLE ptl.pathway IS
+    'A patient pathway as one provider records it: from the referral for one condition to its end. A transferred pathway has a record at each provider, with the same PPID and issuer.';
+COMMENT ON COLUMN ptl.pathway.pathway_id IS 'ptl''s key for this record';
+COMMENT ON COLUMN ptl.pathway.patient_id IS 'The patient record the provider holds it against';
+COMMENT ON COLUMN ptl.pathway.provider_org IS 'Provider that holds this record';
+COMMENT ON COLUMN ptl.pathway.site_code IS 'Site that manages the pathway';
+COMMENT ON COLUMN ptl.pathway.ppid IS 'Patient pathway identifier (up to 20 characters), issued by the first organisation to receive the referral';
+COMMENT ON COLUMN ptl.pathway.ppid_issuer IS 'ODS code of the organisation that issued the PPID (X09 when the e-RS UBRN is the basis)';
+COMMENT ON COLUMN ptl.pathway.ubrn IS 'e-Referral Service unique booking reference number (12 digits)';
+COMMENT ON COLUMN ptl.pathway.treatment_function IS 'Treatment function now responsible for the pathway';
+COMMENT ON COLUMN ptl.pathway.referral_priority IS 'routine, urgent or two_week_wait';
+COMMENT ON COLUMN ptl.pathway.referral_received IS 'Date the provider received the referral (or the UBRN was converted)';
+COMMENT ON COLUMN ptl.pathway.commissioner_code IS 'Commissioner the pathway is reported against';
+COMMENT ON COLUMN ptl.pathway.consultant_code IS 'GMC or local code of the responsible consultant';
+COMMENT ON COLUMN ptl.pathway.batch_id IS 'Batch that last inserted or changed the record';
+COMMENT ON COLUMN ptl.pathway.updated_at IS 'When the record was last inserted or changed';
+
+CREATE TABLE ptl.pathway_event (
+    event_id            bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    pathway_id          bigint NOT NULL REFERENCES ptl.pathway (pathway_id),
+    patient_id          bigint NOT NULL REFERENCES ptl.patient (patient_id),
+    event_ref           text NOT NULL CHECK (event_ref <> ''),
+    event_date          date NOT NULL,
+    kind                ptl.event_kind NOT NULL,
+    rtt_status          ptl.rtt_status,
+    ref_date            date,
+    site_code           text REFERENCES ptl.site (site_code),
+    treatment_function  text REFERENCES ptl.treatment_function (tfc),
+    batch_id            bigint NOT NULL REFERENCES ptl.batch (batch_id),
+    updated_at          timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (pathway_id, event_ref),
+    -- The kinds whose meaning needs a second date (rtt-rules.md section 9.1).
+    CONSTRAINT pathway_event_ref_date_needed CHECK (
+        ref_date IS NOT NULL OR kind NOT IN ('transfer_in', 'tci_offer', 'tci_declined'))
+);
+CREATE INDEX pathway_event_pathway_date_idx ON ptl.pathway_event (pathway_id, event_date);
+CREATE INDEX pathway_event_patient_idx ON ptl.pathway_event (patient_id);
+CREATE INDEX pathway_event_batch_idx ON ptl.pathway_event (batch_id);
+COMMENT ON TABLE ptl.pathway_event IS
+    'What happened on a pathway, dated: referrals, appointments, DNAs, decisions, admissions, transfers. The RTT clock is computed from these.';
+COMMENT ON COLUMN ptl.pathway_event.event_id IS 'ptl''s key for this event';
+COMMENT ON COLUMN ptl.pathway_event.pathway_id IS 'The pathway record it belongs to';
+COMMENT ON COLUMN ptl.pathway_event.patient_id IS 'The patient (copied from the pathway, for partitioning)';
+COMMENT ON COLUMN ptl.pathway_event.event_ref IS 'The source system''s identifier of the event (appointment, episode, decision), unique within the pathway';
+COMMENT ON COLUMN ptl.pathway_event.event_date IS 'Date of the event';
+COMMENT ON COLUMN ptl.pathway_event.kind IS 'What happened (ptl.event_kind)';
+COMMENT ON COLUMN ptl.pathway_event.rtt_status IS 'National RTT period status recorded at the end of the event, if any';
+COMMENT ON COLUMN ptl.pathway_event.ref_date IS
+    'Second date for kinds that need one: transfer_in = original clock start; tci_offer = admission date offered; tci_declined = date declined';
+COMMENT ON COLUMN ptl.pathway_event.site_code IS 'Site where it happened';
+COMMENT ON COLUMN ptl.pathway_event.treatment_function IS 'Treatment function of the activity (completed pathways are reported against the one that stopped the clock)';
+COMMENT ON COLUMN ptl.pathway_event.batch_id IS 'Batch that last inserted or changed the event';
+COMMENT ON COLUMN ptl.pathway_event.updated_at IS 'When the event was last inserted or changed';
+
+CREATE TABLE ptl.waiting_list_entry (
+    entry_id                    bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    pathway_id                  bigint NOT NULL REFERENCES ptl.pathway (pathway_id),
+    patient_id                  bigint NOT NULL REFERENCES ptl.patient (patient_id),
+    entry_ref                   text NOT NULL CHECK (entry_ref <> ''),
+    procedure_code              text CHECK (procedure_code ~ '^[A-Z][0-9]{2}\.?[0-9]?$'),
+    procedure_description       text,
+    intended_management         text NOT NULL CHECK (intended_management IN ('1', '2', '3', '4', '5')),
+    clinical_priority           ptl.clinical_priority,
+    decision_to_admit           date NOT NULL,
+    expected_duration_minutes   int CHECK (expected_duration_minutes BETWEEN 1 AND 1440),
+    consultant_code             text,
+    tci_date                    date,
+    removed_date                date,
+    removal_reason              text CHECK (removal_reason IN ('admitted', 'no_longer_required', 'died', 'transferred', 'other')),
+    site_code                   text REFERENCES ptl.site (site_code),
+    batch_id                    bigint NOT NULL REFERENCES ptl.batch (batch_id),
+    updated_at                  timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (pathway_id, entry_ref),
+    CHECK ((removed_date IS NULL) = (removal_reason IS NULL)),
+    CHECK (removed_date IS NULL OR removed_date >= decision_to_admit)
+);
+CREATE INDEX waiting_list_entry_patient_idx ON ptl.waiting_list_entry (patient_id);
+CREATE INDEX waiting_list_entry_open_idx ON ptl.waiting_list_entry (clinical_priority, decision_to_admit)
+    WHERE removed_date IS NULL;
+CREATE INDEX waiting_list_entry_batch_idx ON ptl.waiting_list_entry (batch_id);
+COMMENT ON TABLE ptl.waiting_list_entry IS
+    'Admitted waiting-list entries: a decision to admit for a procedure, with its clinical priority, until admission or removal';
+COMMENT ON COLUMN ptl.waiting_list_entry.entry_id IS 'ptl''s key for this entry';
+COMMENT ON COLUMN ptl.waiting_list_entry.pathway_id IS 'The pathway the admission treats';
+COMMENT ON COLUMN ptl.waiting_list_entry.patient_id IS 'The patient (copied from the pathway, for partitioning)';
+COMMENT ON COLUMN ptl.waiting_list_entry.entry_ref IS 'The source system''s identifier of the waiting-list entry';
+COMMENT ON COLUMN ptl.waiting_list_entry.procedure_code IS 'Intended procedure, OPCS-4 code (e.g. W37.1)';
+COMMENT ON COLUMN ptl.waiting_list_entry.procedure_description IS 'Intended procedure in words';
+COMMENT ON COLUMN ptl.waiting_list_entry.intended_management IS
+    'NHS Data Dictionary INTENDED MANAGEMENT: 1 inpatient, 2 day case, 3 regular day, 4 regular night, 5 two or more nights';
+COMMENT ON COLUMN ptl.waiting_list_entry.clinical_priority IS 'Surgical priority P1a to P6';
+COMMENT ON COLUMN ptl.waiting_list_entry.decision_to_admit IS 'Date of the decision to admit';
+COMMENT ON COLUMN ptl.waiting_list_entry.expected_duration_minutes IS 'Expected time in theatre, minutes';
+COMMENT ON COLUMN ptl.waiting_list_entry.consultant_code IS 'Consultant who will operate';
+COMMENT ON COLUMN ptl.waiting_list_entry.tci_date IS 'Admission (to come in) date booked, if any';
+COMMENT ON COLUMN ptl.waiting_list_entry.removed_date IS 'Date the entry left the list';
+COMMENT ON COLUMN ptl.waiting_list_entry.removal_reason IS 'Why it left: admitted, no_longer_required, died, transferred, other';
+COMMENT ON COLUMN ptl.waiting_list_entry.site_code IS 'Site where the admission is planned';
+COMMENT ON COLUMN ptl.waiting_list_entry.batch_id IS 'Batch that last inserted or changed the entry';
+COMMENT ON COLUMN ptl.waiting_list_entry.updated_at IS 'When the entry was last inserted or changed';
+
+-- ---------------------------------------------------------------------------
+-- Shipped reference rows: RTT lines (rtt-rules.md 5.4) and treatment functions
+-- (rtt-rules.md appendix A: DCB0028 names; lines for the 18 named functions
+-- and the stated exceptions are NHS England's, the X0n groups are the
+-- reference's provisional reading and are data a trust may correct).
+-- ---------------------------------------------------------------------------
+INSERT INTO ptl.rtt_line (line_code, csv_code, name, sort_order) VALUES
+    ('100', 'C_100', 'General Surgery Service', 1),
+    ('101', 'C_101', 'Urology Service', 2),
+    ('110', 'C_110', 'Trauma and Orthopaedic Service', 3),
+    ('120', 'C_120', 'Ear Nose and Throat Service', 4),
+    ('130', 'C_130', 'Ophthalmology Service', 5),
+    ('140', 'C_140', 'Oral Surgery Service', 6),
+    ('150', 'C_150', 'Neurosurgical Service', 7),
+    ('160', 'C_160', 'Plastic Surgery Service', 8),
+    ('170', 'C_170', 'Cardiothoracic Surgery Service', 9),
+    ('300', 'C_300', 'General Internal Medicine Service', 10),
+    ('301', 'C_301', 'Gastroenterology Service', 11),
+    ('320', 'C_320', 'Cardiology Service', 12),
+    ('330', 'C_330', 'Dermatology Service', 13),
+    ('340', 'C_340', 'Respiratory Medicine Service', 14),
+    ('400', 'C_400', 'Neurology Service', 15),
+    ('410', 'C_410', 'Rheumatology Service', 16),
+    ('430', 'C_430', 'Elderly Medicine Service', 17),
+    ('502', 'C_502', 'Gynaecology Service', 18),
+    ('X02', 'X02', 'Other - Medical Services', 19),
+    ('X03', 'X03', 'Other - Mental Health Services', 20),
+    ('X04', 'X04', 'Other - Paediatric Services', 21),
+    ('X05', 'X05', 'Other - Surgical Services', 22),
+    ('X06', 'X06', 'Other - Other Services', 23),
+    ('999', 'C_999', 'Total', 24);
+
+INSERT INTO ptl.treatment_function (tfc, name, rtt_line, consultant_led, shipped)
+SELECT v.tfc, v.name, v.line, v.cl, true
+FROM (VALUES
+    ('100', 'General Surgery Service', '100', true),
+    ('101', 'Urology Service', '101', true),
+    ('102', 'Transplant Surgery Service', 'X05', true),
+    ('103', 'Breast Surgery Service', 'X05', true),
+    ('104', 'Colorectal Surgery Service', 'X05', true),
+    ('105', 'Hepatobiliary and Pancreatic Surgery Service', 'X05', true),
+    ('106', 'Upper Gastrointestinal Surgery Service', 'X05', true),
+    ('107', 'Vascular Surgery Service', 'X05', true),
+    ('108', 'Spinal Surgery Service', '110', true),
+    ('109', 'Bariatric Surgery Service', 'X05', true),
+    ('110', 'Trauma and Orthopaedic Service', '110', true),
+    ('111', 'Orthopaedic Service', '110', true),
+    ('113', 'Endocrine Surgery Service', 'X05', true),
+    ('115', 'Trauma Surgery Service', '110', true),
+    ('120', 'Ear Nose and Throat Service', '120', true),
+    ('130', 'Ophthalmology Service', '130', true),
+    ('140', 'Oral Surgery Service', '140', true),
+    ('141', 'Restorative Dentistry Service', 'X05', true),
+    ('142', 'Paediatric Dentistry Service', 'X04', true),
+    ('143', 'Orthodontic Service', 'X05', true),
+    ('144', 'Maxillofacial Surgery Service', '140', true),
+    ('145', 'Oral and Maxillofacial Surgery Service', '140', true),
+    ('150', 'Neurosurgical Service', '150', true),
+    ('160', 'Plastic Surgery Service', '160', true),
+    ('161', 'Burns Care Service', 'X05', true),
+    ('170', 'Cardiothoracic Surgery Service', '170', true),
+    ('171', 'Paediatric Surgery Service', 'X04', true),
+    ('172', 'Cardiac Surgery Service', '170', true),
+    ('173', 'Thoracic Surgery Service', '170', true),
+    ('174', 'Cardiothoracic Transplantation Service', 'X05', true),
+    ('191', 'Pain Management Service', 'X05', true),
+    ('300', 'General Internal Medicine Service', '300', true),
+    ('301', 'Gastroenterology Service', '301', true),
+    ('302', 'Endocrinology Service', 'X02', true),
+    ('303', 'Clinical Haematology Service', 'X02', true),
+    ('306', 'Hepatology Service', 'X02', true),
+    ('307', 'Diabetes Service', 'X02', true),
+    ('308', 'Blood and Marrow Transplantation Service', 'X02', true),
+    ('309', 'Haemophilia Service', 'X02', true),
+    ('311', 'Clinical Genetics Service', 'X02', true),
+    ('314', 'Rehabilitation Medicine Service', 'X02', true),
+    ('315', 'Palliative Medicine Service', 'X02', true),
+    ('317', 'Allergy Service', 'X02', true),
+    ('320', 'Cardiology Service', '320', true),
+    ('321', 'Paediatric Cardiology Service', 'X04', true),
+    ('326', 'Acute Internal Medicine Service', 'X02', true),
+    ('328', 'Stroke Medicine Service', 'X02', true),
+    ('330', 'Dermatology Service', '330', true),
+    ('340', 'Respiratory Medicine Service', '340', true),
+    ('347', 'Sleep Medicine Service', 'X02', true),
+    ('350', 'Infectious Diseases Service', 'X02', true),
+    ('360', 'Genitourinary Medicine Service', 'X02', true),
+    ('361', 'Renal Medicine Service', 'X02', true),
+    ('370', 'Medical Oncology Service', 'X02', true),
+    ('400', 'Neurology Service', '400', true),
+    ('401', 'Clinical Neurophysiology Service', 'X02', true),
+    ('410', 'Rheumatology Service', '410', true),
+    ('420', 'Paediatric Service', 'X04', true),
+    ('421', 'Paediatric Neurology Service', 'X04', true),
+    ('430', 'Elderly Medicine Service', '430', true),
+    ('460', 'Medical Ophthalmology Service', 'X02', true),
+    ('502', 'Gynaecology Service', '502', true),
+    ('503', 'Gynaecological Oncology Service', 'X05', true),
+    ('290', 'Community Paediatric Service', 'X04', false),
+    ('650', 'Physiotherapy Service', 'X06', false),
+    ('653', 'Podiatry Service', 'X06', false),
+    ('654', 'Dietetics Service', 'X06', false),
+    ('656', 'Clinical Psychology Service', 'X03', true),
+    ('710', 'Adult Mental Health Service', 'X03', true),
+    ('711', 'Child and Adolescent Psychiatry Service', 'X03', true),
+    ('715', 'Old Age Psychiatry Service', 'X03', true),
+    ('800', 'Clinical Oncology Service', 'X02', true),
+    ('812', 'Diagnostic Imaging Service', 'X06', false),
+    ('840', 'Audiology Service', 'X06', false)
+) AS v (tfc, name, line, cl);
+
+-- pg_dump keeps what users put in the tables; rows ptl itself ships are
+-- recreated by CREATE EXTENSION and so are left out of the dump.
+SELECT pg_catalog.pg_extension_config_dump('ptl.organisation', '');
+SELECT pg_catalog.pg_extension_config_dump('ptl.site', '');
+SELECT pg_catalog.pg_extension_config_dump('ptl.commissioner', '');
+SELECT pg_catalog.pg_extension_config_dump('ptl.treatment_function', 'WHERE NOT shipped');
+SELECT pg_catalog.pg_extension_config_dump('ptl.area_deprivation', '');
+SELECT pg_catalog.pg_extension_config_dump('ptl.batch', '');
+SELECT pg_catalog.pg_extension_config_dump('ptl.batch_batch_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('ptl.patient', '');
+SELECT pg_catalog.pg_extension_config_dump('ptl.patient_patient_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('ptl.pathway', '');
+SELECT pg_catalog.pg_extension_config_dump('ptl.pathway_pathway_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('ptl.pathway_event', '');
+SELECT pg_catalog.pg_extension_config_dump('ptl.pathway_event_event_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('ptl.waiting_list_entry', '');
+SELECT pg_catalog.pg_extension_config_dump('ptl.waiting_list_entry_entry_id_seq', '');
