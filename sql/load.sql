@@ -113,16 +113,18 @@ SELECT ptl.load(:batch);
 -- The summary views a data manager reads.
 SELECT extract, rows_read, rows_loaded, rows_quarantined, nothing_lost
 FROM ptl.load_summary WHERE batch_id = :batch ORDER BY extract;
-SELECT extract, reason, rows_quarantined FROM ptl.quarantine_summary
+SELECT extract, reason, column_name, rows_quarantined FROM ptl.quarantine_summary
 WHERE batch_id = :batch ORDER BY extract, reason, column_name;
 
 -- Re-sending the same extract in a new batch creates no duplicates: the
--- rows count as updated (and unchanged); one changed value is an update.
+-- rows count as updated, and those identical to what is held as unchanged
+-- (nothing is written for them); P2's new family name is a real update.
 SELECT ptl.open_batch('RZZ', 'PAS', 'RZZ01', 'day 1, resent') AS batch2 \gset
-COPY ptl_stage.patient (local_patient_id, nhs_number, given_name, family_name, date_of_birth, sex)
-    FROM stdin WITH (FORMAT csv);
-P1,9434765919,Ann,Smith,1950-03-01,2
-P2,485 777 3457,Bob,Jones-Smith,02/04/1961,1
+COPY ptl_stage.patient (local_patient_id, nhs_number, given_name, family_name, date_of_birth,
+                        date_of_death, sex, postcode, address_line_1, ethnic_category, lsoa_code,
+                        gp_practice_code, commissioner_code) FROM stdin WITH (FORMAT csv);
+P1,9434765919,Ann,Smith,1950-03-01,,2,ls1 4ap,1 High Street,A,E01000001,B82001,00T
+P2,485 777 3457,Bob,Jones-Smith,02/04/1961,,1,LS2 9JT,2 Low Road,B,,,00T
 \.
 COPY ptl_stage.pathway_event (ppid_issuer, ppid, event_ref, event_date, kind, rtt_status)
     FROM stdin WITH (FORMAT csv);

@@ -300,14 +300,14 @@ BEGIN
         IF c.required THEN
             reason := 'missing_required';
             sqlstate := '23502';
-            message := format('%s is empty, but every %s row needs one (%s)',
-                              c.column_name, replace(c.extract, '_', ' '), c.description);
+            message := format('%s is empty, but every %s row needs it',
+                              c.column_name, replace(c.extract, '_', ' '));
         END IF;
         RETURN;
     END IF;
     IF c.value_type IS NOT NULL AND c.value_type <> 'text'::regtype THEN
         p := ptl.check_input(v, c.value_type);
-        IF p IS NOT NULL THEN
+        IF p.sqlstate IS NOT NULL THEN
             reason := CASE WHEN c.value_type = 'date'::regtype THEN 'invalid_date'
                            WHEN c.value_type IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype)
                                 THEN 'invalid_number'
@@ -369,7 +369,9 @@ BEGIN
             warns := warns || format(' WHEN %s THEN %L', test, c.column_name);
         END IF;
     END LOOP;
-    EXECUTE format('DROP TABLE IF EXISTS pg_temp.%I', 'ptl_load_' || extract_name);
+    IF to_regclass('pg_temp.ptl_load_' || extract_name) IS NOT NULL THEN
+        EXECUTE format('DROP TABLE pg_temp.%I', 'ptl_load_' || extract_name);
+    END IF;
     EXECUTE format($q$
         CREATE TEMP TABLE %I ON COMMIT DROP AS
         SELECT s.*,
@@ -377,6 +379,7 @@ BEGIN
                CASE %s END AS bad_column,
                CASE %s END AS warn_column,
                NULL::text AS reason,
+               NULL::text AS rule_column,
                NULL::text AS bad_sqlstate,
                NULL::text AS bad_message
         FROM ptl_stage.%I s
@@ -430,12 +433,12 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    provider text := (SELECT org_code FROM ptl.batch WHERE batch_id = batch);
+    provider text := (SELECT b.org_code FROM ptl.batch b WHERE b.batch_id = load_mark_orphans.batch);
 BEGIN
     EXECUTE format($q$
         UPDATE pg_temp.%I w
         SET reason = CASE WHEN o.rejected_at IS NOT NULL THEN 'parent_rejected' ELSE 'unknown_parent' END,
-            bad_sqlstate = '23503',
+            bad_sqlstate = '23503', rule_column = 'ppid',
             bad_message = CASE
                 WHEN o.rejected_at IS NOT NULL THEN
                     format('its pathway (PPID %%s issued by %%s) was quarantined at row %%s of this batch''s pathway extract',
@@ -485,7 +488,7 @@ BEGIN
         FROM pg_temp.%I w
         CROSS JOIN LATERAL (
             SELECT to_jsonb(w) ->> w.bad_column AS value,
-                   to_jsonb(w) - '{bad_column,warn_column,reason,bad_sqlstate,bad_message,row_in_extract,batch_id,row_no}'::text[] AS raw) r
+                   to_jsonb(w) - '{bad_column,warn_column,reason,rule_column,bad_sqlstate,bad_message,row_in_extract,batch_id,row_no}'::text[] AS raw) r
         JOIN ptl.extract_column c ON c.extract = $2 AND c.column_name = w.bad_column
         CROSS JOIN LATERAL ptl.extract_value_problem(c, r.value) p
         WHERE w.bad_column IS NOT NULL$q$, work)
@@ -496,9 +499,9 @@ BEGIN
     EXECUTE format($q$
         INSERT INTO ptl.rejected_row (batch_id, extract, row_in_extract, column_name, value,
                                       reason, sqlstate, message, raw)
-        SELECT $1, $2, w.row_in_extract, NULL, NULL,
+        SELECT $1, $2, w.row_in_extract, w.rule_column, to_jsonb(w) ->> w.rule_column,
                w.reason, w.bad_sqlstate, w.bad_message,
-               to_jsonb(w) - '{bad_column,warn_column,reason,bad_sqlstate,bad_message,row_in_extract,batch_id,row_no}'::text[]
+               to_jsonb(w) - '{bad_column,warn_column,reason,rule_column,bad_sqlstate,bad_message,row_in_extract,batch_id,row_no}'::text[]
         FROM pg_temp.%I w
         WHERE w.bad_column IS NULL AND w.reason IS NOT NULL$q$, work)
     USING batch, extract_name;
@@ -546,6 +549,8 @@ BEGIN
     -- Dates must be possible for a living or dead person seen by the NHS.
     UPDATE pg_temp.ptl_load_patient w
     SET reason = 'implausible_date', bad_sqlstate = '23514',
+        rule_column = CASE WHEN d.dob > b.opened_at::date OR d.dob < date '1880-01-01'
+                           THEN 'date_of_birth' ELSE 'date_of_death' END,
         bad_message = CASE
             WHEN d.dob > b.opened_at::date THEN format('date_of_birth %s is after the extract was received (%s)', d.dob, b.opened_at::date)
             WHEN d.dob < date '1880-01-01' THEN format('date_of_birth %s is before 1880', d.dob)
@@ -616,7 +621,7 @@ BEGIN
     PERFORM ptl.load_mark_repeats('pathway', '{ppid_issuer,ppid}', 'pathway (ppid_issuer, ppid)');
 
     UPDATE pg_temp.ptl_load_pathway w
-    SET reason = 'implausible_date', bad_sqlstate = '23514',
+    SET reason = 'implausible_date', bad_sqlstate = '23514', rule_column = 'referral_received',
         bad_message = format('referral_received %s is %s', d.received,
                              CASE WHEN d.received < date '1980-01-01' THEN 'before 1980'
                                   ELSE format('after the extract was received (%s)', b.opened_at::date) END)
@@ -629,7 +634,7 @@ BEGIN
     -- The patient must be known to the same system.
     UPDATE pg_temp.ptl_load_pathway w
     SET reason = CASE WHEN r.row_in_extract IS NOT NULL THEN 'parent_rejected' ELSE 'unknown_parent' END,
-        bad_sqlstate = '23503',
+        bad_sqlstate = '23503', rule_column = 'local_patient_id',
         bad_message = CASE
             WHEN r.row_in_extract IS NOT NULL THEN
                 format('its patient (local_patient_id %s) was quarantined at row %s of this batch''s patient extract',
@@ -706,6 +711,7 @@ BEGIN
                       THEN 'implausible_date' ELSE 'missing_required' END,
         bad_sqlstate = CASE WHEN d.event_date < date '1980-01-01' OR d.ref_date < date '1980-01-01'
                             THEN '23514' ELSE '23502' END,
+        rule_column = CASE WHEN d.event_date < date '1980-01-01' THEN 'event_date' ELSE 'ref_date' END,
         bad_message = CASE
             WHEN d.event_date < date '1980-01-01' THEN format('event_date %s is before 1980', d.event_date)
             WHEN d.ref_date < date '1980-01-01' THEN format('ref_date %s is before 1980', d.ref_date)
@@ -773,6 +779,10 @@ BEGIN
                       WHEN d.dta < date '1980-01-01' THEN 'implausible_date'
                       ELSE 'inconsistent' END,
         bad_sqlstate = CASE WHEN d.minutes NOT BETWEEN 1 AND 1440 THEN '22003' ELSE '23514' END,
+        rule_column = CASE WHEN d.minutes NOT BETWEEN 1 AND 1440 THEN 'expected_duration_minutes'
+                           WHEN d.dta < date '1980-01-01' THEN 'decision_to_admit'
+                           WHEN d.removed IS NOT NULL AND d.removal_reason IS NULL THEN 'removal_reason'
+                           ELSE 'removed_date' END,
         bad_message = CASE
             WHEN d.minutes NOT BETWEEN 1 AND 1440 THEN
                 format('expected_duration_minutes %s is outside 1 to 1440 minutes', d.minutes)
@@ -897,7 +907,7 @@ BEGIN
                 round(extract(epoch FROM clock_timestamp() - started) * 1000, 1));
     END LOOP;
 
-    UPDATE ptl.batch SET status = 'loaded', loaded_at = now() WHERE batch_id = batch;
+    UPDATE ptl.batch x SET status = 'loaded', loaded_at = now() WHERE x.batch_id = batch;
     RETURN QUERY SELECT * FROM ptl.batch_extract WHERE batch_id = batch ORDER BY
         array_position(ARRAY['patient', 'pathway', 'pathway_event', 'waiting_list_entry'], extract);
 END
@@ -950,3 +960,21 @@ COMMENT ON COLUMN ptl.quarantine_summary.reason IS 'Reason code';
 COMMENT ON COLUMN ptl.quarantine_summary.column_name IS 'Column at fault (NULL for whole-row faults)';
 COMMENT ON COLUMN ptl.quarantine_summary.rows_quarantined IS 'Rows';
 COMMENT ON COLUMN ptl.quarantine_summary.example_message IS 'One of the messages';
+
+-- Staging columns are described by the extract specification itself.
+DO $$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN SELECT extract, column_name, description FROM ptl.extract_column LOOP
+        EXECUTE format('COMMENT ON COLUMN ptl_stage.%I.%I IS %L', c.extract, c.column_name,
+                       c.description || ' (as delivered, text; see ptl.extract_column)');
+    END LOOP;
+    FOR c IN SELECT unnest('{patient,pathway,pathway_event,waiting_list_entry}'::text[]) AS extract LOOP
+        EXECUTE format('COMMENT ON COLUMN ptl_stage.%I.batch_id IS %L', c.extract,
+                       'Batch the row belongs to (defaults to the one ptl.open_batch() opened in this session)');
+        EXECUTE format('COMMENT ON COLUMN ptl_stage.%I.row_no IS %L', c.extract,
+                       'Arrival order of the row (its position in the extract follows from it)');
+    END LOOP;
+END
+$$;
