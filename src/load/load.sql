@@ -406,20 +406,24 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    key_list text := (SELECT string_agg(format('ptl.extract_value(%I)', k), ', ') FROM unnest(key_columns) k);
+    keys text := (SELECT string_agg(format('ptl.extract_value(%I)', k), ', ') FROM unnest(key_columns) k);
 BEGIN
+    -- Group first (a hash, no sort of the whole extract), then touch only
+    -- the rows of keys that repeat.
     EXECUTE format($q$
         UPDATE pg_temp.%1$I w
         SET reason = 'duplicate_in_extract', bad_sqlstate = '23505',
             bad_message = format('the same %2$s appears again at row %%s of this extract; only the last row counts',
                                  d.last_row)
-        FROM (SELECT row_no,
-                     max(row_in_extract) OVER (PARTITION BY %3$s) AS last_row,
-                     row_in_extract AS this_row
-              FROM pg_temp.%1$I) d
-        WHERE d.row_no = w.row_no AND d.this_row < d.last_row
+        FROM (SELECT ROW(%3$s) AS key, max(row_in_extract) AS last_row
+              FROM pg_temp.%1$I
+              GROUP BY %3$s
+              HAVING count(*) > 1) d
+        WHERE ROW(%4$s) = d.key
+          AND w.row_in_extract < d.last_row
           AND w.bad_column IS NULL$q$,
-        'ptl_load_' || extract_name, key_words, key_list);
+        'ptl_load_' || extract_name, key_words, keys,
+        (SELECT string_agg(format('ptl.extract_value(w.%I)', k), ', ') FROM unnest(key_columns) k));
 END
 $$;
 COMMENT ON FUNCTION ptl.load_mark_repeats(text, text[], text) IS
