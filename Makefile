@@ -20,8 +20,7 @@ REGRESS_OPTS = --load-extension=ptl
 ISOLATION    = $(patsubst specs/%.spec,%,$(sort $(wildcard specs/*.spec)))
 ISOLATION_OPTS = --load-extension=ptl
 
-PG_CPPFLAGS  = -I$(srcdir)/src
-PG_CFLAGS   += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+PG_CPPFLAGS  = -I$(srcdir)/src -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 
 EXTRA_CLEAN  = $(DATA_built) results regression.diffs regression.out output_iso
 
