@@ -4,24 +4,24 @@
 
 -- Functions and procedures: v = volatile, s = stable, i = immutable;
 -- parallel s = safe, r = restricted, u = unsafe.
-SELECT p.oid::regprocedure AS function,
+SELECT p.oid::regprocedure::text AS function,
        p.provolatile AS volatility,
        p.proisstrict AS strict,
        p.proparallel AS parallel
 FROM pg_proc p
 JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
 JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'ptl'
-ORDER BY 1::text;
+ORDER BY 1;
 
 -- The volatile functions, listed so that a new one is seen in review: each
 -- of them writes (the loader); anything that only reads is stable or
 -- immutable.
-SELECT p.oid::regprocedure AS volatile_function
+SELECT p.oid::regprocedure::text AS volatile_function
 FROM pg_proc p
 JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
 JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'ptl'
 WHERE p.provolatile = 'v'
-ORDER BY 1::text;
+ORDER BY 1;
 
 -- Objects without a comment (should be none).
 SELECT 'function' AS kind, p.oid::regprocedure::text AS object
@@ -45,13 +45,13 @@ WHERE c.relnamespace IN ('ptl'::regnamespace, 'ptl_stage'::regnamespace)
 UNION ALL
 SELECT 'type', t.oid::regtype::text
 FROM pg_type t
-WHERE t.typnamespace = 'ptl'::regnamespace
+WHERE t.typnamespace = 'ptl'::regnamespace AND t.typcategory <> 'A'
   AND (t.typtype IN ('b', 'e')
        OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))
   AND obj_description(t.oid, 'pg_type') IS NULL
 ORDER BY 1, 2;
 
 -- Tables that hold users' data are kept by pg_dump (pg_extension_config_dump).
-SELECT unnest(extconfig)::regclass AS dumped, unnest(extcondition) AS condition
+SELECT unnest(extconfig)::regclass::text AS dumped, unnest(extcondition) AS condition
 FROM pg_extension WHERE extname = 'ptl'
-ORDER BY 1::text;
+ORDER BY 1;

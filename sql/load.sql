@@ -3,6 +3,7 @@
 -- CSV with every column as text.  ptl.load() loads the good rows and puts
 -- every bad row in ptl.rejected_row with the column, SQLSTATE and a reason.
 \pset null '(null)'
+SET datestyle = 'ISO, YMD';
 
 -- Reference data the extracts point at.
 INSERT INTO ptl.organisation (org_code, name) VALUES ('RZZ', 'Test Hospitals NHS Trust');
@@ -108,7 +109,9 @@ SELECT entry_ref, procedure_code, clinical_priority, decision_to_admit, expected
 FROM ptl.waiting_list_entry WHERE batch_id = :batch ORDER BY entry_ref;
 
 -- A batch loads once.
+\set VERBOSITY terse
 SELECT ptl.load(:batch);
+\set VERBOSITY default
 
 -- The summary views a data manager reads.
 SELECT extract, rows_read, rows_loaded, rows_quarantined, nothing_lost

@@ -18,7 +18,7 @@ CREATE FUNCTION ptl.open_batch(org_code text, source_system text,
                                site_code text DEFAULT NULL, label text DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 DECLARE
     new_batch bigint;
@@ -245,7 +245,7 @@ COMMENT ON FUNCTION ptl.extract_value(text) IS
 -- value breaks its rule in ptl.extract_column.
 CREATE FUNCTION ptl.extract_column_fails(c ptl.extract_column) RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 DECLARE
     v text := format('ptl.extract_value(s.%I)', c.column_name);
@@ -290,7 +290,7 @@ COMMENT ON FUNCTION ptl.extract_column_fails(ptl.extract_column) IS
 CREATE FUNCTION ptl.extract_value_problem(c ptl.extract_column, raw text,
                                           OUT reason text, OUT sqlstate text, OUT message text)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 DECLARE
     v text := ptl.extract_value(raw);
@@ -351,7 +351,7 @@ COMMENT ON FUNCTION ptl.extract_value_problem(ptl.extract_column, text) IS
 -- first failing column.  Returns the number of rows read.
 CREATE FUNCTION ptl.load_check_columns(batch bigint, extract_name text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 DECLARE
     fails text := '';
@@ -403,7 +403,7 @@ COMMENT ON FUNCTION ptl.load_check_columns(bigint, text) IS
 CREATE FUNCTION ptl.load_mark_repeats(extract_name text, key_columns text[], key_words text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 DECLARE
     keys text := (SELECT string_agg(format('ptl.extract_value(%I)', k), ', ') FROM unnest(key_columns) k);
@@ -434,7 +434,7 @@ COMMENT ON FUNCTION ptl.load_mark_repeats(text, text[], text) IS
 CREATE FUNCTION ptl.load_mark_orphans(extract_name text, batch bigint)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 DECLARE
     provider text := (SELECT b.org_code FROM ptl.batch b WHERE b.batch_id = load_mark_orphans.batch);
@@ -477,7 +477,7 @@ COMMENT ON FUNCTION ptl.load_mark_orphans(text, bigint) IS
 CREATE FUNCTION ptl.load_quarantine(batch bigint, extract_name text,
                                     OUT quarantined bigint, OUT warned bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 DECLARE
     work text := 'ptl_load_' || extract_name;
@@ -542,7 +542,7 @@ COMMENT ON FUNCTION ptl.load_quarantine(bigint, text) IS
 
 CREATE FUNCTION ptl.load_patients(batch bigint, OUT loaded bigint, OUT changed bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
 AS $$
 DECLARE
@@ -556,10 +556,10 @@ BEGIN
         rule_column = CASE WHEN d.dob > b.opened_at::date OR d.dob < date '1880-01-01'
                            THEN 'date_of_birth' ELSE 'date_of_death' END,
         bad_message = CASE
-            WHEN d.dob > b.opened_at::date THEN format('date_of_birth %s is after the extract was received (%s)', d.dob, b.opened_at::date)
+            WHEN d.dob > b.opened_at::date THEN format('date_of_birth %s is in the future (after the batch was opened)', d.dob)
             WHEN d.dob < date '1880-01-01' THEN format('date_of_birth %s is before 1880', d.dob)
             WHEN d.dod < d.dob THEN format('date_of_death %s is before date_of_birth %s', d.dod, d.dob)
-            ELSE format('date_of_death %s is after the extract was received (%s)', d.dod, b.opened_at::date)
+            ELSE format('date_of_death %s is in the future (after the batch was opened)', d.dod)
         END
     FROM (SELECT row_no,
                  ptl.extract_value(date_of_birth)::date AS dob,
@@ -616,7 +616,7 @@ COMMENT ON FUNCTION ptl.load_patients(bigint) IS
 
 CREATE FUNCTION ptl.load_pathways(batch bigint, OUT loaded bigint, OUT changed bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
 AS $$
 DECLARE
@@ -628,7 +628,7 @@ BEGIN
     SET reason = 'implausible_date', bad_sqlstate = '23514', rule_column = 'referral_received',
         bad_message = format('referral_received %s is %s', d.received,
                              CASE WHEN d.received < date '1980-01-01' THEN 'before 1980'
-                                  ELSE format('after the extract was received (%s)', b.opened_at::date) END)
+                                  ELSE 'in the future (after the batch was opened)' END)
     FROM (SELECT row_no, ptl.extract_value(referral_received)::date AS received
           FROM pg_temp.ptl_load_pathway
           WHERE bad_column IS NULL AND reason IS NULL) d
@@ -699,7 +699,7 @@ COMMENT ON FUNCTION ptl.load_pathways(bigint) IS
 
 CREATE FUNCTION ptl.load_events(batch bigint, OUT loaded bigint, OUT changed bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
 AS $$
 DECLARE
@@ -769,7 +769,7 @@ COMMENT ON FUNCTION ptl.load_events(bigint) IS
 
 CREATE FUNCTION ptl.load_waiting_list(batch bigint, OUT loaded bigint, OUT changed bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
 AS $$
 DECLARE
@@ -859,7 +859,7 @@ COMMENT ON FUNCTION ptl.load_waiting_list(bigint) IS
 CREATE FUNCTION ptl.load(batch bigint DEFAULT ptl.current_batch())
 RETURNS SETOF ptl.batch_extract
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
 AS $$
 DECLARE
@@ -883,8 +883,9 @@ BEGIN
             USING ERRCODE = 'no_data_found', HINT = 'Open a batch with ptl.open_batch().';
     END IF;
     IF b.status = 'loaded' THEN
-        RAISE EXCEPTION 'batch % was already loaded at %', batch, b.loaded_at
+        RAISE EXCEPTION 'batch % was already loaded', batch
             USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('It was loaded at %s.', b.loaded_at),
                   HINT = 'Open a new batch for a new delivery; re-sending the same rows in a new batch changes nothing.';
     END IF;
 
