@@ -252,9 +252,6 @@ DECLARE
     tests text[] := '{}';
     codes text[];
 BEGIN
-    IF c.required THEN
-        tests := tests || format('%s IS NULL', v);
-    END IF;
     IF c.value_type IS NOT NULL AND c.value_type <> 'text'::regtype THEN
         tests := tests || format('NOT (ptl.check_input(%s, %L::regtype) IS NULL)', v, c.value_type::text);
     END IF;
@@ -275,11 +272,17 @@ BEGIN
         -- whatever the size of the code table.
         tests := tests || format('%s <> ALL (%L::text[])', v, codes);
     END IF;
-    IF cardinality(tests) = 0 THEN
+    IF cardinality(tests) = 0 AND NOT c.required THEN
         RETURN NULL;
     END IF;
-    -- A NULL (missing) optional value passes every test above.
-    RETURN '(' || array_to_string(tests, ' OR ') || ')';
+    -- A missing value fails only a required column; the value tests apply
+    -- to values that are there (x <> ALL of an empty array would be true
+    -- even for NULL).
+    RETURN format(CASE WHEN c.required THEN '(%1$s IS NULL%2$s)'
+                       ELSE '(%1$s IS NOT NULL AND (%3$s))' END,
+                  v,
+                  CASE WHEN cardinality(tests) > 0 THEN ' OR ' || array_to_string(tests, ' OR ') ELSE '' END,
+                  array_to_string(tests, ' OR '));
 END
 $$;
 COMMENT ON FUNCTION ptl.extract_column_fails(ptl.extract_column) IS

@@ -6,7 +6,7 @@ set -euo pipefail
 src=ptl_dump_src
 dst=ptl_dump_dst
 dump=$(mktemp /tmp/ptl_dump.XXXXXX)
-trap 'rm -f "$dump"; dropdb --if-exists -q $src; dropdb --if-exists -q $dst' EXIT
+trap 'rm -f "$dump"; dropdb --if-exists $src; dropdb --if-exists $dst' EXIT
 
 q() { psql -qAtX -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 
@@ -22,7 +22,7 @@ fingerprint() {
 
 createdb $src
 q $src "CREATE EXTENSION ptl; CREATE EXTENSION ptl_synth"
-q $src "SELECT count(ptl.load(b)) FROM ptl_synth.generate(3000, seed => 11) b" >/dev/null
+q $src "SELECT count(*) FROM ptl_synth.generate(3000, seed => 11) b, ptl.load(b)" >/dev/null
 # A user-added treatment function and a changed target must survive too.
 q $src "INSERT INTO ptl.treatment_function (tfc, name, rtt_line) VALUES ('999', 'Local test service', 'X06')"
 q $src "INSERT INTO ptl.priority_target_override VALUES ('P2', 14, 'local policy')"
