@@ -961,6 +961,7 @@ SET search_path = pg_catalog, pg_temp
 SET datestyle = 'ISO, YMD'
 SET work_mem = '1GB'
 SET jit = off
+SET enable_memoize = off
 AS $fn$
 DECLARE
     v_n         bigint := referrals;
@@ -983,6 +984,7 @@ DECLARE
     v_r_date    float8;
     v_r_code    float8;
     v_q_force   float8;
+    v_f_scale   float8;
     v_nhs_salt  bigint := floor(ptl_synth.u(3, seed::bigint * 8 + 6) * 10000000)::bigint;
     v_ppid_salt bigint := floor(ptl_synth.u(1, seed::bigint * 8 + 6) * 1000000000)::bigint;
     v_ubrn_salt bigint := floor(ptl_synth.u(2, seed::bigint * 8 + 6) * 1000000000000)::bigint;
@@ -1001,6 +1003,8 @@ DECLARE
     v_tfc_cum   float8[];
     v_tfc_m     text[];
     v_tfc_m_cum float8[];
+    v_tfc_c     text[];
+    v_tfc_c_cum float8[];
     v_paed      text[];
     v_paed_cum  float8[];
     v_cum_on    float8[];
@@ -1027,6 +1031,11 @@ BEGIN
     END IF;
     IF seed IS NULL OR census IS NULL THEN
         RAISE EXCEPTION 'seed and census must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF census > current_date THEN
+        RAISE EXCEPTION 'census % is in the future', census
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Referrals are dated up to the census, and ptl.load() quarantines referrals received after the day their batch is opened.';
     END IF;
     IF trusts IS NULL OR trusts NOT BETWEEN 1 AND 90 THEN
         RAISE EXCEPTION 'trusts must be between 1 and 90 (got %)', trusts
@@ -1103,6 +1112,12 @@ BEGIN
     SELECT array_agg(t.tfc ORDER BY t.tfc), ptl_synth.thresholds(array_agg(t.share ORDER BY t.tfc))
       INTO v_paed, v_paed_cum
       FROM ptl_synth.tfc_mix t WHERE t.paediatric;
+    -- Children not sent to a paediatric service go to the adult services
+    -- that see children (author's judgement), in the calibrated proportions.
+    SELECT array_agg(t.tfc ORDER BY t.tfc), ptl_synth.thresholds(array_agg(l.weight * t.share ORDER BY t.tfc))
+      INTO v_tfc_c, v_tfc_c_cum
+      FROM ptl_synth.tfc_mix t JOIN ptl_synth.rtt_line_mix l ON l.line = t.line
+     WHERE t.tfc IN ('100', '101', '110', '120', '130', '140', '145', '160', '301', '320', '330', '340', '400');
     SELECT ptl_synth.thresholds(array_agg(w_open_non_admitted ORDER BY band)),
            ptl_synth.thresholds(array_agg(w_open_admitted ORDER BY band)),
            ptl_synth.thresholds(array_agg(w_completed_admitted ORDER BY band)),
@@ -1110,6 +1125,14 @@ BEGIN
       INTO v_cum_on, v_cum_oa, v_cum_ca, v_cum_cn
       FROM ptl_synth.wait_shape;
 
+    -- The work tables (temporary) are large: give them more local buffers
+    -- when the session still allows it (only before its first temporary
+    -- table; the setting lasts until the end of the transaction).
+    BEGIN
+        PERFORM set_config('temp_buffers', '1GB', true);
+    EXCEPTION WHEN OTHERS THEN
+        NULL;
+    END;
     -- Work tables of an earlier call in this transaction go first.
     FOR v_key IN SELECT unnest(ARRAY['synth_site', 'synth_multi', 'synth_pb', 'synth_plan', 'synth_rec', 'synth_proc']) LOOP
         IF to_regclass('pg_temp.' || v_key) IS NOT NULL THEN
@@ -1204,6 +1227,7 @@ BEGIN
            SET batch_id = ptl.open_batch(v_site.org_code, v_site.source_system, v_site.site_code, v_label)
          WHERE site_idx = v_site.site_idx;
     END LOOP;
+    ANALYZE pg_temp.synth_site;
     INSERT INTO ptl_synth.generated_batch (batch_id, site_code, seed_value)
     SELECT s.batch_id, s.site_code, seed FROM pg_temp.synth_site s ORDER BY s.site_idx;
     PERFORM set_config('ptl.current_batch', coalesce(v_prev_batch, ''), false);
@@ -1285,6 +1309,7 @@ BEGIN
     CREATE TEMP TABLE synth_multi ON COMMIT DROP AS
     SELECT DISTINCT (1 + floor(ptl_synth.u(i * 64 + 1, v_sp) * v_np))::bigint AS person_id
     FROM generate_series(v_np + 1, v_n) i;
+    ANALYZE pg_temp.synth_multi;
 
     -- 5. The plan, stage 1: every referral's story and dates ------------------
     -- Streams: u(i*64+k, v_sp) and u(i*64+k, v_sw) for referral i.
@@ -1311,19 +1336,25 @@ BEGIN
         OFFSET 0),
     placed AS (
         -- where it goes; the treatment function: by the calibrated mix
-        -- (without gynaecology for males); 30% of children (under 16) to a
-        -- paediatric service (author's judgement)
+        -- (without gynaecology for males); 40% of children (under 16) to a
+        -- paediatric service, the rest to adult services that see children
+        -- (author's judgement)
         SELECT pick.*,
                CASE WHEN pick.forced
                     THEN (ptl_synth.natural_site(pick.person_id, v_sp, pick.home_idx, v_spt, v_ns) + 1
                           + floor(ptl_synth.u(pick.i * 64 + 5, v_sp) * (v_ns - 1))::int) % v_ns
                     ELSE ptl_synth.natural_site(pick.i, v_sp, pick.home_idx, v_spt, v_ns) END AS site_idx,
-               CASE WHEN v_census - pick.date_of_birth < 5844 AND ptl_synth.u(pick.i * 64 + 7, v_sp) < 0.3
+               CASE WHEN v_census - pick.date_of_birth < 5844 AND ptl_synth.u(pick.i * 64 + 7, v_sp) < 0.4
                     THEN v_paed[1 + width_bucket(ptl_synth.u(pick.i * 64 + 8, v_sp), v_paed_cum)]
+                    WHEN v_census - pick.date_of_birth < 5844
+                    THEN v_tfc_c[1 + width_bucket(ptl_synth.u(pick.i * 64 + 6, v_sp), v_tfc_c_cum)]
                     WHEN pick.sex = '1'
                     THEN v_tfc_m[1 + width_bucket(ptl_synth.u(pick.i * 64 + 6, v_sp), v_tfc_m_cum)]
                     ELSE v_tfc[1 + width_bucket(ptl_synth.u(pick.i * 64 + 6, v_sp), v_tfc_cum)] END AS tfc0
         FROM pick
+        -- site order, while the rows are narrow: the plan is then stored
+        -- in the order the extracts are written
+        ORDER BY site_idx, pick.i
         OFFSET 0),
     lined AS (
         -- elderly medicine only from 65 (author's judgement); the line's
@@ -1644,6 +1675,7 @@ BEGIN
                      AND x.b10 + 42 + floor(ptl_synth.u(x.i * 64 + 22, v_sw) * 60)::int <= v_census
                 THEN x.b10 + 42 + floor(ptl_synth.u(x.i * 64 + 22, v_sw) * 60)::int END AS b11
     FROM received3 x;
+    ANALYZE pg_temp.synth_pb;
 
     -- Deaths: the person dies on the date the pathway stops (the hospital
     -- is told the same day).
@@ -1657,11 +1689,25 @@ BEGIN
     -- start); and a second record of some referrals at the same provider
     -- under a new PPID (duplicate_pathway).  Malformed dates and codes are
     -- chosen here, on originals that are neither transferred nor duplicated,
-    -- with probability rate x (rows of the pathway), and land on a row whose
-    -- loss leaves the expected clock intact: a cancellation, follow-up, TCI
-    -- offer or decline, post-stop activity, a new period's first activity,
-    -- or the waiting-list entry; 15% of pathways may take it on the pathway
-    -- row itself (which quarantines the whole pathway: truth says faulted).
+    -- and land on a row whose loss leaves the expected clock intact: a
+    -- cancellation, follow-up, TCI offer or decline, post-stop activity, a
+    -- new period's first activity, or the waiting-list entry; 15% of the
+    -- pathways chosen may take it on the pathway row itself instead (which
+    -- quarantines the whole pathway: truth says faulted).
+    -- Malformed values go only to rows whose loss leaves the clock intact
+    -- (candidates); to make them the asked-for share of all non-patient
+    -- rows, each candidate's chance is scaled by rows / candidates.
+    SELECT sum(num_nonnulls(b.d01, b.d02, b.d03, b.d04, b.d05, b.d06, b.d07, b.d08, b.d09, b.d10, b.d11, b.d12, b.d13)
+               + CASE WHEN b.d06 IS NOT NULL THEN 2 ELSE 1 END
+               + CASE WHEN b.scn = 'transferred'
+                      THEN num_nonnulls(b.y, b.b03, b.b06, b.b09, b.b10, b.b11) + CASE WHEN b.b06 IS NOT NULL THEN 2 ELSE 1 END
+                      ELSE 0 END
+               + CASE WHEN b.dup THEN 2 ELSE 0 END)::float8
+           / greatest(1, sum(num_nonnulls(b.d02, b.d04, b.d05, b.d06, b.d07, b.d08, b.d09, b.d11, b.d13))
+                         FILTER (WHERE b.scn <> 'transferred' AND NOT b.dup))
+      INTO v_f_scale
+      FROM pg_temp.synth_pb b;
+
     CREATE TEMP TABLE synth_plan ON COMMIT DROP AS
     WITH rec AS (
         SELECT b.i AS true_id, b.i AS plan_id, 'original'::text AS role, b.scn AS scenario,
@@ -1740,6 +1786,7 @@ BEGIN
                num_nonnulls(r.d01, r.d02, r.d03, r.d04, r.d05, r.d06, r.d07, r.d08, r.d09,
                             r.d10, r.d11, r.d12, r.d13)
                    + CASE WHEN r.d06 IS NOT NULL THEN 2 ELSE 1 END AS nrows,
+               num_nonnulls(r.d02, r.d04, r.d05, r.d06, r.d07, r.d08, r.d09, r.d11, r.d13) AS ncand,
                array_remove(ARRAY[
                    CASE WHEN r.d02 IS NOT NULL THEN 2 END, CASE WHEN r.d04 IS NOT NULL THEN 4 END,
                    CASE WHEN r.d05 IS NOT NULL THEN 5 END, CASE WHEN r.d07 IS NOT NULL THEN 7 END,
@@ -1761,8 +1808,9 @@ BEGIN
                     ELSE k1.issuer_trust END AS ppid_issuer,
                CASE WHEN k1.exp_outcome IN ('stopped_admitted', 'stopped_non_admitted', 'nullified') THEN k1.e END AS exp_stop,
                CASE WHEN k1.role <> 'original' OR k1.dup_source OR k1.scenario = 'transferred' THEN NULL
-                    WHEN ptl_synth.u(k1.true_id * 64 + 10, v_sw) < v_r_date * k1.nrows THEN 'malformed_date'
-                    WHEN ptl_synth.u(k1.true_id * 64 + 10, v_sw) < (v_r_date + v_r_code) * k1.nrows THEN 'malformed_code'
+                    WHEN ptl_synth.u(k1.true_id * 64 + 10, v_sw) < v_r_date * v_f_scale * k1.ncand THEN 'malformed_date'
+                    WHEN ptl_synth.u(k1.true_id * 64 + 10, v_sw) < (v_r_date + v_r_code) * v_f_scale * k1.ncand
+                    THEN 'malformed_code'
                END AS fk
         FROM k1
         OFFSET 0),
@@ -1834,7 +1882,9 @@ BEGIN
                bool_and(p.role = 'original' AND p.f_kind IS NULL AND NOT p.dup_source
                         AND p.scenario <> 'transferred') AS clean
         FROM pg_temp.synth_plan p
-        GROUP BY p.person_id, p.site_idx),
+        GROUP BY p.site_idx, p.person_id
+        ORDER BY p.site_idx, p.person_id
+        OFFSET 0),
     c1 AS (
         SELECT g.*, st.site_code, st.org_code, st.source_system, st.batch_id, st.dmy, st.nhs_spaced,
                st.upper_family, st.lpid_style,
