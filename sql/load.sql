@@ -108,8 +108,8 @@ WHERE e.batch_id = :batch ORDER BY p.ppid, e.event_ref;
 SELECT entry_ref, procedure_code, clinical_priority, decision_to_admit, expected_duration_minutes
 FROM ptl.waiting_list_entry WHERE batch_id = :batch ORDER BY entry_ref;
 
--- A batch loads once.
-\set VERBOSITY terse
+-- A batch loads once (55000, object not in prerequisite state).
+\set VERBOSITY sqlstate
 SELECT ptl.load(:batch);
 \set VERBOSITY default
 
