@@ -23,24 +23,24 @@ INSERT INTO ptl_stage.patient (local_patient_id, nhs_number, date_of_birth) VALU
 SELECT is((SELECT count(*) FROM ptl_stage.patient WHERE batch_id = :b), 4::bigint,
     'COPY or INSERT without a batch column fills the session''s batch');
 
--- A batch with 1 bad row in 10,000 loads the other 9,999 (the rule scaled down).
+-- A batch with 1 bad row in 100,000 loads the other 99,999.
 INSERT INTO ptl_stage.pathway (local_patient_id, ppid, ppid_issuer, treatment_function, referral_received)
 SELECT 'P1', 'RZZ-' || i, 'RZZ', '110',
-       CASE WHEN i = 5000 THEN '2025-13-01' ELSE (date '2024-01-01' + (i % 400))::text END
-FROM generate_series(1, 10000) i;
+       CASE WHEN i = 50000 THEN '2025-13-01' ELSE (date '2024-01-01' + (i % 400))::text END
+FROM generate_series(1, 100000) i;
 
 CREATE TEMP TABLE result AS SELECT * FROM ptl.load(:b);
 SELECT is((SELECT rows_quarantined FROM result WHERE extract = 'patient'), 1::bigint,
     'the impossible date of birth 1950-02-29 quarantines its row');
 SELECT is((SELECT rows_with_warnings FROM result WHERE extract = 'patient'), 1::bigint,
     'an invalid NHS number is a warning, not a quarantine');
-SELECT is((SELECT rows_loaded FROM result WHERE extract = 'pathway'), 9999::bigint,
-    'one bad row in 10,000 does not stop the other 9,999');
+SELECT is((SELECT rows_loaded FROM result WHERE extract = 'pathway'), 99999::bigint,
+    'one bad row in 100,000 does not stop the other 99,999');
 SELECT is((SELECT reason FROM ptl.rejected_row WHERE batch_id = :b AND extract = 'pathway'), 'invalid_date',
     'the bad referral date is quarantined as invalid_date');
 SELECT is((SELECT sqlstate FROM ptl.rejected_row WHERE batch_id = :b AND extract = 'pathway'), '22008',
     'with the SQLSTATE the date parser gives');
-SELECT is((SELECT row_in_extract FROM ptl.rejected_row WHERE batch_id = :b AND extract = 'pathway'), 5000::bigint,
+SELECT is((SELECT row_in_extract FROM ptl.rejected_row WHERE batch_id = :b AND extract = 'pathway'), 50000::bigint,
     'and the row''s position in the extract');
 SELECT ok((SELECT bool_and(rows_read = rows_loaded + rows_updated + rows_quarantined) FROM result),
     'read = loaded + updated + quarantined for every extract');
@@ -63,13 +63,13 @@ SELECT throws_ok($$INSERT INTO ptl.batch_extract VALUES (
 SELECT ptl.open_batch('RZZ', 'PAS', 'RZZ01', 'again') AS b2 \gset
 INSERT INTO ptl_stage.pathway (local_patient_id, ppid, ppid_issuer, treatment_function, referral_received)
 SELECT 'P1', 'RZZ-' || i, 'RZZ', '110', (date '2024-01-01' + (i % 400))::text
-FROM generate_series(1, 10000) i WHERE i <> 5000;
+FROM generate_series(1, 100000) i WHERE i <> 50000;
 CREATE TEMP TABLE result2 AS SELECT * FROM ptl.load(:b2);
 SELECT is((SELECT rows_loaded FROM result2 WHERE extract = 'pathway'), 0::bigint,
     'a re-sent extract loads no new pathways');
-SELECT is((SELECT rows_unchanged FROM result2 WHERE extract = 'pathway'), 9999::bigint,
+SELECT is((SELECT rows_unchanged FROM result2 WHERE extract = 'pathway'), 99999::bigint,
     'and finds them all unchanged');
-SELECT is((SELECT count(*) FROM ptl.pathway WHERE provider_org = 'RZZ'), 9999::bigint,
+SELECT is((SELECT count(*) FROM ptl.pathway WHERE provider_org = 'RZZ'), 99999::bigint,
     'no duplicate pathways');
 
 -- Every type's own parser decides: a code that is not an RTT status is
