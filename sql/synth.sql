@@ -131,10 +131,16 @@ SELECT ptl_synth.generate(100, census => '2999-01-01');
 
 -- Clean up: purge() removes the staged rows, batches and reference rows
 -- the generator added (unloaded batches only); then the extension goes.
+CREATE TEMP TABLE synthetic_batch AS SELECT batch_id FROM ptl_synth.generated_batch;
 SELECT ptl_synth.purge();
 DROP EXTENSION ptl_synth;
 SELECT (SELECT count(*) FROM ptl.organisation WHERE org_code ~ '^(QZZ|R[P-Z][1-9])$') AS organisations,
        (SELECT count(*) FROM ptl.area_deprivation WHERE lsoa_code LIKE 'E019%') AS lsoas,
-       (SELECT count(*) FROM ptl.batch WHERE label LIKE 'ptl_synth %') AS batches,
-       (SELECT count(*) FROM ptl_stage.pathway_event) AS staged_events;
+       (SELECT count(*) FROM ptl.batch WHERE batch_id IN (SELECT batch_id FROM synthetic_batch)) AS batches,
+       (SELECT count(*) FROM ptl_stage.patient WHERE batch_id IN (SELECT batch_id FROM synthetic_batch))
+       + (SELECT count(*) FROM ptl_stage.pathway WHERE batch_id IN (SELECT batch_id FROM synthetic_batch))
+       + (SELECT count(*) FROM ptl_stage.pathway_event WHERE batch_id IN (SELECT batch_id FROM synthetic_batch))
+       + (SELECT count(*) FROM ptl_stage.waiting_list_entry WHERE batch_id IN (SELECT batch_id FROM synthetic_batch))
+         AS staged_rows;
+DROP TABLE synthetic_batch, first_digest;
 RESET datestyle;
