@@ -909,6 +909,17 @@ RETURN '{"invalid_nhs_number": 0.002, "missing_nhs_number": 0.01,
 COMMENT ON FUNCTION ptl_synth.default_fault_rates() IS
     'Fault rates generate() uses unless its fault_rates argument overrides them';
 
+-- pg_dump keeps the truth with the data it describes (and purge() keeps
+-- working after a restore); the calibration tables are recreated by CREATE
+-- EXTENSION.
+SELECT pg_catalog.pg_extension_config_dump('ptl_synth.run', '');
+SELECT pg_catalog.pg_extension_config_dump('ptl_synth.person', '');
+SELECT pg_catalog.pg_extension_config_dump('ptl_synth.patient_record', '');
+SELECT pg_catalog.pg_extension_config_dump('ptl_synth.pathway_truth', '');
+SELECT pg_catalog.pg_extension_config_dump('ptl_synth.injected_fault', '');
+SELECT pg_catalog.pg_extension_config_dump('ptl_synth.created_reference', '');
+SELECT pg_catalog.pg_extension_config_dump('ptl_synth.generated_batch', '');
+
 -- Cumulative thresholds for width_bucket(): for weights w1..wn, the n-1
 -- running shares w1/W, (w1+w2)/W, ...; width_bucket(u, thresholds) is then
 -- the 0-based index of the item u falls on.
