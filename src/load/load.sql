@@ -236,7 +236,9 @@ SELECT pg_catalog.pg_extension_config_dump('ptl.batch_extract', '');
 -- Column checks, generated from ptl.extract_column
 -- ---------------------------------------------------------------------------
 
--- The value as the loader sees it: trimmed, and empty means missing.
+-- The value as the loader sees it: trimmed, and empty means missing.  NULL
+-- in gives NULL out, but it is not declared STRICT: a strict SQL function
+-- around nullif() is not inlined, and the loader calls this for every value.
 CREATE FUNCTION ptl.extract_value(raw text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN nullif(pg_catalog.btrim(raw), '');
