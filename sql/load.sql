@@ -134,8 +134,20 @@ COPY ptl_stage.pathway_event (ppid_issuer, ppid, event_ref, event_date, kind, rt
 RZZ,RZZ-0001,E1,2025-01-06,referral,
 RZZ,RZZ-0001,E2,2025-02-03,outpatient,10
 \.
+-- The source now files pathway RZZ-0002 under patient P1: its events follow.
+COPY ptl_stage.pathway (local_patient_id, ppid, ppid_issuer, ubrn, site_code, treatment_function,
+                        referral_priority, referral_received, commissioner_code, consultant_code)
+    FROM stdin WITH (FORMAT csv);
+P1,RZZ-0002,RZZ,,RZZ01,130,2,2024-11-25,00T,C2
+\.
 SELECT extract, rows_read, rows_loaded, rows_updated, rows_unchanged, rows_quarantined
 FROM ptl.load(:batch2);
+SELECT p.ppid, pt.local_patient_id AS pathway_patient, ept.local_patient_id AS event_patient
+FROM ptl.pathway p
+JOIN ptl.patient pt ON pt.patient_id = p.patient_id
+JOIN ptl.pathway_event e ON e.pathway_id = p.pathway_id
+JOIN ptl.patient ept ON ept.patient_id = e.patient_id
+WHERE p.ppid = 'RZZ-0002';
 SELECT count(*) AS patients, count(DISTINCT local_patient_id) AS distinct_patients
 FROM ptl.patient WHERE org_code = 'RZZ';
 SELECT family_name, postcode FROM ptl.patient WHERE local_patient_id = 'P2';

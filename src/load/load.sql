@@ -699,6 +699,17 @@ BEGIN
     SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
     INTO loaded, changed
     FROM upserted;
+
+    -- A pathway the source now files under another patient takes its
+    -- events and waiting-list entries along (their patient_id is a copy).
+    UPDATE ptl.pathway_event e SET patient_id = p.patient_id
+    FROM ptl.pathway p
+    WHERE p.batch_id = load_pathways.batch AND e.pathway_id = p.pathway_id
+      AND e.patient_id <> p.patient_id;
+    UPDATE ptl.waiting_list_entry e SET patient_id = p.patient_id
+    FROM ptl.pathway p
+    WHERE p.batch_id = load_pathways.batch AND e.pathway_id = p.pathway_id
+      AND e.patient_id <> p.patient_id;
 END
 $$;
 COMMENT ON FUNCTION ptl.load_pathways(bigint) IS
