@@ -955,10 +955,23 @@ COMMENT ON FUNCTION ptl_synth.thresholds(float8[]) IS
 --   13 first activity of the new period
 -- No event is dated after the census; a booked admission shows only as a
 -- tci_offer whose ref_date (and the waiting-list tci_date) is in the future.
--- Cancellations carry no RTT status.  Stage mix and waits follow the
--- calibration tables above; the event spacing (days between visits, the
--- chances of a follow-up, a cancellation, a declined offer) is the author's
--- judgement.
+-- The referral event carries no RTT status (its kind starts the clock) and
+-- neither do cancellations and TCI offers; transfer_in carries 20.  A
+-- tci_declined event has event_date = ref_date = the day the patient
+-- declined; the admission date declined is the earlier tci_offer's
+-- ref_date.  Stage mix and waits follow the calibration tables above; the
+-- event spacing (days between visits, the chances of a follow-up, a
+-- cancellation, a declined offer) is the author's judgement.
+--
+-- Arguments: referrals 1 to 12,500,000; census not after today; trusts 1 to
+-- 90; sites_per_trust 1 to 99; fault_rates overrides default_fault_rates().
+-- One call describes one synthetic ICS: the truth tables are emptied and
+-- refilled; reference rows already in ptl are kept (ON CONFLICT DO
+-- NOTHING), so calling again adds none twice; every call opens new batches
+-- (the rows staged by earlier calls stay until loaded or purged).  Rows are
+-- staged in (site, pathway record, event slot) order, so their row numbers
+-- are reproducible.  The work happens in temporary tables, dropped at the
+-- end (measured: 6.6 GB of them for 10 million referrals).
 -- ---------------------------------------------------------------------------
 CREATE FUNCTION ptl_synth.generate(referrals bigint DEFAULT 200000,
                                    seed int DEFAULT 42,
