@@ -98,7 +98,7 @@ CREATE TABLE ptl.treatment_function (
 );
 CREATE INDEX treatment_function_rtt_line_idx ON ptl.treatment_function (rtt_line);
 COMMENT ON TABLE ptl.treatment_function IS
-    'Treatment function codes (DCB0028) and the RTT return line each is reported on. The mapping is data: a trust may correct it.';
+    'Treatment function codes (DCB0028) and the RTT return line each is reported on. The mapping is data: a trust corrects a shipped row in ptl.treatment_function_override and adds local codes here; ptl.treatment_function_in_use shows what is in force.';
 COMMENT ON COLUMN ptl.treatment_function.tfc IS 'Treatment function code, e.g. 110';
 COMMENT ON COLUMN ptl.treatment_function.name IS 'Treatment function name';
 COMMENT ON COLUMN ptl.treatment_function.rtt_line IS 'The RTT return line this function is counted on';
@@ -430,12 +430,66 @@ FROM (VALUES
     ('840', 'Audiology Service', 'X06', false)
 ) AS v (tfc, name, line, cl);
 
+-- Shipped rows are ptl's: CREATE EXTENSION writes them again on restore, so a
+-- change made to one in place could not survive pg_dump.  A trust's
+-- corrections go in ptl.treatment_function_override instead, and a change in
+-- place is refused with a hint saying so.
+CREATE TABLE ptl.treatment_function_override (
+    tfc             text PRIMARY KEY REFERENCES ptl.treatment_function (tfc),
+    rtt_line        text NOT NULL REFERENCES ptl.rtt_line (line_code),
+    consultant_led  boolean NOT NULL,
+    reason          text NOT NULL,
+    changed_at      timestamptz NOT NULL DEFAULT now(),
+    changed_by      text NOT NULL DEFAULT current_user
+);
+COMMENT ON TABLE ptl.treatment_function_override IS
+    'A trust''s correction of a shipped treatment function: the RTT line it is reported on (e.g. 172/173 on X05 instead of 170) or whether it is consultant-led';
+COMMENT ON COLUMN ptl.treatment_function_override.tfc IS 'Treatment function code';
+COMMENT ON COLUMN ptl.treatment_function_override.rtt_line IS 'RTT return line to report it on';
+COMMENT ON COLUMN ptl.treatment_function_override.consultant_led IS 'Whether it is consultant-led (in RTT)';
+COMMENT ON COLUMN ptl.treatment_function_override.reason IS 'Why (e.g. the DCB0028 group table, or the 170 reporting option)';
+COMMENT ON COLUMN ptl.treatment_function_override.changed_at IS 'When it was set';
+COMMENT ON COLUMN ptl.treatment_function_override.changed_by IS 'Who set it';
+
+CREATE FUNCTION ptl.refuse_shipped_change() RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'treatment function % is shipped with ptl and cannot be changed in place', OLD.tfc
+        USING ERRCODE = 'object_not_in_prerequisite_state',
+              DETAIL = 'CREATE EXTENSION writes shipped rows again when a dump is restored, so the change would be lost.',
+              HINT = 'Put the correction in ptl.treatment_function_override.';
+END
+$$;
+COMMENT ON FUNCTION ptl.refuse_shipped_change() IS
+    'Trigger: refuses UPDATE or DELETE of a treatment function shipped with ptl (use ptl.treatment_function_override)';
+CREATE TRIGGER treatment_function_shipped_is_read_only
+    BEFORE UPDATE OR DELETE ON ptl.treatment_function
+    FOR EACH ROW WHEN (OLD.shipped) EXECUTE FUNCTION ptl.refuse_shipped_change();
+
+CREATE VIEW ptl.treatment_function_in_use AS
+SELECT tf.tfc, tf.name,
+       coalesce(o.rtt_line, tf.rtt_line) AS rtt_line,
+       coalesce(o.consultant_led, tf.consultant_led) AS consultant_led,
+       (o.tfc IS NOT NULL) AS overridden
+FROM ptl.treatment_function tf
+LEFT JOIN ptl.treatment_function_override o USING (tfc);
+COMMENT ON VIEW ptl.treatment_function_in_use IS
+    'Every treatment function with the RTT line and consultant-led flag in force (the trust''s override, else ptl''s)';
+COMMENT ON COLUMN ptl.treatment_function_in_use.tfc IS 'Treatment function code';
+COMMENT ON COLUMN ptl.treatment_function_in_use.name IS 'Name';
+COMMENT ON COLUMN ptl.treatment_function_in_use.rtt_line IS 'RTT return line in force';
+COMMENT ON COLUMN ptl.treatment_function_in_use.consultant_led IS 'Consultant-led flag in force';
+COMMENT ON COLUMN ptl.treatment_function_in_use.overridden IS 'True when the trust has overridden ptl''s mapping';
+
 -- pg_dump keeps what users put in the tables; rows ptl itself ships are
 -- recreated by CREATE EXTENSION and so are left out of the dump.
 SELECT pg_catalog.pg_extension_config_dump('ptl.organisation', '');
 SELECT pg_catalog.pg_extension_config_dump('ptl.site', '');
 SELECT pg_catalog.pg_extension_config_dump('ptl.commissioner', '');
 SELECT pg_catalog.pg_extension_config_dump('ptl.treatment_function', 'WHERE NOT shipped');
+SELECT pg_catalog.pg_extension_config_dump('ptl.treatment_function_override', '');
 SELECT pg_catalog.pg_extension_config_dump('ptl.area_deprivation', '');
 SELECT pg_catalog.pg_extension_config_dump('ptl.batch', '');
 SELECT pg_catalog.pg_extension_config_dump('ptl.batch_batch_id_seq', '');
