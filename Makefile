@@ -16,7 +16,7 @@ DATA_built   = ptl--$(EXTVERSION).sql ptl_synth--$(EXTVERSION).sql
 # pg_regress: every script in sql/, in name order, against one database that
 # already has ptl installed.  Isolation specs live in specs/.
 REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
-REGRESS_OPTS = --load-extension=ptl
+REGRESS_OPTS = --load-extension=ptl --encoding=UTF8
 ISOLATION    = $(patsubst specs/%.spec,%,$(sort $(wildcard specs/*.spec)))
 ISOLATION_OPTS = --load-extension=ptl
 

@@ -4,29 +4,34 @@
  *		P4, P5, P6 (Federation of Surgical Specialty Associations, 2020;
  *		rtt-rules.md 8.1), ordered by urgency: P1a sorts first.
  *
- * Stored as the 2-byte ordinal 0 (P1a) to 6 (P6).  The target time of each
- * code is data (ptl.priority_target), not code.
+ * Stored as the 2-byte ordinal 0 (P1a) to 6 (P6), so comparison, hashing and
+ * sort support are PostgreSQL's own int2 functions (declared LANGUAGE
+ * internal in types.sql).  The target time of each code is data, in the
+ * table ptl.priority_target, not code.
  */
 #include "postgres.h"
+
+#include <ctype.h>
 
 #include "fmgr.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
-#include "utils/fmgrprotos.h"
 
 #include "types/types.h"
 
-#define PG_GETARG_CLINICAL_PRIORITY(n) DatumGetInt16(PG_GETARG_DATUM(n))
-#define PG_RETURN_CLINICAL_PRIORITY(x) return Int16GetDatum(x)
+#define PG_GETARG_CLINICAL_PRIORITY(n) PG_GETARG_INT16(n)
+#define PG_RETURN_CLINICAL_PRIORITY(x) PG_RETURN_INT16(x)
 
 /* Canonical spellings, most urgent first: the index is the stored value. */
 static const char *const priority_names[] = {"P1a", "P1b", "P2", "P3", "P4", "P5", "P6"};
 
-#define PRIORITY_LIST "P1a, P1b, P2, P3, P4, P5, P6"
+#define PRIORITY_CODES_DETAIL \
+	"A clinical priority must be one of P1a, P1b, P2, P3, P4, P5, P6."
 
 /*
- * Parse a priority, case-insensitively, surrounding white space ignored.
- * Returns true and sets *result, or returns false and describes the problem.
+ * Parse a priority, case-insensitively, surrounding white space ignored;
+ * on failure describe the error that text input raises (for
+ * ptl.check_input and clinical_priority_in alike).  Never raises.
  */
 bool
 ClinicalPriorityFromString(const char *str, int16 *result, TypeProblem *problem)
@@ -50,17 +55,19 @@ ClinicalPriorityFromString(const char *str, int16 *result, TypeProblem *problem)
 			return true;
 		}
 	}
+
 	problem->sqlerrcode = ERRCODE_INVALID_TEXT_REPRESENTATION;
 	problem->message = psprintf("invalid input syntax for type clinical_priority: \"%s\"", str);
-	problem->detail = pstrdup("A clinical priority must be one of " PRIORITY_LIST ".");
-	/* P1 was split in the 2020 guidance; an old extract may still say P1. */
-	problem->hint = (len == 2 && pg_strncasecmp(start, "P1", 2) == 0) ?
-		pstrdup("P1 was split into P1a (surgery within 24 hours) and P1b (within 72 hours); record which.") :
-		NULL;
+	problem->detail = pstrdup(PRIORITY_CODES_DETAIL);
+	/* The 2020 guidance split P1 in two; an old extract may still say P1. */
+	if (len == 2 && pg_strncasecmp(start, "P1", 2) == 0)
+		problem->hint = pstrdup("P1 was split into P1a (surgery within 24 hours) and P1b (surgery within 72 hours); record which one applies.");
+	else
+		problem->hint = NULL;
 	return false;
 }
 
-/* Text input. */
+/* Text input: P1a ... P6, in any case. */
 PG_FUNCTION_INFO_V1(clinical_priority_in);
 Datum
 clinical_priority_in(PG_FUNCTION_ARGS)
@@ -85,7 +92,7 @@ clinical_priority_out(PG_FUNCTION_ARGS)
 	PG_RETURN_CSTRING(pstrdup(priority_names[value]));
 }
 
-/* Binary input: the ordinal as an int2 (0 = P1a ... 6 = P6). */
+/* Binary input: the ordinal as an int2, 0 (P1a) to 6 (P6). */
 PG_FUNCTION_INFO_V1(clinical_priority_recv);
 Datum
 clinical_priority_recv(PG_FUNCTION_ARGS)
@@ -96,12 +103,12 @@ clinical_priority_recv(PG_FUNCTION_ARGS)
 	if (value < 0 || value >= lengthof(priority_names))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid external clinical_priority value %d", value),
-				 errdetail("The binary form is 0 (P1a) to 6 (P6).")));
+				 errmsg("invalid binary value for type clinical_priority: %d", value),
+				 errdetail("The binary form of a clinical priority is its rank, from 0 (P1a) to 6 (P6).")));
 	PG_RETURN_CLINICAL_PRIORITY(value);
 }
 
-/* Binary output. */
+/* Binary output: the ordinal as an int2. */
 PG_FUNCTION_INFO_V1(clinical_priority_send);
 Datum
 clinical_priority_send(PG_FUNCTION_ARGS)
@@ -111,22 +118,4 @@ clinical_priority_send(PG_FUNCTION_ARGS)
 	pq_begintypsend(&buf);
 	pq_sendint16(&buf, PG_GETARG_CLINICAL_PRIORITY(0));
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
-}
-
-PTL_COMPARISON_FUNCTIONS(clinical_priority, PG_GETARG_CLINICAL_PRIORITY)
-
-/* Hash support 1: as smallint. */
-PG_FUNCTION_INFO_V1(clinical_priority_hash);
-Datum
-clinical_priority_hash(PG_FUNCTION_ARGS)
-{
-	return DirectFunctionCall1(hashint2, PG_GETARG_DATUM(0));
-}
-
-/* Hash support 2: seeded, as smallint. */
-PG_FUNCTION_INFO_V1(clinical_priority_hash_extended);
-Datum
-clinical_priority_hash_extended(PG_FUNCTION_ARGS)
-{
-	return DirectFunctionCall2(hashint2extended, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1));
 }

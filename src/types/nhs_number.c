@@ -4,67 +4,65 @@
  *
  * Validation follows the NHS Data Dictionary (rtt-rules.md section 7): ten
  * digits; digits 1-9 weighted 10 down to 2; check = 11 - (sum mod 11), where
- * 11 becomes 0 and 10 means no valid number has those nine digits; the check
- * must equal digit 10.  Input may be written 3-3-4 with single spaces or
- * single hyphens; output is always "943 476 5919".
+ * 11 becomes 0 and 10 means that no valid number starts with those nine
+ * digits; the check must equal digit 10.  Input may be written 3-3-4 with
+ * single spaces or single hyphens; output is always "943 476 5919".
+ *
+ * Comparison, hashing and sort support are PostgreSQL's own int8 functions
+ * (declared LANGUAGE internal in types.sql), since the Datum is an int64.
  */
 #include "postgres.h"
+
+#include <ctype.h>
 
 #include "fmgr.h"
 #include "libpq/pqformat.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
-#include "utils/fmgrprotos.h"
 
 #include "types/types.h"
 
-#define NHS_NUMBER_MAX INT64CONST(9999999999)
-#define DatumGetNhsNumber(X)	DatumGetInt64(X)
-#define NhsNumberGetDatum(X)	Int64GetDatum(X)
-#define PG_GETARG_NHS_NUMBER(n) DatumGetNhsNumber(PG_GETARG_DATUM(n))
-#define PG_RETURN_NHS_NUMBER(x) return NhsNumberGetDatum(x)
+#define PG_GETARG_NHS_NUMBER(n) PG_GETARG_INT64(n)
+#define PG_RETURN_NHS_NUMBER(x) PG_RETURN_INT64(x)
+
+#define NHS_NUMBER_FORMS_HINT \
+	"Write an NHS number as 10 digits, optionally grouped 3-3-4 by single spaces or single hyphens, e.g. 943 476 5919."
+#define NHS_NUMBER_CHECK_HINT \
+	"The number may have been mistyped; check it against the patient's record or the Personal Demographics Service."
 
 /*
- * Modulus 11 check value of the first nine digits: 0-9, or 10 when no check
+ * Modulus 11 check digit of the first nine digits: 0-9, or 10 when no check
  * digit can make the number valid.
  */
 static int
-NhsNumberCheckValue(const int digits[10])
+NhsNumberCheckDigit(const int digits[10])
 {
 	int			sum = 0;
 	int			check;
 
 	for (int i = 0; i < 9; i++)
 		sum += digits[i] * (10 - i);
-	check = 11 - (sum % 11);
+	check = 11 - sum % 11;
 	return check == 11 ? 0 : check;
 }
 
-/* Fill *problem for an input string that is not a valid NHS number. */
-static void
-SetNhsNumberProblem(TypeProblem *problem, const char *str, char *detail, char *hint)
-{
-	problem->sqlerrcode = ERRCODE_INVALID_TEXT_REPRESENTATION;
-	problem->message = psprintf("invalid input syntax for type nhs_number: \"%s\"", str);
-	problem->detail = detail;
-	problem->hint = hint;
-}
-
 /*
- * Parse an NHS number written as 10 digits or 3-3-4 with single spaces or
- * hyphens (surrounding white space ignored).  Returns true and sets *result,
- * or returns false and describes the problem; never raises.
+ * Parse an NHS number: 10 digits, or 3-3-4 with the same single space or
+ * hyphen twice, surrounding white space ignored.  Returns NHS_NUMBER_OK and
+ * sets *result, or returns the first rule broken (a character that does not
+ * belong, then the number of digits, then the grouping, then the check
+ * digit) with its particulars in *fault.  Never raises.
  */
-bool
-NhsNumberFromString(const char *str, int64 *result, TypeProblem *problem)
+NhsNumberStatus
+NhsNumberParse(const char *str, int64 *result, NhsNumberFault *fault)
 {
 	const char *start = str;
 	const char *end = str + strlen(str);
 	int			digits[10];
 	int			ndigits = 0;
-	int			separators = 0;
+	int			nseparators = 0;
 	char		separator = '\0';
-	bool		layout_ok = true;
+	bool		grouping_ok = true;
 	int			check;
 	int64		value = 0;
 
@@ -83,95 +81,147 @@ NhsNumberFromString(const char *str, int64 *result, TypeProblem *problem)
 		}
 		else if (*p == ' ' || *p == '-')
 		{
-			/* Only "ddd?ddd?dddd", with the same single separator twice. */
-			separators++;
-			if ((ndigits != 3 && ndigits != 6) ||
-				(separators == 1 && ndigits != 3) ||
-				(separators == 2 && ndigits != 6) ||
-				separators > 2 ||
+			/* The first separator follows digit 3, the second digit 6. */
+			if (nseparators >= 2 ||
+				ndigits != (nseparators == 0 ? 3 : 6) ||
 				(separator != '\0' && *p != separator))
-				layout_ok = false;
+				grouping_ok = false;
 			separator = *p;
+			nseparators++;
 		}
 		else
 		{
-			int			len = pg_mblen(p);
-
-			SetNhsNumberProblem(problem, str,
-								psprintf("Character \"%.*s\" at position %d is not a digit.",
-										 (int) Min(len, end - p), p, (int) (p - str) + 1),
-								pstrdup("An NHS number is 10 digits, optionally written 3-3-4 with spaces or hyphens."));
-			return false;
+			fault->position = pg_mbstrlen_with_len(str, p - str) + 1;
+			fault->character = p;
+			fault->character_len = Min(pg_mblen(p), (int) (end - p));
+			return NHS_NUMBER_BAD_CHARACTER;
 		}
 	}
 
 	if (ndigits != 10)
 	{
-		SetNhsNumberProblem(problem, str,
-							psprintf("An NHS number has 10 digits; this has %d.", ndigits),
-							NULL);
-		return false;
+		fault->ndigits = ndigits;
+		return NHS_NUMBER_WRONG_LENGTH;
 	}
-	if (!layout_ok || separators == 1)
-	{
-		SetNhsNumberProblem(problem, str,
-							pstrdup("Digits may be grouped only as 3-3-4, separated by single spaces or single hyphens, the same both times."),
-							NULL);
-		return false;
-	}
+	if (!grouping_ok || nseparators == 1)
+		return NHS_NUMBER_BAD_SEPARATORS;
 
-	check = NhsNumberCheckValue(digits);
+	check = NhsNumberCheckDigit(digits);
 	if (check == 10)
-	{
-		SetNhsNumberProblem(problem, str,
-							pstrdup("The Modulus 11 check value of the first nine digits is 10, so no valid NHS number starts with these nine digits."),
-							pstrdup("Check the number against the patient's record or the Personal Demographics Service."));
-		return false;
-	}
+		return NHS_NUMBER_CHECK_VALUE_10;
 	if (check != digits[9])
 	{
-		SetNhsNumberProblem(problem, str,
-							psprintf("The check digit is %d, but Modulus 11 of the first nine digits requires %d.",
-									 digits[9], check),
-							pstrdup("Check the number against the patient's record or the Personal Demographics Service."));
-		return false;
+		fault->found = digits[9];
+		fault->expected = check;
+		return NHS_NUMBER_WRONG_CHECK_DIGIT;
 	}
 
 	for (int i = 0; i < 10; i++)
 		value = value * 10 + digits[i];
 	*result = value;
-	return true;
-}
-
-/* Whether an integer is a valid NHS number (range and check digit). */
-static bool
-NhsNumberValueIsValid(int64 value)
-{
-	int			digits[10];
-
-	if (value < 0 || value > NHS_NUMBER_MAX)
-		return false;
-	for (int i = 9; i >= 0; i--)
-	{
-		digits[i] = (int) (value % 10);
-		value /= 10;
-	}
-	return NhsNumberCheckValue(digits) == digits[9];
+	return NHS_NUMBER_OK;
 }
 
 /*
- * Raise the error a parser described.  Shared by all three types' input
- * functions.
+ * Check an integer as an NHS number (binary receive, cast from bigint): it
+ * must lie in 0..9999999999, and its 10 digits, with leading zeros, must
+ * pass the same parser as text.
  */
-void
-ReportTypeProblem(const TypeProblem *problem)
+NhsNumberStatus
+NhsNumberCheckInteger(int64 value, NhsNumberFault *fault)
 {
-	ereport(ERROR,
-			(errcode(problem->sqlerrcode),
-			 errmsg_internal("%s", problem->message),
-			 problem->detail ? errdetail_internal("%s", problem->detail) : 0,
-			 problem->hint ? errhint("%s", problem->hint) : 0));
-	pg_unreachable();
+	char		buf[11];
+	int64		parsed;
+
+	if (value < 0 || value > NHS_NUMBER_MAX)
+		return NHS_NUMBER_OUT_OF_RANGE;
+	snprintf(buf, sizeof(buf), "%010" INT64_MODIFIER "d", value);
+	return NhsNumberParse(buf, &parsed, fault);
+}
+
+/* Name a character of the input for an error detail, visibly. */
+static char *
+DescribeCharacter(const char *p, int len)
+{
+	unsigned char c = (unsigned char) *p;
+
+	if (c < 0x80 && isprint(c))
+		return psprintf("\"%c\"", c);
+	if (c < 0x80)
+		return psprintf("U+%04X", c);	/* a control character */
+	if (GetDatabaseEncoding() == PG_UTF8)
+		return psprintf("\"%.*s\" (U+%04X)", len, p,
+						(unsigned int) utf8_to_unicode((const unsigned char *) p));
+	return psprintf("\"%.*s\"", len, p);
+}
+
+/* The error detail for a failed parse: one full sentence saying why. */
+char *
+NhsNumberFaultDetail(NhsNumberStatus status, const NhsNumberFault *fault)
+{
+	switch (status)
+	{
+		case NHS_NUMBER_OK:
+			break;
+		case NHS_NUMBER_BAD_CHARACTER:
+			return psprintf("Character %s at position %d is not a digit, a space or a hyphen.",
+							DescribeCharacter(fault->character, fault->character_len),
+							fault->position);
+		case NHS_NUMBER_WRONG_LENGTH:
+			if (fault->ndigits == 0)
+				return pstrdup("An NHS number has 10 digits, but this value has none.");
+			return psprintf("An NHS number has 10 digits, but this value has %d.",
+							fault->ndigits);
+		case NHS_NUMBER_BAD_SEPARATORS:
+			return pstrdup("Spaces or hyphens may only group the digits 3-3-4, with the same single separator both times.");
+		case NHS_NUMBER_CHECK_VALUE_10:
+			return pstrdup("The Modulus 11 check value of the first nine digits is 10, so no valid NHS number starts with these nine digits.");
+		case NHS_NUMBER_WRONG_CHECK_DIGIT:
+			return psprintf("The check digit is %d, but Modulus 11 of the first nine digits requires %d.",
+							fault->found, fault->expected);
+		case NHS_NUMBER_OUT_OF_RANGE:
+			return pstrdup("An NHS number is a 10-digit number from 0 to 9999999999.");
+	}
+	return NULL;
+}
+
+/* The error hint for a failed parse: what to do about it. */
+char *
+NhsNumberFaultHint(NhsNumberStatus status)
+{
+	switch (status)
+	{
+		case NHS_NUMBER_BAD_CHARACTER:
+		case NHS_NUMBER_WRONG_LENGTH:
+		case NHS_NUMBER_BAD_SEPARATORS:
+			return pstrdup(NHS_NUMBER_FORMS_HINT);
+		case NHS_NUMBER_CHECK_VALUE_10:
+		case NHS_NUMBER_WRONG_CHECK_DIGIT:
+			return pstrdup(NHS_NUMBER_CHECK_HINT);
+		case NHS_NUMBER_OK:
+		case NHS_NUMBER_OUT_OF_RANGE:
+			break;
+	}
+	return NULL;
+}
+
+/*
+ * Parse text as an NHS number; on failure describe the error that text
+ * input raises (for ptl.check_input and nhs_number_in alike).
+ */
+bool
+NhsNumberFromString(const char *str, int64 *result, TypeProblem *problem)
+{
+	NhsNumberFault fault;
+	NhsNumberStatus status = NhsNumberParse(str, result, &fault);
+
+	if (status == NHS_NUMBER_OK)
+		return true;
+	problem->sqlerrcode = ERRCODE_INVALID_TEXT_REPRESENTATION;
+	problem->message = psprintf("invalid input syntax for type nhs_number: \"%s\"", str);
+	problem->detail = NhsNumberFaultDetail(status, &fault);
+	problem->hint = NhsNumberFaultHint(status);
+	return false;
 }
 
 /* Text input: 10 digits, or 3-3-4 with spaces or hyphens. */
@@ -194,26 +244,38 @@ Datum
 nhs_number_out(PG_FUNCTION_ARGS)
 {
 	int64		value = PG_GETARG_NHS_NUMBER(0);
+	char	   *result = palloc(13);
 
-	PG_RETURN_CSTRING(psprintf("%03d %03d %04d",
-							   (int) (value / 10000000),
-							   (int) (value / 10000 % 1000),
-							   (int) (value % 10000)));
+	/* Fill "ddd ddd dddd" from the right. */
+	result[12] = '\0';
+	for (int i = 11; i >= 0; i--)
+	{
+		if (i == 3 || i == 7)
+			result[i] = ' ';
+		else
+		{
+			result[i] = '0' + (char) (value % 10);
+			value /= 10;
+		}
+	}
+	PG_RETURN_CSTRING(result);
 }
 
-/* Binary input: an int8, validated like text input. */
+/* Binary input: an int8, which must itself be a valid NHS number. */
 PG_FUNCTION_INFO_V1(nhs_number_recv);
 Datum
 nhs_number_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
 	int64		value = pq_getmsgint64(buf);
+	NhsNumberFault fault;
+	NhsNumberStatus status = NhsNumberCheckInteger(value, &fault);
 
-	if (!NhsNumberValueIsValid(value))
+	if (status != NHS_NUMBER_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid external nhs_number value " INT64_FORMAT, value),
-				 errdetail("It is not a 10-digit number that passes the Modulus 11 check.")));
+				 errmsg("invalid binary value for type nhs_number: " INT64_FORMAT, value),
+				 errdetail_internal("%s", NhsNumberFaultDetail(status, &fault))));
 	PG_RETURN_NHS_NUMBER(value);
 }
 
@@ -235,54 +297,27 @@ Datum
 nhs_number_from_bigint(PG_FUNCTION_ARGS)
 {
 	int64		value = PG_GETARG_INT64(0);
+	NhsNumberFault fault;
+	NhsNumberStatus status = NhsNumberCheckInteger(value, &fault);
 
-	if (value < 0 || value > NHS_NUMBER_MAX)
+	if (status != NHS_NUMBER_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("value " INT64_FORMAT " is not a valid NHS number", value),
-				 errdetail("An NHS number is a number from 0 to 9999999999 (10 digits).")));
-	if (!NhsNumberValueIsValid(value))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("value " INT64_FORMAT " is not a valid NHS number", value),
-				 errdetail("Its last digit does not pass the Modulus 11 check.")));
+				 errdetail_internal("%s", NhsNumberFaultDetail(status, &fault)),
+				 status == NHS_NUMBER_OUT_OF_RANGE ? 0 :
+				 errhint("%s", NhsNumberFaultHint(status))));
 	PG_RETURN_NHS_NUMBER(value);
 }
 
-/* Cast to bigint: the number as an integer. */
-PG_FUNCTION_INFO_V1(nhs_number_to_bigint);
-Datum
-nhs_number_to_bigint(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_INT64(PG_GETARG_NHS_NUMBER(0));
-}
-
-/* Whether text is a valid NHS number; never raises. */
+/* Whether text is a valid NHS number, by the rules of text input; never raises. */
 PG_FUNCTION_INFO_V1(nhs_number_valid);
 Datum
 nhs_number_valid(PG_FUNCTION_ARGS)
 {
 	char	   *str = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	int64		result;
-	TypeProblem problem;
+	NhsNumberFault fault;
 
-	PG_RETURN_BOOL(NhsNumberFromString(str, &result, &problem));
-}
-
-PTL_COMPARISON_FUNCTIONS(nhs_number, PG_GETARG_NHS_NUMBER)
-
-/* Hash support 1: the same hash as bigint, so the two types hash alike. */
-PG_FUNCTION_INFO_V1(nhs_number_hash);
-Datum
-nhs_number_hash(PG_FUNCTION_ARGS)
-{
-	return DirectFunctionCall1(hashint8, PG_GETARG_DATUM(0));
-}
-
-/* Hash support 2: seeded 64-bit hash, needed by hash partitioning. */
-PG_FUNCTION_INFO_V1(nhs_number_hash_extended);
-Datum
-nhs_number_hash_extended(PG_FUNCTION_ARGS)
-{
-	return DirectFunctionCall2(hashint8extended, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1));
+	PG_RETURN_BOOL(NhsNumberParse(str, &result, &fault) == NHS_NUMBER_OK);
 }

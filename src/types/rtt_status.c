@@ -3,72 +3,84 @@
  *		ptl.rtt_status: the 17 national RTT period status codes (NHS Data
  *		Dictionary REFERRAL TO TREATMENT PERIOD STATUS; rtt-rules.md 4.3).
  *
- * Stored as a 2-byte integer.  Anything but the 17 codes is rejected, so a
- * local code must be mapped before it is loaded.
+ * Stored as a 2-byte integer, the code itself.  Anything but the 17 codes is
+ * refused, so a local code must be mapped to a national one before loading.
+ * Comparison, hashing and sort support are PostgreSQL's own int2 functions
+ * (declared LANGUAGE internal in types.sql).
  */
 #include "postgres.h"
+
+#include <ctype.h>
 
 #include "fmgr.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
-#include "utils/fmgrprotos.h"
 
 #include "types/types.h"
 
-#define PG_GETARG_RTT_STATUS(n) DatumGetInt16(PG_GETARG_DATUM(n))
-#define PG_RETURN_RTT_STATUS(x) return Int16GetDatum(x)
+#define PG_GETARG_RTT_STATUS(n) PG_GETARG_INT16(n)
+#define PG_RETURN_RTT_STATUS(x) PG_RETURN_INT16(x)
 
-/* What a code does to the RTT clock. */
+/* What a code does to the RTT clock (rtt-rules.md 4.3, column "Group"). */
 typedef enum RttStatusGroup
 {
-	RTT_START,					/* 10, 11, 12: first activity of a period */
-	RTT_RUNNING,				/* 20, 21: the clock continues */
-	RTT_STOP,					/* 30-36: the clock stops (33 also nullifies) */
-	RTT_NOT_RTT,				/* 90, 91, 92, 98: outside an RTT period */
-	RTT_UNKNOWN					/* 99: not yet known */
+	RTT_GROUP_START,			/* 10, 11, 12: first activity of a period */
+	RTT_GROUP_RUNNING,			/* 20, 21: the clock keeps running */
+	RTT_GROUP_STOP,				/* 30-36: the clock stops */
+	RTT_GROUP_NOT_RTT,			/* 90, 91, 92, 98: outside an RTT period */
+	RTT_GROUP_UNKNOWN			/* 99: not yet known */
 } RttStatusGroup;
+
+/* The SQL names of the groups, in the enum's order. */
+static const char *const rtt_group_names[] = {
+	"start", "running", "stop", "not_rtt", "unknown"
+};
 
 typedef struct RttStatusCode
 {
 	int16		code;
 	RttStatusGroup group;
+	bool		nullifies;		/* the stop voids the period (33) */
 	const char *description;
 } RttStatusCode;
 
 /* The code table: meanings paraphrased from rtt-rules.md section 4.3. */
 static const RttStatusCode rtt_status_codes[] = {
-	{10, RTT_START, "first activity in a new RTT period (the referral starts the clock)"},
-	{11, RTT_START, "first activity of a new RTT period after active monitoring"},
-	{12, RTT_START, "first activity of a new RTT period after referral to a consultant for a separate condition"},
-	{20, RTT_RUNNING, "subsequent activity; more activity expected"},
-	{21, RTT_RUNNING, "subsequent activity by another provider (transfer of responsibility)"},
-	{30, RTT_STOP, "start of first definitive treatment"},
-	{31, RTT_STOP, "start of active monitoring initiated by the patient"},
-	{32, RTT_STOP, "start of active monitoring initiated by the care professional"},
-	{33, RTT_STOP, "patient did not attend the first activity after referral (period nullified)"},
-	{34, RTT_STOP, "decision not to treat, or no further contact required"},
-	{35, RTT_STOP, "patient declined offered treatment"},
-	{36, RTT_STOP, "patient died before treatment"},
-	{90, RTT_NOT_RTT, "activity after first definitive treatment"},
-	{91, RTT_NOT_RTT, "activity during a period of active monitoring"},
-	{92, RTT_NOT_RTT, "not yet referred (diagnostics before referral)"},
-	{98, RTT_NOT_RTT, "activity not applicable to RTT"},
-	{99, RTT_UNKNOWN, "not yet known"},
+	{10, RTT_GROUP_START, false, "First activity of an RTT period; the referral, not the activity, starts the clock"},
+	{11, RTT_GROUP_START, false, "First activity of a new RTT period after a period of active monitoring"},
+	{12, RTT_GROUP_START, false, "First activity of a new RTT period after a referral to a consultant for a separate condition"},
+	{20, RTT_GROUP_RUNNING, false, "Subsequent activity; more activity is expected in this period"},
+	{21, RTT_GROUP_RUNNING, false, "Subsequent activity will be by another provider (transfer of responsibility)"},
+	{30, RTT_GROUP_STOP, false, "Start of the first treatment intended to manage the condition"},
+	{31, RTT_GROUP_STOP, false, "Start of active monitoring initiated by the patient"},
+	{32, RTT_GROUP_STOP, false, "Start of active monitoring initiated by the care professional"},
+	{33, RTT_GROUP_STOP, true, "Patient did not attend the first activity after referral; the period is nullified"},
+	{34, RTT_GROUP_STOP, false, "Decision not to treat, or no further contact required"},
+	{35, RTT_GROUP_STOP, false, "Patient declined the treatment offered"},
+	{36, RTT_GROUP_STOP, false, "Patient died before treatment"},
+	{90, RTT_GROUP_NOT_RTT, false, "Activity after the first treatment"},
+	{91, RTT_GROUP_NOT_RTT, false, "Activity during a period of active monitoring"},
+	{92, RTT_GROUP_NOT_RTT, false, "Activity before referral, such as diagnostics requested by a GP"},
+	{98, RTT_GROUP_NOT_RTT, false, "Activity not applicable to RTT, such as care that is not consultant-led"},
+	{99, RTT_GROUP_UNKNOWN, false, "Not yet known"},
 };
 
-#define RTT_STATUS_CODE_LIST "10, 11, 12, 20, 21, 30, 31, 32, 33, 34, 35, 36, 90, 91, 92, 98, 99"
+#define RTT_STATUS_CODES_DETAIL \
+	"An RTT period status must be one of the 17 national codes: 10, 11, 12, 20, 21, 30, 31, 32, 33, 34, 35, 36, 90, 91, 92, 98, 99."
 
 /* The table entry of a code, or NULL if it is not one of the 17. */
 static const RttStatusCode *
 LookupRttStatus(int code)
 {
 	for (int i = 0; i < lengthof(rtt_status_codes); i++)
+	{
 		if (rtt_status_codes[i].code == code)
 			return &rtt_status_codes[i];
+	}
 	return NULL;
 }
 
-/* The table entry of a stored value (which input has already validated). */
+/* The table entry of a stored value, which input has already validated. */
 static const RttStatusCode *
 RttStatusEntry(int16 code)
 {
@@ -80,38 +92,47 @@ RttStatusEntry(int16 code)
 }
 
 /*
- * Parse a status code: two digits, surrounding white space ignored.  Returns
- * true and sets *result, or returns false and describes the problem.
+ * Parse a status code: exactly two digits that make one of the 17 codes,
+ * surrounding white space ignored.  Never raises.
+ */
+bool
+RttStatusParse(const char *str, int16 *result)
+{
+	const char *start = str;
+	const char *end = str + strlen(str);
+	int			code;
+
+	while (start < end && isspace((unsigned char) *start))
+		start++;
+	while (end > start && isspace((unsigned char) end[-1]))
+		end--;
+	if (end - start != 2 || !isdigit((unsigned char) start[0]) ||
+		!isdigit((unsigned char) start[1]))
+		return false;
+	code = (start[0] - '0') * 10 + (start[1] - '0');
+	if (LookupRttStatus(code) == NULL)
+		return false;
+	*result = (int16) code;
+	return true;
+}
+
+/*
+ * Parse a status code; on failure describe the error that text input raises
+ * (for ptl.check_input and rtt_status_in alike).
  */
 bool
 RttStatusFromString(const char *str, int16 *result, TypeProblem *problem)
 {
-	const char *p = str;
-	int			code;
-
-	while (isspace((unsigned char) *p))
-		p++;
-	if (p[0] >= '0' && p[0] <= '9' && p[1] >= '0' && p[1] <= '9')
-	{
-		const char *q = p + 2;
-
-		while (isspace((unsigned char) *q))
-			q++;
-		code = (p[0] - '0') * 10 + (p[1] - '0');
-		if (*q == '\0' && LookupRttStatus(code) != NULL)
-		{
-			*result = (int16) code;
-			return true;
-		}
-	}
+	if (RttStatusParse(str, result))
+		return true;
 	problem->sqlerrcode = ERRCODE_INVALID_TEXT_REPRESENTATION;
 	problem->message = psprintf("invalid input syntax for type rtt_status: \"%s\"", str);
-	problem->detail = pstrdup("An RTT period status must be one of the 17 national codes: " RTT_STATUS_CODE_LIST ".");
-	problem->hint = pstrdup("Map local status codes to the national codes before loading.");
+	problem->detail = pstrdup(RTT_STATUS_CODES_DETAIL);
+	problem->hint = pstrdup("Map a local status code to its national code before loading.");
 	return false;
 }
 
-/* Text input. */
+/* Text input: the two-digit code. */
 PG_FUNCTION_INFO_V1(rtt_status_in);
 Datum
 rtt_status_in(PG_FUNCTION_ARGS)
@@ -129,7 +150,13 @@ PG_FUNCTION_INFO_V1(rtt_status_out);
 Datum
 rtt_status_out(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_CSTRING(psprintf("%02d", PG_GETARG_RTT_STATUS(0)));
+	int16		code = PG_GETARG_RTT_STATUS(0);
+	char	   *result = palloc(3);
+
+	result[0] = '0' + (char) (code / 10 % 10);
+	result[1] = '0' + (char) (code % 10);
+	result[2] = '\0';
+	PG_RETURN_CSTRING(result);
 }
 
 /* Binary input: an int2, which must be one of the 17 codes. */
@@ -143,8 +170,8 @@ rtt_status_recv(PG_FUNCTION_ARGS)
 	if (LookupRttStatus(code) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid external rtt_status value %d", code),
-				 errdetail("An RTT period status must be one of the 17 national codes: " RTT_STATUS_CODE_LIST ".")));
+				 errmsg("invalid binary value for type rtt_status: %d", code),
+				 errdetail(RTT_STATUS_CODES_DETAIL)));
 	PG_RETURN_RTT_STATUS(code);
 }
 
@@ -160,7 +187,7 @@ rtt_status_send(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
-/* Cast from integer: must be one of the 17 codes. */
+/* Cast from integer: the integer must be one of the 17 codes. */
 PG_FUNCTION_INFO_V1(rtt_status_from_integer);
 Datum
 rtt_status_from_integer(PG_FUNCTION_ARGS)
@@ -170,17 +197,9 @@ rtt_status_from_integer(PG_FUNCTION_ARGS)
 	if (LookupRttStatus(code) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%d is not an RTT period status", code),
-				 errdetail("An RTT period status must be one of the 17 national codes: " RTT_STATUS_CODE_LIST ".")));
+				 errmsg("value %d is not a valid RTT period status", code),
+				 errdetail(RTT_STATUS_CODES_DETAIL)));
 	PG_RETURN_RTT_STATUS((int16) code);
-}
-
-/* Cast to integer. */
-PG_FUNCTION_INFO_V1(rtt_status_to_integer);
-Datum
-rtt_status_to_integer(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_INT32((int32) PG_GETARG_RTT_STATUS(0));
 }
 
 /* Whether the code is the first activity of a period (10, 11, 12). */
@@ -188,7 +207,7 @@ PG_FUNCTION_INFO_V1(rtt_status_starts_clock);
 Datum
 rtt_status_starts_clock(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(RttStatusEntry(PG_GETARG_RTT_STATUS(0))->group == RTT_START);
+	PG_RETURN_BOOL(RttStatusEntry(PG_GETARG_RTT_STATUS(0))->group == RTT_GROUP_START);
 }
 
 /* Whether the clock keeps running (20, 21). */
@@ -196,7 +215,7 @@ PG_FUNCTION_INFO_V1(rtt_status_continues_clock);
 Datum
 rtt_status_continues_clock(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(RttStatusEntry(PG_GETARG_RTT_STATUS(0))->group == RTT_RUNNING);
+	PG_RETURN_BOOL(RttStatusEntry(PG_GETARG_RTT_STATUS(0))->group == RTT_GROUP_RUNNING);
 }
 
 /* Whether the code stops the clock (30-36; 33 also nullifies). */
@@ -204,23 +223,23 @@ PG_FUNCTION_INFO_V1(rtt_status_stops_clock);
 Datum
 rtt_status_stops_clock(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(RttStatusEntry(PG_GETARG_RTT_STATUS(0))->group == RTT_STOP);
+	PG_RETURN_BOOL(RttStatusEntry(PG_GETARG_RTT_STATUS(0))->group == RTT_GROUP_STOP);
 }
 
-/* Whether the code nullifies the period (33: first-appointment DNA). */
+/* Whether the stop voids the whole period (33, a DNA of the first activity). */
 PG_FUNCTION_INFO_V1(rtt_status_nullifies_clock);
 Datum
 rtt_status_nullifies_clock(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(PG_GETARG_RTT_STATUS(0) == 33);
+	PG_RETURN_BOOL(RttStatusEntry(PG_GETARG_RTT_STATUS(0))->nullifies);
 }
 
-/* Whether the activity is outside an RTT period (90, 91, 92, 98). */
+/* Whether the activity lies outside an RTT period (90, 91, 92, 98). */
 PG_FUNCTION_INFO_V1(rtt_status_outside_rtt);
 Datum
 rtt_status_outside_rtt(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(RttStatusEntry(PG_GETARG_RTT_STATUS(0))->group == RTT_NOT_RTT);
+	PG_RETURN_BOOL(RttStatusEntry(PG_GETARG_RTT_STATUS(0))->group == RTT_GROUP_NOT_RTT);
 }
 
 /* The code's group: start, running, stop, not_rtt or unknown. */
@@ -228,9 +247,9 @@ PG_FUNCTION_INFO_V1(rtt_status_group);
 Datum
 rtt_status_group(PG_FUNCTION_ARGS)
 {
-	static const char *const names[] = {"start", "running", "stop", "not_rtt", "unknown"};
+	RttStatusGroup group = RttStatusEntry(PG_GETARG_RTT_STATUS(0))->group;
 
-	PG_RETURN_TEXT_P(cstring_to_text(names[RttStatusEntry(PG_GETARG_RTT_STATUS(0))->group]));
+	PG_RETURN_TEXT_P(cstring_to_text(rtt_group_names[group]));
 }
 
 /* What the code means, in words. */
@@ -239,22 +258,4 @@ Datum
 rtt_status_description(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_TEXT_P(cstring_to_text(RttStatusEntry(PG_GETARG_RTT_STATUS(0))->description));
-}
-
-PTL_COMPARISON_FUNCTIONS(rtt_status, PG_GETARG_RTT_STATUS)
-
-/* Hash support 1: as smallint. */
-PG_FUNCTION_INFO_V1(rtt_status_hash);
-Datum
-rtt_status_hash(PG_FUNCTION_ARGS)
-{
-	return DirectFunctionCall1(hashint2, PG_GETARG_DATUM(0));
-}
-
-/* Hash support 2: seeded, as smallint. */
-PG_FUNCTION_INFO_V1(rtt_status_hash_extended);
-Datum
-rtt_status_hash_extended(PG_FUNCTION_ARGS)
-{
-	return DirectFunctionCall2(hashint2extended, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1));
 }

@@ -1,10 +1,15 @@
 -- ---------------------------------------------------------------------------
--- types: ptl.nhs_number, ptl.rtt_status, ptl.clinical_priority and
--- ptl.check_input.  C in src/types/*.c.
+-- types: ptl.nhs_number, ptl.rtt_status, ptl.clinical_priority, the table of
+-- priority targets and ptl.check_input.  C in src/types/*.c.
+--
+-- Order: shell types, I/O functions, types, functions, casts, operators,
+-- operator classes, tables.  This file comes first in ptl--<version>.sql.
 -- ---------------------------------------------------------------------------
 \echo Use "CREATE EXTENSION ptl" to load this file. \quit
 
--- Shell types, so the I/O functions can name them.
+-- ---------------------------------------------------------------------------
+-- Shell types, so that the I/O functions can name them
+-- ---------------------------------------------------------------------------
 CREATE TYPE ptl.nhs_number;
 CREATE TYPE ptl.rtt_status;
 CREATE TYPE ptl.clinical_priority;
@@ -42,13 +47,15 @@ CREATE FUNCTION ptl.clinical_priority_send(ptl.clinical_priority) RETURNS bytea
 -- ---------------------------------------------------------------------------
 -- Types
 -- ---------------------------------------------------------------------------
+-- An NHS number is held as its 10 digits in an int8, by value, so it is as
+-- fast to compare, hash and index as a bigint.
 CREATE TYPE ptl.nhs_number (
     INPUT = ptl.nhs_number_in, OUTPUT = ptl.nhs_number_out,
     RECEIVE = ptl.nhs_number_recv, SEND = ptl.nhs_number_send,
     INTERNALLENGTH = 8, PASSEDBYVALUE, ALIGNMENT = double, STORAGE = plain
 );
 COMMENT ON TYPE ptl.nhs_number IS
-    'A valid NHS number (10 digits, Modulus 11 check); input 10 digits or 3-3-4 with spaces or hyphens, output 943 476 5919';
+    'A valid NHS number (10 digits passing the NHS Data Dictionary Modulus 11 check). Input: 10 digits, or 3-3-4 with single spaces or single hyphens; output: 943 476 5919';
 
 CREATE TYPE ptl.rtt_status (
     INPUT = ptl.rtt_status_in, OUTPUT = ptl.rtt_status_out,
@@ -56,7 +63,7 @@ CREATE TYPE ptl.rtt_status (
     INTERNALLENGTH = 2, PASSEDBYVALUE, ALIGNMENT = int2, STORAGE = plain
 );
 COMMENT ON TYPE ptl.rtt_status IS
-    'One of the 17 national RTT period status codes (10, 11, 12, 20, 21, 30-36, 90, 91, 92, 98, 99)';
+    'One of the 17 national RTT period status codes: 10, 11, 12 (start), 20, 21 (running), 30-36 (stop), 90, 91, 92, 98 (not RTT), 99 (not yet known)';
 
 CREATE TYPE ptl.clinical_priority (
     INPUT = ptl.clinical_priority_in, OUTPUT = ptl.clinical_priority_out,
@@ -64,20 +71,25 @@ CREATE TYPE ptl.clinical_priority (
     INTERNALLENGTH = 2, PASSEDBYVALUE, ALIGNMENT = int2, STORAGE = plain
 );
 COMMENT ON TYPE ptl.clinical_priority IS
-    'Surgical priority P1a, P1b, P2, P3, P4, P5, P6, ordered by urgency (P1a first)';
+    'Surgical priority P1a, P1b, P2, P3, P4, P5 or P6 (FSSA 2020), ordered by urgency: P1a sorts first. Input is case-insensitive';
 
-COMMENT ON FUNCTION ptl.nhs_number_in(cstring) IS 'Text input of ptl.nhs_number';
-COMMENT ON FUNCTION ptl.nhs_number_out(ptl.nhs_number) IS 'Text output of ptl.nhs_number (3-3-4 with spaces)';
-COMMENT ON FUNCTION ptl.nhs_number_recv(internal) IS 'Binary input of ptl.nhs_number (int8, validated)';
-COMMENT ON FUNCTION ptl.nhs_number_send(ptl.nhs_number) IS 'Binary output of ptl.nhs_number (int8)';
-COMMENT ON FUNCTION ptl.rtt_status_in(cstring) IS 'Text input of ptl.rtt_status';
-COMMENT ON FUNCTION ptl.rtt_status_out(ptl.rtt_status) IS 'Text output of ptl.rtt_status (two digits)';
-COMMENT ON FUNCTION ptl.rtt_status_recv(internal) IS 'Binary input of ptl.rtt_status (int2, validated)';
-COMMENT ON FUNCTION ptl.rtt_status_send(ptl.rtt_status) IS 'Binary output of ptl.rtt_status (int2)';
+-- What casting a text to a type would raise (ptl.check_input's result).
+CREATE TYPE ptl.input_problem AS (sqlstate text, message text, detail text);
+COMMENT ON TYPE ptl.input_problem IS
+    'The error a cast would raise: its SQLSTATE, message and detail (NULL when it has none)';
+
+COMMENT ON FUNCTION ptl.nhs_number_in(cstring) IS 'Text input of ptl.nhs_number (validates the Modulus 11 check digit)';
+COMMENT ON FUNCTION ptl.nhs_number_out(ptl.nhs_number) IS 'Text output of ptl.nhs_number: 3-3-4 with single spaces';
+COMMENT ON FUNCTION ptl.nhs_number_recv(internal) IS 'Binary input of ptl.nhs_number: an int8, validated like text input';
+COMMENT ON FUNCTION ptl.nhs_number_send(ptl.nhs_number) IS 'Binary output of ptl.nhs_number: an int8';
+COMMENT ON FUNCTION ptl.rtt_status_in(cstring) IS 'Text input of ptl.rtt_status: one of the 17 two-digit codes';
+COMMENT ON FUNCTION ptl.rtt_status_out(ptl.rtt_status) IS 'Text output of ptl.rtt_status: the two-digit code';
+COMMENT ON FUNCTION ptl.rtt_status_recv(internal) IS 'Binary input of ptl.rtt_status: an int2, which must be one of the 17 codes';
+COMMENT ON FUNCTION ptl.rtt_status_send(ptl.rtt_status) IS 'Binary output of ptl.rtt_status: the code as an int2';
 COMMENT ON FUNCTION ptl.clinical_priority_in(cstring) IS 'Text input of ptl.clinical_priority (case-insensitive)';
-COMMENT ON FUNCTION ptl.clinical_priority_out(ptl.clinical_priority) IS 'Text output of ptl.clinical_priority (P1a ... P6)';
-COMMENT ON FUNCTION ptl.clinical_priority_recv(internal) IS 'Binary input of ptl.clinical_priority (int2 ordinal 0-6, validated)';
-COMMENT ON FUNCTION ptl.clinical_priority_send(ptl.clinical_priority) IS 'Binary output of ptl.clinical_priority (int2 ordinal 0-6)';
+COMMENT ON FUNCTION ptl.clinical_priority_out(ptl.clinical_priority) IS 'Text output of ptl.clinical_priority: P1a, P1b, P2, P3, P4, P5 or P6';
+COMMENT ON FUNCTION ptl.clinical_priority_recv(internal) IS 'Binary input of ptl.clinical_priority: its rank as an int2, 0 (P1a) to 6 (P6)';
+COMMENT ON FUNCTION ptl.clinical_priority_send(ptl.clinical_priority) IS 'Binary output of ptl.clinical_priority: its rank as an int2, 0 (P1a) to 6 (P6)';
 
 -- ---------------------------------------------------------------------------
 -- Functions
@@ -85,22 +97,22 @@ COMMENT ON FUNCTION ptl.clinical_priority_send(ptl.clinical_priority) IS 'Binary
 CREATE FUNCTION ptl.nhs_number_valid(text) RETURNS boolean
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ptl.nhs_number_valid(text) IS
-    'True when the text is a valid NHS number (same rules as ptl.nhs_number input); never raises';
+    'True when the text is a valid NHS number by the rules of ptl.nhs_number input; never raises';
 
 CREATE FUNCTION ptl.nhs_number_from_bigint(bigint) RETURNS ptl.nhs_number
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION ptl.nhs_number_from_bigint(bigint) IS 'Cast bigint to ptl.nhs_number (validated)';
-CREATE FUNCTION ptl.nhs_number_to_bigint(ptl.nhs_number) RETURNS bigint
-    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION ptl.nhs_number_to_bigint(ptl.nhs_number) IS 'Cast ptl.nhs_number to bigint';
+COMMENT ON FUNCTION ptl.nhs_number_from_bigint(bigint) IS
+    'Cast bigint to ptl.nhs_number: the integer must be 0 to 9999999999 and pass the Modulus 11 check (else 22023)';
 
 CREATE FUNCTION ptl.rtt_status_from_integer(integer) RETURNS ptl.rtt_status
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION ptl.rtt_status_from_integer(integer) IS 'Cast integer to ptl.rtt_status (validated)';
+COMMENT ON FUNCTION ptl.rtt_status_from_integer(integer) IS
+    'Cast integer to ptl.rtt_status: the integer must be one of the 17 codes (else 22023)';
 CREATE FUNCTION ptl.rtt_status_to_integer(ptl.rtt_status) RETURNS integer
-    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION ptl.rtt_status_to_integer(ptl.rtt_status) IS 'Cast ptl.rtt_status to integer';
+    AS 'i2toi4' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION ptl.rtt_status_to_integer(ptl.rtt_status) IS 'Cast ptl.rtt_status to integer: the code';
 
+-- What each RTT status does to the clock (rtt-rules.md 4.3).
 CREATE FUNCTION ptl.rtt_status_starts_clock(ptl.rtt_status) RETURNS boolean
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ptl.rtt_status_starts_clock(ptl.rtt_status) IS
@@ -112,11 +124,11 @@ COMMENT ON FUNCTION ptl.rtt_status_continues_clock(ptl.rtt_status) IS
 CREATE FUNCTION ptl.rtt_status_stops_clock(ptl.rtt_status) RETURNS boolean
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ptl.rtt_status_stops_clock(ptl.rtt_status) IS
-    'True for 30-36: the clock stops (33 also nullifies the period)';
+    'True for 30 to 36: the clock stops (33 also nullifies the period)';
 CREATE FUNCTION ptl.rtt_status_nullifies_clock(ptl.rtt_status) RETURNS boolean
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ptl.rtt_status_nullifies_clock(ptl.rtt_status) IS
-    'True for 33: a DNA of the first activity nullifies the period';
+    'True for 33 only: a DNA of the first activity voids the whole period';
 CREATE FUNCTION ptl.rtt_status_outside_rtt(ptl.rtt_status) RETURNS boolean
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ptl.rtt_status_outside_rtt(ptl.rtt_status) IS
@@ -124,166 +136,423 @@ COMMENT ON FUNCTION ptl.rtt_status_outside_rtt(ptl.rtt_status) IS
 CREATE FUNCTION ptl.rtt_status_group(ptl.rtt_status) RETURNS text
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ptl.rtt_status_group(ptl.rtt_status) IS
-    'start, running, stop, not_rtt, or unknown (99)';
+    'The status group: start (10-12), running (20, 21), stop (30-36), not_rtt (90, 91, 92, 98) or unknown (99)';
 CREATE FUNCTION ptl.rtt_status_description(ptl.rtt_status) RETURNS text
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ptl.rtt_status_description(ptl.rtt_status) IS
-    'What the status code means, in words';
+    'What the status code means, in words (paraphrasing the NHS Data Dictionary)';
 
--- The verdict of a type's parser without raising (for the loader).
-CREATE TYPE ptl.input_problem AS (sqlstate text, message text, detail text);
-COMMENT ON TYPE ptl.input_problem IS
-    'What casting a text to a type would raise: SQLSTATE, message and detail';
+-- The loader's set-wise validator: the cast's verdict without the cast.
 CREATE FUNCTION ptl.check_input(value text, target regtype) RETURNS ptl.input_problem
-    AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'ptl_check_input' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ptl.check_input(text, regtype) IS
-    'NULL when value::target would succeed, else the SQLSTATE, message and detail it would raise; never raises. For ptl types, date, integers, enums and text.';
+    'NULL when value::target would succeed, otherwise the SQLSTATE, message and detail the cast would raise, without raising. Targets: ptl.nhs_number, ptl.rtt_status, ptl.clinical_priority, date, smallint, integer, bigint, enum types, text, varchar (others: 0A000)';
+
+-- nhs_number: comparison, btree and hash support are PostgreSQL's own int8
+-- functions, since the stored value is an int8.
+
+CREATE FUNCTION ptl.nhs_number_eq(ptl.nhs_number, ptl.nhs_number) RETURNS boolean
+    AS 'int8eq' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION ptl.nhs_number_eq(ptl.nhs_number, ptl.nhs_number) IS 'Implements the nhs_number = operator';
+
+CREATE FUNCTION ptl.nhs_number_ne(ptl.nhs_number, ptl.nhs_number) RETURNS boolean
+    AS 'int8ne' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION ptl.nhs_number_ne(ptl.nhs_number, ptl.nhs_number) IS 'Implements the nhs_number <> operator';
+
+CREATE FUNCTION ptl.nhs_number_lt(ptl.nhs_number, ptl.nhs_number) RETURNS boolean
+    AS 'int8lt' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION ptl.nhs_number_lt(ptl.nhs_number, ptl.nhs_number) IS 'Implements the nhs_number < operator';
+
+CREATE FUNCTION ptl.nhs_number_le(ptl.nhs_number, ptl.nhs_number) RETURNS boolean
+    AS 'int8le' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION ptl.nhs_number_le(ptl.nhs_number, ptl.nhs_number) IS 'Implements the nhs_number <= operator';
+
+CREATE FUNCTION ptl.nhs_number_gt(ptl.nhs_number, ptl.nhs_number) RETURNS boolean
+    AS 'int8gt' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION ptl.nhs_number_gt(ptl.nhs_number, ptl.nhs_number) IS 'Implements the nhs_number > operator';
+
+CREATE FUNCTION ptl.nhs_number_ge(ptl.nhs_number, ptl.nhs_number) RETURNS boolean
+    AS 'int8ge' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION ptl.nhs_number_ge(ptl.nhs_number, ptl.nhs_number) IS 'Implements the nhs_number >= operator';
+
+CREATE FUNCTION ptl.nhs_number_cmp(ptl.nhs_number, ptl.nhs_number) RETURNS integer
+    AS 'btint8cmp' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION ptl.nhs_number_cmp(ptl.nhs_number, ptl.nhs_number) IS 'Btree comparison of NHS numbers (-1, 0 or 1, by numeric order of the 10 digits)';
+
+CREATE FUNCTION ptl.nhs_number_hash(ptl.nhs_number) RETURNS integer
+    AS 'hashint8' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION ptl.nhs_number_hash(ptl.nhs_number) IS 'Hash of a nhs_number (hash support 1: hash indexes, hash joins, hash aggregation)';
+
+CREATE FUNCTION ptl.nhs_number_hash_extended(ptl.nhs_number, bigint) RETURNS bigint
+    AS 'hashint8extended' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION ptl.nhs_number_hash_extended(ptl.nhs_number, bigint) IS 'Seeded 64-bit hash of a nhs_number (hash support 2: hash partitioning)';
+
+-- rtt_status: comparison, btree and hash support are PostgreSQL's own int2
+-- functions, since the stored value is an int2.
+
+CREATE FUNCTION ptl.rtt_status_eq(ptl.rtt_status, ptl.rtt_status) RETURNS boolean
+    AS 'int2eq' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION ptl.rtt_status_eq(ptl.rtt_status, ptl.rtt_status) IS 'Implements the rtt_status = operator';
+
+CREATE FUNCTION ptl.rtt_status_ne(ptl.rtt_status, ptl.rtt_status) RETURNS boolean
+    AS 'int2ne' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION ptl.rtt_status_ne(ptl.rtt_status, ptl.rtt_status) IS 'Implements the rtt_status <> operator';
+
+CREATE FUNCTION ptl.rtt_status_lt(ptl.rtt_status, ptl.rtt_status) RETURNS boolean
+    AS 'int2lt' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION ptl.rtt_status_lt(ptl.rtt_status, ptl.rtt_status) IS 'Implements the rtt_status < operator';
+
+CREATE FUNCTION ptl.rtt_status_le(ptl.rtt_status, ptl.rtt_status) RETURNS boolean
+    AS 'int2le' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION ptl.rtt_status_le(ptl.rtt_status, ptl.rtt_status) IS 'Implements the rtt_status <= operator';
+
+CREATE FUNCTION ptl.rtt_status_gt(ptl.rtt_status, ptl.rtt_status) RETURNS boolean
+    AS 'int2gt' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION ptl.rtt_status_gt(ptl.rtt_status, ptl.rtt_status) IS 'Implements the rtt_status > operator';
+
+CREATE FUNCTION ptl.rtt_status_ge(ptl.rtt_status, ptl.rtt_status) RETURNS boolean
+    AS 'int2ge' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION ptl.rtt_status_ge(ptl.rtt_status, ptl.rtt_status) IS 'Implements the rtt_status >= operator';
+
+CREATE FUNCTION ptl.rtt_status_cmp(ptl.rtt_status, ptl.rtt_status) RETURNS integer
+    AS 'btint2cmp' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION ptl.rtt_status_cmp(ptl.rtt_status, ptl.rtt_status) IS 'Btree comparison of RTT period status codes (-1, 0 or 1, by numeric order of the codes)';
+
+CREATE FUNCTION ptl.rtt_status_hash(ptl.rtt_status) RETURNS integer
+    AS 'hashint2' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION ptl.rtt_status_hash(ptl.rtt_status) IS 'Hash of a rtt_status (hash support 1: hash indexes, hash joins, hash aggregation)';
+
+CREATE FUNCTION ptl.rtt_status_hash_extended(ptl.rtt_status, bigint) RETURNS bigint
+    AS 'hashint2extended' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION ptl.rtt_status_hash_extended(ptl.rtt_status, bigint) IS 'Seeded 64-bit hash of a rtt_status (hash support 2: hash partitioning)';
+
+-- clinical_priority: comparison, btree and hash support are PostgreSQL's own int2
+-- functions, since the stored value is an int2.
+
+CREATE FUNCTION ptl.clinical_priority_eq(ptl.clinical_priority, ptl.clinical_priority) RETURNS boolean
+    AS 'int2eq' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION ptl.clinical_priority_eq(ptl.clinical_priority, ptl.clinical_priority) IS 'Implements the clinical_priority = operator';
+
+CREATE FUNCTION ptl.clinical_priority_ne(ptl.clinical_priority, ptl.clinical_priority) RETURNS boolean
+    AS 'int2ne' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION ptl.clinical_priority_ne(ptl.clinical_priority, ptl.clinical_priority) IS 'Implements the clinical_priority <> operator';
+
+CREATE FUNCTION ptl.clinical_priority_lt(ptl.clinical_priority, ptl.clinical_priority) RETURNS boolean
+    AS 'int2lt' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION ptl.clinical_priority_lt(ptl.clinical_priority, ptl.clinical_priority) IS 'Implements the clinical_priority < operator';
+
+CREATE FUNCTION ptl.clinical_priority_le(ptl.clinical_priority, ptl.clinical_priority) RETURNS boolean
+    AS 'int2le' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION ptl.clinical_priority_le(ptl.clinical_priority, ptl.clinical_priority) IS 'Implements the clinical_priority <= operator';
+
+CREATE FUNCTION ptl.clinical_priority_gt(ptl.clinical_priority, ptl.clinical_priority) RETURNS boolean
+    AS 'int2gt' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION ptl.clinical_priority_gt(ptl.clinical_priority, ptl.clinical_priority) IS 'Implements the clinical_priority > operator';
+
+CREATE FUNCTION ptl.clinical_priority_ge(ptl.clinical_priority, ptl.clinical_priority) RETURNS boolean
+    AS 'int2ge' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION ptl.clinical_priority_ge(ptl.clinical_priority, ptl.clinical_priority) IS 'Implements the clinical_priority >= operator';
+
+CREATE FUNCTION ptl.clinical_priority_cmp(ptl.clinical_priority, ptl.clinical_priority) RETURNS integer
+    AS 'btint2cmp' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION ptl.clinical_priority_cmp(ptl.clinical_priority, ptl.clinical_priority) IS 'Btree comparison of clinical priorities (-1, 0 or 1, by urgency, P1a first)';
+
+CREATE FUNCTION ptl.clinical_priority_hash(ptl.clinical_priority) RETURNS integer
+    AS 'hashint2' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION ptl.clinical_priority_hash(ptl.clinical_priority) IS 'Hash of a clinical_priority (hash support 1: hash indexes, hash joins, hash aggregation)';
+
+CREATE FUNCTION ptl.clinical_priority_hash_extended(ptl.clinical_priority, bigint) RETURNS bigint
+    AS 'hashint2extended' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION ptl.clinical_priority_hash_extended(ptl.clinical_priority, bigint) IS 'Seeded 64-bit hash of a clinical_priority (hash support 2: hash partitioning)';
 
 -- ---------------------------------------------------------------------------
--- Casts
+-- Casts (all explicit)
 -- ---------------------------------------------------------------------------
 CREATE CAST (ptl.nhs_number AS text) WITH INOUT;
+COMMENT ON CAST (ptl.nhs_number AS text) IS 'The 3-3-4 display form, e.g. 943 476 5919';
 CREATE CAST (text AS ptl.nhs_number) WITH INOUT;
-CREATE CAST (ptl.nhs_number AS bigint) WITH FUNCTION ptl.nhs_number_to_bigint(ptl.nhs_number);
+COMMENT ON CAST (text AS ptl.nhs_number) IS 'Parses and validates an NHS number (22P02 when invalid)';
+-- Same representation (an int8), so no function is needed.
+CREATE CAST (ptl.nhs_number AS bigint) WITHOUT FUNCTION;
+COMMENT ON CAST (ptl.nhs_number AS bigint) IS 'The NHS number as an integer, e.g. 9434765919';
 CREATE CAST (bigint AS ptl.nhs_number) WITH FUNCTION ptl.nhs_number_from_bigint(bigint);
-COMMENT ON CAST (ptl.nhs_number AS text) IS 'The 3-3-4 display form';
-COMMENT ON CAST (text AS ptl.nhs_number) IS 'Parses and validates an NHS number';
-COMMENT ON CAST (ptl.nhs_number AS bigint) IS 'The NHS number as an integer';
-COMMENT ON CAST (bigint AS ptl.nhs_number) IS 'Validates an integer as an NHS number';
+COMMENT ON CAST (bigint AS ptl.nhs_number) IS 'Validates an integer as an NHS number (22023 when invalid)';
 
 CREATE CAST (ptl.rtt_status AS text) WITH INOUT;
-CREATE CAST (text AS ptl.rtt_status) WITH INOUT;
-CREATE CAST (ptl.rtt_status AS integer) WITH FUNCTION ptl.rtt_status_to_integer(ptl.rtt_status);
-CREATE CAST (integer AS ptl.rtt_status) WITH FUNCTION ptl.rtt_status_from_integer(integer);
 COMMENT ON CAST (ptl.rtt_status AS text) IS 'The two-digit code';
-COMMENT ON CAST (text AS ptl.rtt_status) IS 'Parses a national RTT status code';
+CREATE CAST (text AS ptl.rtt_status) WITH INOUT;
+COMMENT ON CAST (text AS ptl.rtt_status) IS 'Parses a national RTT period status code (22P02 when invalid)';
+CREATE CAST (ptl.rtt_status AS integer) WITH FUNCTION ptl.rtt_status_to_integer(ptl.rtt_status);
 COMMENT ON CAST (ptl.rtt_status AS integer) IS 'The code as an integer';
-COMMENT ON CAST (integer AS ptl.rtt_status) IS 'Validates an integer as an RTT status code';
+CREATE CAST (integer AS ptl.rtt_status) WITH FUNCTION ptl.rtt_status_from_integer(integer);
+COMMENT ON CAST (integer AS ptl.rtt_status) IS 'Validates an integer as an RTT period status code (22023 when invalid)';
 
 CREATE CAST (ptl.clinical_priority AS text) WITH INOUT;
-CREATE CAST (text AS ptl.clinical_priority) WITH INOUT;
 COMMENT ON CAST (ptl.clinical_priority AS text) IS 'The canonical spelling, e.g. P1a';
-COMMENT ON CAST (text AS ptl.clinical_priority) IS 'Parses a surgical priority code';
+CREATE CAST (text AS ptl.clinical_priority) WITH INOUT;
+COMMENT ON CAST (text AS ptl.clinical_priority) IS 'Parses a surgical priority code, case-insensitively (22P02 when invalid)';
 
 -- ---------------------------------------------------------------------------
--- Operators, operator classes (btree and hash for each type)
+-- Operators: =, <>, <, <=, >, >= for each type
 -- ---------------------------------------------------------------------------
-DO $body$
-DECLARE
-    t text;
-    op record;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['nhs_number', 'rtt_status', 'clinical_priority'] LOOP
-        FOR op IN SELECT * FROM (VALUES
-            ('eq', '=',  '=',  '<>', 'eqsel', 'eqjoinsel', 'equal to'),
-            ('ne', '<>', '<>', '=',  'neqsel', 'neqjoinsel', 'not equal to'),
-            ('lt', '<',  '>',  '>=', 'scalarltsel', 'scalarltjoinsel', 'less than'),
-            ('le', '<=', '>=', '>',  'scalarlesel', 'scalarlejoinsel', 'less than or equal to'),
-            ('gt', '>',  '<',  '<=', 'scalargtsel', 'scalargtjoinsel', 'greater than'),
-            ('ge', '>=', '<=', '<',  'scalargesel', 'scalargejoinsel', 'greater than or equal to')
-        ) AS v (fn, sym, commutator, negator, restrict_fn, join_fn, words) LOOP
-            EXECUTE format('CREATE FUNCTION ptl.%1$s_%2$s(ptl.%1$s, ptl.%1$s) RETURNS boolean
-                            AS %3$L LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF',
-                           t, op.fn, 'MODULE_PATHNAME');
-            EXECUTE format('COMMENT ON FUNCTION ptl.%1$s_%2$s(ptl.%1$s, ptl.%1$s) IS %3$L',
-                           t, op.fn, format('Implements the %s %s operator', t, op.sym));
-            EXECUTE format('CREATE OPERATOR ptl.%2$s (LEFTARG = ptl.%1$s, RIGHTARG = ptl.%1$s,
-                            FUNCTION = ptl.%1$s_%3$s, COMMUTATOR = OPERATOR(ptl.%4$s),
-                            NEGATOR = OPERATOR(ptl.%5$s), RESTRICT = %6$s, JOIN = %7$s%8$s)',
-                           t, op.sym, op.fn, op.commutator, op.negator, op.restrict_fn, op.join_fn,
-                           CASE op.fn WHEN 'eq' THEN ', HASHES, MERGES' ELSE '' END);
-            EXECUTE format('COMMENT ON OPERATOR ptl.%2$s (ptl.%1$s, ptl.%1$s) IS %3$L',
-                           t, op.sym, op.words);
-        END LOOP;
-        EXECUTE format('CREATE FUNCTION ptl.%1$s_cmp(ptl.%1$s, ptl.%1$s) RETURNS integer
-                        AS %2$L LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF', t, 'MODULE_PATHNAME');
-        EXECUTE format('COMMENT ON FUNCTION ptl.%1$s_cmp(ptl.%1$s, ptl.%1$s) IS %2$L',
-                       t, 'Btree comparison of ' || t || ': -1, 0 or 1');
-        EXECUTE format('CREATE FUNCTION ptl.%1$s_hash(ptl.%1$s) RETURNS integer
-                        AS %2$L LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF', t, 'MODULE_PATHNAME');
-        EXECUTE format('COMMENT ON FUNCTION ptl.%1$s_hash(ptl.%1$s) IS %2$L',
-                       t, 'Hash of ' || t || ' (hash support 1)');
-        EXECUTE format('CREATE FUNCTION ptl.%1$s_hash_extended(ptl.%1$s, bigint) RETURNS bigint
-                        AS %2$L LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF', t, 'MODULE_PATHNAME');
-        EXECUTE format('COMMENT ON FUNCTION ptl.%1$s_hash_extended(ptl.%1$s, bigint) IS %2$L',
-                       t, 'Seeded 64-bit hash of ' || t || ' (hash support 2, used by hash partitioning)');
-        -- The values are integers in the Datum, so int8/int2 sort support fits.
-        EXECUTE format('CREATE OPERATOR CLASS ptl.%1$s_ops DEFAULT FOR TYPE ptl.%1$s USING btree AS
-                            OPERATOR 1 ptl.<, OPERATOR 2 ptl.<=, OPERATOR 3 ptl.=,
-                            OPERATOR 4 ptl.>=, OPERATOR 5 ptl.>,
-                            FUNCTION 1 ptl.%1$s_cmp(ptl.%1$s, ptl.%1$s),
-                            FUNCTION 2 pg_catalog.%2$s(internal)',
-                       t, CASE t WHEN 'nhs_number' THEN 'btint8sortsupport' ELSE 'btint2sortsupport' END);
-        EXECUTE format('CREATE OPERATOR CLASS ptl.%1$s_hash_ops DEFAULT FOR TYPE ptl.%1$s USING hash AS
-                            OPERATOR 1 ptl.=,
-                            FUNCTION 1 ptl.%1$s_hash(ptl.%1$s),
-                            FUNCTION 2 ptl.%1$s_hash_extended(ptl.%1$s, bigint)', t);
-        EXECUTE format('COMMENT ON OPERATOR CLASS ptl.%1$s_ops USING btree IS %2$L',
-                       t, 'Default btree ordering of ' || t);
-        EXECUTE format('COMMENT ON OPERATOR CLASS ptl.%1$s_hash_ops USING hash IS %2$L',
-                       t, 'Default hashing of ' || t || ' (hash indexes, hash joins, hash partitioning)');
-    END LOOP;
-END
-$body$;
-
--- ---------------------------------------------------------------------------
--- Target times of the clinical priorities (FSSA surgical prioritisation,
--- 2020; rtt-rules.md 8.1).  The defaults are code; a trust overrides them in
--- ptl.priority_target_override (a table pg_dump keeps), and
--- ptl.priority_target_days reads the override first.
--- ---------------------------------------------------------------------------
-CREATE FUNCTION ptl.priority_default_target_days(priority ptl.clinical_priority) RETURNS integer
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN CASE priority::text
-    WHEN 'P1a' THEN 1 WHEN 'P1b' THEN 3 WHEN 'P2' THEN 28 WHEN 'P3' THEN 90 WHEN 'P4' THEN 365
-END;
-COMMENT ON FUNCTION ptl.priority_default_target_days(ptl.clinical_priority) IS
-    'FSSA default target days: P1a 1, P1b 3, P2 28, P3 90, P4 365; NULL for P5 and P6 (patient chose to wait)';
-
-CREATE TABLE ptl.priority_target_override (
-    priority    ptl.clinical_priority PRIMARY KEY,
-    target_days int CHECK (target_days > 0),
-    reason      text NOT NULL,
-    changed_at  timestamptz NOT NULL DEFAULT now(),
-    changed_by  text NOT NULL DEFAULT current_user
+CREATE OPERATOR ptl.= (
+    LEFTARG = ptl.nhs_number, RIGHTARG = ptl.nhs_number, FUNCTION = ptl.nhs_number_eq,
+    COMMUTATOR = OPERATOR(ptl.=), NEGATOR = OPERATOR(ptl.<>),
+    RESTRICT = eqsel, JOIN = eqjoinsel,
+    HASHES, MERGES
 );
-COMMENT ON TABLE ptl.priority_target_override IS
-    'A trust''s own target days for a clinical priority, replacing the FSSA default (a row with NULL target_days means no target)';
-COMMENT ON COLUMN ptl.priority_target_override.priority IS 'Clinical priority';
-COMMENT ON COLUMN ptl.priority_target_override.target_days IS 'Target days to treatment; NULL for none';
-COMMENT ON COLUMN ptl.priority_target_override.reason IS 'Why the default is replaced (e.g. the local policy)';
-COMMENT ON COLUMN ptl.priority_target_override.changed_at IS 'When it was set';
-COMMENT ON COLUMN ptl.priority_target_override.changed_by IS 'Who set it';
-SELECT pg_catalog.pg_extension_config_dump('ptl.priority_target_override', '');
+COMMENT ON OPERATOR ptl.= (ptl.nhs_number, ptl.nhs_number) IS 'equal to';
+
+CREATE OPERATOR ptl.<> (
+    LEFTARG = ptl.nhs_number, RIGHTARG = ptl.nhs_number, FUNCTION = ptl.nhs_number_ne,
+    COMMUTATOR = OPERATOR(ptl.<>), NEGATOR = OPERATOR(ptl.=),
+    RESTRICT = neqsel, JOIN = neqjoinsel
+);
+COMMENT ON OPERATOR ptl.<> (ptl.nhs_number, ptl.nhs_number) IS 'not equal to';
+
+CREATE OPERATOR ptl.< (
+    LEFTARG = ptl.nhs_number, RIGHTARG = ptl.nhs_number, FUNCTION = ptl.nhs_number_lt,
+    COMMUTATOR = OPERATOR(ptl.>), NEGATOR = OPERATOR(ptl.>=),
+    RESTRICT = scalarltsel, JOIN = scalarltjoinsel
+);
+COMMENT ON OPERATOR ptl.< (ptl.nhs_number, ptl.nhs_number) IS 'less than (by numeric order of the 10 digits)';
+
+CREATE OPERATOR ptl.<= (
+    LEFTARG = ptl.nhs_number, RIGHTARG = ptl.nhs_number, FUNCTION = ptl.nhs_number_le,
+    COMMUTATOR = OPERATOR(ptl.>=), NEGATOR = OPERATOR(ptl.>),
+    RESTRICT = scalarlesel, JOIN = scalarlejoinsel
+);
+COMMENT ON OPERATOR ptl.<= (ptl.nhs_number, ptl.nhs_number) IS 'less than or equal to (by numeric order of the 10 digits)';
+
+CREATE OPERATOR ptl.> (
+    LEFTARG = ptl.nhs_number, RIGHTARG = ptl.nhs_number, FUNCTION = ptl.nhs_number_gt,
+    COMMUTATOR = OPERATOR(ptl.<), NEGATOR = OPERATOR(ptl.<=),
+    RESTRICT = scalargtsel, JOIN = scalargtjoinsel
+);
+COMMENT ON OPERATOR ptl.> (ptl.nhs_number, ptl.nhs_number) IS 'greater than (by numeric order of the 10 digits)';
+
+CREATE OPERATOR ptl.>= (
+    LEFTARG = ptl.nhs_number, RIGHTARG = ptl.nhs_number, FUNCTION = ptl.nhs_number_ge,
+    COMMUTATOR = OPERATOR(ptl.<=), NEGATOR = OPERATOR(ptl.<),
+    RESTRICT = scalargesel, JOIN = scalargejoinsel
+);
+COMMENT ON OPERATOR ptl.>= (ptl.nhs_number, ptl.nhs_number) IS 'greater than or equal to (by numeric order of the 10 digits)';
+
+CREATE OPERATOR ptl.= (
+    LEFTARG = ptl.rtt_status, RIGHTARG = ptl.rtt_status, FUNCTION = ptl.rtt_status_eq,
+    COMMUTATOR = OPERATOR(ptl.=), NEGATOR = OPERATOR(ptl.<>),
+    RESTRICT = eqsel, JOIN = eqjoinsel,
+    HASHES, MERGES
+);
+COMMENT ON OPERATOR ptl.= (ptl.rtt_status, ptl.rtt_status) IS 'equal to';
+
+CREATE OPERATOR ptl.<> (
+    LEFTARG = ptl.rtt_status, RIGHTARG = ptl.rtt_status, FUNCTION = ptl.rtt_status_ne,
+    COMMUTATOR = OPERATOR(ptl.<>), NEGATOR = OPERATOR(ptl.=),
+    RESTRICT = neqsel, JOIN = neqjoinsel
+);
+COMMENT ON OPERATOR ptl.<> (ptl.rtt_status, ptl.rtt_status) IS 'not equal to';
+
+CREATE OPERATOR ptl.< (
+    LEFTARG = ptl.rtt_status, RIGHTARG = ptl.rtt_status, FUNCTION = ptl.rtt_status_lt,
+    COMMUTATOR = OPERATOR(ptl.>), NEGATOR = OPERATOR(ptl.>=),
+    RESTRICT = scalarltsel, JOIN = scalarltjoinsel
+);
+COMMENT ON OPERATOR ptl.< (ptl.rtt_status, ptl.rtt_status) IS 'less than (by numeric order of the codes)';
+
+CREATE OPERATOR ptl.<= (
+    LEFTARG = ptl.rtt_status, RIGHTARG = ptl.rtt_status, FUNCTION = ptl.rtt_status_le,
+    COMMUTATOR = OPERATOR(ptl.>=), NEGATOR = OPERATOR(ptl.>),
+    RESTRICT = scalarlesel, JOIN = scalarlejoinsel
+);
+COMMENT ON OPERATOR ptl.<= (ptl.rtt_status, ptl.rtt_status) IS 'less than or equal to (by numeric order of the codes)';
+
+CREATE OPERATOR ptl.> (
+    LEFTARG = ptl.rtt_status, RIGHTARG = ptl.rtt_status, FUNCTION = ptl.rtt_status_gt,
+    COMMUTATOR = OPERATOR(ptl.<), NEGATOR = OPERATOR(ptl.<=),
+    RESTRICT = scalargtsel, JOIN = scalargtjoinsel
+);
+COMMENT ON OPERATOR ptl.> (ptl.rtt_status, ptl.rtt_status) IS 'greater than (by numeric order of the codes)';
+
+CREATE OPERATOR ptl.>= (
+    LEFTARG = ptl.rtt_status, RIGHTARG = ptl.rtt_status, FUNCTION = ptl.rtt_status_ge,
+    COMMUTATOR = OPERATOR(ptl.<=), NEGATOR = OPERATOR(ptl.<),
+    RESTRICT = scalargesel, JOIN = scalargejoinsel
+);
+COMMENT ON OPERATOR ptl.>= (ptl.rtt_status, ptl.rtt_status) IS 'greater than or equal to (by numeric order of the codes)';
+
+CREATE OPERATOR ptl.= (
+    LEFTARG = ptl.clinical_priority, RIGHTARG = ptl.clinical_priority, FUNCTION = ptl.clinical_priority_eq,
+    COMMUTATOR = OPERATOR(ptl.=), NEGATOR = OPERATOR(ptl.<>),
+    RESTRICT = eqsel, JOIN = eqjoinsel,
+    HASHES, MERGES
+);
+COMMENT ON OPERATOR ptl.= (ptl.clinical_priority, ptl.clinical_priority) IS 'equal to';
+
+CREATE OPERATOR ptl.<> (
+    LEFTARG = ptl.clinical_priority, RIGHTARG = ptl.clinical_priority, FUNCTION = ptl.clinical_priority_ne,
+    COMMUTATOR = OPERATOR(ptl.<>), NEGATOR = OPERATOR(ptl.=),
+    RESTRICT = neqsel, JOIN = neqjoinsel
+);
+COMMENT ON OPERATOR ptl.<> (ptl.clinical_priority, ptl.clinical_priority) IS 'not equal to';
+
+CREATE OPERATOR ptl.< (
+    LEFTARG = ptl.clinical_priority, RIGHTARG = ptl.clinical_priority, FUNCTION = ptl.clinical_priority_lt,
+    COMMUTATOR = OPERATOR(ptl.>), NEGATOR = OPERATOR(ptl.>=),
+    RESTRICT = scalarltsel, JOIN = scalarltjoinsel
+);
+COMMENT ON OPERATOR ptl.< (ptl.clinical_priority, ptl.clinical_priority) IS 'less than (by urgency, P1a first)';
+
+CREATE OPERATOR ptl.<= (
+    LEFTARG = ptl.clinical_priority, RIGHTARG = ptl.clinical_priority, FUNCTION = ptl.clinical_priority_le,
+    COMMUTATOR = OPERATOR(ptl.>=), NEGATOR = OPERATOR(ptl.>),
+    RESTRICT = scalarlesel, JOIN = scalarlejoinsel
+);
+COMMENT ON OPERATOR ptl.<= (ptl.clinical_priority, ptl.clinical_priority) IS 'less than or equal to (by urgency, P1a first)';
+
+CREATE OPERATOR ptl.> (
+    LEFTARG = ptl.clinical_priority, RIGHTARG = ptl.clinical_priority, FUNCTION = ptl.clinical_priority_gt,
+    COMMUTATOR = OPERATOR(ptl.<), NEGATOR = OPERATOR(ptl.<=),
+    RESTRICT = scalargtsel, JOIN = scalargtjoinsel
+);
+COMMENT ON OPERATOR ptl.> (ptl.clinical_priority, ptl.clinical_priority) IS 'greater than (by urgency, P1a first)';
+
+CREATE OPERATOR ptl.>= (
+    LEFTARG = ptl.clinical_priority, RIGHTARG = ptl.clinical_priority, FUNCTION = ptl.clinical_priority_ge,
+    COMMUTATOR = OPERATOR(ptl.<=), NEGATOR = OPERATOR(ptl.<),
+    RESTRICT = scalargesel, JOIN = scalargejoinsel
+);
+COMMENT ON OPERATOR ptl.>= (ptl.clinical_priority, ptl.clinical_priority) IS 'greater than or equal to (by urgency, P1a first)';
+
+-- ---------------------------------------------------------------------------
+-- Operator classes: btree (with sort support and deduplication) and hash
+-- (support functions 1 and 2, so PARTITION BY HASH works) for each type
+-- ---------------------------------------------------------------------------
+CREATE OPERATOR CLASS ptl.nhs_number_ops
+    DEFAULT FOR TYPE ptl.nhs_number USING btree AS
+        OPERATOR 1 ptl.<,
+        OPERATOR 2 ptl.<=,
+        OPERATOR 3 ptl.=,
+        OPERATOR 4 ptl.>=,
+        OPERATOR 5 ptl.>,
+        FUNCTION 1 ptl.nhs_number_cmp(ptl.nhs_number, ptl.nhs_number),
+        FUNCTION 2 pg_catalog.btint8sortsupport(internal),
+        FUNCTION 4 pg_catalog.btequalimage(oid);
+COMMENT ON OPERATOR CLASS ptl.nhs_number_ops USING btree IS
+    'Default btree ordering of NHS numbers (numeric order of the 10 digits), with sort support and deduplication';
+COMMENT ON OPERATOR FAMILY ptl.nhs_number_ops USING btree IS 'Btree operators of NHS numbers';
+
+CREATE OPERATOR CLASS ptl.nhs_number_ops
+    DEFAULT FOR TYPE ptl.nhs_number USING hash AS
+        OPERATOR 1 ptl.=,
+        FUNCTION 1 ptl.nhs_number_hash(ptl.nhs_number),
+        FUNCTION 2 ptl.nhs_number_hash_extended(ptl.nhs_number, bigint);
+COMMENT ON OPERATOR CLASS ptl.nhs_number_ops USING hash IS
+    'Default hashing of NHS numbers (hash indexes, hash joins and aggregation, PARTITION BY HASH)';
+COMMENT ON OPERATOR FAMILY ptl.nhs_number_ops USING hash IS 'Hash operators of NHS numbers';
+
+CREATE OPERATOR CLASS ptl.rtt_status_ops
+    DEFAULT FOR TYPE ptl.rtt_status USING btree AS
+        OPERATOR 1 ptl.<,
+        OPERATOR 2 ptl.<=,
+        OPERATOR 3 ptl.=,
+        OPERATOR 4 ptl.>=,
+        OPERATOR 5 ptl.>,
+        FUNCTION 1 ptl.rtt_status_cmp(ptl.rtt_status, ptl.rtt_status),
+        FUNCTION 2 pg_catalog.btint2sortsupport(internal),
+        FUNCTION 4 pg_catalog.btequalimage(oid);
+COMMENT ON OPERATOR CLASS ptl.rtt_status_ops USING btree IS
+    'Default btree ordering of RTT period status codes (numeric order of the codes), with sort support and deduplication';
+COMMENT ON OPERATOR FAMILY ptl.rtt_status_ops USING btree IS 'Btree operators of RTT period status codes';
+
+CREATE OPERATOR CLASS ptl.rtt_status_ops
+    DEFAULT FOR TYPE ptl.rtt_status USING hash AS
+        OPERATOR 1 ptl.=,
+        FUNCTION 1 ptl.rtt_status_hash(ptl.rtt_status),
+        FUNCTION 2 ptl.rtt_status_hash_extended(ptl.rtt_status, bigint);
+COMMENT ON OPERATOR CLASS ptl.rtt_status_ops USING hash IS
+    'Default hashing of RTT period status codes (hash indexes, hash joins and aggregation, PARTITION BY HASH)';
+COMMENT ON OPERATOR FAMILY ptl.rtt_status_ops USING hash IS 'Hash operators of RTT period status codes';
+
+CREATE OPERATOR CLASS ptl.clinical_priority_ops
+    DEFAULT FOR TYPE ptl.clinical_priority USING btree AS
+        OPERATOR 1 ptl.<,
+        OPERATOR 2 ptl.<=,
+        OPERATOR 3 ptl.=,
+        OPERATOR 4 ptl.>=,
+        OPERATOR 5 ptl.>,
+        FUNCTION 1 ptl.clinical_priority_cmp(ptl.clinical_priority, ptl.clinical_priority),
+        FUNCTION 2 pg_catalog.btint2sortsupport(internal),
+        FUNCTION 4 pg_catalog.btequalimage(oid);
+COMMENT ON OPERATOR CLASS ptl.clinical_priority_ops USING btree IS
+    'Default btree ordering of clinical priorities (urgency, P1a first), with sort support and deduplication';
+COMMENT ON OPERATOR FAMILY ptl.clinical_priority_ops USING btree IS 'Btree operators of clinical priorities';
+
+CREATE OPERATOR CLASS ptl.clinical_priority_ops
+    DEFAULT FOR TYPE ptl.clinical_priority USING hash AS
+        OPERATOR 1 ptl.=,
+        FUNCTION 1 ptl.clinical_priority_hash(ptl.clinical_priority),
+        FUNCTION 2 ptl.clinical_priority_hash_extended(ptl.clinical_priority, bigint);
+COMMENT ON OPERATOR CLASS ptl.clinical_priority_ops USING hash IS
+    'Default hashing of clinical priorities (hash indexes, hash joins and aggregation, PARTITION BY HASH)';
+COMMENT ON OPERATOR FAMILY ptl.clinical_priority_ops USING hash IS 'Hash operators of clinical priorities';
+
+-- ---------------------------------------------------------------------------
+-- Tables
+-- ---------------------------------------------------------------------------
+-- Target days to surgery for each clinical priority: the FSSA defaults
+-- (rtt-rules.md 8.1), which a trust may change.  pg_dump keeps the whole
+-- table, so a restore first installs the defaults (CREATE EXTENSION) and
+-- then loads the dumped rows over them: the trigger below turns an INSERT of
+-- a priority that is already present into an UPDATE of its row.
+CREATE TABLE ptl.priority_target (
+    priority    ptl.clinical_priority PRIMARY KEY,
+    target_days integer CHECK (target_days > 0),
+    description text NOT NULL
+);
+COMMENT ON TABLE ptl.priority_target IS
+    'Target days to surgery for each clinical priority (FSSA 2020 defaults; a trust may change them). Read by ptl.priority_target_days';
+COMMENT ON COLUMN ptl.priority_target.priority IS 'Clinical priority, P1a to P6';
+COMMENT ON COLUMN ptl.priority_target.target_days IS
+    'Days from the decision to admit within which surgery should happen; NULL when there is no target (P5, P6: the patient chose to wait)';
+COMMENT ON COLUMN ptl.priority_target.description IS 'What the priority means';
+
+INSERT INTO ptl.priority_target (priority, target_days, description) VALUES
+    ('P1a', 1,    'Emergency: surgery needed within 24 hours'),
+    ('P1b', 3,    'Urgent: surgery needed within 72 hours'),
+    ('P2',  28,   'Surgery that can be deferred for up to 4 weeks'),
+    ('P3',  90,   'Surgery that can be delayed for up to 3 months'),
+    ('P4',  365,  'Surgery that can be delayed for more than 3 months'),
+    ('P5',  NULL, 'Patient chose to defer surgery because of concerns about COVID-19'),
+    ('P6',  NULL, 'Patient chose to postpone surgery for reasons other than COVID-19');
+SELECT pg_catalog.pg_extension_config_dump('ptl.priority_target', '');
+
+CREATE FUNCTION ptl.priority_target_replace() RETURNS trigger
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE ptl.priority_target t
+       SET target_days = NEW.target_days, description = NEW.description
+     WHERE t.priority OPERATOR(ptl.=) NEW.priority;
+    IF FOUND THEN
+        RETURN NULL;            -- the existing row now holds the new values
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION ptl.priority_target_replace() IS
+    'Trigger on ptl.priority_target: inserting a priority that is already there replaces its target (so pg_restore can load a dump over the defaults)';
+CREATE TRIGGER priority_target_replace
+    BEFORE INSERT ON ptl.priority_target
+    FOR EACH ROW EXECUTE FUNCTION ptl.priority_target_replace();
 
 CREATE FUNCTION ptl.priority_target_days(priority ptl.clinical_priority) RETURNS integer
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-RETURN CASE
-    WHEN EXISTS (SELECT 1 FROM ptl.priority_target_override o WHERE o.priority OPERATOR(ptl.=) priority)
-        THEN (SELECT o.target_days FROM ptl.priority_target_override o WHERE o.priority OPERATOR(ptl.=) priority)
-    ELSE ptl.priority_default_target_days(priority)
+    LANGUAGE sql STABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT t.target_days
+      FROM ptl.priority_target t
+     WHERE t.priority OPERATOR(ptl.=) priority_target_days.priority;
 END;
 COMMENT ON FUNCTION ptl.priority_target_days(ptl.clinical_priority) IS
-    'Target days to treatment for a clinical priority: the trust''s override if any, else the FSSA default (1, 3, 28, 90, 365; NULL for P5 and P6)';
-
-CREATE VIEW ptl.priority_target AS
-SELECT p.priority, ptl.priority_default_target_days(p.priority) AS default_days,
-       ptl.priority_target_days(p.priority) AS target_days,
-       (o.priority IS NOT NULL) AS overridden, p.description
-FROM (VALUES
-    ('P1a'::ptl.clinical_priority, 'Emergency: operation needed within 24 hours'),
-    ('P1b', 'Urgent: operation needed within 72 hours'),
-    ('P2', 'Surgery that can be deferred for up to 4 weeks'),
-    ('P3', 'Surgery that can be delayed for up to 3 months'),
-    ('P4', 'Surgery that can be delayed for more than 3 months'),
-    ('P5', 'Patient chose to wait: concerns about COVID-19'),
-    ('P6', 'Patient chose to wait: reasons other than COVID-19')
-) AS p (priority, description)
-LEFT JOIN ptl.priority_target_override o ON o.priority OPERATOR(ptl.=) p.priority;
-COMMENT ON VIEW ptl.priority_target IS 'Every clinical priority with its meaning, default and effective target days';
-COMMENT ON COLUMN ptl.priority_target.priority IS 'Clinical priority';
-COMMENT ON COLUMN ptl.priority_target.default_days IS 'FSSA default target days';
-COMMENT ON COLUMN ptl.priority_target.target_days IS 'Target days in force';
-COMMENT ON COLUMN ptl.priority_target.overridden IS 'True when the trust has replaced the default';
-COMMENT ON COLUMN ptl.priority_target.description IS 'What the priority means (FSSA, 2020)';
+    'Target days to surgery for a clinical priority, read from ptl.priority_target (defaults: P1a 1, P1b 3, P2 28, P3 90, P4 365; NULL for P5, P6)';

@@ -11,7 +11,7 @@ trap 'rm -f "$dump"; dropdb --if-exists $src; dropdb --if-exists $dst' EXIT
 q() { psql -qAtX -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 
 # The tables whose rows must survive, with the ordering that makes them comparable.
-tables="organisation site commissioner treatment_function treatment_function_override area_deprivation priority_target_override batch
+tables="organisation site commissioner treatment_function treatment_function_override area_deprivation priority_target batch
         patient pathway pathway_event waiting_list_entry rejected_row load_warning batch_extract"
 
 fingerprint() {
@@ -25,7 +25,7 @@ q $src "CREATE EXTENSION ptl; CREATE EXTENSION ptl_synth"
 q $src "SELECT count(*) FROM ptl_synth.generate(3000, seed => 11) b, ptl.load(b)" >/dev/null
 # A user-added treatment function and a changed target must survive too.
 q $src "INSERT INTO ptl.treatment_function (tfc, name, rtt_line) VALUES ('999', 'Local test service', 'X06')"
-q $src "INSERT INTO ptl.priority_target_override VALUES ('P2', 14, 'local policy')"
+q $src "UPDATE ptl.priority_target SET target_days = 14 WHERE priority OPERATOR(ptl.=) 'P2'"
 q $src "INSERT INTO ptl.treatment_function_override VALUES ('172', 'X05', true, 'local reporting choice')"
 
 pg_dump -Fc -f "$dump" $src
