@@ -6,7 +6,8 @@ EXTVERSION   = 0.1.0
 SQL_PARTS    = src/types/types.sql \
                src/model/model.sql \
                src/load/stage.sql \
-               src/load/load.sql
+               src/load/load.sql \
+               src/rtt/engine.sql
 SYNTH_PARTS  = test/generator/ptl_synth.sql
 
 MODULE_big   = ptl

@@ -1,0 +1,454 @@
+/*
+ * clock.c
+ *		The RTT clock engine's fold: sorted events in, RTT periods out.
+ *
+ * One pass over a pathway's events with a two-state machine (idle or
+ * running), exactly as docs/rtt-engine.md writes it down; section numbers
+ * (§) are those of the domain reference rtt-rules.md.  Pure C over plain
+ * structs: no catalog access, no fmgr, so the reference function and the
+ * bulk aggregate share every rule.
+ */
+#include "postgres.h"
+
+#include "rtt/clock.h"
+
+const char *const rtt_kind_labels[RTT_NUM_KINDS] = {
+	"referral", "transfer_in", "outpatient", "dna", "patient_cancel",
+	"provider_cancel", "decision_to_admit", "tci_offer", "tci_declined",
+	"admission", "decision", "discharge", "transfer_out", "death",
+	"patient_ready"
+};
+
+const char *const rtt_outcome_names[] = {
+	"incomplete", "admitted", "non_admitted", "nullified"
+};
+
+const char *const rtt_issue_rule_ids[] = {
+	"V15", "V16", "V17", "V24", "V25", "V27"
+};
+
+/* A reasonable offer gives at least three weeks' notice (§2, §4.5). */
+#define RTT_REASONABLE_NOTICE_DAYS 21
+
+/* An admission date offered (tci_offer), for the legacy pause. */
+typedef struct RttOffer
+{
+	DateADT		made;
+	DateADT		admit_on;
+} RttOffer;
+
+/* A legacy pause [begin, end), clipped to its period when the period closes. */
+typedef struct RttPause
+{
+	DateADT		begin;
+	DateADT		end;
+} RttPause;
+
+/* The running period and what the rules need to remember inside it. */
+typedef struct RttRunning
+{
+	RttPeriod	period;
+	bool		activity_seen;	/* attendance, admission or DNA (for 33) */
+	bool		start_code_seen;	/* a 10/11/12 already in this period (V17) */
+	bool		last_activity_dna;	/* the latest activity was a DNA (Q2) */
+	DateADT		last_dna_date;
+	/* legacy pause (admitted stage, pre-October 2015) */
+	RttOffer   *offers;
+	int			noffers;
+	int			offers_size;
+	int			next_to_decline;	/* offers are declined oldest first */
+	int			reasonable_declined;
+	DateADT		erod;			/* earliest reasonable offer date declined */
+	RttPause   *pauses;
+	int			npauses;
+	int			pauses_size;
+} RttRunning;
+
+/* Order events by date, then by seq (stable for the array's order). */
+static int
+RttEventCompare(const void *a, const void *b)
+{
+	const RttEvent *x = (const RttEvent *) a;
+	const RttEvent *y = (const RttEvent *) b;
+
+	if (x->date != y->date)
+		return x->date < y->date ? -1 : 1;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return 0;
+}
+
+void
+RttSortEvents(RttEvent *events, int nevents)
+{
+	bool		sorted = true;
+
+	/* Extracts usually arrive sorted; skip the sort then. */
+	for (int i = 1; i < nevents && sorted; i++)
+		sorted = RttEventCompare(&events[i - 1], &events[i]) <= 0;
+	if (!sorted)
+		qsort(events, nevents, sizeof(RttEvent), RttEventCompare);
+}
+
+/*
+ * The published weekly band (§5.2): 0 holds 0..7 days (eight values), band k
+ * holds 7k+1..7k+7, and 104 means over 104 weeks (729 days or more).
+ */
+int32
+RttWeekBand(int32 days)
+{
+	Assert(days >= 0);
+	if (days <= 7)
+		return 0;
+	return Min((days - 1) / 7, 104);
+}
+
+static void
+AddIssue(RttFoldResult *result, const RttEvent *event, RttIssueRule rule,
+		 int32 period_no, const char *detail)
+{
+	if (result->issues == NULL)
+		return;
+	if (result->nissues == result->issues_size)
+	{
+		result->issues_size *= 2;
+		result->issues = repalloc(result->issues,
+								  sizeof(RttIssue) * result->issues_size);
+	}
+	result->issues[result->nissues].seq = event->seq;
+	result->issues[result->nissues].rule = rule;
+	result->issues[result->nissues].period_no = period_no;
+	result->issues[result->nissues].detail = detail;
+	result->nissues++;
+}
+
+static void
+StartPeriod(RttRunning *run, int32 period_no, DateADT start, bool start_known)
+{
+	RttOffer   *offers = run->offers;
+	int			offers_size = run->offers_size;
+	RttPause   *pauses = run->pauses;
+	int			pauses_size = run->pauses_size;
+
+	/* Keep the scratch arrays; everything else starts afresh. */
+	memset(run, 0, sizeof(RttRunning));
+	run->offers = offers;
+	run->offers_size = offers_size;
+	run->pauses = pauses;
+	run->pauses_size = pauses_size;
+	run->period.period_no = period_no;
+	run->period.clock_start = start;
+	run->period.start_known = start_known;
+	run->period.outcome = RTT_OUTCOME_INCOMPLETE;
+}
+
+/* Sum of the period's legacy pauses, clipped to [start, end). */
+static int32
+PauseDays(const RttRunning *run, DateADT end)
+{
+	int32		total = 0;
+
+	for (int i = 0; i < run->npauses; i++)
+	{
+		DateADT		b = Max(run->pauses[i].begin, run->period.clock_start);
+		DateADT		e = Min(run->pauses[i].end, end);
+
+		if (e > b)
+			total += e - b;
+	}
+	return total;
+}
+
+static void
+EmitPeriod(RttFoldResult *result, RttRunning *run)
+{
+	RttPeriod  *period = &run->period;
+
+	/* Only admitted waits were ever adjusted (§4.5). */
+	if (period->outcome == RTT_OUTCOME_ADMITTED && period->start_known)
+		period->pause_days = PauseDays(run, period->clock_stop);
+	else
+		period->pause_days = 0;
+
+	if (result->nperiods == result->periods_size)
+	{
+		result->periods_size *= 2;
+		result->periods = repalloc(result->periods,
+								   sizeof(RttPeriod) * result->periods_size);
+	}
+	result->periods[result->nperiods++] = *period;
+}
+
+static void
+StopPeriod(RttFoldResult *result, RttRunning *run, DateADT stop,
+		   int16 status, RttOutcome outcome)
+{
+	run->period.clock_stop = stop;
+	run->period.stopped = true;
+	run->period.stop_status = status;
+	run->period.outcome = outcome;
+	EmitPeriod(result, run);
+}
+
+/* The clock start an idle event gives, if it starts one (rules 1-3, §3.2). */
+static bool
+StartsClock(const RttEvent *event, DateADT *start, bool *start_known)
+{
+	*start_known = true;
+	switch (event->kind)
+	{
+		case RTT_KIND_REFERRAL:
+		case RTT_KIND_PATIENT_READY:
+			*start = event->date;
+			return true;
+		case RTT_KIND_TRANSFER_IN:
+			/* The original start travels with the pathway (§4.8). */
+			*start = event->ref_date;
+			*start_known = event->has_ref_date;
+			return true;
+		default:
+			break;
+	}
+	if (event->status >= 10 && event->status <= 12)
+	{
+		*start = event->date;
+		return true;
+	}
+	return false;
+}
+
+static void
+RecordOffer(RttRunning *run, const RttEvent *event)
+{
+	if (!event->has_ref_date)
+		return;
+	if (run->offers == NULL)
+	{
+		run->offers_size = 4;
+		run->offers = palloc(sizeof(RttOffer) * run->offers_size);
+	}
+	else if (run->noffers == run->offers_size)
+	{
+		run->offers_size *= 2;
+		run->offers = repalloc(run->offers, sizeof(RttOffer) * run->offers_size);
+	}
+	run->offers[run->noffers].made = event->date;
+	run->offers[run->noffers].admit_on = event->ref_date;
+	run->noffers++;
+}
+
+static void
+RecordDecline(RttRunning *run)
+{
+	RttOffer   *offer;
+
+	if (run->next_to_decline >= run->noffers)
+		return;					/* nothing outstanding to decline */
+	offer = &run->offers[run->next_to_decline++];
+	if (offer->admit_on - offer->made >= RTT_REASONABLE_NOTICE_DAYS)
+	{
+		if (run->reasonable_declined == 0 || offer->admit_on < run->erod)
+			run->erod = offer->admit_on;
+		run->reasonable_declined++;
+	}
+}
+
+/* The patient is available again: close a pause if two reasonable offers were declined. */
+static void
+RecordAvailable(RttRunning *run, DateADT available)
+{
+	if (run->reasonable_declined >= 2 && available > run->erod)
+	{
+		if (run->pauses == NULL)
+		{
+			run->pauses_size = 2;
+			run->pauses = palloc(sizeof(RttPause) * run->pauses_size);
+		}
+		else if (run->npauses == run->pauses_size)
+		{
+			run->pauses_size *= 2;
+			run->pauses = repalloc(run->pauses, sizeof(RttPause) * run->pauses_size);
+		}
+		run->pauses[run->npauses].begin = run->erod;
+		run->pauses[run->npauses].end = available;
+		run->npauses++;
+	}
+	/* Later pauses need two more declined offers. */
+	run->next_to_decline = run->noffers;
+	run->reasonable_declined = 0;
+}
+
+/* An event while the clock runs.  Returns true when it stopped the clock. */
+static bool
+RunningEvent(RttFoldResult *result, RttRunning *run, const RttEvent *event,
+			 const RttRules *rules)
+{
+	int16		status = event->status;
+
+	/* A death ends the wait whatever code was recorded (rule 5, Q6). */
+	if (event->kind == RTT_KIND_DEATH)
+	{
+		DateADT		stop = event->date;
+
+		if (event->has_ref_date && !rules->death_stops_when_notified)
+			stop = event->ref_date;
+		StopPeriod(result, run, stop, 36, RTT_OUTCOME_NON_ADMITTED);
+		return true;
+	}
+
+	/* 33: a DNA that nullifies only as the period's first activity (rule 5e, Q3). */
+	if (status == 33)
+	{
+		if (!run->activity_seen && !rules->two_week_wait)
+		{
+			StopPeriod(result, run, event->date, 33, RTT_OUTCOME_NULLIFIED);
+			return true;
+		}
+		AddIssue(result, event, RTT_ISSUE_V15, run->period.period_no,
+				 rules->two_week_wait && !run->activity_seen
+				 ? "33 on a two-week-wait referral's first appointment: the clock runs on"
+				 : "33 on an appointment that was not the first activity of the period: the clock runs on");
+		run->activity_seen = true;
+		run->last_activity_dna = true;
+		run->last_dna_date = event->date;
+		return false;
+	}
+
+	/* 30: first definitive treatment; admitted only by an admission (rule 4). */
+	if (status == 30)
+	{
+		StopPeriod(result, run, event->date, 30,
+				   event->kind == RTT_KIND_ADMISSION
+				   ? RTT_OUTCOME_ADMITTED : RTT_OUTCOME_NON_ADMITTED);
+		return true;
+	}
+
+	/* 31, 32, 34, 35, 36: non-treatment stops (rule 5). */
+	if (status >= 31 && status <= 36)
+	{
+		DateADT		stop = event->date;
+
+		if (status == 34 && rules->discharge_stops_at_dna && run->last_activity_dna)
+			stop = run->last_dna_date;
+		StopPeriod(result, run, stop, status, RTT_OUTCOME_NON_ADMITTED);
+		return true;
+	}
+
+	/* Everything else: the clock runs on (§4.6); note what later rules need. */
+	if (status >= 10 && status <= 12)
+	{
+		if (run->start_code_seen)
+			AddIssue(result, event, RTT_ISSUE_V17, run->period.period_no,
+					 "a clock-start code inside a period that is already running");
+		run->start_code_seen = true;
+	}
+	else if (status == 99)
+		AddIssue(result, event, RTT_ISSUE_V27, run->period.period_no,
+				 "status 99 (not yet known) on an open period");
+
+	switch (event->kind)
+	{
+		case RTT_KIND_OUTPATIENT:
+		case RTT_KIND_ADMISSION:
+			run->activity_seen = true;
+			run->last_activity_dna = false;
+			break;
+		case RTT_KIND_DNA:
+			run->activity_seen = true;
+			run->last_activity_dna = true;
+			run->last_dna_date = event->date;
+			break;
+		case RTT_KIND_DECISION_TO_ADMIT:
+			run->period.has_dta = true;
+			break;
+		case RTT_KIND_TCI_OFFER:
+			RecordOffer(run, event);
+			break;
+		case RTT_KIND_TCI_DECLINED:
+			RecordDecline(run);
+			break;
+		case RTT_KIND_PATIENT_READY:
+			RecordAvailable(run, event->date);
+			break;
+		case RTT_KIND_DISCHARGE:
+			AddIssue(result, event, RTT_ISSUE_V24, run->period.period_no,
+					 "discharged without a clock-stop code: the clock runs on");
+			break;
+		default:
+			break;
+	}
+	return false;
+}
+
+/* An event with no clock running that did not start one. */
+static void
+IdleEvent(RttFoldResult *result, const RttEvent *event, const RttPeriod *last)
+{
+	int16		status = event->status;
+	int32		period_no = last ? last->period_no : 0;
+
+	if (status == 20 && last != NULL && last->stopped &&
+		(last->stop_status == 31 || last->stop_status == 32) &&
+		event->date - last->clock_stop <= RTT_AM_MISUSE_DAYS)
+		AddIssue(result, event, RTT_ISSUE_V25, period_no,
+				 "status 20 within days of starting active monitoring");
+	else if (status == 20 || status == 21)
+		AddIssue(result, event, RTT_ISSUE_V16, period_no,
+				 last ? "status 20/21 after the clock stopped, with no new clock start"
+				 : "status 20/21 before any clock start");
+	else if (status >= 30 && status <= 36)
+		AddIssue(result, event, RTT_ISSUE_V16, period_no,
+				 "a clock-stop code with no clock running");
+}
+
+/*
+ * Fold sorted events into periods (and issues, if result->issues is set).
+ * Events after the census are ignored (§9.3).  The caller sets up the
+ * result's buffers.
+ */
+void
+RttFold(const RttEvent *events, int nevents, const RttRules *rules,
+		RttFoldResult *result)
+{
+	RttRunning	run;
+	bool		running = false;
+	int32		period_no = 0;
+
+	memset(&run, 0, sizeof(run));
+	for (int i = 0; i < nevents; i++)
+	{
+		const RttEvent *event = &events[i];
+
+		if (event->date > rules->census)
+			break;
+
+		if (!running)
+		{
+			DateADT		start;
+			bool		start_known;
+
+			if (!StartsClock(event, &start, &start_known))
+			{
+				IdleEvent(result, event,
+						  result->nperiods > 0 ? &result->periods[result->nperiods - 1] : NULL);
+				continue;
+			}
+			StartPeriod(&run, ++period_no, start, start_known);
+			running = true;
+			if (event->status >= 10 && event->status <= 12)
+				run.start_code_seen = true;
+			/* The starting event may itself be an activity or a DTA. */
+			if (event->kind == RTT_KIND_OUTPATIENT || event->kind == RTT_KIND_ADMISSION)
+				run.activity_seen = true;
+			else if (event->kind == RTT_KIND_DECISION_TO_ADMIT)
+				run.period.has_dta = true;
+			continue;
+		}
+
+		if (RunningEvent(result, &run, event, rules))
+			running = false;
+	}
+
+	if (running)
+		EmitPeriod(result, &run);
+}

@@ -1,0 +1,146 @@
+-- ---------------------------------------------------------------------------
+-- rtt engine: the RTT clock as functions (C in src/rtt/).  The rules are in
+-- docs/rtt-engine.md; section numbers refer to rtt-rules.md.
+-- ---------------------------------------------------------------------------
+
+CREATE TYPE ptl.rtt_event AS (
+    event_date  date,
+    kind        ptl.event_kind,
+    rtt_status  ptl.rtt_status,
+    ref_date    date
+);
+COMMENT ON TYPE ptl.rtt_event IS
+    'One event of a pathway as the RTT clock engine reads it';
+COMMENT ON COLUMN ptl.rtt_event.event_date IS 'Date of the event';
+COMMENT ON COLUMN ptl.rtt_event.kind IS 'What happened';
+COMMENT ON COLUMN ptl.rtt_event.rtt_status IS 'RTT period status recorded on it, if any';
+COMMENT ON COLUMN ptl.rtt_event.ref_date IS
+    'transfer_in: original clock start; tci_offer: admission date offered; tci_declined: date declined; death: date of death';
+
+CREATE TYPE ptl.rtt_period AS (
+    period_no       int,
+    clock_start     date,
+    clock_stop      date,
+    stop_status     ptl.rtt_status,
+    outcome         text,
+    days_waited     int,
+    week_band       int,
+    has_dta         boolean,
+    adjusted_days   int
+);
+COMMENT ON TYPE ptl.rtt_period IS 'One RTT period as the engine computes it (the rows of ptl.rtt_periods)';
+COMMENT ON COLUMN ptl.rtt_period.period_no IS 'Period number on the pathway record, from 1';
+COMMENT ON COLUMN ptl.rtt_period.clock_start IS 'Clock start; NULL when unknown';
+COMMENT ON COLUMN ptl.rtt_period.clock_stop IS 'Clock stop; NULL while incomplete';
+COMMENT ON COLUMN ptl.rtt_period.stop_status IS 'Status that stopped the clock';
+COMMENT ON COLUMN ptl.rtt_period.outcome IS 'incomplete, admitted, non_admitted or nullified';
+COMMENT ON COLUMN ptl.rtt_period.days_waited IS '(stop, or census while incomplete) minus start, in days';
+COMMENT ON COLUMN ptl.rtt_period.week_band IS 'Published weekly band 0..104 (ptl.rtt_week_band)';
+COMMENT ON COLUMN ptl.rtt_period.has_dta IS 'A decision to admit was made in the period';
+COMMENT ON COLUMN ptl.rtt_period.adjusted_days IS 'Wait less pre-October-2015 admitted pauses (back-testing only)';
+
+CREATE TYPE ptl.rtt_event_issue AS (
+    seq         bigint,
+    rule_id     text,
+    period_no   int,
+    detail      text
+);
+COMMENT ON TYPE ptl.rtt_event_issue IS
+    'An event the clock engine ignored or doubted, with the validation rule it breaks';
+COMMENT ON COLUMN ptl.rtt_event_issue.seq IS 'The event''s seq argument (event_id in the refresh)';
+COMMENT ON COLUMN ptl.rtt_event_issue.rule_id IS 'Validation rule (rtt-rules.md 10.2), e.g. V17';
+COMMENT ON COLUMN ptl.rtt_event_issue.period_no IS 'Period it concerns (the latest one when no clock was running; 0 before any)';
+COMMENT ON COLUMN ptl.rtt_event_issue.detail IS 'What is wrong';
+
+CREATE FUNCTION ptl.rtt_periods(events ptl.rtt_event[], census date,
+                                two_week_wait boolean DEFAULT false,
+                                dna_discharge_stop text DEFAULT 'discharge_date',
+                                death_stop text DEFAULT 'date_of_death')
+RETURNS TABLE (period_no int, clock_start date, clock_stop date, stop_status ptl.rtt_status,
+               outcome text, days_waited int, week_band int, has_dta boolean, adjusted_days int)
+AS 'MODULE_PATHNAME', 'rtt_periods'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 2;
+COMMENT ON FUNCTION ptl.rtt_periods(ptl.rtt_event[], date, boolean, text, text) IS
+    'The RTT periods of one pathway''s events at a census date, by NHS England''s rules (docs/rtt-engine.md): the reference interface';
+
+CREATE FUNCTION ptl.rtt_event_issues(events ptl.rtt_event[], census date,
+                                     two_week_wait boolean DEFAULT false)
+RETURNS TABLE (event_no int, rule_id text, period_no int, detail text)
+AS 'MODULE_PATHNAME', 'rtt_event_issues'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 1;
+COMMENT ON FUNCTION ptl.rtt_event_issues(ptl.rtt_event[], date, boolean) IS
+    'Events the clock engine ignored or doubted (validation rules V15, V16, V17, V24, V25, V27), by position in the array';
+
+-- The bulk path.  Both aggregates share one transition function; the final
+-- functions sort by (event_date, seq) and fold, so callers need no ORDER BY.
+CREATE FUNCTION ptl.rtt_periods_agg_transfn(internal, date, ptl.event_kind, ptl.rtt_status,
+                                            date, bigint, date, boolean)
+RETURNS internal AS 'MODULE_PATHNAME', 'rtt_periods_agg_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ptl.rtt_periods_agg_transfn(internal, date, ptl.event_kind, ptl.rtt_status, date, bigint, date, boolean) IS
+    'Transition function of ptl.rtt_periods_agg and ptl.rtt_issues_agg: collects a pathway''s events';
+CREATE FUNCTION ptl.rtt_periods_agg_transfn(internal, date, ptl.event_kind, ptl.rtt_status,
+                                            date, bigint, date, boolean, text, text)
+RETURNS internal AS 'MODULE_PATHNAME', 'rtt_periods_agg_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ptl.rtt_periods_agg_transfn(internal, date, ptl.event_kind, ptl.rtt_status, date, bigint, date, boolean, text, text) IS
+    'Transition function of ptl.rtt_periods_agg with the rule choices: collects a pathway''s events';
+CREATE FUNCTION ptl.rtt_periods_agg_final(internal) RETURNS ptl.rtt_period[]
+AS 'MODULE_PATHNAME', 'rtt_periods_agg_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ptl.rtt_periods_agg_final(internal) IS
+    'Final function of ptl.rtt_periods_agg: folds the collected events into periods';
+CREATE FUNCTION ptl.rtt_issues_agg_final(internal) RETURNS ptl.rtt_event_issue[]
+AS 'MODULE_PATHNAME', 'rtt_issues_agg_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ptl.rtt_issues_agg_final(internal) IS
+    'Final function of ptl.rtt_issues_agg: the events the fold ignored or doubted';
+
+CREATE AGGREGATE ptl.rtt_periods_agg(event_date date, kind ptl.event_kind, rtt_status ptl.rtt_status,
+                                     ref_date date, seq bigint, census date, two_week_wait boolean) (
+    SFUNC = ptl.rtt_periods_agg_transfn, STYPE = internal, SSPACE = 256,
+    FINALFUNC = ptl.rtt_periods_agg_final, FINALFUNC_MODIFY = READ_WRITE,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ptl.rtt_periods_agg(date, ptl.event_kind, ptl.rtt_status, date, bigint, date, boolean) IS
+    'Bulk RTT clock: a pathway''s event rows (same-day ties broken by seq) to the array of periods ptl.rtt_periods returns';
+CREATE AGGREGATE ptl.rtt_periods_agg(event_date date, kind ptl.event_kind, rtt_status ptl.rtt_status,
+                                     ref_date date, seq bigint, census date, two_week_wait boolean,
+                                     dna_discharge_stop text, death_stop text) (
+    SFUNC = ptl.rtt_periods_agg_transfn, STYPE = internal, SSPACE = 256,
+    FINALFUNC = ptl.rtt_periods_agg_final, FINALFUNC_MODIFY = READ_WRITE,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ptl.rtt_periods_agg(date, ptl.event_kind, ptl.rtt_status, date, bigint, date, boolean, text, text) IS
+    'Bulk RTT clock with the rule choices of docs/rtt-engine.md (Q2, Q6)';
+CREATE AGGREGATE ptl.rtt_issues_agg(event_date date, kind ptl.event_kind, rtt_status ptl.rtt_status,
+                                    ref_date date, seq bigint, census date, two_week_wait boolean) (
+    SFUNC = ptl.rtt_periods_agg_transfn, STYPE = internal, SSPACE = 256,
+    FINALFUNC = ptl.rtt_issues_agg_final, FINALFUNC_MODIFY = READ_WRITE,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ptl.rtt_issues_agg(date, ptl.event_kind, ptl.rtt_status, date, bigint, date, boolean) IS
+    'Bulk form of ptl.rtt_event_issues: a pathway''s event rows to the events the fold ignored or doubted';
+
+CREATE FUNCTION ptl.rtt_week_band(days int) RETURNS int
+AS 'MODULE_PATHNAME', 'rtt_week_band'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ptl.rtt_week_band(int) IS
+    'Published weekly band of a wait in days (rtt-rules.md 5.2): 0 = 0-7 days, k = 7k+1..7k+7, 104 = over 104 weeks (729+ days)';
+
+-- Thresholds are judged on days: "over N weeks" is more than 7N days, so 126
+-- days is within 18 weeks and 364 days is not over 52 (rtt-rules.md 5.2).
+CREATE FUNCTION ptl.rtt_over_weeks(days int, weeks int) RETURNS boolean
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN days > 7 * weeks;
+COMMENT ON FUNCTION ptl.rtt_over_weeks(int, int) IS
+    'True when a wait of "days" is over "weeks" weeks (days > 7 x weeks): 127 days is over 18 weeks, 126 is not';
+
+CREATE FUNCTION ptl.rtt_week_band_label(band int) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN CASE WHEN band >= 104 THEN 'Gt 104 Weeks SUM 1'
+            ELSE pg_catalog.format('Gt %s To %s Weeks SUM 1',
+                                   pg_catalog.lpad(band::text, pg_catalog.length((band + 1)::text), '0'),
+                                   pg_catalog.lpad((band + 1)::text, 2, '0')) END;
+COMMENT ON FUNCTION ptl.rtt_week_band_label(int) IS
+    'Column name of a weekly band in NHS England''s full CSV extract: Gt 00 To 01 Weeks SUM 1 ... Gt 104 Weeks SUM 1';

@@ -1,0 +1,501 @@
+/*
+ * rtt_periods.c
+ *		SQL interface of the RTT clock engine (clock.c):
+ *
+ *		ptl.rtt_periods(events ptl.rtt_event[], census, ...)	 reference SRF
+ *		ptl.rtt_event_issues(events ptl.rtt_event[], census, ...)
+ *		ptl.rtt_periods_agg(...) / ptl.rtt_issues_agg(...)		 bulk aggregates
+ *		ptl.rtt_week_band(days)
+ *
+ * The aggregates collect a group's events into an array of structs and fold
+ * them once in the final function; they sort by (event_date, seq) themselves
+ * so they need neither ORDER BY in the call nor a sorted input.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_enum.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
+
+#include "rtt/clock.h"
+
+/*
+ * ptl.event_kind's OIDs mapped to RttKind, looked up by label once per
+ * function call site (enum OIDs are not fixed across installations).
+ */
+typedef struct KindCache
+{
+	int			n;
+	Oid			oids[RTT_NUM_KINDS * 2];
+	int16		kinds[RTT_NUM_KINDS * 2];
+} KindCache;
+
+static int16
+KindFromOid(KindCache *cache, Oid oid)
+{
+	HeapTuple	tup;
+	const char *label;
+	int16		kind = -1;
+
+	for (int i = 0; i < cache->n; i++)
+	{
+		if (cache->oids[i] == oid)
+			return cache->kinds[i];
+	}
+
+	tup = SearchSysCache1(ENUMOID, ObjectIdGetDatum(oid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for enum value %u", oid);
+	label = NameStr(((Form_pg_enum) GETSTRUCT(tup))->enumlabel);
+	for (int k = 0; k < RTT_NUM_KINDS; k++)
+	{
+		if (strcmp(label, rtt_kind_labels[k]) == 0)
+			kind = k;
+	}
+	if (kind < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("event kind \"%s\" is not one the RTT clock engine knows", label),
+				 errhint("Labels added to ptl.event_kind need a rule in the engine first.")));
+	ReleaseSysCache(tup);
+
+	if (cache->n < lengthof(cache->oids))
+	{
+		cache->oids[cache->n] = oid;
+		cache->kinds[cache->n] = kind;
+		cache->n++;
+	}
+	return kind;
+}
+
+/* The choices of docs/rtt-engine.md from their SQL spellings. */
+static void
+ParseRuleChoices(RttRules *rules, text *dna_discharge_stop, text *death_stop)
+{
+	if (dna_discharge_stop != NULL)
+	{
+		char	   *s = text_to_cstring(dna_discharge_stop);
+
+		if (strcmp(s, "discharge_date") == 0)
+			rules->discharge_stops_at_dna = false;
+		else if (strcmp(s, "dna_date") == 0)
+			rules->discharge_stops_at_dna = true;
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid dna_discharge_stop \"%s\"", s),
+					 errdetail("The stop date of a discharge after a later DNA is \"discharge_date\" (the default, rtt-rules.md Q2) or \"dna_date\".")));
+	}
+	if (death_stop != NULL)
+	{
+		char	   *s = text_to_cstring(death_stop);
+
+		if (strcmp(s, "date_of_death") == 0)
+			rules->death_stops_when_notified = false;
+		else if (strcmp(s, "date_notified") == 0)
+			rules->death_stops_when_notified = true;
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid death_stop \"%s\"", s),
+					 errdetail("The stop date of a death is \"date_of_death\" (the default, rtt-rules.md Q6) or \"date_notified\".")));
+	}
+}
+
+static void
+InitFoldResult(RttFoldResult *result, bool want_issues)
+{
+	result->periods_size = 4;
+	result->periods = palloc(sizeof(RttPeriod) * result->periods_size);
+	result->nperiods = 0;
+	result->issues = NULL;
+	result->nissues = 0;
+	result->issues_size = 0;
+	if (want_issues)
+	{
+		result->issues_size = 4;
+		result->issues = palloc(sizeof(RttIssue) * result->issues_size);
+	}
+}
+
+/* Output columns of a period (ptl.rtt_period and ptl.rtt_periods()). */
+#define PERIOD_NATTS 9
+
+static void
+PeriodValues(const RttPeriod *p, DateADT census, Datum *values, bool *nulls)
+{
+	DateADT		end = p->stopped ? p->clock_stop : census;
+	int32		days = end - p->clock_start;
+
+	memset(nulls, 0, sizeof(bool) * PERIOD_NATTS);
+	values[0] = Int32GetDatum(p->period_no);
+	values[1] = DateADTGetDatum(p->clock_start);
+	nulls[1] = !p->start_known;
+	values[2] = DateADTGetDatum(p->clock_stop);
+	nulls[2] = !p->stopped;
+	values[3] = Int16GetDatum(p->stop_status);
+	nulls[3] = !p->stopped;
+	values[4] = CStringGetTextDatum(rtt_outcome_names[p->outcome]);
+	values[5] = Int32GetDatum(days);
+	nulls[5] = !p->start_known;
+	/* A negative wait is bad data (V04): it has no band. */
+	values[6] = Int32GetDatum(days >= 0 ? RttWeekBand(days) : 0);
+	nulls[6] = !p->start_known || days < 0;
+	values[7] = BoolGetDatum(p->has_dta);
+	values[8] = Int32GetDatum(days - p->pause_days);
+	nulls[8] = !p->start_known;
+}
+
+/* ---------------------------------------------------------------------------
+ * The reference functions over an array of ptl.rtt_event
+ * ---------------------------------------------------------------------------
+ */
+
+/* Read a ptl.rtt_event[] into structs, seq = 1-based array position. */
+static RttEvent *
+EventsFromArray(FunctionCallInfo fcinfo, ArrayType *array, int *nevents)
+{
+	Oid			elemtype = ARR_ELEMTYPE(array);
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	Datum	   *elems;
+	bool	   *elemnulls;
+	int			n;
+	RttEvent   *events;
+	TupleDesc	tupdesc;
+	KindCache  *cache;
+
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("events must be a one-dimensional array")));
+
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
+														  sizeof(KindCache));
+	cache = (KindCache *) fcinfo->flinfo->fn_extra;
+
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	deconstruct_array(array, elemtype, typlen, typbyval, typalign,
+					  &elems, &elemnulls, &n);
+	events = palloc(sizeof(RttEvent) * Max(n, 1));
+	tupdesc = lookup_rowtype_tupdesc(elemtype, -1);
+	if (tupdesc->natts != 4)
+		elog(ERROR, "ptl.rtt_event must have 4 attributes, not %d", tupdesc->natts);
+
+	for (int i = 0; i < n; i++)
+	{
+		HeapTupleHeader rec;
+		HeapTupleData tuple;
+		Datum		values[4];
+		bool		nulls[4];
+
+		if (elemnulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("event %d of the array is NULL", i + 1)));
+		rec = DatumGetHeapTupleHeader(elems[i]);
+		tuple.t_len = HeapTupleHeaderGetDatumLength(rec);
+		ItemPointerSetInvalid(&tuple.t_self);
+		tuple.t_tableOid = InvalidOid;
+		tuple.t_data = rec;
+		heap_deform_tuple(&tuple, tupdesc, values, nulls);
+
+		if (nulls[0] || nulls[1])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("event %d has no %s", i + 1, nulls[0] ? "event_date" : "kind"),
+					 errdetail("Every RTT event needs its date and its kind.")));
+		events[i].date = DatumGetDateADT(values[0]);
+		if (DATE_NOT_FINITE(events[i].date))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("event %d has an infinite event_date", i + 1)));
+		events[i].kind = KindFromOid(cache, DatumGetObjectId(values[1]));
+		events[i].status = nulls[2] ? 0 : DatumGetInt16(values[2]);
+		events[i].has_ref_date = !nulls[3] && !DATE_NOT_FINITE(DatumGetDateADT(values[3]));
+		events[i].ref_date = events[i].has_ref_date ? DatumGetDateADT(values[3]) : 0;
+		events[i].seq = i + 1;
+	}
+	ReleaseTupleDesc(tupdesc);
+	*nevents = n;
+	return events;
+}
+
+/* Arguments shared by the two reference functions. */
+static void
+FoldArrayArgs(FunctionCallInfo fcinfo, bool want_issues, RttFoldResult *result,
+			  RttRules *rules)
+{
+	ArrayType  *array = PG_GETARG_ARRAYTYPE_P(0);
+	RttEvent   *events;
+	int			nevents;
+
+	memset(rules, 0, sizeof(RttRules));
+	rules->census = PG_GETARG_DATEADT(1);
+	if (DATE_NOT_FINITE(rules->census))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("census date must be finite")));
+	rules->two_week_wait = PG_GETARG_BOOL(2);
+	if (PG_NARGS() > 4)
+		ParseRuleChoices(rules, PG_GETARG_TEXT_PP(3), PG_GETARG_TEXT_PP(4));
+
+	events = EventsFromArray(fcinfo, array, &nevents);
+	RttSortEvents(events, nevents);
+	InitFoldResult(result, want_issues);
+	RttFold(events, nevents, rules, result);
+}
+
+PG_FUNCTION_INFO_V1(rtt_periods);
+Datum
+rtt_periods(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	RttFoldResult result;
+	RttRules	rules;
+
+	InitMaterializedSRF(fcinfo, 0);
+	FoldArrayArgs(fcinfo, false, &result, &rules);
+	for (int i = 0; i < result.nperiods; i++)
+	{
+		Datum		values[PERIOD_NATTS];
+		bool		nulls[PERIOD_NATTS];
+
+		PeriodValues(&result.periods[i], rules.census, values, nulls);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(rtt_event_issues);
+Datum
+rtt_event_issues(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	RttFoldResult result;
+	RttRules	rules;
+
+	InitMaterializedSRF(fcinfo, 0);
+	FoldArrayArgs(fcinfo, true, &result, &rules);
+	for (int i = 0; i < result.nissues; i++)
+	{
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+
+		values[0] = Int32GetDatum((int32) result.issues[i].seq);
+		values[1] = CStringGetTextDatum(rtt_issue_rule_ids[result.issues[i].rule]);
+		values[2] = Int32GetDatum(result.issues[i].period_no);
+		values[3] = CStringGetTextDatum(result.issues[i].detail);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * The bulk path: aggregates over a pathway's event rows
+ * ---------------------------------------------------------------------------
+ */
+
+typedef struct RttAggState
+{
+	RttEvent   *events;
+	int			nevents;
+	int			size;
+	RttRules	rules;
+} RttAggState;
+
+/*
+ * Transition: (state, event_date, kind, rtt_status, ref_date, seq, census,
+ * two_week_wait [, dna_discharge_stop, death_stop]).  The census and choices
+ * are taken from a group's first row.
+ */
+PG_FUNCTION_INFO_V1(rtt_periods_agg_transfn);
+Datum
+rtt_periods_agg_transfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext;
+	RttAggState *state;
+	RttEvent   *event;
+	KindCache  *cache;
+
+	if (!AggCheckCallContext(fcinfo, &aggcontext))
+		elog(ERROR, "rtt_periods_agg_transfn called in non-aggregate context");
+
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
+														  sizeof(KindCache));
+	cache = (KindCache *) fcinfo->flinfo->fn_extra;
+
+	if (PG_ARGISNULL(0))
+	{
+		MemoryContext old = MemoryContextSwitchTo(aggcontext);
+
+		state = palloc0(sizeof(RttAggState));
+		state->size = 8;
+		state->events = palloc(sizeof(RttEvent) * state->size);
+		if (PG_ARGISNULL(6))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("census date must not be NULL")));
+		state->rules.census = PG_GETARG_DATEADT(6);
+		state->rules.two_week_wait = !PG_ARGISNULL(7) && PG_GETARG_BOOL(7);
+		if (PG_NARGS() > 9)
+			ParseRuleChoices(&state->rules,
+							 PG_ARGISNULL(8) ? NULL : PG_GETARG_TEXT_PP(8),
+							 PG_ARGISNULL(9) ? NULL : PG_GETARG_TEXT_PP(9));
+		MemoryContextSwitchTo(old);
+	}
+	else
+		state = (RttAggState *) PG_GETARG_POINTER(0);
+
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("an RTT event has no %s", PG_ARGISNULL(1) ? "event_date" : "kind"),
+				 errdetail("Every RTT event needs its date and its kind.")));
+
+	if (state->nevents == state->size)
+	{
+		state->size *= 2;
+		state->events = repalloc(state->events, sizeof(RttEvent) * state->size);
+	}
+	event = &state->events[state->nevents++];
+	event->date = PG_GETARG_DATEADT(1);
+	event->kind = KindFromOid(cache, PG_GETARG_OID(2));
+	event->status = PG_ARGISNULL(3) ? 0 : PG_GETARG_INT16(3);
+	event->has_ref_date = !PG_ARGISNULL(4) && !DATE_NOT_FINITE(PG_GETARG_DATEADT(4));
+	event->ref_date = event->has_ref_date ? PG_GETARG_DATEADT(4) : 0;
+	event->seq = PG_ARGISNULL(5) ? state->nevents : PG_GETARG_INT64(5);
+
+	PG_RETURN_POINTER(state);
+}
+
+/* The composite element type of the final function's array result, cached. */
+static TupleDesc
+FinalElementDesc(FunctionCallInfo fcinfo, Oid *elemtype)
+{
+	typedef struct FinalCache
+	{
+		Oid			elemtype;
+		TupleDesc	tupdesc;
+	} FinalCache;
+	FinalCache *cache = (FinalCache *) fcinfo->flinfo->fn_extra;
+
+	if (cache == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		Oid			rettype = get_func_rettype(fcinfo->flinfo->fn_oid);
+
+		cache = palloc(sizeof(FinalCache));
+		cache->elemtype = get_element_type(rettype);
+		if (!OidIsValid(cache->elemtype))
+			elog(ERROR, "final function must return an array");
+		cache->tupdesc = BlessTupleDesc(lookup_rowtype_tupdesc_copy(cache->elemtype, -1));
+		MemoryContextSwitchTo(old);
+		fcinfo->flinfo->fn_extra = cache;
+	}
+	*elemtype = cache->elemtype;
+	return cache->tupdesc;
+}
+
+static ArrayType *
+TuplesToArray(Datum *elems, int n, Oid elemtype)
+{
+	return construct_array(elems, n, elemtype, -1, false, TYPALIGN_DOUBLE);
+}
+
+PG_FUNCTION_INFO_V1(rtt_periods_agg_final);
+Datum
+rtt_periods_agg_final(PG_FUNCTION_ARGS)
+{
+	RttAggState *state;
+	RttFoldResult result;
+	Oid			elemtype;
+	TupleDesc	tupdesc;
+	Datum	   *elems;
+
+	Assert(AggCheckCallContext(fcinfo, NULL));
+	tupdesc = FinalElementDesc(fcinfo, &elemtype);
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	state = (RttAggState *) PG_GETARG_POINTER(0);
+
+	RttSortEvents(state->events, state->nevents);
+	InitFoldResult(&result, false);
+	RttFold(state->events, state->nevents, &state->rules, &result);
+
+	elems = palloc(sizeof(Datum) * Max(result.nperiods, 1));
+	for (int i = 0; i < result.nperiods; i++)
+	{
+		Datum		values[PERIOD_NATTS];
+		bool		nulls[PERIOD_NATTS];
+
+		PeriodValues(&result.periods[i], state->rules.census, values, nulls);
+		elems[i] = HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
+	}
+	PG_RETURN_ARRAYTYPE_P(TuplesToArray(elems, result.nperiods, elemtype));
+}
+
+PG_FUNCTION_INFO_V1(rtt_issues_agg_final);
+Datum
+rtt_issues_agg_final(PG_FUNCTION_ARGS)
+{
+	RttAggState *state;
+	RttFoldResult result;
+	Oid			elemtype;
+	TupleDesc	tupdesc;
+	Datum	   *elems;
+
+	Assert(AggCheckCallContext(fcinfo, NULL));
+	tupdesc = FinalElementDesc(fcinfo, &elemtype);
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	state = (RttAggState *) PG_GETARG_POINTER(0);
+
+	RttSortEvents(state->events, state->nevents);
+	InitFoldResult(&result, true);
+	RttFold(state->events, state->nevents, &state->rules, &result);
+
+	elems = palloc(sizeof(Datum) * Max(result.nissues, 1));
+	for (int i = 0; i < result.nissues; i++)
+	{
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+
+		values[0] = Int64GetDatum(result.issues[i].seq);
+		values[1] = CStringGetTextDatum(rtt_issue_rule_ids[result.issues[i].rule]);
+		values[2] = Int32GetDatum(result.issues[i].period_no);
+		values[3] = CStringGetTextDatum(result.issues[i].detail);
+		elems[i] = HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
+	}
+	PG_RETURN_ARRAYTYPE_P(TuplesToArray(elems, result.nissues, elemtype));
+}
+
+/* ---------------------------------------------------------------------------
+ * Bands
+ * ---------------------------------------------------------------------------
+ */
+
+PG_FUNCTION_INFO_V1(rtt_week_band);
+Datum
+rtt_week_band(PG_FUNCTION_ARGS)
+{
+	int32		days = PG_GETARG_INT32(0);
+
+	if (days < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("days waited cannot be negative: %d", days),
+				 errdetail("A wait is the stop or census date minus the clock start (rtt-rules.md 5.1); a negative one means a clock start after the census or stop."),
+				 errhint("Validation rules V03 and V04 list such pathways.")));
+	PG_RETURN_INT32(RttWeekBand(days));
+}
