@@ -139,7 +139,7 @@ COMMENT ON FUNCTION ptl.rtt_over_weeks(int, int) IS
 CREATE FUNCTION ptl.rtt_week_band_label(band int) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN CASE WHEN band >= 104 THEN 'Gt 104 Weeks SUM 1'
-            WHEN band >= 9 THEN pg_catalog.format('Gt %s To %s Weeks SUM 1', band, band + 1)
+            WHEN band >= 10 THEN pg_catalog.format('Gt %s To %s Weeks SUM 1', band, band + 1)
             ELSE pg_catalog.format('Gt 0%s To %s Weeks SUM 1', band,
                                    pg_catalog.lpad((band + 1)::text, 2, '0')) END;
 COMMENT ON FUNCTION ptl.rtt_week_band_label(int) IS
