@@ -7,7 +7,11 @@ SQL_PARTS    = src/types/types.sql \
                src/model/model.sql \
                src/load/stage.sql \
                src/load/load.sql \
-               src/rtt/engine.sql
+               src/rtt/engine.sql \
+               src/rtt/refresh.sql \
+               src/rtt/validation.sql \
+               src/rtt/ptl.sql \
+               src/rtt/returns.sql
 SYNTH_PARTS  = test/generator/ptl_synth.sql
 
 MODULE_big   = ptl

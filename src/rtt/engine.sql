@@ -17,7 +17,7 @@ COMMENT ON COLUMN ptl.rtt_event.rtt_status IS 'RTT period status recorded on it,
 COMMENT ON COLUMN ptl.rtt_event.ref_date IS
     'transfer_in: original clock start; tci_offer: admission date offered; tci_declined: date declined; death: date of death';
 
-CREATE TYPE ptl.rtt_period AS (
+CREATE TYPE ptl.rtt_computed_period AS (
     period_no       int,
     clock_start     date,
     clock_stop      date,
@@ -28,29 +28,29 @@ CREATE TYPE ptl.rtt_period AS (
     has_dta         boolean,
     adjusted_days   int
 );
-COMMENT ON TYPE ptl.rtt_period IS 'One RTT period as the engine computes it (the rows of ptl.rtt_periods)';
-COMMENT ON COLUMN ptl.rtt_period.period_no IS 'Period number on the pathway record, from 1';
-COMMENT ON COLUMN ptl.rtt_period.clock_start IS 'Clock start; NULL when unknown';
-COMMENT ON COLUMN ptl.rtt_period.clock_stop IS 'Clock stop; NULL while incomplete';
-COMMENT ON COLUMN ptl.rtt_period.stop_status IS 'Status that stopped the clock';
-COMMENT ON COLUMN ptl.rtt_period.outcome IS 'incomplete, admitted, non_admitted or nullified';
-COMMENT ON COLUMN ptl.rtt_period.days_waited IS '(stop, or census while incomplete) minus start, in days';
-COMMENT ON COLUMN ptl.rtt_period.week_band IS 'Published weekly band 0..104 (ptl.rtt_week_band)';
-COMMENT ON COLUMN ptl.rtt_period.has_dta IS 'A decision to admit was made in the period';
-COMMENT ON COLUMN ptl.rtt_period.adjusted_days IS 'Wait less pre-October-2015 admitted pauses (back-testing only)';
+COMMENT ON TYPE ptl.rtt_computed_period IS 'One RTT period as the engine computes it (the rows of ptl.rtt_periods)';
+COMMENT ON COLUMN ptl.rtt_computed_period.period_no IS 'Period number on the pathway record, from 1';
+COMMENT ON COLUMN ptl.rtt_computed_period.clock_start IS 'Clock start; NULL when unknown';
+COMMENT ON COLUMN ptl.rtt_computed_period.clock_stop IS 'Clock stop; NULL while incomplete';
+COMMENT ON COLUMN ptl.rtt_computed_period.stop_status IS 'Status that stopped the clock';
+COMMENT ON COLUMN ptl.rtt_computed_period.outcome IS 'incomplete, admitted, non_admitted or nullified';
+COMMENT ON COLUMN ptl.rtt_computed_period.days_waited IS '(stop, or census while incomplete) minus start, in days';
+COMMENT ON COLUMN ptl.rtt_computed_period.week_band IS 'Published weekly band 0..104 (ptl.rtt_week_band)';
+COMMENT ON COLUMN ptl.rtt_computed_period.has_dta IS 'A decision to admit was made in the period';
+COMMENT ON COLUMN ptl.rtt_computed_period.adjusted_days IS 'Wait less pre-October-2015 admitted pauses (back-testing only)';
 
-CREATE TYPE ptl.rtt_event_issue AS (
+CREATE TYPE ptl.rtt_computed_issue AS (
     seq         bigint,
     rule_id     text,
     period_no   int,
     detail      text
 );
-COMMENT ON TYPE ptl.rtt_event_issue IS
+COMMENT ON TYPE ptl.rtt_computed_issue IS
     'An event the clock engine ignored or doubted, with the validation rule it breaks';
-COMMENT ON COLUMN ptl.rtt_event_issue.seq IS 'The event''s seq argument (event_id in the refresh)';
-COMMENT ON COLUMN ptl.rtt_event_issue.rule_id IS 'Validation rule (rtt-rules.md 10.2), e.g. V17';
-COMMENT ON COLUMN ptl.rtt_event_issue.period_no IS 'Period it concerns (the latest one when no clock was running; 0 before any)';
-COMMENT ON COLUMN ptl.rtt_event_issue.detail IS 'What is wrong';
+COMMENT ON COLUMN ptl.rtt_computed_issue.seq IS 'The event''s seq argument (event_id in the refresh)';
+COMMENT ON COLUMN ptl.rtt_computed_issue.rule_id IS 'Validation rule (rtt-rules.md 10.2), e.g. V17';
+COMMENT ON COLUMN ptl.rtt_computed_issue.period_no IS 'Period it concerns (the latest one when no clock was running; 0 before any)';
+COMMENT ON COLUMN ptl.rtt_computed_issue.detail IS 'What is wrong';
 
 CREATE FUNCTION ptl.rtt_periods(events ptl.rtt_event[], census date,
                                 two_week_wait boolean DEFAULT false,
@@ -85,12 +85,12 @@ RETURNS internal AS 'MODULE_PATHNAME', 'rtt_periods_agg_transfn'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ptl.rtt_periods_agg_transfn(internal, date, ptl.event_kind, ptl.rtt_status, date, bigint, date, boolean, text, text) IS
     'Transition function of ptl.rtt_periods_agg with the rule choices: collects a pathway''s events';
-CREATE FUNCTION ptl.rtt_periods_agg_final(internal) RETURNS ptl.rtt_period[]
+CREATE FUNCTION ptl.rtt_periods_agg_final(internal) RETURNS ptl.rtt_computed_period[]
 AS 'MODULE_PATHNAME', 'rtt_periods_agg_final'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ptl.rtt_periods_agg_final(internal) IS
     'Final function of ptl.rtt_periods_agg: folds the collected events into periods';
-CREATE FUNCTION ptl.rtt_issues_agg_final(internal) RETURNS ptl.rtt_event_issue[]
+CREATE FUNCTION ptl.rtt_issues_agg_final(internal) RETURNS ptl.rtt_computed_issue[]
 AS 'MODULE_PATHNAME', 'rtt_issues_agg_final'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ptl.rtt_issues_agg_final(internal) IS

@@ -1,0 +1,192 @@
+-- ---------------------------------------------------------------------------
+-- The PTL: one row per incomplete RTT period its provider reports, at the
+-- census of the last refresh, with what a waiting-list manager needs beside
+-- it; headline measures; the clock as at any census.
+-- ---------------------------------------------------------------------------
+
+CREATE VIEW ptl.ptl AS
+SELECT r.pathway_id, r.period_no, p.patient_id, pa.nhs_number, pa.local_patient_id,
+       p.provider_org, p.site_code, p.treatment_function, tf.name AS treatment_function_name,
+       tf.rtt_line, p.commissioner_code, p.ppid_issuer, p.ppid, p.referral_priority,
+       r.census, r.clock_start, r.days_waited, r.days_waited / 7 AS weeks_waited, r.week_band,
+       -- The first day the wait is over N weeks: start + 7N + 1 (rtt-rules.md 5.2).
+       r.clock_start + 127 AS breach_18_weeks_on,
+       r.clock_start + 365 AS breach_52_weeks_on,
+       r.clock_start + 456 AS breach_65_weeks_on,
+       r.clock_start + 547 AS breach_78_weeks_on,
+       r.clock_start + 729 AS breach_104_weeks_on,
+       r.has_dta, w.decision_to_admit, w.clinical_priority, w.procedure_code, w.tci_date,
+       rp.next_booked_date, rp.next_booked_kind,
+       coalesce(v.rules, '{}') AS validation_issues
+FROM ptl.rtt_period r
+JOIN ptl.rtt_pathway rp ON rp.pathway_id = r.pathway_id AND rp.responsible
+JOIN ptl.pathway p ON p.pathway_id = r.pathway_id
+JOIN ptl.patient pa ON pa.patient_id = p.patient_id
+JOIN ptl.treatment_function_in_use tf ON tf.tfc = p.treatment_function
+LEFT JOIN LATERAL (
+    SELECT e.decision_to_admit, e.clinical_priority, e.procedure_code, e.tci_date
+    FROM ptl.waiting_list_entry e
+    WHERE e.pathway_id = r.pathway_id AND e.removed_date IS NULL
+    ORDER BY e.decision_to_admit DESC, e.entry_id DESC
+    LIMIT 1) w ON true
+LEFT JOIN LATERAL (
+    SELECT array_agg(DISTINCT i.rule_id ORDER BY i.rule_id) AS rules
+    FROM ptl.validation_issue i WHERE i.pathway_id = r.pathway_id) v ON true
+WHERE r.outcome = 'incomplete';
+COMMENT ON VIEW ptl.ptl IS
+    'The patient tracking list: every incomplete RTT period a provider reports (clinical responsibility not transferred), at the census of the last ptl.refresh()';
+COMMENT ON COLUMN ptl.ptl.pathway_id IS 'Pathway record';
+COMMENT ON COLUMN ptl.ptl.period_no IS 'RTT period on it';
+COMMENT ON COLUMN ptl.ptl.patient_id IS 'Patient record';
+COMMENT ON COLUMN ptl.ptl.nhs_number IS 'NHS number (NULL when missing or invalid)';
+COMMENT ON COLUMN ptl.ptl.local_patient_id IS 'Hospital number';
+COMMENT ON COLUMN ptl.ptl.provider_org IS 'Reporting provider';
+COMMENT ON COLUMN ptl.ptl.site_code IS 'Managing site';
+COMMENT ON COLUMN ptl.ptl.treatment_function IS 'Treatment function code';
+COMMENT ON COLUMN ptl.ptl.treatment_function_name IS 'Treatment function name';
+COMMENT ON COLUMN ptl.ptl.rtt_line IS 'Line of the RTT return';
+COMMENT ON COLUMN ptl.ptl.commissioner_code IS 'Commissioner';
+COMMENT ON COLUMN ptl.ptl.ppid_issuer IS 'PPID issuer';
+COMMENT ON COLUMN ptl.ptl.ppid IS 'Patient pathway identifier';
+COMMENT ON COLUMN ptl.ptl.referral_priority IS 'Referral priority';
+COMMENT ON COLUMN ptl.ptl.census IS 'Census date of the waits';
+COMMENT ON COLUMN ptl.ptl.clock_start IS 'Clock start (NULL: unknown)';
+COMMENT ON COLUMN ptl.ptl.days_waited IS 'Days waited at the census';
+COMMENT ON COLUMN ptl.ptl.weeks_waited IS 'Whole weeks waited, floor(days / 7), as PTLs show it; thresholds use days (see week_band)';
+COMMENT ON COLUMN ptl.ptl.week_band IS 'Published weekly band 0..104';
+COMMENT ON COLUMN ptl.ptl.breach_18_weeks_on IS 'First day over 18 weeks (start + 127)';
+COMMENT ON COLUMN ptl.ptl.breach_52_weeks_on IS 'First day over 52 weeks (start + 365)';
+COMMENT ON COLUMN ptl.ptl.breach_65_weeks_on IS 'First day over 65 weeks (start + 456)';
+COMMENT ON COLUMN ptl.ptl.breach_78_weeks_on IS 'First day over 78 weeks (start + 547)';
+COMMENT ON COLUMN ptl.ptl.breach_104_weeks_on IS 'First day over 104 weeks (start + 729)';
+COMMENT ON COLUMN ptl.ptl.has_dta IS 'A decision to admit was recorded in the period (Part 2A)';
+COMMENT ON COLUMN ptl.ptl.decision_to_admit IS 'Decision-to-admit date of the open waiting-list entry';
+COMMENT ON COLUMN ptl.ptl.clinical_priority IS 'Clinical priority of the open waiting-list entry';
+COMMENT ON COLUMN ptl.ptl.procedure_code IS 'Intended procedure (OPCS-4)';
+COMMENT ON COLUMN ptl.ptl.tci_date IS 'TCI date on the waiting-list entry';
+COMMENT ON COLUMN ptl.ptl.next_booked_date IS 'Next booked date (an event after the census, or an admission date offered and not declined)';
+COMMENT ON COLUMN ptl.ptl.next_booked_kind IS 'Kind of the next booked event';
+COMMENT ON COLUMN ptl.ptl.validation_issues IS 'Validation rules the pathway breaks (see ptl.validation_issues)';
+
+-- Headline measures per provider and treatment function, with provider and
+-- ICS totals (treatment_function NULL; provider_org NULL for the ICS).  The
+-- median and 92nd percentile are exact over days, in weeks; NHS England
+-- estimates its published ones from the bands (rtt-rules.md Q8).
+CREATE VIEW ptl.ptl_headline AS
+SELECT l.provider_org, l.treatment_function,
+       count(*) AS list_size,
+       round(100.0 * count(*) FILTER (WHERE l.days_waited <= 126) / count(*), 1) AS pct_within_18_weeks,
+       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY l.days_waited) / 7)::numeric, 1) AS median_weeks,
+       round((percentile_cont(0.92) WITHIN GROUP (ORDER BY l.days_waited) / 7)::numeric, 1) AS p92_weeks,
+       count(*) FILTER (WHERE l.days_waited > 7 * 18) AS over_18_weeks,
+       count(*) FILTER (WHERE l.days_waited > 7 * 52) AS over_52_weeks,
+       count(*) FILTER (WHERE l.days_waited > 7 * 65) AS over_65_weeks,
+       count(*) FILTER (WHERE l.days_waited > 7 * 78) AS over_78_weeks,
+       count(*) FILTER (WHERE l.days_waited > 7 * 104) AS over_104_weeks,
+       count(*) FILTER (WHERE l.clock_start IS NULL) AS unknown_clock_start
+FROM ptl.ptl l
+GROUP BY GROUPING SETS ((l.provider_org, l.treatment_function), (l.provider_org), ());
+COMMENT ON VIEW ptl.ptl_headline IS
+    'Headline measures of the PTL per provider and treatment function, with provider totals (treatment_function NULL) and the ICS total (both NULL)';
+COMMENT ON COLUMN ptl.ptl_headline.provider_org IS 'Provider (NULL: the whole ICS)';
+COMMENT ON COLUMN ptl.ptl_headline.treatment_function IS 'Treatment function (NULL: all)';
+COMMENT ON COLUMN ptl.ptl_headline.list_size IS 'Incomplete pathways';
+COMMENT ON COLUMN ptl.ptl_headline.pct_within_18_weeks IS 'Percentage waiting 126 days or less (the 92% standard)';
+COMMENT ON COLUMN ptl.ptl_headline.median_weeks IS 'Median wait in weeks (exact, from days)';
+COMMENT ON COLUMN ptl.ptl_headline.p92_weeks IS '92nd percentile wait in weeks (exact, from days)';
+COMMENT ON COLUMN ptl.ptl_headline.over_18_weeks IS 'Waiting over 18 weeks (127+ days)';
+COMMENT ON COLUMN ptl.ptl_headline.over_52_weeks IS 'Over 52 weeks (365+ days)';
+COMMENT ON COLUMN ptl.ptl_headline.over_65_weeks IS 'Over 65 weeks (456+ days)';
+COMMENT ON COLUMN ptl.ptl_headline.over_78_weeks IS 'Over 78 weeks (547+ days)';
+COMMENT ON COLUMN ptl.ptl_headline.over_104_weeks IS 'Over 104 weeks (729+ days)';
+COMMENT ON COLUMN ptl.ptl_headline.unknown_clock_start IS 'Pathways with an unknown clock start (not in the percentages)';
+
+-- Every pathway record's periods as at any census, set-wise, with whether its
+-- provider reported it then.  The statutory outputs use this, so a return for
+-- a past month end does not depend on when the last refresh ran.
+CREATE FUNCTION ptl.rtt_periods_at(census date)
+RETURNS TABLE (pathway_id bigint, responsible boolean, period_no int, clock_start date,
+               clock_stop date, stop_status ptl.rtt_status, outcome text, days_waited int,
+               week_band int, has_dta boolean, stop_treatment_function text)
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, ptl, pg_temp
+BEGIN ATOMIC
+    WITH s AS (SELECT * FROM ptl.rtt_setting_in_force()),
+    per_pathway AS (
+        SELECT e.pathway_id,
+               ptl.rtt_periods_agg(e.event_date, e.kind, e.rtt_status, e.ref_date, e.event_id, census,
+                                   p.referral_priority = 'two_week_wait'
+                                       AND NOT s.two_week_wait_first_dna_nullifies,
+                                   s.dna_discharge_stop, s.death_stop) AS periods,
+               max(e.event_date) FILTER (WHERE e.event_date <= census
+                                          AND (e.kind = 'transfer_out' OR e.rtt_status = '21')) AS out_on,
+               max(e.event_date) FILTER (WHERE e.event_date <= census
+                                          AND e.kind IN ('transfer_in', 'referral')) AS back_on
+        FROM ptl.pathway_event e
+        JOIN ptl.pathway p ON p.pathway_id = e.pathway_id
+        CROSS JOIN s
+        GROUP BY e.pathway_id)
+    SELECT g.pathway_id, g.out_on IS NULL OR g.back_on > g.out_on,
+           r.period_no, r.clock_start, r.clock_stop, r.stop_status, r.outcome, r.days_waited,
+           r.week_band, r.has_dta,
+           -- completed periods count against the function of the activity
+           -- that stopped the clock (RTT guidance 10.1.4)
+           CASE WHEN r.clock_stop IS NOT NULL THEN
+               (SELECT e.treatment_function FROM ptl.pathway_event e
+                WHERE e.pathway_id = g.pathway_id AND e.event_date = r.clock_stop
+                  AND e.treatment_function IS NOT NULL
+                ORDER BY (e.rtt_status = r.stop_status) DESC NULLS LAST, e.event_id DESC
+                LIMIT 1) END
+    FROM per_pathway g
+    CROSS JOIN LATERAL unnest(g.periods) r;
+END;
+COMMENT ON FUNCTION ptl.rtt_periods_at(date) IS
+    'Every pathway record''s RTT periods as at a census (bulk engine), with whether its provider held clinical responsibility then and the treatment function of the activity that stopped each completed period';
+
+-- The weekly Waiting List Minimum Data Set rows (rtt-rules.md 5.5): every
+-- open pathway on a week-ending Sunday.  Field names follow the WLMDS names
+-- seen in NHS England's and OpenSAFELY's public material (Q11: the NHSE
+-- specification itself was not available).
+CREATE FUNCTION ptl.wlmds(week_ending date)
+RETURNS TABLE ("Week_Ending_Date" date, "ReportingOrganisation" text, "ORGANISATION_CODE" text,
+               "PATIENT_PATHWAY_IDENTIFIER" text, "UBRN" text, "LOCAL_PATIENT_IDENTIFIER" text,
+               "NHS_NUMBER" text, "REFERRAL_TO_TREATMENT_PERIOD_START_DATE" date,
+               "ACTIVITY_TREATMENT_FUNCTION_CODE" text, "Waiting_List_Type" text,
+               "PRIORITY_TYPE" text, "CLINICAL_PRIORITY" text, "DECISION_TO_ADMIT_DATE" date,
+               "TCI_DATE" date, "DATE_LAST_ATTENDED" date, "COMMISSIONER_CODE" text,
+               "DAYS_WAITED" int, "WEEKS_WAITED_BAND" int)
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$
+BEGIN
+    IF extract(isodow FROM week_ending) <> 7 THEN
+        RAISE EXCEPTION 'WLMDS census % is a %, not a Sunday', week_ending, to_char(week_ending, 'FMDay')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = format('The week ending on or after it is %s.', week_ending + (7 - extract(isodow FROM week_ending)::int));
+    END IF;
+    RETURN QUERY
+    SELECT week_ending, p.provider_org, p.ppid_issuer, p.ppid, p.ubrn, pa.local_patient_id,
+           pa.nhs_number::text, r.clock_start, p.treatment_function,
+           -- IRTT: waiting for admission (a decision to admit); ORTT: not yet
+           CASE WHEN r.has_dta OR w.entry_id IS NOT NULL THEN 'IRTT' ELSE 'ORTT' END,
+           CASE p.referral_priority WHEN 'routine' THEN '1' WHEN 'urgent' THEN '2' ELSE '3' END,
+           w.clinical_priority::text, w.decision_to_admit, w.tci_date,
+           (SELECT max(e.event_date) FROM ptl.pathway_event e
+            WHERE e.pathway_id = p.pathway_id AND e.kind IN ('outpatient', 'admission')
+              AND e.event_date <= week_ending),
+           p.commissioner_code, r.days_waited, r.week_band
+    FROM ptl.rtt_periods_at(week_ending) r
+    JOIN ptl.pathway p ON p.pathway_id = r.pathway_id
+    JOIN ptl.patient pa ON pa.patient_id = p.patient_id
+    LEFT JOIN LATERAL (
+        SELECT e.entry_id, e.decision_to_admit, e.clinical_priority, e.tci_date
+        FROM ptl.waiting_list_entry e
+        WHERE e.pathway_id = p.pathway_id AND e.decision_to_admit <= week_ending
+          AND (e.removed_date IS NULL OR e.removed_date > week_ending)
+        ORDER BY e.decision_to_admit DESC, e.entry_id DESC LIMIT 1) w ON true
+    WHERE r.outcome = 'incomplete' AND r.responsible
+    ORDER BY p.provider_org, p.ppid_issuer, p.ppid, r.period_no;
+END
+$$;
+COMMENT ON FUNCTION ptl.wlmds(date) IS
+    'The weekly Waiting List Minimum Data Set extract for a week-ending Sunday: one row per open RTT pathway a provider reports';

@@ -1,0 +1,330 @@
+-- ---------------------------------------------------------------------------
+-- rtt validation: the record-level rules of rtt-rules.md section 10.2, run by
+-- ptl.refresh() into ptl.validation_issue so a validation team can work
+-- through one list.  Rules the data model cannot support yet are listed in
+-- ptl.validation_rule with the reason.
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE ptl.validation_rule (
+    rule_id         text PRIMARY KEY CHECK (rule_id ~ '^V[0-9]{2}$'),
+    title           text NOT NULL,
+    severity        text NOT NULL CHECK (severity IN ('error', 'warning', 'task')),
+    basis           text NOT NULL,
+    implemented     boolean NOT NULL,
+    not_implemented_because text,
+    CHECK (implemented = (not_implemented_because IS NULL))
+);
+COMMENT ON TABLE ptl.validation_rule IS
+    'The PTL validation rules (rtt-rules.md 10.2): what each checks, how serious it is, and whether ptl can check it yet';
+COMMENT ON COLUMN ptl.validation_rule.rule_id IS 'Rule id, V01..V30';
+COMMENT ON COLUMN ptl.validation_rule.title IS 'What the rule finds';
+COMMENT ON COLUMN ptl.validation_rule.severity IS 'error (the return or the clock is wrong), warning (probably wrong), task (work to do)';
+COMMENT ON COLUMN ptl.validation_rule.basis IS 'Where the rule comes from';
+COMMENT ON COLUMN ptl.validation_rule.implemented IS 'Whether ptl checks it';
+COMMENT ON COLUMN ptl.validation_rule.not_implemented_because IS 'The data the rule needs that ptl does not hold yet';
+
+INSERT INTO ptl.validation_rule VALUES
+('V01', 'Open pathway whose patient has no NHS number', 'warning', 'NHS DD NHS NUMBER (mandatory); rtt-rules.md 10.2', true, NULL),
+('V02', 'Open pathway whose patient''s NHS number is invalid (Modulus 11, length) or all one digit', 'error', 'NHS DD NHS NUMBER; rtt-rules.md 7', true, NULL),
+('V03', 'Clock start or referral after the census date', 'error', 'rtt-rules.md 5.1 (negative waits are invalid)', true, NULL),
+('V04', 'Clock stop before clock start', 'error', 'rtt-rules.md 5.1', true, NULL),
+('V05', 'Clock start before the patient''s date of birth', 'error', 'rtt-rules.md 10.2', true, NULL),
+('V06', 'Open pathway with an unknown clock start', 'error', 'RTT guidance 10.1.5 (reported in the unknown clock start column)', true, NULL),
+('V07', 'Duplicate open pathways: same NHS number and treatment function, or same UBRN, open on two records', 'warning', 'NHSE validation programme findings (rtt-rules.md 10.1)', true, NULL),
+('V08', 'Two providers both report the same pathway (issuer, PPID) as open', 'error', 'RTT guidance Annex C (periods never overlap), 11 (one provider reports)', true, NULL),
+('V09', 'Open pathway of a patient recorded as dead', 'error', 'RTT guidance 4.4.1.2 (death stops the clock, 36)', true, NULL),
+('V10', 'Open pathway with nothing booked and no decision to admit for longer than the setting unbooked_days', 'warning', 'Trust validation findings (rtt-rules.md 10.1)', true, NULL),
+('V11', 'Waiting-list entry with a TCI date in the past and no admission', 'warning', 'Trust validation findings (rtt-rules.md 10.1)', true, NULL),
+('V12', 'Decision to admit with no open waiting-list entry, or an open waiting-list entry with no open RTT clock', 'warning', 'Trust validation findings (rtt-rules.md 10.1)', true, NULL),
+('V13', 'Status 30 on an admission that was diagnostic only or where no procedure was performed', 'error', 'RTT guidance 4.3.2.3', false, 'admissions carry no performed-procedure data yet'),
+('V14', 'Status 30 on an outpatient attendance with no treatment recorded', 'warning', 'NHSE validation programme ("amend 30 to 34")', false, 'outpatient events carry no procedure or outcome data yet'),
+('V15', 'Status 33 on an appointment that was not the first, or on a two-week-wait referral', 'error', 'RTT guidance 4.4.1.3; NHS DD REFERRAL TO TREATMENT PERIOD (2WW)', true, NULL),
+('V16', 'Activity coded 20/21, or a stop code, with no clock running', 'warning', 'RTT guidance Annex D (after a stop, activity is 90/91 or a rule-3 start)', true, NULL),
+('V17', 'A second clock-start code (10, 11, 12) inside a period already running', 'warning', 'RTT guidance Annex D', true, NULL),
+('V18', 'A new period starting on an earlier period''s start date (the wait is elongated)', 'error', 'RTT guidance Annex C', true, NULL),
+('V19', 'Transferred out, but no record at the receiving provider after the setting lost_transfer_days', 'warning', 'RTT guidance 11 (IPTAMDS)', true, NULL),
+('V20', 'Received transfer whose clock start differs from the sending provider''s original start', 'error', 'RTT guidance 11.3', true, NULL),
+('V21', 'Emergency admission opened as an RTT pathway without a decision to refer electively', 'error', 'RTT guidance 9.1', false, 'referrals carry no source-of-referral code yet'),
+('V22', 'Planned-list patient with a running RTT clock, or overdue planned patient not moved', 'warning', 'RTT guidance 5', false, 'planned (surveillance) lists are not loaded yet'),
+('V23', 'Open pathway in a treatment function that is not consultant-led (outside RTT)', 'warning', 'RTT guidance 6-7', true, NULL),
+('V24', 'Discharged with no clock-stop code: the pathway is still open', 'error', 'NHSE validation programme findings', true, NULL),
+('V25', 'Activity coded 20 within 14 days of starting active monitoring (misuse of 31/32)', 'warning', 'RTT guidance 4.4.1.4', true, NULL),
+('V26', 'Open pathway over 12 weeks not validated within the setting revalidate_days', 'task', 'NHSE validation guidance, December 2022 (validate at 12, 26, 52 weeks; revalidate every 12 weeks)', true, NULL),
+('V27', 'Status 99 (not yet known) on an open pathway older than the setting status_unknown_days', 'warning', 'rtt-rules.md 10.2', true, NULL),
+('V28', 'UBRN converted or on the ASI worklist but no pathway on the PTL', 'error', 'RTT guidance 9.1', false, 'e-RS worklist extracts are not loaded yet'),
+('V29', 'Treatment function not allowed for the commissioner or provider', 'warning', 'DCB0028', false, 'commissioner service agreements are not loaded yet (unknown codes are already refused by the loader)'),
+('V30', 'Transplant-list addition recorded without a 34 stop', 'warning', 'RTT guidance Annex E', false, 'transplant-list additions are not an event kind yet');
+
+-- Administrative validation of a pathway (rule V26; campaigns build on it).
+CREATE TABLE ptl.pathway_validation (
+    validation_id   bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    pathway_id      bigint NOT NULL REFERENCES ptl.pathway (pathway_id),
+    validated_on    date NOT NULL,
+    validated_by    text NOT NULL DEFAULT current_user,
+    outcome         text NOT NULL CHECK (outcome IN ('correct', 'corrected', 'remove', 'clinical_review')),
+    note            text
+);
+CREATE INDEX pathway_validation_pathway_idx ON ptl.pathway_validation (pathway_id, validated_on);
+COMMENT ON TABLE ptl.pathway_validation IS 'Each time someone validated a pathway record, and what they found';
+COMMENT ON COLUMN ptl.pathway_validation.validation_id IS 'Validation number';
+COMMENT ON COLUMN ptl.pathway_validation.pathway_id IS 'The pathway record';
+COMMENT ON COLUMN ptl.pathway_validation.validated_on IS 'Date validated';
+COMMENT ON COLUMN ptl.pathway_validation.validated_by IS 'Who validated it';
+COMMENT ON COLUMN ptl.pathway_validation.outcome IS 'correct, corrected, remove (should leave the list) or clinical_review';
+COMMENT ON COLUMN ptl.pathway_validation.note IS 'Free text';
+
+CREATE TABLE ptl.validation_issue (
+    pathway_id  bigint NOT NULL REFERENCES ptl.pathway (pathway_id) ON DELETE CASCADE,
+    rule_id     text NOT NULL REFERENCES ptl.validation_rule (rule_id),
+    event_id    bigint,
+    detail      text NOT NULL,
+    census      date NOT NULL
+);
+CREATE INDEX validation_issue_pathway_idx ON ptl.validation_issue (pathway_id);
+CREATE INDEX validation_issue_rule_idx ON ptl.validation_issue (rule_id);
+COMMENT ON TABLE ptl.validation_issue IS 'Every validation issue found by the last refresh (ptl.validate)';
+COMMENT ON COLUMN ptl.validation_issue.pathway_id IS 'The pathway record';
+COMMENT ON COLUMN ptl.validation_issue.rule_id IS 'Rule broken';
+COMMENT ON COLUMN ptl.validation_issue.event_id IS 'The event concerned, when the rule is about one';
+COMMENT ON COLUMN ptl.validation_issue.detail IS 'What is wrong, with the values';
+COMMENT ON COLUMN ptl.validation_issue.census IS 'Census date of the refresh that found it';
+
+-- Open periods a provider reports: the population most rules look at.
+CREATE VIEW ptl.rtt_open_period AS
+SELECT r.pathway_id, r.period_no, r.census, r.clock_start, r.days_waited, r.has_dta,
+       p.patient_id, p.provider_org, p.treatment_function, p.ppid_issuer, p.ppid, p.ubrn,
+       rp.last_event_date, rp.next_booked_date
+FROM ptl.rtt_period r
+JOIN ptl.rtt_pathway rp ON rp.pathway_id = r.pathway_id AND rp.responsible
+JOIN ptl.pathway p ON p.pathway_id = r.pathway_id
+WHERE r.outcome = 'incomplete';
+COMMENT ON VIEW ptl.rtt_open_period IS 'Incomplete periods at the last refresh that their provider reports (clinical responsibility not transferred)';
+COMMENT ON COLUMN ptl.rtt_open_period.pathway_id IS 'Pathway record';
+COMMENT ON COLUMN ptl.rtt_open_period.period_no IS 'Period';
+COMMENT ON COLUMN ptl.rtt_open_period.census IS 'Census of the last refresh';
+COMMENT ON COLUMN ptl.rtt_open_period.clock_start IS 'Clock start';
+COMMENT ON COLUMN ptl.rtt_open_period.days_waited IS 'Days waited at the census';
+COMMENT ON COLUMN ptl.rtt_open_period.has_dta IS 'Decision to admit made';
+COMMENT ON COLUMN ptl.rtt_open_period.patient_id IS 'Patient record';
+COMMENT ON COLUMN ptl.rtt_open_period.provider_org IS 'Reporting provider';
+COMMENT ON COLUMN ptl.rtt_open_period.treatment_function IS 'Treatment function';
+COMMENT ON COLUMN ptl.rtt_open_period.ppid_issuer IS 'PPID issuer';
+COMMENT ON COLUMN ptl.rtt_open_period.ppid IS 'PPID';
+COMMENT ON COLUMN ptl.rtt_open_period.ubrn IS 'UBRN';
+COMMENT ON COLUMN ptl.rtt_open_period.last_event_date IS 'Latest event on or before the census';
+COMMENT ON COLUMN ptl.rtt_open_period.next_booked_date IS 'Next booked date';
+
+-- Runs every implemented rule at a census over the stored clocks; returns
+-- the number of issues.  Called by ptl.refresh() after the clocks.
+CREATE FUNCTION ptl.validate(census date) RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    s ptl.rtt_setting;
+    n bigint;
+BEGIN
+    s := ptl.rtt_setting_in_force();
+    DELETE FROM ptl.validation_issue;
+
+    INSERT INTO ptl.validation_issue (pathway_id, rule_id, event_id, detail, census)
+    -- V01, V02: the patient's NHS number
+    SELECT o.pathway_id, 'V01', NULL::bigint, 'patient record ' || pa.local_patient_id || ' has no NHS number', census
+    FROM ptl.rtt_open_period o JOIN ptl.patient pa ON pa.patient_id = o.patient_id
+    WHERE pa.nhs_number IS NULL AND pa.nhs_number_as_recorded IS NULL
+    UNION ALL
+    SELECT o.pathway_id, 'V02', NULL,
+           format('NHS number %s of patient record %s is %s',
+                  coalesce(pa.nhs_number_as_recorded, pa.nhs_number::text), pa.local_patient_id,
+                  CASE WHEN pa.nhs_number IS NULL THEN 'invalid' ELSE 'all one digit' END), census
+    FROM ptl.rtt_open_period o JOIN ptl.patient pa ON pa.patient_id = o.patient_id
+    WHERE (pa.nhs_number IS NULL AND pa.nhs_number_as_recorded IS NOT NULL)
+       OR pa.nhs_number::text ~ '^(\d)\1\1 \1\1\1 \1\1\1\1$'
+    -- V03: starts after the census
+    UNION ALL
+    SELECT r.pathway_id, 'V03', NULL, format('clock start %s is after the census %s', r.clock_start, census), census
+    FROM ptl.rtt_period r WHERE r.clock_start > census
+    UNION ALL
+    SELECT p.pathway_id, 'V03', NULL, format('referral received %s is after the census %s', p.referral_received, census), census
+    FROM ptl.pathway p WHERE p.referral_received > census
+    -- V04: stop before start
+    UNION ALL
+    SELECT r.pathway_id, 'V04', NULL, format('period %s stops %s before it starts %s', r.period_no, r.clock_stop, r.clock_start), census
+    FROM ptl.rtt_period r WHERE r.clock_stop < r.clock_start
+    -- V05: start before birth
+    UNION ALL
+    SELECT o.pathway_id, 'V05', NULL, format('clock start %s is before the date of birth %s', o.clock_start, pa.date_of_birth), census
+    FROM ptl.rtt_open_period o JOIN ptl.patient pa ON pa.patient_id = o.patient_id
+    WHERE o.clock_start < pa.date_of_birth
+    -- V06: unknown start
+    UNION ALL
+    SELECT o.pathway_id, 'V06', NULL, format('period %s has no known clock start', o.period_no), census
+    FROM ptl.rtt_open_period o WHERE o.clock_start IS NULL
+    -- V07: the same NHS number and treatment function, or the same UBRN, open twice
+    UNION ALL
+    SELECT a.pathway_id, 'V07', NULL,
+           format('also open as %s %s (%s)', b.ppid_issuer, b.ppid, b.provider_org), census
+    FROM ptl.rtt_open_period a
+    JOIN ptl.patient pa ON pa.patient_id = a.patient_id
+    JOIN ptl.patient pb ON pb.nhs_number = pa.nhs_number
+    JOIN ptl.rtt_open_period b ON b.patient_id = pb.patient_id
+    WHERE b.pathway_id <> a.pathway_id AND b.treatment_function = a.treatment_function
+      AND (b.ppid_issuer, b.ppid) IS DISTINCT FROM (a.ppid_issuer, a.ppid)
+    UNION ALL
+    SELECT a.pathway_id, 'V07', NULL,
+           format('also open as %s %s (%s), same UBRN', b.ppid_issuer, b.ppid, b.provider_org), census
+    FROM ptl.rtt_open_period a
+    JOIN ptl.rtt_open_period b ON b.ubrn = a.ubrn AND b.pathway_id <> a.pathway_id
+      AND (b.ppid_issuer, b.ppid) IS DISTINCT FROM (a.ppid_issuer, a.ppid)
+    JOIN ptl.patient pa ON pa.patient_id = a.patient_id
+    JOIN ptl.patient pb ON pb.patient_id = b.patient_id
+    -- pairs the NHS number already found are listed once
+    WHERE NOT (b.treatment_function = a.treatment_function AND pa.nhs_number = pb.nhs_number)
+    -- V08: two providers report the same pathway
+    UNION ALL
+    SELECT a.pathway_id, 'V08', NULL,
+           format('%s also reports pathway %s %s as open', b.provider_org, a.ppid_issuer, a.ppid), census
+    FROM ptl.rtt_open_period a
+    JOIN ptl.rtt_open_period b ON b.ppid_issuer = a.ppid_issuer AND b.ppid = a.ppid
+                              AND b.pathway_id <> a.pathway_id
+    -- V09: dead patients still waiting
+    UNION ALL
+    SELECT o.pathway_id, 'V09', NULL, format('patient died on %s; the pathway needs a 36 stop', pa.date_of_death), census
+    FROM ptl.rtt_open_period o JOIN ptl.patient pa ON pa.patient_id = o.patient_id
+    WHERE pa.date_of_death <= census
+    -- V10: nothing booked for too long
+    UNION ALL
+    SELECT o.pathway_id, 'V10', NULL,
+           format('nothing booked, no decision to admit, last event %s (%s days before the census)',
+                  o.last_event_date, census - o.last_event_date), census
+    FROM ptl.rtt_open_period o
+    WHERE NOT o.has_dta AND o.next_booked_date IS NULL
+      AND o.last_event_date < census - s.unbooked_days
+    -- V11: TCI date passed without an admission
+    UNION ALL
+    SELECT w.pathway_id, 'V11', NULL, format('waiting-list entry %s: TCI %s has passed with no admission', w.entry_ref, w.tci_date), census
+    FROM ptl.waiting_list_entry w
+    WHERE w.removed_date IS NULL AND w.tci_date < census
+      AND EXISTS (SELECT 1 FROM ptl.rtt_open_period o WHERE o.pathway_id = w.pathway_id)
+      AND NOT EXISTS (SELECT 1 FROM ptl.pathway_event e
+                      WHERE e.pathway_id = w.pathway_id AND e.kind = 'admission'
+                        AND e.event_date >= w.tci_date AND e.event_date <= census)
+    -- V12: decision to admit and waiting list disagree
+    UNION ALL
+    SELECT o.pathway_id, 'V12', NULL, 'decision to admit recorded but no open waiting-list entry', census
+    FROM ptl.rtt_open_period o
+    WHERE o.has_dta
+      AND NOT EXISTS (SELECT 1 FROM ptl.waiting_list_entry w
+                      WHERE w.pathway_id = o.pathway_id AND w.removed_date IS NULL)
+    UNION ALL
+    SELECT w.pathway_id, 'V12', NULL, format('waiting-list entry %s is open but the pathway has no open RTT clock', w.entry_ref), census
+    FROM ptl.waiting_list_entry w
+    WHERE w.removed_date IS NULL
+      AND NOT EXISTS (SELECT 1 FROM ptl.rtt_period r
+                      WHERE r.pathway_id = w.pathway_id AND r.outcome = 'incomplete')
+    -- V15, V16, V17, V25: events the engine ignored or doubted
+    UNION ALL
+    SELECT i.pathway_id, i.rule_id, i.event_id, i.detail, census
+    FROM ptl.rtt_event_issue i
+    WHERE i.rule_id IN ('V15', 'V16', 'V17', 'V25')
+    -- V24, V27: only while the period is still open
+    UNION ALL
+    SELECT i.pathway_id, i.rule_id, i.event_id,
+           i.detail || format(' (event of %s)', e.event_date), census
+    FROM ptl.rtt_event_issue i
+    JOIN ptl.rtt_period r ON r.pathway_id = i.pathway_id AND r.period_no = i.period_no AND r.outcome = 'incomplete'
+    JOIN ptl.pathway_event e ON e.event_id = i.event_id
+    WHERE i.rule_id = 'V24'
+       OR (i.rule_id = 'V27' AND e.event_date < census - s.status_unknown_days)
+    -- V18: a new period reusing an earlier start
+    UNION ALL
+    SELECT b.pathway_id, 'V18', NULL,
+           format('period %s starts %s, the start of period %s', b.period_no, b.clock_start, a.period_no), census
+    FROM ptl.rtt_period a
+    JOIN ptl.rtt_period b ON b.pathway_id = a.pathway_id AND b.period_no > a.period_no
+                         AND b.clock_start = a.clock_start
+    -- V19: lost transfers
+    UNION ALL
+    SELECT rp.pathway_id, 'V19', NULL,
+           format('transferred out on %s; no record of %s %s at another provider', rp.transferred_out_on, p.ppid_issuer, p.ppid), census
+    FROM ptl.rtt_pathway rp JOIN ptl.pathway p ON p.pathway_id = rp.pathway_id
+    WHERE rp.transferred_out_on < census - s.lost_transfer_days
+      AND NOT EXISTS (SELECT 1 FROM ptl.pathway q
+                      WHERE q.ppid_issuer = p.ppid_issuer AND q.ppid = p.ppid
+                        AND q.provider_org <> p.provider_org)
+    -- V20: a received transfer whose start is not the sender's
+    UNION ALL
+    SELECT e.pathway_id, 'V20', e.event_id,
+           format('transfer in gives clock start %s; %s started the clock on %s',
+                  e.ref_date, q.provider_org, sr.clock_start), census
+    FROM ptl.pathway_event e
+    JOIN ptl.pathway p ON p.pathway_id = e.pathway_id
+    JOIN ptl.pathway q ON q.ppid_issuer = p.ppid_issuer AND q.ppid = p.ppid AND q.provider_org <> p.provider_org
+    JOIN ptl.rtt_pathway qp ON qp.pathway_id = q.pathway_id AND NOT qp.responsible
+    JOIN LATERAL (SELECT r.clock_start FROM ptl.rtt_period r
+                  WHERE r.pathway_id = q.pathway_id ORDER BY r.period_no DESC LIMIT 1) sr ON true
+    WHERE e.kind = 'transfer_in' AND e.event_date <= census
+      AND e.ref_date IS DISTINCT FROM sr.clock_start
+    -- V23: outside RTT
+    UNION ALL
+    SELECT o.pathway_id, 'V23', NULL, format('treatment function %s (%s) is not consultant-led', t.tfc, t.name), census
+    FROM ptl.rtt_open_period o JOIN ptl.treatment_function_in_use t ON t.tfc = o.treatment_function
+    WHERE NOT t.consultant_led
+    -- V26: validation due
+    UNION ALL
+    SELECT o.pathway_id, 'V26', NULL,
+           format('waiting %s days; not validated since %s', o.days_waited,
+                  coalesce((SELECT max(v.validated_on)::text FROM ptl.pathway_validation v
+                            WHERE v.pathway_id = o.pathway_id), 'ever')), census
+    FROM ptl.rtt_open_period o
+    WHERE o.days_waited > 84
+      AND NOT EXISTS (SELECT 1 FROM ptl.pathway_validation v
+                      WHERE v.pathway_id = o.pathway_id
+                        AND v.validated_on > census - s.revalidate_days AND v.validated_on <= census);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION ptl.validate(date) IS
+    'Runs every implemented validation rule over the stored clocks at a census into ptl.validation_issue (called by ptl.refresh); returns the number of issues';
+
+CREATE VIEW ptl.validation_issues AS
+SELECT i.rule_id, r.severity, r.title, i.pathway_id, p.provider_org, p.site_code,
+       p.treatment_function, p.ppid_issuer, p.ppid, pa.local_patient_id, i.event_id, i.detail, i.census
+FROM ptl.validation_issue i
+JOIN ptl.validation_rule r USING (rule_id)
+JOIN ptl.pathway p ON p.pathway_id = i.pathway_id
+JOIN ptl.patient pa ON pa.patient_id = p.patient_id;
+COMMENT ON VIEW ptl.validation_issues IS 'The validation work list: each issue with its rule, severity and pathway';
+COMMENT ON COLUMN ptl.validation_issues.rule_id IS 'Rule';
+COMMENT ON COLUMN ptl.validation_issues.severity IS 'error, warning or task';
+COMMENT ON COLUMN ptl.validation_issues.title IS 'What the rule finds';
+COMMENT ON COLUMN ptl.validation_issues.pathway_id IS 'Pathway record';
+COMMENT ON COLUMN ptl.validation_issues.provider_org IS 'Provider';
+COMMENT ON COLUMN ptl.validation_issues.site_code IS 'Site';
+COMMENT ON COLUMN ptl.validation_issues.treatment_function IS 'Treatment function';
+COMMENT ON COLUMN ptl.validation_issues.ppid_issuer IS 'PPID issuer';
+COMMENT ON COLUMN ptl.validation_issues.ppid IS 'PPID';
+COMMENT ON COLUMN ptl.validation_issues.local_patient_id IS 'Hospital number';
+COMMENT ON COLUMN ptl.validation_issues.event_id IS 'Event concerned, if any';
+COMMENT ON COLUMN ptl.validation_issues.detail IS 'What is wrong';
+COMMENT ON COLUMN ptl.validation_issues.census IS 'Census of the refresh that found it';
+
+CREATE VIEW ptl.validation_summary AS
+SELECT p.provider_org, r.rule_id, r.severity, r.title,
+       count(i.pathway_id) AS issues, count(DISTINCT i.pathway_id) AS pathways
+FROM ptl.validation_rule r
+JOIN ptl.validation_issue i USING (rule_id)
+JOIN ptl.pathway p ON p.pathway_id = i.pathway_id
+GROUP BY p.provider_org, r.rule_id, r.severity, r.title;
+COMMENT ON VIEW ptl.validation_summary IS 'Validation issues counted per provider and rule';
+COMMENT ON COLUMN ptl.validation_summary.provider_org IS 'Provider';
+COMMENT ON COLUMN ptl.validation_summary.rule_id IS 'Rule';
+COMMENT ON COLUMN ptl.validation_summary.severity IS 'Severity';
+COMMENT ON COLUMN ptl.validation_summary.title IS 'What the rule finds';
+COMMENT ON COLUMN ptl.validation_summary.issues IS 'Issues';
+COMMENT ON COLUMN ptl.validation_summary.pathways IS 'Distinct pathway records';
+
+SELECT pg_catalog.pg_extension_config_dump('ptl.pathway_validation', '');
+SELECT pg_catalog.pg_extension_config_dump('ptl.pathway_validation_validation_id_seq', '');
