@@ -423,3 +423,10 @@ END
 $$;
 COMMENT ON PROCEDURE ptl.refresh(date, boolean) IS
     'Recomputes RTT clocks (changed pathways, or all with full => true) at a census, revalidates, and snapshots the PTL, in one transaction';
+
+-- Snapshots and the run log are history that a refresh cannot rebuild, so
+-- pg_dump keeps them; clocks and issues are recomputed by the first refresh
+-- after a restore (pathways without a stored clock are always computed).
+SELECT pg_catalog.pg_extension_config_dump('ptl.census_snapshot', '');
+SELECT pg_catalog.pg_extension_config_dump('ptl.refresh_run', '');
+SELECT pg_catalog.pg_extension_config_dump('ptl.refresh_run_run_id_seq', '');
