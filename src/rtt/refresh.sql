@@ -352,6 +352,7 @@ DECLARE
     computed record;
     n_snapshot bigint;
     n_validation bigint;
+    n_target bigint;
 BEGIN
     IF census IS NULL OR census = 'infinity' OR census = '-infinity' THEN
         RAISE EXCEPTION 'census date must be a finite date, not %', coalesce(census::text, 'NULL')
@@ -390,8 +391,17 @@ BEGIN
         DELETE FROM rtt_target t WHERE NOT EXISTS (SELECT 1 FROM ptl.pathway p WHERE p.pathway_id = t.pathway_id);
     END IF;
     ANALYZE rtt_target;
+    -- After a big load the planner's statistics are stale (autovacuum has not
+    -- caught up) and a bad join plan costs minutes; sampling costs a second.
+    SELECT count(*) INTO n_target FROM rtt_target;
+    IF n_target > 10000 THEN
+        ANALYZE ptl.pathway, ptl.pathway_event, ptl.patient, ptl.waiting_list_entry;
+    END IF;
 
     computed := ptl.rtt_compute(census);
+    IF n_target > 10000 THEN
+        ANALYZE ptl.rtt_pathway, ptl.rtt_period, ptl.rtt_event_issue;
+    END IF;
 
     -- The other incomplete periods only grow older.
     UPDATE ptl.rtt_period
