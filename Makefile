@@ -12,7 +12,7 @@ SQL_PARTS    = src/types/types.sql \
                src/rtt/validation.sql \
                src/rtt/ptl.sql \
                src/rtt/returns.sql
-SYNTH_PARTS  = test/generator/ptl_synth.sql
+SYNTH_PARTS  = test/generator/ptl_synth.sql test/generator/validation_recall.sql
 
 MODULE_big   = ptl
 OBJS         = src/ptl.o $(patsubst %.c,%.o,$(sort $(wildcard src/*/*.c)))

@@ -20,13 +20,18 @@ read -r pathways events < <(psql -At -F ' ' -c "SELECT count(DISTINCT pathway_id
 psql -c CHECKPOINT
 
 # C: the bulk aggregate, periods materialised.  Two runs, the second reported (warm cache).
-c_sql="DROP TABLE IF EXISTS c_period;
+# unnest in the select list (ProjectSet) is cheaper than in FROM, which
+# builds a tuplestore per pathway.
+# As ptl.rtt_compute does, read pathways in index order rather than hash a
+# million aggregate states (twice as fast; the planner cannot see it).
+c_sql="SET enable_hashagg = off;
+DROP TABLE IF EXISTS c_period;
 CREATE UNLOGGED TABLE c_period AS
-SELECT g.pathway_id, p.*
+SELECT g.pathway_id, (g.period).*
 FROM (SELECT pathway_id,
-             ptl.rtt_periods_agg(event_date, kind, rtt_status, ref_date, event_id, :'census'::date, two_week_wait) AS periods
-      FROM bench_event GROUP BY pathway_id) g,
-     unnest(g.periods) p;"
+             unnest(ptl.rtt_periods_agg(event_date, kind, rtt_status, ref_date, event_id,
+                                        :'census'::date, two_week_wait)) AS period
+      FROM bench_event GROUP BY pathway_id) g;"
 sql_run() { psql -f bench/rtt-baseline.sql; }
 c_run() { psql <<<"$c_sql"; }
 for i in 1 2; do

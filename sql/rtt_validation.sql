@@ -24,6 +24,9 @@ FROM (VALUES
     -- V07: the same NHS number open twice in one function at two providers (not a transfer)
     ('RA1', 'V07A', '101', '2025-01-06 referral', '943 476 5919', '1960-01-01', NULL, NULL),
     ('RA2', 'V07B', '101', '2025-02-06 referral', '943 476 5919', '1960-01-01', NULL, NULL),
+    -- ... and a referral recorded twice, one record since closed: the open one is a duplicate
+    ('RA1', 'V07C', '502', '2025-01-06 referral', '485 777 3457', '1960-01-01', NULL, NULL),
+    ('RA1', 'V07D', '502', '2025-01-06 referral; 2025-02-03 outpatient 30', '485 777 3457', '1960-01-01', NULL, NULL),
     -- V08 and V20: a transfer whose sender never recorded the transfer out, received with the receipt date as start
     ('RA1', 'V08', '100', '2025-01-02 referral', 'auto', '1960-01-01', NULL, NULL),
     ('RA2', 'V08', '100', '2025-01-28 transfer_in 20 2025-01-28', 'auto', '1960-01-01', NULL, NULL),

@@ -10,6 +10,8 @@
  */
 #include "postgres.h"
 
+#include "miscadmin.h"
+
 #include "rtt/clock.h"
 
 const char *const rtt_kind_labels[RTT_NUM_KINDS] = {
@@ -419,6 +421,7 @@ RttFold(const RttEvent *events, int nevents, const RttRules *rules,
 	{
 		const RttEvent *event = &events[i];
 
+		CHECK_FOR_INTERRUPTS();
 		if (event->date > rules->census)
 			break;
 

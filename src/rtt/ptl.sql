@@ -110,14 +110,15 @@ RETURNS TABLE (pathway_id bigint, responsible boolean, period_no int, clock_star
                week_band int, has_dta boolean, stop_treatment_function text)
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, ptl, pg_temp
+SET enable_hashagg = off   -- pathways in index order, not hashed (see ptl.rtt_compute)
 BEGIN ATOMIC
     WITH s AS (SELECT * FROM ptl.rtt_setting_in_force()),
-    per_pathway AS (
+    per_period AS (
         SELECT e.pathway_id,
-               ptl.rtt_periods_agg(e.event_date, e.kind, e.rtt_status, e.ref_date, e.event_id, census,
-                                   p.referral_priority = 'two_week_wait'
-                                       AND NOT s.two_week_wait_first_dna_nullifies,
-                                   s.dna_discharge_stop, s.death_stop) AS periods,
+               unnest(ptl.rtt_periods_agg(e.event_date, e.kind, e.rtt_status, e.ref_date, e.event_id, census,
+                                          p.referral_priority = 'two_week_wait'
+                                              AND NOT s.two_week_wait_first_dna_nullifies,
+                                          s.dna_discharge_stop, s.death_stop)) AS r,
                max(e.event_date) FILTER (WHERE e.event_date <= census
                                           AND (e.kind = 'transfer_out' OR e.rtt_status = '21')) AS out_on,
                max(e.event_date) FILTER (WHERE e.event_date <= census
@@ -127,18 +128,17 @@ BEGIN ATOMIC
         CROSS JOIN s
         GROUP BY e.pathway_id)
     SELECT g.pathway_id, g.out_on IS NULL OR g.back_on > g.out_on,
-           r.period_no, r.clock_start, r.clock_stop, r.stop_status, r.outcome, r.days_waited,
-           r.week_band, r.has_dta,
+           (g.r).period_no, (g.r).clock_start, (g.r).clock_stop, (g.r).stop_status, (g.r).outcome,
+           (g.r).days_waited, (g.r).week_band, (g.r).has_dta,
            -- completed periods count against the function of the activity
            -- that stopped the clock (RTT guidance 10.1.4)
-           CASE WHEN r.clock_stop IS NOT NULL THEN
+           CASE WHEN (g.r).clock_stop IS NOT NULL THEN
                (SELECT e.treatment_function FROM ptl.pathway_event e
-                WHERE e.pathway_id = g.pathway_id AND e.event_date = r.clock_stop
+                WHERE e.pathway_id = g.pathway_id AND e.event_date = (g.r).clock_stop
                   AND e.treatment_function IS NOT NULL
-                ORDER BY (e.rtt_status = r.stop_status) DESC NULLS LAST, e.event_id DESC
+                ORDER BY (e.rtt_status = (g.r).stop_status) DESC NULLS LAST, e.event_id DESC
                 LIMIT 1) END
-    FROM per_pathway g
-    CROSS JOIN LATERAL unnest(g.periods) r;
+    FROM per_period g;
 END;
 COMMENT ON FUNCTION ptl.rtt_periods_at(date) IS
     'Every pathway record''s RTT periods as at a census (bulk engine), with whether its provider held clinical responsibility then and the treatment function of the activity that stopped each completed period';

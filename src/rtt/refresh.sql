@@ -247,6 +247,9 @@ COMMENT ON COLUMN ptl.refresh_run.run_by IS 'Database user';
 CREATE FUNCTION ptl.rtt_compute(census date, OUT pathways bigint, OUT periods bigint, OUT issues bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
+-- Read events in pathway order (pathway_event's index) rather than hash a
+-- million pathways' states: measured twice as fast (bench/rtt.sh).
+SET enable_hashagg = off
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -301,33 +304,32 @@ BEGIN
     LEFT JOIN booked b ON b.pathway_id = t.pathway_id;
     GET DIAGNOSTICS pathways = ROW_COUNT;
 
+    -- unnest in the select list (one pass) rather than in FROM (a tuplestore per pathway)
     INSERT INTO ptl.rtt_period (pathway_id, period_no, census, clock_start, clock_stop, stop_status,
                                 outcome, days_waited, week_band, has_dta, adjusted_days)
-    SELECT g.pathway_id, r.period_no, census, r.clock_start, r.clock_stop, r.stop_status,
-           r.outcome, r.days_waited, r.week_band, r.has_dta, r.adjusted_days
+    SELECT g.pathway_id, (g.r).period_no, census, (g.r).clock_start, (g.r).clock_stop, (g.r).stop_status,
+           (g.r).outcome, (g.r).days_waited, (g.r).week_band, (g.r).has_dta, (g.r).adjusted_days
     FROM (SELECT e.pathway_id,
-                 ptl.rtt_periods_agg(e.event_date, e.kind, e.rtt_status, e.ref_date, e.event_id, census,
-                                     p.referral_priority = 'two_week_wait'
-                                         AND NOT s.two_week_wait_first_dna_nullifies,
-                                     s.dna_discharge_stop, s.death_stop) AS periods
+                 unnest(ptl.rtt_periods_agg(e.event_date, e.kind, e.rtt_status, e.ref_date, e.event_id, census,
+                                            p.referral_priority = 'two_week_wait'
+                                                AND NOT s.two_week_wait_first_dna_nullifies,
+                                            s.dna_discharge_stop, s.death_stop)) AS r
           FROM pg_temp.rtt_target t
           JOIN ptl.pathway p ON p.pathway_id = t.pathway_id
           JOIN ptl.pathway_event e ON e.pathway_id = t.pathway_id
-          GROUP BY e.pathway_id) g
-    CROSS JOIN LATERAL unnest(g.periods) r;
+          GROUP BY e.pathway_id) g;
     GET DIAGNOSTICS periods = ROW_COUNT;
 
     INSERT INTO ptl.rtt_event_issue (pathway_id, event_id, rule_id, period_no, detail)
-    SELECT g.pathway_id, i.seq, i.rule_id, i.period_no, i.detail
+    SELECT g.pathway_id, (g.i).seq, (g.i).rule_id, (g.i).period_no, (g.i).detail
     FROM (SELECT e.pathway_id,
-                 ptl.rtt_issues_agg(e.event_date, e.kind, e.rtt_status, e.ref_date, e.event_id, census,
-                                    p.referral_priority = 'two_week_wait'
-                                        AND NOT s.two_week_wait_first_dna_nullifies) AS issues
+                 unnest(ptl.rtt_issues_agg(e.event_date, e.kind, e.rtt_status, e.ref_date, e.event_id, census,
+                                           p.referral_priority = 'two_week_wait'
+                                               AND NOT s.two_week_wait_first_dna_nullifies)) AS i
           FROM pg_temp.rtt_target t
           JOIN ptl.pathway p ON p.pathway_id = t.pathway_id
           JOIN ptl.pathway_event e ON e.pathway_id = t.pathway_id
           GROUP BY e.pathway_id) g
-    CROSS JOIN LATERAL unnest(g.issues) i
     ON CONFLICT DO NOTHING;
     GET DIAGNOSTICS issues = ROW_COUNT;
 

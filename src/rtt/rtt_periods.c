@@ -21,6 +21,7 @@
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
@@ -125,8 +126,27 @@ InitFoldResult(RttFoldResult *result, bool want_issues)
 	}
 }
 
-/* Output columns of a period (ptl.rtt_period and ptl.rtt_periods()). */
+/* Output columns of a period (ptl.rtt_computed_period and ptl.rtt_periods()). */
 #define PERIOD_NATTS 9
+
+/* The outcome names as text, made once per backend: the bulk path emits millions. */
+static Datum
+OutcomeText(RttOutcome outcome)
+{
+	static Datum texts[RTT_OUTCOME_NULLIFIED + 1];
+	static bool made = false;
+
+	if (!made)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		for (int i = 0; i <= RTT_OUTCOME_NULLIFIED; i++)
+			texts[i] = CStringGetTextDatum(rtt_outcome_names[i]);
+		MemoryContextSwitchTo(old);
+		made = true;
+	}
+	return texts[outcome];
+}
 
 static void
 PeriodValues(const RttPeriod *p, DateADT census, Datum *values, bool *nulls)
@@ -142,7 +162,7 @@ PeriodValues(const RttPeriod *p, DateADT census, Datum *values, bool *nulls)
 	nulls[2] = !p->stopped;
 	values[3] = Int16GetDatum(p->stop_status);
 	nulls[3] = !p->stopped;
-	values[4] = CStringGetTextDatum(rtt_outcome_names[p->outcome]);
+	values[4] = OutcomeText(p->outcome);
 	values[5] = Int32GetDatum(days);
 	nulls[5] = !p->start_known;
 	/* A negative wait is bad data (V04): it has no band. */
@@ -198,6 +218,7 @@ EventsFromArray(FunctionCallInfo fcinfo, ArrayType *array, int *nevents)
 		Datum		values[4];
 		bool		nulls[4];
 
+		CHECK_FOR_INTERRUPTS();
 		if (elemnulls[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -340,7 +361,7 @@ rtt_periods_agg_transfn(PG_FUNCTION_ARGS)
 		MemoryContext old = MemoryContextSwitchTo(aggcontext);
 
 		state = palloc0(sizeof(RttAggState));
-		state->size = 8;
+		state->size = 4;		/* a pathway has about three events */
 		state->events = palloc(sizeof(RttEvent) * state->size);
 		if (PG_ARGISNULL(6))
 			ereport(ERROR,

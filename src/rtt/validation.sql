@@ -30,7 +30,7 @@ INSERT INTO ptl.validation_rule VALUES
 ('V04', 'Clock stop before clock start', 'error', 'rtt-rules.md 5.1', true, NULL),
 ('V05', 'Clock start before the patient''s date of birth', 'error', 'rtt-rules.md 10.2', true, NULL),
 ('V06', 'Open pathway with an unknown clock start', 'error', 'RTT guidance 10.1.5 (reported in the unknown clock start column)', true, NULL),
-('V07', 'Duplicate open pathways: same NHS number and treatment function, or same UBRN, open on two records', 'warning', 'NHSE validation programme findings (rtt-rules.md 10.1)', true, NULL),
+('V07', 'Duplicate pathways: an open pathway whose NHS number and treatment function are open on another record, or recorded there for the same referral, or whose UBRN is on another record', 'warning', 'NHSE validation programme findings (rtt-rules.md 10.1)', true, NULL),
 ('V08', 'Two providers both report the same pathway (issuer, PPID) as open', 'error', 'RTT guidance Annex C (periods never overlap), 11 (one provider reports)', true, NULL),
 ('V09', 'Open pathway of a patient recorded as dead', 'error', 'RTT guidance 4.4.1.2 (death stops the clock, 36)', true, NULL),
 ('V10', 'Open pathway with nothing booked and no decision to admit for longer than the setting unbooked_days', 'warning', 'Trust validation findings (rtt-rules.md 10.1)', true, NULL),
@@ -161,26 +161,32 @@ BEGIN
     UNION ALL
     SELECT o.pathway_id, 'V06', NULL, format('period %s has no known clock start', o.period_no), census
     FROM ptl.rtt_open_period o WHERE o.clock_start IS NULL
-    -- V07: the same NHS number and treatment function, or the same UBRN, open twice
+    -- V07: an open pathway recorded twice: the same NHS number and treatment
+    -- function open on another record, or closed there but for the same
+    -- referral (same date received), or the same UBRN on another record
     UNION ALL
-    SELECT a.pathway_id, 'V07', NULL,
-           format('also open as %s %s (%s)', b.ppid_issuer, b.ppid, b.provider_org), census
-    FROM ptl.rtt_open_period a
-    JOIN ptl.patient pa ON pa.patient_id = a.patient_id
-    JOIN ptl.patient pb ON pb.nhs_number = pa.nhs_number
-    JOIN ptl.rtt_open_period b ON b.patient_id = pb.patient_id
-    WHERE b.pathway_id <> a.pathway_id AND b.treatment_function = a.treatment_function
-      AND (b.ppid_issuer, b.ppid) IS DISTINCT FROM (a.ppid_issuer, a.ppid)
-    UNION ALL
-    SELECT a.pathway_id, 'V07', NULL,
-           format('also open as %s %s (%s), same UBRN', b.ppid_issuer, b.ppid, b.provider_org), census
-    FROM ptl.rtt_open_period a
-    JOIN ptl.rtt_open_period b ON b.ubrn = a.ubrn AND b.pathway_id <> a.pathway_id
-      AND (b.ppid_issuer, b.ppid) IS DISTINCT FROM (a.ppid_issuer, a.ppid)
-    JOIN ptl.patient pa ON pa.patient_id = a.patient_id
-    JOIN ptl.patient pb ON pb.patient_id = b.patient_id
-    -- pairs the NHS number already found are listed once
-    WHERE NOT (b.treatment_function = a.treatment_function AND pa.nhs_number = pb.nhs_number)
+    SELECT v.pathway_id, 'V07', NULL, v.detail, census
+    FROM (SELECT a.pathway_id,
+                 format('also recorded as %s %s (%s)%s', b.ppid_issuer, b.ppid, b.provider_org,
+                        CASE WHEN bo.pathway_id IS NULL THEN ', closed there' ELSE '' END) AS detail
+          FROM ptl.rtt_open_period a
+          JOIN ptl.pathway ap ON ap.pathway_id = a.pathway_id
+          JOIN ptl.patient pa ON pa.patient_id = a.patient_id
+          JOIN ptl.patient pb ON pb.nhs_number = pa.nhs_number
+          JOIN ptl.pathway b ON b.patient_id = pb.patient_id AND b.treatment_function = a.treatment_function
+          LEFT JOIN ptl.rtt_open_period bo ON bo.pathway_id = b.pathway_id
+          WHERE b.pathway_id <> a.pathway_id
+            AND (b.ppid_issuer, b.ppid) IS DISTINCT FROM (a.ppid_issuer, a.ppid)
+            AND (bo.pathway_id IS NOT NULL OR b.referral_received = ap.referral_received)
+          UNION
+          SELECT a.pathway_id,
+                 format('also recorded as %s %s (%s)%s', b.ppid_issuer, b.ppid, b.provider_org,
+                        CASE WHEN bo.pathway_id IS NULL THEN ', closed there' ELSE '' END)
+          FROM ptl.rtt_open_period a
+          JOIN ptl.pathway b ON b.ubrn = a.ubrn
+          LEFT JOIN ptl.rtt_open_period bo ON bo.pathway_id = b.pathway_id
+          WHERE b.pathway_id <> a.pathway_id
+            AND (b.ppid_issuer, b.ppid) IS DISTINCT FROM (a.ppid_issuer, a.ppid)) v
     -- V08: two providers report the same pathway
     UNION ALL
     SELECT a.pathway_id, 'V08', NULL,
