@@ -30,7 +30,7 @@ INSERT INTO ptl.validation_rule VALUES
 ('V04', 'Clock stop before clock start', 'error', 'rtt-rules.md 5.1', true, NULL),
 ('V05', 'Clock start before the patient''s date of birth', 'error', 'rtt-rules.md 10.2', true, NULL),
 ('V06', 'Open pathway with an unknown clock start', 'error', 'RTT guidance 10.1.5 (reported in the unknown clock start column)', true, NULL),
-('V07', 'Duplicate pathways: an open pathway whose NHS number and treatment function are open on another record, or recorded there for the same referral, or whose UBRN is on another record', 'warning', 'NHSE validation programme findings (rtt-rules.md 10.1)', true, NULL),
+('V07', 'Duplicate pathway: patient and treatment function open on another record, one referral recorded twice, or one UBRN twice', 'warning', 'NHSE validation programme findings (rtt-rules.md 10.1)', true, NULL),
 ('V08', 'Two providers both report the same pathway (issuer, PPID) as open', 'error', 'RTT guidance Annex C (periods never overlap), 11 (one provider reports)', true, NULL),
 ('V09', 'Open pathway of a patient recorded as dead', 'error', 'RTT guidance 4.4.1.2 (death stops the clock, 36)', true, NULL),
 ('V10', 'Open pathway with nothing booked and no decision to admit for longer than the setting unbooked_days', 'warning', 'Trust validation findings (rtt-rules.md 10.1)', true, NULL),
