@@ -64,46 +64,35 @@ COMMENT ON COLUMN ptl.rtt_dirty_pathway.pathway_id IS 'The pathway record';
 
 -- Statement-level triggers with transition tables: one INSERT of distinct
 -- ids per statement, not one per row, so a bulk load pays little for them.
-CREATE FUNCTION ptl.mark_dirty_from_new() RETURNS trigger
+-- Every trigger names its transition table changed_rows (the new rows of an
+-- insert, the old ones of a delete, both of an update), so one function serves.
+CREATE FUNCTION ptl.mark_dirty_pathways() RETURNS trigger
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 BEGIN
     INSERT INTO ptl.rtt_dirty_pathway (pathway_id)
-    SELECT DISTINCT pathway_id FROM new_rows
+    SELECT DISTINCT pathway_id FROM changed_rows
     ON CONFLICT DO NOTHING;
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.mark_dirty_from_new() IS
-    'Trigger: marks the pathways of inserted or updated rows for the next refresh';
-CREATE FUNCTION ptl.mark_dirty_from_old() RETURNS trigger
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, ptl, pg_temp
-AS $$
-BEGIN
-    INSERT INTO ptl.rtt_dirty_pathway (pathway_id)
-    SELECT DISTINCT pathway_id FROM old_rows
-    ON CONFLICT DO NOTHING;
-    RETURN NULL;
-END
-$$;
-COMMENT ON FUNCTION ptl.mark_dirty_from_old() IS
-    'Trigger: marks the pathways of deleted or moved rows for the next refresh';
+COMMENT ON FUNCTION ptl.mark_dirty_pathways() IS
+    'Trigger: marks the pathways of inserted, updated or deleted rows for the next refresh';
 
 CREATE TRIGGER pathway_event_inserted AFTER INSERT ON ptl.pathway_event
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_from_new();
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_pathways();
 CREATE TRIGGER pathway_event_updated_new AFTER UPDATE ON ptl.pathway_event
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_from_new();
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_pathways();
 CREATE TRIGGER pathway_event_updated_old AFTER UPDATE ON ptl.pathway_event
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_from_old();
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_pathways();
 CREATE TRIGGER pathway_event_deleted AFTER DELETE ON ptl.pathway_event
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_from_old();
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_pathways();
 -- A pathway's referral priority decides the two-week-wait rule.
 CREATE TRIGGER pathway_inserted AFTER INSERT ON ptl.pathway
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_from_new();
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_pathways();
 CREATE TRIGGER pathway_updated AFTER UPDATE ON ptl.pathway
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_from_new();
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_pathways();
 
 -- Per pathway record: when it was computed and who reports it.
 CREATE TABLE ptl.rtt_pathway (

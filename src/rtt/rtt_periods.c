@@ -434,33 +434,46 @@ TuplesToArray(Datum *elems, int n, Oid elemtype)
 	return construct_array(elems, n, elemtype, -1, false, TYPALIGN_DOUBLE);
 }
 
+/*
+ * What both final functions share: the group's events sorted and folded.
+ * Returns false for a group without a state (no rows).
+ */
+static bool
+FoldAggState(FunctionCallInfo fcinfo, bool want_issues, RttFoldResult *result,
+			 DateADT *census)
+{
+	RttAggState *state;
+
+	Assert(AggCheckCallContext(fcinfo, NULL));
+	if (PG_ARGISNULL(0))
+		return false;
+	state = (RttAggState *) PG_GETARG_POINTER(0);
+	RttSortEvents(state->events, state->nevents);
+	InitFoldResult(result, want_issues);
+	RttFold(state->events, state->nevents, &state->rules, result);
+	*census = state->rules.census;
+	return true;
+}
+
 PG_FUNCTION_INFO_V1(rtt_periods_agg_final);
 Datum
 rtt_periods_agg_final(PG_FUNCTION_ARGS)
 {
-	RttAggState *state;
 	RttFoldResult result;
+	DateADT		census;
 	Oid			elemtype;
-	TupleDesc	tupdesc;
+	TupleDesc	tupdesc = FinalElementDesc(fcinfo, &elemtype);
 	Datum	   *elems;
 
-	Assert(AggCheckCallContext(fcinfo, NULL));
-	tupdesc = FinalElementDesc(fcinfo, &elemtype);
-	if (PG_ARGISNULL(0))
+	if (!FoldAggState(fcinfo, false, &result, &census))
 		PG_RETURN_NULL();
-	state = (RttAggState *) PG_GETARG_POINTER(0);
-
-	RttSortEvents(state->events, state->nevents);
-	InitFoldResult(&result, false);
-	RttFold(state->events, state->nevents, &state->rules, &result);
-
 	elems = palloc(sizeof(Datum) * Max(result.nperiods, 1));
 	for (int i = 0; i < result.nperiods; i++)
 	{
 		Datum		values[PERIOD_NATTS];
 		bool		nulls[PERIOD_NATTS];
 
-		PeriodValues(&result.periods[i], state->rules.census, values, nulls);
+		PeriodValues(&result.periods[i], census, values, nulls);
 		elems[i] = HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
 	}
 	PG_RETURN_ARRAYTYPE_P(TuplesToArray(elems, result.nperiods, elemtype));
@@ -470,22 +483,14 @@ PG_FUNCTION_INFO_V1(rtt_issues_agg_final);
 Datum
 rtt_issues_agg_final(PG_FUNCTION_ARGS)
 {
-	RttAggState *state;
 	RttFoldResult result;
+	DateADT		census;
 	Oid			elemtype;
-	TupleDesc	tupdesc;
+	TupleDesc	tupdesc = FinalElementDesc(fcinfo, &elemtype);
 	Datum	   *elems;
 
-	Assert(AggCheckCallContext(fcinfo, NULL));
-	tupdesc = FinalElementDesc(fcinfo, &elemtype);
-	if (PG_ARGISNULL(0))
+	if (!FoldAggState(fcinfo, true, &result, &census))
 		PG_RETURN_NULL();
-	state = (RttAggState *) PG_GETARG_POINTER(0);
-
-	RttSortEvents(state->events, state->nevents);
-	InitFoldResult(&result, true);
-	RttFold(state->events, state->nevents, &state->rules, &result);
-
 	elems = palloc(sizeof(Datum) * Max(result.nissues, 1));
 	for (int i = 0; i < result.nissues; i++)
 	{
