@@ -11,8 +11,10 @@ SQL_PARTS    = src/types/types.sql \
                src/rtt/refresh.sql \
                src/rtt/validation.sql \
                src/rtt/ptl.sql \
-               src/rtt/returns.sql
-SYNTH_PARTS  = test/generator/ptl_synth.sql test/generator/validation_recall.sql
+               src/rtt/returns.sql \
+               src/link/person.sql
+SYNTH_PARTS  = test/generator/ptl_synth.sql test/generator/validation_recall.sql \
+               test/generator/link_accuracy.sql
 
 MODULE_big   = ptl
 OBJS         = src/ptl.o $(patsubst %.c,%.o,$(sort $(wildcard src/*/*.c)))

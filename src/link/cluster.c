@@ -1,0 +1,259 @@
+/*
+ * cluster.c
+ *		Records into persons: union-find over the accepted links, strongest
+ *		first, with a guard against chaining.
+ *
+ *		ptl.link_clusters(record_ids bigint[], record_keys text[],
+ *						  left_ids bigint[], right_ids bigint[], weights float8[],
+ *						  max_cluster_size int)
+ *		RETURNS TABLE (left_id, right_id, left_cluster, right_cluster, outcome)
+ *
+ * A record's key is its valid NHS number (NULL if it has none).  Links are
+ * taken in descending weight (deterministic links carry +Infinity, so they
+ * come first; ties in input order).  A link that would join two clusters is
+ * refused when
+ *	- both clusters hold an NHS number and the numbers differ: two people
+ *	  with different valid NHS numbers are different people, however alike,
+ *	  so one bad link must not chain them (outcome refused_nhs_number); or
+ *	- the joined cluster would hold more than max_cluster_size records
+ *	  (outcome refused_size).
+ * Otherwise the outcome is linked, or already when both records were joined
+ * by stronger links.  Clusters are named by their smallest record id; each
+ * output row gives both records' final clusters, so a caller reads every
+ * linked record's person from the rows and knows each refusal's reason.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/tuplestore.h"
+
+typedef struct ClusterNode
+{
+	int64		id;
+	int			parent;
+	int			size;
+	int64		smallest;		/* root only: the cluster's name */
+	text	   *key;			/* root only: the cluster's NHS number */
+} ClusterNode;
+
+typedef struct ClusterEdge
+{
+	int			position;
+	double		weight;
+} ClusterEdge;
+
+static int
+node_by_id(const ClusterNode *nodes, int n, int64 id)
+{
+	int			lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (nodes[mid].id == id)
+			return mid;
+		if (nodes[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("link between record " INT64_FORMAT " and a record not in record_ids", id)));
+	return -1;					/* keep the compiler quiet */
+}
+
+static int
+find_root(ClusterNode *nodes, int i)
+{
+	int			root = i;
+
+	while (nodes[root].parent != root)
+		root = nodes[root].parent;
+	/* path compression */
+	while (nodes[i].parent != root)
+	{
+		int			next = nodes[i].parent;
+
+		nodes[i].parent = root;
+		i = next;
+	}
+	return root;
+}
+
+static int
+compare_node_ids(const void *a, const void *b)
+{
+	int64		x = ((const ClusterNode *) a)->id;
+	int64		y = ((const ClusterNode *) b)->id;
+
+	return (x > y) - (x < y);
+}
+
+static int
+compare_edges(const void *a, const void *b)
+{
+	const ClusterEdge *x = a;
+	const ClusterEdge *y = b;
+
+	if (x->weight != y->weight)
+		return x->weight > y->weight ? -1 : 1;
+	return x->position - y->position;
+}
+
+static int64 *
+int64_array(ArrayType *arr, const char *name, int *n)
+{
+	if (ARR_NDIM(arr) > 1 || array_contains_nulls(arr))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a one-dimensional array without NULLs", name)));
+	*n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	return (int64 *) ARR_DATA_PTR(arr);
+}
+
+static bool
+keys_differ(const text *a, const text *b)
+{
+	if (a == NULL || b == NULL)
+		return false;
+	return VARSIZE_ANY_EXHDR(a) != VARSIZE_ANY_EXHDR(b)
+		|| memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) != 0;
+}
+
+PG_FUNCTION_INFO_V1(ptl_link_clusters);
+Datum
+ptl_link_clusters(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			n_records,
+				n_keys,
+				n_left,
+				n_right,
+				n_weights;
+	int64	   *record_ids = int64_array(PG_GETARG_ARRAYTYPE_P(0), "record_ids", &n_records);
+	int64	   *left_ids = int64_array(PG_GETARG_ARRAYTYPE_P(2), "left_ids", &n_left);
+	int64	   *right_ids = int64_array(PG_GETARG_ARRAYTYPE_P(3), "right_ids", &n_right);
+	ArrayType  *weights_arr = PG_GETARG_ARRAYTYPE_P(4);
+	int32		max_size = PG_GETARG_INT32(5);
+	Datum	   *keys;
+	bool	   *key_nulls;
+	Datum	   *weights;
+	bool	   *weight_nulls;
+	ClusterNode *nodes;
+	ClusterEdge *edges;
+	int		   *left_node;
+	int		   *right_node;
+	const char **outcomes;
+
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), TEXTOID, -1, false, TYPALIGN_INT,
+					  &keys, &key_nulls, &n_keys);
+	deconstruct_array(weights_arr, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  &weights, &weight_nulls, &n_weights);
+	if (n_keys != n_records)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("record_keys has %d elements but record_ids has %d", n_keys, n_records)));
+	if (n_right != n_left || n_weights != n_left)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("left_ids, right_ids and weights must have as many elements (%d, %d, %d)",
+						n_left, n_right, n_weights)));
+	if (max_size < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_cluster_size %d must be at least 2", max_size)));
+
+	nodes = palloc_extended(Max(n_records, 1) * sizeof(ClusterNode), MCXT_ALLOC_HUGE);
+	for (int i = 0; i < n_records; i++)
+	{
+		nodes[i].id = record_ids[i];
+		nodes[i].key = key_nulls[i] ? NULL : DatumGetTextPP(keys[i]);
+	}
+	qsort(nodes, n_records, sizeof(ClusterNode), compare_node_ids);
+	for (int i = 0; i < n_records; i++)
+	{
+		if (i > 0 && nodes[i].id == nodes[i - 1].id)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("record " INT64_FORMAT " appears twice in record_ids", nodes[i].id)));
+		nodes[i].parent = i;
+		nodes[i].size = 1;
+		nodes[i].smallest = nodes[i].id;
+	}
+
+	edges = palloc_extended(Max(n_left, 1) * sizeof(ClusterEdge), MCXT_ALLOC_HUGE);
+	left_node = palloc_extended(Max(n_left, 1) * sizeof(int), MCXT_ALLOC_HUGE);
+	right_node = palloc_extended(Max(n_left, 1) * sizeof(int), MCXT_ALLOC_HUGE);
+	outcomes = palloc_extended(Max(n_left, 1) * sizeof(char *), MCXT_ALLOC_HUGE);
+	for (int e = 0; e < n_left; e++)
+	{
+		if (weight_nulls[e] || isnan(DatumGetFloat8(weights[e])))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("weight of the link between records " INT64_FORMAT " and " INT64_FORMAT " is missing",
+							left_ids[e], right_ids[e])));
+		edges[e].position = e;
+		edges[e].weight = DatumGetFloat8(weights[e]);
+		left_node[e] = node_by_id(nodes, n_records, left_ids[e]);
+		right_node[e] = node_by_id(nodes, n_records, right_ids[e]);
+	}
+	qsort(edges, n_left, sizeof(ClusterEdge), compare_edges);
+
+	for (int k = 0; k < n_left; k++)
+	{
+		int			e = edges[k].position;
+		int			a = find_root(nodes, left_node[e]);
+		int			b = find_root(nodes, right_node[e]);
+
+		if ((k & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (a == b)
+			outcomes[e] = "already";
+		else if (keys_differ(nodes[a].key, nodes[b].key))
+			outcomes[e] = "refused_nhs_number";
+		else if (nodes[a].size + nodes[b].size > max_size)
+			outcomes[e] = "refused_size";
+		else
+		{
+			/* union by size; the root keeps the name and the key */
+			if (nodes[a].size < nodes[b].size)
+			{
+				int			t = a;
+
+				a = b;
+				b = t;
+			}
+			nodes[b].parent = a;
+			nodes[a].size += nodes[b].size;
+			nodes[a].smallest = Min(nodes[a].smallest, nodes[b].smallest);
+			if (nodes[a].key == NULL)
+				nodes[a].key = nodes[b].key;
+			outcomes[e] = "linked";
+		}
+	}
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int e = 0; e < n_left; e++)
+	{
+		Datum		values[5];
+		bool		nulls[5] = {false, false, false, false, false};
+
+		values[0] = Int64GetDatum(left_ids[e]);
+		values[1] = Int64GetDatum(right_ids[e]);
+		values[2] = Int64GetDatum(nodes[find_root(nodes, left_node[e])].smallest);
+		values[3] = Int64GetDatum(nodes[find_root(nodes, right_node[e])].smallest);
+		values[4] = CStringGetTextDatum(outcomes[e]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	PG_RETURN_VOID();
+}

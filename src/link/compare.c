@@ -1,0 +1,245 @@
+/*
+ * compare.c
+ *		The comparison vector of two patient records:
+ *
+ *		ptl.link_compare(a ptl.link_fields, b ptl.link_fields) RETURNS int
+ *
+ * The records are already normalised (src/link/person.sql): names and the
+ * address upper case, letters only (names) or single spaces (address); the
+ * NHS number as the digits recorded; the postcode without spaces; sex 1 or 2
+ * (other codes say nothing and are NULL).  Levels, first that applies wins:
+ *
+ *	NHS number	 exact | one edit (a slip or a swap) | different
+ *	names		 exact | Jaro-Winkler >= 0.92 | >= 0.88 | >= 0.70 | different
+ *				 (Splink's NameComparison bands)
+ *	birth date	 exact | day and month swapped, or two adjacent digits of
+ *				 YYYYMMDD swapped | two of year, month, day agree, or one
+ *				 digit differs | different
+ *	sex			 same | different
+ *	postcode	 exact | same district (outward code) | different
+ *	address		 exact | Jaro-Winkler >= 0.88 | different
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "fmgr.h"
+#include "datatype/timestamp.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/typcache.h"
+
+#include "link/link.h"
+
+const int	link_field_levels[LINK_NUM_FIELDS] = {4, 6, 6, 5, 3, 4, 4};
+
+/* Attribute numbers of ptl.link_fields. */
+enum
+{
+	ATT_NHS = 1,
+	ATT_GIVEN,
+	ATT_FAMILY,
+	ATT_DOB,
+	ATT_SEX,
+	ATT_POSTCODE,
+	ATT_ADDRESS
+};
+
+/* One record's fields, deformed once per call. */
+typedef struct LinkRecord
+{
+	Datum		values[LINK_NUM_FIELDS];
+	bool		nulls[LINK_NUM_FIELDS];
+} LinkRecord;
+
+static void
+deform_record(HeapTupleHeader rec, LinkRecord *out)
+{
+	TupleDesc	tupdesc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(rec),
+												 HeapTupleHeaderGetTypMod(rec));
+	HeapTupleData tuple;
+
+	if (tupdesc->natts != LINK_NUM_FIELDS)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("a link record has %d fields, not %d", tupdesc->natts, LINK_NUM_FIELDS),
+				 errhint("Pass values of type ptl.link_fields.")));
+	tuple.t_len = HeapTupleHeaderGetDatumLength(rec);
+	ItemPointerSetInvalid(&(tuple.t_self));
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = rec;
+	heap_deform_tuple(&tuple, tupdesc, out->values, out->nulls);
+	ReleaseTupleDesc(tupdesc);
+}
+
+static text *
+text_attribute(const LinkRecord *rec, int attno)
+{
+	return rec->nulls[attno - 1] ? NULL : DatumGetTextPP(rec->values[attno - 1]);
+}
+
+static bool
+texts_equal(const text *a, const text *b)
+{
+	return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b)
+		&& memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
+}
+
+static int
+nhs_level(const text *a, const text *b)
+{
+	LinkString	sa,
+				sb;
+
+	if (a == NULL || b == NULL)
+		return 0;
+	if (texts_equal(a, b))
+		return 1;
+	sa = link_string_from_text(a);
+	sb = link_string_from_text(b);
+	return link_damerau_levenshtein(&sa, &sb) <= 1 ? 2 : 3;
+}
+
+static int
+name_level(const text *a, const text *b)
+{
+	LinkString	sa,
+				sb;
+	double		jw;
+
+	if (a == NULL || b == NULL)
+		return 0;
+	if (texts_equal(a, b))
+		return 1;
+	sa = link_string_from_text(a);
+	sb = link_string_from_text(b);
+	jw = link_jaro_winkler(&sa, &sb);
+	if (jw >= 0.92)
+		return 2;
+	if (jw >= 0.88)
+		return 3;
+	if (jw >= 0.70)
+		return 4;
+	return 5;
+}
+
+/* The date as the eight digits YYYYMMDD (years 1000 to 9999; others: false). */
+static bool
+date_digits(DateADT d, int *year, int *month, int *day, char *digits)
+{
+	j2date(d + POSTGRES_EPOCH_JDATE, year, month, day);
+	if (*year < 1000 || *year > 9999)
+		return false;
+	snprintf(digits, 9, "%04d%02d%02d", *year, *month, *day);
+	return true;
+}
+
+static int
+date_level(DateADT a, DateADT b)
+{
+	int			ya,
+				ma,
+				da,
+				yb,
+				mb,
+				db;
+	char		sa[9],
+				sb[9];
+	int			differ = 0,
+				first = -1;
+	int			parts_equal;
+
+	if (a == b)
+		return 1;
+	if (DATE_NOT_FINITE(a) || DATE_NOT_FINITE(b)
+		|| !date_digits(a, &ya, &ma, &da, sa) || !date_digits(b, &yb, &mb, &db, sb))
+		return 4;
+
+	if (ya == yb && ma == db && da == mb)
+		return 2;
+	for (int i = 0; i < 8; i++)
+	{
+		if (sa[i] != sb[i])
+		{
+			if (first < 0)
+				first = i;
+			differ++;
+		}
+	}
+	if (differ == 2 && first < 7 && sa[first] == sb[first + 1] && sa[first + 1] == sb[first]
+		&& sa[first + 1] != sb[first + 1])
+		return 2;
+
+	parts_equal = (ya == yb) + (ma == mb) + (da == db);
+	if (parts_equal >= 2 || differ == 1)
+		return 3;
+	return 4;
+}
+
+/* The outward code: everything before the last three characters (the inward code). */
+static int
+postcode_level(const text *a, const text *b)
+{
+	int			la,
+				lb;
+
+	if (a == NULL || b == NULL)
+		return 0;
+	if (texts_equal(a, b))
+		return 1;
+	la = VARSIZE_ANY_EXHDR(a);
+	lb = VARSIZE_ANY_EXHDR(b);
+	if (la >= 5 && lb >= 5 && la == lb
+		&& memcmp(VARDATA_ANY(a), VARDATA_ANY(b), la - 3) == 0)
+		return 2;
+	return 3;
+}
+
+static int
+address_level(const text *a, const text *b)
+{
+	LinkString	sa,
+				sb;
+
+	if (a == NULL || b == NULL)
+		return 0;
+	if (texts_equal(a, b))
+		return 1;
+	sa = link_string_from_text(a);
+	sb = link_string_from_text(b);
+	return link_jaro_winkler(&sa, &sb) >= 0.88 ? 2 : 3;
+}
+
+PG_FUNCTION_INFO_V1(ptl_link_compare);
+Datum
+ptl_link_compare(PG_FUNCTION_ARGS)
+{
+	LinkRecord	ra,
+				rb;
+	const LinkRecord *a = &ra;
+	const LinkRecord *b = &rb;
+	int			levels[LINK_NUM_FIELDS];
+	text	   *sex_a,
+			   *sex_b;
+	int32		gamma = 0;
+
+	deform_record(PG_GETARG_HEAPTUPLEHEADER(0), &ra);
+	deform_record(PG_GETARG_HEAPTUPLEHEADER(1), &rb);
+	levels[LINK_NHS_NUMBER] = nhs_level(text_attribute(a, ATT_NHS), text_attribute(b, ATT_NHS));
+	levels[LINK_GIVEN_NAME] = name_level(text_attribute(a, ATT_GIVEN), text_attribute(b, ATT_GIVEN));
+	levels[LINK_FAMILY_NAME] = name_level(text_attribute(a, ATT_FAMILY), text_attribute(b, ATT_FAMILY));
+
+	levels[LINK_DATE_OF_BIRTH] = (a->nulls[ATT_DOB - 1] || b->nulls[ATT_DOB - 1]) ? 0
+		: date_level(DatumGetDateADT(a->values[ATT_DOB - 1]), DatumGetDateADT(b->values[ATT_DOB - 1]));
+
+	sex_a = text_attribute(a, ATT_SEX);
+	sex_b = text_attribute(b, ATT_SEX);
+	levels[LINK_SEX] = (sex_a == NULL || sex_b == NULL) ? 0 : texts_equal(sex_a, sex_b) ? 1 : 2;
+
+	levels[LINK_POSTCODE] = postcode_level(text_attribute(a, ATT_POSTCODE), text_attribute(b, ATT_POSTCODE));
+	levels[LINK_ADDRESS] = address_level(text_attribute(a, ATT_ADDRESS), text_attribute(b, ATT_ADDRESS));
+
+	for (int f = 0; f < LINK_NUM_FIELDS; f++)
+		gamma |= levels[f] << (LINK_LEVEL_BITS * f);
+	PG_RETURN_INT32(gamma);
+}

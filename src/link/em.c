@@ -1,0 +1,188 @@
+/*
+ * em.c
+ *		Fellegi-Sunter parameters by expectation-maximisation:
+ *
+ *		ptl.link_em(patterns int[], counts float8[], u float8[], m_start float8[],
+ *					lambda_start float8, used_fields int, trained_fields int,
+ *					max_iterations int,
+ *					tolerance float8, OUT m float8[], OUT lambda float8,
+ *					OUT iterations int)
+ *
+ * The input is the distinct comparison vectors of a set of candidate pairs
+ * with how often each occurs.  u (the chance of each level among pairs that
+ * are not matches) is held fixed: it is estimated from random pairs, which
+ * are almost all non-matches.  EM then finds lambda (the share of matches)
+ * and m (the chance of each level among matches) for the fields whose bit
+ * is set in trained_fields, assuming fields agree independently given the
+ * match status.  Only the fields in used_fields enter the likelihood: a
+ * field a blocking rule joins on must be left out of that rule's pairs
+ * (they all agree on it).  With trained_fields 0, EM estimates lambda alone
+ * for a fixed model.  m and u are
+ * flattened: field f, level l at f * 16 + l.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+
+#include "link/link.h"
+
+#define PARAMS (LINK_NUM_FIELDS * LINK_LEVEL_SLOTS)
+#define PROBABILITY_FLOOR 1e-6
+
+static void
+float8_array_into(ArrayType *arr, const char *name, double *out)
+{
+	Datum	   *values;
+	bool	   *nulls;
+	int			n;
+
+	deconstruct_array(arr, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  &values, &nulls, &n);
+	if (n != PARAMS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s has %d elements; it must have %d (16 levels for each of %d fields)",
+						name, n, PARAMS, LINK_NUM_FIELDS)));
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s element %d is NULL", name, i + 1)));
+		out[i] = DatumGetFloat8(values[i]);
+	}
+}
+
+PG_FUNCTION_INFO_V1(ptl_link_em);
+Datum
+ptl_link_em(PG_FUNCTION_ARGS)
+{
+	ArrayType  *patterns_arr = PG_GETARG_ARRAYTYPE_P(0);
+	ArrayType  *counts_arr = PG_GETARG_ARRAYTYPE_P(1);
+	double		u[PARAMS];
+	double		m[PARAMS];
+	double		lambda = PG_GETARG_FLOAT8(4);
+	int32		used = PG_GETARG_INT32(5);
+	int32		trained = PG_GETARG_INT32(6) & used;
+	int32		max_iterations = PG_GETARG_INT32(7);
+	double		tolerance = PG_GETARG_FLOAT8(8);
+	int32	   *patterns;
+	Datum	   *count_values;
+	bool	   *count_nulls;
+	int			n,
+				n_counts;
+	int			iteration = 0;
+	TupleDesc	tupdesc;
+	Datum		result[3];
+	bool		result_nulls[3] = {false, false, false};
+	Datum		m_datums[PARAMS];
+
+	float8_array_into(PG_GETARG_ARRAYTYPE_P(2), "u", u);
+	float8_array_into(PG_GETARG_ARRAYTYPE_P(3), "m_start", m);
+	if (!(lambda > 0.0 && lambda < 1.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("lambda_start %g is not a probability strictly between 0 and 1", lambda)));
+	if (max_iterations < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_iterations %d must be at least 1", max_iterations)));
+	if (ARR_NDIM(patterns_arr) > 1 || array_contains_nulls(patterns_arr))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("patterns must be a one-dimensional array without NULLs")));
+	n = ArrayGetNItems(ARR_NDIM(patterns_arr), ARR_DIMS(patterns_arr));
+	patterns = (int32 *) ARR_DATA_PTR(patterns_arr);
+	deconstruct_array(counts_arr, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  &count_values, &count_nulls, &n_counts);
+	if (n_counts != n)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("counts has %d elements but patterns has %d", n_counts, n)));
+
+	while (iteration < max_iterations)
+	{
+		double		matched[PARAMS] = {0};
+		double		matched_field[LINK_NUM_FIELDS] = {0};
+		double		total = 0.0,
+					total_matched = 0.0;
+		double		change;
+
+		CHECK_FOR_INTERRUPTS();
+		iteration++;
+		/* E step: the chance each pattern is a match, summed by level. */
+		for (int p = 0; p < n; p++)
+		{
+			double		count = count_nulls[p] ? 0.0 : DatumGetFloat8(count_values[p]);
+			double		pm = lambda,
+						pu = 1.0 - lambda,
+						w;
+
+			if (count <= 0.0)
+				continue;
+			for (int f = 0; f < LINK_NUM_FIELDS; f++)
+			{
+				int			l = LINK_LEVEL(patterns[p], f);
+
+				if (l == 0 || !(used & (1 << f)))
+					continue;
+				pm *= m[f * LINK_LEVEL_SLOTS + l];
+				pu *= u[f * LINK_LEVEL_SLOTS + l];
+			}
+			w = (pm + pu) > 0.0 ? pm / (pm + pu) : 0.0;
+			total += count;
+			total_matched += count * w;
+			for (int f = 0; f < LINK_NUM_FIELDS; f++)
+			{
+				int			l = LINK_LEVEL(patterns[p], f);
+
+				if (l == 0 || !(trained & (1 << f)))
+					continue;
+				matched[f * LINK_LEVEL_SLOTS + l] += count * w;
+				matched_field[f] += count * w;
+			}
+		}
+		if (total <= 0.0)
+			break;
+
+		/* M step. */
+		change = fabs(total_matched / total - lambda);
+		lambda = Min(Max(total_matched / total, PROBABILITY_FLOOR), 1.0 - PROBABILITY_FLOOR);
+		for (int f = 0; f < LINK_NUM_FIELDS; f++)
+		{
+			if (!(trained & (1 << f)) || matched_field[f] <= 0.0)
+				continue;
+			for (int l = 1; l < link_field_levels[f]; l++)
+			{
+				double		updated = Max(matched[f * LINK_LEVEL_SLOTS + l] / matched_field[f],
+										  PROBABILITY_FLOOR);
+
+				change = Max(change, fabs(updated - m[f * LINK_LEVEL_SLOTS + l]));
+				m[f * LINK_LEVEL_SLOTS + l] = updated;
+			}
+		}
+		if (change < tolerance)
+			break;
+	}
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("function returning record called in context that cannot accept type record")));
+	tupdesc = BlessTupleDesc(tupdesc);
+	for (int i = 0; i < PARAMS; i++)
+		m_datums[i] = Float8GetDatum(m[i]);
+	result[0] = PointerGetDatum(construct_array(m_datums, PARAMS, FLOAT8OID, sizeof(float8),
+												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	result[1] = Float8GetDatum(lambda);
+	result[2] = Int32GetDatum(iteration);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, result, result_nulls)));
+}

@@ -1,0 +1,47 @@
+/*
+ * link.h
+ *		Record linkage: string comparisons, the comparison vector of two
+ *		patient records, Fellegi-Sunter EM, and clustering with a guard.
+ *
+ * A comparison vector ("gamma") packs one level per field into an int32,
+ * four bits each: field f's level is (gamma >> (4 * f)) & 15.  Level 0 means
+ * a value was missing on either side (no evidence either way); level 1 is
+ * exact agreement; higher levels agree less, the last one is "different".
+ */
+#ifndef PTL_LINK_H
+#define PTL_LINK_H
+
+#include "mb/pg_wchar.h"
+
+typedef enum LinkField
+{
+	LINK_NHS_NUMBER,			/* digits as recorded, valid or not */
+	LINK_GIVEN_NAME,
+	LINK_FAMILY_NAME,
+	LINK_DATE_OF_BIRTH,
+	LINK_SEX,
+	LINK_POSTCODE,
+	LINK_ADDRESS,
+	LINK_NUM_FIELDS
+} LinkField;
+
+#define LINK_LEVEL_BITS		4
+#define LINK_LEVEL_SLOTS	16	/* per field in the flattened m and u arrays */
+#define LINK_LEVEL(gamma, f)	(((gamma) >> (LINK_LEVEL_BITS * (f))) & 15)
+
+/* Number of levels of each field, counting level 0 (missing). */
+extern const int link_field_levels[LINK_NUM_FIELDS];
+
+/* Strings as arrays of code points, so comparisons see characters, not bytes. */
+typedef struct LinkString
+{
+	int			len;
+	pg_wchar   *chars;
+} LinkString;
+
+extern LinkString link_string_from_text(const text *t);
+extern double link_jaro(const LinkString *a, const LinkString *b);
+extern double link_jaro_winkler(const LinkString *a, const LinkString *b);
+extern int	link_damerau_levenshtein(const LinkString *a, const LinkString *b);
+
+#endif							/* PTL_LINK_H */

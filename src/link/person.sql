@@ -1,0 +1,628 @@
+-- ---------------------------------------------------------------------------
+-- link/person: patient records of every source into ICS persons.
+--
+-- ptl.link_persons() compares candidate pairs of records (blocking rules),
+-- links identical valid NHS numbers unless the rest of the record flatly
+-- contradicts them, scores the other pairs with a Fellegi-Sunter model whose
+-- m and u probabilities it estimates from the data (EM), and forms persons
+-- by union-find with a guard against chaining.  Method and sources:
+-- docs/linkage.md; Fellegi & Sunter (1969), and Splink's formulation
+-- (peers.md 2.1): match weight = log2(lambda / (1 - lambda)) + sum of
+-- log2(m / u) over the fields.
+-- ---------------------------------------------------------------------------
+
+-- The normalised fields linkage compares (ptl.link_fields_of).
+CREATE TYPE ptl.link_fields AS (
+    nhs_number      text,
+    given_name      text,
+    family_name     text,
+    date_of_birth   date,
+    sex             text,
+    postcode        text,
+    address         text
+);
+COMMENT ON TYPE ptl.link_fields IS
+    'A patient record as linkage compares it: NHS number digits as recorded, names upper case letters only, sex 1 or 2, postcode without spaces, address upper case';
+
+CREATE FUNCTION ptl.jaro(a text, b text) RETURNS float8
+AS 'MODULE_PATHNAME', 'ptl_jaro' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ptl.jaro(text, text) IS
+    'Jaro similarity of two strings (0 to 1), on characters, case sensitive';
+
+CREATE FUNCTION ptl.jaro_winkler(a text, b text) RETURNS float8
+AS 'MODULE_PATHNAME', 'ptl_jaro_winkler' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ptl.jaro_winkler(text, text) IS
+    'Jaro-Winkler similarity (0 to 1): Jaro plus 0.1 per common leading character (up to 4) when Jaro is above 0.7';
+
+CREATE FUNCTION ptl.damerau_levenshtein(a text, b text) RETURNS int
+AS 'MODULE_PATHNAME', 'ptl_damerau_levenshtein' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ptl.damerau_levenshtein(text, text) IS
+    'Edits between two strings: insertions, deletions, substitutions and swaps of adjacent characters (optimal string alignment)';
+
+CREATE FUNCTION ptl.link_compare(a ptl.link_fields, b ptl.link_fields) RETURNS int
+AS 'MODULE_PATHNAME', 'ptl_link_compare' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ptl.link_compare(ptl.link_fields, ptl.link_fields) IS
+    'Comparison vector of two records: each field''s level (ptl.link_level) in 4 bits, field n at bit 4n';
+
+CREATE FUNCTION ptl.link_em(patterns int[], counts float8[], u float8[], m_start float8[],
+                            lambda_start float8, used_fields int, trained_fields int,
+                            max_iterations int, tolerance float8,
+                            OUT m float8[], OUT lambda float8, OUT iterations int)
+AS 'MODULE_PATHNAME', 'ptl_link_em' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ptl.link_em(int[], float8[], float8[], float8[], float8, int, int, int, float8) IS
+    'Fellegi-Sunter EM over distinct comparison vectors and their counts, u fixed: the share of matches (lambda) and m for the trained fields (bit n = field n); m and u are 112-element arrays, field f level l at f*16+l+1';
+
+CREATE FUNCTION ptl.link_clusters(record_ids bigint[], record_keys text[], left_ids bigint[],
+                                  right_ids bigint[], weights float8[], max_cluster_size int)
+RETURNS TABLE (left_id bigint, right_id bigint, left_cluster bigint, right_cluster bigint, outcome text)
+AS 'MODULE_PATHNAME', 'ptl_link_clusters' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ptl.link_clusters(bigint[], text[], bigint[], bigint[], float8[], int) IS
+    'Union-find over links in descending weight, refusing a link that would join two different NHS numbers or exceed max_cluster_size; each link''s outcome and both records'' final clusters (named by their smallest record id)';
+
+-- ---------------------------------------------------------------------------
+-- The model's vocabulary
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE ptl.link_level (
+    field_no    int NOT NULL CHECK (field_no BETWEEN 0 AND 6),
+    field       text NOT NULL,
+    level       int NOT NULL CHECK (level BETWEEN 0 AND 15),
+    label       text NOT NULL,
+    PRIMARY KEY (field_no, level)
+);
+COMMENT ON TABLE ptl.link_level IS 'Comparison levels of each field that person linkage compares (what ptl.link_compare returns)';
+COMMENT ON COLUMN ptl.link_level.field_no IS 'Field number: its level sits at bits 4n to 4n+3 of the comparison vector';
+COMMENT ON COLUMN ptl.link_level.field IS 'Field name';
+COMMENT ON COLUMN ptl.link_level.level IS 'Level: 0 missing on either side (weight 0), 1 exact, higher agree less';
+COMMENT ON COLUMN ptl.link_level.label IS 'What the level means';
+INSERT INTO ptl.link_level (field_no, field, level, label) VALUES
+    (0, 'nhs_number', 0, 'missing'), (0, 'nhs_number', 1, 'exact'),
+    (0, 'nhs_number', 2, 'one edit (a digit wrong, or two swapped)'), (0, 'nhs_number', 3, 'different'),
+    (1, 'given_name', 0, 'missing'), (1, 'given_name', 1, 'exact'),
+    (1, 'given_name', 2, 'Jaro-Winkler >= 0.92'), (1, 'given_name', 3, 'Jaro-Winkler >= 0.88'),
+    (1, 'given_name', 4, 'Jaro-Winkler >= 0.70'), (1, 'given_name', 5, 'different'),
+    (2, 'family_name', 0, 'missing'), (2, 'family_name', 1, 'exact'),
+    (2, 'family_name', 2, 'Jaro-Winkler >= 0.92'), (2, 'family_name', 3, 'Jaro-Winkler >= 0.88'),
+    (2, 'family_name', 4, 'Jaro-Winkler >= 0.70'), (2, 'family_name', 5, 'different'),
+    (3, 'date_of_birth', 0, 'missing'), (3, 'date_of_birth', 1, 'exact'),
+    (3, 'date_of_birth', 2, 'day and month swapped, or two adjacent digits swapped'),
+    (3, 'date_of_birth', 3, 'two of year, month and day agree, or one digit differs'),
+    (3, 'date_of_birth', 4, 'different'),
+    (4, 'sex', 0, 'missing or not stated'), (4, 'sex', 1, 'same'), (4, 'sex', 2, 'different'),
+    (5, 'postcode', 0, 'missing'), (5, 'postcode', 1, 'exact'), (5, 'postcode', 2, 'same district (outward code)'),
+    (5, 'postcode', 3, 'different'),
+    (6, 'address', 0, 'missing'), (6, 'address', 1, 'exact'), (6, 'address', 2, 'Jaro-Winkler >= 0.88'),
+    (6, 'address', 3, 'different');
+
+-- Blocking: only pairs that agree on at least one rule's key are compared.
+-- The keys are fixed (ptl.link_persons computes them); a rule does not train
+-- m for the fields it joins on, since all its pairs agree on them.
+CREATE TABLE ptl.link_blocking_rule (
+    rule_no         int PRIMARY KEY CHECK (rule_no BETWEEN 1 AND 30),
+    key_column      text NOT NULL UNIQUE,
+    description     text NOT NULL,
+    blocked_fields  int NOT NULL
+);
+COMMENT ON TABLE ptl.link_blocking_rule IS
+    'Blocking rules of person linkage: two records are compared only when they share one of these keys';
+COMMENT ON COLUMN ptl.link_blocking_rule.rule_no IS 'Rule number (bit rule_no - 1 of a pair''s rules)';
+COMMENT ON COLUMN ptl.link_blocking_rule.key_column IS 'Key the rule joins on';
+COMMENT ON COLUMN ptl.link_blocking_rule.description IS 'What the key is';
+COMMENT ON COLUMN ptl.link_blocking_rule.blocked_fields IS 'Fields the key is made of (bit n = field n): EM does not train them on this rule''s pairs';
+INSERT INTO ptl.link_blocking_rule VALUES
+    (1, 'key_nhs', 'NHS number digits as recorded (valid or not)', 1),
+    (2, 'key_dob_given', 'date of birth and given name initial', 8 | 2),
+    (3, 'key_dob_district', 'date of birth and postcode district', 8 | 32),
+    (4, 'key_postcode_given', 'postcode and given name initial', 32 | 2),
+    (5, 'key_names_year', 'family name, given name and year of birth', 4 | 2 | 8),
+    (6, 'key_postcode_family', 'postcode and family name initial', 32 | 4);
+
+-- Settings: a history, the latest row is in force (as ptl.rtt_setting).
+CREATE TABLE ptl.link_setting (
+    setting_id          bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    set_at              timestamptz NOT NULL DEFAULT now(),
+    set_by              text NOT NULL DEFAULT current_user,
+    shipped             boolean NOT NULL DEFAULT false,
+    link_probability    float8 NOT NULL DEFAULT 0.999 CHECK (link_probability > 0 AND link_probability < 1),
+    review_probability  float8 NOT NULL DEFAULT 0.5 CHECK (review_probability > 0 AND review_probability < 1),
+    max_cluster_size    int NOT NULL DEFAULT 20 CHECK (max_cluster_size >= 2),
+    max_block_size      int NOT NULL DEFAULT 1000 CHECK (max_block_size >= 2),
+    u_sample_pairs      int NOT NULL DEFAULT 1000000 CHECK (u_sample_pairs >= 1000),
+    em_max_iterations   int NOT NULL DEFAULT 100 CHECK (em_max_iterations >= 1),
+    em_tolerance        float8 NOT NULL DEFAULT 1e-6 CHECK (em_tolerance > 0),
+    CHECK (review_probability <= link_probability)
+);
+INSERT INTO ptl.link_setting (setting_id, set_at, set_by, shipped) VALUES (0, '-infinity', 'ptl', true);
+SELECT pg_catalog.pg_extension_config_dump('ptl.link_setting', 'WHERE NOT shipped');
+SELECT pg_catalog.pg_extension_config_dump('ptl.link_setting_setting_id_seq', '');
+COMMENT ON TABLE ptl.link_setting IS
+    'Person linkage thresholds and limits: a history, the latest row is in force (insert a row to change)';
+COMMENT ON COLUMN ptl.link_setting.setting_id IS 'Row number (0 = the defaults ptl ships)';
+COMMENT ON COLUMN ptl.link_setting.set_at IS 'When the settings were set';
+COMMENT ON COLUMN ptl.link_setting.set_by IS 'Who set them';
+COMMENT ON COLUMN ptl.link_setting.shipped IS 'True for the defaults row ptl ships';
+COMMENT ON COLUMN ptl.link_setting.link_probability IS
+    'Match probability at or above which two records are linked (default 0.999, match weight 9.97)';
+COMMENT ON COLUMN ptl.link_setting.review_probability IS
+    'Pairs from this probability up to link_probability go to clerical review (ptl.link_review)';
+COMMENT ON COLUMN ptl.link_setting.max_cluster_size IS 'Chaining guard: no person gathers more records than this';
+COMMENT ON COLUMN ptl.link_setting.max_block_size IS
+    'Blocks (records sharing one key) larger than this are not compared (keeps the work near linear; counted in ptl.link_run)';
+COMMENT ON COLUMN ptl.link_setting.u_sample_pairs IS 'Random record pairs drawn to estimate u probabilities';
+COMMENT ON COLUMN ptl.link_setting.em_max_iterations IS 'EM iterations at most';
+COMMENT ON COLUMN ptl.link_setting.em_tolerance IS 'EM stops when no probability moves by more than this';
+
+CREATE FUNCTION ptl.link_setting_in_force() RETURNS ptl.link_setting
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, ptl, pg_temp
+RETURN (SELECT s FROM ptl.link_setting s ORDER BY s.set_at DESC, s.setting_id DESC LIMIT 1);
+COMMENT ON FUNCTION ptl.link_setting_in_force() IS 'The person linkage settings in force: the latest row of ptl.link_setting';
+
+-- The fields of a patient record as linkage compares them.
+CREATE FUNCTION ptl.link_fields_of(p ptl.patient) RETURNS ptl.link_fields
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN ROW(
+    nullif(upper(regexp_replace(coalesce(p.nhs_number::text, p.nhs_number_as_recorded), '[^[:alnum:]]', '', 'g')), ''),
+    nullif(upper(regexp_replace(p.given_name, '[^[:alpha:]]', '', 'g')), ''),
+    nullif(upper(regexp_replace(p.family_name, '[^[:alpha:]]', '', 'g')), ''),
+    p.date_of_birth,
+    CASE WHEN p.sex IN ('1', '2') THEN p.sex END,
+    nullif(upper(regexp_replace(p.postcode, '[^[:alnum:]]', '', 'g')), ''),
+    nullif(upper(btrim(regexp_replace(p.address_line_1, '[^[:alnum:]]+', ' ', 'g'))), '')
+)::ptl.link_fields;
+COMMENT ON FUNCTION ptl.link_fields_of(ptl.patient) IS
+    'A patient record normalised for linkage (ptl.link_fields)';
+
+-- ---------------------------------------------------------------------------
+-- The model and its results
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE ptl.link_run (
+    run_id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    started_at          timestamptz NOT NULL,
+    finished_at         timestamptz NOT NULL DEFAULT clock_timestamp(),
+    records             bigint NOT NULL,
+    candidate_pairs     bigint NOT NULL,
+    skipped_blocks      bigint NOT NULL,
+    u_sample_pairs      bigint NOT NULL,
+    em_iterations       int NOT NULL,
+    candidate_match_share float8 NOT NULL,
+    prior_weight        float8 NOT NULL,
+    nhs_number_links    bigint NOT NULL,
+    probabilistic_links bigint NOT NULL,
+    conflicts           bigint NOT NULL,
+    refused_links       bigint NOT NULL,
+    review_pairs        bigint NOT NULL,
+    persons             bigint NOT NULL,
+    run_by              text NOT NULL DEFAULT current_user
+);
+SELECT pg_catalog.pg_extension_config_dump('ptl.link_run', '');
+COMMENT ON TABLE ptl.link_run IS 'One row per ptl.link_persons() run: the work done and what the model found';
+COMMENT ON COLUMN ptl.link_run.run_id IS 'Run number';
+COMMENT ON COLUMN ptl.link_run.started_at IS 'Start';
+COMMENT ON COLUMN ptl.link_run.finished_at IS 'End';
+COMMENT ON COLUMN ptl.link_run.records IS 'Patient records linked';
+COMMENT ON COLUMN ptl.link_run.candidate_pairs IS 'Distinct pairs the blocking rules produced and compared';
+COMMENT ON COLUMN ptl.link_run.skipped_blocks IS 'Blocks over max_block_size, not compared';
+COMMENT ON COLUMN ptl.link_run.u_sample_pairs IS 'Random pairs compared to estimate u';
+COMMENT ON COLUMN ptl.link_run.em_iterations IS 'EM iterations, all rules together';
+COMMENT ON COLUMN ptl.link_run.candidate_match_share IS 'Estimated share of matches among the candidate pairs';
+COMMENT ON COLUMN ptl.link_run.prior_weight IS 'log2(lambda / (1 - lambda)) for two records drawn at random';
+COMMENT ON COLUMN ptl.link_run.nhs_number_links IS 'Pairs linked by identical valid NHS numbers';
+COMMENT ON COLUMN ptl.link_run.probabilistic_links IS 'Other pairs at or above the link probability';
+COMMENT ON COLUMN ptl.link_run.conflicts IS 'Pairs with one valid NHS number whose other fields flatly contradict it (not linked)';
+COMMENT ON COLUMN ptl.link_run.refused_links IS 'Links the chaining guard refused';
+COMMENT ON COLUMN ptl.link_run.review_pairs IS 'Pairs between the review and link probabilities';
+COMMENT ON COLUMN ptl.link_run.persons IS 'Persons after the run';
+COMMENT ON COLUMN ptl.link_run.run_by IS 'Database user';
+
+CREATE TABLE ptl.link_parameter (
+    field_no    int NOT NULL,
+    level       int NOT NULL,
+    m           float8 NOT NULL CHECK (m > 0 AND m <= 1),
+    u           float8 NOT NULL CHECK (u > 0 AND u <= 1),
+    weight      float8 GENERATED ALWAYS AS (ln(m / u) / ln(2.0::float8)) STORED,
+    PRIMARY KEY (field_no, level),
+    FOREIGN KEY (field_no, level) REFERENCES ptl.link_level (field_no, level)
+);
+COMMENT ON TABLE ptl.link_parameter IS 'The Fellegi-Sunter model the last run estimated: m and u of each field level';
+COMMENT ON COLUMN ptl.link_parameter.field_no IS 'Field (ptl.link_level)';
+COMMENT ON COLUMN ptl.link_parameter.level IS 'Level (1 exact ... last different)';
+COMMENT ON COLUMN ptl.link_parameter.m IS 'Chance of this level when the records are the same person (EM)';
+COMMENT ON COLUMN ptl.link_parameter.u IS 'Chance of this level when they are not (random pairs)';
+COMMENT ON COLUMN ptl.link_parameter.weight IS 'Match weight of the level, log2(m / u)';
+
+CREATE TABLE ptl.link_term_frequency (
+    field_no    int NOT NULL CHECK (field_no IN (1, 2)),
+    value       text NOT NULL,
+    frequency   float8 NOT NULL CHECK (frequency > 0 AND frequency <= 1),
+    PRIMARY KEY (field_no, value)
+);
+COMMENT ON TABLE ptl.link_term_frequency IS
+    'Share of records with each given and family name: an exact match on a common name weighs log2(m / frequency), less than on a rare one';
+COMMENT ON COLUMN ptl.link_term_frequency.field_no IS '1 given name, 2 family name';
+COMMENT ON COLUMN ptl.link_term_frequency.value IS 'Normalised name';
+COMMENT ON COLUMN ptl.link_term_frequency.frequency IS 'Share of records carrying it';
+
+-- Pairs worth keeping: links, conflicts, refusals and review candidates.
+CREATE TABLE ptl.link_pair (
+    patient_a       bigint NOT NULL REFERENCES ptl.patient (patient_id) ON DELETE CASCADE,
+    patient_b       bigint NOT NULL REFERENCES ptl.patient (patient_id) ON DELETE CASCADE,
+    rules           int NOT NULL,
+    gamma           int NOT NULL,
+    match_weight    float8 NOT NULL,
+    match_probability float8 NOT NULL,
+    method          text NOT NULL CHECK (method IN ('nhs_number', 'probabilistic', 'reviewer', 'conflict', 'review')),
+    outcome         text CHECK (outcome IN ('linked', 'already', 'refused_nhs_number', 'refused_size')),
+    PRIMARY KEY (patient_a, patient_b),
+    CHECK (patient_a < patient_b)
+);
+CREATE INDEX link_pair_b_idx ON ptl.link_pair (patient_b);
+COMMENT ON TABLE ptl.link_pair IS
+    'Record pairs of the last linkage run that were linked, refused, in conflict or left for review';
+COMMENT ON COLUMN ptl.link_pair.patient_a IS 'One record (the smaller id)';
+COMMENT ON COLUMN ptl.link_pair.patient_b IS 'The other';
+COMMENT ON COLUMN ptl.link_pair.rules IS 'Blocking rules that produced the pair (bit n-1 = rule n)';
+COMMENT ON COLUMN ptl.link_pair.gamma IS 'Comparison vector (ptl.link_compare)';
+COMMENT ON COLUMN ptl.link_pair.match_weight IS 'Match weight: prior plus every field''s weight, names adjusted for frequency';
+COMMENT ON COLUMN ptl.link_pair.match_probability IS 'Probability the records are one person, 2^w / (1 + 2^w)';
+COMMENT ON COLUMN ptl.link_pair.method IS
+    'nhs_number (identical valid numbers), probabilistic (at or above the link probability), reviewer (a clerical decision), conflict (identical numbers, contradicting details: not linked) or review (below the link probability)';
+COMMENT ON COLUMN ptl.link_pair.outcome IS 'For links: what clustering did (linked, already joined, or refused by the chaining guard and why)';
+
+-- Clerical decisions: a reviewer's match joins two records whatever their
+-- weight, a non-match keeps that pair from linking.
+CREATE TABLE ptl.link_decision (
+    patient_a       bigint NOT NULL REFERENCES ptl.patient (patient_id) ON DELETE CASCADE,
+    patient_b       bigint NOT NULL REFERENCES ptl.patient (patient_id) ON DELETE CASCADE,
+    decision        text NOT NULL CHECK (decision IN ('match', 'non_match')),
+    decided_by      text NOT NULL DEFAULT current_user,
+    decided_at      timestamptz NOT NULL DEFAULT now(),
+    note            text,
+    PRIMARY KEY (patient_a, patient_b),
+    CHECK (patient_a < patient_b)
+);
+SELECT pg_catalog.pg_extension_config_dump('ptl.link_decision', '');
+COMMENT ON TABLE ptl.link_decision IS
+    'Clerical review decisions on record pairs, applied by every later linkage run';
+COMMENT ON COLUMN ptl.link_decision.patient_a IS 'One record (the smaller id)';
+COMMENT ON COLUMN ptl.link_decision.patient_b IS 'The other';
+COMMENT ON COLUMN ptl.link_decision.decision IS 'match or non_match';
+COMMENT ON COLUMN ptl.link_decision.decided_by IS 'Reviewer';
+COMMENT ON COLUMN ptl.link_decision.decided_at IS 'When';
+COMMENT ON COLUMN ptl.link_decision.note IS 'Why';
+
+CREATE SEQUENCE ptl.person_id_seq;
+SELECT pg_catalog.pg_extension_config_dump('ptl.person_id_seq', '');
+COMMENT ON SEQUENCE ptl.person_id_seq IS 'ICS person numbers';
+
+CREATE TABLE ptl.person_link (
+    patient_id      bigint PRIMARY KEY REFERENCES ptl.patient (patient_id) ON DELETE CASCADE,
+    person_id       bigint NOT NULL,
+    method          text NOT NULL CHECK (method IN ('nhs_number', 'probabilistic', 'reviewer', 'single')),
+    match_weight    float8,
+    linked_at       timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX person_link_person_idx ON ptl.person_link (person_id);
+SELECT pg_catalog.pg_extension_config_dump('ptl.person_link', '');
+COMMENT ON TABLE ptl.person_link IS
+    'The ICS person of every patient record: person numbers stay stable across runs while their records stay together';
+COMMENT ON COLUMN ptl.person_link.patient_id IS 'Patient record';
+COMMENT ON COLUMN ptl.person_link.person_id IS 'ICS person';
+COMMENT ON COLUMN ptl.person_link.method IS
+    'Strongest link joining the record to its person: nhs_number, reviewer, probabilistic, or single (no other record)';
+COMMENT ON COLUMN ptl.person_link.match_weight IS 'Weight of that link (NULL for single)';
+COMMENT ON COLUMN ptl.person_link.linked_at IS 'When the run that linked it finished';
+
+-- ---------------------------------------------------------------------------
+-- The run
+-- ---------------------------------------------------------------------------
+
+-- m and u arrays (112 elements, field f level l at f*16+l+1) from rows.
+CREATE FUNCTION ptl.link_parameter_array(levels int[], probabilities float8[]) RETURNS float8[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT array_agg(coalesce(x.p, 1e-6) ORDER BY s.i)
+    FROM generate_series(0, 111) AS s (i)
+    LEFT JOIN unnest(levels, probabilities) AS x (slot, p) ON x.slot = s.i;
+END;
+COMMENT ON FUNCTION ptl.link_parameter_array(int[], float8[]) IS
+    'Internal: slots (f*16+l) and probabilities into the 112-element array ptl.link_em takes (other slots 1e-6)';
+
+CREATE FUNCTION ptl.link_persons() RETURNS ptl.link_run
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+SET work_mem = '256MB'
+SET client_min_messages = warning
+AS $$
+DECLARE
+    s ptl.link_setting := ptl.link_setting_in_force();
+    run ptl.link_run;
+    n_skipped bigint;
+    rule record;
+    u_arr float8[];
+    m_start float8[];
+    em record;
+    lambda_candidates float8;
+    prior float8;
+    link_weight float8 := (ln(s.link_probability / (1 - s.link_probability)) / ln(2.0::float8));
+    review_weight float8 := (ln(s.review_probability / (1 - s.review_probability)) / ln(2.0::float8));
+BEGIN
+    run.started_at := clock_timestamp();
+    -- One run at a time; readers of person_link see the old persons until commit.
+    LOCK TABLE ptl.person_link IN SHARE ROW EXCLUSIVE MODE;
+
+    -- 1. Normalised records and their blocking keys.
+    RAISE WARNING 'step 1 %', clock_timestamp() - run.started_at;
+    DROP TABLE IF EXISTS link_rec, link_cand, link_edge, link_block_pair, link_draw, link_u, link_m,
+                         link_outcome, link_member, link_person;
+    CREATE TEMP TABLE link_rec ON COMMIT DROP AS
+    SELECT x.patient_id, x.f, x.nhs_valid,
+           row_number() OVER (ORDER BY x.patient_id) AS rn,
+           (x.f).nhs_number AS key_nhs,
+           (x.f).date_of_birth::text || left((x.f).given_name, 1) AS key_dob_given,
+           (x.f).date_of_birth::text || left((x.f).postcode, length((x.f).postcode) - 3) AS key_dob_district,
+           (x.f).postcode || left((x.f).given_name, 1) AS key_postcode_given,
+           (x.f).family_name || ' ' || (x.f).given_name || extract(year FROM (x.f).date_of_birth)::text AS key_names_year,
+           (x.f).postcode || left((x.f).family_name, 1) AS key_postcode_family
+    FROM (SELECT p.patient_id, ptl.link_fields_of(p) AS f,
+                 regexp_replace(p.nhs_number::text, '[^0-9]', '', 'g') AS nhs_valid
+          FROM ptl.patient p) x;
+    run.records := (SELECT count(*) FROM link_rec);
+    ANALYZE link_rec;
+
+    -- 2. Candidate pairs: the union of the blocking rules, each pair with
+    RAISE WARNING 'step 2 %', clock_timestamp() - run.started_at;
+    --    every rule it satisfies.  Blocks over max_block_size are skipped.
+    CREATE TEMP TABLE link_block_pair (a bigint, b bigint, rule_bit int) ON COMMIT DROP;
+    run.skipped_blocks := 0;
+    FOR rule IN SELECT * FROM ptl.link_blocking_rule ORDER BY rule_no LOOP
+        EXECUTE format(
+            'WITH blocks AS (SELECT %1$I AS k FROM pg_temp.link_rec WHERE %1$I IS NOT NULL
+                             GROUP BY 1 HAVING count(*) BETWEEN 2 AND $1),
+                  members AS (SELECT r.patient_id, r.%1$I AS k FROM pg_temp.link_rec r JOIN blocks b ON b.k = r.%1$I)
+             INSERT INTO pg_temp.link_block_pair
+             SELECT l.patient_id, r.patient_id, $2 FROM members l JOIN members r ON r.k = l.k
+             WHERE l.patient_id < r.patient_id', rule.key_column)
+        USING s.max_block_size, 1 << (rule.rule_no - 1);
+        EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM pg_temp.link_rec WHERE %1$I IS NOT NULL
+                        GROUP BY %1$I HAVING count(*) > $1) x', rule.key_column)
+        INTO STRICT n_skipped USING s.max_block_size;
+        run.skipped_blocks := run.skipped_blocks + n_skipped;
+    END LOOP;
+
+    CREATE TEMP TABLE link_cand ON COMMIT DROP AS
+    SELECT c.a, c.b, c.rules, ptl.link_compare(ra.f, rb.f) AS gamma,
+           ra.nhs_valid IS NOT NULL AND ra.nhs_valid = rb.nhs_valid AS same_nhs,
+           (ra.f).given_name AS given_a, (ra.f).family_name AS family_a
+    FROM (SELECT a, b, bit_or(rule_bit) AS rules FROM link_block_pair GROUP BY a, b) c
+    JOIN link_rec ra ON ra.patient_id = c.a
+    JOIN link_rec rb ON rb.patient_id = c.b;
+    DROP TABLE link_block_pair;
+    run.candidate_pairs := (SELECT count(*) FROM link_cand);
+
+    -- 3. u: the levels of random pairs (almost all different persons),
+    RAISE WARNING 'step 3 %', clock_timestamp() - run.started_at;
+    --    drawn reproducibly from the record numbers.
+    CREATE TEMP TABLE link_draw ON COMMIT DROP AS
+    SELECT 1 + (abs(hashint8extended(i, 1)) % run.records) AS x,
+           1 + (abs(hashint8extended(i, 2)) % run.records) AS y
+    FROM generate_series(1, CASE WHEN run.records > 1 THEN s.u_sample_pairs ELSE 0 END) AS i;
+    ANALYZE link_draw;
+    CREATE TEMP TABLE link_u ON COMMIT DROP AS
+    WITH g AS MATERIALIZED (
+        SELECT ptl.link_compare(rx.f, ry.f) AS gamma, count(*) AS n
+        FROM link_draw d JOIN link_rec rx ON rx.rn = d.x JOIN link_rec ry ON ry.rn = d.y
+        WHERE d.x <> d.y
+        GROUP BY 1),
+    seen AS (
+        SELECT lv.field_no, lv.level, coalesce(sum(g.n), 0) AS n
+        FROM ptl.link_level lv
+        LEFT JOIN g ON (g.gamma >> (4 * lv.field_no)) & 15 = lv.level
+        WHERE lv.level > 0
+        GROUP BY lv.field_no, lv.level)
+    -- add-one smoothing: a level never seen at random is rare, not impossible
+    SELECT field_no, level,
+           (n + 1)::float8 / (sum(n) OVER (PARTITION BY field_no) + count(*) OVER (PARTITION BY field_no)) AS u
+    FROM seen;
+    run.u_sample_pairs := least(s.u_sample_pairs, CASE WHEN run.records > 1 THEN s.u_sample_pairs ELSE 0 END);
+    SELECT ptl.link_parameter_array(array_agg(field_no * 16 + level), array_agg(u)) INTO u_arr FROM link_u;
+
+    -- Starting m: exact agreement likely among matches, the rest shared out.
+    SELECT ptl.link_parameter_array(array_agg(lv.field_no * 16 + lv.level),
+                                    array_agg(CASE WHEN lv.level = 1 THEN 0.9
+                                                   ELSE 0.1 / (n.levels - 2) END))
+    INTO m_start
+    FROM ptl.link_level lv
+    JOIN (SELECT field_no, count(*) AS levels FROM ptl.link_level GROUP BY field_no) n USING (field_no)
+    WHERE lv.level > 0;
+
+    -- 4. m by EM, once per blocking rule on the pairs it produced, not
+    RAISE WARNING 'step 4 %', clock_timestamp() - run.started_at;
+    --    training the fields it blocks on; a field's m is the mean over the
+    --    rules that trained it.
+    CREATE TEMP TABLE link_m (field_no int, level int, m float8) ON COMMIT DROP;
+    run.em_iterations := 0;
+    FOR rule IN SELECT * FROM ptl.link_blocking_rule ORDER BY rule_no LOOP
+        SELECT e.* INTO em
+        FROM (SELECT array_agg(gamma) AS patterns, array_agg(n::float8) AS counts
+              FROM (SELECT gamma, count(*) AS n FROM link_cand
+                    WHERE rules & (1 << (rule.rule_no - 1)) <> 0 GROUP BY gamma) g) x,
+             ptl.link_em(x.patterns, x.counts, u_arr, m_start, 0.5,
+                         127 & ~rule.blocked_fields, 127 & ~rule.blocked_fields,
+                         s.em_max_iterations, s.em_tolerance) e
+        WHERE x.patterns IS NOT NULL;
+        CONTINUE WHEN em IS NULL OR em.m IS NULL;
+        run.em_iterations := run.em_iterations + em.iterations;
+        INSERT INTO link_m
+        SELECT lv.field_no, lv.level, em.m[lv.field_no * 16 + lv.level + 1]
+        FROM ptl.link_level lv
+        WHERE lv.level > 0 AND rule.blocked_fields & (1 << lv.field_no) = 0;
+    END LOOP;
+
+    DELETE FROM ptl.link_parameter;
+    INSERT INTO ptl.link_parameter (field_no, level, m, u)
+    SELECT u.field_no, u.level,
+           coalesce(m.m, m_start[u.field_no * 16 + u.level + 1]), u.u
+    FROM link_u u
+    LEFT JOIN (SELECT field_no, level, avg(m) AS m FROM link_m GROUP BY field_no, level) m
+           USING (field_no, level);
+
+    -- 5. The prior: EM for lambda alone over all candidates with m and u
+    RAISE WARNING 'step 5 %', clock_timestamp() - run.started_at;
+    --    fixed, then from the candidates' share to any two records.
+    SELECT e.lambda, e.iterations INTO em
+    FROM (SELECT array_agg(gamma) AS patterns, array_agg(n::float8) AS counts
+          FROM (SELECT gamma, count(*) AS n FROM link_cand GROUP BY gamma) g) x,
+         ptl.link_em(x.patterns, x.counts, u_arr,
+                     (SELECT ptl.link_parameter_array(array_agg(field_no * 16 + level), array_agg(m))
+                      FROM ptl.link_parameter),
+                     0.5, 127, 0, s.em_max_iterations, s.em_tolerance) e
+    WHERE x.patterns IS NOT NULL;
+    lambda_candidates := coalesce(em.lambda, 1e-6);
+    run.em_iterations := run.em_iterations + coalesce(em.iterations, 0);
+    run.candidate_match_share := lambda_candidates;
+    prior := greatest(lambda_candidates * greatest(run.candidate_pairs, 1)
+                      / greatest(run.records::float8 * (run.records - 1) / 2, 1), 1e-12);
+    prior := least(prior, 0.5);
+    run.prior_weight := (ln(prior / (1 - prior)) / ln(2.0::float8));
+
+    -- Name frequencies, for the term-frequency adjustment.
+    DELETE FROM ptl.link_term_frequency;
+    INSERT INTO ptl.link_term_frequency (field_no, value, frequency)
+    SELECT 1, v, count(*)::float8 / sum(count(*)) OVER ()
+    FROM (SELECT (f).given_name AS v FROM link_rec) x WHERE v IS NOT NULL GROUP BY v
+    UNION ALL
+    SELECT 2, v, count(*)::float8 / sum(count(*)) OVER ()
+    FROM (SELECT (f).family_name AS v FROM link_rec) x WHERE v IS NOT NULL GROUP BY v;
+
+    -- 6. Scores.  Identical valid NHS numbers link unless the record
+    RAISE WARNING 'step 6 %', clock_timestamp() - run.started_at;
+    --    flatly contradicts them: the date of birth and both names all
+    --    different (each present).
+    CREATE TEMP TABLE link_edge ON COMMIT DROP AS
+    WITH scored AS (
+        SELECT c.a, c.b, c.rules, c.gamma, c.same_nhs,
+               run.prior_weight + pw.weight
+               + CASE WHEN (c.gamma >> 4) & 15 = 1
+                      THEN (ln(pw.u_given / greatest(tg.frequency, 1e-9)) / ln(2.0::float8)) ELSE 0 END
+               + CASE WHEN (c.gamma >> 8) & 15 = 1
+                      THEN (ln(pw.u_family / greatest(tf.frequency, 1e-9)) / ln(2.0::float8)) ELSE 0 END
+                 AS w
+        FROM link_cand c
+        JOIN (SELECT g.gamma,
+                     sum(p.weight) FILTER (WHERE p.level = (g.gamma >> (4 * p.field_no)) & 15) AS weight,
+                     max(p.u) FILTER (WHERE p.field_no = 1 AND p.level = 1) AS u_given,
+                     max(p.u) FILTER (WHERE p.field_no = 2 AND p.level = 1) AS u_family
+              FROM (SELECT DISTINCT gamma FROM link_cand) g CROSS JOIN ptl.link_parameter p
+              GROUP BY g.gamma) pw ON pw.gamma = c.gamma
+        LEFT JOIN ptl.link_term_frequency tg ON tg.field_no = 1 AND tg.value = c.given_a
+        LEFT JOIN ptl.link_term_frequency tf ON tf.field_no = 2 AND tf.value = c.family_a)
+    SELECT sc.a, sc.b, sc.rules, sc.gamma, sc.w,
+           CASE WHEN d.decision = 'match' THEN 'reviewer'
+                WHEN sc.same_nhs AND (sc.gamma >> 12) & 15 = 4 AND (sc.gamma >> 4) & 15 = 5
+                     AND (sc.gamma >> 8) & 15 = 5 THEN 'conflict'
+                WHEN sc.same_nhs THEN 'nhs_number'
+                WHEN d.decision = 'non_match' THEN NULL
+                WHEN sc.w >= link_weight THEN 'probabilistic'
+                WHEN sc.w >= review_weight THEN 'review' END AS method
+    FROM scored sc
+    LEFT JOIN ptl.link_decision d ON d.patient_a = sc.a AND d.patient_b = sc.b;
+    -- A reviewer's match on a pair no blocking rule produced still counts.
+    INSERT INTO link_edge (a, b, rules, gamma, w, method)
+    SELECT d.patient_a, d.patient_b, 0, ptl.link_compare(ra.f, rb.f), 'Infinity', 'reviewer'
+    FROM ptl.link_decision d
+    JOIN link_rec ra ON ra.patient_id = d.patient_a
+    JOIN link_rec rb ON rb.patient_id = d.patient_b
+    WHERE d.decision = 'match'
+      AND NOT EXISTS (SELECT 1 FROM link_edge e WHERE e.a = d.patient_a AND e.b = d.patient_b);
+    DELETE FROM link_edge WHERE method IS NULL;
+    ANALYZE link_edge;
+
+    -- 7. Persons: union-find over the links, strongest first (identical NHS
+    RAISE WARNING 'step 7 %', clock_timestamp() - run.started_at;
+    --    numbers and reviewers' matches before any probabilistic link).
+    CREATE TEMP TABLE link_outcome ON COMMIT DROP AS
+    SELECT o.*
+    FROM (SELECT array_agg(a ORDER BY a, b) AS l, array_agg(b ORDER BY a, b) AS r,
+                 array_agg(CASE WHEN method IN ('nhs_number', 'reviewer') THEN 'Infinity' ELSE w END ORDER BY a, b) AS w
+          FROM link_edge WHERE method IN ('nhs_number', 'reviewer', 'probabilistic')) e,
+         (SELECT array_agg(patient_id ORDER BY patient_id) AS ids,
+                 array_agg(nhs_valid ORDER BY patient_id) AS keys
+          FROM link_rec
+          WHERE patient_id IN (SELECT a FROM link_edge UNION SELECT b FROM link_edge)) rec,
+         ptl.link_clusters(rec.ids, rec.keys, e.l, e.r, e.w, s.max_cluster_size) o
+    WHERE e.l IS NOT NULL;
+
+    DELETE FROM ptl.link_pair;
+    INSERT INTO ptl.link_pair (patient_a, patient_b, rules, gamma, match_weight, match_probability, method, outcome)
+    SELECT e.a, e.b, e.rules, e.gamma, e.w,
+           CASE WHEN e.w = 'Infinity' THEN 1 ELSE 1 - 1 / (1 + power(2::float8, least(e.w, 1000))) END,
+           e.method, o.outcome
+    FROM link_edge e
+    LEFT JOIN link_outcome o ON o.left_id = e.a AND o.right_id = e.b;
+
+    -- 8. Stable person numbers: a cluster keeps the person number most of
+    RAISE WARNING 'step 8 %', clock_timestamp() - run.started_at;
+    --    its records had (the larger cluster wins a split); others get new ones.
+    CREATE TEMP TABLE link_member ON COMMIT DROP AS
+    SELECT r.patient_id, coalesce(c.cluster, r.patient_id) AS cluster
+    FROM link_rec r
+    LEFT JOIN (SELECT left_id AS patient_id, min(left_cluster) AS cluster FROM link_outcome GROUP BY 1
+               UNION
+               SELECT right_id, min(right_cluster) FROM link_outcome GROUP BY 1) c USING (patient_id);
+    CREATE TEMP TABLE link_person ON COMMIT DROP AS
+    WITH votes AS (
+        SELECT m.cluster, pl.person_id, count(*) AS n
+        FROM link_member m JOIN ptl.person_link pl USING (patient_id)
+        GROUP BY m.cluster, pl.person_id),
+    best AS (
+        SELECT DISTINCT ON (v.cluster) v.cluster, v.person_id, v.n
+        FROM votes v ORDER BY v.cluster, v.n DESC, v.person_id),
+    kept AS (
+        SELECT DISTINCT ON (b.person_id) b.cluster, b.person_id
+        FROM best b ORDER BY b.person_id, b.n DESC, b.cluster)
+    SELECT c.cluster, coalesce(k.person_id, nextval('ptl.person_id_seq')) AS person_id
+    FROM (SELECT DISTINCT cluster FROM link_member) c
+    LEFT JOIN kept k USING (cluster);
+
+    DELETE FROM ptl.person_link;
+    INSERT INTO ptl.person_link (patient_id, person_id, method, match_weight, linked_at)
+    SELECT m.patient_id, p.person_id,
+           coalesce(strongest.method, 'single'), strongest.w, clock_timestamp()
+    FROM link_member m
+    JOIN link_person p USING (cluster)
+    LEFT JOIN (
+        SELECT DISTINCT ON (x.patient_id) x.patient_id, x.method, x.w
+        FROM (SELECT e.a AS patient_id, e.method, e.w FROM link_edge e
+              JOIN link_outcome o ON o.left_id = e.a AND o.right_id = e.b AND o.outcome = 'linked'
+              UNION ALL
+              SELECT e.b, e.method, e.w FROM link_edge e
+              JOIN link_outcome o ON o.left_id = e.a AND o.right_id = e.b AND o.outcome = 'linked') x
+        ORDER BY x.patient_id, x.method = 'nhs_number' DESC, x.method = 'reviewer' DESC, x.w DESC
+        ) strongest USING (patient_id);
+
+    SELECT count(*) FILTER (WHERE method = 'nhs_number'),
+           count(*) FILTER (WHERE method = 'probabilistic'),
+           count(*) FILTER (WHERE method = 'conflict'),
+           count(*) FILTER (WHERE outcome LIKE 'refused%'),
+           count(*) FILTER (WHERE method = 'review')
+    INTO run.nhs_number_links, run.probabilistic_links, run.conflicts, run.refused_links, run.review_pairs
+    FROM ptl.link_pair;
+    run.persons := (SELECT count(DISTINCT person_id) FROM ptl.person_link);
+    run.run_by := current_user;
+    run.finished_at := clock_timestamp();
+
+    INSERT INTO ptl.link_run (started_at, finished_at, records, candidate_pairs, skipped_blocks, u_sample_pairs,
+                              em_iterations, candidate_match_share, prior_weight, nhs_number_links,
+                              probabilistic_links, conflicts, refused_links, review_pairs, persons)
+    VALUES (run.started_at, run.finished_at, run.records, run.candidate_pairs, run.skipped_blocks,
+            run.u_sample_pairs, run.em_iterations, run.candidate_match_share, run.prior_weight,
+            run.nhs_number_links, run.probabilistic_links, run.conflicts, run.refused_links,
+            run.review_pairs, run.persons)
+    RETURNING * INTO run;
+    RETURN run;
+END
+$$;
+COMMENT ON FUNCTION ptl.link_persons() IS
+    'Links every patient record to an ICS person (ptl.person_link): blocking, identical NHS numbers, a Fellegi-Sunter model estimated from the data, union-find with a chaining guard; returns the run''s figures';
