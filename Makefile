@@ -7,12 +7,13 @@ SQL_PARTS    = src/types/types.sql \
                src/model/model.sql \
                src/load/stage.sql \
                src/load/load.sql \
+               src/link/person.sql \
+               src/link/pathway.sql \
                src/rtt/engine.sql \
                src/rtt/refresh.sql \
                src/rtt/validation.sql \
                src/rtt/ptl.sql \
-               src/rtt/returns.sql \
-               src/link/person.sql
+               src/rtt/returns.sql
 SYNTH_PARTS  = test/generator/ptl_synth.sql test/generator/validation_recall.sql \
                test/generator/link_accuracy.sql
 

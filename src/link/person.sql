@@ -130,6 +130,7 @@ CREATE TABLE ptl.link_setting (
     u_sample_pairs      int NOT NULL DEFAULT 1000000 CHECK (u_sample_pairs >= 1000),
     em_max_iterations   int NOT NULL DEFAULT 100 CHECK (em_max_iterations >= 1),
     em_tolerance        float8 NOT NULL DEFAULT 1e-6 CHECK (em_tolerance > 0),
+    transfer_window_days int NOT NULL DEFAULT 42 CHECK (transfer_window_days >= 0),
     CHECK (review_probability <= link_probability)
 );
 INSERT INTO ptl.link_setting (setting_id, set_at, set_by, shipped) VALUES (0, '-infinity', 'ptl', true);
@@ -151,6 +152,8 @@ COMMENT ON COLUMN ptl.link_setting.max_block_size IS
 COMMENT ON COLUMN ptl.link_setting.u_sample_pairs IS 'Random record pairs drawn to estimate u probabilities';
 COMMENT ON COLUMN ptl.link_setting.em_max_iterations IS 'EM iterations at most';
 COMMENT ON COLUMN ptl.link_setting.em_tolerance IS 'EM stops when no probability moves by more than this';
+COMMENT ON COLUMN ptl.link_setting.transfer_window_days IS
+    'Pathway linkage: a transfer_in matches a transfer_out of the same person at another provider when it comes at most this many days later';
 
 CREATE FUNCTION ptl.link_setting_in_force() RETURNS ptl.link_setting
 LANGUAGE sql STABLE PARALLEL SAFE
@@ -353,7 +356,6 @@ BEGIN
     LOCK TABLE ptl.person_link IN SHARE ROW EXCLUSIVE MODE;
 
     -- 1. Normalised records and their blocking keys.
-    RAISE WARNING 'step 1 %', clock_timestamp() - run.started_at;
     DROP TABLE IF EXISTS link_rec, link_cand, link_edge, link_block_pair, link_draw, link_u, link_m,
                          link_outcome, link_member, link_person;
     CREATE TEMP TABLE link_rec ON COMMIT DROP AS
@@ -367,12 +369,12 @@ BEGIN
            (x.f).postcode || left((x.f).family_name, 1) AS key_postcode_family
     FROM (SELECT p.patient_id, ptl.link_fields_of(p) AS f,
                  regexp_replace(p.nhs_number::text, '[^0-9]', '', 'g') AS nhs_valid
-          FROM ptl.patient p) x;
+          FROM ptl.patient p
+          OFFSET 0) x;  -- a fence: normalise each record once, not once per key
     run.records := (SELECT count(*) FROM link_rec);
     ANALYZE link_rec;
 
     -- 2. Candidate pairs: the union of the blocking rules, each pair with
-    RAISE WARNING 'step 2 %', clock_timestamp() - run.started_at;
     --    every rule it satisfies.  Blocks over max_block_size are skipped.
     CREATE TEMP TABLE link_block_pair (a bigint, b bigint, rule_bit int) ON COMMIT DROP;
     run.skipped_blocks := 0;
@@ -402,12 +404,11 @@ BEGIN
     run.candidate_pairs := (SELECT count(*) FROM link_cand);
 
     -- 3. u: the levels of random pairs (almost all different persons),
-    RAISE WARNING 'step 3 %', clock_timestamp() - run.started_at;
     --    drawn reproducibly from the record numbers.
     CREATE TEMP TABLE link_draw ON COMMIT DROP AS
     SELECT 1 + (abs(hashint8extended(i, 1)) % run.records) AS x,
            1 + (abs(hashint8extended(i, 2)) % run.records) AS y
-    FROM generate_series(1, CASE WHEN run.records > 1 THEN s.u_sample_pairs ELSE 0 END) AS i;
+    FROM generate_series(1, least(s.u_sample_pairs, run.records * (run.records - 1) / 2)) AS i;
     ANALYZE link_draw;
     CREATE TEMP TABLE link_u ON COMMIT DROP AS
     WITH g AS MATERIALIZED (
@@ -425,7 +426,7 @@ BEGIN
     SELECT field_no, level,
            (n + 1)::float8 / (sum(n) OVER (PARTITION BY field_no) + count(*) OVER (PARTITION BY field_no)) AS u
     FROM seen;
-    run.u_sample_pairs := least(s.u_sample_pairs, CASE WHEN run.records > 1 THEN s.u_sample_pairs ELSE 0 END);
+    run.u_sample_pairs := least(s.u_sample_pairs, run.records * (run.records - 1) / 2);
     SELECT ptl.link_parameter_array(array_agg(field_no * 16 + level), array_agg(u)) INTO u_arr FROM link_u;
 
     -- Starting m: exact agreement likely among matches, the rest shared out.
@@ -438,7 +439,6 @@ BEGIN
     WHERE lv.level > 0;
 
     -- 4. m by EM, once per blocking rule on the pairs it produced, not
-    RAISE WARNING 'step 4 %', clock_timestamp() - run.started_at;
     --    training the fields it blocks on; a field's m is the mean over the
     --    rules that trained it.
     CREATE TEMP TABLE link_m (field_no int, level int, m float8) ON COMMIT DROP;
@@ -469,7 +469,6 @@ BEGIN
            USING (field_no, level);
 
     -- 5. The prior: EM for lambda alone over all candidates with m and u
-    RAISE WARNING 'step 5 %', clock_timestamp() - run.started_at;
     --    fixed, then from the candidates' share to any two records.
     SELECT e.lambda, e.iterations INTO em
     FROM (SELECT array_agg(gamma) AS patterns, array_agg(n::float8) AS counts
@@ -497,7 +496,6 @@ BEGIN
     FROM (SELECT (f).family_name AS v FROM link_rec) x WHERE v IS NOT NULL GROUP BY v;
 
     -- 6. Scores.  Identical valid NHS numbers link unless the record
-    RAISE WARNING 'step 6 %', clock_timestamp() - run.started_at;
     --    flatly contradicts them: the date of birth and both names all
     --    different (each present).
     CREATE TEMP TABLE link_edge ON COMMIT DROP AS
@@ -540,7 +538,6 @@ BEGIN
     ANALYZE link_edge;
 
     -- 7. Persons: union-find over the links, strongest first (identical NHS
-    RAISE WARNING 'step 7 %', clock_timestamp() - run.started_at;
     --    numbers and reviewers' matches before any probabilistic link).
     CREATE TEMP TABLE link_outcome ON COMMIT DROP AS
     SELECT o.*
@@ -563,7 +560,6 @@ BEGIN
     LEFT JOIN link_outcome o ON o.left_id = e.a AND o.right_id = e.b;
 
     -- 8. Stable person numbers: a cluster keeps the person number most of
-    RAISE WARNING 'step 8 %', clock_timestamp() - run.started_at;
     --    its records had (the larger cluster wins a split); others get new ones.
     CREATE TEMP TABLE link_member ON COMMIT DROP AS
     SELECT r.patient_id, coalesce(c.cluster, r.patient_id) AS cluster
@@ -626,3 +622,149 @@ END
 $$;
 COMMENT ON FUNCTION ptl.link_persons() IS
     'Links every patient record to an ICS person (ptl.person_link): blocking, identical NHS numbers, a Fellegi-Sunter model estimated from the data, union-find with a chaining guard; returns the run''s figures';
+
+-- Each ICS person with the records behind them.
+CREATE VIEW ptl.person_record AS
+SELECT pl.person_id, pl.patient_id, p.org_code, p.source_system, p.local_patient_id, p.nhs_number,
+       p.given_name, p.family_name, p.date_of_birth, p.sex, p.postcode, pl.method, pl.match_weight
+FROM ptl.person_link pl
+JOIN ptl.patient p ON p.patient_id = pl.patient_id;
+COMMENT ON VIEW ptl.person_record IS 'Every patient record with the ICS person it belongs to';
+COMMENT ON COLUMN ptl.person_record.person_id IS 'ICS person';
+COMMENT ON COLUMN ptl.person_record.patient_id IS 'Patient record';
+COMMENT ON COLUMN ptl.person_record.org_code IS 'Organisation holding the record';
+COMMENT ON COLUMN ptl.person_record.source_system IS 'System holding it';
+COMMENT ON COLUMN ptl.person_record.local_patient_id IS 'Hospital number';
+COMMENT ON COLUMN ptl.person_record.nhs_number IS 'Valid NHS number on the record';
+COMMENT ON COLUMN ptl.person_record.given_name IS 'Given name as recorded';
+COMMENT ON COLUMN ptl.person_record.family_name IS 'Family name as recorded';
+COMMENT ON COLUMN ptl.person_record.date_of_birth IS 'Date of birth as recorded';
+COMMENT ON COLUMN ptl.person_record.sex IS 'Sex code as recorded';
+COMMENT ON COLUMN ptl.person_record.postcode IS 'Postcode as recorded';
+COMMENT ON COLUMN ptl.person_record.method IS 'How the record joined the person';
+COMMENT ON COLUMN ptl.person_record.match_weight IS 'Weight of that link';
+
+CREATE VIEW ptl.person AS
+SELECT pl.person_id,
+       count(*) AS records,
+       count(DISTINCT p.org_code) AS organisations,
+       (array_agg(p.nhs_number ORDER BY p.updated_at DESC) FILTER (WHERE p.nhs_number IS NOT NULL))[1] AS nhs_number,
+       (array_agg(p.given_name ORDER BY p.updated_at DESC) FILTER (WHERE p.given_name IS NOT NULL))[1] AS given_name,
+       (array_agg(p.family_name ORDER BY p.updated_at DESC) FILTER (WHERE p.family_name IS NOT NULL))[1] AS family_name,
+       mode() WITHIN GROUP (ORDER BY p.date_of_birth) AS date_of_birth,
+       array_agg(p.org_code || ':' || p.local_patient_id ORDER BY p.org_code, p.local_patient_id) AS local_ids,
+       array_agg(pl.patient_id ORDER BY pl.patient_id) AS patient_ids
+FROM ptl.person_link pl
+JOIN ptl.patient p ON p.patient_id = pl.patient_id
+GROUP BY pl.person_id;
+COMMENT ON VIEW ptl.person IS 'ICS persons: each with how many records and organisations hold them, and the identifiers behind them';
+COMMENT ON COLUMN ptl.person.person_id IS 'ICS person';
+COMMENT ON COLUMN ptl.person.records IS 'Patient records linked to the person';
+COMMENT ON COLUMN ptl.person.organisations IS 'Organisations holding them';
+COMMENT ON COLUMN ptl.person.nhs_number IS 'Valid NHS number of the most recently updated record that has one';
+COMMENT ON COLUMN ptl.person.given_name IS 'Given name of the most recently updated record';
+COMMENT ON COLUMN ptl.person.family_name IS 'Family name of the most recently updated record';
+COMMENT ON COLUMN ptl.person.date_of_birth IS 'Most common date of birth among the records';
+COMMENT ON COLUMN ptl.person.local_ids IS 'organisation:hospital number of each record';
+COMMENT ON COLUMN ptl.person.patient_ids IS 'ptl patient record ids';
+
+-- Clerical review: pairs between the thresholds, and links the guard refused.
+CREATE VIEW ptl.link_review AS
+SELECT lp.patient_a, lp.patient_b, lp.match_weight, lp.match_probability,
+       CASE WHEN lp.outcome LIKE 'refused%' THEN lp.outcome ELSE 'between_thresholds' END AS why,
+       a.org_code AS org_a, b.org_code AS org_b,
+       a.nhs_number_as_recorded AS nhs_number_a, b.nhs_number_as_recorded AS nhs_number_b,
+       a.given_name AS given_name_a, b.given_name AS given_name_b,
+       a.family_name AS family_name_a, b.family_name AS family_name_b,
+       a.date_of_birth AS date_of_birth_a, b.date_of_birth AS date_of_birth_b,
+       a.postcode AS postcode_a, b.postcode AS postcode_b
+FROM ptl.link_pair lp
+JOIN ptl.patient a ON a.patient_id = lp.patient_a
+JOIN ptl.patient b ON b.patient_id = lp.patient_b
+WHERE (lp.method = 'review' OR lp.outcome LIKE 'refused%')
+  AND NOT EXISTS (SELECT 1 FROM ptl.link_decision d WHERE d.patient_a = lp.patient_a AND d.patient_b = lp.patient_b);
+COMMENT ON VIEW ptl.link_review IS
+    'Record pairs for clerical review: match probability between the review and link thresholds, or a link the chaining guard refused; decide in ptl.link_decision';
+COMMENT ON COLUMN ptl.link_review.patient_a IS 'One record';
+COMMENT ON COLUMN ptl.link_review.patient_b IS 'The other';
+COMMENT ON COLUMN ptl.link_review.match_weight IS 'Match weight (ptl.link_explain shows its parts)';
+COMMENT ON COLUMN ptl.link_review.match_probability IS 'Match probability';
+COMMENT ON COLUMN ptl.link_review.why IS 'between_thresholds, refused_nhs_number or refused_size';
+COMMENT ON COLUMN ptl.link_review.org_a IS 'Organisation of record a';
+COMMENT ON COLUMN ptl.link_review.org_b IS 'Organisation of record b';
+COMMENT ON COLUMN ptl.link_review.nhs_number_a IS 'NHS number as recorded on a';
+COMMENT ON COLUMN ptl.link_review.nhs_number_b IS 'NHS number as recorded on b';
+COMMENT ON COLUMN ptl.link_review.given_name_a IS 'Given name on a';
+COMMENT ON COLUMN ptl.link_review.given_name_b IS 'Given name on b';
+COMMENT ON COLUMN ptl.link_review.family_name_a IS 'Family name on a';
+COMMENT ON COLUMN ptl.link_review.family_name_b IS 'Family name on b';
+COMMENT ON COLUMN ptl.link_review.date_of_birth_a IS 'Date of birth on a';
+COMMENT ON COLUMN ptl.link_review.date_of_birth_b IS 'Date of birth on b';
+COMMENT ON COLUMN ptl.link_review.postcode_a IS 'Postcode on a';
+COMMENT ON COLUMN ptl.link_review.postcode_b IS 'Postcode on b';
+
+CREATE VIEW ptl.link_conflict AS
+SELECT lp.patient_a, lp.patient_b, a.nhs_number,
+       a.given_name AS given_name_a, b.given_name AS given_name_b,
+       a.family_name AS family_name_a, b.family_name AS family_name_b,
+       a.date_of_birth AS date_of_birth_a, b.date_of_birth AS date_of_birth_b
+FROM ptl.link_pair lp
+JOIN ptl.patient a ON a.patient_id = lp.patient_a
+JOIN ptl.patient b ON b.patient_id = lp.patient_b
+WHERE lp.method = 'conflict';
+COMMENT ON VIEW ptl.link_conflict IS
+    'Records sharing a valid NHS number whose date of birth and both names all differ: not linked, for the trusts to correct';
+COMMENT ON COLUMN ptl.link_conflict.patient_a IS 'One record';
+COMMENT ON COLUMN ptl.link_conflict.patient_b IS 'The other';
+COMMENT ON COLUMN ptl.link_conflict.nhs_number IS 'The NHS number both carry';
+COMMENT ON COLUMN ptl.link_conflict.given_name_a IS 'Given name on a';
+COMMENT ON COLUMN ptl.link_conflict.given_name_b IS 'Given name on b';
+COMMENT ON COLUMN ptl.link_conflict.family_name_a IS 'Family name on a';
+COMMENT ON COLUMN ptl.link_conflict.family_name_b IS 'Family name on b';
+COMMENT ON COLUMN ptl.link_conflict.date_of_birth_a IS 'Date of birth on a';
+COMMENT ON COLUMN ptl.link_conflict.date_of_birth_b IS 'Date of birth on b';
+
+-- Why two records do or do not link: each field's level and weight.
+CREATE FUNCTION ptl.link_explain(patient_a bigint, patient_b bigint)
+RETURNS TABLE (field text, value_a text, value_b text, level int, level_label text,
+               m float8, u float8, weight float8)
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+    WITH r AS (
+        SELECT ptl.link_fields_of(a) AS fa, ptl.link_fields_of(b) AS fb,
+               ptl.link_compare(ptl.link_fields_of(a), ptl.link_fields_of(b)) AS gamma
+        FROM ptl.patient a, ptl.patient b
+        WHERE a.patient_id = link_explain.patient_a AND b.patient_id = link_explain.patient_b),
+    v AS (
+        SELECT x.field_no, x.value_a, x.value_b, r.gamma
+        FROM r, LATERAL (VALUES
+            (0, (r.fa).nhs_number, (r.fb).nhs_number),
+            (1, (r.fa).given_name, (r.fb).given_name),
+            (2, (r.fa).family_name, (r.fb).family_name),
+            (3, (r.fa).date_of_birth::text, (r.fb).date_of_birth::text),
+            (4, (r.fa).sex, (r.fb).sex),
+            (5, (r.fa).postcode, (r.fb).postcode),
+            (6, (r.fa).address, (r.fb).address)) AS x (field_no, value_a, value_b)),
+    f AS (
+        SELECT v.field_no, lv.field, v.value_a, v.value_b, lv.level, lv.label, p.m,
+               -- an exact name weighs against its own frequency (term-frequency adjustment)
+               CASE WHEN lv.level = 1 AND v.field_no IN (1, 2) THEN coalesce(tf.frequency, p.u) ELSE p.u END AS u
+        FROM v
+        JOIN ptl.link_level lv ON lv.field_no = v.field_no AND lv.level = (v.gamma >> (4 * v.field_no)) & 15
+        LEFT JOIN ptl.link_parameter p ON p.field_no = lv.field_no AND p.level = lv.level
+        LEFT JOIN ptl.link_term_frequency tf ON tf.field_no = v.field_no AND tf.value = v.value_a)
+    SELECT 'prior', NULL, NULL, NULL, 'two records drawn at random', NULL, NULL,
+           (SELECT prior_weight FROM ptl.link_run ORDER BY run_id DESC LIMIT 1)
+    UNION ALL
+    (SELECT f.field, f.value_a, f.value_b, f.level, f.label, f.m, f.u,
+            CASE WHEN f.level = 0 THEN 0 ELSE ln(f.m / f.u) / ln(2.0::float8) END
+     FROM f ORDER BY f.field_no)
+    UNION ALL
+    SELECT 'total', NULL, NULL, NULL, 'match probability ' || round((1 - 1 / (1 + power(2::float8, least(t.w, 1000))))::numeric, 6),
+           NULL, NULL, t.w
+    FROM (SELECT (SELECT prior_weight FROM ptl.link_run ORDER BY run_id DESC LIMIT 1)
+                 + sum(CASE WHEN f.level = 0 THEN 0 ELSE ln(f.m / f.u) / ln(2.0::float8) END) AS w
+          FROM f) t;
+END;
+COMMENT ON FUNCTION ptl.link_explain(bigint, bigint) IS
+    'Why two patient records do or do not link under the last estimated model: the prior, each field''s values, comparison level, m, u and weight, and the total with its match probability';

@@ -32,7 +32,9 @@ LEFT JOIN LATERAL (
 LEFT JOIN LATERAL (
     SELECT array_agg(DISTINCT i.rule_id ORDER BY i.rule_id) AS rules
     FROM ptl.validation_issue i WHERE i.pathway_id = r.pathway_id) v ON true
-WHERE r.outcome = 'incomplete';
+WHERE r.outcome = 'incomplete'
+  -- a record duplicating another of the same person is counted once (link/pathway.sql)
+  AND NOT EXISTS (SELECT 1 FROM ptl.pathway_duplicate d WHERE d.pathway_id = r.pathway_id);
 COMMENT ON VIEW ptl.ptl IS
     'The patient tracking list: every incomplete RTT period a provider reports (clinical responsibility not transferred), at the census of the last ptl.refresh()';
 COMMENT ON COLUMN ptl.ptl.pathway_id IS 'Pathway record';

@@ -293,34 +293,74 @@ BEGIN
     LEFT JOIN booked b ON b.pathway_id = t.pathway_id;
     GET DIAGNOSTICS pathways = ROW_COUNT;
 
-    -- unnest in the select list (one pass) rather than in FROM (a tuplestore per pathway)
-    INSERT INTO ptl.rtt_period (pathway_id, period_no, census, clock_start, clock_stop, stop_status,
-                                outcome, days_waited, week_band, has_dta, adjusted_days)
-    SELECT g.pathway_id, (g.r).period_no, census, (g.r).clock_start, (g.r).clock_stop, (g.r).stop_status,
-           (g.r).outcome, (g.r).days_waited, (g.r).week_band, (g.r).has_dta, (g.r).adjusted_days
-    FROM (SELECT e.pathway_id,
-                 unnest(ptl.rtt_periods_agg(e.event_date, e.kind, e.rtt_status, e.ref_date, e.event_id, census,
-                                            p.referral_priority = 'two_week_wait'
-                                                AND NOT s.two_week_wait_first_dna_nullifies,
-                                            s.dna_discharge_stop, s.death_stop)) AS r
-          FROM pg_temp.rtt_target t
-          JOIN ptl.pathway p ON p.pathway_id = t.pathway_id
-          JOIN ptl.pathway_event e ON e.pathway_id = t.pathway_id
-          GROUP BY e.pathway_id) g;
-    GET DIAGNOSTICS periods = ROW_COUNT;
+    -- Two passes: every target on its own events, then the receivers of
+    -- matched transfers again on the merged events (the senders' events up to
+    -- their transfer out, then their own; matched transfer_in events, mere
+    -- handovers, left out) so the clock keeps its original start (link/pathway.sql).
+    periods := 0;
+    issues := 0;
+    FOR pass IN 1..2 LOOP
+        IF pass = 2 THEN
+            IF to_regclass('pg_temp.rtt_merged_event') IS NOT NULL THEN
+                DROP TABLE pg_temp.rtt_merged_event;
+            END IF;
+            CREATE TEMP TABLE rtt_merged_event ON COMMIT DROP AS
+            WITH receiver AS (
+                SELECT DISTINCT t.pathway_id FROM pg_temp.rtt_target t
+                JOIN ptl.pathway_transfer x ON x.receiver_pathway_id = t.pathway_id),
+            merged AS (
+                SELECT x.receiver_pathway_id AS pathway_id, e.event_id, e.event_date, e.kind, e.rtt_status, e.ref_date
+                FROM receiver r
+                JOIN ptl.pathway_transfer x ON x.receiver_pathway_id = r.pathway_id
+                JOIN ptl.pathway_event e ON e.pathway_id = x.sender_pathway_id
+                                        AND e.event_date <= x.transferred_out_on
+                UNION ALL
+                SELECT r.pathway_id, e.event_id, e.event_date, e.kind, e.rtt_status, e.ref_date
+                FROM receiver r JOIN ptl.pathway_event e ON e.pathway_id = r.pathway_id)
+            SELECT m.pathway_id, m.event_id, m.event_date, m.kind, m.rtt_status, m.ref_date
+            FROM merged m
+            WHERE NOT EXISTS (SELECT 1 FROM ptl.pathway_transfer x WHERE x.transfer_in_event_id = m.event_id);
+            DELETE FROM ptl.rtt_period r USING (SELECT DISTINCT pathway_id FROM rtt_merged_event) m
+            WHERE r.pathway_id = m.pathway_id;
+            DELETE FROM ptl.rtt_event_issue r USING (SELECT DISTINCT pathway_id FROM rtt_merged_event) m
+            WHERE r.pathway_id = m.pathway_id;
+        END IF;
 
-    INSERT INTO ptl.rtt_event_issue (pathway_id, event_id, rule_id, period_no, detail)
-    SELECT g.pathway_id, (g.i).seq, (g.i).rule_id, (g.i).period_no, (g.i).detail
-    FROM (SELECT e.pathway_id,
-                 unnest(ptl.rtt_issues_agg(e.event_date, e.kind, e.rtt_status, e.ref_date, e.event_id, census,
-                                           p.referral_priority = 'two_week_wait'
-                                               AND NOT s.two_week_wait_first_dna_nullifies)) AS i
-          FROM pg_temp.rtt_target t
-          JOIN ptl.pathway p ON p.pathway_id = t.pathway_id
-          JOIN ptl.pathway_event e ON e.pathway_id = t.pathway_id
-          GROUP BY e.pathway_id) g
-    ON CONFLICT DO NOTHING;
-    GET DIAGNOSTICS issues = ROW_COUNT;
+        -- unnest in the select list (one pass) rather than in FROM (a tuplestore per pathway)
+        EXECUTE format($q$
+            INSERT INTO ptl.rtt_period (pathway_id, period_no, census, clock_start, clock_stop, stop_status,
+                                        outcome, days_waited, week_band, has_dta, adjusted_days)
+            SELECT g.pathway_id, (g.r).period_no, $1, (g.r).clock_start, (g.r).clock_stop, (g.r).stop_status,
+                   (g.r).outcome, (g.r).days_waited, (g.r).week_band, (g.r).has_dta, (g.r).adjusted_days
+            FROM (SELECT e.pathway_id,
+                         unnest(ptl.rtt_periods_agg(e.event_date, e.kind, e.rtt_status, e.ref_date, e.event_id, $1,
+                                                    p.referral_priority = 'two_week_wait' AND NOT $2, $3, $4)) AS r
+                  FROM pg_temp.rtt_target t
+                  JOIN ptl.pathway p ON p.pathway_id = t.pathway_id
+                  JOIN %s e ON e.pathway_id = t.pathway_id
+                  GROUP BY e.pathway_id) g$q$,
+            CASE pass WHEN 1 THEN 'ptl.pathway_event' ELSE 'pg_temp.rtt_merged_event' END)
+        USING census, s.two_week_wait_first_dna_nullifies, s.dna_discharge_stop, s.death_stop;
+
+        -- Issues only on the record's own events (a sender's are its own).
+        EXECUTE format($q$
+            INSERT INTO ptl.rtt_event_issue (pathway_id, event_id, rule_id, period_no, detail)
+            SELECT g.pathway_id, (g.i).seq, (g.i).rule_id, (g.i).period_no, (g.i).detail
+            FROM (SELECT e.pathway_id,
+                         unnest(ptl.rtt_issues_agg(e.event_date, e.kind, e.rtt_status, e.ref_date, e.event_id, $1,
+                                                   p.referral_priority = 'two_week_wait' AND NOT $2)) AS i
+                  FROM pg_temp.rtt_target t
+                  JOIN ptl.pathway p ON p.pathway_id = t.pathway_id
+                  JOIN %s e ON e.pathway_id = t.pathway_id
+                  GROUP BY e.pathway_id) g
+            WHERE $3 = 1 OR EXISTS (SELECT 1 FROM ptl.pathway_event x
+                                    WHERE x.event_id = (g.i).seq AND x.pathway_id = g.pathway_id)
+            ON CONFLICT DO NOTHING$q$,
+            CASE pass WHEN 1 THEN 'ptl.pathway_event' ELSE 'pg_temp.rtt_merged_event' END)
+        USING census, s.two_week_wait_first_dna_nullifies, pass;
+    END LOOP;
+    SELECT count(*) INTO periods FROM ptl.rtt_period r WHERE r.pathway_id IN (SELECT pathway_id FROM pg_temp.rtt_target);
+    SELECT count(*) INTO issues FROM ptl.rtt_event_issue r WHERE r.pathway_id IN (SELECT pathway_id FROM pg_temp.rtt_target);
 
     UPDATE ptl.rtt_pathway r SET periods = c.n
     FROM (SELECT pathway_id, count(*)::int AS n FROM ptl.rtt_period
@@ -360,6 +400,22 @@ BEGIN
         everything := true;
     END IF;
 
+    -- Link first (link/): persons when patient records changed since the
+    -- last linkage run, then pathways across providers.
+    IF NOT EXISTS (SELECT 1 FROM ptl.link_run)
+       OR EXISTS (SELECT 1 FROM ptl.patient p
+                  WHERE p.updated_at >= (SELECT max(r.started_at) FROM ptl.link_run r))
+       OR (SELECT count(*) FROM ptl.patient)
+          <> (SELECT r.records FROM ptl.link_run r ORDER BY r.run_id DESC LIMIT 1) THEN
+        PERFORM ptl.link_persons();
+    END IF;
+    IF to_regclass('pg_temp.rtt_receiver_before') IS NOT NULL THEN
+        DROP TABLE pg_temp.rtt_receiver_before;
+    END IF;
+    CREATE TEMP TABLE rtt_receiver_before ON COMMIT DROP AS
+    SELECT DISTINCT receiver_pathway_id AS pathway_id FROM ptl.pathway_transfer;
+    PERFORM ptl.link_pathways();
+
     IF to_regclass('pg_temp.rtt_target') IS NOT NULL THEN
         DROP TABLE pg_temp.rtt_target;
     END IF;
@@ -379,6 +435,13 @@ BEGIN
         UNION
         SELECT p.pathway_id FROM ptl.pathway p
         WHERE NOT EXISTS (SELECT 1 FROM ptl.rtt_pathway r WHERE r.pathway_id = p.pathway_id);
+        -- Receivers of transfers (before and after this linkage) run on their
+        -- senders' events too: a few, always recomputed.
+        INSERT INTO rtt_target
+        SELECT pathway_id FROM rtt_receiver_before
+        UNION
+        SELECT receiver_pathway_id FROM ptl.pathway_transfer
+        ON CONFLICT DO NOTHING;
         DELETE FROM rtt_target t WHERE NOT EXISTS (SELECT 1 FROM ptl.pathway p WHERE p.pathway_id = t.pathway_id);
     END IF;
     ANALYZE rtt_target;
@@ -404,6 +467,7 @@ BEGIN
     WHERE outcome = 'incomplete' AND rtt_period.census <> refresh.census;
     UPDATE ptl.rtt_pathway SET census = refresh.census WHERE rtt_pathway.census <> refresh.census;
 
+    PERFORM ptl.find_pathway_duplicates(census);
     n_validation := ptl.validate(census);
 
     DELETE FROM ptl.census_snapshot s WHERE s.census_date = census;
@@ -423,7 +487,7 @@ BEGIN
 END
 $$;
 COMMENT ON PROCEDURE ptl.refresh(date, boolean) IS
-    'Recomputes RTT clocks (changed pathways, or all with full => true) at a census, revalidates, and snapshots the PTL, in one transaction';
+    'Links records (persons when patient records changed, then pathways), recomputes RTT clocks (changed pathways, or all with full => true) at a census, revalidates, and snapshots the PTL, in one transaction';
 
 -- Snapshots and the run log are history that a refresh cannot rebuild, so
 -- pg_dump keeps them; clocks and issues are recomputed by the first refresh

@@ -1,0 +1,199 @@
+-- ---------------------------------------------------------------------------
+-- link/pathway: records of one pathway at several providers become one ICS
+-- pathway (rtt-rules.md 6.3, 4.8), so a transferred clock keeps its original
+-- start and the PTL counts each period once.
+--
+--  * Records with the same issuer and PPID are one pathway (the receiving
+--    provider must keep them, Annex C).
+--  * A transfer_out at one provider and a transfer_in at another, for the
+--    same ICS person, where the receiver's original clock start is the
+--    sender's and the transfer in follows the transfer out within the
+--    setting transfer_window_days, are one pathway even when the receiver
+--    issued a new PPID.
+--  * The receiver's clock then runs on the merged events: the sender's up
+--    to its transfer out, then its own (its transfer_in, a handover, is left
+--    out: the clock does not restart).  See ptl.rtt_compute.
+--  * Two records of one person in different ICS pathways, with the same
+--    UBRN, or in the same treatment function both open, are duplicates:
+--    listed in ptl.pathway_duplicate and counted once (the earlier clock
+--    start is kept).
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE ptl.pathway_link (
+    pathway_id      bigint PRIMARY KEY REFERENCES ptl.pathway (pathway_id) ON DELETE CASCADE,
+    ics_pathway_id  bigint NOT NULL,
+    method          text NOT NULL CHECK (method IN ('own', 'ppid', 'transfer')),
+    linked_at       timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX pathway_link_ics_idx ON ptl.pathway_link (ics_pathway_id);
+COMMENT ON TABLE ptl.pathway_link IS
+    'The ICS pathway of every pathway record (named by its smallest record id), and how its records were joined';
+COMMENT ON COLUMN ptl.pathway_link.pathway_id IS 'Pathway record';
+COMMENT ON COLUMN ptl.pathway_link.ics_pathway_id IS 'ICS pathway: the smallest pathway_id among its records';
+COMMENT ON COLUMN ptl.pathway_link.method IS
+    'own (no other record), ppid (joined by issuer and PPID) or transfer (joined by a matched transfer out and in)';
+COMMENT ON COLUMN ptl.pathway_link.linked_at IS 'When';
+
+-- Matched transfers, one row per receiving record and each provider before
+-- it (a pathway transferred twice gives its last receiver two senders).
+CREATE TABLE ptl.pathway_transfer (
+    receiver_pathway_id bigint NOT NULL REFERENCES ptl.pathway (pathway_id) ON DELETE CASCADE,
+    sender_pathway_id   bigint NOT NULL REFERENCES ptl.pathway (pathway_id) ON DELETE CASCADE,
+    transferred_out_on  date NOT NULL,
+    transfer_in_event_id bigint,
+    direct              boolean NOT NULL,
+    PRIMARY KEY (receiver_pathway_id, sender_pathway_id)
+);
+CREATE INDEX pathway_transfer_sender_idx ON ptl.pathway_transfer (sender_pathway_id);
+COMMENT ON TABLE ptl.pathway_transfer IS
+    'Inter-provider transfers matched by ptl.link_pathways: the receiver''s clock runs on the sender''s events up to the transfer out';
+COMMENT ON COLUMN ptl.pathway_transfer.receiver_pathway_id IS 'Record at the receiving provider';
+COMMENT ON COLUMN ptl.pathway_transfer.sender_pathway_id IS 'Record at a provider that held the pathway before';
+COMMENT ON COLUMN ptl.pathway_transfer.transferred_out_on IS 'Date the sender transferred it out: its events up to then are merged';
+COMMENT ON COLUMN ptl.pathway_transfer.transfer_in_event_id IS 'The receiver''s transfer_in event for a direct transfer (left out of the merged events)';
+COMMENT ON COLUMN ptl.pathway_transfer.direct IS 'False for an earlier provider reached through a chain of transfers';
+
+CREATE TABLE ptl.pathway_duplicate (
+    pathway_id          bigint PRIMARY KEY REFERENCES ptl.pathway (pathway_id) ON DELETE CASCADE,
+    kept_pathway_id     bigint NOT NULL REFERENCES ptl.pathway (pathway_id) ON DELETE CASCADE,
+    reason              text NOT NULL CHECK (reason IN ('same_ubrn', 'open_twice')),
+    found_on            date NOT NULL
+);
+COMMENT ON TABLE ptl.pathway_duplicate IS
+    'Pathway records that duplicate another record of the same person (same UBRN, or the same treatment function open twice): not counted on the PTL';
+COMMENT ON COLUMN ptl.pathway_duplicate.pathway_id IS 'The duplicate record (left off the PTL)';
+COMMENT ON COLUMN ptl.pathway_duplicate.kept_pathway_id IS 'The record counted instead: the earlier clock start, then the smaller id';
+COMMENT ON COLUMN ptl.pathway_duplicate.reason IS 'same_ubrn or open_twice (same person and treatment function, both open)';
+COMMENT ON COLUMN ptl.pathway_duplicate.found_on IS 'Census of the refresh that found it';
+
+CREATE FUNCTION ptl.link_pathways(OUT records bigint, OUT ics_pathways bigint, OUT transfers bigint)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+SET client_min_messages = warning
+AS $$
+DECLARE
+    s ptl.link_setting := ptl.link_setting_in_force();
+BEGIN
+    LOCK TABLE ptl.pathway_link IN SHARE ROW EXCLUSIVE MODE;
+    DROP TABLE IF EXISTS pathway_edge;
+
+    -- Direct transfers: a transfer out (kind or status 21) matched to the
+    -- other provider's transfer in that carries the sender's start.
+    DELETE FROM ptl.pathway_transfer;
+    INSERT INTO ptl.pathway_transfer (receiver_pathway_id, sender_pathway_id, transferred_out_on,
+                                      transfer_in_event_id, direct)
+    SELECT DISTINCT ON (ti.pathway_id, so.pathway_id)
+           ti.pathway_id, so.pathway_id, so.event_date, ti.event_id, true
+    FROM ptl.pathway_event so
+    JOIN ptl.pathway sp ON sp.pathway_id = so.pathway_id
+    JOIN ptl.person_link spl ON spl.patient_id = sp.patient_id
+    JOIN ptl.person_link rpl ON rpl.person_id = spl.person_id
+    JOIN ptl.pathway rp ON rp.patient_id = rpl.patient_id AND rp.provider_org <> sp.provider_org
+    JOIN ptl.pathway_event ti ON ti.pathway_id = rp.pathway_id AND ti.kind = 'transfer_in'
+    WHERE (so.kind = 'transfer_out' OR so.rtt_status = '21')
+      AND ti.event_date BETWEEN so.event_date AND so.event_date + s.transfer_window_days
+      AND ti.ref_date = coalesce((SELECT min(e.ref_date) FROM ptl.pathway_event e
+                                  WHERE e.pathway_id = sp.pathway_id AND e.kind = 'transfer_in'),
+                                 sp.referral_received)
+    ORDER BY ti.pathway_id, so.pathway_id, so.event_date DESC;
+
+    -- Earlier providers of a chain of transfers, up to each one's own transfer out.
+    INSERT INTO ptl.pathway_transfer (receiver_pathway_id, sender_pathway_id, transferred_out_on,
+                                      transfer_in_event_id, direct)
+    WITH RECURSIVE chain AS (
+        SELECT t.receiver_pathway_id, t.sender_pathway_id, ARRAY[t.receiver_pathway_id, t.sender_pathway_id] AS seen
+        FROM ptl.pathway_transfer t
+        UNION ALL
+        SELECT c.receiver_pathway_id, t.sender_pathway_id, c.seen || t.sender_pathway_id
+        FROM chain c JOIN ptl.pathway_transfer t ON t.receiver_pathway_id = c.sender_pathway_id AND t.direct
+        WHERE t.sender_pathway_id <> ALL (c.seen))
+    SELECT DISTINCT ON (c.receiver_pathway_id, c.sender_pathway_id)
+           c.receiver_pathway_id, c.sender_pathway_id, t.transferred_out_on, NULL::bigint, false
+    FROM chain c
+    JOIN ptl.pathway_transfer t ON t.sender_pathway_id = c.sender_pathway_id AND t.direct
+    WHERE NOT EXISTS (SELECT 1 FROM ptl.pathway_transfer d
+                      WHERE d.receiver_pathway_id = c.receiver_pathway_id AND d.sender_pathway_id = c.sender_pathway_id)
+    ORDER BY c.receiver_pathway_id, c.sender_pathway_id, t.transferred_out_on DESC;
+
+    -- Edges: same issuer and PPID (each record to the first), and transfers.
+    CREATE TEMP TABLE pathway_edge ON COMMIT DROP AS
+    SELECT least(x.first_id, x.pathway_id) AS a, greatest(x.first_id, x.pathway_id) AS b, 'ppid' AS method
+    FROM (SELECT p.pathway_id, min(p.pathway_id) OVER (PARTITION BY p.ppid_issuer, p.ppid) AS first_id
+          FROM ptl.pathway p) x
+    WHERE x.pathway_id <> x.first_id
+    UNION
+    SELECT least(t.receiver_pathway_id, t.sender_pathway_id), greatest(t.receiver_pathway_id, t.sender_pathway_id),
+           'transfer'
+    FROM ptl.pathway_transfer t WHERE t.direct;
+
+    DELETE FROM ptl.pathway_link;
+    INSERT INTO ptl.pathway_link (pathway_id, ics_pathway_id, method)
+    WITH joined AS (
+        SELECT o.*
+        FROM (SELECT array_agg(a ORDER BY a, b) AS l, array_agg(b ORDER BY a, b) AS r,
+                     array_agg('Infinity'::float8) AS w
+              FROM pathway_edge) e,
+             (SELECT array_agg(id ORDER BY id) AS ids, array_agg(NULL::text) AS keys
+              FROM (SELECT a AS id FROM pathway_edge UNION SELECT b FROM pathway_edge) x) rec,
+             ptl.link_clusters(rec.ids, rec.keys, e.l, e.r, e.w, 2147483647) o
+        WHERE e.l IS NOT NULL),
+    member AS (
+        SELECT left_id AS pathway_id, left_cluster AS ics_pathway_id FROM joined
+        UNION
+        SELECT right_id, right_cluster FROM joined)
+    SELECT p.pathway_id, coalesce(m.ics_pathway_id, p.pathway_id),
+           CASE WHEN m.pathway_id IS NULL THEN 'own'
+                WHEN EXISTS (SELECT 1 FROM pathway_edge e
+                             WHERE e.method = 'ppid' AND p.pathway_id IN (e.a, e.b)) THEN 'ppid'
+                ELSE 'transfer' END
+    FROM ptl.pathway p
+    LEFT JOIN member m ON m.pathway_id = p.pathway_id;
+
+    records := (SELECT count(*) FROM ptl.pathway_link);
+    ics_pathways := (SELECT count(DISTINCT ics_pathway_id) FROM ptl.pathway_link);
+    transfers := (SELECT count(*) FROM ptl.pathway_transfer WHERE direct);
+END
+$$;
+COMMENT ON FUNCTION ptl.link_pathways() IS
+    'Joins pathway records into ICS pathways (same issuer and PPID, or a matched transfer out and in of one person) and lists the transfers whose receivers'' clocks run on merged events; needs ptl.person_link';
+
+-- Duplicates among the open pathways of the last refresh.
+CREATE FUNCTION ptl.find_pathway_duplicates(census date) RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    DELETE FROM ptl.pathway_duplicate;
+    INSERT INTO ptl.pathway_duplicate (pathway_id, kept_pathway_id, reason, found_on)
+    WITH open_record AS (
+        SELECT r.pathway_id, p.ubrn, p.treatment_function, pl.person_id, l.ics_pathway_id,
+               min(r.clock_start) AS clock_start
+        FROM ptl.rtt_period r
+        JOIN ptl.rtt_pathway rp ON rp.pathway_id = r.pathway_id AND rp.responsible
+        JOIN ptl.pathway p ON p.pathway_id = r.pathway_id
+        JOIN ptl.person_link pl ON pl.patient_id = p.patient_id
+        JOIN ptl.pathway_link l ON l.pathway_id = r.pathway_id
+        WHERE r.outcome = 'incomplete'
+        GROUP BY r.pathway_id, p.ubrn, p.treatment_function, pl.person_id, l.ics_pathway_id),
+    pair AS (
+        SELECT a.pathway_id, b.pathway_id AS other_id, b.clock_start AS other_start, a.clock_start,
+               CASE WHEN a.ubrn = b.ubrn THEN 'same_ubrn' ELSE 'open_twice' END AS reason
+        FROM open_record a
+        JOIN open_record b ON b.person_id = a.person_id AND b.pathway_id <> a.pathway_id
+                          AND b.ics_pathway_id <> a.ics_pathway_id
+                          AND (b.ubrn = a.ubrn OR b.treatment_function = a.treatment_function))
+    -- a record is a duplicate when another one should be kept before it
+    SELECT DISTINCT ON (x.pathway_id) x.pathway_id, x.other_id, x.reason, census
+    FROM pair x
+    WHERE (x.other_start, x.other_id) < (x.clock_start, x.pathway_id)
+       OR x.clock_start IS NULL AND x.other_start IS NOT NULL
+    ORDER BY x.pathway_id, x.other_start NULLS LAST, x.other_id;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION ptl.find_pathway_duplicates(date) IS
+    'Internal to ptl.refresh: lists open pathway records that duplicate another open record of the same person (same UBRN, or the same treatment function), keeping the earliest clock start';
+
