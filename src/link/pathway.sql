@@ -6,10 +6,10 @@
 --  * Records with the same issuer and PPID are one pathway (the receiving
 --    provider must keep them, Annex C).
 --  * A transfer_out at one provider and a transfer_in at another, for the
---    same ICS person, where the receiver's original clock start is the
---    sender's and the transfer in follows the transfer out within the
---    setting transfer_window_days, are one pathway even when the receiver
---    issued a new PPID.
+--    same ICS person, within the setting transfer_window_days, is a matched
+--    transfer when both records carry the same PPID, or when the receiver's
+--    original clock start is the sender's (then they are one pathway even if
+--    the receiver issued a new PPID).
 --  * The receiver's clock then runs on the merged events: the sender's up
 --    to its transfer out, then its own (its transfer_in, a handover, is left
 --    out: the clock does not restart).  See ptl.rtt_compute.
@@ -92,9 +92,11 @@ BEGIN
     JOIN ptl.pathway_event ti ON ti.pathway_id = rp.pathway_id AND ti.kind = 'transfer_in'
     WHERE (so.kind = 'transfer_out' OR so.rtt_status = '21')
       AND ti.event_date BETWEEN so.event_date AND so.event_date + s.transfer_window_days
-      AND ti.ref_date = coalesce((SELECT min(e.ref_date) FROM ptl.pathway_event e
-                                  WHERE e.pathway_id = sp.pathway_id AND e.kind = 'transfer_in'),
-                                 sp.referral_received)
+      -- the same pathway identifier, or the sender's original start carried over
+      AND ((rp.ppid_issuer, rp.ppid) = (sp.ppid_issuer, sp.ppid)
+           OR ti.ref_date = coalesce((SELECT min(e.ref_date) FROM ptl.pathway_event e
+                                      WHERE e.pathway_id = sp.pathway_id AND e.kind = 'transfer_in'),
+                                     sp.referral_received))
     ORDER BY ti.pathway_id, so.pathway_id, so.event_date DESC;
 
     -- Earlier providers of a chain of transfers, up to each one's own transfer out.
