@@ -47,7 +47,7 @@ for set in febrl1 febrl2 febrl3 febrl4; do
         psql -X -q -d link_bench -v ON_ERROR_STOP=1 -v set_name="$set" -v source="${f%%:*}" \
              -v file="$FEBRL_DIR/${f#*:}" <<'SQL'
 CREATE TABLE IF NOT EXISTS febrl_truth_all (patient_id bigint PRIMARY KEY, set_name text, entity text);
-\ir link-febrl.sql
+\i bench/link-febrl.sql
 INSERT INTO febrl_truth_all SELECT * FROM febrl_truth;
 SQL
     done
