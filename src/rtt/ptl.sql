@@ -129,7 +129,10 @@ BEGIN ATOMIC
         JOIN ptl.pathway p ON p.pathway_id = e.pathway_id
         CROSS JOIN s
         GROUP BY e.pathway_id)
-    SELECT g.pathway_id, g.out_on IS NULL OR g.back_on > g.out_on,
+    SELECT g.pathway_id,
+           (g.out_on IS NULL OR g.back_on > g.out_on)
+           -- a duplicate record (ptl.pathway_duplicate, last refresh) reports nothing
+           AND NOT EXISTS (SELECT 1 FROM ptl.pathway_duplicate d WHERE d.pathway_id = g.pathway_id),
            (g.r).period_no, (g.r).clock_start, (g.r).clock_stop, (g.r).stop_status, (g.r).outcome,
            (g.r).days_waited, (g.r).week_band, (g.r).has_dta,
            -- completed periods count against the function of the activity
@@ -143,7 +146,7 @@ BEGIN ATOMIC
     FROM per_period g;
 END;
 COMMENT ON FUNCTION ptl.rtt_periods_at(date) IS
-    'Every pathway record''s RTT periods as at a census (bulk engine), with whether its provider held clinical responsibility then and the treatment function of the activity that stopped each completed period';
+    'Every pathway record''s RTT periods as at a census (bulk engine), with whether its provider held clinical responsibility then (false for duplicate records the last refresh found) and the treatment function of the activity that stopped each completed period';
 
 -- The weekly Waiting List Minimum Data Set rows (rtt-rules.md 5.5): every
 -- open pathway on a week-ending Sunday.  Field names follow the WLMDS names
