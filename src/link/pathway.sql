@@ -142,14 +142,18 @@ BEGIN
     member AS (
         SELECT left_id AS pathway_id, left_cluster AS ics_pathway_id FROM joined
         UNION
-        SELECT right_id, right_cluster FROM joined)
+        SELECT right_id, right_cluster FROM joined),
+    by_ppid AS (
+        SELECT a AS pathway_id FROM pathway_edge WHERE method = 'ppid'
+        UNION
+        SELECT b FROM pathway_edge WHERE method = 'ppid')
     SELECT p.pathway_id, coalesce(m.ics_pathway_id, p.pathway_id),
            CASE WHEN m.pathway_id IS NULL THEN 'own'
-                WHEN EXISTS (SELECT 1 FROM pathway_edge e
-                             WHERE e.method = 'ppid' AND p.pathway_id IN (e.a, e.b)) THEN 'ppid'
+                WHEN pp.pathway_id IS NOT NULL THEN 'ppid'
                 ELSE 'transfer' END
     FROM ptl.pathway p
-    LEFT JOIN member m ON m.pathway_id = p.pathway_id;
+    LEFT JOIN member m ON m.pathway_id = p.pathway_id
+    LEFT JOIN by_ppid pp ON pp.pathway_id = p.pathway_id;
 
     records := (SELECT count(*) FROM ptl.pathway_link);
     ics_pathways := (SELECT count(DISTINCT ics_pathway_id) FROM ptl.pathway_link);
