@@ -4,7 +4,9 @@ EXTENSION    = ptl ptl_synth
 EXTVERSION   = 0.1.0
 
 SQL_PARTS    = src/types/types.sql \
+               src/risk/scores.sql \
                src/model/model.sql \
+               src/risk/assessment.sql \
                src/load/stage.sql \
                src/load/load.sql \
                src/link/person.sql \
@@ -13,6 +15,7 @@ SQL_PARTS    = src/types/types.sql \
                src/rtt/refresh.sql \
                src/rtt/validation.sql \
                src/rtt/ptl.sql \
+               src/risk/cohorts.sql \
                src/rtt/returns.sql
 SYNTH_PARTS  = test/generator/ptl_synth.sql test/generator/validation_recall.sql \
                test/generator/link_accuracy.sql

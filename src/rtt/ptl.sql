@@ -4,37 +4,101 @@
 -- it; headline measures; the clock as at any census.
 -- ---------------------------------------------------------------------------
 
+-- The order (clinical-theatre.md 1.7; docs/risk.md): within each provider's
+-- treatment function, the admitted list and the non-admitted list are each
+-- numbered from 1.  On the admitted list P1a/P1b come first, then P2-P4
+-- together by share of target waited (ptl.target_elapsed, exact), date
+-- listed, RTT clock start; entries without a priority follow by clock start;
+-- P5/P6 and suspended patients are set aside (no position).  The
+-- non-admitted list, which has no surgical priority, runs by clock start.
+-- risk_setting.order_policy = longest_wait puts clock start before the
+-- share of target.  A priority's wait excludes suspended days.
 CREATE VIEW ptl.ptl AS
-SELECT r.pathway_id, r.period_no, p.patient_id, pa.nhs_number, pa.local_patient_id,
-       p.provider_org, p.site_code, p.treatment_function, tf.name AS treatment_function_name,
-       tf.rtt_line, p.commissioner_code, p.ppid_issuer, p.ppid, p.referral_priority,
-       r.census, r.clock_start, r.days_waited, r.days_waited / 7 AS weeks_waited, r.week_band,
-       -- The first day the wait is over N weeks: start + 7N + 1 (rtt-rules.md 5.2).
-       r.clock_start + 127 AS breach_18_weeks_on,
-       r.clock_start + 365 AS breach_52_weeks_on,
-       r.clock_start + 456 AS breach_65_weeks_on,
-       r.clock_start + 547 AS breach_78_weeks_on,
-       r.clock_start + 729 AS breach_104_weeks_on,
-       r.has_dta, w.decision_to_admit, w.clinical_priority, w.procedure_code, w.tci_date,
-       rp.next_booked_date, rp.next_booked_kind,
-       coalesce(v.rules, '{}') AS validation_issues
-FROM ptl.rtt_period r
-JOIN ptl.rtt_pathway rp ON rp.pathway_id = r.pathway_id AND rp.responsible
-JOIN ptl.pathway p ON p.pathway_id = r.pathway_id
-JOIN ptl.patient pa ON pa.patient_id = p.patient_id
-JOIN ptl.treatment_function_in_use tf ON tf.tfc = p.treatment_function
-LEFT JOIN LATERAL (
-    SELECT e.decision_to_admit, e.clinical_priority, e.procedure_code, e.tci_date
-    FROM ptl.waiting_list_entry e
-    WHERE e.pathway_id = r.pathway_id AND e.removed_date IS NULL
-    ORDER BY e.decision_to_admit DESC, e.entry_id DESC
-    LIMIT 1) w ON true
-LEFT JOIN LATERAL (
-    SELECT array_agg(DISTINCT i.rule_id ORDER BY i.rule_id) AS rules
-    FROM ptl.validation_issue i WHERE i.pathway_id = r.pathway_id) v ON true
-WHERE r.outcome = 'incomplete'
-  -- a record duplicating another of the same person is counted once (link/pathway.sql)
-  AND NOT EXISTS (SELECT 1 FROM ptl.pathway_duplicate d WHERE d.pathway_id = r.pathway_id);
+SELECT o.pathway_id, o.period_no, o.patient_id, o.nhs_number, o.local_patient_id, o.provider_org, o.site_code,
+       o.treatment_function, o.treatment_function_name, o.rtt_line, o.commissioner_code, o.ppid_issuer, o.ppid,
+       o.referral_priority, o.census, o.clock_start, o.days_waited, o.weeks_waited, o.week_band,
+       o.breach_18_weeks_on, o.breach_52_weeks_on, o.breach_65_weeks_on, o.breach_78_weeks_on,
+       o.breach_104_weeks_on, o.has_dta, o.waiting_list_entry_id, o.decision_to_admit, o.clinical_priority,
+       o.procedure_code, o.tci_date, o.next_booked_date, o.next_booked_kind, o.validation_issues,
+       o.suspended_days, o.days_on_list, o.target_days,
+       o.decision_to_admit + o.suspended_days + o.target_days AS target_date,
+       round(ptl.pct(o.target_elapsed)::numeric, 2) AS pct_target_elapsed,
+       o.target_elapsed, o.order_group,
+       CASE WHEN o.order_group <> 'set_aside' THEN
+           row_number() OVER (PARTITION BY o.provider_org, o.treatment_function, o.waiting_list_entry_id IS NOT NULL
+                              ORDER BY o.group_rank,
+                                       CASE WHEN o.longest_wait_first OR o.group_rank >= 3 THEN o.clock_start END
+                                           NULLS LAST,
+                                       o.target_elapsed DESC NULLS LAST, o.decision_to_admit,
+                                       o.clock_start NULLS LAST, o.patient_id, o.pathway_id, o.period_no) END
+           AS list_position
+FROM (
+    SELECT b.*,
+           CASE WHEN b.target_days IS NOT NULL
+                THEN ptl.target_elapsed(b.days_on_list, b.target_days) END AS target_elapsed,
+           CASE WHEN b.waiting_list_entry_id IS NULL THEN 3
+                WHEN b.suspended_now OR b.clinical_priority >= 'P5' THEN 9
+                WHEN b.clinical_priority <= 'P1b' THEN 1
+                WHEN b.clinical_priority IS NOT NULL THEN 2
+                ELSE 3 END AS group_rank,
+           CASE WHEN b.waiting_list_entry_id IS NULL THEN 'non_admitted'
+                WHEN b.suspended_now OR b.clinical_priority >= 'P5' THEN 'set_aside'
+                WHEN b.clinical_priority <= 'P1b' THEN 'urgent'
+                WHEN b.clinical_priority IS NOT NULL THEN 'by_target'
+                ELSE 'unprioritised' END AS order_group
+    FROM (
+        SELECT r.pathway_id, r.period_no, p.patient_id, pa.nhs_number, pa.local_patient_id,
+               p.provider_org, p.site_code, p.treatment_function, tf.name AS treatment_function_name,
+               tf.rtt_line, p.commissioner_code, p.ppid_issuer, p.ppid, p.referral_priority,
+               r.census, r.clock_start, r.days_waited, r.days_waited / 7 AS weeks_waited, r.week_band,
+               -- The first day the wait is over N weeks: start + 7N + 1 (rtt-rules.md 5.2).
+               r.clock_start + 127 AS breach_18_weeks_on,
+               r.clock_start + 365 AS breach_52_weeks_on,
+               r.clock_start + 456 AS breach_65_weeks_on,
+               r.clock_start + 547 AS breach_78_weeks_on,
+               r.clock_start + 729 AS breach_104_weeks_on,
+               r.has_dta, w.entry_id AS waiting_list_entry_id, w.decision_to_admit,
+               coalesce(h.priority, w.clinical_priority) AS clinical_priority,
+               w.procedure_code, w.tci_date, rp.next_booked_date, rp.next_booked_kind,
+               coalesce(v.rules, '{}') AS validation_issues,
+               su.days AS suspended_days, coalesce(su.suspended_now, false) AS suspended_now,
+               greatest(0, r.census - w.decision_to_admit - su.days) AS days_on_list,
+               t.target_days, s.order_policy = 'longest_wait' AS longest_wait_first
+        FROM ptl.rtt_period r
+        JOIN ptl.rtt_pathway rp ON rp.pathway_id = r.pathway_id AND rp.responsible
+        JOIN ptl.pathway p ON p.pathway_id = r.pathway_id
+        JOIN ptl.patient pa ON pa.patient_id = p.patient_id
+        JOIN ptl.treatment_function_in_use tf ON tf.tfc = p.treatment_function
+        CROSS JOIN ptl.risk_setting_in_force() s
+        LEFT JOIN LATERAL (
+            SELECT e.entry_id, e.decision_to_admit, e.clinical_priority, e.procedure_code, e.tci_date
+            FROM ptl.waiting_list_entry e
+            WHERE e.pathway_id = r.pathway_id AND e.removed_date IS NULL
+            ORDER BY e.decision_to_admit DESC, e.entry_id DESC
+            LIMIT 1) w ON true
+        -- the priority in force at the census (ptl.clinical_priority_history)
+        LEFT JOIN LATERAL (
+            SELECT ph.priority FROM ptl.clinical_priority_history ph
+            WHERE ph.entry_id = w.entry_id AND ph.valid_from <= r.census
+            ORDER BY ph.valid_from DESC, ph.history_id DESC
+            LIMIT 1) h ON true
+        -- suspended days since listing (overlaps once), and suspended at the census
+        LEFT JOIN LATERAL (
+            SELECT coalesce((SELECT sum(upper(x) - lower(x))
+                             FROM unnest(range_agg(daterange(ws.suspended_from, ws.suspended_until, '[]'))
+                                         * datemultirange(daterange(w.decision_to_admit, r.census))) x),
+                            0)::int AS days,
+                   bool_or(ws.suspended_from <= r.census
+                           AND coalesce(ws.suspended_until, 'infinity') >= r.census) AS suspended_now
+            FROM ptl.waiting_list_suspension ws
+            WHERE ws.entry_id = w.entry_id) su ON w.entry_id IS NOT NULL
+        LEFT JOIN ptl.priority_target t ON t.priority = coalesce(h.priority, w.clinical_priority)
+        LEFT JOIN LATERAL (
+            SELECT array_agg(DISTINCT i.rule_id ORDER BY i.rule_id) AS rules
+            FROM ptl.validation_issue i WHERE i.pathway_id = r.pathway_id) v ON true
+        WHERE r.outcome = 'incomplete'
+          -- a record duplicating another of the same person is counted once (link/pathway.sql)
+          AND NOT EXISTS (SELECT 1 FROM ptl.pathway_duplicate d WHERE d.pathway_id = r.pathway_id)) b) o;
 COMMENT ON VIEW ptl.ptl IS
     'The patient tracking list: every incomplete RTT period a provider reports (clinical responsibility not transferred), at the census of the last ptl.refresh()';
 COMMENT ON COLUMN ptl.ptl.pathway_id IS 'Pathway record';
@@ -62,13 +126,24 @@ COMMENT ON COLUMN ptl.ptl.breach_65_weeks_on IS 'First day over 65 weeks (start 
 COMMENT ON COLUMN ptl.ptl.breach_78_weeks_on IS 'First day over 78 weeks (start + 547)';
 COMMENT ON COLUMN ptl.ptl.breach_104_weeks_on IS 'First day over 104 weeks (start + 729)';
 COMMENT ON COLUMN ptl.ptl.has_dta IS 'A decision to admit was recorded in the period (Part 2A)';
+COMMENT ON COLUMN ptl.ptl.waiting_list_entry_id IS 'Open waiting-list entry (NULL: not on the admitted list)';
 COMMENT ON COLUMN ptl.ptl.decision_to_admit IS 'Decision-to-admit date of the open waiting-list entry';
-COMMENT ON COLUMN ptl.ptl.clinical_priority IS 'Clinical priority of the open waiting-list entry';
+COMMENT ON COLUMN ptl.ptl.clinical_priority IS 'Clinical priority of the open waiting-list entry in force at the census (reviews included: ptl.clinical_priority_history)';
 COMMENT ON COLUMN ptl.ptl.procedure_code IS 'Intended procedure (OPCS-4)';
 COMMENT ON COLUMN ptl.ptl.tci_date IS 'TCI date on the waiting-list entry';
 COMMENT ON COLUMN ptl.ptl.next_booked_date IS 'Next booked date (an event after the census, or an admission date offered and not declined)';
 COMMENT ON COLUMN ptl.ptl.next_booked_kind IS 'Kind of the next booked event';
 COMMENT ON COLUMN ptl.ptl.validation_issues IS 'Validation rules the pathway breaks (see ptl.validation_issues)';
+COMMENT ON COLUMN ptl.ptl.suspended_days IS 'Days the patient was suspended since listing (ptl.waiting_list_suspension)';
+COMMENT ON COLUMN ptl.ptl.days_on_list IS 'Days on the admitted list at the census, suspended days excluded: the wait measured against the clinical priority target';
+COMMENT ON COLUMN ptl.ptl.target_days IS 'Target days of the clinical priority (ptl.priority_target)';
+COMMENT ON COLUMN ptl.ptl.target_date IS 'Date the clinical priority target is reached: listed + suspended days + target days (breached from that day)';
+COMMENT ON COLUMN ptl.ptl.pct_target_elapsed IS 'Days on list as a percentage of the target days, for display';
+COMMENT ON COLUMN ptl.ptl.target_elapsed IS 'Days on list over target days, exactly ordered (the order''s first key)';
+COMMENT ON COLUMN ptl.ptl.order_group IS
+    'urgent (P1a, P1b), by_target (P2-P4), unprioritised (admitted, no priority), set_aside (P5, P6 or suspended at the census: no position), non_admitted';
+COMMENT ON COLUMN ptl.ptl.list_position IS
+    'Place in the provider''s treatment function list (admitted and non-admitted lists numbered separately), 1 first; see ptl.risk_setting.order_policy';
 
 -- Headline measures per provider and treatment function, with provider and
 -- ICS totals (treatment_function NULL; provider_org NULL for the ICS).  The

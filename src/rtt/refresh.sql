@@ -185,6 +185,8 @@ CREATE TABLE ptl.census_snapshot (
     days_waited         int,
     week_band           int,
     has_dta             boolean NOT NULL,
+    target_date         date,
+    list_position       bigint,
     PRIMARY KEY (census_date, pathway_id, period_no)
 );
 CREATE INDEX census_snapshot_provider_idx ON ptl.census_snapshot (census_date, provider_org, rtt_line);
@@ -203,6 +205,8 @@ COMMENT ON COLUMN ptl.census_snapshot.clinical_priority IS 'Clinical priority of
 COMMENT ON COLUMN ptl.census_snapshot.clock_start IS 'Clock start (NULL: unknown)';
 COMMENT ON COLUMN ptl.census_snapshot.days_waited IS 'Days waited at the census';
 COMMENT ON COLUMN ptl.census_snapshot.week_band IS 'Weekly band';
+COMMENT ON COLUMN ptl.census_snapshot.target_date IS 'Date the clinical priority target was due then';
+COMMENT ON COLUMN ptl.census_snapshot.list_position IS 'Place on the provider''s treatment function list then (see ptl.ptl.list_position)';
 COMMENT ON COLUMN ptl.census_snapshot.has_dta IS 'Decision to admit made';
 
 CREATE TABLE ptl.refresh_run (
@@ -473,10 +477,11 @@ BEGIN
     DELETE FROM ptl.census_snapshot s WHERE s.census_date = census;
     INSERT INTO ptl.census_snapshot (census_date, pathway_id, period_no, provider_org, site_code,
                                      treatment_function, rtt_line, commissioner_code, referral_priority,
-                                     clinical_priority, clock_start, days_waited, week_band, has_dta)
+                                     clinical_priority, clock_start, days_waited, week_band, has_dta,
+                                     target_date, list_position)
     SELECT census, l.pathway_id, l.period_no, l.provider_org, l.site_code, l.treatment_function,
            l.rtt_line, l.commissioner_code, l.referral_priority, l.clinical_priority,
-           l.clock_start, l.days_waited, l.week_band, l.has_dta
+           l.clock_start, l.days_waited, l.week_band, l.has_dta, l.target_date, l.list_position
     FROM ptl.ptl l;
     GET DIAGNOSTICS n_snapshot = ROW_COUNT;
 
