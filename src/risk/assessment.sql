@@ -89,18 +89,20 @@ CREATE TABLE ptl.risk_assessment (
     malignancy                      text,
     mode_of_surgery                 text,
     cfs_level                       smallint,
-    CHECK (ptl.asa_physical_status(asa_grade, emergency) IS NOT NULL),
+    -- each is NULL (passes) while a model's inputs are incomplete
+    CHECK (ptl.asa_physical_status(asa_grade, emergency) <> ''),
     CHECK (ptl.ariscat_score(50, spo2_pct, respiratory_infection_last_month, hb_g_dl, incision,
-                             surgery_duration_hours, emergency) IS NOT NULL),
+                             surgery_duration_hours, emergency) >= 0),
     CHECK (ptl.sort_logit(least(asa_grade, 5), urgency, ptl.sort_high_risk_specialty(sort_specialty),
-                          severity, cancer, 50) IS NOT NULL),
-    CHECK (ptl.sort_cj_logit(0, clinician_band) IS NOT NULL OR clinician_band IS NULL OR clinician_band = 'unknown'),
+                          severity, cancer, 50) < 100),
+    CHECK (ptl.sort_morbidity_logit(least(asa_grade, 5), sort_specialty, severity, cancer, 50) < 100),
+    CHECK (ptl.sort_cj_logit(0, clinician_band) < 100),
     CHECK (ptl.possum_physiological_score(50, cardiac, respiratory, systolic_bp_mmhg, pulse_per_min,
                                           glasgow_coma_scale, hb_g_dl, wcc_10e9_per_l, urea_mmol_l,
-                                          sodium_mmol_l, potassium_mmol_l, ecg) IS NOT NULL),
+                                          sodium_mmol_l, potassium_mmol_l, ecg) > 0),
     CHECK (ptl.possum_operative_score(operative_severity, procedure_count, blood_loss_ml, peritoneal_soiling,
-                                      malignancy, mode_of_surgery) IS NOT NULL),
-    CHECK (ptl.cfs_label(cfs_level) IS NOT NULL)
+                                      malignancy, mode_of_surgery) > 0),
+    CHECK (ptl.cfs_label(cfs_level) <> '')
 );
 CREATE INDEX risk_assessment_patient_idx ON ptl.risk_assessment (patient_id, assessed_on);
 COMMENT ON TABLE ptl.risk_assessment IS
@@ -224,10 +226,11 @@ BEGIN
     END IF;
     IF reviewed_on < entry.decision_to_admit
        OR reviewed_on > coalesce(entry.removed_date, 'infinity') THEN
-        RAISE EXCEPTION 'review date % is outside waiting-list entry %''s time on the list', reviewed_on, entry_id
+        RAISE EXCEPTION 'review date % is outside the time waiting-list entry % was on the list', reviewed_on, entry.entry_ref
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('The entry was listed on %s%s.', entry.decision_to_admit,
-                                  coalesce(' and removed on ' || entry.removed_date, ''));
+                                  coalesce(' and removed on ' || entry.removed_date, '')),
+                  HINT = 'A clinical priority can be reviewed only while the patient is on the list.';
     END IF;
     IF coalesce(btrim(reviewed_by), '') = '' THEN
         RAISE EXCEPTION 'a clinical priority review needs the reviewer''s name'

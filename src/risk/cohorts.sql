@@ -100,7 +100,7 @@ CREATE VIEW ptl.ptl_risk AS
 SELECT DISTINCT ON (l.pathway_id, l.period_no)
        l.pathway_id, l.period_no, l.patient_id, l.provider_org, l.site_code, l.treatment_function,
        l.clinical_priority, l.order_group, l.list_position, l.days_waited, l.weeks_waited, l.days_on_list,
-       l.target_date, r.assessment_id, r.assessed_on, r.stale AS assessment_stale, r.age_years,
+       l.target_date, r.assessment_id, r.assessed_on, l.census >= r.valid_until AS assessment_stale, r.age_years,
        r.asa_physical_status, r.ariscat_score, r.ariscat_class, r.sort_mortality_pct, r.sort_cj_mortality_pct,
        r.sort_morbidity_pct, r.p_possum_mortality_pct, r.cfs_level, r.cfs_label, r.frail, r.cfs_warning
 FROM ptl.ptl l
@@ -126,7 +126,7 @@ COMMENT ON COLUMN ptl.ptl_risk.days_on_list IS 'Days on the admitted list, suspe
 COMMENT ON COLUMN ptl.ptl_risk.target_date IS 'Clinical priority target date';
 COMMENT ON COLUMN ptl.ptl_risk.assessment_id IS 'Assessment used';
 COMMENT ON COLUMN ptl.ptl_risk.assessed_on IS 'Date assessed';
-COMMENT ON COLUMN ptl.ptl_risk.assessment_stale IS 'The assessment is too old for listing decisions';
+COMMENT ON COLUMN ptl.ptl_risk.assessment_stale IS 'The assessment was too old for listing decisions at the census';
 COMMENT ON COLUMN ptl.ptl_risk.age_years IS 'Age at the assessment';
 COMMENT ON COLUMN ptl.ptl_risk.asa_physical_status IS 'ASA physical status';
 COMMENT ON COLUMN ptl.ptl_risk.ariscat_score IS 'ARISCAT score';
@@ -247,7 +247,9 @@ SELECT l.pathway_id, l.period_no, l.patient_id, l.provider_org, l.site_code, l.t
        array_remove(ARRAY[
            CASE WHEN l.days_waited > 7 * s.harm_review_weeks
                 THEN format('waiting over %s weeks', s.harm_review_weeks) END,
-           CASE WHEN l.census >= l.target_date + s.harm_review_target_margin_days
+           CASE WHEN l.census = l.target_date AND s.harm_review_target_margin_days = 0
+                THEN format('%s target date reached', l.clinical_priority)
+                WHEN l.census >= l.target_date + s.harm_review_target_margin_days
                 THEN format('%s target passed by %s days', l.clinical_priority, l.census - l.target_date) END],
            NULL) AS reasons
 FROM ptl.ptl l

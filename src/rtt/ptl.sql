@@ -62,7 +62,8 @@ FROM (
                w.procedure_code, w.tci_date, rp.next_booked_date, rp.next_booked_kind,
                coalesce(v.rules, '{}') AS validation_issues,
                su.days AS suspended_days, coalesce(su.suspended_now, false) AS suspended_now,
-               greatest(0, r.census - w.decision_to_admit - su.days) AS days_on_list,
+               CASE WHEN w.entry_id IS NOT NULL
+                    THEN greatest(0, r.census - w.decision_to_admit - su.days) END AS days_on_list,
                t.target_days, s.order_policy = 'longest_wait' AS longest_wait_first
         FROM ptl.rtt_period r
         JOIN ptl.rtt_pathway rp ON rp.pathway_id = r.pathway_id AND rp.responsible
