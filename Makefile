@@ -18,7 +18,7 @@ SQL_PARTS    = src/types/types.sql \
                src/risk/cohorts.sql \
                src/rtt/returns.sql
 SYNTH_PARTS  = test/generator/ptl_synth.sql test/generator/validation_recall.sql \
-               test/generator/link_accuracy.sql
+               test/generator/link_accuracy.sql test/generator/risk.sql
 
 MODULE_big   = ptl
 OBJS         = src/ptl.o $(patsubst %.c,%.o,$(sort $(wildcard src/*/*.c)))
