@@ -86,6 +86,26 @@ for i in 1 2; do
     t0=$(now_ms); psql <<<"$sql_sql"; sql_ms=$(( $(now_ms) - t0 ))
     echo "run $i: ptl $c_ms ms, plain SQL $sql_ms ms"
 done
+# The scores alone, summed (no sort, nothing written): what the C saves.
+c_only="SELECT sum(ptl.ariscat_score(age_years, spo2_pct, respiratory_infection, hb_g_dl, incision, surgery_hours, emergency)
+           + ptl.sort_mortality_pct(asa_grade, urgency, ptl.sort_high_risk_specialty(specialty), severity, cancer, age_years)
+           + ptl.possum_physiological_score(age_years, cardiac, respiratory, systolic_bp_mmhg, pulse_per_min,
+                                            glasgow_coma_scale, hb_g_dl, wcc_10e9_per_l, urea_mmol_l, sodium_mmol_l,
+                                            potassium_mmol_l, ecg)
+           + ptl.possum_operative_score(operative_severity, procedure_count, blood_loss_ml, peritoneal_soiling,
+                                        malignancy, mode_of_surgery)) FROM bench_entry"
+sql_only="SELECT sum(ptl_synth.ariscat_score_sql(age_years, spo2_pct, respiratory_infection, hb_g_dl, incision, surgery_hours, emergency)
+           + ptl_synth.sort_mortality_pct_sql(asa_grade, urgency, specialty, severity, cancer, age_years)
+           + ptl_synth.possum_ps_sql(age_years, cardiac, respiratory, systolic_bp_mmhg, pulse_per_min,
+                                     glasgow_coma_scale, hb_g_dl, wcc_10e9_per_l, urea_mmol_l, sodium_mmol_l,
+                                     potassium_mmol_l, ecg)
+           + ptl_synth.possum_os_sql(operative_severity, procedure_count, blood_loss_ml, peritoneal_soiling,
+                                     malignancy, mode_of_surgery)) FROM bench_entry"
+for i in 1 2; do
+    t0=$(now_ms); c_sum=$(psql -At <<<"$c_only"); c_only_ms=$(( $(now_ms) - t0 ))
+    t0=$(now_ms); sql_sum=$(psql -At <<<"$sql_only"); sql_only_ms=$(( $(now_ms) - t0 ))
+done
+
 differ=$(psql -At -c "SELECT count(*) FROM c_out c JOIN sql_out s USING (entry_id)
                       WHERE c.ariscat <> s.ariscat OR c.ariscat_class <> s.ariscat_class
                          OR abs(c.sort_pct - s.sort_pct) > 1e-9
@@ -99,5 +119,9 @@ printf 'scale: %s waiting-list entries, 8 specialty lists, 7 scores each (seed 4
 printf '%-46s %9s ms  %10s entries/s\n' "ptl: C scores, ptl.target_elapsed order" "$c_ms" "$(( rows * 1000 / c_ms ))"
 printf '%-46s %9s ms  %10s entries/s\n' "plain SQL: CASE scores, numeric fractions" "$sql_ms" "$(( rows * 1000 / sql_ms ))"
 awk -v a="$sql_ms" -v b="$c_ms" 'BEGIN { printf "ratio plain SQL/ptl time: %.2f\n", a / b }'
+printf '%-46s %9s ms\n' "scores alone, ptl (C)" "$c_only_ms"
+printf '%-46s %9s ms\n' "scores alone, plain SQL" "$sql_only_ms"
+awk -v a="$sql_only_ms" -v b="$c_only_ms" 'BEGIN { printf "ratio plain SQL/ptl time, scores alone: %.2f\n", a / b }'
+awk -v a="$c_sum" -v b="$sql_sum" 'BEGIN { if (a - b > 1e-3 || b - a > 1e-3) { print "score sums differ: " a " " b; exit 1 } }'
 echo "entries that differ between the two: $differ"
 [ "$differ" -eq 0 ] || { echo "the plain SQL baseline and ptl disagree" >&2; exit 1; }

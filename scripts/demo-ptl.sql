@@ -22,6 +22,35 @@ SELECT provider_org AS provider, ppid, treatment_function AS tfc, clock_start, d
        clinical_priority AS priority, next_booked_date AS "next booked", validation_issues AS issues
 FROM ptl.ptl ORDER BY days_waited DESC, pathway_id LIMIT 10;
 
+\echo '==> the ordered admitted list: top 3 of the five largest specialties at the largest provider'
+\echo '    (P1a/P1b first, then P2-P4 by share of target waited, date listed, clock start)'
+WITH biggest AS (SELECT provider_org FROM ptl.ptl WHERE waiting_list_entry_id IS NOT NULL
+                 GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1),
+     specialties AS (SELECT l.treatment_function FROM ptl.ptl l JOIN biggest USING (provider_org)
+                     WHERE l.waiting_list_entry_id IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 5)
+SELECT l.provider_org AS provider, l.treatment_function AS tfc, l.list_position AS "#", l.ppid,
+       l.clinical_priority AS priority, l.decision_to_admit AS listed, l.days_on_list AS "days listed",
+       l.pct_target_elapsed AS "% of target", l.target_date AS "target date", l.weeks_waited AS "RTT wk"
+FROM ptl.ptl l JOIN biggest USING (provider_org) JOIN specialties USING (treatment_function)
+WHERE l.waiting_list_entry_id IS NOT NULL AND l.list_position <= 3
+ORDER BY l.treatment_function, l.list_position;
+
+\echo '==> the admitted list by order group, and set-aside patients (P5, P6, suspended)'
+SELECT order_group, count(*) AS pathways, count(*) FILTER (WHERE census >= target_date) AS "at or past target"
+FROM ptl.ptl WHERE waiting_list_entry_id IS NOT NULL GROUP BY 1 ORDER BY 1;
+
+\echo '==> risk cohorts per provider (latest assessment; stale = older than 12 weeks at the census)'
+SELECT provider_org AS provider, cohort, count(*) AS patients, count(*) FILTER (WHERE assessment_stale) AS stale,
+       round(avg(weeks_waited), 1) AS "mean RTT wk"
+FROM ptl.risk_cohort GROUP BY 1, 2 ORDER BY 1, 2;
+
+\echo '==> clinical harm review and priorities due for review'
+SELECT reason, count(*) AS pathways
+FROM (SELECT regexp_replace(unnest(reasons), ' by [0-9]+ days', '') AS reason FROM ptl.harm_review) r
+GROUP BY 1 ORDER BY 2 DESC;
+SELECT count(*) AS "priorities due for review", count(*) FILTER (WHERE clinical_priority IS NULL) AS "no priority"
+FROM ptl.priority_review_due;
+
 \echo '==> validation: issues per rule (all providers)'
 SELECT rule_id AS rule, severity, sum(issues) AS issues, sum(pathways) AS pathways, title
 FROM ptl.validation_summary GROUP BY rule_id, severity, title ORDER BY rule_id;
