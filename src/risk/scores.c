@@ -91,15 +91,19 @@ hb_g_dl_in_range(double hb)
 						  ? "Haemoglobin is in g/dL: divide a value in g/L by 10." : NULL);
 }
 
-/* Look a categorical input up; anything else is 22023 listing the words. */
+/*
+ * Look a categorical input up (case-insensitive, in place: no copy on the
+ * common path); anything else is 22023 listing the words.
+ */
 static int
 level_of(const char *input, text *word, const Level *levels, int nlevels)
 {
-	char	   *w = text_to_cstring(word);
+	const char *w = VARDATA_ANY(word);
+	size_t		len = VARSIZE_ANY_EXHDR(word);
 	StringInfoData list;
 
 	for (int i = 0; i < nlevels; i++)
-		if (pg_strcasecmp(w, levels[i].name) == 0)
+		if (strlen(levels[i].name) == len && pg_strncasecmp(w, levels[i].name, len) == 0)
 			return levels[i].value;
 
 	initStringInfo(&list);
@@ -107,7 +111,7 @@ level_of(const char *input, text *word, const Level *levels, int nlevels)
 		appendStringInfo(&list, "%s%s", i ? ", " : "", levels[i].name);
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid %s: \"%s\"", input, w),
+			 errmsg("invalid %s: \"%s\"", input, text_to_cstring(word)),
 			 errdetail("%s must be one of: %s.", input, list.data)));
 	return 0;					/* keep the compiler quiet */
 }
