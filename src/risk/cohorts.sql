@@ -276,10 +276,13 @@ COMMENT ON COLUMN ptl.harm_review.reasons IS 'Why the pathway needs a harm revie
 -- set or reviewed for risk_setting.priority_review_days.
 CREATE VIEW ptl.priority_review_due AS
 SELECT l.waiting_list_entry_id, l.pathway_id, l.patient_id, l.provider_org, l.site_code, l.treatment_function,
-       l.clinical_priority, l.list_position, l.days_waited, h.valid_from AS priority_set_on,
-       h.source AS priority_source, h.reviewed_by AS priority_set_by, l.census - h.valid_from AS days_since_set,
+       l.clinical_priority, l.list_position, l.days_waited,
+       coalesce(h.valid_from, l.decision_to_admit) AS priority_set_on,
+       coalesce(h.source, 'listing') AS priority_source, h.reviewed_by AS priority_set_by,
+       l.census - coalesce(h.valid_from, l.decision_to_admit) AS days_since_set,
        CASE WHEN l.clinical_priority IS NULL THEN 'no clinical priority'
-            ELSE format('priority not reviewed for %s days', l.census - h.valid_from) END AS reason
+            ELSE format('priority not reviewed for %s days', l.census - coalesce(h.valid_from, l.decision_to_admit))
+       END AS reason
 FROM ptl.ptl l
 CROSS JOIN ptl.risk_setting_in_force() s
 LEFT JOIN LATERAL (
@@ -302,7 +305,7 @@ COMMENT ON COLUMN ptl.priority_review_due.clinical_priority IS 'Clinical priorit
 COMMENT ON COLUMN ptl.priority_review_due.list_position IS 'Place on the list';
 COMMENT ON COLUMN ptl.priority_review_due.days_waited IS 'RTT days waited';
 COMMENT ON COLUMN ptl.priority_review_due.priority_set_on IS 'Date the priority was last set or reviewed';
-COMMENT ON COLUMN ptl.priority_review_due.priority_source IS 'extract (source system) or review (in ptl)';
-COMMENT ON COLUMN ptl.priority_review_due.priority_set_by IS 'Reviewer, or the batch that carried it';
+COMMENT ON COLUMN ptl.priority_review_due.priority_source IS 'listing or extract (source system) or review (in ptl)';
+COMMENT ON COLUMN ptl.priority_review_due.priority_set_by IS 'Reviewer, or the batch that carried it (NULL: unchanged since listing)';
 COMMENT ON COLUMN ptl.priority_review_due.days_since_set IS 'Days since then, at the census';
 COMMENT ON COLUMN ptl.priority_review_due.reason IS 'Why a review is due';

@@ -12,7 +12,8 @@ q() { psql -qAtX -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 
 # The tables whose rows must survive, with the ordering that makes them comparable.
 tables="organisation site commissioner treatment_function treatment_function_override area_deprivation priority_target batch
-        patient pathway pathway_event waiting_list_entry rejected_row load_warning batch_extract"
+        patient pathway pathway_event waiting_list_entry rejected_row load_warning batch_extract
+        risk_assessment clinical_priority_history waiting_list_suspension risk_setting"
 
 fingerprint() {
     local db=$1 t=$2
@@ -27,6 +28,15 @@ q $src "SELECT count(*) FROM ptl_synth.generate(3000, seed => 11) b, ptl.load(b)
 q $src "INSERT INTO ptl.treatment_function (tfc, name, rtt_line) VALUES ('999', 'Local test service', 'X06')"
 q $src "UPDATE ptl.priority_target SET target_days = 14 WHERE priority OPERATOR(ptl.=) 'P2'"
 q $src "INSERT INTO ptl.treatment_function_override VALUES ('172', 'X05', true, 'local reporting choice')"
+# Risk: assessments, a source change and a review of priority, a suspension, a setting.
+q $src "SELECT ptl_synth.assess_waiting_patients(seed => 11)" >/dev/null
+q $src "UPDATE ptl.waiting_list_entry SET clinical_priority = 'P3'
+        WHERE entry_id = (SELECT min(entry_id) FROM ptl.waiting_list_entry WHERE removed_date IS NULL)"
+q $src "SELECT ptl.review_clinical_priority(max(entry_id), 'P2', 'Ms Surgeon', max(decision_to_admit))
+        FROM ptl.waiting_list_entry WHERE removed_date IS NULL" >/dev/null
+q $src "INSERT INTO ptl.waiting_list_suspension (entry_id, suspended_from, reason, recorded_by)
+        SELECT max(entry_id), '2025-03-01', 'clinically_unfit', 'Pre-op' FROM ptl.waiting_list_entry"
+q $src "INSERT INTO ptl.risk_setting (order_policy) VALUES ('longest_wait')"
 
 pg_dump -Fc -f "$dump" $src
 createdb $dst
