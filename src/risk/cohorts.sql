@@ -180,20 +180,7 @@ SELECT c.pathway_id, c.period_no, c.patient_id, c.provider_org, c.site_code, c.t
 FROM ptl.risk_cohort c WHERE c.cohort = 'prehabilitation';
 COMMENT ON VIEW ptl.cohort_prehabilitation IS
     'Patients for respiratory prehabilitation: ARISCAT at or above risk_setting.prehabilitation_ariscat_from (26: intermediate or high risk of pulmonary complications), with their place on the list and wait';
-COMMENT ON COLUMN ptl.cohort_prehabilitation.pathway_id IS 'Pathway record';
-COMMENT ON COLUMN ptl.cohort_prehabilitation.period_no IS 'RTT period';
-COMMENT ON COLUMN ptl.cohort_prehabilitation.patient_id IS 'Patient record';
-COMMENT ON COLUMN ptl.cohort_prehabilitation.provider_org IS 'Reporting provider';
-COMMENT ON COLUMN ptl.cohort_prehabilitation.site_code IS 'Managing site';
-COMMENT ON COLUMN ptl.cohort_prehabilitation.treatment_function IS 'Treatment function';
-COMMENT ON COLUMN ptl.cohort_prehabilitation.clinical_priority IS 'Clinical priority in force';
-COMMENT ON COLUMN ptl.cohort_prehabilitation.list_position IS 'Place on the list (see ptl.ptl)';
-COMMENT ON COLUMN ptl.cohort_prehabilitation.days_waited IS 'RTT days waited';
-COMMENT ON COLUMN ptl.cohort_prehabilitation.weeks_waited IS 'RTT whole weeks waited';
-COMMENT ON COLUMN ptl.cohort_prehabilitation.target_date IS 'Clinical priority target date';
 COMMENT ON COLUMN ptl.cohort_prehabilitation.ariscat_score IS 'ARISCAT score';
-COMMENT ON COLUMN ptl.cohort_prehabilitation.assessed_on IS 'Date assessed';
-COMMENT ON COLUMN ptl.cohort_prehabilitation.assessment_stale IS 'The assessment is too old: reassess before acting';
 
 CREATE VIEW ptl.cohort_high_mortality_risk AS
 SELECT c.pathway_id, c.period_no, c.patient_id, c.provider_org, c.site_code, c.treatment_function,
@@ -202,20 +189,7 @@ SELECT c.pathway_id, c.period_no, c.patient_id, c.provider_org, c.site_code, c.t
 FROM ptl.risk_cohort c WHERE c.cohort = 'high_mortality_risk';
 COMMENT ON VIEW ptl.cohort_high_mortality_risk IS
     'High-risk surgical patients: SORT predicted 30-day mortality at or above risk_setting.high_mortality_sort_pct (5%), with their place on the list and wait';
-COMMENT ON COLUMN ptl.cohort_high_mortality_risk.pathway_id IS 'Pathway record';
-COMMENT ON COLUMN ptl.cohort_high_mortality_risk.period_no IS 'RTT period';
-COMMENT ON COLUMN ptl.cohort_high_mortality_risk.patient_id IS 'Patient record';
-COMMENT ON COLUMN ptl.cohort_high_mortality_risk.provider_org IS 'Reporting provider';
-COMMENT ON COLUMN ptl.cohort_high_mortality_risk.site_code IS 'Managing site';
-COMMENT ON COLUMN ptl.cohort_high_mortality_risk.treatment_function IS 'Treatment function';
-COMMENT ON COLUMN ptl.cohort_high_mortality_risk.clinical_priority IS 'Clinical priority in force';
-COMMENT ON COLUMN ptl.cohort_high_mortality_risk.list_position IS 'Place on the list (see ptl.ptl)';
-COMMENT ON COLUMN ptl.cohort_high_mortality_risk.days_waited IS 'RTT days waited';
-COMMENT ON COLUMN ptl.cohort_high_mortality_risk.weeks_waited IS 'RTT whole weeks waited';
-COMMENT ON COLUMN ptl.cohort_high_mortality_risk.target_date IS 'Clinical priority target date';
 COMMENT ON COLUMN ptl.cohort_high_mortality_risk.sort_mortality_pct IS 'SORT 30-day mortality, per cent';
-COMMENT ON COLUMN ptl.cohort_high_mortality_risk.assessed_on IS 'Date assessed';
-COMMENT ON COLUMN ptl.cohort_high_mortality_risk.assessment_stale IS 'The assessment is too old: reassess before acting';
 
 CREATE VIEW ptl.cohort_frail AS
 SELECT c.pathway_id, c.period_no, c.patient_id, c.provider_org, c.site_code, c.treatment_function,
@@ -224,20 +198,23 @@ SELECT c.pathway_id, c.period_no, c.patient_id, c.provider_org, c.site_code, c.t
 FROM ptl.risk_cohort c WHERE c.cohort = 'frail';
 COMMENT ON VIEW ptl.cohort_frail IS
     'Frail patients: Clinical Frailty Scale at or above risk_setting.frail_from_cfs (5), with their place on the list and wait';
-COMMENT ON COLUMN ptl.cohort_frail.pathway_id IS 'Pathway record';
-COMMENT ON COLUMN ptl.cohort_frail.period_no IS 'RTT period';
-COMMENT ON COLUMN ptl.cohort_frail.patient_id IS 'Patient record';
-COMMENT ON COLUMN ptl.cohort_frail.provider_org IS 'Reporting provider';
-COMMENT ON COLUMN ptl.cohort_frail.site_code IS 'Managing site';
-COMMENT ON COLUMN ptl.cohort_frail.treatment_function IS 'Treatment function';
-COMMENT ON COLUMN ptl.cohort_frail.clinical_priority IS 'Clinical priority in force';
-COMMENT ON COLUMN ptl.cohort_frail.list_position IS 'Place on the list (see ptl.ptl)';
-COMMENT ON COLUMN ptl.cohort_frail.days_waited IS 'RTT days waited';
-COMMENT ON COLUMN ptl.cohort_frail.weeks_waited IS 'RTT whole weeks waited';
-COMMENT ON COLUMN ptl.cohort_frail.target_date IS 'Clinical priority target date';
 COMMENT ON COLUMN ptl.cohort_frail.cfs_level IS 'Clinical Frailty Scale level';
-COMMENT ON COLUMN ptl.cohort_frail.assessed_on IS 'Date assessed';
-COMMENT ON COLUMN ptl.cohort_frail.assessment_stale IS 'The assessment is too old: reassess before acting';
+
+-- The cohort views' shared columns mean what they mean in ptl.risk_cohort.
+DO $$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN SELECT v.attrelid::regclass AS cohort_view, v.attname, col_description(r.attrelid, r.attnum) AS description
+             FROM pg_catalog.pg_attribute v
+             JOIN pg_catalog.pg_attribute r ON r.attrelid = 'ptl.risk_cohort'::regclass AND r.attname = v.attname
+             WHERE v.attrelid IN ('ptl.cohort_prehabilitation'::regclass, 'ptl.cohort_high_mortality_risk'::regclass,
+                                  'ptl.cohort_frail'::regclass)
+               AND v.attnum > 0 LOOP
+        EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', c.cohort_view, c.attname, c.description);
+    END LOOP;
+END
+$$;
 
 -- Harm review: long waits, and patients past their priority's target.
 CREATE VIEW ptl.harm_review AS
