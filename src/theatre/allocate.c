@@ -1,0 +1,852 @@
+/*
+ * allocate.c
+ *		ptl.allocate_theatre: fill theatre sessions from the admitted waiting
+ *		list (clinical-theatre.md 3.2-3.3).
+ *
+ * The problem is a multiple knapsack with eligibility: each case goes to at
+ * most one session it is eligible for (specialty, named consultant, site,
+ * equipment, date inside its readiness window), and the cases in a session
+ * plus a turnaround between consecutive cases fit in the session's minutes.
+ * Adding the turnaround to every case and to every capacity makes the
+ * turnaround rule an ordinary capacity rule:
+ *		sum(d_i) + (n - 1) * T <= C   <=>   sum(d_i + T) <= C + T.
+ *
+ * On top of that, the list's clinical order must be respected: a case is
+ * never left unbooked while a case further down the list is booked into a
+ * session the first was eligible for and would have fitted in, had the
+ * later case not been there (no priority inversion).  Within that rule we
+ * book as many minutes as possible, then as many patients as possible.
+ *
+ * Method.  Sessions that share no eligible case are independent, so the
+ * eligibility graph is cut into connected components and each is solved on
+ * its own:
+ *
+ *	- a small component (at most EXACT_LEAF_LIMIT complete assignments) is
+ *	  solved exactly by depth-first search over the cases in list order,
+ *	  each case trying its sessions in date order and then "unbooked"; the
+ *	  first best leaf wins, so among equal solutions the one that books
+ *	  higher-priority patients earlier is kept;
+ *
+ *	- a larger component is filled "priority first" (3.3): each case in
+ *	  list order goes into the earliest eligible session it fits.  A case
+ *	  is left out only if it fits nowhere when its turn comes; sessions
+ *	  only fill up afterwards, so removing any later case cannot make room
+ *	  for it, and the result is free of inversions by construction.  Then
+ *	  a relocation pass looks for a booked case that can move to another
+ *	  of its sessions so that the gap it leaves, plus the gap already
+ *	  there, takes more waiting-list minutes (filled again in list order);
+ *	  a move is kept only if it books more minutes and leaves no inversion.
+ *
+ * Within a session, cases run in list order; start_offset_minutes is the
+ * sum of the earlier cases' durations and turnarounds.
+ *
+ * The result does not depend on the order of the input arrays: cases are
+ * ranked by (list_position, case_id) and sessions by (session_date,
+ * session_id), complete keys ending in a unique id.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/tuplestore.h"
+#include "utils/typcache.h"
+
+/* Largest exact search, in complete assignments ((sessions + 1) ^ cases). */
+#define EXACT_LEAF_LIMIT	200000.0
+
+typedef struct Slot
+{
+	int64		session_id;
+	DateADT		session_date;
+	char	   *site_code;
+	char	   *specialty;
+	char	   *consultant;		/* NULL: no named consultant */
+	int32		capacity;		/* planned minutes */
+	char	  **equipment;
+	int			n_equipment;
+	int64		room;			/* capacity + turnaround - load, as it fills */
+	int		   *cases;			/* booked case indices */
+	int			n_cases;
+	int			max_cases;
+	int		   *candidates;		/* eligible case indices, in list order */
+	int			n_candidates;
+	int			component;
+} Slot;
+
+typedef struct Case
+{
+	int64		case_id;
+	char	   *specialty;
+	char	   *consultant;		/* NULL: any consultant of the specialty */
+	char	  **site_codes;		/* NULL: any site */
+	int			n_sites;
+	int32		duration;
+	int64		list_position;
+	bool		has_ready_from;
+	DateADT		ready_from;
+	bool		has_ready_until;
+	DateADT		ready_until;
+	char	  **equipment;
+	int			n_equipment;
+	int			rank;			/* 0 = first on the list */
+	int		   *eligible;		/* slot indices, in date order */
+	int			n_eligible;
+	int			slot;			/* booked slot index, or -1 */
+} Case;
+
+typedef struct Problem
+{
+	Slot	   *slots;			/* in (session_date, session_id) order */
+	int			n_slots;
+	Case	   *cases;			/* in (list_position, case_id) order */
+	int			n_cases;
+	int32		turnaround;
+} Problem;
+
+/* ---------------------------------------------------------------------
+ * Reading the arguments
+ * --------------------------------------------------------------------- */
+
+/* Attribute of a composite array element, or NULL. */
+static Datum
+element_attr(HeapTupleHeader th, TupleDesc desc, int attno, bool *isnull)
+{
+	HeapTupleData tuple;
+
+	tuple.t_len = HeapTupleHeaderGetDatumLength(th);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = th;
+	return heap_getattr(&tuple, attno, desc, isnull);
+}
+
+static void
+required_attr_missing(const char *type, const char *attr, int index)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+			 errmsg("%s.%s must not be NULL", type, attr),
+			 errdetail("Element %d of the %s array has a NULL %s.",
+					   index + 1, type, attr)));
+}
+
+static char *
+text_attr(HeapTupleHeader th, TupleDesc desc, int attno)
+{
+	bool		isnull;
+	Datum		d = element_attr(th, desc, attno, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+/* A text[] attribute as C strings; NULL elements are ignored. */
+static char **
+text_array_attr(HeapTupleHeader th, TupleDesc desc, int attno, int *n, bool *isnull)
+{
+	Datum		d = element_attr(th, desc, attno, isnull);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+	char	  **out;
+	int			k = 0;
+
+	*n = 0;
+	if (*isnull)
+		return NULL;
+	deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &nelems);
+	out = palloc(sizeof(char *) * Max(nelems, 1));
+	for (int i = 0; i < nelems; i++)
+		if (!nulls[i])
+			out[k++] = TextDatumGetCString(elems[i]);
+	*n = k;
+	return out;
+}
+
+static Datum *
+composite_elements(ArrayType *arr, int *n, TupleDesc *desc, const char *type)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	get_typlenbyvalalign(ARR_ELEMTYPE(arr), &typlen, &typbyval, &typalign);
+	deconstruct_array(arr, ARR_ELEMTYPE(arr), typlen, typbyval, typalign,
+					  &elems, &nulls, n);
+	for (int i = 0; i < *n; i++)
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("the %s array must not contain NULL elements", type),
+					 errdetail("Element %d is NULL.", i + 1)));
+	*desc = lookup_rowtype_tupdesc_copy(ARR_ELEMTYPE(arr), -1);
+	return elems;
+}
+
+static void
+read_slots(ArrayType *arr, Problem *p)
+{
+	TupleDesc	desc;
+	Datum	   *elems = composite_elements(arr, &p->n_slots, &desc, "theatre_slot");
+
+	p->slots = palloc0(sizeof(Slot) * Max(p->n_slots, 1));
+	for (int i = 0; i < p->n_slots; i++)
+	{
+		HeapTupleHeader th = DatumGetHeapTupleHeader(elems[i]);
+		Slot	   *s = &p->slots[i];
+		bool		isnull;
+		Datum		d;
+
+		d = element_attr(th, desc, 1, &isnull);
+		if (isnull)
+			required_attr_missing("theatre_slot", "session_id", i);
+		s->session_id = DatumGetInt64(d);
+		d = element_attr(th, desc, 2, &isnull);
+		if (isnull)
+			required_attr_missing("theatre_slot", "session_date", i);
+		s->session_date = DatumGetDateADT(d);
+		s->site_code = text_attr(th, desc, 3);
+		s->specialty = text_attr(th, desc, 4);
+		if (s->specialty == NULL)
+			required_attr_missing("theatre_slot", "specialty", i);
+		s->consultant = text_attr(th, desc, 5);
+		d = element_attr(th, desc, 6, &isnull);
+		if (isnull)
+			required_attr_missing("theatre_slot", "capacity_minutes", i);
+		s->capacity = DatumGetInt32(d);
+		if (s->capacity < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("capacity_minutes %d of session %lld is negative",
+							s->capacity, (long long) s->session_id),
+					 errhint("A session's capacity is its planned minutes less any minutes already booked.")));
+		s->equipment = text_array_attr(th, desc, 7, &s->n_equipment, &isnull);
+		s->room = (int64) s->capacity + p->turnaround;
+	}
+}
+
+static void
+read_cases(ArrayType *arr, Problem *p)
+{
+	TupleDesc	desc;
+	Datum	   *elems = composite_elements(arr, &p->n_cases, &desc, "theatre_case");
+
+	p->cases = palloc0(sizeof(Case) * Max(p->n_cases, 1));
+	for (int i = 0; i < p->n_cases; i++)
+	{
+		HeapTupleHeader th = DatumGetHeapTupleHeader(elems[i]);
+		Case	   *c = &p->cases[i];
+		bool		isnull;
+		Datum		d;
+
+		d = element_attr(th, desc, 1, &isnull);
+		if (isnull)
+			required_attr_missing("theatre_case", "case_id", i);
+		c->case_id = DatumGetInt64(d);
+		c->specialty = text_attr(th, desc, 2);
+		if (c->specialty == NULL)
+			required_attr_missing("theatre_case", "specialty", i);
+		c->consultant = text_attr(th, desc, 3);
+		c->site_codes = text_array_attr(th, desc, 4, &c->n_sites, &isnull);
+		if (isnull)
+			c->n_sites = -1;	/* any site */
+		d = element_attr(th, desc, 5, &isnull);
+		if (isnull)
+			required_attr_missing("theatre_case", "duration_minutes", i);
+		c->duration = DatumGetInt32(d);
+		if (c->duration <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("duration_minutes %d of case %lld is not positive",
+							c->duration, (long long) c->case_id)));
+		d = element_attr(th, desc, 6, &isnull);
+		if (isnull)
+			required_attr_missing("theatre_case", "list_position", i);
+		c->list_position = DatumGetInt64(d);
+		d = element_attr(th, desc, 7, &isnull);
+		c->has_ready_from = !isnull;
+		if (!isnull)
+			c->ready_from = DatumGetDateADT(d);
+		d = element_attr(th, desc, 8, &isnull);
+		c->has_ready_until = !isnull;
+		if (!isnull)
+			c->ready_until = DatumGetDateADT(d);
+		c->equipment = text_array_attr(th, desc, 9, &c->n_equipment, &isnull);
+		c->slot = -1;
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Ordering and eligibility
+ * --------------------------------------------------------------------- */
+
+static int
+slot_cmp(const void *a, const void *b)
+{
+	const Slot *x = a;
+	const Slot *y = b;
+
+	if (x->session_date != y->session_date)
+		return x->session_date < y->session_date ? -1 : 1;
+	if (x->session_id != y->session_id)
+		return x->session_id < y->session_id ? -1 : 1;
+	return 0;
+}
+
+static int
+case_cmp(const void *a, const void *b)
+{
+	const Case *x = a;
+	const Case *y = b;
+
+	if (x->list_position != y->list_position)
+		return x->list_position < y->list_position ? -1 : 1;
+	if (x->case_id != y->case_id)
+		return x->case_id < y->case_id ? -1 : 1;
+	return 0;
+}
+
+static void
+reject_duplicates(Problem *p)
+{
+	for (int i = 1; i < p->n_slots; i++)
+		for (int j = i - 1; j >= 0 && p->slots[j].session_date == p->slots[i].session_date; j--)
+			if (p->slots[j].session_id == p->slots[i].session_id)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("session_id %lld appears more than once in sessions",
+								(long long) p->slots[i].session_id)));
+	/* Duplicate case ids with equal positions are adjacent after sorting. */
+	for (int i = 1; i < p->n_cases; i++)
+		if (p->cases[i].case_id == p->cases[i - 1].case_id)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("case_id %lld appears more than once in cases",
+							(long long) p->cases[i].case_id)));
+}
+
+static bool
+string_in(const char *s, char **list, int n)
+{
+	if (s == NULL)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (strcmp(s, list[i]) == 0)
+			return true;
+	return false;
+}
+
+/* The eligibility rules of the issue and of clinical-theatre.md 3.2. */
+static bool
+eligible(const Case *c, const Slot *s, int32 turnaround)
+{
+	if (strcmp(c->specialty, s->specialty) != 0)
+		return false;
+	if (c->consultant != NULL &&
+		(s->consultant == NULL || strcmp(c->consultant, s->consultant) != 0))
+		return false;
+	if (c->n_sites >= 0 && !string_in(s->site_code, c->site_codes, c->n_sites))
+		return false;
+	if (c->has_ready_from && s->session_date < c->ready_from)
+		return false;
+	if (c->has_ready_until && s->session_date > c->ready_until)
+		return false;
+	for (int e = 0; e < c->n_equipment; e++)
+		if (!string_in(c->equipment[e], s->equipment, s->n_equipment))
+			return false;
+	/* A case longer than the session could never be booked into it. */
+	return (int64) c->duration + turnaround <= (int64) s->capacity + turnaround;
+}
+
+/* Slot indices ordered by (specialty, date order) for the eligibility scan. */
+static Problem *sort_problem;
+
+static int
+slot_index_by_specialty(const void *a, const void *b)
+{
+	int			x = *(const int *) a;
+	int			y = *(const int *) b;
+	int			r = strcmp(sort_problem->slots[x].specialty, sort_problem->slots[y].specialty);
+
+	if (r != 0)
+		return r;
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+static void
+build_eligibility(Problem *p)
+{
+	int		   *by_specialty = palloc(sizeof(int) * Max(p->n_slots, 1));
+	int		   *count = palloc0(sizeof(int) * Max(p->n_slots, 1));
+
+	for (int i = 0; i < p->n_slots; i++)
+		by_specialty[i] = i;
+	sort_problem = p;
+	qsort(by_specialty, p->n_slots, sizeof(int), slot_index_by_specialty);
+	sort_problem = NULL;
+
+	for (int ci = 0; ci < p->n_cases; ci++)
+	{
+		Case	   *c = &p->cases[ci];
+		int			lo = 0;
+		int			hi = p->n_slots;
+
+		CHECK_FOR_INTERRUPTS();
+		/* first slot of the case's specialty */
+		while (lo < hi)
+		{
+			int			mid = (lo + hi) / 2;
+
+			if (strcmp(p->slots[by_specialty[mid]].specialty, c->specialty) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		c->eligible = NULL;
+		for (int k = lo; k < p->n_slots &&
+			 strcmp(p->slots[by_specialty[k]].specialty, c->specialty) == 0; k++)
+		{
+			int			si = by_specialty[k];
+
+			if (!eligible(c, &p->slots[si], p->turnaround))
+				continue;
+			if (c->eligible == NULL)
+				c->eligible = palloc(sizeof(int) * (p->n_slots - k));
+			c->eligible[c->n_eligible++] = si;
+			count[si]++;
+		}
+	}
+
+	/* Reverse lists: each session's candidates, in list order. */
+	for (int si = 0; si < p->n_slots; si++)
+	{
+		p->slots[si].candidates = palloc(sizeof(int) * Max(count[si], 1));
+		p->slots[si].max_cases = 4;
+		p->slots[si].cases = palloc(sizeof(int) * p->slots[si].max_cases);
+	}
+	for (int ci = 0; ci < p->n_cases; ci++)
+		for (int e = 0; e < p->cases[ci].n_eligible; e++)
+		{
+			Slot	   *s = &p->slots[p->cases[ci].eligible[e]];
+
+			s->candidates[s->n_candidates++] = ci;
+		}
+}
+
+/* ---------------------------------------------------------------------
+ * Booking state
+ * --------------------------------------------------------------------- */
+
+static inline int64
+need(const Problem *p, const Case *c)
+{
+	return (int64) c->duration + p->turnaround;
+}
+
+/* Book case ci into slot si, keeping the slot's cases in list order. */
+static void
+book(Problem *p, int ci, int si)
+{
+	Slot	   *s = &p->slots[si];
+	int			k;
+
+	if (s->n_cases == s->max_cases)
+	{
+		s->max_cases *= 2;
+		s->cases = repalloc(s->cases, sizeof(int) * s->max_cases);
+	}
+	for (k = s->n_cases; k > 0 && s->cases[k - 1] > ci; k--)
+		s->cases[k] = s->cases[k - 1];
+	s->cases[k] = ci;
+	s->n_cases++;
+	s->room -= need(p, &p->cases[ci]);
+	p->cases[ci].slot = si;
+}
+
+static void
+unbook(Problem *p, int ci)
+{
+	Slot	   *s = &p->slots[p->cases[ci].slot];
+	int			k = 0;
+
+	while (s->cases[k] != ci)
+		k++;
+	for (; k < s->n_cases - 1; k++)
+		s->cases[k] = s->cases[k + 1];
+	s->n_cases--;
+	s->room += need(p, &p->cases[ci]);
+	p->cases[ci].slot = -1;
+}
+
+/*
+ * Does slot si hold an inversion?  An unbooked candidate u is inverted if
+ * some booked case y later on the list (index > u, cases being in list
+ * order) could give way to it: room + need(y) >= need(u).  The booked
+ * cases' needs are scanned from the end, keeping the largest need of the
+ * cases after u, so the check is linear in candidates plus cases.
+ */
+static bool
+slot_has_inversion(const Problem *p, int si)
+{
+	const Slot *s = &p->slots[si];
+	int64		largest_later = -1;
+	int			b = s->n_cases - 1;
+
+	for (int k = s->n_candidates - 1; k >= 0; k--)
+	{
+		int			u = s->candidates[k];
+
+		while (b >= 0 && s->cases[b] > u)
+		{
+			largest_later = Max(largest_later, need(p, &p->cases[s->cases[b]]));
+			b--;
+		}
+		if (p->cases[u].slot < 0 && largest_later >= 0 &&
+			s->room + largest_later >= need(p, &p->cases[u]))
+			return true;
+	}
+	return false;
+}
+
+/* Fill slot si's room with unbooked candidates, in list order. */
+static void
+fill_slot(Problem *p, int si, int *booked, int *n_booked)
+{
+	Slot	   *s = &p->slots[si];
+
+	for (int k = 0; k < s->n_candidates && s->room > p->turnaround; k++)
+	{
+		int			u = s->candidates[k];
+
+		if (p->cases[u].slot < 0 && need(p, &p->cases[u]) <= s->room)
+		{
+			book(p, u, si);
+			if (booked)
+				booked[(*n_booked)++] = u;
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Components of the eligibility graph
+ * --------------------------------------------------------------------- */
+
+static int
+find_root(int *parent, int x)
+{
+	while (parent[x] != x)
+	{
+		parent[x] = parent[parent[x]];
+		x = parent[x];
+	}
+	return x;
+}
+
+/* ---------------------------------------------------------------------
+ * Exact search for small components
+ * --------------------------------------------------------------------- */
+
+typedef struct Search
+{
+	Problem    *p;
+	int		   *cases;			/* the component's cases, in list order */
+	int			n_cases;
+	int		   *slots;			/* the component's slots */
+	int			n_slots;
+	int64	   *remaining;		/* minutes still available from case k on */
+	int64		minutes;
+	int			patients;
+	int64		best_minutes;
+	int			best_patients;
+	int		   *best;			/* best slot per component case */
+} Search;
+
+static void
+search(Search *st, int k)
+{
+	Problem    *p = st->p;
+
+	if (k == st->n_cases)
+	{
+		if (st->minutes < st->best_minutes ||
+			(st->minutes == st->best_minutes && st->patients <= st->best_patients))
+			return;
+		for (int j = 0; j < st->n_slots; j++)
+			if (slot_has_inversion(p, st->slots[j]))
+				return;
+		st->best_minutes = st->minutes;
+		st->best_patients = st->patients;
+		for (int j = 0; j < st->n_cases; j++)
+			st->best[j] = p->cases[st->cases[j]].slot;
+		return;
+	}
+	/* Even booking every remaining case cannot beat the best: stop. */
+	if (st->minutes + st->remaining[k] < st->best_minutes ||
+		(st->minutes + st->remaining[k] == st->best_minutes &&
+		 st->patients + (st->n_cases - k) <= st->best_patients))
+		return;
+
+	{
+		int			ci = st->cases[k];
+		Case	   *c = &p->cases[ci];
+
+		for (int e = 0; e < c->n_eligible; e++)
+		{
+			int			si = c->eligible[e];
+
+			if (p->slots[si].room < need(p, c))
+				continue;
+			book(p, ci, si);
+			st->minutes += c->duration;
+			st->patients++;
+			search(st, k + 1);
+			st->minutes -= c->duration;
+			st->patients--;
+			unbook(p, ci);
+		}
+		search(st, k + 1);
+	}
+}
+
+static void
+solve_exact(Problem *p, int *comp_cases, int n_cases, int *comp_slots, int n_slots)
+{
+	Search		st;
+
+	st.p = p;
+	st.cases = comp_cases;
+	st.n_cases = n_cases;
+	st.slots = comp_slots;
+	st.n_slots = n_slots;
+	st.remaining = palloc(sizeof(int64) * (n_cases + 1));
+	st.remaining[n_cases] = 0;
+	for (int k = n_cases - 1; k >= 0; k--)
+		st.remaining[k] = st.remaining[k + 1] + p->cases[comp_cases[k]].duration;
+	st.minutes = 0;
+	st.patients = 0;
+	st.best_minutes = -1;
+	st.best_patients = -1;
+	st.best = palloc(sizeof(int) * n_cases);
+
+	search(&st, 0);
+
+	/* "Book nothing" is always a valid leaf, so a best exists. */
+	for (int k = 0; k < n_cases; k++)
+		if (st.best[k] >= 0)
+			book(p, comp_cases[k], st.best[k]);
+}
+
+/* ---------------------------------------------------------------------
+ * Priority first, then relocation, for large components
+ * --------------------------------------------------------------------- */
+
+static void
+solve_greedy(Problem *p, int *comp_cases, int n_cases, int *comp_slots, int n_slots)
+{
+	int		   *added = palloc(sizeof(int) * Max(p->n_cases, 1));
+	bool		improved = true;
+	int			rounds = 0;
+
+	for (int k = 0; k < n_cases; k++)
+	{
+		Case	   *c = &p->cases[comp_cases[k]];
+
+		if ((k & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		for (int e = 0; e < c->n_eligible; e++)
+			if (p->slots[c->eligible[e]].room >= need(p, c))
+			{
+				book(p, comp_cases[k], c->eligible[e]);
+				break;
+			}
+	}
+
+	/*
+	 * Relocation.  For a session k and one of its cases x, move x to the
+	 * first other eligible session with room, refill k in list order, and
+	 * keep the move if it booked more minutes without an inversion in k.
+	 * (The receiving session only gets fuller, and every session was full
+	 * to every unbooked case before, so it cannot gain an inversion.)
+	 */
+	while (improved && rounds++ < 4)
+	{
+		improved = false;
+		for (int j = 0; j < n_slots; j++)
+		{
+			int			si = comp_slots[j];
+			Slot	   *s = &p->slots[si];
+
+			CHECK_FOR_INTERRUPTS();
+			for (int b = 0; b < s->n_cases; b++)
+			{
+				int			x = s->cases[b];
+				Case	   *cx = &p->cases[x];
+				int			to = -1;
+				int			n_added = 0;
+				int64		gained = 0;
+
+				for (int e = 0; e < cx->n_eligible && to < 0; e++)
+					if (cx->eligible[e] != si &&
+						p->slots[cx->eligible[e]].room >= need(p, cx))
+						to = cx->eligible[e];
+				if (to < 0)
+					continue;
+
+				unbook(p, x);
+				book(p, x, to);
+				fill_slot(p, si, added, &n_added);
+				for (int a = 0; a < n_added; a++)
+					gained += p->cases[added[a]].duration;
+				if (gained > 0 && !slot_has_inversion(p, si))
+				{
+					/* the cases just added can themselves be moved later */
+					improved = true;
+					b = -1;		/* the session's case list changed: rescan */
+					continue;
+				}
+				for (int a = 0; a < n_added; a++)
+					unbook(p, added[a]);
+				unbook(p, x);
+				book(p, x, si);
+			}
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Entry point
+ * --------------------------------------------------------------------- */
+
+PG_FUNCTION_INFO_V1(ptl_allocate_theatre);
+
+Datum
+ptl_allocate_theatre(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext work;
+	MemoryContext old;
+	Problem		p;
+	int		   *parent;
+	int		   *comp_cases;
+	int		   *comp_slots;
+	int		   *case_start;
+	int		   *slot_start;
+	int		   *fill;
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	p.turnaround = PG_GETARG_INT32(2);
+	if (p.turnaround < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("turnaround_minutes %d is negative", p.turnaround)));
+
+	work = AllocSetContextCreate(CurrentMemoryContext, "allocate_theatre",
+								 ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(work);
+
+	read_slots(PG_GETARG_ARRAYTYPE_P(0), &p);
+	read_cases(PG_GETARG_ARRAYTYPE_P(1), &p);
+	qsort(p.slots, p.n_slots, sizeof(Slot), slot_cmp);
+	qsort(p.cases, p.n_cases, sizeof(Case), case_cmp);
+	for (int i = 0; i < p.n_cases; i++)
+		p.cases[i].rank = i;
+	reject_duplicates(&p);
+	build_eligibility(&p);
+
+	/* Components: union the sessions each case is eligible for. */
+	parent = palloc(sizeof(int) * Max(p.n_slots, 1));
+	for (int i = 0; i < p.n_slots; i++)
+		parent[i] = i;
+	for (int ci = 0; ci < p.n_cases; ci++)
+		for (int e = 1; e < p.cases[ci].n_eligible; e++)
+		{
+			int			a = find_root(parent, p.cases[ci].eligible[0]);
+			int			b = find_root(parent, p.cases[ci].eligible[e]);
+
+			if (a != b)
+				parent[Max(a, b)] = Min(a, b);
+		}
+	for (int i = 0; i < p.n_slots; i++)
+		p.slots[i].component = find_root(parent, i);
+
+	/* Bucket cases and slots by component (counting sort keeps the order). */
+	case_start = palloc0(sizeof(int) * (p.n_slots + 1));
+	slot_start = palloc0(sizeof(int) * (p.n_slots + 1));
+	for (int ci = 0; ci < p.n_cases; ci++)
+		if (p.cases[ci].n_eligible > 0)
+			case_start[p.slots[p.cases[ci].eligible[0]].component + 1]++;
+	for (int i = 0; i < p.n_slots; i++)
+		slot_start[p.slots[i].component + 1]++;
+	for (int i = 0; i < p.n_slots; i++)
+	{
+		case_start[i + 1] += case_start[i];
+		slot_start[i + 1] += slot_start[i];
+	}
+	comp_cases = palloc(sizeof(int) * Max(p.n_cases, 1));
+	comp_slots = palloc(sizeof(int) * Max(p.n_slots, 1));
+	fill = palloc0(sizeof(int) * (p.n_slots + 1));
+	for (int ci = 0; ci < p.n_cases; ci++)
+		if (p.cases[ci].n_eligible > 0)
+		{
+			int			r = p.slots[p.cases[ci].eligible[0]].component;
+
+			comp_cases[case_start[r] + fill[r]++] = ci;
+		}
+	memset(fill, 0, sizeof(int) * (p.n_slots + 1));
+	for (int i = 0; i < p.n_slots; i++)
+	{
+		int			r = p.slots[i].component;
+
+		comp_slots[slot_start[r] + fill[r]++] = i;
+	}
+
+	for (int r = 0; r < p.n_slots; r++)
+	{
+		int			nc = case_start[r + 1] - case_start[r];
+		int			ns = slot_start[r + 1] - slot_start[r];
+		double		leaves = 1.0;
+
+		if (nc == 0)
+			continue;
+		for (int k = 0; k < nc && leaves <= EXACT_LEAF_LIMIT; k++)
+			leaves *= (ns + 1);
+		if (leaves <= EXACT_LEAF_LIMIT)
+			solve_exact(&p, comp_cases + case_start[r], nc, comp_slots + slot_start[r], ns);
+		else
+			solve_greedy(&p, comp_cases + case_start[r], nc, comp_slots + slot_start[r], ns);
+	}
+
+	/* Emit booked cases, session by session, in running order. */
+	MemoryContextSwitchTo(old);
+	for (int si = 0; si < p.n_slots; si++)
+	{
+		Slot	   *s = &p.slots[si];
+		int64		offset = 0;
+
+		for (int k = 0; k < s->n_cases; k++)
+		{
+			Case	   *c = &p.cases[s->cases[k]];
+			Datum		values[3];
+			bool		nulls[3] = {false, false, false};
+
+			values[0] = Int64GetDatum(c->case_id);
+			values[1] = Int64GetDatum(s->session_id);
+			values[2] = Int32GetDatum((int32) offset);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			offset += need(&p, c);
+		}
+	}
+	MemoryContextDelete(work);
+	PG_RETURN_NULL();
+}
