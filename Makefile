@@ -19,7 +19,8 @@ SQL_PARTS    = src/types/types.sql \
                src/rtt/returns.sql \
                src/theatre/allocate.sql
 SYNTH_PARTS  = test/generator/ptl_synth.sql test/generator/validation_recall.sql \
-               test/generator/link_accuracy.sql test/generator/risk.sql
+               test/generator/link_accuracy.sql test/generator/risk.sql \
+               test/generator/theatre.sql
 
 MODULE_big   = ptl
 OBJS         = src/ptl.o $(patsubst %.c,%.o,$(sort $(wildcard src/*/*.c)))

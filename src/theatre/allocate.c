@@ -660,15 +660,20 @@ solve_greedy(Problem *p, int *comp_cases, int n_cases, int *comp_slots, int n_sl
 	for (int k = 0; k < n_cases; k++)
 	{
 		Case	   *c = &p->cases[comp_cases[k]];
+		int			best = -1;
 
 		if ((k & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();
+
 		for (int e = 0; e < c->n_eligible; e++)
-			if (p->slots[c->eligible[e]].room >= need(p, c))
-			{
-				book(p, comp_cases[k], c->eligible[e]);
-				break;
-			}
+		{
+			int64		room = p->slots[c->eligible[e]].room;
+
+			if (room >= need(p, c) && (best < 0 || room < p->slots[best].room))
+				best = c->eligible[e];
+		}
+		if (best >= 0)
+			book(p, comp_cases[k], best);
 	}
 
 	/*
