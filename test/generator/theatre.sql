@@ -196,9 +196,10 @@ COMMENT ON FUNCTION ptl_synth.theatre_brute_force(ptl.theatre_slot[], ptl.theatr
 
 -- The same problem as a MIP in CPLEX LP format, for glpsol or cbc.  With
 -- no_inversion, the rule is written as constraints for every session k and
--- pair of eligible cases u before j on the list (b_u = sum of u's x):
---   need(u) <= need(j):  x_jk <= b_u  (u would fit in j's place)
---   otherwise:           load_k >= (C_k + T + need(j) - need(u) + 1) * (x_jk - b_u)
+-- pair of eligible cases u before j on the list, with helper variables
+-- b_u = sum of u's x (booked or not) and L_k = load of k in needed minutes:
+--   need(u) <= need(j):  x_jk <= b_u  (u would always fit in j's place)
+--   otherwise:           L_k >= (C_k + T + need(j) - need(u) + 1) * (x_jk - b_u)
 -- Without it the optimum is an upper bound on the optimum with the rule.
 -- Objective: booked minutes, plus 1/(n+1) per patient, which orders
 -- solutions by minutes first and patients second.
@@ -214,13 +215,6 @@ BEGIN ATOMIC
              FROM ptl_synth.theatre_eligible(slots, cases, turnaround_minutes) e
              JOIN unnest(cases) c ON c.case_id = e.case_id
              JOIN unnest(slots) s ON s.session_id = e.session_id),
-         b AS MATERIALIZED (
-             SELECT e.case_id, string_agg(' - ' || e.v, '' ORDER BY e.session_id) AS minus_b,
-                    string_agg(' + ' || e.v, '' ORDER BY e.session_id) AS plus_b
-             FROM e GROUP BY e.case_id),
-         load AS MATERIALIZED (
-             SELECT e.session_id, string_agg(e.t || ' ' || e.v, ' + ' ORDER BY e.case_id) AS expr
-             FROM e GROUP BY e.session_id),
          eps AS (SELECT 1.0 / (cardinality(cases) + 1) AS w)
     SELECT line FROM (
         SELECT 1 AS part, 0::bigint AS k, 0::bigint AS k2, 'Maximize' AS line
@@ -230,26 +224,28 @@ BEGIN ATOMIC
         FROM e, eps
         UNION ALL SELECT 3, 0, 0, 'Subject To'
         UNION ALL
-        SELECT 4, e.case_id, 0, ' one' || e.case_id || ': ' || string_agg(e.v, ' + ' ORDER BY e.session_id) || ' <= 1'
+        SELECT 4, e.case_id, 0, ' b' || e.case_id || ': b' || e.case_id || ' - '
+                                || string_agg(e.v, ' - ' ORDER BY e.session_id) || ' = 0'
         FROM e GROUP BY e.case_id
         UNION ALL
-        SELECT 5, e.session_id, 0, ' cap' || e.session_id || ': ' || l.expr || ' <= ' || min(e.cap)
-        FROM e JOIN load l USING (session_id) GROUP BY e.session_id, l.expr
+        SELECT 5, e.session_id, 0, ' load' || e.session_id || ': L' || e.session_id || ' - '
+                                   || string_agg(e.t || ' ' || e.v, ' - ' ORDER BY e.case_id) || ' = 0'
+        FROM e GROUP BY e.session_id
         UNION ALL
         SELECT 6, ej.session_id, eu.case_id * 1000000 + ej.case_id,
-               CASE WHEN eu.t <= ej.t
-                    THEN ' inv' || eu.case_id || '_' || ej.case_id || '_' || ej.session_id || ': '
-                         || ej.v || bu.minus_b || ' <= 0'
-                    ELSE ' inv' || eu.case_id || '_' || ej.case_id || '_' || ej.session_id || ': '
-                         || l.expr || ' - ' || (ej.cap + ej.t - eu.t + 1) || ' ' || ej.v
-                         || replace(bu.plus_b, ' + ', ' + ' || (ej.cap + ej.t - eu.t + 1) || ' ') || ' >= 0' END
+               ' inv' || eu.case_id || '_' || ej.case_id || '_' || ej.session_id || ': '
+               || CASE WHEN eu.t <= ej.t
+                       THEN ej.v || ' - b' || eu.case_id || ' <= 0'
+                       ELSE 'L' || ej.session_id || ' - ' || (ej.cap + ej.t - eu.t + 1) || ' ' || ej.v
+                            || ' + ' || (ej.cap + ej.t - eu.t + 1) || ' b' || eu.case_id || ' >= 0' END
         FROM e eu JOIN e ej ON ej.session_id = eu.session_id AND (ej.pos, ej.case_id) > (eu.pos, eu.case_id)
-                  JOIN b bu ON bu.case_id = eu.case_id
-                  JOIN load l ON l.session_id = ej.session_id
         WHERE no_inversion
-        UNION ALL SELECT 7, 0, 0, 'Binary'
-        UNION ALL SELECT 8, 0, 0, ' ' || e.v FROM e
-        UNION ALL SELECT 9, 0, 0, 'End') l
+        UNION ALL SELECT 7, 0, 0, 'Bounds'
+        UNION ALL SELECT 8, e.case_id, 0, ' 0 <= b' || e.case_id || ' <= 1' FROM e GROUP BY e.case_id
+        UNION ALL SELECT 9, e.session_id, 0, ' 0 <= L' || e.session_id || ' <= ' || min(e.cap) FROM e GROUP BY e.session_id
+        UNION ALL SELECT 10, 0, 0, 'Binary'
+        UNION ALL SELECT 11, 0, 0, ' ' || e.v FROM e
+        UNION ALL SELECT 12, 0, 0, 'End') l
     ORDER BY part, k, k2;
 END;
 COMMENT ON FUNCTION ptl_synth.theatre_lp(ptl.theatre_slot[], ptl.theatre_case[], int, boolean) IS
