@@ -18,7 +18,8 @@ SQL_PARTS    = src/types/types.sql \
                src/risk/cohorts.sql \
                src/rtt/returns.sql \
                src/theatre/allocate.sql \
-               src/theatre/theatre.sql
+               src/theatre/theatre.sql \
+               src/theatre/propose.sql
 SYNTH_PARTS  = test/generator/ptl_synth.sql test/generator/validation_recall.sql \
                test/generator/link_accuracy.sql test/generator/risk.sql \
                test/generator/theatre.sql

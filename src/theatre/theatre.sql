@@ -15,6 +15,7 @@ CREATE TABLE ptl.theatre_setting (
     duration_min_cases          int NOT NULL DEFAULT 5 CHECK (duration_min_cases >= 2),
     preop_valid_days            int NOT NULL DEFAULT 84 CHECK (preop_valid_days > 0),
     min_notice_days             int NOT NULL DEFAULT 7 CHECK (min_notice_days >= 0),
+    book_named_consultant       boolean NOT NULL DEFAULT true,
     late_start_flag_minutes     int NOT NULL DEFAULT 30 CHECK (late_start_flag_minutes > 0),
     early_finish_flag_minutes   int NOT NULL DEFAULT 30 CHECK (early_finish_flag_minutes > 0),
     utilisation_target_pct      float8 NOT NULL DEFAULT 85 CHECK (utilisation_target_pct > 0 AND utilisation_target_pct <= 100)
@@ -35,6 +36,8 @@ COMMENT ON COLUMN ptl.theatre_setting.duration_min_cases IS
     'Past cases needed to fit a consultant''s own durations for a procedure; with fewer, all consultants'' are used (default 5)';
 COMMENT ON COLUMN ptl.theatre_setting.preop_valid_days IS 'Days a pre-operative assessment stays valid when it states no expiry (default 84, 12 weeks)';
 COMMENT ON COLUMN ptl.theatre_setting.min_notice_days IS 'Fewest days between proposing and the operation (default 7)';
+COMMENT ON COLUMN ptl.theatre_setting.book_named_consultant IS
+    'True (default): a case goes only to its own consultant''s sessions; false: to any session of the specialty (pooled lists)';
 COMMENT ON COLUMN ptl.theatre_setting.late_start_flag_minutes IS 'A list starting this many minutes late or more is flagged (default 30, NHS Improvement 2019)';
 COMMENT ON COLUMN ptl.theatre_setting.early_finish_flag_minutes IS 'A list finishing this many minutes early or more is flagged (default 30; one commercial product uses 45)';
 COMMENT ON COLUMN ptl.theatre_setting.utilisation_target_pct IS 'Capped theatre utilisation target, per cent (default 85, NHS England)';
