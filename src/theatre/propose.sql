@@ -152,6 +152,37 @@ RETURN coalesce((SELECT e.planned_minutes FROM ptl.procedure_duration_estimate e
 COMMENT ON FUNCTION ptl.planned_case_minutes(text, text, int) IS
     'Minutes to book for a case: the lognormal percentile of the consultant''s history for the procedure, else of all consultants'', else the expected minutes on the list';
 
+-- The first stretch of [window_from, window_until] outside the patient's
+-- unavailable periods (periods may touch or overlap).  A case has one
+-- readiness window, so a patient free before and after a holiday is offered
+-- the stretch before it: the earlier date.
+CREATE FUNCTION ptl.first_free_window(patient bigint, window_from date, window_until date)
+RETURNS TABLE (free_from date, free_until date)
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $fn$
+DECLARE
+    v_u     record;
+BEGIN
+    free_from := window_from;
+    free_until := window_until;
+    FOR v_u IN SELECT u.unavailable_from, u.unavailable_to FROM ptl.patient_unavailability u
+               WHERE u.patient_id = patient AND u.unavailable_to >= window_from
+               ORDER BY u.unavailable_from, u.unavailable_to LOOP
+        EXIT WHEN v_u.unavailable_from > free_until;
+        IF v_u.unavailable_from <= free_from THEN
+            free_from := greatest(free_from, v_u.unavailable_to + 1);    -- starts unavailable: move the start on
+        ELSE
+            free_until := v_u.unavailable_from - 1;                       -- free until the period starts
+            EXIT;
+        END IF;
+    END LOOP;
+    RETURN NEXT;
+END
+$fn$;
+COMMENT ON FUNCTION ptl.first_free_window(bigint, date, date) IS
+    'The first stretch of days from window_from to window_until on which the patient has not said they are unavailable (free_from > free_until: none)';
+
 CREATE PROCEDURE ptl.propose_theatre_lists(from_date date, to_date date, as_of date DEFAULT NULL)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, ptl, pg_temp
@@ -179,7 +210,7 @@ BEGIN
     -- them after existing bookings, and whether the consultant is on leave.
     CREATE TEMP TABLE theatre_run_session ON COMMIT DROP AS
     SELECT s.session_id, s.session_date, t.site_code, s.specialty, s.consultant_code, s.planned_minutes,
-           (SELECT array_agg(DISTINCT x ORDER BY x) FROM unnest(t.equipment || s.equipment
+           (SELECT coalesce(array_agg(DISTINCT x ORDER BY x), '{}') FROM unnest(t.equipment || s.equipment
                                                                 || CASE WHEN t.day_case_only THEN '{}'::text[]
                                                                         ELSE '{inpatient_beds}'::text[] END) x) AS equipment,
            coalesce(l.minutes, 0) AS minutes_booked,
@@ -227,7 +258,7 @@ BEGIN
     -- Patient unavailability cuts the window to its first free stretch.
     UPDATE theatre_run_case c
     SET ready_from = x.ready_from, ready_until = x.ready_until
-    FROM (SELECT c2.entry_id, f.ready_from, f.ready_until
+    FROM (SELECT c2.entry_id, f.free_from AS ready_from, f.free_until AS ready_until
           FROM theatre_run_case c2,
                LATERAL ptl.first_free_window(c2.patient_id, c2.ready_from, c2.ready_until) f
           WHERE c2.ready_until IS NOT NULL
@@ -292,8 +323,8 @@ BEGIN
           AND s.session_date BETWEEN c.ready_from AND c.ready_until) n ON c.ready_until >= c.ready_from
     CROSS JOIN LATERAL (SELECT * FROM (VALUES
         (1, p.proposal_id IS NOT NULL, 'proposed',
-         format('session %s on %s at %s, starting %s minutes into its free time', p.session_id, ps.session_date,
-                ps.site_code, p.start_offset_minutes - (ps.planned_minutes - ps.capacity))),
+         format('session %s on %s at %s, %s minutes after the list starts', p.session_id, ps.session_date,
+                ps.site_code, p.start_offset_minutes)),
         (2, c.booked, 'already_booked', 'has an admission date or a theatre booking to come'),
         (3, c.order_group = 'set_aside', 'set_aside', 'priority P5 or P6, or suspended from the list at the census'),
         (4, c.minutes IS NULL, 'no_duration', 'no duration history for the procedure and no expected minutes on the list'),
@@ -317,10 +348,12 @@ BEGIN
         (13, n.n_beds = 0, 'inpatient_at_day_unit', 'needs an inpatient bed and every session is in a day-case unit'),
         (14, n.n_long = 0, 'too_long', format('needs %s minutes, longer than any session', c.minutes)),
         (15, true, 'sessions_full',
-         format('%s eligible sessions from %s were filled by patients ahead on the list, or had fewer than %s minutes left',
+         format('%s eligible session(s) from %s were filled by patients ahead on the list, or had fewer than %s minutes left',
                 n.n_long, n.first_date, c.minutes + v_cfg.turnaround_minutes))
         ) v(k, failed, reason, detail)
         WHERE v.failed ORDER BY v.k LIMIT 1) r;
+
+    DROP TABLE theatre_run_session, theatre_run_case;
 END
 $proc$;
 COMMENT ON PROCEDURE ptl.propose_theatre_lists(date, date, date) IS
@@ -328,40 +361,9 @@ COMMENT ON PROCEDURE ptl.propose_theatre_lists(date, date, date) IS
     'respecting leave, pre-operative assessment, patient unavailability, equipment and existing bookings; writes ptl.theatre_proposal and, '
     'for every entry not proposed, the reason in ptl.theatre_proposal_outcome.  as_of defaults to the census of the last refresh';
 
--- The first stretch of [ready_from, ready_until] outside the patient's
--- unavailable periods (periods may touch or overlap).
-CREATE FUNCTION ptl.first_free_window(patient bigint, ready_from date, ready_until date)
-RETURNS TABLE (ready_from date, ready_until date)
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, ptl, pg_temp
-AS $fn$
-DECLARE
-    v_from  date := $2;
-    v_until date := $3;
-    v_u     record;
-BEGIN
-    FOR v_u IN SELECT u.unavailable_from, u.unavailable_to FROM ptl.patient_unavailability u
-               WHERE u.patient_id = patient AND u.unavailable_to >= v_from
-               ORDER BY u.unavailable_from, u.unavailable_to LOOP
-        EXIT WHEN v_u.unavailable_from > v_until;
-        IF v_u.unavailable_from <= v_from THEN
-            v_from := greatest(v_from, v_u.unavailable_to + 1);    -- starts unavailable: move the start on
-        ELSE
-            v_until := least(v_until, v_u.unavailable_from - 1);   -- free until the period starts
-            EXIT;
-        END IF;
-    END LOOP;
-    ready_from := v_from;
-    ready_until := v_until;
-    RETURN NEXT;
-END
-$fn$;
-COMMENT ON FUNCTION ptl.first_free_window(bigint, date, date) IS
-    'The first stretch of days from ready_from to ready_until on which the patient has not said they are unavailable (empty: ready_from > ready_until)';
-
 CREATE FUNCTION ptl.accept_theatre_proposal(proposal_id bigint, decided_by text DEFAULT current_user)
 RETURNS bigint
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE STRICT
 SET search_path = pg_catalog, ptl, pg_temp
 AS $fn$
 DECLARE
@@ -392,7 +394,8 @@ BEGIN
     IF v_used + v_p.planned_minutes > v_session.planned_minutes + v_turn THEN
         RAISE EXCEPTION 'session % has no room left for % minutes', v_p.session_id, v_p.planned_minutes
             USING ERRCODE = '55000',
-                  DETAIL = format('%s of its %s minutes are booked (with turnaround).', v_used, v_session.planned_minutes);
+                  DETAIL = format('Its cases take %s minutes with a turnaround after each; the list has %s, and the last case needs no turnaround.',
+                                  v_used, v_session.planned_minutes);
     END IF;
     INSERT INTO ptl.theatre_booking (session_id, entry_id, planned_order, planned_minutes, booked_by)
     VALUES (v_p.session_id, v_p.entry_id,
