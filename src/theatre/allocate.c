@@ -21,21 +21,24 @@
  * eligibility graph is cut into connected components and each is solved on
  * its own:
  *
- *	- a small component (at most EXACT_LEAF_LIMIT complete assignments) is
- *	  solved exactly by depth-first search over the cases in list order,
- *	  each case trying its sessions in date order and then "unbooked"; the
- *	  first best leaf wins, so among equal solutions the one that books
- *	  higher-priority patients earlier is kept;
- *
- *	- a larger component is filled "priority first" (3.3): each case in
- *	  list order goes into the earliest eligible session it fits.  A case
+ *	- every component is first filled "priority first" (3.3): each case in
+ *	  list order goes into the eligible session with room where it fits
+ *	  best (least room left after it; ties to the earlier session).  A case
  *	  is left out only if it fits nowhere when its turn comes; sessions
  *	  only fill up afterwards, so removing any later case cannot make room
  *	  for it, and the result is free of inversions by construction.  Then
  *	  a relocation pass looks for a booked case that can move to another
  *	  of its sessions so that the gap it leaves, plus the gap already
  *	  there, takes more waiting-list minutes (filled again in list order);
- *	  a move is kept only if it books more minutes and leaves no inversion.
+ *	  a move is kept only if it books more minutes and leaves no inversion;
+ *
+ *	- a component of at most EXACT_MAX_CASES cases is then searched by
+ *	  branch and bound, starting from that allocation as the best known:
+ *	  cases in list order, each trying its sessions in date order and then
+ *	  "unbooked", bounded by the free minutes left.  If the search ends
+ *	  within its node budget the allocation is optimal (the regression
+ *	  tests compare it with brute force); otherwise the best found, never
+ *	  worse than the heuristic's, is kept.
  *
  * Within a session, cases run in list order; start_offset_minutes is the
  * sum of the earlier cases' durations and turnarounds.
@@ -59,8 +62,16 @@
 #include "utils/tuplestore.h"
 #include "utils/typcache.h"
 
-/* Largest exact search, in complete assignments ((sessions + 1) ^ cases). */
-#define EXACT_LEAF_LIMIT	200000.0
+/*
+ * Components with at most EXACT_MAX_CASES cases get branch and bound after
+ * the heuristic, within a budget of search nodes per component and for the
+ * whole call; past it the best allocation found so far (never worse than
+ * the heuristic's) is kept.  A node costs well under a microsecond, so the
+ * call's budget bounds the extra time to about a second.
+ */
+#define EXACT_MAX_CASES		128
+#define EXACT_NODE_BUDGET	2000000L
+#define CALL_NODE_BUDGET	10000000L
 
 typedef struct Slot
 {
@@ -553,7 +564,7 @@ find_root(int *parent, int x)
 }
 
 /* ---------------------------------------------------------------------
- * Exact search for small components
+ * Branch and bound for small components
  * --------------------------------------------------------------------- */
 
 typedef struct Search
@@ -563,18 +574,48 @@ typedef struct Search
 	int			n_cases;
 	int		   *slots;			/* the component's slots */
 	int			n_slots;
-	int64	   *remaining;		/* minutes still available from case k on */
+	int64	   *remaining;		/* minutes of the cases from k on */
 	int64		minutes;
 	int			patients;
+	int64		free_minutes;	/* sum over slots of room - turnaround, >= 0 */
 	int64		best_minutes;
 	int			best_patients;
-	int		   *best;			/* best slot per component case */
+	int		   *best;			/* best slot per component case (-1: none) */
+	long		nodes;
+	long		budget;			/* nodes this search may visit */
+	bool		exhausted;		/* budget spent: best is not proven */
 } Search;
 
+static inline int64
+slot_free(const Problem *p, int si)
+{
+	return Max(0, p->slots[si].room - p->turnaround);
+}
+
+/*
+ * Cases are decided in list order, each trying its sessions in date order
+ * and then "unbooked"; the first best leaf wins, so among equal solutions
+ * the one booking higher-priority patients earlier is kept.  Bound: the
+ * minutes still to come are at most the remaining cases' minutes and at
+ * most the free minutes left in the sessions (each further case needs its
+ * turnaround too).  Inversions are checked at the leaves: a later case
+ * can always still fill a session enough to make one disappear.
+ */
 static void
 search(Search *st, int k)
 {
 	Problem    *p = st->p;
+	int64		bound;
+
+	if (st->exhausted)
+		return;
+	if ((++st->nodes & 4095) == 0)
+		CHECK_FOR_INTERRUPTS();
+	if (st->nodes > st->budget)
+	{
+		st->exhausted = true;
+		return;
+	}
 
 	if (k == st->n_cases)
 	{
@@ -590,10 +631,10 @@ search(Search *st, int k)
 			st->best[j] = p->cases[st->cases[j]].slot;
 		return;
 	}
-	/* Even booking every remaining case cannot beat the best: stop. */
-	if (st->minutes + st->remaining[k] < st->best_minutes ||
-		(st->minutes + st->remaining[k] == st->best_minutes &&
-		 st->patients + (st->n_cases - k) <= st->best_patients))
+
+	bound = st->minutes + Min(st->remaining[k], st->free_minutes);
+	if (bound < st->best_minutes ||
+		(bound == st->best_minutes && st->patients + (st->n_cases - k) <= st->best_patients))
 		return;
 
 	{
@@ -603,23 +644,33 @@ search(Search *st, int k)
 		for (int e = 0; e < c->n_eligible; e++)
 		{
 			int			si = c->eligible[e];
+			int64		used;
 
 			if (p->slots[si].room < need(p, c))
 				continue;
+			used = slot_free(p, si);
 			book(p, ci, si);
+			used -= slot_free(p, si);
+			st->free_minutes -= used;
 			st->minutes += c->duration;
 			st->patients++;
 			search(st, k + 1);
 			st->minutes -= c->duration;
 			st->patients--;
 			unbook(p, ci);
+			st->free_minutes += used;
 		}
 		search(st, k + 1);
 	}
 }
 
-static void
-solve_exact(Problem *p, int *comp_cases, int n_cases, int *comp_slots, int n_slots)
+/*
+ * Improve on the component's current (heuristic) allocation by branch and
+ * bound, starting from it as the best known.  Returns true if the search
+ * finished, i.e. the allocation left in place is optimal.
+ */
+static bool
+improve_exactly(Problem *p, int *comp_cases, int n_cases, int *comp_slots, int n_slots, long *call_budget)
 {
 	Search		st;
 
@@ -632,18 +683,41 @@ solve_exact(Problem *p, int *comp_cases, int n_cases, int *comp_slots, int n_slo
 	st.remaining[n_cases] = 0;
 	for (int k = n_cases - 1; k >= 0; k--)
 		st.remaining[k] = st.remaining[k + 1] + p->cases[comp_cases[k]].duration;
+	st.best = palloc(sizeof(int) * n_cases);
+	st.best_minutes = 0;
+	st.best_patients = 0;
+	for (int k = 0; k < n_cases; k++)
+	{
+		Case	   *c = &p->cases[comp_cases[k]];
+
+		st.best[k] = c->slot;
+		if (c->slot >= 0)
+		{
+			st.best_minutes += c->duration;
+			st.best_patients++;
+		}
+	}
+	for (int k = 0; k < n_cases; k++)
+		if (p->cases[comp_cases[k]].slot >= 0)
+			unbook(p, comp_cases[k]);
+
 	st.minutes = 0;
 	st.patients = 0;
-	st.best_minutes = -1;
-	st.best_patients = -1;
-	st.best = palloc(sizeof(int) * n_cases);
+	st.free_minutes = 0;
+	for (int j = 0; j < n_slots; j++)
+		st.free_minutes += slot_free(p, comp_slots[j]);
+	st.nodes = 0;
+	st.budget = Min(EXACT_NODE_BUDGET, *call_budget);
+	st.exhausted = false;
 
 	search(&st, 0);
+	*call_budget -= Min(st.nodes, *call_budget);
 
-	/* "Book nothing" is always a valid leaf, so a best exists. */
+	/* Leaves are restored on the way back up: every case is unbooked here. */
 	for (int k = 0; k < n_cases; k++)
 		if (st.best[k] >= 0)
 			book(p, comp_cases[k], st.best[k]);
+	return !st.exhausted;
 }
 
 /* ---------------------------------------------------------------------
@@ -747,6 +821,7 @@ ptl_allocate_theatre(PG_FUNCTION_ARGS)
 	int		   *case_start;
 	int		   *slot_start;
 	int		   *fill;
+	long		call_budget = CALL_NODE_BUDGET;
 
 	InitMaterializedSRF(fcinfo, 0);
 
@@ -820,16 +895,12 @@ ptl_allocate_theatre(PG_FUNCTION_ARGS)
 	{
 		int			nc = case_start[r + 1] - case_start[r];
 		int			ns = slot_start[r + 1] - slot_start[r];
-		double		leaves = 1.0;
 
 		if (nc == 0)
 			continue;
-		for (int k = 0; k < nc && leaves <= EXACT_LEAF_LIMIT; k++)
-			leaves *= (ns + 1);
-		if (leaves <= EXACT_LEAF_LIMIT)
-			solve_exact(&p, comp_cases + case_start[r], nc, comp_slots + slot_start[r], ns);
-		else
-			solve_greedy(&p, comp_cases + case_start[r], nc, comp_slots + slot_start[r], ns);
+		solve_greedy(&p, comp_cases + case_start[r], nc, comp_slots + slot_start[r], ns);
+		if (nc <= EXACT_MAX_CASES && call_budget > 0)
+			improve_exactly(&p, comp_cases + case_start[r], nc, comp_slots + slot_start[r], ns, &call_budget);
 	}
 
 	/* Emit booked cases, session by session, in running order. */

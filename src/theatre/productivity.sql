@@ -9,10 +9,20 @@
 --   overrun      max(0, last out of theatre - planned end)
 --   turnaround   next case's touch start - previous case out of theatre
 --   cases per 4-hour list = cases * 240 / C
--- Only sessions dated up to today count, so future lists do not dilute the
--- measures; a past session with no operation performed counts as cancelled
--- (NHS Data Dictionary) and is reported, not averaged in.
+-- Only sessions held by ptl.theatre_measured_until() count, so lists still
+-- to come do not dilute the measures; a held session with no operation
+-- performed counts as cancelled (NHS Data Dictionary) and is reported, not
+-- averaged in.
 -- ---------------------------------------------------------------------------
+
+-- The last day whose theatre activity is known: today, or the census of the
+-- last refresh if earlier (theatre extracts arrive with the PTL's).
+CREATE FUNCTION ptl.theatre_measured_until() RETURNS date
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, ptl, pg_temp
+RETURN least(current_date, coalesce((SELECT max(r.census) FROM ptl.rtt_pathway r), current_date));
+COMMENT ON FUNCTION ptl.theatre_measured_until() IS
+    'Last session date the productivity measures include: today, or the census of the last refresh if earlier';
 
 CREATE VIEW ptl.theatre_case_times AS
 SELECT b.booking_id, b.session_id, b.entry_id, s.session_date,
@@ -77,7 +87,7 @@ JOIN ptl.theatre t USING (theatre_code)
 LEFT JOIN c USING (session_id)
 LEFT JOIN x USING (session_id)
 CROSS JOIN cfg
-WHERE NOT s.cancelled AND s.session_date <= current_date;
+WHERE NOT s.cancelled AND s.session_date <= ptl.theatre_measured_until();
 COMMENT ON VIEW ptl.theatre_session_measures IS
     'Productivity of each held session (clinical-theatre.md 2.1): capped and uncapped utilisation, touch time, late start, early finish, overrun, turnaround, cases, day cases, on-the-day cancellations';
 COMMENT ON COLUMN ptl.theatre_session_measures.session_id IS 'Session';

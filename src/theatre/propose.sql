@@ -113,17 +113,15 @@ SELECT pg_catalog.pg_extension_config_dump('ptl.theatre_proposal_outcome', '');
 -- Minutes booked in a session and still to happen or done (not cancelled).
 CREATE VIEW ptl.theatre_session_load AS
 SELECT s.session_id, s.session_date, t.site_code, s.theatre_code, s.specialty, s.consultant_code,
-       s.planned_minutes,
-       count(b.booking_id) FILTER (WHERE b.status <> 'cancelled') AS cases_booked,
-       coalesce(sum(b.planned_minutes) FILTER (WHERE b.status <> 'cancelled'), 0) AS minutes_booked,
-       count(p.proposal_id) AS cases_proposed,
-       coalesce(sum(p.planned_minutes), 0) AS minutes_proposed
+       s.planned_minutes, b.cases AS cases_booked, b.minutes AS minutes_booked,
+       p.cases AS cases_proposed, p.minutes AS minutes_proposed
 FROM ptl.theatre_session s
 JOIN ptl.theatre t USING (theatre_code)
-LEFT JOIN ptl.theatre_booking b ON b.session_id = s.session_id
-LEFT JOIN ptl.theatre_proposal p ON p.session_id = s.session_id AND p.status = 'proposed' AND b.booking_id IS NULL
-WHERE NOT s.cancelled
-GROUP BY s.session_id, t.site_code;
+CROSS JOIN LATERAL (SELECT count(*) AS cases, coalesce(sum(x.planned_minutes), 0) AS minutes
+                    FROM ptl.theatre_booking x WHERE x.session_id = s.session_id AND x.status <> 'cancelled') b
+CROSS JOIN LATERAL (SELECT count(*) AS cases, coalesce(sum(x.planned_minutes), 0) AS minutes
+                    FROM ptl.theatre_proposal x WHERE x.session_id = s.session_id AND x.status = 'proposed') p
+WHERE NOT s.cancelled;
 COMMENT ON VIEW ptl.theatre_session_load IS
     'Each session''s booked and (open) proposed cases and minutes against its planned minutes: planned utilisation before and after accepting proposals';
 COMMENT ON COLUMN ptl.theatre_session_load.session_id IS 'Session';
@@ -147,7 +145,7 @@ SET search_path = pg_catalog, ptl, pg_temp
 RETURN coalesce((SELECT e.planned_minutes FROM ptl.procedure_duration_estimate e
                  WHERE e.procedure_code = $1 AND e.consultant_code = $2),
                 (SELECT e.planned_minutes FROM ptl.procedure_duration_estimate e
-                 WHERE e.procedure_code = $1 AND e.consultant_code IS NULL),
+                 WHERE e.procedure_code = $1 AND e.all_consultants),
                 $3);
 COMMENT ON FUNCTION ptl.planned_case_minutes(text, text, int) IS
     'Minutes to book for a case: the lognormal percentile of the consultant''s history for the procedure, else of all consultants'', else the expected minutes on the list';
@@ -226,6 +224,11 @@ BEGIN
     WHERE s.session_date BETWEEN from_date AND to_date
       AND NOT s.cancelled AND s.session_type IN ('elective', 'day_case');
 
+    -- Planning durations, fitted once (ptl.planned_case_minutes per row
+    -- would refit the history for every entry).
+    CREATE TEMP TABLE theatre_run_estimate ON COMMIT DROP AS
+    SELECT e.procedure_code, e.consultant_code, e.all_consultants, e.planned_minutes FROM ptl.procedure_duration_estimate e;
+
     -- Cases: every open admitted entry on the PTL, with what it needs.
     CREATE TEMP TABLE theatre_run_case ON COMMIT DROP AS
     SELECT p.waiting_list_entry_id AS entry_id, w.patient_id, p.provider_org, p.treatment_function AS specialty,
@@ -234,7 +237,7 @@ BEGIN
            CASE WHEN w.site_code IS NOT NULL THEN ARRAY[w.site_code]
                 ELSE (SELECT array_agg(st.site_code ORDER BY st.site_code) FROM ptl.site st
                       WHERE st.org_code = p.provider_org) END AS site_codes,
-           ptl.planned_case_minutes(w.procedure_code, w.consultant_code, w.expected_duration_minutes) AS minutes,
+           coalesce(ec.planned_minutes, ep.planned_minutes, w.expected_duration_minutes) AS minutes,
            (SELECT array_agg(DISTINCT r.equipment ORDER BY r.equipment) FROM ptl.procedure_requirement r
             WHERE w.procedure_code = r.procedure_code
                OR (length(r.procedure_code) = 3 AND left(w.procedure_code, 3) = r.procedure_code))
@@ -250,6 +253,8 @@ BEGIN
                       WHERE b.entry_id = w.entry_id AND b.status = 'booked' AND s.session_date >= v_as_of) AS booked
     FROM ptl.ptl p
     JOIN ptl.waiting_list_entry w ON w.entry_id = p.waiting_list_entry_id
+    LEFT JOIN theatre_run_estimate ec ON ec.procedure_code = w.procedure_code AND ec.consultant_code = w.consultant_code
+    LEFT JOIN theatre_run_estimate ep ON ep.procedure_code = w.procedure_code AND ep.all_consultants
     LEFT JOIN LATERAL (SELECT a.* FROM ptl.preop_assessment a
                        WHERE a.entry_id = w.entry_id AND a.assessed_on <= v_as_of
                        ORDER BY a.assessed_on DESC, a.preop_id DESC LIMIT 1) pa ON true
@@ -353,7 +358,7 @@ BEGIN
         ) v(k, failed, reason, detail)
         WHERE v.failed ORDER BY v.k LIMIT 1) r;
 
-    DROP TABLE theatre_run_session, theatre_run_case;
+    DROP TABLE theatre_run_session, theatre_run_case, theatre_run_estimate;
 END
 $proc$;
 COMMENT ON PROCEDURE ptl.propose_theatre_lists(date, date, date) IS

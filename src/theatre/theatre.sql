@@ -303,20 +303,22 @@ CREATE VIEW ptl.procedure_duration_estimate AS
 WITH cfg AS (SELECT s.duration_percentile AS p, s.duration_min_cases AS min_cases
              FROM ptl.theatre_setting_in_force() s),
      fit AS (
-         SELECT h.procedure_code, h.consultant_code, count(*) AS cases,
+         SELECT h.procedure_code, h.consultant_code, GROUPING(h.consultant_code) = 1 AS all_consultants, count(*) AS cases,
                 avg(h.minutes)::float8 AS mean_minutes, stddev_samp(h.minutes)::float8 AS sd_minutes,
                 avg(ln(h.minutes))::float8 AS mu, stddev_samp(ln(h.minutes))::float8 AS sigma
          FROM ptl.procedure_duration_history h
          GROUP BY GROUPING SETS ((h.procedure_code, h.consultant_code), (h.procedure_code)))
-SELECT f.procedure_code, f.consultant_code, f.cases, round(f.mean_minutes::numeric, 1) AS mean_minutes,
+SELECT f.procedure_code, f.consultant_code, f.all_consultants, f.cases, round(f.mean_minutes::numeric, 1) AS mean_minutes,
        round(f.sd_minutes::numeric, 1) AS sd_minutes, f.mu, f.sigma, cfg.p AS percentile,
        ceil(exp(f.mu + ptl.normal_quantile(cfg.p) * f.sigma))::int AS planned_minutes
 FROM fit f, cfg
-WHERE f.cases >= cfg.min_cases;
+WHERE f.cases >= cfg.min_cases
+  AND (f.all_consultants OR f.consultant_code IS NOT NULL);
 COMMENT ON VIEW ptl.procedure_duration_estimate IS
     'Planning durations: a lognormal fit of past durations per procedure and consultant (consultant NULL: all consultants), booked at the configured percentile';
 COMMENT ON COLUMN ptl.procedure_duration_estimate.procedure_code IS 'OPCS-4 procedure';
-COMMENT ON COLUMN ptl.procedure_duration_estimate.consultant_code IS 'Consultant (NULL: the fit over all consultants)';
+COMMENT ON COLUMN ptl.procedure_duration_estimate.consultant_code IS 'Consultant (NULL on the fit over all consultants)';
+COMMENT ON COLUMN ptl.procedure_duration_estimate.all_consultants IS 'True for the fit over all consultants'' cases of the procedure';
 COMMENT ON COLUMN ptl.procedure_duration_estimate.cases IS 'Past cases fitted (at least theatre_setting.duration_min_cases)';
 COMMENT ON COLUMN ptl.procedure_duration_estimate.mean_minutes IS 'Mean of past durations';
 COMMENT ON COLUMN ptl.procedure_duration_estimate.sd_minutes IS 'Standard deviation of past durations';

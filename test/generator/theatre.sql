@@ -250,3 +250,198 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION ptl_synth.theatre_lp(ptl.theatre_slot[], ptl.theatre_case[], int, boolean) IS
     'The allocation problem as a CPLEX LP file (lines) for glpsol or cbc; with no_inversion, the list-order rule as constraints, otherwise an upper bound on booked minutes';
+
+-- ---------------------------------------------------------------------------
+-- Theatres for a generated and refreshed synthetic ICS: theatres at every
+-- site, weekly sessions per specialty sized to each site's admitted list,
+-- past sessions filled with the patients admitted then (with actual times,
+-- late starts, overruns and on-the-day cancellations), future sessions
+-- holding the admissions already dated, pre-operative assessments, leave,
+-- patient unavailability and duration history.  Deterministic for a seed.
+-- ---------------------------------------------------------------------------
+
+-- A standard normal number from two uniform ones (Box-Muller).
+CREATE FUNCTION ptl_synth.normal(u1 float8, u2 float8) RETURNS float8
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN sqrt(-2 * ln(greatest(u1, 1e-12))) * cos(2 * pi() * u2);
+COMMENT ON FUNCTION ptl_synth.normal(float8, float8) IS 'A standard normal variate from two uniform ones in [0, 1) (Box-Muller)';
+
+CREATE FUNCTION ptl_synth.theatres(seed bigint DEFAULT 42, census date DEFAULT NULL,
+                                   weeks_back int DEFAULT 8, weeks_ahead int DEFAULT 6,
+                                   weeks_to_clear int DEFAULT 60)
+RETURNS TABLE (what text, rows_made bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, ptl, pg_temp
+SET datestyle = 'ISO, YMD'
+AS $fn$
+DECLARE
+    v_census    date := coalesce(census, (SELECT max(r.census) FROM ptl.rtt_pathway r));
+    v_monday    date;
+    v_first     date;
+    v_last      date;
+    v_slots     ptl.theatre_slot[];
+    v_cases     ptl.theatre_case[];
+BEGIN
+    IF v_census IS NULL THEN
+        RAISE EXCEPTION 'no census: generate, load and refresh a synthetic ICS first';
+    END IF;
+    v_monday := date_trunc('week', v_census)::date;
+    v_first := v_monday - 7 * weeks_back;
+    v_last := v_monday + 7 * weeks_ahead + 6;
+
+    -- Sessions per consultant: enough to clear their admitted list's
+    -- minutes in weeks_to_clear weeks, spread evenly (a consultant needing
+    -- 0.5 a week operates every other week, from a seeded phase).  Each
+    -- site's sessions of a week fill its theatres' ten half-days in turn.
+    CREATE TEMP TABLE synth_session ON COMMIT DROP AS
+    SELECT x.*, (row_number() OVER (PARTITION BY x.site_code, x.wk ORDER BY x.tfc, x.consultant_code, x.j) - 1)::int AS slot
+    FROM (SELECT d.site_code, d.tfc, d.consultant_code, wk, j
+          FROM (SELECT w.site_code, p.treatment_function AS tfc, w.consultant_code,
+                       sum(coalesce(w.expected_duration_minutes, 60) + 15) / (weeks_to_clear * 240.0) AS per_week,
+                       ptl_synth.u(hashtext(w.site_code || p.treatment_function || w.consultant_code)::bigint, seed) AS phase
+                FROM ptl.ptl p JOIN ptl.waiting_list_entry w ON w.entry_id = p.waiting_list_entry_id
+                WHERE w.site_code IS NOT NULL AND w.consultant_code IS NOT NULL
+                GROUP BY 1, 2, 3) d,
+               generate_series(-weeks_back, weeks_ahead) wk,
+               LATERAL generate_series(1, (floor((wk + 1000 + 1) * d.per_week + d.phase)
+                                           - floor((wk + 1000) * d.per_week + d.phase))::int) j) x;
+
+    -- Every site's first theatre has an image intensifier, odd ones a
+    -- laser, the first site's first a robot.
+    INSERT INTO ptl.theatre (theatre_code, site_code, name, equipment)
+    SELECT w.site_code || '-T' || (t + 1), w.site_code, 'Theatre ' || (t + 1),
+           array_remove(ARRAY[CASE WHEN t = 0 THEN 'image_intensifier' END,
+                              CASE WHEN t % 2 = 1 THEN 'laser' END,
+                              CASE WHEN t = 0 AND w.site_code = (SELECT min(site_code) FROM synth_session) THEN 'robot' END],
+                        NULL)
+    FROM (SELECT site_code, max(slot) AS top FROM synth_session GROUP BY 1) w, generate_series(0, w.top / 10) t;
+    INSERT INTO ptl.procedure_requirement VALUES ('W37', 'image_intensifier'), ('V25', 'image_intensifier')
+    ON CONFLICT DO NOTHING;
+
+    INSERT INTO ptl.theatre_session (theatre_code, session_date, planned_start, planned_end, specialty,
+                                     consultant_code, cancelled, cancelled_reason)
+    SELECT w.site_code || '-T' || (w.slot / 10 + 1), d.day,
+           CASE WHEN w.slot % 2 = 0 THEN time '08:30' ELSE time '13:30' END,
+           CASE WHEN w.slot % 2 = 0 THEN time '12:30' ELSE time '17:30' END,
+           w.tfc, w.consultant_code, d.v < 0.02, CASE WHEN d.v < 0.02 THEN 'staffing' END
+    FROM synth_session w,
+         LATERAL (SELECT v_monday + 7 * w.wk + (w.slot % 10) / 2 AS day,
+                         ptl_synth.u(hashtext(w.site_code || w.slot || w.wk)::bigint, seed + 1) AS v) d;
+
+    -- Past sessions: the patients admitted then, allocated within a week of
+    -- their admission date, with actual times drawn around the plan.
+    SELECT array_agg(ROW(s.session_id, s.session_date, t.site_code, s.specialty, s.consultant_code,
+                         s.planned_minutes, t.equipment)::ptl.theatre_slot)
+    INTO v_slots
+    FROM ptl.theatre_session s JOIN ptl.theatre t USING (theatre_code)
+    WHERE s.session_date <= v_census AND NOT s.cancelled;
+    SELECT array_agg(ROW(w.entry_id, pw.treatment_function, NULL, ARRAY[w.site_code],
+                         coalesce(w.expected_duration_minutes, 60), (w.removed_date - v_first)::bigint,
+                         w.removed_date - 7, w.removed_date + 7, NULL)::ptl.theatre_case)
+    INTO v_cases
+    FROM ptl.waiting_list_entry w JOIN ptl.pathway pw USING (pathway_id)
+    WHERE w.removal_reason = 'admitted' AND w.removed_date BETWEEN v_first AND v_census AND w.site_code IS NOT NULL;
+    CREATE TEMP TABLE synth_past ON COMMIT DROP AS
+    SELECT a.*, row_number() OVER (PARTITION BY a.session_id ORDER BY a.start_offset_minutes) AS ord
+    FROM ptl.allocate_theatre(coalesce(v_slots, '{}'), coalesce(v_cases, '{}'), 15) a;
+
+    INSERT INTO ptl.theatre_booking (session_id, entry_id, planned_order, planned_minutes, status, day_case,
+                                     into_theatre, anaesthetic_start, knife_to_skin, out_of_theatre)
+    SELECT x.session_id, x.case_id, x.ord, x.planned, CASE WHEN x.cancel THEN 'cancelled' ELSE 'completed' END,
+           CASE WHEN NOT x.cancel THEN x.intended_management <> '1' END,
+           CASE WHEN NOT x.cancel THEN x.t_start - interval '5 min' END,
+           CASE WHEN NOT x.cancel THEN x.t_start END,
+           CASE WHEN NOT x.cancel THEN x.t_start + interval '15 min' END,
+           CASE WHEN NOT x.cancel THEN x.t_start + x.actual * interval '1 min' END
+    FROM (SELECT y.*, y.session_date + y.planned_start + (y.late + y.before) * interval '1 min' AS t_start
+          FROM (SELECT p.session_id, p.case_id, p.ord, w.expected_duration_minutes AS planned0,
+                       coalesce(w.expected_duration_minutes, 60) AS planned, w.intended_management,
+                       s.session_date, s.planned_start, z.cancel, z.actual,
+                       -- the list starts late by 0-50 minutes (mostly a few)
+                       (50 * ptl_synth.u(p.session_id, seed + 7) ^ 3)::int AS late,
+                       coalesce(sum(CASE WHEN z.cancel THEN 0 ELSE z.actual + z.turn END)
+                                OVER (PARTITION BY p.session_id ORDER BY p.ord
+                                      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+                FROM synth_past p
+                JOIN ptl.waiting_list_entry w ON w.entry_id = p.case_id
+                JOIN ptl.theatre_session s ON s.session_id = p.session_id
+                CROSS JOIN LATERAL (
+                    SELECT ptl_synth.u(p.case_id, seed + 8) < 0.03 AS cancel,
+                           greatest(10, round(coalesce(w.expected_duration_minutes, 60)
+                                              * exp(0.2 * ptl_synth.normal(ptl_synth.u(p.case_id, seed + 9),
+                                                                           ptl_synth.u(p.case_id, seed + 10))) - 5))::int AS actual,
+                           (8 + 17 * ptl_synth.u(p.case_id, seed + 11))::int AS turn) z) y) x;
+    INSERT INTO ptl.theatre_cancellation (booking_id, cancelled_on, reason_code)
+    SELECT b.booking_id, s.session_date,
+           (ARRAY['no_bed', 'no_bed', 'list_overran', 'emergency_priority', 'patient_unfit', 'patient_dna',
+                  'staff_unavailable'])[1 + floor(7 * ptl_synth.u(b.booking_id, seed + 12))::int]
+    FROM ptl.theatre_booking b JOIN ptl.theatre_session s USING (session_id)
+    WHERE b.status = 'cancelled';
+
+    -- Future sessions hold the admissions already dated (within 3 days).
+    SELECT array_agg(ROW(s.session_id, s.session_date, t.site_code, s.specialty, s.consultant_code,
+                         s.planned_minutes, t.equipment)::ptl.theatre_slot)
+    INTO v_slots
+    FROM ptl.theatre_session s JOIN ptl.theatre t USING (theatre_code)
+    WHERE s.session_date > v_census AND NOT s.cancelled;
+    SELECT array_agg(ROW(p.waiting_list_entry_id, p.treatment_function, w.consultant_code, ARRAY[w.site_code],
+                         coalesce(w.expected_duration_minutes, 60), p.list_position, w.tci_date - 3, w.tci_date + 3,
+                         NULL)::ptl.theatre_case)
+    INTO v_cases
+    FROM ptl.ptl p JOIN ptl.waiting_list_entry w ON w.entry_id = p.waiting_list_entry_id
+    WHERE w.tci_date BETWEEN v_census + 1 AND v_last AND w.site_code IS NOT NULL AND p.list_position IS NOT NULL;
+    INSERT INTO ptl.theatre_booking (session_id, entry_id, planned_order, planned_minutes)
+    SELECT a.session_id, a.case_id, row_number() OVER (PARTITION BY a.session_id ORDER BY a.start_offset_minutes),
+           coalesce(w.expected_duration_minutes, 60)
+    FROM ptl.allocate_theatre(coalesce(v_slots, '{}'), coalesce(v_cases, '{}'), 15) a
+    JOIN ptl.waiting_list_entry w ON w.entry_id = a.case_id;
+
+    -- Pre-operative assessment: 85% of open entries assessed in the last 90
+    -- days (some expire within the horizon), 3% of them not fit.
+    INSERT INTO ptl.preop_assessment (entry_id, assessed_on, outcome, recorded_by)
+    SELECT w.entry_id, v_census - floor(90 * ptl_synth.u(w.entry_id, seed + 21))::int,
+           CASE WHEN ptl_synth.u(w.entry_id, seed + 20) < 0.03 THEN 'not_fit' ELSE 'fit' END, 'ptl_synth'
+    FROM ptl.ptl p JOIN ptl.waiting_list_entry w ON w.entry_id = p.waiting_list_entry_id
+    WHERE ptl_synth.u(w.entry_id, seed + 20) < 0.85;
+
+    -- Leave: four in ten consultants take a week in the horizon.
+    INSERT INTO ptl.consultant_leave (consultant_code, leave_from, leave_to)
+    SELECT c.consultant_code, v_monday + 7 * (1 + floor(weeks_ahead * ptl_synth.u(hashtext(c.consultant_code), seed + 31))::int),
+           v_monday + 7 * (1 + floor(weeks_ahead * ptl_synth.u(hashtext(c.consultant_code), seed + 31))::int) + 4
+    FROM (SELECT DISTINCT s.consultant_code FROM ptl.theatre_session s WHERE s.consultant_code IS NOT NULL) c
+    WHERE ptl_synth.u(hashtext(c.consultant_code), seed + 30) < 0.4;
+
+    -- One listed patient in twenty is away for one to three weeks.
+    INSERT INTO ptl.patient_unavailability (patient_id, unavailable_from, unavailable_to, reason)
+    SELECT w.patient_id, v_census + floor(35 * ptl_synth.u(w.entry_id, seed + 41))::int,
+           v_census + floor(35 * ptl_synth.u(w.entry_id, seed + 41))::int + 7 * (1 + floor(3 * ptl_synth.u(w.entry_id, seed + 42))::int) - 1,
+           'holiday'
+    FROM ptl.ptl p JOIN ptl.waiting_list_entry w ON w.entry_id = p.waiting_list_entry_id
+    WHERE ptl_synth.u(w.entry_id, seed + 40) < 0.05;
+
+    -- Duration history from the theatre system: eight past cases per
+    -- procedure and consultant, lognormal around the listed minutes.
+    INSERT INTO ptl.procedure_duration (procedure_code, consultant_code, performed_on, minutes)
+    SELECT d.procedure_code, d.consultant_code, v_census - 400 + 40 * k,
+           greatest(5, round(d.m * exp(0.25 * ptl_synth.normal(ptl_synth.u(hashtext(d.procedure_code || d.consultant_code)::bigint * 16 + k, seed + 50),
+                                                                 ptl_synth.u(hashtext(d.procedure_code || d.consultant_code)::bigint * 16 + k, seed + 51)) - 0.03)))::int
+    FROM (SELECT w.procedure_code, w.consultant_code, avg(w.expected_duration_minutes) AS m
+          FROM ptl.waiting_list_entry w
+          WHERE w.procedure_code IS NOT NULL AND w.consultant_code IS NOT NULL AND w.expected_duration_minutes IS NOT NULL
+          GROUP BY 1, 2) d, generate_series(1, 8) k;
+
+    RETURN QUERY
+    SELECT 'theatres', count(*) FROM ptl.theatre
+    UNION ALL SELECT 'sessions', count(*) FROM ptl.theatre_session
+    UNION ALL SELECT 'past bookings', count(*) FROM ptl.theatre_booking b JOIN ptl.theatre_session s USING (session_id)
+              WHERE s.session_date <= v_census
+    UNION ALL SELECT 'future bookings', count(*) FROM ptl.theatre_booking b JOIN ptl.theatre_session s USING (session_id)
+              WHERE s.session_date > v_census
+    UNION ALL SELECT 'pre-operative assessments', count(*) FROM ptl.preop_assessment
+    UNION ALL SELECT 'consultant leave', count(*) FROM ptl.consultant_leave
+    UNION ALL SELECT 'patient unavailability', count(*) FROM ptl.patient_unavailability
+    UNION ALL SELECT 'duration history', count(*) FROM ptl.procedure_duration;
+END
+$fn$;
+COMMENT ON FUNCTION ptl_synth.theatres(bigint, date, int, int, int) IS
+    'Theatres, sessions (weeks_back before the census to weeks_ahead after), past bookings with actual times, future bookings, pre-operative assessments, leave, unavailability and duration history for the refreshed synthetic ICS';
