@@ -13,7 +13,10 @@ q() { psql -qAtX -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 # The tables whose rows must survive, with the ordering that makes them comparable.
 tables="organisation site commissioner treatment_function treatment_function_override area_deprivation priority_target batch
         patient pathway pathway_event waiting_list_entry rejected_row load_warning batch_extract
-        risk_assessment clinical_priority_history waiting_list_suspension risk_setting"
+        risk_assessment clinical_priority_history waiting_list_suspension risk_setting
+        theatre theatre_session theatre_booking theatre_cancellation cancellation_reason consultant_leave
+        preop_assessment patient_unavailability procedure_duration procedure_requirement theatre_setting
+        theatre_proposal_run theatre_proposal theatre_proposal_outcome"
 
 fingerprint() {
     local db=$1 t=$2
@@ -37,6 +40,16 @@ q $src "SELECT ptl.review_clinical_priority(max(entry_id), 'P2', 'Ms Surgeon', m
 q $src "INSERT INTO ptl.waiting_list_suspension (entry_id, suspended_from, reason, recorded_by)
         SELECT max(entry_id), '2025-03-01', 'clinically_unfit', 'Pre-op' FROM ptl.waiting_list_entry"
 q $src "INSERT INTO ptl.risk_setting (order_policy) VALUES ('longest_wait')"
+# Theatres: the generated ones, a run of proposals, one accepted and one
+# rejected, a local cancellation reason and a setting.
+q $src "CALL ptl.refresh('2025-03-31')"
+q $src "SELECT count(*) FROM ptl_synth.theatres(11)" >/dev/null
+q $src "CALL ptl.propose_theatre_lists('2025-04-01', '2025-05-12')"
+q $src "SELECT ptl.accept_theatre_proposal(min(proposal_id)) FROM ptl.theatre_proposal" >/dev/null
+q $src "SELECT ptl.reject_theatre_proposal(max(proposal_id), 'patient asked for June') FROM ptl.theatre_proposal" >/dev/null
+q $src "INSERT INTO ptl.cancellation_reason (reason_code, description, clinical, initiated_by)
+        VALUES ('local_strike', 'Industrial action', false, 'hospital')"
+q $src "INSERT INTO ptl.theatre_setting (turnaround_minutes) VALUES (20)"
 
 pg_dump -Fc -f "$dump" $src
 createdb $dst
