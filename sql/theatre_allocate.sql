@@ -104,6 +104,15 @@ SELECT array_agg(case_id ORDER BY case_id) AS booked
 FROM allocate_theatre(ARRAY[pg_temp.slot(1, cap => 100)],
                       ARRAY[pg_temp.case_(3, 50, 1), pg_temp.case_(2, 50, 2), pg_temp.case_(1, 50, 2)], 0);
 
+-- (e) Higher on the list, earlier date: best fit would put A in the 100-
+--     minute list of 6 May (nothing left over) and B, C in the 200-minute
+--     list of 5 May; A then swaps with B, and B with C, so the list runs in
+--     order of date: A and B on 5 May, C on 6 May.
+SELECT case_id, session_id FROM allocate_theatre(
+    ARRAY[pg_temp.slot(1, day => '2025-05-05', cap => 200), pg_temp.slot(2, day => '2025-05-06', cap => 100)],
+    ARRAY[pg_temp.case_(1, 100), pg_temp.case_(2, 100), pg_temp.case_(3, 100)], 0)
+ORDER BY case_id;
+
 -- A large instance (priority-first with relocation): every booking eligible,
 -- no session overfull, no one booked twice, no inversion.
 WITH i AS (SELECT * FROM ptl_synth.theatre_instance(120, 1500, seed => 7)),

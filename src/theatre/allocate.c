@@ -38,7 +38,12 @@
  *	  "unbooked", bounded by the free minutes left.  If the search ends
  *	  within its node budget the allocation is optimal (the regression
  *	  tests compare it with brute force); otherwise the best found, never
- *	  worse than the heuristic's, is kept.
+ *	  worse than the heuristic's, is kept;
+ *
+ *	- finally, keeping the same patients and minutes, a patient higher on
+ *	  the list swaps into an earlier session held by one lower down when
+ *	  both fit and stay eligible and no inversion appears (best fit alone
+ *	  may have given the first patient the later date).
  *
  * Within a session, cases run in list order; start_offset_minutes is the
  * sum of the earlier cases' durations and turnarounds.
@@ -803,6 +808,85 @@ solve_greedy(Problem *p, int *comp_cases, int n_cases, int *comp_slots, int n_sl
 }
 
 /* ---------------------------------------------------------------------
+ * Earlier dates for patients higher on the list
+ * --------------------------------------------------------------------- */
+
+static bool
+is_eligible_for(const Case *c, int si)
+{
+	int			lo = 0;
+	int			hi = c->n_eligible;
+
+	/* eligible[] is in slot order, which is date order */
+	while (lo < hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (c->eligible[mid] < si)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < c->n_eligible && c->eligible[lo] == si;
+}
+
+/*
+ * The same patients and minutes, but a patient higher on the list never
+ * waits for a later session while a patient lower down has an earlier one
+ * they could swap with: for each booked case in list order, the first
+ * earlier session holding a lower-placed case that can take its place (both
+ * eligible, both fit, no inversion either side) is swapped into.  Booked
+ * minutes and patients do not change, so an optimum stays optimal.
+ */
+static void
+earlier_dates_first(Problem *p, int *comp_cases, int n_cases)
+{
+	for (int k = 0; k < n_cases; k++)
+	{
+		int			i = comp_cases[k];
+		Case	   *ci = &p->cases[i];
+		bool		swapped = false;
+
+		if ((k & 255) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (ci->slot < 0)
+			continue;
+		for (int e = 0; e < ci->n_eligible && !swapped; e++)
+		{
+			int			sj = ci->eligible[e];
+			int			si = ci->slot;
+
+			if (p->slots[sj].session_date >= p->slots[si].session_date)
+				break;
+			for (int b = 0; b < p->slots[sj].n_cases && !swapped; b++)
+			{
+				int			j = p->slots[sj].cases[b];
+				Case	   *cj = &p->cases[j];
+
+				if (j < i ||
+					p->slots[sj].room + need(p, cj) < need(p, ci) ||
+					p->slots[si].room + need(p, ci) < need(p, cj) ||
+					!is_eligible_for(cj, si))
+					continue;
+				unbook(p, i);
+				unbook(p, j);
+				book(p, i, sj);
+				book(p, j, si);
+				if (!slot_has_inversion(p, sj) && !slot_has_inversion(p, si))
+					swapped = true;
+				else
+				{
+					unbook(p, i);
+					unbook(p, j);
+					book(p, i, si);
+					book(p, j, sj);
+				}
+			}
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------
  * Entry point
  * --------------------------------------------------------------------- */
 
@@ -901,6 +985,7 @@ ptl_allocate_theatre(PG_FUNCTION_ARGS)
 		solve_greedy(&p, comp_cases + case_start[r], nc, comp_slots + slot_start[r], ns);
 		if (nc <= EXACT_MAX_CASES && call_budget > 0)
 			improve_exactly(&p, comp_cases + case_start[r], nc, comp_slots + slot_start[r], ns, &call_budget);
+		earlier_dates_first(&p, comp_cases + case_start[r], nc);
 	}
 
 	/* Emit booked cases, session by session, in running order. */
