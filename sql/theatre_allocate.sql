@@ -165,6 +165,9 @@ SELECT * FROM allocate_theatre(ARRAY[pg_temp.slot(1)], ARRAY[pg_temp.case_(1, 0)
 SELECT * FROM allocate_theatre(ARRAY[pg_temp.slot(1, cap => -5)], ARRAY[pg_temp.case_(1, 10)]);
 SELECT * FROM allocate_theatre(ARRAY[pg_temp.slot(1), pg_temp.slot(1)], ARRAY[pg_temp.case_(1, 10)]);
 SELECT * FROM allocate_theatre(ARRAY[pg_temp.slot(1)], ARRAY[pg_temp.case_(1, 10), pg_temp.case_(1, 20)]);
+SELECT * FROM allocate_theatre(ARRAY[pg_temp.slot(1), pg_temp.slot(1, day => '2025-06-01')], ARRAY[pg_temp.case_(1, 10)]);
+SELECT * FROM allocate_theatre(ARRAY[pg_temp.slot(1)],
+                               ARRAY[pg_temp.case_(7, 10, 1), pg_temp.case_(8, 10, 2), pg_temp.case_(7, 20, 3)]);
 SELECT * FROM allocate_theatre(ARRAY[pg_temp.slot(1)], ARRAY[pg_temp.case_(1, 10)], -1);
 SELECT * FROM allocate_theatre(ARRAY[pg_temp.slot(1, spec => NULL)], ARRAY[pg_temp.case_(1, 10)]);
 SELECT * FROM allocate_theatre(ARRAY[pg_temp.slot(1)], ARRAY[pg_temp.case_(1, 10), NULL]);

@@ -332,23 +332,48 @@ case_cmp(const void *a, const void *b)
 	return 0;
 }
 
+static int
+int64_cmp(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/* The first id that appears twice, or false. */
+static bool
+repeated_id(int64 *ids, int n, int64 *repeated)
+{
+	qsort(ids, n, sizeof(int64), int64_cmp);
+	for (int i = 1; i < n; i++)
+		if (ids[i] == ids[i - 1])
+		{
+			*repeated = ids[i];
+			return true;
+		}
+	return false;
+}
+
 static void
 reject_duplicates(Problem *p)
 {
-	for (int i = 1; i < p->n_slots; i++)
-		for (int j = i - 1; j >= 0 && p->slots[j].session_date == p->slots[i].session_date; j--)
-			if (p->slots[j].session_id == p->slots[i].session_id)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("session_id %lld appears more than once in sessions",
-								(long long) p->slots[i].session_id)));
-	/* Duplicate case ids with equal positions are adjacent after sorting. */
-	for (int i = 1; i < p->n_cases; i++)
-		if (p->cases[i].case_id == p->cases[i - 1].case_id)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("case_id %lld appears more than once in cases",
-							(long long) p->cases[i].case_id)));
+	int64	   *ids = palloc(sizeof(int64) * Max(Max(p->n_slots, p->n_cases), 1));
+	int64		repeated;
+
+	for (int i = 0; i < p->n_slots; i++)
+		ids[i] = p->slots[i].session_id;
+	if (repeated_id(ids, p->n_slots, &repeated))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("session_id %lld appears more than once in sessions", (long long) repeated)));
+	for (int i = 0; i < p->n_cases; i++)
+		ids[i] = p->cases[i].case_id;
+	if (repeated_id(ids, p->n_cases, &repeated))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("case_id %lld appears more than once in cases", (long long) repeated)));
+	pfree(ids);
 }
 
 static bool
@@ -364,7 +389,7 @@ string_in(const char *s, char **list, int n)
 
 /* The eligibility rules of the issue and of clinical-theatre.md 3.2. */
 static bool
-eligible(const Case *c, const Slot *s, int32 turnaround)
+eligible(const Case *c, const Slot *s)
 {
 	if (strcmp(c->specialty, s->specialty) != 0)
 		return false;
@@ -381,18 +406,17 @@ eligible(const Case *c, const Slot *s, int32 turnaround)
 		if (!string_in(c->equipment[e], s->equipment, s->n_equipment))
 			return false;
 	/* A case longer than the session could never be booked into it. */
-	return (int64) c->duration + turnaround <= (int64) s->capacity + turnaround;
+	return c->duration <= s->capacity;
 }
 
 /* Slot indices ordered by (specialty, date order) for the eligibility scan. */
-static Problem *sort_problem;
-
 static int
-slot_index_by_specialty(const void *a, const void *b)
+slot_index_by_specialty(const void *a, const void *b, void *arg)
 {
+	const Problem *p = arg;
 	int			x = *(const int *) a;
 	int			y = *(const int *) b;
-	int			r = strcmp(sort_problem->slots[x].specialty, sort_problem->slots[y].specialty);
+	int			r = strcmp(p->slots[x].specialty, p->slots[y].specialty);
 
 	if (r != 0)
 		return r;
@@ -407,9 +431,7 @@ build_eligibility(Problem *p)
 
 	for (int i = 0; i < p->n_slots; i++)
 		by_specialty[i] = i;
-	sort_problem = p;
-	qsort(by_specialty, p->n_slots, sizeof(int), slot_index_by_specialty);
-	sort_problem = NULL;
+	qsort_arg(by_specialty, p->n_slots, sizeof(int), slot_index_by_specialty, p);
 
 	for (int ci = 0; ci < p->n_cases; ci++)
 	{
@@ -434,7 +456,7 @@ build_eligibility(Problem *p)
 		{
 			int			si = by_specialty[k];
 
-			if (!eligible(c, &p->slots[si], p->turnaround))
+			if (!eligible(c, &p->slots[si]))
 				continue;
 			if (c->eligible == NULL)
 				c->eligible = palloc(sizeof(int) * (p->n_slots - k));
