@@ -198,6 +198,10 @@ BEGIN
     END IF;
     v_as_of := coalesce(as_of, (SELECT max(census) FROM ptl.rtt_pathway), current_date);
 
+    -- One run at a time: a second waits here, then sees the first's
+    -- proposals and supersedes them.  Readers are not blocked.
+    LOCK TABLE ptl.theatre_proposal_run IN EXCLUSIVE MODE;
+
     -- A run replaces the open proposals of earlier runs in its range.
     UPDATE ptl.theatre_proposal p SET status = 'superseded'
     FROM ptl.theatre_session s
