@@ -233,9 +233,10 @@ BEGIN
     CREATE TEMP TABLE theatre_run_estimate ON COMMIT DROP AS
     SELECT e.procedure_code, e.consultant_code, e.all_consultants, e.planned_minutes FROM ptl.procedure_duration_estimate e;
 
-    -- Cases: every open admitted entry on the PTL, with what it needs.
+    -- Cases: every open admitted entry on the PTL, with what it needs (once,
+    -- at its best place, should the PTL show an entry on two periods).
     CREATE TEMP TABLE theatre_run_case ON COMMIT DROP AS
-    SELECT p.waiting_list_entry_id AS entry_id, w.patient_id, p.provider_org, p.treatment_function AS specialty,
+    SELECT DISTINCT ON (w.entry_id) p.waiting_list_entry_id AS entry_id, w.patient_id, p.provider_org, p.treatment_function AS specialty,
            p.list_position, p.order_group,
            CASE WHEN v_cfg.book_named_consultant THEN w.consultant_code END AS consultant,
            CASE WHEN w.site_code IS NOT NULL THEN ARRAY[w.site_code]
@@ -262,7 +263,8 @@ BEGIN
     LEFT JOIN LATERAL (SELECT a.* FROM ptl.preop_assessment a
                        WHERE a.entry_id = w.entry_id AND a.assessed_on <= v_as_of
                        ORDER BY a.assessed_on DESC, a.preop_id DESC LIMIT 1) pa ON true
-    WHERE p.waiting_list_entry_id IS NOT NULL;
+    WHERE p.waiting_list_entry_id IS NOT NULL
+    ORDER BY w.entry_id, p.list_position NULLS LAST;
 
     -- Patient unavailability cuts the window to its first free stretch.
     UPDATE theatre_run_case c
