@@ -40,6 +40,13 @@
  *	  tests compare it with brute force); otherwise the best found, never
  *	  worse than the heuristic's, is kept;
  *
+ *	- a component that is larger, or whose search did not finish, gets
+ *	  large neighbourhoods: each session with free minutes is re-solved
+ *	  exactly together with a partner session holding a case it could
+ *	  take, everything else fixed (the same branch and bound, with the
+ *	  inversion rule checked on the cases it unbooks wherever else they
+ *	  could go);
+ *
  *	- finally, keeping the same patients and minutes, a patient higher on
  *	  the list swaps into an earlier session held by one lower down when
  *	  both fit and stay eligible and no inversion appears (best fit alone
@@ -76,7 +83,17 @@
  */
 #define EXACT_MAX_CASES		128
 #define EXACT_NODE_BUDGET	2000000L
-#define CALL_NODE_BUDGET	10000000L
+#define CALL_NODE_BUDGET	20000000L
+
+/*
+ * Larger components get pairs of sessions re-solved exactly: up to
+ * PAIR_PARTNERS partner sessions each, PAIR_MAX_CASES unbooked candidates,
+ * PAIR_NODE_BUDGET nodes per pair (all from the call's budget).
+ */
+#define PAIR_PARTNERS		3
+#define PAIR_MAX_CASES		24
+#define PAIR_NODE_BUDGET	20000L
+#define PAIR_CALL_BUDGET	4000000L
 
 typedef struct Slot
 {
@@ -608,10 +625,35 @@ typedef struct Search
 	int64		best_minutes;
 	int			best_patients;
 	int		   *best;			/* best slot per component case (-1: none) */
+	const bool *allowed;		/* slots the cases may go to (NULL: any) */
+	int		   *orig;			/* each case's slot before the search */
 	long		nodes;
 	long		budget;			/* nodes this search may visit */
 	bool		exhausted;		/* budget spent: best is not proven */
 } Search;
+
+/*
+ * Is unbooked case u inverted in a session outside the search?  Those
+ * sessions are fixed; only a case the search unbooked can be newly
+ * inverted there.
+ */
+static bool
+inverted_outside(const Problem *p, const bool *allowed, int u)
+{
+	const Case *cu = &p->cases[u];
+
+	for (int e = 0; e < cu->n_eligible; e++)
+	{
+		const Slot *s = &p->slots[cu->eligible[e]];
+
+		if (allowed[cu->eligible[e]])
+			continue;
+		for (int b = s->n_cases - 1; b >= 0 && s->cases[b] > u; b--)
+			if (s->room + need(p, &p->cases[s->cases[b]]) >= need(p, cu))
+				return true;
+	}
+	return false;
+}
 
 static inline int64
 slot_free(const Problem *p, int si)
@@ -652,6 +694,11 @@ search(Search *st, int k)
 		for (int j = 0; j < st->n_slots; j++)
 			if (slot_has_inversion(p, st->slots[j]))
 				return;
+		if (st->allowed)
+			for (int j = 0; j < st->n_cases; j++)
+				if (st->orig[j] >= 0 && p->cases[st->cases[j]].slot < 0 &&
+					inverted_outside(p, st->allowed, st->cases[j]))
+					return;
 		st->best_minutes = st->minutes;
 		st->best_patients = st->patients;
 		for (int j = 0; j < st->n_cases; j++)
@@ -673,7 +720,7 @@ search(Search *st, int k)
 			int			si = c->eligible[e];
 			int64		used;
 
-			if (p->slots[si].room < need(p, c))
+			if (p->slots[si].room < need(p, c) || (st->allowed && !st->allowed[si]))
 				continue;
 			used = slot_free(p, si);
 			book(p, ci, si);
@@ -692,32 +739,37 @@ search(Search *st, int k)
 }
 
 /*
- * Improve on the component's current (heuristic) allocation by branch and
- * bound, starting from it as the best known.  Returns true if the search
- * finished, i.e. the allocation left in place is optimal.
+ * Improve on the current allocation of some cases by branch and bound,
+ * starting from it as the best known.  The cases may go to the given slots
+ * only (allowed marks them; NULL when they are a whole component); cases
+ * elsewhere stay where they are.  Returns true if the search finished,
+ * i.e. the allocation left in place is optimal for these cases and slots.
  */
 static bool
-improve_exactly(Problem *p, int *comp_cases, int n_cases, int *comp_slots, int n_slots, long *call_budget)
+improve_exactly(Problem *p, int *cases, int n_cases, int *slots, int n_slots,
+				const bool *allowed, long node_budget, long *call_budget)
 {
 	Search		st;
 
 	st.p = p;
-	st.cases = comp_cases;
+	st.cases = cases;
 	st.n_cases = n_cases;
-	st.slots = comp_slots;
+	st.slots = slots;
 	st.n_slots = n_slots;
+	st.allowed = allowed;
 	st.remaining = palloc(sizeof(int64) * (n_cases + 1));
 	st.remaining[n_cases] = 0;
 	for (int k = n_cases - 1; k >= 0; k--)
-		st.remaining[k] = st.remaining[k + 1] + p->cases[comp_cases[k]].duration;
+		st.remaining[k] = st.remaining[k + 1] + p->cases[cases[k]].duration;
 	st.best = palloc(sizeof(int) * n_cases);
+	st.orig = palloc(sizeof(int) * n_cases);
 	st.best_minutes = 0;
 	st.best_patients = 0;
 	for (int k = 0; k < n_cases; k++)
 	{
-		Case	   *c = &p->cases[comp_cases[k]];
+		Case	   *c = &p->cases[cases[k]];
 
-		st.best[k] = c->slot;
+		st.best[k] = st.orig[k] = c->slot;
 		if (c->slot >= 0)
 		{
 			st.best_minutes += c->duration;
@@ -725,16 +777,16 @@ improve_exactly(Problem *p, int *comp_cases, int n_cases, int *comp_slots, int n
 		}
 	}
 	for (int k = 0; k < n_cases; k++)
-		if (p->cases[comp_cases[k]].slot >= 0)
-			unbook(p, comp_cases[k]);
+		if (p->cases[cases[k]].slot >= 0)
+			unbook(p, cases[k]);
 
 	st.minutes = 0;
 	st.patients = 0;
 	st.free_minutes = 0;
 	for (int j = 0; j < n_slots; j++)
-		st.free_minutes += slot_free(p, comp_slots[j]);
+		st.free_minutes += slot_free(p, slots[j]);
 	st.nodes = 0;
-	st.budget = Min(EXACT_NODE_BUDGET, *call_budget);
+	st.budget = Min(node_budget, *call_budget);
 	st.exhausted = false;
 
 	search(&st, 0);
@@ -743,8 +795,111 @@ improve_exactly(Problem *p, int *comp_cases, int n_cases, int *comp_slots, int n
 	/* Leaves are restored on the way back up: every case is unbooked here. */
 	for (int k = 0; k < n_cases; k++)
 		if (st.best[k] >= 0)
-			book(p, comp_cases[k], st.best[k]);
+			book(p, cases[k], st.best[k]);
+	pfree(st.remaining);
+	pfree(st.best);
+	pfree(st.orig);
 	return !st.exhausted;
+}
+
+/*
+ * Large neighbourhoods for components too big to search whole: for each
+ * session with free minutes, and each other session holding a case it could
+ * take, re-solve the two sessions exactly with everything else fixed.  The
+ * cases of the sub-problem are those booked in the pair and the first
+ * unbooked candidates of either, in list order; the inversion rule is
+ * checked on both sessions' candidates and, for cases the search unbooks,
+ * on their other sessions too.
+ */
+static void
+improve_pairs(Problem *p, int *comp_slots, int n_slots, bool *allowed, long *call_budget)
+{
+	int		   *sub = palloc(sizeof(int) * (2 * PAIR_MAX_CASES + 2));
+
+	for (int round = 0; round < 2; round++)
+	{
+		bool		improved = false;
+
+		for (int a = 0; a < n_slots && *call_budget > 0; a++)
+		{
+			int			k = comp_slots[a];
+			int			partners[PAIR_PARTNERS];
+			int			n_partners = 0;
+
+			CHECK_FOR_INTERRUPTS();
+			if (slot_free(p, k) == 0)
+				continue;
+			/* sessions holding a case that session k could take */
+			for (int c = 0; c < p->slots[k].n_candidates && n_partners < PAIR_PARTNERS; c++)
+			{
+				int			l = p->cases[p->slots[k].candidates[c]].slot;
+				bool		seen = (l < 0 || l == k);
+
+				for (int q = 0; q < n_partners && !seen; q++)
+					seen = (partners[q] == l);
+				if (!seen)
+					partners[n_partners++] = l;
+			}
+			for (int q = 0; q < n_partners && *call_budget > 0; q++)
+			{
+				int			l = partners[q];
+				int			pair[2] = {k, l};
+				int			n_sub = 0;
+				int			n_free = 0;
+				int			i = 0;
+				int			j = 0;
+				int64		before = 0;
+				int64		after = 0;
+				const Slot *sk = &p->slots[k];
+				const Slot *sl = &p->slots[l];
+
+				/* merge the two candidate lists (both in list order) */
+				while (i < sk->n_candidates || j < sl->n_candidates)
+				{
+					int			ci;
+					int			at;
+
+					if (j >= sl->n_candidates ||
+						(i < sk->n_candidates && sk->candidates[i] <= sl->candidates[j]))
+					{
+						ci = sk->candidates[i++];
+						if (j < sl->n_candidates && sl->candidates[j] == ci)
+							j++;
+					}
+					else
+						ci = sl->candidates[j++];
+					at = p->cases[ci].slot;
+					if (at == k || at == l)
+						sub[n_sub++] = ci;
+					else if (at < 0 && n_free < PAIR_MAX_CASES)
+					{
+						sub[n_sub++] = ci;
+						n_free++;
+					}
+					if (n_sub >= 2 * PAIR_MAX_CASES)
+						break;
+				}
+				for (int x = 0; x < sk->n_cases; x++)
+					before += p->cases[sk->cases[x]].duration;
+				for (int x = 0; x < sl->n_cases; x++)
+					before += p->cases[sl->cases[x]].duration;
+
+				allowed[k] = allowed[l] = true;
+				improve_exactly(p, sub, n_sub, pair, 2, allowed, PAIR_NODE_BUDGET, call_budget);
+				allowed[k] = allowed[l] = false;
+
+				for (int x = 0; x < sk->n_cases; x++)
+					after += p->cases[sk->cases[x]].duration;
+				for (int x = 0; x < sl->n_cases; x++)
+					after += p->cases[sl->cases[x]].duration;
+				if (after > before)
+					improved = true;
+			}
+		}
+		if (!improved)
+			break;
+	}
+	pfree(sub);
 }
 
 /* ---------------------------------------------------------------------
@@ -927,7 +1082,9 @@ ptl_allocate_theatre(PG_FUNCTION_ARGS)
 	int		   *case_start;
 	int		   *slot_start;
 	int		   *fill;
+	bool	   *allowed;
 	long		call_budget = CALL_NODE_BUDGET;
+	long		pair_budget = PAIR_CALL_BUDGET;
 
 	InitMaterializedSRF(fcinfo, 0);
 
@@ -997,6 +1154,7 @@ ptl_allocate_theatre(PG_FUNCTION_ARGS)
 		comp_slots[slot_start[r] + fill[r]++] = i;
 	}
 
+	allowed = palloc0(sizeof(bool) * Max(p.n_slots, 1));
 	for (int r = 0; r < p.n_slots; r++)
 	{
 		int			nc = case_start[r + 1] - case_start[r];
@@ -1005,8 +1163,12 @@ ptl_allocate_theatre(PG_FUNCTION_ARGS)
 		if (nc == 0)
 			continue;
 		solve_greedy(&p, comp_cases + case_start[r], nc, comp_slots + slot_start[r], ns);
-		if (nc <= EXACT_MAX_CASES && call_budget > 0)
-			improve_exactly(&p, comp_cases + case_start[r], nc, comp_slots + slot_start[r], ns, &call_budget);
+		if (nc <= EXACT_MAX_CASES && call_budget > 0 &&
+			improve_exactly(&p, comp_cases + case_start[r], nc, comp_slots + slot_start[r], ns,
+							NULL, EXACT_NODE_BUDGET, &call_budget))
+			;					/* proven optimal */
+		else if (pair_budget > 0)
+			improve_pairs(&p, comp_slots + slot_start[r], ns, allowed, &pair_budget);
 		earlier_dates_first(&p, comp_cases + case_start[r], nc);
 	}
 
