@@ -156,6 +156,8 @@ BEGIN
     LEFT JOIN by_ppid pp ON pp.pathway_id = p.pathway_id;
 
     records := (SELECT count(*) FROM ptl.pathway_link);
+    PERFORM ptl.analyze_if_grown('ptl.pathway_link', records);
+    PERFORM ptl.analyze_if_grown('ptl.pathway_transfer', (SELECT count(*) FROM ptl.pathway_transfer));
     ics_pathways := (SELECT count(DISTINCT ics_pathway_id) FROM ptl.pathway_link);
     transfers := (SELECT count(*) FROM ptl.pathway_transfer WHERE direct);
 END

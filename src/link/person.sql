@@ -601,6 +601,9 @@ BEGIN
               JOIN link_outcome o ON o.left_id = e.a AND o.right_id = e.b AND o.outcome = 'linked') x
         ORDER BY x.patient_id, x.method = 'nhs_number' DESC, x.method = 'reviewer' DESC, x.w DESC
         ) strongest USING (patient_id);
+    -- Pathway linkage and the clocks join through these next.
+    PERFORM ptl.analyze_if_grown('ptl.person_link', run.records);
+    PERFORM ptl.analyze_if_grown('ptl.link_pair', (SELECT count(*) FROM ptl.link_pair));
 
     SELECT count(*) FILTER (WHERE method = 'nhs_number'),
            count(*) FILTER (WHERE method = 'probabilistic'),

@@ -919,14 +919,8 @@ BEGIN
         END CASE;
         SELECT * INTO q FROM ptl.load_quarantine(batch, extract_name);
         EXECUTE format('DROP TABLE pg_temp.%I', 'ptl_load_' || extract_name);
-        -- A delivery larger than the table's planner statistics knew of (a
-        -- first load, or rows rolled back since autovacuum last looked)
-        -- leaves the next extract's joins planned for an empty table, which
-        -- costs minutes; sampling the table costs milliseconds.
-        IF n_loaded > 1000 AND n_loaded > (SELECT greatest(c.reltuples, 0) FROM pg_class c
-                                           WHERE c.oid = ('ptl.' || extract_name)::regclass) THEN
-            EXECUTE format('ANALYZE ptl.%I', extract_name);
-        END IF;
+        -- The next extract joins this one: plan it for its new size.
+        PERFORM ptl.analyze_if_grown(format('ptl.%I', extract_name)::regclass, n_loaded);
 
         -- The constraint batch_extract_nothing_lost refuses the row, and so
         -- the whole load, if any staged row is unaccounted for.

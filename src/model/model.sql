@@ -485,6 +485,27 @@ COMMENT ON COLUMN ptl.treatment_function_in_use.overridden IS 'True when the tru
 
 -- pg_dump keeps what users put in the tables; rows ptl itself ships are
 -- recreated by CREATE EXTENSION and so are left out of the dump.
+-- Statistics after a bulk write.  Autovacuum analyses a table some time
+-- after it changes; a bulk write inside one transaction (a first load, a
+-- relinkage, or rows rolled back since the last analysis, which leave a
+-- table analysed as empty) is then planned for the wrong size, and a join
+-- planned for an empty table can cost minutes.  Sampling costs milliseconds.
+CREATE FUNCTION ptl.analyze_if_grown(tbl regclass, rows_now bigint) RETURNS boolean
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF rows_now > 1000
+       AND rows_now > 2 * (SELECT greatest(c.reltuples, 0) FROM pg_class c WHERE c.oid = tbl) THEN
+        EXECUTE format('ANALYZE %s', tbl);
+        RETURN true;
+    END IF;
+    RETURN false;
+END
+$$;
+COMMENT ON FUNCTION ptl.analyze_if_grown(regclass, bigint) IS
+    'Internal: ANALYZE a table when rows_now (rows it holds, or just wrote) is over 1,000 and more than twice what its statistics say';
+
 SELECT pg_catalog.pg_extension_config_dump('ptl.organisation', '');
 SELECT pg_catalog.pg_extension_config_dump('ptl.site', '');
 SELECT pg_catalog.pg_extension_config_dump('ptl.commissioner', '');
