@@ -66,6 +66,9 @@ SELECT ok((SELECT count(*) = count(DISTINCT o.entry_id)
            FROM ptl.theatre_proposal_outcome o),
           'every listed patient has one outcome, proposed exactly when a proposal exists');
 
+CREATE TEMP TABLE estimate AS SELECT * FROM ptl.procedure_duration_estimate;
+ANALYZE estimate;
+
 -- No inversion: an entry left out with its sessions full may not be
 -- eligible for a session holding a proposal further down its list that it
 -- would have fitted in place of.  Eligibility again from the tables.
@@ -82,9 +85,9 @@ SELECT is((SELECT count(*)
                          ORDER BY a.assessed_on DESC, a.preop_id DESC LIMIT 1) pa ON pa.until >= j.session_date
            JOIN LATERAL (SELECT coalesce(ec.planned_minutes, ep.planned_minutes, w.expected_duration_minutes) AS minutes
                          FROM (SELECT 1) one
-                         LEFT JOIN ptl.procedure_duration_estimate ec
+                         LEFT JOIN estimate ec
                                 ON ec.procedure_code = w.procedure_code AND ec.consultant_code = w.consultant_code
-                         LEFT JOIN ptl.procedure_duration_estimate ep
+                         LEFT JOIN estimate ep
                                 ON ep.procedure_code = w.procedure_code AND ep.all_consultants) d ON true
            WHERE o.run_id = (SELECT max(run_id) FROM ptl.theatre_proposal_run) AND o.reason = 'sessions_full'
              AND NOT EXISTS (SELECT FROM ptl.patient_unavailability u
