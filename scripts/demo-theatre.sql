@@ -22,7 +22,7 @@ SELECT description AS reason, sum(on_the_day) AS "on the day", sum(last_minute_n
        sum(not_rebooked_within_28_days) AS "not rebooked in 28 days"
 FROM ptl.theatre_cancellations GROUP BY 1 ORDER BY 2 DESC;
 
-\echo '==> the next six weeks before proposals: booked minutes / planned minutes'
+-- The next six weeks' booked minutes, kept to compare with the proposals.
 CREATE TEMP TABLE before_proposals AS
 SELECT site_code, date_trunc('week', session_date)::date AS week, sum(planned_minutes) AS planned,
        sum(minutes_booked) AS booked
@@ -30,6 +30,7 @@ FROM ptl.theatre_session_load
 WHERE session_date BETWEEN date :census + 1 AND date :census + 42
 GROUP BY 1, 2;
 
+\echo '==> CALL ptl.propose_theatre_lists(census + 1, census + 42)'
 \timing on
 CALL ptl.propose_theatre_lists(date :census + 1, date :census + 42);
 \timing off
