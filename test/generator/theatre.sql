@@ -253,7 +253,7 @@ COMMENT ON FUNCTION ptl_synth.theatre_lp(ptl.theatre_slot[], ptl.theatre_case[],
 
 -- ---------------------------------------------------------------------------
 -- Theatres for a generated and refreshed synthetic ICS: theatres at every
--- site, weekly sessions per specialty sized to each site's admitted list,
+-- site, sessions per consultant sized to their admitted list,
 -- past sessions filled with the patients admitted then (with actual times,
 -- late starts, overruns and on-the-day cancellations), future sessions
 -- holding the admissions already dated, pre-operative assessments, leave,
