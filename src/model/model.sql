@@ -490,13 +490,22 @@ COMMENT ON COLUMN ptl.treatment_function_in_use.overridden IS 'True when the tru
 -- relinkage, or rows rolled back since the last analysis, which leave a
 -- table analysed as empty) is then planned for the wrong size, and a join
 -- planned for an empty table can cost minutes.  Sampling costs milliseconds.
-CREATE FUNCTION ptl.analyze_if_grown(tbl regclass, rows_now bigint) RETURNS boolean
-LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+CREATE FUNCTION ptl.analyze_if_grown(tbl regclass, rows_now bigint DEFAULT NULL) RETURNS boolean
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    est_rows float8;
+    est_pages int;
+    pages_now bigint := pg_catalog.pg_relation_size(tbl) / current_setting('block_size')::int;
 BEGIN
-    IF rows_now > 1000
-       AND rows_now > 2 * (SELECT greatest(c.reltuples, 0) FROM pg_class c WHERE c.oid = tbl) THEN
+    SELECT c.reltuples, c.relpages INTO est_rows, est_pages FROM pg_class c WHERE c.oid = tbl;
+    -- With a row count: more than twice what the statistics say.  Without:
+    -- statistics that say "empty" for a table with pages (rows rolled back
+    -- or deleted since), or a table that has more than doubled in pages.
+    IF (rows_now IS NOT NULL AND rows_now > 1000 AND rows_now > 2 * greatest(est_rows, 0))
+       OR (rows_now IS NULL AND pages_now > 8
+           AND (est_rows <= 0 OR pages_now > 2 * greatest(est_pages, 1))) THEN
         EXECUTE format('ANALYZE %s', tbl);
         RETURN true;
     END IF;
@@ -504,7 +513,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ptl.analyze_if_grown(regclass, bigint) IS
-    'Internal: ANALYZE a table when rows_now (rows it holds, or just wrote) is over 1,000 and more than twice what its statistics say';
+    'Internal: ANALYZE a table after a bulk write its statistics do not know of: rows_now over 1,000 and over twice the estimate, or (no count given) statistics saying empty for a table with pages, or pages more than doubled';
 
 SELECT pg_catalog.pg_extension_config_dump('ptl.organisation', '');
 SELECT pg_catalog.pg_extension_config_dump('ptl.site', '');

@@ -404,6 +404,15 @@ BEGIN
         everything := true;
     END IF;
 
+    -- Statistics the planner can trust before anything joins: a load, or
+    -- rows rolled back since autovacuum last looked, leave them stale.
+    PERFORM ptl.analyze_if_grown(t)
+    FROM unnest(ARRAY['ptl.patient', 'ptl.pathway', 'ptl.pathway_event', 'ptl.waiting_list_entry',
+                      'ptl.rtt_dirty_pathway', 'ptl.rtt_pathway', 'ptl.rtt_period', 'ptl.person_link',
+                      'ptl.pathway_link', 'ptl.pathway_transfer', 'ptl.pathway_duplicate',
+                      'ptl.census_snapshot', 'ptl.waiting_list_suspension', 'ptl.risk_assessment',
+                      'ptl.clinical_priority_history']::regclass[]) t;
+
     -- Link first (link/): persons when patient records changed since the
     -- last linkage run, then pathways across providers.
     IF NOT EXISTS (SELECT 1 FROM ptl.link_run)
