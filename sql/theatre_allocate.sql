@@ -113,7 +113,7 @@ SELECT case_id, session_id FROM allocate_theatre(
     ARRAY[pg_temp.case_(1, 100), pg_temp.case_(2, 100), pg_temp.case_(3, 100)], 0)
 ORDER BY case_id;
 
--- A large instance (priority-first with relocation): every booking eligible,
+-- A large instance (the heuristic, then pairs of sessions re-solved): every booking eligible,
 -- no session overfull, no one booked twice, no inversion.
 WITH i AS (SELECT * FROM ptl_synth.theatre_instance(120, 1500, seed => 7)),
      a AS (SELECT array_agg(r.case_id) AS c, array_agg(r.session_id) AS s FROM i, allocate_theatre(i.slots, i.cases) r)
