@@ -20,7 +20,8 @@ SQL_PARTS    = src/types/types.sql \
                src/theatre/allocate.sql \
                src/theatre/theatre.sql \
                src/theatre/propose.sql \
-               src/theatre/productivity.sql
+               src/theatre/productivity.sql \
+               src/aid/variation.sql
 SYNTH_PARTS  = test/generator/ptl_synth.sql test/generator/validation_recall.sql \
                test/generator/link_accuracy.sql test/generator/risk.sql \
                test/generator/theatre.sql

@@ -1,0 +1,152 @@
+-- ---------------------------------------------------------------------------
+-- aid/variation: how waits differ between the ICS's providers, per treatment
+-- function and census, from the census snapshots (clinical-theatre.md
+-- section 7), and the weekly monitoring series built on them.
+--
+-- Waits are the snapshot's days waited (the clock's days, so pauses are
+-- already excluded); weeks are days / 7, not rounded.  Periods with an
+-- unknown clock start have no wait and are left out of every measure (the
+-- PTL's headline counts them separately).
+-- ---------------------------------------------------------------------------
+
+-- Per provider: clinical-theatre.md section 7, first table.  The 92nd
+-- percentile is the nearest rank (the value at rank ceil(0.92 n)), which is
+-- what percentile_disc computes; NHS England's published percentiles are
+-- interpolated within weekly bands (rtt-rules.md Q8), so they can differ by
+-- up to a week.
+CREATE VIEW ptl.provider_waits AS
+SELECT s.census_date, s.treatment_function, s.provider_org,
+       count(*) AS list_size,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY s.days_waited / 7.0::float8) AS median_weeks,
+       percentile_disc(0.92) WITHIN GROUP (ORDER BY s.days_waited / 7.0::float8) AS p92_weeks,
+       avg(s.days_waited / 7.0::float8) AS mean_weeks,
+       count(*) FILTER (WHERE s.days_waited > 126) AS over_18_weeks,
+       round(100.0 * count(*) FILTER (WHERE s.days_waited > 126) / count(*), 2) AS pct_over_18_weeks,
+       count(*) FILTER (WHERE s.days_waited > 364) AS over_52_weeks,
+       count(*) FILTER (WHERE s.days_waited > 455) AS over_65_weeks,
+       count(*) FILTER (WHERE s.days_waited > 546) AS over_78_weeks,
+       count(*) FILTER (WHERE s.days_waited > 728) AS over_104_weeks,
+       coalesce(sum(s.days_waited / 7.0 - 18) FILTER (WHERE s.days_waited > 126), 0) AS excess_patient_weeks
+FROM ptl.census_snapshot s
+WHERE s.days_waited IS NOT NULL
+GROUP BY s.census_date, s.treatment_function, s.provider_org;
+COMMENT ON VIEW ptl.provider_waits IS
+    'Each provider''s waits per treatment function at each census (census snapshots; clinical-theatre.md section 7): the figures a patient, referrer or ICS compares';
+COMMENT ON COLUMN ptl.provider_waits.census_date IS 'Census date of the snapshot';
+COMMENT ON COLUMN ptl.provider_waits.treatment_function IS 'Treatment function';
+COMMENT ON COLUMN ptl.provider_waits.provider_org IS 'Reporting provider';
+COMMENT ON COLUMN ptl.provider_waits.list_size IS 'Incomplete pathways with a known clock start';
+COMMENT ON COLUMN ptl.provider_waits.median_weeks IS 'Median wait in weeks (even count: mean of the two middle waits)';
+COMMENT ON COLUMN ptl.provider_waits.p92_weeks IS '92nd percentile wait in weeks, nearest rank (the wait at rank ceil(0.92 n))';
+COMMENT ON COLUMN ptl.provider_waits.mean_weeks IS 'Mean wait in weeks';
+COMMENT ON COLUMN ptl.provider_waits.over_18_weeks IS 'Waiting more than 126 days';
+COMMENT ON COLUMN ptl.provider_waits.pct_over_18_weeks IS 'Percentage waiting more than 126 days';
+COMMENT ON COLUMN ptl.provider_waits.over_52_weeks IS 'Waiting more than 364 days';
+COMMENT ON COLUMN ptl.provider_waits.over_65_weeks IS 'Waiting more than 455 days';
+COMMENT ON COLUMN ptl.provider_waits.over_78_weeks IS 'Waiting more than 546 days';
+COMMENT ON COLUMN ptl.provider_waits.over_104_weeks IS 'Waiting more than 728 days';
+COMMENT ON COLUMN ptl.provider_waits.excess_patient_weeks IS 'Patient-weeks beyond 18 weeks: the sum of max(0, weeks - 18)';
+
+-- Between providers: clinical-theatre.md section 7, second table, over the
+-- providers with at least n_min waiting.  between_share is eta squared: the
+-- patient-weighted variance of provider means over the variance of all
+-- waits.  gini_mean uses the sorted form of the double sum,
+-- sum_i sum_j |m_i - m_j| = 2 sum_i (2i - k - 1) m_(i).
+CREATE FUNCTION ptl.wait_variation(census date DEFAULT NULL, n_min int DEFAULT 1)
+RETURNS TABLE (census_date date, treatment_function text, providers int, list_size bigint,
+               median_weeks float8, p92_weeks float8, over_18_weeks bigint,
+               range_median float8, ratio_median float8, cv_median float8, gap_p92 float8,
+               between_share float8, gini_mean float8)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+WITH pw AS MATERIALIZED (
+    SELECT w.census_date, w.treatment_function, w.provider_org, w.list_size,
+           w.median_weeks, w.p92_weeks::float8 AS p92_weeks, w.mean_weeks,
+           row_number() OVER (PARTITION BY w.census_date, w.treatment_function
+                              ORDER BY w.mean_weeks, w.provider_org) AS mean_rank,
+           count(*) OVER (PARTITION BY w.census_date, w.treatment_function) AS k
+    FROM ptl.provider_waits w
+    WHERE (wait_variation.census IS NULL OR w.census_date = wait_variation.census)
+      AND w.list_size >= greatest(wait_variation.n_min, 1)),
+between_providers AS (
+    SELECT pw.census_date, pw.treatment_function,
+           count(*)::int AS k,
+           max(pw.median_weeks) - min(pw.median_weeks) AS range_median,
+           max(pw.median_weeks) / nullif(min(pw.median_weeks), 0) AS ratio_median,
+           stddev_pop(pw.median_weeks) / nullif(avg(pw.median_weeks), 0) AS cv_median,
+           max(pw.p92_weeks) - min(pw.p92_weeks) AS gap_p92,
+           sum(pw.list_size * pw.mean_weeks) / sum(pw.list_size) AS grand_mean,
+           sum(pw.list_size * pw.mean_weeks ^ 2) / sum(pw.list_size) AS mean_of_squares_of_means,
+           sum((2 * pw.mean_rank - pw.k - 1) * pw.mean_weeks) AS gini_numerator,
+           avg(pw.mean_weeks) AS mean_of_means
+    FROM pw
+    GROUP BY pw.census_date, pw.treatment_function),
+patients AS (
+    SELECT s.census_date, s.treatment_function,
+           count(*) AS n,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY s.days_waited / 7.0::float8) AS median_weeks,
+           percentile_disc(0.92) WITHIN GROUP (ORDER BY s.days_waited / 7.0::float8) AS p92_weeks,
+           count(*) FILTER (WHERE s.days_waited > 126) AS over_18,
+           var_pop(s.days_waited / 7.0::float8) AS total_variance
+    FROM ptl.census_snapshot s
+    JOIN pw ON pw.census_date = s.census_date AND pw.treatment_function = s.treatment_function
+           AND pw.provider_org = s.provider_org
+    WHERE s.days_waited IS NOT NULL
+    GROUP BY s.census_date, s.treatment_function)
+SELECT b.census_date, b.treatment_function, b.k, p.n, p.median_weeks, p.p92_weeks::float8, p.over_18,
+       b.range_median, b.ratio_median, b.cv_median, b.gap_p92,
+       (b.mean_of_squares_of_means - b.grand_mean ^ 2) / nullif(p.total_variance, 0),
+       b.gini_numerator / nullif(b.k ^ 2 * b.mean_of_means, 0)
+FROM between_providers b
+JOIN patients p USING (census_date, treatment_function)
+ORDER BY 1, 2
+$$;
+COMMENT ON FUNCTION ptl.wait_variation(date, int) IS
+    'Variation in waits between providers per treatment function at a census (NULL: every census), over providers with at least n_min waiting (clinical-theatre.md section 7)';
+
+-- Weekly monitoring: the last census of each week (weeks end on Sunday, as
+-- NHS England's weekly returns do), per treatment function and provider,
+-- with the change since the week before.  A week with no refresh has no
+-- row, and the change is then measured against the last week that had one
+-- (weeks_since_previous says how far back that was).
+CREATE VIEW ptl.wait_monitoring AS
+WITH by_week AS (
+    SELECT w.*, (date_trunc('week', w.census_date) + interval '6 days')::date AS week_ending,
+           dense_rank() OVER (PARTITION BY date_trunc('week', w.census_date) ORDER BY w.census_date DESC) AS latest
+    FROM ptl.provider_waits w),
+weekly AS (SELECT * FROM by_week WHERE latest = 1)
+SELECT w.week_ending, w.census_date, w.treatment_function, w.provider_org,
+       w.list_size, w.median_weeks, w.p92_weeks, w.over_18_weeks, w.pct_over_18_weeks,
+       w.over_52_weeks, w.over_65_weeks, w.over_78_weeks, w.over_104_weeks,
+       (w.week_ending - lag(w.week_ending) OVER t) / 7 AS weeks_since_previous,
+       w.list_size - lag(w.list_size) OVER t AS list_size_change,
+       w.median_weeks - lag(w.median_weeks) OVER t AS median_weeks_change,
+       w.p92_weeks - lag(w.p92_weeks) OVER t AS p92_weeks_change,
+       w.over_18_weeks - lag(w.over_18_weeks) OVER t AS over_18_weeks_change,
+       w.over_52_weeks - lag(w.over_52_weeks) OVER t AS over_52_weeks_change,
+       w.over_65_weeks - lag(w.over_65_weeks) OVER t AS over_65_weeks_change,
+       w.over_78_weeks - lag(w.over_78_weeks) OVER t AS over_78_weeks_change
+FROM weekly w
+WINDOW t AS (PARTITION BY w.treatment_function, w.provider_org ORDER BY w.week_ending);
+COMMENT ON VIEW ptl.wait_monitoring IS
+    'Weekly monitoring of waits per treatment function and provider: the last census of each week (ending Sunday) and the change since the previous week with a snapshot';
+COMMENT ON COLUMN ptl.wait_monitoring.week_ending IS 'Sunday ending the week';
+COMMENT ON COLUMN ptl.wait_monitoring.census_date IS 'The last census in that week';
+COMMENT ON COLUMN ptl.wait_monitoring.treatment_function IS 'Treatment function';
+COMMENT ON COLUMN ptl.wait_monitoring.provider_org IS 'Reporting provider';
+COMMENT ON COLUMN ptl.wait_monitoring.list_size IS 'Incomplete pathways with a known clock start';
+COMMENT ON COLUMN ptl.wait_monitoring.median_weeks IS 'Median wait in weeks';
+COMMENT ON COLUMN ptl.wait_monitoring.p92_weeks IS '92nd percentile wait in weeks (nearest rank)';
+COMMENT ON COLUMN ptl.wait_monitoring.over_18_weeks IS 'Waiting more than 126 days';
+COMMENT ON COLUMN ptl.wait_monitoring.pct_over_18_weeks IS 'Percentage waiting more than 126 days';
+COMMENT ON COLUMN ptl.wait_monitoring.over_52_weeks IS 'Waiting more than 364 days';
+COMMENT ON COLUMN ptl.wait_monitoring.over_65_weeks IS 'Waiting more than 455 days';
+COMMENT ON COLUMN ptl.wait_monitoring.over_78_weeks IS 'Waiting more than 546 days';
+COMMENT ON COLUMN ptl.wait_monitoring.over_104_weeks IS 'Waiting more than 728 days';
+COMMENT ON COLUMN ptl.wait_monitoring.weeks_since_previous IS 'Weeks back to the previous row (1 when the week before had a snapshot; NULL for the first)';
+COMMENT ON COLUMN ptl.wait_monitoring.list_size_change IS 'Change in list size since the previous row';
+COMMENT ON COLUMN ptl.wait_monitoring.median_weeks_change IS 'Change in the median wait (weeks)';
+COMMENT ON COLUMN ptl.wait_monitoring.p92_weeks_change IS 'Change in the 92nd percentile wait (weeks)';
+COMMENT ON COLUMN ptl.wait_monitoring.over_18_weeks_change IS 'Change in the number over 18 weeks';
+COMMENT ON COLUMN ptl.wait_monitoring.over_52_weeks_change IS 'Change in the number over 52 weeks';
+COMMENT ON COLUMN ptl.wait_monitoring.over_65_weeks_change IS 'Change in the number over 65 weeks';
+COMMENT ON COLUMN ptl.wait_monitoring.over_78_weeks_change IS 'Change in the number over 78 weeks';
