@@ -21,7 +21,9 @@ SQL_PARTS    = src/types/types.sql \
                src/theatre/theatre.sql \
                src/theatre/propose.sql \
                src/theatre/productivity.sql \
-               src/aid/variation.sql
+               src/aid/variation.sql \
+               src/plan/queue.sql \
+               src/plan/forecast.sql
 SYNTH_PARTS  = test/generator/ptl_synth.sql test/generator/validation_recall.sql \
                test/generator/link_accuracy.sql test/generator/risk.sql \
                test/generator/theatre.sql
