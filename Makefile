@@ -22,6 +22,7 @@ SQL_PARTS    = src/types/types.sql \
                src/theatre/propose.sql \
                src/theatre/productivity.sql \
                src/aid/variation.sql \
+               src/aid/mutual_aid.sql \
                src/plan/queue.sql \
                src/plan/forecast.sql
 SYNTH_PARTS  = test/generator/ptl_synth.sql test/generator/validation_recall.sql \

@@ -51,7 +51,10 @@ CREATE TABLE ptl.site (
     site_code   text PRIMARY KEY CHECK (site_code ~ '^[A-Z0-9]{5}$'),
     org_code    text NOT NULL REFERENCES ptl.organisation (org_code),
     name        text NOT NULL,
-    postcode    text
+    postcode    text,
+    latitude    float8 CHECK (latitude BETWEEN -90 AND 90),
+    longitude   float8 CHECK (longitude BETWEEN -180 AND 180),
+    CHECK ((latitude IS NULL) = (longitude IS NULL))
 );
 CREATE INDEX site_org_code_idx ON ptl.site (org_code);
 COMMENT ON TABLE ptl.site IS 'Hospital sites, each run by one organisation';
@@ -59,6 +62,22 @@ COMMENT ON COLUMN ptl.site.site_code IS 'ODS site code (5 characters), e.g. RBD0
 COMMENT ON COLUMN ptl.site.org_code IS 'The organisation that runs the site';
 COMMENT ON COLUMN ptl.site.name IS 'Site name';
 COMMENT ON COLUMN ptl.site.postcode IS 'Site postcode, for travel distances in mutual aid';
+COMMENT ON COLUMN ptl.site.latitude IS 'Latitude in degrees (WGS84), for travel distances; NULL: taken from the postcode district';
+COMMENT ON COLUMN ptl.site.longitude IS 'Longitude in degrees (WGS84); NULL: taken from the postcode district';
+
+-- Postcode districts (the outward code, e.g. CM1) with a central point, for
+-- travel distances between where patients live and sites.  The DBA loads
+-- them from ONS's open postcode directory; ptl ships none.
+CREATE TABLE ptl.postcode_district (
+    district    text PRIMARY KEY CHECK (district ~ '^[A-Z]{1,2}[0-9][0-9A-Z]?$'),
+    latitude    float8 NOT NULL CHECK (latitude BETWEEN -90 AND 90),
+    longitude   float8 NOT NULL CHECK (longitude BETWEEN -180 AND 180)
+);
+COMMENT ON TABLE ptl.postcode_district IS
+    'Postcode districts (outward codes) with a central point: where a patient lives, for travel distances in mutual aid and patient choice';
+COMMENT ON COLUMN ptl.postcode_district.district IS 'Outward code, e.g. CM1';
+COMMENT ON COLUMN ptl.postcode_district.latitude IS 'Latitude of its centre in degrees (WGS84)';
+COMMENT ON COLUMN ptl.postcode_district.longitude IS 'Longitude of its centre in degrees (WGS84)';
 
 CREATE TABLE ptl.commissioner (
     commissioner_code   text PRIMARY KEY CHECK (commissioner_code ~ '^[A-Z0-9]{3,5}$'),
@@ -521,6 +540,7 @@ SELECT pg_catalog.pg_extension_config_dump('ptl.commissioner', '');
 SELECT pg_catalog.pg_extension_config_dump('ptl.treatment_function', 'WHERE NOT shipped');
 SELECT pg_catalog.pg_extension_config_dump('ptl.treatment_function_override', '');
 SELECT pg_catalog.pg_extension_config_dump('ptl.area_deprivation', '');
+SELECT pg_catalog.pg_extension_config_dump('ptl.postcode_district', '');
 SELECT pg_catalog.pg_extension_config_dump('ptl.batch', '');
 SELECT pg_catalog.pg_extension_config_dump('ptl.batch_batch_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('ptl.patient', '');
