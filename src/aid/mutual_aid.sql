@@ -574,6 +574,7 @@ CREATE FUNCTION ptl.transfer_for_mutual_aid(pathway_id bigint, slot_id bigint,
                                             transfer_date date DEFAULT current_date,
                                             days_saved int DEFAULT NULL) RETURNS bigint
 LANGUAGE plpgsql AS $$
+#variable_conflict use_column
 DECLARE
     s record;
     p ptl.pathway;
