@@ -23,8 +23,10 @@ SQL_PARTS    = src/types/types.sql \
                src/theatre/productivity.sql \
                src/aid/variation.sql \
                src/aid/mutual_aid.sql \
+               src/aid/choice.sql \
                src/plan/queue.sql \
-               src/plan/forecast.sql
+               src/plan/forecast.sql \
+               src/plan/inequality.sql
 SYNTH_PARTS  = test/generator/ptl_synth.sql test/generator/validation_recall.sql \
                test/generator/link_accuracy.sql test/generator/risk.sql \
                test/generator/theatre.sql test/generator/aid.sql
