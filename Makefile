@@ -17,6 +17,7 @@ SQL_PARTS    = src/types/types.sql \
                src/rtt/ptl.sql \
                src/risk/cohorts.sql \
                src/rtt/returns.sql \
+               src/rtt/campaign.sql \
                src/theatre/allocate.sql \
                src/theatre/theatre.sql \
                src/theatre/propose.sql \

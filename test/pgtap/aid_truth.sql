@@ -1,11 +1,11 @@
--- Mutual aid on a generated ICS, checked by rules written again in plain
+-- Mutual aid, PIDMAS eligibility and validation campaigns on a generated ICS, checked by rules written again in plain
 -- SQL: every suggestion is feasible (clinical-theatre.md 6.2-6.3), greedy
 -- equals a plain loop over patients by longest wait, optimal serves at
 -- least as many wait-days and leaves nobody with a free feasible slot, and
 -- a moved patient keeps the clock (the destination reports the same clock
 -- start; the origin stops reporting it; the ICS list is the same size).
 BEGIN;
-SELECT plan(11);
+SELECT plan(20);
 
 CREATE EXTENSION IF NOT EXISTS ptl_synth;
 SET datestyle = 'ISO, YMD';
@@ -93,5 +93,64 @@ SELECT results_eq('SELECT l.provider_org, l.clock_start, l.days_waited FROM ptl.
 SELECT is((SELECT count(*) FROM ptl.ptl l JOIN moved m USING (pathway_id)), 0::bigint,
           'the origin no longer reports the pathway');
 SELECT is((SELECT count(*) FROM ptl.ptl), (SELECT ptl_before FROM moved), 'the ICS list is the same size');
+
+-- PIDMAS eligibility (rtt-rules.md 8.2): every eligible patient meets the
+-- rules written again here; the wait edge moves one day either side.
+SELECT is((SELECT count(*) FROM ptl.pidmas_eligibility e JOIN ptl.ptl l USING (pathway_id, period_no)
+           WHERE e.cohort = 'over_40_weeks' AND e.ineligible_reason IS NULL
+             AND NOT (l.referral_priority = 'routine' AND l.days_waited >= 281 AND e.age >= 18
+                      AND (l.waiting_list_entry_id IS NULL OR l.tci_date IS NULL
+                           OR l.tci_date NOT BETWEEN l.census AND l.census + 56))),
+          0::bigint, 'PIDMAS: every eligible patient is routine, over 40 weeks, adult, with no TCI within 8 weeks');
+CREATE TEMP TABLE edge AS
+SELECT pathway_id, days_waited FROM ptl.pidmas_eligibility
+WHERE cohort = 'over_40_weeks' AND ineligible_reason IS NULL ORDER BY days_waited, pathway_id LIMIT 1;
+UPDATE ptl.pidmas_cohort SET min_wait_days = (SELECT days_waited FROM edge) WHERE cohort = 'over_40_weeks';
+SELECT is((SELECT ineligible_reason FROM ptl.pidmas_eligibility JOIN edge USING (pathway_id) WHERE cohort = 'over_40_weeks'),
+          NULL, 'PIDMAS: a wait of exactly the minimum is eligible');
+UPDATE ptl.pidmas_cohort SET min_wait_days = (SELECT days_waited + 1 FROM edge) WHERE cohort = 'over_40_weeks';
+SELECT is((SELECT ineligible_reason FROM ptl.pidmas_eligibility JOIN edge USING (pathway_id) WHERE cohort = 'over_40_weeks'),
+          'WAIT_TOO_SHORT', 'PIDMAS: a day short of the minimum is not');
+UPDATE ptl.pidmas_cohort SET min_wait_days = 281 WHERE cohort = 'over_40_weeks';
+
+-- A validation campaign over 26 weeks: the cohort is the PTL over 182 days.
+SELECT ptl.start_validation_campaign('26 weeks', 26) AS campaign \gset
+SELECT is((SELECT count(*) FROM ptl.validation_campaign_pathway WHERE campaign_id = :campaign),
+          (SELECT count(DISTINCT pathway_id) FROM ptl.ptl WHERE days_waited > 182),
+          'campaign cohort: every pathway on the PTL over 26 weeks not validated in 12 weeks');
+CREATE TEMP TABLE answers AS
+SELECT cp.pathway_id, (ARRAY['still_wants_treatment', 'no_longer_required', 'treated_elsewhere', 'unavailable_until',
+                             'no_response', 'died'])[row_number() OVER (ORDER BY w.entry_id IS NULL, cp.pathway_id)] AS answer
+FROM ptl.validation_campaign_pathway cp
+LEFT JOIN ptl.waiting_list_entry w ON w.pathway_id = cp.pathway_id AND w.removed_date IS NULL
+WHERE cp.campaign_id = :campaign
+ORDER BY w.entry_id IS NULL, cp.pathway_id LIMIT 6;
+INSERT INTO ptl.validation_contact (campaign_id, pathway_id, contacted_on, method, answer, unavailable_until)
+SELECT :campaign, pathway_id, '2025-03-31', 'letter', answer,
+       CASE WHEN answer = 'unavailable_until' THEN DATE '2025-06-30' END
+FROM answers;
+SELECT is((SELECT count(*) FROM ptl.validation_contact k, ptl.apply_validation_contact(k.contact_id) r
+           WHERE k.campaign_id = :campaign), 6::bigint, 'six answers applied');
+SELECT throws_ok(format('SELECT ptl.apply_validation_contact(%s)',
+                        (SELECT min(contact_id) FROM ptl.validation_contact WHERE campaign_id = :campaign)),
+                 '55000', NULL, 'an answer is applied once');
+CALL ptl.refresh('2025-03-31');
+SELECT results_eq($$SELECT a.answer, r.stop_status::text, (l.pathway_id IS NOT NULL) AS on_ptl, l.order_group
+                    FROM answers a
+                    LEFT JOIN ptl.rtt_period r ON r.pathway_id = a.pathway_id AND r.clock_stop = DATE '2025-03-31'
+                    LEFT JOIN ptl.ptl l ON l.pathway_id = a.pathway_id
+                    ORDER BY a.answer$$,
+                  $$VALUES ('died', '36', false, NULL::text), ('no_longer_required', '34', false, NULL),
+                           ('no_response', NULL, true, 'by_target'), ('still_wants_treatment', NULL, true, 'by_target'),
+                           ('treated_elsewhere', '34', false, NULL), ('unavailable_until', NULL, true, 'set_aside')$$,
+                  'answers applied: 34 for no longer required and treated elsewhere, 36 for died, suspension sets aside, the rest stay');
+SELECT results_eq($$SELECT cohort > 6, contacted, validated, removed, no_response FROM ptl.validation_campaign_summary
+                    WHERE campaign_id = $$ || :campaign,
+                  $$VALUES (true, 6::bigint, 5::bigint, 3::bigint, 1::bigint)$$,
+                  'campaign summary: 6 contacted, 5 validated (no response does not count), 3 removed');
+SELECT ptl.start_validation_campaign('26 weeks again', 26) AS again \gset
+SELECT is((SELECT count(*) FROM ptl.validation_campaign_pathway cp JOIN answers a USING (pathway_id)
+           WHERE cp.campaign_id = :again),
+          1::bigint, 'a second campaign leaves out those validated within 12 weeks (only the non-responder is picked again)');
 SELECT * FROM finish();
 ROLLBACK;
