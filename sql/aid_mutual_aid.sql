@@ -114,9 +114,6 @@ UPDATE ptl.mutual_aid_offer SET state = 'agreed';
 UPDATE ptl.mutual_aid_request SET state = 'completed';
 UPDATE ptl.mutual_aid_request SET state = 'open';
 UPDATE ptl.mutual_aid_offer SET state = 'expired';
-INSERT INTO ptl.mutual_aid_offer (offering_org, site_code, treatment_function, capability, available_from,
-                                  available_until, state)
-VALUES ('MAB', 'MAB01', '110', 'daycase', '2025-03-17', '2025-03-28', 'agreed');
 SELECT ptl.add_mutual_aid_slots(1, 0);
 SELECT kind, id, old_state, new_state, changed_by = current_user AS by_me FROM ptl.mutual_aid_state_change ORDER BY change_id;
 -- a withdrawn offer's slots are no longer free

@@ -364,20 +364,23 @@ CREATE TABLE ptl.mutual_aid_state_change (
     change_id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     kind            text NOT NULL CHECK (kind IN ('request', 'offer')),
     id              bigint NOT NULL,
-    old_state       text,
+    old_state       text NOT NULL,
     new_state       text NOT NULL,
     changed_at      timestamptz NOT NULL DEFAULT now(),
     changed_by      text NOT NULL DEFAULT current_user
 );
-COMMENT ON TABLE ptl.mutual_aid_state_change IS 'Every state a mutual aid request or offer went through: who, when, from and to';
+COMMENT ON TABLE ptl.mutual_aid_state_change IS 'Every change of state of a mutual aid request or offer: who, when, from and to';
 COMMENT ON COLUMN ptl.mutual_aid_state_change.change_id IS 'Change number';
 COMMENT ON COLUMN ptl.mutual_aid_state_change.kind IS 'request or offer';
 COMMENT ON COLUMN ptl.mutual_aid_state_change.id IS 'Request or offer number';
-COMMENT ON COLUMN ptl.mutual_aid_state_change.old_state IS 'State before (NULL when created)';
+COMMENT ON COLUMN ptl.mutual_aid_state_change.old_state IS 'State before';
 COMMENT ON COLUMN ptl.mutual_aid_state_change.new_state IS 'State after';
 COMMENT ON COLUMN ptl.mutual_aid_state_change.changed_at IS 'When';
 COMMENT ON COLUMN ptl.mutual_aid_state_change.changed_by IS 'Database user';
 
+-- Only changes are guarded: a row may be recorded in any state (a request
+-- agreed outside ptl, or rows a restore brings back), and its creation is
+-- in created_at / created_by.
 CREATE FUNCTION ptl.mutual_aid_state_guard() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -385,13 +388,7 @@ DECLARE
     id bigint := CASE TG_TABLE_NAME WHEN 'mutual_aid_request' THEN (to_jsonb(NEW) ->> 'request_id')::bigint
                                     ELSE (to_jsonb(NEW) ->> 'offer_id')::bigint END;
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        IF NEW.state <> 'open' THEN
-            RAISE EXCEPTION 'a new mutual aid % starts open, not %', kind, NEW.state
-                USING ERRCODE = 'check_violation';
-        END IF;
-        INSERT INTO ptl.mutual_aid_state_change (kind, id, old_state, new_state) VALUES (kind, id, NULL, NEW.state);
-    ELSIF NEW.state IS DISTINCT FROM OLD.state THEN
+    IF NEW.state IS DISTINCT FROM OLD.state THEN
         IF NOT ptl.mutual_aid_state_allowed(OLD.state, NEW.state) THEN
             RAISE EXCEPTION 'mutual aid % % cannot go from % to %', kind, id, OLD.state, NEW.state
                 USING ERRCODE = 'check_violation',
@@ -403,9 +400,9 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION ptl.mutual_aid_state_guard() IS
     'Trigger: refuses a state change mutual_aid_state_allowed does not allow and records every change in ptl.mutual_aid_state_change';
-CREATE TRIGGER mutual_aid_request_state BEFORE INSERT OR UPDATE OF state ON ptl.mutual_aid_request
+CREATE TRIGGER mutual_aid_request_state BEFORE UPDATE OF state ON ptl.mutual_aid_request
     FOR EACH ROW EXECUTE FUNCTION ptl.mutual_aid_state_guard();
-CREATE TRIGGER mutual_aid_offer_state BEFORE INSERT OR UPDATE OF state ON ptl.mutual_aid_offer
+CREATE TRIGGER mutual_aid_offer_state BEFORE UPDATE OF state ON ptl.mutual_aid_offer
     FOR EACH ROW EXECUTE FUNCTION ptl.mutual_aid_state_guard();
 
 -- Spreads `slots` slots over the weekdays of an offer's dates, evenly, the

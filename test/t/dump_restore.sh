@@ -16,7 +16,10 @@ tables="organisation site commissioner treatment_function treatment_function_ove
         risk_assessment clinical_priority_history waiting_list_suspension risk_setting
         theatre theatre_session theatre_booking theatre_cancellation cancellation_reason consultant_leave
         preop_assessment patient_unavailability procedure_duration procedure_requirement theatre_setting
-        theatre_proposal_run theatre_proposal theatre_proposal_outcome"
+        theatre_proposal_run theatre_proposal theatre_proposal_outcome
+        postcode_district transfer_preference mutual_aid_request mutual_aid_offer mutual_aid_slot
+        mutual_aid_transfer mutual_aid_state_change pidmas_cohort pathway_validation
+        validation_campaign validation_campaign_pathway validation_contact"
 
 fingerprint() {
     local db=$1 t=$2
@@ -50,6 +53,18 @@ q $src "SELECT ptl.reject_theatre_proposal(max(proposal_id), 'patient asked for 
 q $src "INSERT INTO ptl.cancellation_reason (reason_code, description, clinical, initiated_by)
         VALUES ('local_strike', 'Industrial action', false, 'hospital')"
 q $src "INSERT INTO ptl.theatre_setting (turnaround_minutes) VALUES (20)"
+# Across the ICS: coordinates, wishes, offers and a move; a local PIDMAS
+# cohort; a validation campaign with an answer applied.
+q $src "SELECT count(*) FROM ptl_synth.mutual_aid(11)" >/dev/null
+q $src "SELECT ptl.transfer_for_mutual_aid(pathway_id, slot_id, '2025-03-31', days_saved)
+        FROM ptl.mutual_aid_suggestions() WHERE reason = 'SUGGESTED' ORDER BY wait_days DESC LIMIT 1" >/dev/null
+q $src "UPDATE ptl.mutual_aid_request SET state = 'agreed' WHERE request_id = (SELECT min(request_id) FROM ptl.mutual_aid_request)"
+q $src "INSERT INTO ptl.pidmas_cohort (cohort, description, min_wait_days) VALUES ('local_52', 'over 52 weeks', 365)"
+q $src "SELECT ptl.start_validation_campaign('52 weeks', 52)" >/dev/null
+q $src "INSERT INTO ptl.validation_contact (campaign_id, pathway_id, contacted_on, method, answer)
+        SELECT campaign_id, min(pathway_id), '2025-03-31', 'phone', 'still_wants_treatment'
+        FROM ptl.validation_campaign_pathway GROUP BY campaign_id"
+q $src "SELECT ptl.apply_validation_contact(min(contact_id)) FROM ptl.validation_contact" >/dev/null
 
 pg_dump -Fc -f "$dump" $src
 createdb $dst
