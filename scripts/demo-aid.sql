@@ -26,6 +26,16 @@ SELECT v.treatment_function AS tfc, v.providers, v.list_size AS waiting,
 FROM ptl.wait_variation((SELECT max(census_date) FROM ptl.census_snapshot)) v JOIN big USING (treatment_function)
 ORDER BY 1;
 
+\echo '==> weekly monitoring: four earlier weeks rebuilt from the events (ptl.backfill_census_snapshots), largest specialty'
+SELECT ptl.backfill_census_snapshots(DATE '2025-03-31' - 28, DATE '2025-03-31' - 7) AS "snapshot rows rebuilt";
+SELECT m.week_ending, m.provider_org AS provider, m.list_size AS waiting, round(m.median_weeks::numeric, 1) AS "median wk",
+       m.over_18_weeks AS "> 18 wk", m.over_52_weeks AS "> 52 wk", m.list_size_change AS "Δ waiting",
+       round(m.median_weeks_change::numeric, 1) AS "Δ median wk", m.over_52_weeks_change AS "Δ > 52 wk"
+FROM ptl.wait_monitoring m
+WHERE m.treatment_function = (SELECT treatment_function FROM ptl.census_snapshot
+                              WHERE census_date = DATE '2025-03-31' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1)
+ORDER BY m.provider_org, m.week_ending;
+
 \echo
 \echo '==> mutual aid: coordinates, patients'' wishes, offers (ptl_synth.mutual_aid, seed 42)'
 SELECT * FROM ptl_synth.mutual_aid(42);

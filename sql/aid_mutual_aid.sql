@@ -2,6 +2,7 @@
 -- example WE-44 to WE-46, the reasons patients are not suggested, and the
 -- states of requests and offers.
 SET extra_float_digits = 0;
+\set SHOW_CONTEXT never
 
 -- WE-44: distances from A (Liverpool) to B (Chester) 15.40, C (Manchester)
 -- 31.23 and D (London) 178.27 miles.

@@ -117,33 +117,22 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ptl.mutual_aid_match(bigint[], bigint[], int[], date[], date[], float8[], int[], boolean) IS
     'Chooses patients for slots from feasible pairs given as parallel arrays: greedy by longest wait, or a maximum-weight matching on (wait days, days saved) lexicographically (src/aid/match.c)';
 
--- Every patient gets one row: a suggestion (reason SUGGESTED), or the first
--- eligibility test it fails, or, for an eligible patient left without a
--- slot, the furthest any slot it could not use got through the tests of
--- 6.3, in their order: NO_SLOT (no slot of its specialty and procedure
--- group at another provider), NO_CAPABILITY, OUT_OF_RADIUS, LEAD_TIME,
--- NO_GAIN (WE-45 reports p2 this way: NO_CAPABILITY, although q1 would
--- have done had p1 not taken it).  feasible_slots_taken counts the slots
--- that would have done but went to others; SLOT_TAKEN is the reason when
--- those were its only candidates.  A distance that cannot
--- be computed (no coordinates) fails a radius, never a national search.
--- Expected date NULL (no treatments at the origin lately) counts as any
--- slot saving time; its days_saved is NULL and the optimal mode weighs it
--- as a saving of ten years less the slot's distance in time.
-CREATE FUNCTION ptl.mutual_aid_plan(patients ptl.aid_patient[], slots ptl.aid_slot[], as_of date,
-                                    mode text DEFAULT 'greedy', min_wait_days int DEFAULT 280,
-                                    tci_horizon_days int DEFAULT 56, lead_days int DEFAULT 14,
-                                    min_gain_days int DEFAULT 28,
-                                    categories ptl.clinical_priority[] DEFAULT '{P3,P4}')
-RETURNS TABLE (patient_key bigint, origin text, destination text, site_code text, slot_id bigint,
-               slot_date date, distance_miles float8, days_saved int, wait_days int, plan_mode text, reason text,
-               feasible_slots_taken int)
+-- Eligibility (6.2) and feasibility (6.3) of every patient against every
+-- slot: one row per ineligible patient (slot columns NULL), and one per
+-- eligible patient and slot (or one with no slot when none is given) with
+-- the stage it reached: 0 no slot of its
+-- specialty and procedure group at another provider, 1 capability, 2
+-- radius, 3 lead time, 4 gain, 5 feasible.  A distance that cannot be
+-- computed (no coordinates) fails a radius, never a national search.
+CREATE FUNCTION ptl.mutual_aid_pairs(patients ptl.aid_patient[], slots ptl.aid_slot[], as_of date,
+                                     min_wait_days int DEFAULT 280, tci_horizon_days int DEFAULT 56,
+                                     lead_days int DEFAULT 14, min_gain_days int DEFAULT 28,
+                                     categories ptl.clinical_priority[] DEFAULT '{P3,P4}')
+RETURNS TABLE (patient_key bigint, origin text, wait_days int, clock_start date, ineligible text,
+               slot_id bigint, destination text, site_code text, slot_date date, distance_miles float8,
+               stage int, days_saved int)
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
 BEGIN
-    IF mode NOT IN ('greedy', 'optimal') THEN
-        RAISE EXCEPTION 'unknown mutual aid mode "%"', mode
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'The modes are greedy (by longest wait) and optimal.';
-    END IF;
     IF EXISTS (SELECT 1 FROM unnest(patients) p GROUP BY p.patient_key HAVING count(*) > 1 OR p.patient_key IS NULL)
        OR EXISTS (SELECT 1 FROM unnest(slots) s GROUP BY s.slot_id HAVING count(*) > 1 OR s.slot_id IS NULL) THEN
         RAISE EXCEPTION 'patient and slot keys must be present and unique in one call'
@@ -166,51 +155,88 @@ BEGIN
                     WHEN x.priority IS NULL OR NOT x.priority OPERATOR(ptl.=) ANY (categories) THEN 'CATEGORY'
                     WHEN x.clock_start IS NULL OR as_of - x.clock_start < min_wait_days THEN 'WAIT_BELOW_MIN'
                     WHEN x.tci_date IS NOT NULL AND x.tci_date - as_of <= tci_horizon_days THEN 'TCI_WITHIN_8W'
-               END AS ineligible
+               END AS why_not
         FROM unnest(patients) x),
-    s AS MATERIALIZED (SELECT y.* FROM unnest(slots) y),
-    pairs AS MATERIALIZED (
-        SELECT p.patient_key, s.slot_id, s.slot_date, s.provider, s.site_code, p.wait, p.clock_start,
-               d.miles,
-               CASE WHEN s.specialty IS DISTINCT FROM p.specialty OR s.provider IS NOT DISTINCT FROM p.origin
-                         OR NOT (s.accepted_groups IS NULL
-                                 OR EXISTS (SELECT 1 FROM unnest(s.accepted_groups) g
-                                            WHERE p.procedure_code LIKE g || '%')) THEN 0
-                    WHEN ptl.capability_rank(s.capability) < coalesce(ptl.capability_rank(p.required_capability), 1) THEN 1
-                    WHEN p.radius_miles IS NOT NULL AND (d.miles IS NULL OR d.miles > p.radius_miles + 1e-9) THEN 2
-                    WHEN s.slot_date < as_of + lead_days THEN 3
-                    WHEN p.expected_date IS NOT NULL AND p.expected_date - s.slot_date < min_gain_days THEN 4
-                    ELSE 5 END AS stage,
-               CASE WHEN p.expected_date IS NOT NULL THEN p.expected_date - s.slot_date END AS saving
-        FROM p CROSS JOIN s
-        CROSS JOIN LATERAL (SELECT ptl.haversine_miles(p.latitude, p.longitude, s.latitude, s.longitude) AS miles) d
-        WHERE p.ineligible IS NULL),
-    feasible AS (SELECT * FROM pairs WHERE stage = 5),
+    s AS MATERIALIZED (SELECT y.* FROM unnest(slots) y)
+    SELECT p.patient_key, p.origin, p.wait, p.clock_start, p.why_not,
+           NULL::bigint, NULL::text, NULL::text, NULL::date, NULL::float8, NULL::int, NULL::int
+    FROM p WHERE p.why_not IS NOT NULL
+    UNION ALL
+    SELECT p.patient_key, p.origin, p.wait, p.clock_start, NULL, s.slot_id, s.provider, s.site_code, s.slot_date,
+           d.miles,
+           CASE WHEN s.slot_id IS NULL THEN NULL
+                WHEN s.specialty IS DISTINCT FROM p.specialty OR s.provider IS NOT DISTINCT FROM p.origin
+                     OR NOT (s.accepted_groups IS NULL
+                             OR EXISTS (SELECT 1 FROM unnest(s.accepted_groups) g
+                                        WHERE p.procedure_code LIKE g || '%')) THEN 0
+                WHEN ptl.capability_rank(s.capability) < coalesce(ptl.capability_rank(p.required_capability), 1) THEN 1
+                WHEN p.radius_miles IS NOT NULL AND (d.miles IS NULL OR d.miles > p.radius_miles + 1e-9) THEN 2
+                WHEN s.slot_date < as_of + lead_days THEN 3
+                WHEN p.expected_date IS NOT NULL AND p.expected_date - s.slot_date < min_gain_days THEN 4
+                ELSE 5 END,
+           CASE WHEN p.expected_date IS NOT NULL THEN p.expected_date - s.slot_date END
+    FROM p LEFT JOIN s ON true
+    CROSS JOIN LATERAL (SELECT ptl.haversine_miles(p.latitude, p.longitude, s.latitude, s.longitude) AS miles) d
+    WHERE p.why_not IS NULL;
+END $$;
+COMMENT ON FUNCTION ptl.mutual_aid_pairs(ptl.aid_patient[], ptl.aid_slot[], date, int, int, int, int, ptl.clinical_priority[]) IS
+    'Eligibility (clinical-theatre.md 6.2) of each patient and feasibility (6.3) of each eligible patient with each slot: the failing eligibility test, or the stage a pair reached (5 = feasible) with its distance and days saved';
+
+-- Every patient gets one row: a suggestion (reason SUGGESTED), or the first
+-- eligibility test it fails, or, for an eligible patient left without a
+-- slot, the furthest any slot it could not use got through the tests of
+-- 6.3, in their order: NO_SLOT (no slot of its specialty and procedure
+-- group at another provider), NO_CAPABILITY, OUT_OF_RADIUS, LEAD_TIME,
+-- NO_GAIN (WE-45 reports p2 this way: NO_CAPABILITY, although q1 would
+-- have done had p1 not taken it).  feasible_slots_taken counts the slots
+-- that would have done but went to others; SLOT_TAKEN is the reason when
+-- those were its only candidates.  Expected date NULL (no treatments at
+-- the origin lately) counts as any slot saving time; its days_saved is
+-- NULL and the optimal mode weighs it as a saving of ten years less the
+-- slot's distance in time.
+CREATE FUNCTION ptl.mutual_aid_plan(patients ptl.aid_patient[], slots ptl.aid_slot[], as_of date,
+                                    mode text DEFAULT 'greedy', min_wait_days int DEFAULT 280,
+                                    tci_horizon_days int DEFAULT 56, lead_days int DEFAULT 14,
+                                    min_gain_days int DEFAULT 28,
+                                    categories ptl.clinical_priority[] DEFAULT '{P3,P4}')
+RETURNS TABLE (patient_key bigint, origin text, destination text, site_code text, slot_id bigint,
+               slot_date date, distance_miles float8, days_saved int, wait_days int, plan_mode text, reason text,
+               feasible_slots_taken int)
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+BEGIN
+    IF mode NOT IN ('greedy', 'optimal') THEN
+        RAISE EXCEPTION 'unknown mutual aid mode "%"', mode
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'The modes are greedy (by longest wait) and optimal.';
+    END IF;
+    RETURN QUERY
+    WITH pairs AS MATERIALIZED (
+        SELECT * FROM ptl.mutual_aid_pairs(patients, slots, as_of, min_wait_days, tci_horizon_days, lead_days,
+                                           min_gain_days, categories)),
     chosen AS MATERIALIZED (
         SELECT m.patient, m.slot
-        FROM (SELECT array_agg(f.patient_key) AS pk, array_agg(f.slot_id) AS sk, array_agg(f.wait) AS w,
+        FROM (SELECT array_agg(f.patient_key) AS pk, array_agg(f.slot_id) AS sk, array_agg(f.wait_days) AS w,
                      array_agg(f.clock_start) AS cs, array_agg(f.slot_date) AS sd,
-                     array_agg(coalesce(f.miles, 'Infinity')) AS dist,
-                     array_agg(coalesce(f.saving, greatest(0, 3650 - (f.slot_date - as_of)))) AS sv
-              FROM feasible f) a,
+                     array_agg(coalesce(f.distance_miles, 'Infinity')) AS dist,
+                     array_agg(coalesce(f.days_saved, greatest(0, 3650 - (f.slot_date - as_of)))) AS sv
+              FROM pairs f WHERE f.stage = 5) a,
              ptl.mutual_aid_match(a.pk, a.sk, a.w, a.cs, a.sd, a.dist, a.sv, mode = 'optimal') m),
-    progress AS (
-        SELECT x.patient_key,
+    patient AS (
+        SELECT x.patient_key, min(x.origin) AS origin, min(x.wait_days) AS wait, min(x.clock_start) AS clock_start,
+               min(x.ineligible) AS ineligible,
                max(x.stage) FILTER (WHERE x.stage < 5) AS best_failing,
                count(*) FILTER (WHERE x.stage = 5)::int AS feasible
         FROM pairs x GROUP BY x.patient_key)
-    SELECT p.patient_key, p.origin, f.provider, f.site_code, f.slot_id, f.slot_date, f.miles, f.saving,
-           p.wait, mutual_aid_plan.mode,
+    SELECT p.patient_key, p.origin, f.destination, f.site_code, f.slot_id, f.slot_date, f.distance_miles,
+           f.days_saved, p.wait, mutual_aid_plan.mode,
            CASE WHEN c.patient IS NOT NULL THEN 'SUGGESTED'
                 WHEN p.ineligible IS NOT NULL THEN p.ineligible
-                WHEN coalesce(g.best_failing, 0) = 0 AND g.feasible > 0 THEN 'SLOT_TAKEN'
+                WHEN coalesce(p.best_failing, 0) = 0 AND p.feasible > 0 THEN 'SLOT_TAKEN'
                 ELSE (ARRAY['NO_SLOT', 'NO_CAPABILITY', 'OUT_OF_RADIUS', 'LEAD_TIME', 'NO_GAIN'])
-                     [coalesce(g.best_failing, 0) + 1] END,
-           CASE WHEN p.ineligible IS NULL AND c.patient IS NULL THEN coalesce(g.feasible, 0) END
-    FROM p
+                     [coalesce(p.best_failing, 0) + 1] END,
+           CASE WHEN p.ineligible IS NULL AND c.patient IS NULL THEN p.feasible END
+    FROM patient p
     LEFT JOIN chosen c ON c.patient = p.patient_key
     LEFT JOIN pairs f ON f.patient_key = c.patient AND f.slot_id = c.slot
-    LEFT JOIN progress g ON g.patient_key = p.patient_key
     ORDER BY c.patient IS NULL, p.wait DESC NULLS LAST, p.clock_start, p.patient_key;
 END $$;
 COMMENT ON FUNCTION ptl.mutual_aid_plan(ptl.aid_patient[], ptl.aid_slot[], date, text, int, int, int, int, ptl.clinical_priority[]) IS

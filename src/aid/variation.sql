@@ -150,3 +150,41 @@ COMMENT ON COLUMN ptl.wait_monitoring.over_18_weeks_change IS 'Change in the num
 COMMENT ON COLUMN ptl.wait_monitoring.over_52_weeks_change IS 'Change in the number over 52 weeks';
 COMMENT ON COLUMN ptl.wait_monitoring.over_65_weeks_change IS 'Change in the number over 65 weeks';
 COMMENT ON COLUMN ptl.wait_monitoring.over_78_weeks_change IS 'Change in the number over 78 weeks';
+
+-- History for monitoring where none was kept: snapshots rebuilt from the
+-- events for past census dates (every step_days days from from_date to
+-- to_date) that have none.  The clock is the bulk engine's as at each date
+-- (ptl.rtt_periods_at), on the events known now, so a late-keyed event
+-- counts from its own date rather than from when it was keyed: a rebuilt
+-- week can differ from what the providers reported then.  Clinical
+-- priority, target date and list position are not rebuilt (NULL): they
+-- depend on reviews and orders of the day.  Returns the rows written.
+CREATE FUNCTION ptl.backfill_census_snapshots(from_date date, to_date date, step_days int DEFAULT 7) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    d date;
+    n bigint;
+    total bigint := 0;
+BEGIN
+    IF from_date IS NULL OR to_date IS NULL OR step_days IS NULL OR step_days < 1 OR to_date < from_date THEN
+        RAISE EXCEPTION 'invalid backfill range: % to % every % days', from_date, to_date, step_days
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'from_date <= to_date, and a step of one day or more.';
+    END IF;
+    FOR d IN SELECT g::date FROM generate_series(from_date, to_date, make_interval(days => step_days)) g LOOP
+        CONTINUE WHEN EXISTS (SELECT 1 FROM ptl.census_snapshot s WHERE s.census_date = d);
+        INSERT INTO ptl.census_snapshot (census_date, pathway_id, period_no, provider_org, site_code,
+                                         treatment_function, rtt_line, commissioner_code, referral_priority,
+                                         clock_start, days_waited, week_band, has_dta)
+        SELECT d, r.pathway_id, r.period_no, p.provider_org, p.site_code, p.treatment_function, tf.rtt_line,
+               p.commissioner_code, p.referral_priority, r.clock_start, r.days_waited, r.week_band, r.has_dta
+        FROM ptl.rtt_periods_at(d) r
+        JOIN ptl.pathway p ON p.pathway_id = r.pathway_id
+        JOIN ptl.treatment_function_in_use tf ON tf.tfc = p.treatment_function
+        WHERE r.outcome = 'incomplete' AND r.responsible;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        total := total + n;
+    END LOOP;
+    RETURN total;
+END $$;
+COMMENT ON FUNCTION ptl.backfill_census_snapshots(date, date, int) IS
+    'Rebuilds census snapshots from the events for past dates that have none (every step_days from from_date to to_date), for trends where no history was kept; priority, target date and list position are left NULL; returns the rows written';

@@ -107,3 +107,116 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION ptl_synth.mutual_aid(bigint) IS
     'Adds synthetic postcode district coordinates, site coordinates, patients'' transfer wishes, mutual aid offers with slots and requests to a generated and refreshed ICS';
+
+-- A mutual aid instance for benchmarks: `patients` patients waiting at
+-- three origin providers in four specialties and `slots` slots offered by
+-- five providers, as of 2025-03-31, seeded.  Places are within about 60
+-- miles of each other; E_o comes from each origin list's rank at a random
+-- throughput, as ptl.mutual_aid_candidate computes it.
+CREATE FUNCTION ptl_synth.aid_instance(patients int, slots int, seed bigint DEFAULT 1,
+                                       OUT patient_list ptl.aid_patient[], OUT slot_list ptl.aid_slot[])
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+WITH p AS (
+    SELECT k, 'RA' || (1 + (k % 3)) AS origin,
+           (ARRAY['110', '120', '130', '101'])[1 + floor(ptl_synth.u(k * 32 + 1, seed) * 4)::int] AS tfc,
+           (ARRAY['W37.1', 'W40.1', 'W38.2', 'T20.1', 'E03.6'])[1 + floor(ptl_synth.u(k * 32 + 2, seed) * 5)::int] AS proc,
+           date '2025-03-31' - (150 + floor(ptl_synth.u(k * 32 + 3, seed) * 550)::int) AS start,
+           CASE WHEN ptl_synth.u(k * 32 + 4, seed) < 0.1 THEN 'P2' WHEN ptl_synth.u(k * 32 + 4, seed) < 0.45 THEN 'P3'
+                WHEN ptl_synth.u(k * 32 + 4, seed) < 0.97 THEN 'P4' ELSE 'P5' END AS priority,
+           CASE WHEN ptl_synth.u(k * 32 + 5, seed) < 0.15
+                THEN date '2025-03-31' + floor(ptl_synth.u(k * 32 + 6, seed) * 120)::int END AS tci,
+           16 + floor(ptl_synth.u(k * 32 + 7, seed) * 75)::int AS age,
+           ptl_synth.u(k * 32 + 8, seed) < 0.03 AS tertiary,
+           ptl_synth.u(k * 32 + 9, seed) < 0.7 AS opted_in,
+           CASE WHEN ptl_synth.u(k * 32 + 10, seed) < 0.5 THEN 50 WHEN ptl_synth.u(k * 32 + 10, seed) < 0.8 THEN 100 END AS radius,
+           51.5 + ptl_synth.u(k * 32 + 11, seed) * 0.9 AS lat, -0.6 + ptl_synth.u(k * 32 + 12, seed) * 1.4 AS lon,
+           (ARRAY['daycase', 'inpatient', 'inpatient', 'level2'])[1 + floor(ptl_synth.u(k * 32 + 13, seed) * 4)::int] AS cap,
+           ptl_synth.u(k * 32 + 14, seed) < 0.03 AS veto,
+           ptl_synth.u(k * 32 + 15, seed) < 0.02 AS suspended
+    FROM generate_series(1, patients) k),
+ranked AS (
+    SELECT p.*, row_number() OVER (PARTITION BY p.origin, p.tfc ORDER BY p.start, p.k) AS rank,
+           4 + floor(ptl_synth.u(hashtext(p.origin || p.tfc)::bigint, seed) * 16) AS per_week
+    FROM p),
+q AS (
+    SELECT k, 'RA' || (1 + (k % 5)) AS provider,
+           (ARRAY['110', '120', '130', '101'])[1 + floor(ptl_synth.u(k * 32 + 21, seed) * 4)::int] AS tfc,
+           CASE WHEN ptl_synth.u(k * 32 + 22, seed) < 0.5 THEN NULL::text[]
+                WHEN ptl_synth.u(k * 32 + 22, seed) < 0.75 THEN '{W37,W38,W40}' ELSE '{T20,E03}' END AS groups,
+           date '2025-03-31' + 7 + floor(ptl_synth.u(k * 32 + 23, seed) * 63)::int AS d,
+           (ARRAY['daycase', 'inpatient', 'inpatient', 'level2'])[1 + floor(ptl_synth.u(k * 32 + 24, seed) * 4)::int] AS cap
+    FROM generate_series(1, slots) k)
+SELECT (SELECT array_agg(ROW(r.k, r.origin, r.tfc, r.proc, r.start, r.priority, r.tci, r.age, r.tertiary, r.opted_in,
+                             r.radius, r.lat, r.lon, r.cap, r.veto, r.suspended,
+                             date '2025-03-31' + 7 * ceil(r.rank / r.per_week)::int)::ptl.aid_patient ORDER BY r.k)
+        FROM ranked r),
+       (SELECT array_agg(ROW(q.k, q.provider, q.provider || '01', 51.6 + 0.2 * (q.k % 5), -0.4 + 0.25 * (q.k % 5),
+                             q.tfc, q.groups, q.d, q.cap)::ptl.aid_slot ORDER BY q.k)
+        FROM q)
+$$;
+COMMENT ON FUNCTION ptl_synth.aid_instance(int, int, bigint) IS
+    'A seeded mutual aid instance (patients and slots as of 2025-03-31) for benchmarks';
+
+-- The optimal mode's problem as an LP in CPLEX format, for CBC: maximise
+-- sum (W wait + saving) x over feasible pairs, each patient and slot used at
+-- most once; the bipartite matching polytope is integral, so the LP
+-- relaxation's optimum is a matching.  W = min(P, Q) x max saving + 1 makes
+-- wait-days served count first (clinical-theatre.md 6.4 mode B).
+CREATE FUNCTION ptl_synth.aid_lp(patient_list ptl.aid_patient[], slot_list ptl.aid_slot[], as_of date)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+WITH f AS (
+    SELECT x.patient_key, x.slot_id, x.wait_days,
+           coalesce(x.days_saved, greatest(0, 3650 - (x.slot_date - as_of))) AS saving
+    FROM ptl.mutual_aid_pairs(patient_list, slot_list, as_of) x WHERE x.stage = 5),
+w AS (SELECT least(count(DISTINCT patient_key), count(DISTINCT slot_id)) * max(saving) + 1 AS big FROM f)
+SELECT 'Maximize' || E'\n obj: ' || coalesce(string_agg(format('%s x%s_%s', w.big * f.wait_days + f.saving,
+                                                                f.patient_key, f.slot_id), ' + '), '0 x0_0')
+       || E'\nSubject To\n'
+       || coalesce((SELECT string_agg(format(' p%s: %s <= 1', g.patient_key, g.terms), E'\n')
+                    FROM (SELECT patient_key, string_agg(format('x%s_%s', patient_key, slot_id), ' + ') AS terms
+                          FROM f GROUP BY patient_key) g), '') || E'\n'
+       || coalesce((SELECT string_agg(format(' q%s: %s <= 1', g.slot_id, g.terms), E'\n')
+                    FROM (SELECT slot_id, string_agg(format('x%s_%s', patient_key, slot_id), ' + ') AS terms
+                          FROM f GROUP BY slot_id) g), ' c0: x0_0 <= 0') || E'\nBounds\n'
+       || coalesce(string_agg(format(' 0 <= x%s_%s <= 1', f.patient_key, f.slot_id), E'\n'), ' 0 <= x0_0 <= 0')
+       || E'\nEnd\n'
+FROM f CROSS JOIN w
+GROUP BY w.big
+$$;
+COMMENT ON FUNCTION ptl_synth.aid_lp(ptl.aid_patient[], ptl.aid_slot[], date) IS
+    'The optimal mutual aid matching as an LP in CPLEX format (for CBC in bench/aid.sh)';
+
+-- Greedy (6.4 mode A) as a plain loop over the feasible pairs: the
+-- benchmark's baseline for ptl.mutual_aid_plan(..., 'greedy').
+CREATE FUNCTION ptl_synth.aid_greedy(patient_list ptl.aid_patient[], slot_list ptl.aid_slot[], as_of date)
+RETURNS TABLE (patient_key bigint, slot_id bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    p record;
+    q bigint;
+BEGIN
+    CREATE TEMP TABLE IF NOT EXISTS aid_feasible (patient_key bigint, wait_days int, clock_start date, slot_id bigint,
+                                                  slot_date date, miles float8) ON COMMIT DROP;
+    CREATE TEMP TABLE IF NOT EXISTS aid_used (slot_id bigint PRIMARY KEY) ON COMMIT DROP;
+    TRUNCATE aid_feasible, aid_used;
+    INSERT INTO aid_feasible
+    SELECT x.patient_key, x.wait_days, x.clock_start, x.slot_id, x.slot_date, coalesce(x.distance_miles, 'Infinity')
+    FROM ptl.mutual_aid_pairs(patient_list, slot_list, as_of) x WHERE x.stage = 5;
+    CREATE INDEX ON aid_feasible (patient_key, slot_date, miles, slot_id);
+    FOR p IN SELECT DISTINCT f.patient_key, f.wait_days, f.clock_start FROM aid_feasible f
+             ORDER BY f.wait_days DESC, f.clock_start, f.patient_key LOOP
+        SELECT f.slot_id INTO q FROM aid_feasible f
+        WHERE f.patient_key = p.patient_key AND NOT EXISTS (SELECT 1 FROM aid_used u WHERE u.slot_id = f.slot_id)
+        ORDER BY f.slot_date, f.miles, f.slot_id LIMIT 1;
+        IF FOUND THEN
+            INSERT INTO aid_used VALUES (q);
+            patient_key := p.patient_key; slot_id := q;
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+    DROP TABLE aid_feasible;
+    DROP TABLE aid_used;
+END $$;
+COMMENT ON FUNCTION ptl_synth.aid_greedy(ptl.aid_patient[], ptl.aid_slot[], date) IS
+    'Greedy mutual aid (longest wait first, earliest then nearest slot) as a plain PL/pgSQL loop: the baseline of bench/aid.sh';

@@ -5,7 +5,7 @@
 -- a moved patient keeps the clock (the destination reports the same clock
 -- start; the origin stops reporting it; the ICS list is the same size).
 BEGIN;
-SELECT plan(20);
+SELECT plan(23);
 
 CREATE EXTENSION IF NOT EXISTS ptl_synth;
 SET datestyle = 'ISO, YMD';
@@ -13,6 +13,20 @@ SELECT count(*) FROM ptl_synth.generate(6000, seed => 31) b, ptl.load(b) l;
 CALL ptl.refresh('2025-03-31');
 ANALYZE;
 SELECT count(*) FROM ptl_synth.mutual_aid(31);
+
+-- Rebuilt snapshots: for the census just refreshed, the rebuilt one holds
+-- the same periods with the same waits as the refresh's own.
+CREATE TEMP TABLE kept AS SELECT * FROM ptl.census_snapshot WHERE census_date = '2025-03-31';
+SELECT is(ptl.backfill_census_snapshots('2025-03-31', '2025-03-31'), 0::bigint,
+          'backfill leaves a census that has a snapshot alone');
+DELETE FROM ptl.census_snapshot WHERE census_date = '2025-03-31';
+SELECT cmp_ok(ptl.backfill_census_snapshots('2025-03-03', '2025-03-31'), '>', 0::bigint, 'backfill writes five weeks');
+SELECT set_eq($$SELECT pathway_id, period_no, provider_org, treatment_function, clock_start, days_waited
+                FROM ptl.census_snapshot WHERE census_date = '2025-03-31'$$,
+              $$SELECT pathway_id, period_no, provider_org, treatment_function, clock_start, days_waited FROM kept$$,
+              'a rebuilt snapshot equals the refresh''s at the same census');
+DELETE FROM ptl.census_snapshot WHERE census_date = '2025-03-31';
+INSERT INTO ptl.census_snapshot SELECT * FROM kept;
 
 CREATE TEMP TABLE cand AS SELECT * FROM ptl.mutual_aid_candidate;
 CREATE TEMP TABLE slot AS SELECT * FROM ptl.mutual_aid_free_slot;
