@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Benchmark: mutual aid suggestions.  Seeded instances (ptl_synth.aid_instance)
-# are solved by ptl.mutual_aid_plan in both modes and, in the same run, by
-# the baselines: greedy as a plain PL/pgSQL loop over the same feasible
-# pairs (ptl_synth.aid_greedy), and the optimal matching as an LP solved by
-# CBC from Debian (ptl_synth.aid_lp).  It prints, per size, whether the
+# Benchmark: mutual aid matching.  For seeded instances
+# (ptl_synth.aid_instance) the feasible pairs are computed once
+# (ptl.mutual_aid_pairs); then, in the same run, ptl's C matcher
+# (ptl.mutual_aid_match) in both modes against the baselines on the same
+# pairs: greedy as a plain PL/pgSQL loop, and the optimal matching as an LP
+# solved by CBC from Debian (ptl_synth.aid_lp).  It prints whether the
 # answers agree (the same pairs for greedy; the same wait-days served and
-# days saved for optimal) and the times and their ratios.
-#   bench/aid.sh            sizes from AID_BENCH_SIZES (default 1000x100 5000x500 20000x2000)
+# days saved for optimal), the times and their ratios, and the time of the
+# whole plan (pairs, matching and every patient's reason).
+#   bench/aid.sh            sizes from AID_BENCH_SIZES (default 1000x100 5000x500 10000x1000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh

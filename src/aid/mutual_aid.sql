@@ -119,11 +119,13 @@ COMMENT ON FUNCTION ptl.mutual_aid_match(bigint[], bigint[], int[], date[], date
 
 -- Eligibility (6.2) and feasibility (6.3) of every patient against every
 -- slot: one row per ineligible patient (slot columns NULL), and one per
--- eligible patient and slot (or one with no slot when none is given) with
--- the stage it reached: 0 no slot of its
--- specialty and procedure group at another provider, 1 capability, 2
--- radius, 3 lead time, 4 gain, 5 feasible.  A distance that cannot be
--- computed (no coordinates) fails a radius, never a national search.
+-- eligible patient and slot of its specialty at another provider (or one
+-- with no slot when there is none) with the stage it reached: 0 procedure
+-- group not accepted, 1 capability, 2 radius, 3 lead time, 4 gain, 5
+-- feasible.  Slots of other specialties or of the patient's own provider
+-- are left out: they fail the first test whatever else holds.  A distance
+-- that cannot be computed (no coordinates) fails a radius, never a
+-- national search.
 CREATE FUNCTION ptl.mutual_aid_pairs(patients ptl.aid_patient[], slots ptl.aid_slot[], as_of date,
                                      min_wait_days int DEFAULT 280, tci_horizon_days int DEFAULT 56,
                                      lead_days int DEFAULT 14, min_gain_days int DEFAULT 28,
@@ -165,8 +167,7 @@ BEGIN
     SELECT p.patient_key, p.origin, p.wait, p.clock_start, NULL, s.slot_id, s.provider, s.site_code, s.slot_date,
            d.miles,
            CASE WHEN s.slot_id IS NULL THEN NULL
-                WHEN s.specialty IS DISTINCT FROM p.specialty OR s.provider IS NOT DISTINCT FROM p.origin
-                     OR NOT (s.accepted_groups IS NULL
+                WHEN NOT (s.accepted_groups IS NULL
                              OR EXISTS (SELECT 1 FROM unnest(s.accepted_groups) g
                                         WHERE p.procedure_code LIKE g || '%')) THEN 0
                 WHEN ptl.capability_rank(s.capability) < coalesce(ptl.capability_rank(p.required_capability), 1) THEN 1
@@ -175,7 +176,7 @@ BEGIN
                 WHEN p.expected_date IS NOT NULL AND p.expected_date - s.slot_date < min_gain_days THEN 4
                 ELSE 5 END,
            CASE WHEN p.expected_date IS NOT NULL THEN p.expected_date - s.slot_date END
-    FROM p LEFT JOIN s ON true
+    FROM p LEFT JOIN s ON s.specialty = p.specialty AND s.provider IS DISTINCT FROM p.origin
     CROSS JOIN LATERAL (SELECT ptl.haversine_miles(p.latitude, p.longitude, s.latitude, s.longitude) AS miles) d
     WHERE p.why_not IS NULL;
 END $$;

@@ -186,37 +186,3 @@ GROUP BY w.big
 $$;
 COMMENT ON FUNCTION ptl_synth.aid_lp(ptl.aid_patient[], ptl.aid_slot[], date) IS
     'The optimal mutual aid matching as an LP in CPLEX format (for CBC in bench/aid.sh)';
-
--- Greedy (6.4 mode A) as a plain loop over the feasible pairs: the
--- benchmark's baseline for ptl.mutual_aid_plan(..., 'greedy').
-CREATE FUNCTION ptl_synth.aid_greedy(patient_list ptl.aid_patient[], slot_list ptl.aid_slot[], as_of date)
-RETURNS TABLE (patient_key bigint, slot_id bigint)
-LANGUAGE plpgsql AS $$
-DECLARE
-    p record;
-    q bigint;
-BEGIN
-    CREATE TEMP TABLE IF NOT EXISTS aid_feasible (patient_key bigint, wait_days int, clock_start date, slot_id bigint,
-                                                  slot_date date, miles float8) ON COMMIT DROP;
-    CREATE TEMP TABLE IF NOT EXISTS aid_used (slot_id bigint PRIMARY KEY) ON COMMIT DROP;
-    TRUNCATE aid_feasible, aid_used;
-    INSERT INTO aid_feasible
-    SELECT x.patient_key, x.wait_days, x.clock_start, x.slot_id, x.slot_date, coalesce(x.distance_miles, 'Infinity')
-    FROM ptl.mutual_aid_pairs(patient_list, slot_list, as_of) x WHERE x.stage = 5;
-    CREATE INDEX ON aid_feasible (patient_key, slot_date, miles, slot_id);
-    FOR p IN SELECT DISTINCT f.patient_key, f.wait_days, f.clock_start FROM aid_feasible f
-             ORDER BY f.wait_days DESC, f.clock_start, f.patient_key LOOP
-        SELECT f.slot_id INTO q FROM aid_feasible f
-        WHERE f.patient_key = p.patient_key AND NOT EXISTS (SELECT 1 FROM aid_used u WHERE u.slot_id = f.slot_id)
-        ORDER BY f.slot_date, f.miles, f.slot_id LIMIT 1;
-        IF FOUND THEN
-            INSERT INTO aid_used VALUES (q);
-            patient_key := p.patient_key; slot_id := q;
-            RETURN NEXT;
-        END IF;
-    END LOOP;
-    DROP TABLE aid_feasible;
-    DROP TABLE aid_used;
-END $$;
-COMMENT ON FUNCTION ptl_synth.aid_greedy(ptl.aid_patient[], ptl.aid_slot[], date) IS
-    'Greedy mutual aid (longest wait first, earliest then nearest slot) as a plain PL/pgSQL loop: the baseline of bench/aid.sh';
