@@ -1,5 +1,6 @@
 -- Inequalities: DNA rates by deprivation decile and ethnic group on
--- hand-built appointments, with small counts suppressed.
+-- hand-built appointments, with small counts suppressed (waits by group
+-- are in aid_ics).
 BEGIN;
 SELECT code, ptl.ethnic_group(code) FROM unnest(ARRAY['A', 'C', 'D', 'H', 'L', 'M', 'P', 'R', 'S', 'Z', '99', NULL]) code;
 
@@ -35,3 +36,15 @@ FROM ptl.dna_rates('2024-01-01', '2024-12-31', suppress_below => 1) WHERE provid
 SELECT group_value, appointments, dnas, dna_rate, suppressed
 FROM ptl.dna_rates('2024-01-01', '2024-12-31', suppress_below => 7) WHERE provider_org IS NULL;
 ROLLBACK;
+\set SHOW_CONTEXT never
+
+-- Suppression of one breakdown (ptl.suppressed_cells): primary below the
+-- threshold; zero shown when zero is safe; when exactly one cell is hidden,
+-- the smallest other too, so the total less the shown cells reveals no one.
+SELECT counts, zero_is_safe, ptl.suppressed_cells(counts, 5, zero_is_safe) AS hidden
+FROM (VALUES ('{10,3,8}'::bigint[], false), ('{10,3,8,0}', true), ('{0,7,9}', true), ('{0,7,9}', false),
+             ('{3,2,40}', false), ('{3,40}', false), ('{3}', false), ('{}', false)) v(counts, zero_is_safe);
+-- a cell already hidden (its group was too small) counts as hidden
+SELECT ptl.suppressed_cells('{0,6,9}', 5, true, '{f,t,f}') AS hidden_events,
+       ptl.suppressed_cells('{10,3,8}', 1, false) AS threshold_1;
+SELECT ptl.suppressed_cells('{1}', 0, false);

@@ -63,7 +63,7 @@ SELECT c.cohort, l.pathway_id, l.period_no, l.provider_org, l.site_code, l.treat
             WHEN l.waiting_list_entry_id IS NULL AND l.next_booked_kind = 'outpatient'
              AND l.next_booked_date <= l.census + c.booking_horizon_days THEN 'APPOINTMENT_WITHIN_8W'
             WHEN c.exclude_tertiary AND first_event.kind = 'transfer_in' THEN 'TERTIARY_REFERRAL'
-            WHEN pa.date_of_birth IS NULL OR age(l.census, pa.date_of_birth) < make_interval(years => c.min_age) THEN 'UNDER_18'
+            WHEN pa.date_of_birth IS NULL OR pa.date_of_birth + make_interval(years => c.min_age) > l.census THEN 'UNDER_18'
             WHEN c.english_only AND (l.commissioner_code IS NULL OR cm.commissioner_kind = 'non_english') THEN 'NOT_ENGLISH'
        END AS ineligible_reason
 FROM ptl.ptl l

@@ -4,14 +4,52 @@
 -- patient's LSOA) and by ethnic group, per provider and treatment function
 -- with provider and ICS totals.
 --
--- Small numbers are suppressed, as NHS statistics are: a group of fewer
--- than suppress_below (default 5) people or appointments shows NULL for
--- every figure, and a count of events (DNAs, waits over 52 weeks) from 1 to
--- suppress_below - 1 shows NULL, with any rate made from it; suppressed is
--- then true.  Zero is shown: it identifies no one.  Secondary suppression (hiding a second cell so the
--- first cannot be found from a total) is not done: totals are published
--- alongside, so a reader must not combine cells of one dimension.
+-- Small numbers are suppressed, as NHS statistics are (ptl.suppressed_cells):
+-- a group of fewer than suppress_below (default 5) people or appointments
+-- shows NULL for every figure, and a count of events (DNAs, waits over 18
+-- or 52 weeks) from 1 to suppress_below - 1 shows NULL, with any rate made
+-- from it; zero is shown, as it identifies no one.  Because totals are shown
+-- too, a single hidden cell could be found by subtraction, so where only
+-- one cell of a breakdown (one dimension, one provider and function) is
+-- hidden the next smallest is hidden as well (secondary suppression).
+-- suppressed is true when any figure of the row is hidden.
 -- ---------------------------------------------------------------------------
+
+-- Which cells of one breakdown to hide: primary where count < suppress_below
+-- (and above zero when zero_is_safe), or already hidden; then, when exactly
+-- one cell of two or more is hidden, also the smallest other (the first on
+-- a tie), so that no hidden cell is the total less the shown ones.
+CREATE FUNCTION ptl.suppressed_cells(counts bigint[], suppress_below int, zero_is_safe boolean,
+                                     already_hidden boolean[] DEFAULT NULL) RETURNS boolean[]
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    hidden boolean[] := '{}';
+    n int := coalesce(cardinality(counts), 0);
+    smallest int;
+    i int;
+BEGIN
+    IF suppress_below IS NULL OR suppress_below < 1 THEN
+        RAISE EXCEPTION 'invalid suppression threshold: %', suppress_below
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Counts below the threshold are hidden; it is 1 (hide nothing) or more, usually 5.';
+    END IF;
+    FOR i IN 1 .. n LOOP
+        hidden := hidden || (coalesce(already_hidden[i], false)
+                             OR (counts[i] < suppress_below AND (NOT zero_is_safe OR counts[i] > 0)));
+    END LOOP;
+    IF n > 1 AND (SELECT count(*) FROM unnest(hidden) h WHERE h) = 1 THEN
+        FOR i IN 1 .. n LOOP
+            IF NOT hidden[i] AND (smallest IS NULL OR counts[i] < counts[smallest]) THEN
+                smallest := i;
+            END IF;
+        END LOOP;
+        IF smallest IS NOT NULL THEN
+            hidden[smallest] := true;
+        END IF;
+    END IF;
+    RETURN hidden;
+END $$;
+COMMENT ON FUNCTION ptl.suppressed_cells(bigint[], int, boolean, boolean[]) IS
+    'Small-number suppression of one breakdown''s counts: hides counts below suppress_below (zero shown when zero_is_safe) and cells already hidden, then, if exactly one of two or more is hidden, the smallest other too (secondary suppression)';
 
 -- NHS Data Dictionary ETHNIC CATEGORY codes grouped as the 2001 census's
 -- five groups, with not stated (Z) and not known (99 or missing) apart.
@@ -56,19 +94,29 @@ WITH counts AS (
     JOIN ptl.pathway p ON p.pathway_id = e.pathway_id
     JOIN ptl.patient_equity_group g ON g.patient_id = e.patient_id
     WHERE e.kind IN ('outpatient', 'dna') AND e.event_date BETWEEN dna_rates.from_date AND dna_rates.to_date
-    GROUP BY g.dimension, g.group_value, GROUPING SETS ((p.provider_org, p.treatment_function), (p.provider_org), ()))
+    GROUP BY g.dimension, g.group_value, GROUPING SETS ((p.provider_org, p.treatment_function), (p.provider_org), ())),
+rows_hidden AS (
+    SELECT c.*, row_number() OVER w AS pos,
+           ptl.suppressed_cells(array_agg(c.appointments) OVER w, dna_rates.suppress_below, false) AS hide_row
+    FROM counts c
+    WINDOW w AS (PARTITION BY c.dimension, c.level, c.provider_org, c.treatment_function ORDER BY c.group_value
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)),
+events_hidden AS (
+    SELECT r.*, ptl.suppressed_cells(array_agg(r.dnas) OVER w, dna_rates.suppress_below, true, r.hide_row) AS hide_events
+    FROM rows_hidden r
+    WINDOW w AS (PARTITION BY r.dimension, r.level, r.provider_org, r.treatment_function ORDER BY r.group_value
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING))
 SELECT c.dimension, c.group_value, c.provider_org, c.treatment_function,
-       CASE WHEN NOT x.hide_all THEN c.appointments END, CASE WHEN NOT x.hide THEN c.dnas END,
-       CASE WHEN NOT x.hide THEN round(100.0 * c.dnas / c.appointments, 2) END, x.hide
-FROM counts c
-CROSS JOIN LATERAL (SELECT c.appointments < dna_rates.suppress_below AS hide_all,
-                           c.appointments < dna_rates.suppress_below
-                           OR c.dnas BETWEEN 1 AND dna_rates.suppress_below - 1 AS hide) x
+       CASE WHEN NOT c.hide_row[c.pos] THEN c.appointments END,
+       CASE WHEN NOT c.hide_events[c.pos] THEN c.dnas END,
+       CASE WHEN NOT c.hide_events[c.pos] THEN round(100.0 * c.dnas / c.appointments, 2) END,
+       c.hide_events[c.pos]
+FROM events_hidden c
 ORDER BY c.dimension, c.level DESC, c.provider_org NULLS FIRST, c.treatment_function NULLS FIRST,
          CASE WHEN c.group_value ~ '^[0-9]+$' THEN lpad(c.group_value, 2, '0') ELSE c.group_value END
 $$;
 COMMENT ON FUNCTION ptl.dna_rates(date, date, int) IS
-    'Did-not-attend rate (%) of outpatient appointments dated in the range, by deprivation decile and by ethnic group, per provider and treatment function with provider totals (treatment_function NULL) and ICS totals (both NULL); groups of fewer than suppress_below appointments are suppressed, and DNA counts from 1 to suppress_below - 1 with their rate';
+    'Did-not-attend rate (%) of outpatient appointments dated in the range, by deprivation decile and by ethnic group, per provider and treatment function with provider totals (treatment_function NULL) and ICS totals (both NULL); groups of fewer than suppress_below appointments are suppressed, and DNA counts from 1 to suppress_below - 1 with their rate, with secondary suppression (ptl.suppressed_cells)';
 
 -- Waits and list position on the PTL at the last refresh.  List position
 -- is compared as a percentile of the list (position / list size x 100; 1
@@ -89,20 +137,30 @@ counts AS (
            count(*) AS patients,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY l.days_waited / 7.0::float8) AS median_weeks,
            round(100.0 * count(*) FILTER (WHERE l.days_waited > 126) / nullif(count(l.days_waited), 0), 2) AS pct18,
+           count(*) FILTER (WHERE l.days_waited > 126) AS over18,
            count(*) FILTER (WHERE l.days_waited > 364) AS over52,
            round(avg(l.list_percentile), 1) AS pos
     FROM l JOIN ptl.patient_equity_group g ON g.patient_id = l.patient_id
-    GROUP BY g.dimension, g.group_value, GROUPING SETS ((l.provider_org, l.treatment_function), (l.provider_org), ()))
+    GROUP BY g.dimension, g.group_value, GROUPING SETS ((l.provider_org, l.treatment_function), (l.provider_org), ())),
+rows_hidden AS (
+    SELECT c.*, row_number() OVER w AS n,
+           ptl.suppressed_cells(array_agg(c.patients) OVER w, wait_inequality.suppress_below, false) AS hide_row
+    FROM counts c
+    WINDOW w AS (PARTITION BY c.dimension, c.level, c.provider_org, c.treatment_function ORDER BY c.group_value
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)),
+events_hidden AS (
+    SELECT r.*, ptl.suppressed_cells(array_agg(r.over52) OVER w, wait_inequality.suppress_below, true, r.hide_row) AS hide_events,
+           ptl.suppressed_cells(array_agg(r.over18) OVER w, wait_inequality.suppress_below, true, r.hide_row) AS hide_18
+    FROM rows_hidden r
+    WINDOW w AS (PARTITION BY r.dimension, r.level, r.provider_org, r.treatment_function ORDER BY r.group_value
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING))
 SELECT c.dimension, c.group_value, c.provider_org, c.treatment_function,
-       CASE WHEN NOT x.hide THEN c.patients END, CASE WHEN NOT x.hide THEN c.median_weeks END,
-       CASE WHEN NOT x.hide THEN c.pct18 END,
-       CASE WHEN NOT x.hide AND NOT c.over52 BETWEEN 1 AND wait_inequality.suppress_below - 1 THEN c.over52 END,
-       CASE WHEN NOT x.hide THEN c.pos END,
-       x.hide OR c.over52 BETWEEN 1 AND wait_inequality.suppress_below - 1
-FROM counts c
-CROSS JOIN LATERAL (SELECT c.patients < wait_inequality.suppress_below AS hide) x
+       CASE WHEN NOT c.hide_row[c.n] THEN c.patients END, CASE WHEN NOT c.hide_row[c.n] THEN c.median_weeks END,
+       CASE WHEN NOT c.hide_18[c.n] THEN c.pct18 END, CASE WHEN NOT c.hide_events[c.n] THEN c.over52 END,
+       CASE WHEN NOT c.hide_row[c.n] THEN c.pos END, c.hide_events[c.n] OR c.hide_18[c.n]
+FROM events_hidden c
 ORDER BY c.dimension, c.level DESC, c.provider_org NULLS FIRST, c.treatment_function NULLS FIRST,
          CASE WHEN c.group_value ~ '^[0-9]+$' THEN lpad(c.group_value, 2, '0') ELSE c.group_value END
 $$;
 COMMENT ON FUNCTION ptl.wait_inequality(int) IS
-    'Waits and list position on the PTL by deprivation decile and by ethnic group, per provider and treatment function with provider and ICS totals; groups of fewer than suppress_below patients are suppressed, and counts over 52 weeks from 1 to suppress_below - 1';
+    'Waits and list position on the PTL by deprivation decile and by ethnic group, per provider and treatment function with provider and ICS totals; groups of fewer than suppress_below patients are suppressed, and counts over 18 or 52 weeks from 1 to suppress_below - 1 (the share over 18 weeks with its count), with secondary suppression (ptl.suppressed_cells)';
