@@ -98,6 +98,7 @@ SELECT pathway_id, true, CASE ppid WHEN 'W281' THEN 50 END FROM ptl.pathway WHER
 INSERT INTO ptl.mutual_aid_offer (offer_id, offering_org, site_code, treatment_function, accepted_groups, capability,
                                   available_from, available_until)
 VALUES (980001, 'RB2', 'RB201', '110', '{W37}', 'inpatient', '2025-04-14', '2025-04-18');
+SELECT setval(pg_get_serial_sequence('ptl.mutual_aid_slot', 'slot_id'), 980001, false) AS first_slot_id;
 SELECT ptl.add_mutual_aid_slots(980001, 2);
 SELECT p.ppid, s.destination, s.slot_date, round(s.distance_miles::numeric, 1) AS miles, s.days_saved, s.wait_days, s.reason
 FROM ptl.mutual_aid_suggestions('optimal') s JOIN ptl.pathway p USING (pathway_id)

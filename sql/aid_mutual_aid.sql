@@ -100,13 +100,15 @@ SELECT * FROM ptl.mutual_aid_match('{1}', '{1,2}', '{5}', '{2024-01-01}', '{2025
 INSERT INTO ptl.organisation (org_code, name) VALUES ('MAA', 'Origin Trust'), ('MAB', 'Helper Trust');
 INSERT INTO ptl.site (site_code, org_code, name, postcode) VALUES ('MAB01', 'MAB', 'Helper General', 'QX1 1AA');
 INSERT INTO ptl.postcode_district VALUES ('QX1', 53.1934, -2.8931);
-INSERT INTO ptl.mutual_aid_request (requesting_org, treatment_function, patients, min_wait_weeks, needed_from, needed_until)
-VALUES ('MAA', '110', 20, 40, '2025-03-17', '2025-05-30');
-INSERT INTO ptl.mutual_aid_offer (offering_org, site_code, treatment_function, accepted_groups, capability,
+INSERT INTO ptl.mutual_aid_request (request_id, requesting_org, treatment_function, patients, min_wait_weeks,
+                                    needed_from, needed_until)
+VALUES (970001, 'MAA', '110', 20, 40, '2025-03-17', '2025-05-30');
+INSERT INTO ptl.mutual_aid_offer (offer_id, offering_org, site_code, treatment_function, accepted_groups, capability,
                                   available_from, available_until, request_id)
-VALUES ('MAB', 'MAB01', '110', '{W37,W40}', 'inpatient', '2025-03-17', '2025-03-28', 1);
--- 7 slots over the 10 weekdays of 17-28 March
-SELECT ptl.add_mutual_aid_slots(1, 7);
+VALUES (970001, 'MAB', 'MAB01', '110', '{W37,W40}', 'inpatient', '2025-03-17', '2025-03-28', 970001);
+-- 7 slots over the 10 weekdays of 17-28 March (slot numbers from 970001)
+SELECT setval(pg_get_serial_sequence('ptl.mutual_aid_slot', 'slot_id'), 970001, false) AS first_slot_id;
+SELECT ptl.add_mutual_aid_slots(970001, 7);
 SELECT slot_id, slot_date FROM ptl.mutual_aid_slot ORDER BY slot_id;
 -- the site is placed from its postcode district
 SELECT slot_id, latitude, longitude, capability FROM ptl.mutual_aid_free_slot ORDER BY slot_id LIMIT 1;
@@ -115,12 +117,12 @@ UPDATE ptl.mutual_aid_offer SET state = 'agreed';
 UPDATE ptl.mutual_aid_request SET state = 'completed';
 UPDATE ptl.mutual_aid_request SET state = 'open';
 UPDATE ptl.mutual_aid_offer SET state = 'expired';
-SELECT ptl.add_mutual_aid_slots(1, 0);
+SELECT ptl.add_mutual_aid_slots(970001, 0);
 SELECT kind, id, old_state, new_state, changed_by = current_user AS by_me FROM ptl.mutual_aid_state_change ORDER BY change_id;
 -- a withdrawn offer's slots are no longer free
 UPDATE ptl.mutual_aid_offer SET state = 'withdrawn';
 SELECT count(*) AS free_slots FROM ptl.mutual_aid_free_slot;
-SELECT ptl.transfer_for_mutual_aid(1, 1, '2025-03-10');
+SELECT ptl.transfer_for_mutual_aid(1, 970001, '2025-03-10');
 SELECT ptl.transfer_for_mutual_aid(1, 999);
 DELETE FROM ptl.mutual_aid_slot;
 DELETE FROM ptl.mutual_aid_offer;

@@ -159,8 +159,10 @@ INSERT INTO link_decision (patient_a, patient_b, decision, note)
 SELECT least(a.patient_id, b.patient_id), greatest(a.patient_id, b.patient_id), 'match', 'confirmed by phone'
 FROM patient a, patient b WHERE a.local_patient_id = 'A50' AND b.local_patient_id = 'NAMESAKE';
 SELECT persons FROM link_persons();
-SELECT pl.method, pl.person_id = f.person_id AS kept_number
-FROM person_link pl JOIN patient p USING (patient_id) JOIN first_run f USING (patient_id)
+SELECT p.local_patient_id, pl.method,
+       pl.person_id = (SELECT min(f.person_id) FROM first_run f JOIN patient q USING (patient_id)
+                       WHERE q.local_patient_id IN ('A50', 'NAMESAKE')) AS smaller_number_kept
+FROM person_link pl JOIN patient p USING (patient_id)
 WHERE p.local_patient_id IN ('A50', 'NAMESAKE') ORDER BY p.local_patient_id;
 SELECT records, organisations, given_name, family_name FROM person
 WHERE person_id = (SELECT person_id FROM person_link JOIN patient USING (patient_id) WHERE local_patient_id = 'A50');

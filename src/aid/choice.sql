@@ -62,16 +62,14 @@ SELECT c.cohort, l.pathway_id, l.period_no, l.provider_org, l.site_code, l.treat
                            AND e.event_date BETWEEN l.clock_start AND l.census) THEN 'FIRST_APPOINTMENT_HAD'
             WHEN l.waiting_list_entry_id IS NULL AND l.next_booked_kind = 'outpatient'
              AND l.next_booked_date <= l.census + c.booking_horizon_days THEN 'APPOINTMENT_WITHIN_8W'
-            WHEN c.exclude_tertiary AND first_event.kind = 'transfer_in' THEN 'TERTIARY_REFERRAL'
+            WHEN c.exclude_tertiary AND ptl.tertiary_referral(l.pathway_id) THEN 'TERTIARY_REFERRAL'
             WHEN pa.date_of_birth IS NULL OR pa.date_of_birth + make_interval(years => c.min_age) > l.census THEN 'UNDER_18'
             WHEN c.english_only AND (l.commissioner_code IS NULL OR cm.commissioner_kind = 'non_english') THEN 'NOT_ENGLISH'
        END AS ineligible_reason
 FROM ptl.ptl l
 CROSS JOIN ptl.pidmas_cohort c
 JOIN ptl.patient pa ON pa.patient_id = l.patient_id
-LEFT JOIN ptl.commissioner cm ON cm.commissioner_code = l.commissioner_code
-LEFT JOIN LATERAL (SELECT e.kind FROM ptl.pathway_event e WHERE e.pathway_id = l.pathway_id
-                   ORDER BY e.event_date, e.event_id LIMIT 1) first_event ON true;
+LEFT JOIN ptl.commissioner cm ON cm.commissioner_code = l.commissioner_code;
 COMMENT ON VIEW ptl.pidmas_eligibility IS
     'Every patient on the PTL against every PIDMAS cohort: eligible to ask for a transfer when ineligible_reason is NULL (rtt-rules.md 8.2)';
 COMMENT ON COLUMN ptl.pidmas_eligibility.cohort IS 'Cohort (ptl.pidmas_cohort)';

@@ -272,6 +272,21 @@ COMMENT ON COLUMN ptl.transfer_preference.required_capability IS 'Override of th
 COMMENT ON COLUMN ptl.transfer_preference.tertiary_referral IS 'Override of whether this is a tertiary referral; NULL: from the pathway''s first event';
 COMMENT ON COLUMN ptl.transfer_preference.recorded_by IS 'Who recorded it';
 
+-- A tertiary referral: the record's first event is a transfer in from
+-- another provider (Cambridge's PIDMAS reading: referred from another
+-- hospital), unless the preference recorded says otherwise.
+CREATE FUNCTION ptl.tertiary_referral(pathway_id bigint) RETURNS boolean
+LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
+SELECT coalesce((SELECT tp.tertiary_referral FROM ptl.transfer_preference tp
+                 WHERE tp.pathway_id = tertiary_referral.pathway_id),
+                (SELECT e.kind = 'transfer_in' FROM ptl.pathway_event e
+                 WHERE e.pathway_id = tertiary_referral.pathway_id
+                 ORDER BY e.event_date, e.event_id LIMIT 1),
+                false)
+$$;
+COMMENT ON FUNCTION ptl.tertiary_referral(bigint) IS
+    'Whether a pathway record is a tertiary referral: ptl.transfer_preference.tertiary_referral when recorded, else whether its first event is a transfer in from another provider';
+
 -- States: a request or offer is open, then agreed (a partner is found),
 -- then completed; or it ends withdrawn, declined or expired.
 CREATE FUNCTION ptl.mutual_aid_state_allowed(old_state text, new_state text) RETURNS boolean
@@ -492,9 +507,7 @@ COMMENT ON COLUMN ptl.mutual_aid_free_slot.capability IS 'daycase, inpatient or 
 -- admitted lately.  ptl ranks by treatment function, not procedure group,
 -- because that is the list a provider works through.  Capability comes from
 -- intended management (day case, else inpatient) unless the preference or
--- the procedure's requirements (equipment 'level2') say more.  A tertiary
--- referral is a record whose first event is a transfer in from another
--- provider, unless the preference says otherwise.
+-- the procedure's requirements (equipment 'level2') say more.
 CREATE VIEW ptl.mutual_aid_candidate AS
 WITH throughput AS (
     SELECT p.provider_org, p.treatment_function, count(*) / 12.0 AS per_week
@@ -506,7 +519,7 @@ WITH throughput AS (
 SELECT l.pathway_id, l.provider_org, l.site_code, l.treatment_function, l.census, l.clock_start, l.days_waited,
        l.clinical_priority, l.procedure_code, coalesce(l.tci_date, l.next_booked_date) AS tci_date,
        extract(year FROM age(l.census, pa.date_of_birth))::int AS age,
-       coalesce(tp.tertiary_referral, first_event.kind = 'transfer_in') AS tertiary_referral,
+       ptl.tertiary_referral(l.pathway_id) AS tertiary_referral,
        coalesce(tp.opted_in, false) AS opted_in, tp.radius_miles,
        coalesce(home.latitude, origin.latitude) AS latitude,
        coalesce(home.longitude, origin.longitude) AS longitude,
@@ -526,9 +539,7 @@ JOIN ptl.waiting_list_entry w ON w.entry_id = l.waiting_list_entry_id
 LEFT JOIN ptl.transfer_preference tp ON tp.pathway_id = l.pathway_id
 LEFT JOIN ptl.postcode_district home ON home.district = ptl.postcode_district_of(pa.postcode)
 LEFT JOIN ptl.site_location origin ON origin.site_code = l.site_code
-LEFT JOIN throughput t ON t.provider_org = l.provider_org AND t.treatment_function = l.treatment_function
-LEFT JOIN LATERAL (SELECT e.kind FROM ptl.pathway_event e WHERE e.pathway_id = l.pathway_id
-                   ORDER BY e.event_date, e.event_id LIMIT 1) first_event ON true;
+LEFT JOIN throughput t ON t.provider_org = l.provider_org AND t.treatment_function = l.treatment_function;
 COMMENT ON VIEW ptl.mutual_aid_candidate IS
     'Patients on the admitted PTL with what mutual aid needs to know: wishes, travel origin, capability needed, and the expected treatment date at the origin (E_o, clinical-theatre.md 6.1)';
 COMMENT ON COLUMN ptl.mutual_aid_candidate.pathway_id IS 'Pathway record at the origin';
