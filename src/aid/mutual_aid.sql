@@ -641,6 +641,11 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'pathway record % does not exist', pathway_id USING ERRCODE = 'no_data_found';
     END IF;
+    IF EXISTS (SELECT 1 FROM ptl.mutual_aid_transfer t WHERE t.pathway_id = p.pathway_id) THEN
+        RAISE EXCEPTION 'pathway record % has already moved under mutual aid', p.pathway_id
+            USING ERRCODE = 'unique_violation',
+                  HINT = 'See ptl.mutual_aid_transfer; the destination''s record carries the pathway now.';
+    END IF;
     IF p.provider_org = s.offering_org THEN
         RAISE EXCEPTION 'pathway record % is already at %', pathway_id, s.offering_org
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Mutual aid moves a patient to another provider.';
