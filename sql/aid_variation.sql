@@ -53,4 +53,8 @@ VALUES ('2025-03-07', 300, 1, 'BBB', '110', '110', 'routine', '2025-03-06', 1, f
 SELECT week_ending, census_date, provider_org, list_size, median_weeks, over_52_weeks, weeks_since_previous,
        list_size_change, round(median_weeks_change::numeric, 4) AS median_change, over_52_weeks_change
 FROM ptl.wait_monitoring ORDER BY provider_org, week_ending;
+-- ... and the between-provider measures week by week.
+SELECT week_ending, census_date, providers, list_size, range_median, round(range_median_change::numeric, 4) AS range_change,
+       round(between_share::numeric, 5) AS between_share, weeks_since_previous
+FROM ptl.wait_variation_trend ORDER BY week_ending;
 ROLLBACK;

@@ -151,6 +151,42 @@ COMMENT ON COLUMN ptl.wait_monitoring.over_52_weeks_change IS 'Change in the num
 COMMENT ON COLUMN ptl.wait_monitoring.over_65_weeks_change IS 'Change in the number over 65 weeks';
 COMMENT ON COLUMN ptl.wait_monitoring.over_78_weeks_change IS 'Change in the number over 78 weeks';
 
+-- The between-provider measures week by week (the last census of each
+-- week), with the change since the previous week that had a snapshot: is
+-- the ICS evening out its waits?
+CREATE VIEW ptl.wait_variation_trend AS
+WITH weekly AS (
+    SELECT v.*, (date_trunc('week', v.census_date) + interval '6 days')::date AS week_ending,
+           dense_rank() OVER (PARTITION BY date_trunc('week', v.census_date) ORDER BY v.census_date DESC) AS latest
+    FROM ptl.wait_variation() v)
+SELECT w.week_ending, w.census_date, w.treatment_function, w.providers, w.list_size,
+       w.range_median, w.cv_median, w.gap_p92, w.between_share, w.gini_mean,
+       (w.week_ending - lag(w.week_ending) OVER t) / 7 AS weeks_since_previous,
+       w.range_median - lag(w.range_median) OVER t AS range_median_change,
+       w.cv_median - lag(w.cv_median) OVER t AS cv_median_change,
+       w.gap_p92 - lag(w.gap_p92) OVER t AS gap_p92_change,
+       w.between_share - lag(w.between_share) OVER t AS between_share_change
+FROM weekly w
+WHERE w.latest = 1
+WINDOW t AS (PARTITION BY w.treatment_function ORDER BY w.week_ending);
+COMMENT ON VIEW ptl.wait_variation_trend IS
+    'Between-provider variation per treatment function week by week (last census of each week ending Sunday), with the change since the previous week with a snapshot';
+COMMENT ON COLUMN ptl.wait_variation_trend.week_ending IS 'Sunday ending the week';
+COMMENT ON COLUMN ptl.wait_variation_trend.census_date IS 'The last census in that week';
+COMMENT ON COLUMN ptl.wait_variation_trend.treatment_function IS 'Treatment function';
+COMMENT ON COLUMN ptl.wait_variation_trend.providers IS 'Providers with patients waiting';
+COMMENT ON COLUMN ptl.wait_variation_trend.list_size IS 'Patients waiting (known clock start) at those providers';
+COMMENT ON COLUMN ptl.wait_variation_trend.range_median IS 'Highest less lowest provider median (weeks)';
+COMMENT ON COLUMN ptl.wait_variation_trend.cv_median IS 'Coefficient of variation of provider medians';
+COMMENT ON COLUMN ptl.wait_variation_trend.gap_p92 IS 'Highest less lowest provider 92nd percentile (weeks)';
+COMMENT ON COLUMN ptl.wait_variation_trend.between_share IS 'Share of the variance of waits between providers (eta squared)';
+COMMENT ON COLUMN ptl.wait_variation_trend.gini_mean IS 'Gini coefficient of provider mean waits';
+COMMENT ON COLUMN ptl.wait_variation_trend.weeks_since_previous IS 'Weeks back to the previous row';
+COMMENT ON COLUMN ptl.wait_variation_trend.range_median_change IS 'Change in the range of medians';
+COMMENT ON COLUMN ptl.wait_variation_trend.cv_median_change IS 'Change in the CV of medians';
+COMMENT ON COLUMN ptl.wait_variation_trend.gap_p92_change IS 'Change in the 92nd percentile gap';
+COMMENT ON COLUMN ptl.wait_variation_trend.between_share_change IS 'Change in the between-provider share';
+
 -- History for monitoring where none was kept: snapshots rebuilt from the
 -- events for past census dates (every step_days days from from_date to
 -- to_date) that have none.  The clock is the bulk engine's as at each date
