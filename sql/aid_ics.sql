@@ -105,6 +105,9 @@ FROM ptl.mutual_aid_suggestions('optimal') s JOIN ptl.pathway p USING (pathway_i
 WHERE s.reason NOT IN ('NOT_OPTED_IN')
 ORDER BY p.ppid;
 
+-- The same as CSV for a coordinator or DMAS.
+SELECT * FROM ptl.mutual_aid_suggestions_csv('optimal');
+
 -- Move W281; after the refresh RB2 reports it with the same clock start,
 -- its TCI on the slot date, and RB1 no longer does.
 SELECT ptl.transfer_for_mutual_aid(s.pathway_id, s.slot_id, '2025-03-31', s.days_saved) > 0 AS moved

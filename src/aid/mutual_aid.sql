@@ -595,6 +595,38 @@ $$;
 COMMENT ON FUNCTION ptl.mutual_aid_suggestions(text, text, int, int, int, int, ptl.clinical_priority[]) IS
     'Mutual aid suggestions for the admitted PTL at the last refresh against the free slots of open and agreed offers: ptl.mutual_aid_plan on ptl.mutual_aid_candidate and ptl.mutual_aid_free_slot (one row per patient; suggestions first)';
 
+-- The suggestions as a CSV file in a neutral layout, for a coordinator or
+-- for DMAS, whose own fields are not published (clinical-theatre.md 4.2):
+-- who (NHS number and the pathway's PPID and issuer), from where to where,
+-- when, what for, how long they have waited and what the move saves.
+CREATE FUNCTION ptl.mutual_aid_suggestions_csv(mode text DEFAULT 'greedy', treatment_function text DEFAULT NULL)
+RETURNS SETOF text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+SELECT x.line FROM (
+    SELECT 0 AS part, 0 AS wait_days, 0::bigint AS pathway_id,
+           'nhs_number,ppid_issuer,ppid,origin,destination,site_code,slot_id,slot_date,treatment_function,'
+           'procedure_code,clinical_priority,clock_start,wait_days,days_saved,distance_miles,mode' AS line
+    UNION ALL
+    SELECT 1, s.wait_days, s.pathway_id,
+           concat_ws(',', ptl.csv_field(pa.nhs_number::text), ptl.csv_field(p.ppid_issuer), ptl.csv_field(p.ppid),
+                     ptl.csv_field(s.origin), ptl.csv_field(s.destination), ptl.csv_field(s.site_code),
+                     s.slot_id::text, s.slot_date::text, ptl.csv_field(p.treatment_function),
+                     ptl.csv_field(w.procedure_code), coalesce(w.clinical_priority::text, ''),
+                     (rp.census - s.wait_days)::text, s.wait_days::text, coalesce(s.days_saved::text, ''),
+                     round(s.distance_miles::numeric, 1)::text, s.plan_mode)
+    FROM ptl.mutual_aid_suggestions(mutual_aid_suggestions_csv.mode, mutual_aid_suggestions_csv.treatment_function) s
+    JOIN ptl.pathway p ON p.pathway_id = s.pathway_id
+    JOIN ptl.patient pa ON pa.patient_id = p.patient_id
+    JOIN ptl.rtt_pathway rp ON rp.pathway_id = s.pathway_id
+    LEFT JOIN LATERAL (SELECT e.procedure_code, e.clinical_priority FROM ptl.waiting_list_entry e
+                       WHERE e.pathway_id = s.pathway_id AND e.removed_date IS NULL
+                       ORDER BY e.decision_to_admit DESC, e.entry_id DESC LIMIT 1) w ON true
+    WHERE s.reason = 'SUGGESTED') x
+ORDER BY x.part, x.wait_days DESC, x.pathway_id
+$$;
+COMMENT ON FUNCTION ptl.mutual_aid_suggestions_csv(text, text) IS
+    'The mutual aid suggestions as CSV lines (a header, then one line per suggestion, longest wait first) in a neutral layout for coordinators or DMAS (clinical-theatre.md 6.5)';
+
 -- Moves a patient to a mutual aid slot as an inter-provider transfer: the
 -- clock continues (rtt-rules.md 4.8; clinical-theatre.md 4.1).  At the
 -- origin the record gets a transfer_out event (status 21) and the waiting
