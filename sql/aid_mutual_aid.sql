@@ -8,7 +8,8 @@ SET extra_float_digits = 0;
 -- 31.23 and D (London) 178.27 miles.
 SELECT round(ptl.haversine_miles(53.4084, -2.9916, 53.1934, -2.8931)::numeric, 2) AS to_b,
        round(ptl.haversine_miles(53.4084, -2.9916, 53.4808, -2.2426)::numeric, 2) AS to_c,
-       round(ptl.haversine_miles(53.4084, -2.9916, 51.5074, -0.1278)::numeric, 2) AS to_d;
+       round(ptl.haversine_miles(53.4084, -2.9916, 51.5074, -0.1278)::numeric, 2) AS to_d,
+       round(ptl.haversine_miles(0, 0, 0, 180)::numeric, 2) AS half_way_round;
 SELECT ptl.postcode_district_of('cm1 1aa') AS spaced, ptl.postcode_district_of('SW1A1AA') AS unspaced,
        ptl.postcode_district_of('?') AS unknown;
 

@@ -7,8 +7,9 @@
 -- Great-circle distance in miles (clinical-theatre.md 6.3, R = 3958.8).
 CREATE FUNCTION ptl.haversine_miles(lat1 float8, lon1 float8, lat2 float8, lon2 float8) RETURNS float8
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-SELECT 2 * 3958.8 * asin(sqrt(sin(radians(lat2 - lat1) / 2) ^ 2
-                              + cos(radians(lat1)) * cos(radians(lat2)) * sin(radians(lon2 - lon1) / 2) ^ 2))
+-- (clamped at 1 so rounding near antipodal points cannot push asin out of range)
+SELECT 2 * 3958.8 * asin(least(1, sqrt(sin(radians(lat2 - lat1) / 2) ^ 2
+                                       + cos(radians(lat1)) * cos(radians(lat2)) * sin(radians(lon2 - lon1) / 2) ^ 2)))
 $$;
 COMMENT ON FUNCTION ptl.haversine_miles(float8, float8, float8, float8) IS
     'Great-circle distance in miles between two points in degrees (haversine, earth radius 3958.8 miles)';
