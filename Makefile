@@ -27,7 +27,8 @@ SQL_PARTS    = src/types/types.sql \
                src/aid/choice.sql \
                src/plan/queue.sql \
                src/plan/forecast.sql \
-               src/plan/inequality.sql
+               src/plan/inequality.sql \
+               src/ops/refresh.sql
 SYNTH_PARTS  = test/generator/ptl_synth.sql test/generator/validation_recall.sql \
                test/generator/link_accuracy.sql test/generator/risk.sql \
                test/generator/theatre.sql test/generator/aid.sql

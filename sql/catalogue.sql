@@ -41,6 +41,7 @@ FROM pg_class c
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 WHERE c.relnamespace IN ('ptl'::regnamespace, 'ptl_stage'::regnamespace)
   AND c.relkind IN ('r', 'v', 'm', 'p')
+  AND NOT c.relispartition  -- a partition's columns are its parent's
   AND col_description(c.oid, a.attnum) IS NULL
 UNION ALL
 SELECT 'type', t.oid::regtype::text

@@ -208,6 +208,7 @@ BEGIN
     END IF;
     FOR d IN SELECT g::date FROM generate_series(from_date, to_date, make_interval(days => step_days)) g LOOP
         CONTINUE WHEN EXISTS (SELECT 1 FROM ptl.census_snapshot s WHERE s.census_date = d);
+        PERFORM ptl.census_snapshot_partition(d);
         INSERT INTO ptl.census_snapshot (census_date, pathway_id, period_no, provider_org, site_code,
                                          treatment_function, rtt_line, commissioner_code, referral_priority,
                                          clock_start, days_waited, week_band, has_dta)

@@ -46,6 +46,73 @@ $$;
 COMMENT ON FUNCTION ptl.open_batch(text, text, text, text) IS
     'Opens a load batch for one delivery of extracts and makes it this session''s default for staging rows; returns its number';
 
+-- A loader that stages for the daily refresh closes its batch when every
+-- extract is staged: ptl.daily_refresh loads ready batches only, so it never
+-- loads half a delivery.  Staging into a closed batch is refused (below).
+CREATE FUNCTION ptl.close_batch(batch bigint DEFAULT ptl.current_batch()) RETURNS ptl.batch
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$
+DECLARE
+    b ptl.batch;
+BEGIN
+    SELECT * INTO b FROM ptl.batch x WHERE x.batch_id = close_batch.batch FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'batch % does not exist', coalesce(close_batch.batch::text, 'NULL')
+            USING ERRCODE = 'no_data_found', HINT = 'Open a batch with ptl.open_batch().';
+    END IF;
+    IF b.status <> 'open' THEN
+        RAISE EXCEPTION 'batch % is already %', b.batch_id, b.status
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Only an open batch can be closed.';
+    END IF;
+    UPDATE ptl.batch x SET status = 'ready' WHERE x.batch_id = b.batch_id RETURNING * INTO b;
+    RETURN b;
+END
+$$;
+COMMENT ON FUNCTION ptl.close_batch(bigint) IS
+    'Marks an open batch ready: every extract is staged, and the next ptl.daily_refresh loads it';
+
+-- Staged rows must belong to an open batch.  The share lock on the batch row
+-- makes a load (which locks it for update) wait for the staging transaction
+-- to commit, so rows staged while a load or refresh runs are either loaded
+-- with the batch or refused with this message: never left behind unloaded.
+CREATE FUNCTION ptl.stage_batch_is_open() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$
+DECLARE
+    b record;
+BEGIN
+    FOR b IN
+        SELECT s.batch_id, (SELECT x.status FROM ptl.batch x WHERE x.batch_id = s.batch_id FOR SHARE) AS status
+        FROM (SELECT DISTINCT n.batch_id FROM new_rows n) s
+        ORDER BY s.batch_id
+    LOOP
+        IF b.status IS DISTINCT FROM 'open' THEN
+            RAISE EXCEPTION 'cannot stage rows into batch %: it is %', coalesce(b.batch_id::text, 'NULL'),
+                            coalesce(b.status, 'not opened')
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('%s rows for ptl_stage.%s were refused.',
+                                      (SELECT count(*) FROM new_rows n WHERE n.batch_id IS NOT DISTINCT FROM b.batch_id),
+                                      TG_TABLE_NAME),
+                      HINT = 'Open a new batch with ptl.open_batch() and stage the rows into it.';
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION ptl.stage_batch_is_open() IS
+    'Trigger on the staging tables: refuses rows for a batch that is not open (ready or loaded)';
+CREATE TRIGGER stage_batch_is_open AFTER INSERT ON ptl_stage.patient
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.stage_batch_is_open();
+CREATE TRIGGER stage_batch_is_open AFTER INSERT ON ptl_stage.pathway
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.stage_batch_is_open();
+CREATE TRIGGER stage_batch_is_open AFTER INSERT ON ptl_stage.pathway_event
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.stage_batch_is_open();
+CREATE TRIGGER stage_batch_is_open AFTER INSERT ON ptl_stage.waiting_list_entry
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.stage_batch_is_open();
+
 -- ---------------------------------------------------------------------------
 -- The extract specification: what each staged column must hold.  It is the
 -- document a site's data team reads, and the loader's only source of

@@ -149,7 +149,7 @@ CREATE TABLE ptl.batch (
     opened_at       timestamptz NOT NULL DEFAULT now(),
     opened_by       text NOT NULL DEFAULT current_user,
     loaded_at       timestamptz,
-    status          text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'loaded'))
+    status          text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'ready', 'loaded'))
 );
 COMMENT ON TABLE ptl.batch IS
     'One delivery of extracts from one source system of one organisation (usually one site''s daily extract)';
@@ -161,7 +161,7 @@ COMMENT ON COLUMN ptl.batch.label IS 'Free text, e.g. the file names or the extr
 COMMENT ON COLUMN ptl.batch.opened_at IS 'When the batch was opened';
 COMMENT ON COLUMN ptl.batch.opened_by IS 'Database user who opened the batch';
 COMMENT ON COLUMN ptl.batch.loaded_at IS 'When ptl.load() last loaded the batch';
-COMMENT ON COLUMN ptl.batch.status IS 'open (staging rows waiting) or loaded';
+COMMENT ON COLUMN ptl.batch.status IS 'open (rows being staged), ready (closed by ptl.close_batch: the daily refresh loads it) or loaded';
 
 -- ---------------------------------------------------------------------------
 -- Canonical tables

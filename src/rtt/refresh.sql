@@ -188,10 +188,17 @@ CREATE TABLE ptl.census_snapshot (
     target_date         date,
     list_position       bigint,
     PRIMARY KEY (census_date, pathway_id, period_no)
-);
+) PARTITION BY RANGE (census_date);
 CREATE INDEX census_snapshot_provider_idx ON ptl.census_snapshot (census_date, provider_org, rtt_line);
+-- One partition a calendar month, made by ptl.census_snapshot_partition()
+-- when a refresh first writes the month, so retention drops whole months.
+-- Rows written by hand for a month without one land in the default
+-- partition until the month's partition is made.
+CREATE TABLE ptl.census_snapshot_default PARTITION OF ptl.census_snapshot DEFAULT;
 COMMENT ON TABLE ptl.census_snapshot IS
-    'The incomplete pathways each provider reported at each census, kept for trends (a refresh at the same census replaces its rows)';
+    'The incomplete pathways each provider reported at each census, kept for trends (a refresh at the same census replaces its rows); partitioned by month, kept for ptl.ops_setting.snapshot_retention';
+COMMENT ON TABLE ptl.census_snapshot_default IS
+    'Snapshot rows of months that have no partition yet (moved when ptl.census_snapshot_partition makes it)';
 COMMENT ON COLUMN ptl.census_snapshot.census_date IS 'Census date';
 COMMENT ON COLUMN ptl.census_snapshot.pathway_id IS 'The pathway record (as at that census)';
 COMMENT ON COLUMN ptl.census_snapshot.period_no IS 'The period';
@@ -209,31 +216,74 @@ COMMENT ON COLUMN ptl.census_snapshot.target_date IS 'Date the clinical priority
 COMMENT ON COLUMN ptl.census_snapshot.list_position IS 'Place on the provider''s treatment function list then (see ptl.ptl.list_position)';
 COMMENT ON COLUMN ptl.census_snapshot.has_dta IS 'Decision to admit made';
 
+-- The run log: one row a refresh.  ptl.refresh writes its row when it
+-- commits; ptl.daily_refresh (ops/refresh.sql) writes a 'running' row first
+-- and commits it, so a run that fails, or dies with its server, still leaves
+-- a row that says so.
 CREATE TABLE ptl.refresh_run (
     run_id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     census              date NOT NULL,
     full_refresh        boolean NOT NULL,
     started_at          timestamptz NOT NULL,
-    finished_at         timestamptz NOT NULL DEFAULT clock_timestamp(),
-    pathways_computed   bigint NOT NULL,
-    periods             bigint NOT NULL,
-    event_issues        bigint NOT NULL,
-    validation_issues   bigint NOT NULL,
-    snapshot_rows       bigint NOT NULL,
-    run_by              text NOT NULL DEFAULT current_user
+    finished_at         timestamptz DEFAULT clock_timestamp(),
+    status              text NOT NULL DEFAULT 'succeeded' CHECK (status IN ('running', 'succeeded', 'failed')),
+    entry_point         text NOT NULL DEFAULT 'refresh' CHECK (entry_point IN ('refresh', 'daily_refresh')),
+    backend_pid         int NOT NULL DEFAULT pg_backend_pid(),
+    batches_loaded      int,
+    rows_loaded         bigint,
+    rows_rejected       bigint,
+    pathways_computed   bigint,
+    periods             bigint,
+    event_issues        bigint,
+    validation_issues   bigint,
+    snapshot_rows       bigint,
+    snapshot_partitions_dropped int,
+    steps               jsonb NOT NULL DEFAULT '[]',
+    failed_step         text,
+    error_sqlstate      text,
+    error_message       text,
+    error_detail        text,
+    error_context       text,
+    run_by              text NOT NULL DEFAULT current_user,
+    CHECK ((status = 'failed') = (error_message IS NOT NULL))
 );
-COMMENT ON TABLE ptl.refresh_run IS 'One row per completed ptl.refresh(): what it did and how long it took';
+COMMENT ON TABLE ptl.refresh_run IS 'One row a refresh: what it did, how long each step took, and why it failed if it did (see ptl.refresh_status)';
 COMMENT ON COLUMN ptl.refresh_run.run_id IS 'Run number';
 COMMENT ON COLUMN ptl.refresh_run.census IS 'Census date';
 COMMENT ON COLUMN ptl.refresh_run.full_refresh IS 'Whether every pathway was recomputed';
 COMMENT ON COLUMN ptl.refresh_run.started_at IS 'Start';
-COMMENT ON COLUMN ptl.refresh_run.finished_at IS 'End';
+COMMENT ON COLUMN ptl.refresh_run.finished_at IS 'End (NULL while running)';
+COMMENT ON COLUMN ptl.refresh_run.status IS 'running, succeeded, or failed (everything the run did was rolled back)';
+COMMENT ON COLUMN ptl.refresh_run.entry_point IS 'refresh (ptl.refresh) or daily_refresh (load, then refresh, then retention)';
+COMMENT ON COLUMN ptl.refresh_run.backend_pid IS 'Server process that ran it (a running row whose process is gone was interrupted)';
+COMMENT ON COLUMN ptl.refresh_run.batches_loaded IS 'Open batches loaded from staging (daily_refresh)';
+COMMENT ON COLUMN ptl.refresh_run.rows_loaded IS 'Staged rows they loaded';
+COMMENT ON COLUMN ptl.refresh_run.rows_rejected IS 'Staged rows they quarantined';
 COMMENT ON COLUMN ptl.refresh_run.pathways_computed IS 'Pathway records whose clocks were recomputed';
 COMMENT ON COLUMN ptl.refresh_run.periods IS 'Periods stored for them';
 COMMENT ON COLUMN ptl.refresh_run.event_issues IS 'Engine issues stored for them';
 COMMENT ON COLUMN ptl.refresh_run.validation_issues IS 'Validation issues listed after the run';
 COMMENT ON COLUMN ptl.refresh_run.snapshot_rows IS 'Rows written to the census snapshot';
+COMMENT ON COLUMN ptl.refresh_run.snapshot_partitions_dropped IS 'Monthly snapshot partitions dropped for retention (daily_refresh)';
+COMMENT ON COLUMN ptl.refresh_run.steps IS 'Each step in order: {"step", "ms", "rows"}';
+COMMENT ON COLUMN ptl.refresh_run.failed_step IS 'Step that failed';
+COMMENT ON COLUMN ptl.refresh_run.error_sqlstate IS 'SQLSTATE of the failure';
+COMMENT ON COLUMN ptl.refresh_run.error_message IS 'Error message of the failure';
+COMMENT ON COLUMN ptl.refresh_run.error_detail IS 'Its detail';
+COMMENT ON COLUMN ptl.refresh_run.error_context IS 'Where it was raised';
 COMMENT ON COLUMN ptl.refresh_run.run_by IS 'Database user';
+
+-- A step's entry for refresh_run.steps: its name, milliseconds since it
+-- began, and the rows it reports.
+CREATE FUNCTION ptl.refresh_step(steps jsonb, step text, began timestamptz, n bigint DEFAULT NULL) RETURNS jsonb
+LANGUAGE sql VOLATILE PARALLEL SAFE
+SET search_path = pg_catalog, ptl, pg_temp
+RETURN steps || jsonb_build_array(jsonb_build_object(
+    'step', step,
+    'ms', round(extract(epoch FROM clock_timestamp() - began) * 1000),
+    'rows', n));
+COMMENT ON FUNCTION ptl.refresh_step(jsonb, text, timestamptz, bigint) IS
+    'Internal to the refresh: appends a step''s name, elapsed milliseconds and row count to a run''s steps';
 
 -- Clock state of a set of pathways (ids in pg_temp.rtt_target), replacing what
 -- was stored.  The engine runs once per pathway through the bulk aggregates.
@@ -388,6 +438,10 @@ DECLARE
     n_snapshot bigint;
     n_validation bigint;
     n_target bigint;
+    n_link bigint;
+    steps jsonb := '[]';
+    step_began timestamptz;
+    daily_run bigint := nullif(current_setting('ptl.daily_refresh_run', true), '')::bigint;
 BEGIN
     IF census IS NULL OR census = 'infinity' OR census = '-infinity' THEN
         RAISE EXCEPTION 'census date must be a finite date, not %', coalesce(census::text, 'NULL')
@@ -396,9 +450,10 @@ BEGIN
     -- One refresh at a time; readers (ACCESS SHARE) are not blocked and see
     -- the old list until this transaction commits.
     LOCK TABLE ptl.rtt_pathway IN SHARE ROW EXCLUSIVE MODE;
+    steps := ptl.refresh_step(steps, 'lock', started);
 
-    SELECT max(r.census) INTO last_census FROM ptl.refresh_run r
-    WHERE r.run_id = (SELECT max(run_id) FROM ptl.refresh_run);
+    SELECT r.census INTO last_census FROM ptl.refresh_run r
+    WHERE r.status = 'succeeded' ORDER BY r.run_id DESC LIMIT 1;
     -- Going back in time, or never computed: everything.
     IF last_census IS NULL OR census < last_census THEN
         everything := true;
@@ -406,12 +461,15 @@ BEGIN
 
     -- Statistics the planner can trust before anything joins: a load, or
     -- rows rolled back since autovacuum last looked, leave them stale.
+    step_began := clock_timestamp();
     PERFORM ptl.analyze_if_grown(t)
     FROM unnest(ARRAY['ptl.patient', 'ptl.pathway', 'ptl.pathway_event', 'ptl.waiting_list_entry',
                       'ptl.rtt_dirty_pathway', 'ptl.rtt_pathway', 'ptl.rtt_period', 'ptl.person_link',
                       'ptl.pathway_link', 'ptl.pathway_transfer', 'ptl.pathway_duplicate',
                       'ptl.census_snapshot', 'ptl.waiting_list_suspension', 'ptl.risk_assessment',
                       'ptl.clinical_priority_history']::regclass[]) t;
+    steps := ptl.refresh_step(steps, 'analyze', step_began);
+    step_began := clock_timestamp();
 
     -- Link first (link/): persons when patient records changed since the
     -- last linkage run, then pathways across providers.
@@ -428,6 +486,9 @@ BEGIN
     CREATE TEMP TABLE rtt_receiver_before ON COMMIT DROP AS
     SELECT DISTINCT receiver_pathway_id AS pathway_id FROM ptl.pathway_transfer;
     PERFORM ptl.link_pathways();
+    n_link := (SELECT count(*) FROM ptl.pathway_transfer);
+    steps := ptl.refresh_step(steps, 'link', step_began, n_link);
+    step_began := clock_timestamp();
 
     IF to_regclass('pg_temp.rtt_target') IS NOT NULL THEN
         DROP TABLE pg_temp.rtt_target;
@@ -479,9 +540,17 @@ BEGIN
         adjusted_days = refresh.census - clock_start
     WHERE outcome = 'incomplete' AND rtt_period.census <> refresh.census;
     UPDATE ptl.rtt_pathway SET census = refresh.census WHERE rtt_pathway.census <> refresh.census;
+    steps := ptl.refresh_step(steps, 'clock', step_began, computed.pathways);
+    step_began := clock_timestamp();
 
     PERFORM ptl.find_pathway_duplicates(census);
     n_validation := ptl.validate(census);
+    steps := ptl.refresh_step(steps, 'validate', step_began, n_validation);
+    step_began := clock_timestamp();
+
+    -- Rank and snapshot: ptl.ptl orders each list (list_position) as it is
+    -- read, and the snapshot keeps that order for the census.
+    PERFORM ptl.census_snapshot_partition(census);
 
     DELETE FROM ptl.census_snapshot s WHERE s.census_date = census;
     INSERT INTO ptl.census_snapshot (census_date, pathway_id, period_no, provider_org, site_code,
@@ -493,11 +562,21 @@ BEGIN
            l.clock_start, l.days_waited, l.week_band, l.has_dta, l.target_date, l.list_position
     FROM ptl.ptl l;
     GET DIAGNOSTICS n_snapshot = ROW_COUNT;
+    steps := ptl.refresh_step(steps, 'rank_and_snapshot', step_began, n_snapshot);
 
-    INSERT INTO ptl.refresh_run (census, full_refresh, started_at, pathways_computed, periods,
-                                 event_issues, validation_issues, snapshot_rows)
-    VALUES (census, everything, started, computed.pathways, computed.periods, computed.issues,
-            n_validation, n_snapshot);
+    IF daily_run IS NULL THEN
+        INSERT INTO ptl.refresh_run (census, full_refresh, started_at, pathways_computed, periods,
+                                     event_issues, validation_issues, snapshot_rows, steps)
+        VALUES (census, everything, started, computed.pathways, computed.periods, computed.issues,
+                n_validation, n_snapshot, steps);
+    ELSE
+        -- Under ptl.daily_refresh, which finishes its own row.
+        UPDATE ptl.refresh_run r
+        SET full_refresh = everything, pathways_computed = computed.pathways, periods = computed.periods,
+            event_issues = computed.issues, validation_issues = n_validation, snapshot_rows = n_snapshot,
+            steps = r.steps || steps
+        WHERE r.run_id = daily_run;
+    END IF;
 END
 $$;
 COMMENT ON PROCEDURE ptl.refresh(date, boolean) IS
@@ -506,6 +585,6 @@ COMMENT ON PROCEDURE ptl.refresh(date, boolean) IS
 -- Snapshots and the run log are history that a refresh cannot rebuild, so
 -- pg_dump keeps them; clocks and issues are recomputed by the first refresh
 -- after a restore (pathways without a stored clock are always computed).
-SELECT pg_catalog.pg_extension_config_dump('ptl.census_snapshot', '');
+SELECT pg_catalog.pg_extension_config_dump('ptl.census_snapshot_default', '');
 SELECT pg_catalog.pg_extension_config_dump('ptl.refresh_run', '');
 SELECT pg_catalog.pg_extension_config_dump('ptl.refresh_run_run_id_seq', '');
