@@ -126,7 +126,8 @@ COMMENT ON FUNCTION ptl.refresh_lock_key() IS
 CREATE PROCEDURE ptl.daily_refresh(census date DEFAULT current_date, "full" boolean DEFAULT false,
                                    wait boolean DEFAULT false)
 LANGUAGE plpgsql
-SET search_path = pg_catalog, ptl, pg_temp
+-- No SET search_path: a procedure with SET clauses cannot COMMIT.  Every
+-- name below is qualified instead (pg_catalog is searched first anyway).
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -161,15 +162,15 @@ BEGIN
         FROM ptl.refresh_run r WHERE r.status = 'running' ORDER BY r.run_id DESC LIMIT 1;
         RAISE EXCEPTION 'another ptl refresh is running, so this one did nothing'
             USING ERRCODE = 'lock_not_available',
-                  DETAIL = CASE WHEN holder.run_id IS NOT NULL
-                                THEN format('Run %s started at %s by %s (server process %s).',
-                                            holder.run_id, holder.started_at, holder.run_by, holder.backend_pid) END,
+                  DETAIL = coalesce(format('Run %s started at %s by %s (server process %s).',
+                                           holder.run_id, holder.started_at, holder.run_by, holder.backend_pid),
+                                    'A session holds the refresh lock.'),
                   HINT = 'Wait for it to finish (ptl.refresh_status), or call ptl.daily_refresh(wait => true) to queue behind it.';
     END IF;
 
     INSERT INTO ptl.refresh_run (census, full_refresh, started_at, finished_at, status, entry_point, steps)
     VALUES (census, "full", began, NULL, 'running', 'daily_refresh',
-            ptl.refresh_step('[]', 'lock', began))
+            ptl.refresh_step('[]', 'advisory_lock', began))
     RETURNING run_id INTO run;
     COMMIT;
 
@@ -218,9 +219,13 @@ BEGIN
             error_detail = nullif(err_detail, ''), error_context = nullif(err_context, '')
         WHERE r.run_id = run;
         COMMIT;
+        err_hint := coalesce(nullif(err_hint, ''), format('See ptl.refresh_run where run_id = %s.', run));
+        IF coalesce(err_detail, '') = '' THEN
+            RAISE EXCEPTION 'ptl refresh run % failed at its % step, and was rolled back: %', run, phase, err_message
+                USING ERRCODE = err_state, HINT = err_hint;
+        END IF;
         RAISE EXCEPTION 'ptl refresh run % failed at its % step, and was rolled back: %', run, phase, err_message
-            USING ERRCODE = err_state, DETAIL = coalesce(nullif(err_detail, ''), ''),
-                  HINT = coalesce(nullif(err_hint, ''), format('See ptl.refresh_run where run_id = %s.', run));
+            USING ERRCODE = err_state, DETAIL = err_detail, HINT = err_hint;
     END IF;
     COMMIT;
 END

@@ -450,7 +450,7 @@ BEGIN
     -- One refresh at a time; readers (ACCESS SHARE) are not blocked and see
     -- the old list until this transaction commits.
     LOCK TABLE ptl.rtt_pathway IN SHARE ROW EXCLUSIVE MODE;
-    steps := ptl.refresh_step(steps, 'lock', started);
+    steps := ptl.refresh_step(steps, 'table_lock', started);
 
     SELECT r.census INTO last_census FROM ptl.refresh_run r
     WHERE r.status = 'succeeded' ORDER BY r.run_id DESC LIMIT 1;
