@@ -211,7 +211,7 @@ BEGIN
                                 err_context = PG_EXCEPTION_CONTEXT;
     END;
 
-    PERFORM pg_advisory_unlock(ptl.refresh_lock_key(), 1);
+    -- Unlock only after the commit: the next run must see this one's work.
     IF err_message IS NOT NULL THEN
         UPDATE ptl.refresh_run r
         SET status = 'failed', finished_at = clock_timestamp(), failed_step = phase,
@@ -219,6 +219,7 @@ BEGIN
             error_detail = nullif(err_detail, ''), error_context = nullif(err_context, '')
         WHERE r.run_id = run;
         COMMIT;
+        PERFORM pg_advisory_unlock(ptl.refresh_lock_key(), 1);
         err_hint := coalesce(nullif(err_hint, ''), format('See ptl.refresh_run where run_id = %s.', run));
         IF coalesce(err_detail, '') = '' THEN
             RAISE EXCEPTION 'ptl refresh run % failed at its % step, and was rolled back: %', run, phase, err_message
@@ -228,6 +229,7 @@ BEGIN
             USING ERRCODE = err_state, DETAIL = err_detail, HINT = err_hint;
     END IF;
     COMMIT;
+    PERFORM pg_advisory_unlock(ptl.refresh_lock_key(), 1);
 END
 $$;
 COMMENT ON PROCEDURE ptl.daily_refresh(date, boolean, boolean) IS
