@@ -11,6 +11,7 @@ SQL_PARTS    = src/types/types.sql \
                src/load/load.sql \
                src/link/person.sql \
                src/link/pathway.sql \
+               src/ops/access.sql \
                src/rtt/engine.sql \
                src/rtt/refresh.sql \
                src/rtt/validation.sql \
@@ -28,7 +29,9 @@ SQL_PARTS    = src/types/types.sql \
                src/plan/queue.sql \
                src/plan/forecast.sql \
                src/plan/inequality.sql \
-               src/ops/refresh.sql
+               src/ops/refresh.sql \
+               src/ops/audit.sql \
+               src/ops/security.sql
 SYNTH_PARTS  = test/generator/ptl_synth.sql test/generator/validation_recall.sql \
                test/generator/link_accuracy.sql test/generator/risk.sql \
                test/generator/theatre.sql test/generator/aid.sql

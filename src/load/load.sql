@@ -487,8 +487,7 @@ BEGIN
     EXECUTE format($q$
         UPDATE pg_temp.%1$I w
         SET reason = 'duplicate_in_extract', bad_sqlstate = '23505',
-            bad_message = format('the same %2$s appears again at row %%s of this extract; only the last row counts',
-                                 d.last_row)
+            bad_message = format(%2$L, d.last_row)
         FROM (SELECT ROW(%3$s) AS key, max(row_in_extract) AS last_row
               FROM pg_temp.%1$I
               GROUP BY %3$s
@@ -496,7 +495,11 @@ BEGIN
         WHERE ROW(%4$s) = d.key
           AND w.row_in_extract < d.last_row
           AND w.bad_column IS NULL$q$,
-        'ptl_load_' || extract_name, key_words, keys,
+        'ptl_load_' || extract_name,
+        -- the message as a quoted literal: key_words is text, not SQL
+        format('the same %s appears again at row %%s of this extract; only the last row counts',
+               replace(key_words, '%', '%%')),
+        keys,
         (SELECT string_agg(format('ptl.extract_value(w.%I)', k), ', ') FROM unnest(key_columns) k));
 END
 $$;

@@ -13,8 +13,17 @@
 -- non-admitted list, which has no surgical priority, runs by clock start.
 -- risk_setting.order_policy = longest_wait puts clock start before the
 -- share of target.  A priority's wait excludes suspended days.
+--
+-- Access (ops/access.sql): the view runs with its owner's rights, so each
+-- provider's list is numbered whole, then shows a user the rows of its
+-- organisations (and of pathways transferred to or from them), with the NHS
+-- number and hospital number blank unless it may see identifiers.
 CREATE VIEW ptl.ptl AS
-SELECT o.pathway_id, o.period_no, o.patient_id, o.nhs_number, o.local_patient_id, o.provider_org, o.site_code,
+SELECT l.* FROM (
+SELECT o.pathway_id, o.period_no, o.patient_id,
+       CASE WHEN (SELECT ptl.may_identify()) THEN o.nhs_number END AS nhs_number,
+       CASE WHEN (SELECT ptl.may_identify()) THEN o.local_patient_id END AS local_patient_id,
+       o.provider_org, o.site_code,
        o.treatment_function, o.treatment_function_name, o.rtt_line, o.commissioner_code, o.ppid_issuer, o.ppid,
        o.referral_priority, o.census, o.clock_start, o.days_waited, o.weeks_waited, o.week_band,
        o.breach_18_weeks_on, o.breach_52_weeks_on, o.breach_65_weeks_on, o.breach_78_weeks_on,
@@ -99,14 +108,17 @@ FROM (
             FROM ptl.validation_issue i WHERE i.pathway_id = r.pathway_id) v ON true
         WHERE r.outcome = 'incomplete'
           -- a record duplicating another of the same person is counted once (link/pathway.sql)
-          AND NOT EXISTS (SELECT 1 FROM ptl.pathway_duplicate d WHERE d.pathway_id = r.pathway_id)) b) o;
+          AND NOT EXISTS (SELECT 1 FROM ptl.pathway_duplicate d WHERE d.pathway_id = r.pathway_id)) b) o) l
+WHERE (SELECT ptl.sees_all_organisations())
+   OR l.provider_org = ANY ((SELECT ptl.my_organisations())::text[])
+   OR l.pathway_id IN (SELECT t.pathway_id FROM ptl.transferred_pathway_visible t);
 COMMENT ON VIEW ptl.ptl IS
     'The patient tracking list: every incomplete RTT period a provider reports (clinical responsibility not transferred), at the census of the last ptl.refresh()';
 COMMENT ON COLUMN ptl.ptl.pathway_id IS 'Pathway record';
 COMMENT ON COLUMN ptl.ptl.period_no IS 'RTT period on it';
 COMMENT ON COLUMN ptl.ptl.patient_id IS 'Patient record';
-COMMENT ON COLUMN ptl.ptl.nhs_number IS 'NHS number (NULL when missing or invalid)';
-COMMENT ON COLUMN ptl.ptl.local_patient_id IS 'Hospital number';
+COMMENT ON COLUMN ptl.ptl.nhs_number IS 'NHS number (NULL when missing or invalid, or when the user may not see identifiers)';
+COMMENT ON COLUMN ptl.ptl.local_patient_id IS 'Hospital number (NULL when the user may not see identifiers)';
 COMMENT ON COLUMN ptl.ptl.provider_org IS 'Reporting provider';
 COMMENT ON COLUMN ptl.ptl.site_code IS 'Managing site';
 COMMENT ON COLUMN ptl.ptl.treatment_function IS 'Treatment function code';

@@ -1,0 +1,77 @@
+-- ---------------------------------------------------------------------------
+-- ops, part 2: who may see which organisation's patients.  A database role
+-- (a login, or a group role its logins belong to) is mapped to one or more
+-- organisations; mapped to the ICS (organisation.org_kind = 'ics'), or a
+-- member of ptl_admin, it sees everything.  The row-level security policies
+-- (ops/security.sql) and the PTL view use the functions below.
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE ptl.user_organisation (
+    role_name   name NOT NULL,
+    org_code    text NOT NULL REFERENCES ptl.organisation (org_code) ON UPDATE CASCADE ON DELETE CASCADE,
+    granted_at  timestamptz NOT NULL DEFAULT now(),
+    granted_by  text NOT NULL DEFAULT current_user,
+    PRIMARY KEY (role_name, org_code)
+);
+SELECT pg_catalog.pg_extension_config_dump('ptl.user_organisation', '');
+COMMENT ON TABLE ptl.user_organisation IS
+    'Which organisations'' patients a database role may see (through row-level security); a role mapped to the ICS organisation sees all';
+COMMENT ON COLUMN ptl.user_organisation.role_name IS 'Database role: a login, or a group role whose members all get the mapping';
+COMMENT ON COLUMN ptl.user_organisation.org_code IS 'Organisation (a trust, or the ICS for everything)';
+COMMENT ON COLUMN ptl.user_organisation.granted_at IS 'When the mapping was made';
+COMMENT ON COLUMN ptl.user_organisation.granted_by IS 'Who made it';
+
+-- The organisations the current user is mapped to (directly or through a
+-- role it belongs to).  Not SECURITY DEFINER: current_user must be the
+-- caller's, and a caller sees only its own mappings (policy below).
+CREATE FUNCTION ptl.my_organisations() RETURNS text[]
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN coalesce((SELECT array_agg(DISTINCT u.org_code ORDER BY u.org_code) FROM ptl.user_organisation u
+                 WHERE pg_catalog.pg_has_role(current_user, u.role_name, 'MEMBER')), '{}');
+COMMENT ON FUNCTION ptl.my_organisations() IS
+    'Organisations whose patients the current user may see (ptl.user_organisation, through role membership)';
+
+-- Sees every organisation: a superuser, a member of ptl_admin, or a role
+-- mapped to an organisation of kind ics.
+CREATE FUNCTION ptl.sees_all_organisations() RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)
+    OR (pg_catalog.to_regrole('ptl_admin') IS NOT NULL
+        AND pg_catalog.pg_has_role(current_user, 'ptl_admin', 'MEMBER'))
+    OR EXISTS (SELECT 1 FROM ptl.organisation o
+               WHERE o.org_kind = 'ics' AND o.org_code = ANY (ptl.my_organisations()));
+COMMENT ON FUNCTION ptl.sees_all_organisations() IS
+    'Whether the current user sees every organisation''s patients (superuser, ptl_admin, or mapped to the ICS)';
+
+-- May see patient-identifying columns (NHS number, names, date of birth,
+-- address, hospital number): a member of ptl_identifiable or ptl_admin.
+CREATE FUNCTION ptl.may_identify() RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)
+    OR (pg_catalog.to_regrole('ptl_identifiable') IS NOT NULL
+        AND pg_catalog.pg_has_role(current_user, 'ptl_identifiable', 'MEMBER'))
+    OR (pg_catalog.to_regrole('ptl_admin') IS NOT NULL
+        AND pg_catalog.pg_has_role(current_user, 'ptl_admin', 'MEMBER'));
+COMMENT ON FUNCTION ptl.may_identify() IS
+    'Whether the current user may see patient-identifying values (member of ptl_identifiable or ptl_admin)';
+
+-- Pathway records another organisation's user sees because of a transfer:
+-- the receiver to the sender's organisation and the sender to the
+-- receiver's, limited to the caller's organisations.  Runs with its owner's
+-- rights (not security_invoker), so a policy on ptl.pathway can use it
+-- without the policy reading ptl.pathway through itself.
+CREATE VIEW ptl.transferred_pathway_visible AS
+SELECT x.receiver_pathway_id AS pathway_id, s.provider_org AS org_code
+FROM ptl.pathway_transfer x JOIN ptl.pathway s ON s.pathway_id = x.sender_pathway_id
+WHERE s.provider_org = ANY (ptl.my_organisations())
+UNION
+SELECT x.sender_pathway_id, r.provider_org
+FROM ptl.pathway_transfer x JOIN ptl.pathway r ON r.pathway_id = x.receiver_pathway_id
+WHERE r.provider_org = ANY (ptl.my_organisations());
+COMMENT ON VIEW ptl.transferred_pathway_visible IS
+    'Pathway records the current user sees because they were transferred to or from one of its organisations';
+COMMENT ON COLUMN ptl.transferred_pathway_visible.pathway_id IS 'Pathway record at the other provider';
+COMMENT ON COLUMN ptl.transferred_pathway_visible.org_code IS 'The caller''s organisation it was transferred to or from';
