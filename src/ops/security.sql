@@ -73,6 +73,8 @@ $$;
 -- Privileges
 -- ---------------------------------------------------------------------------
 GRANT USAGE ON SCHEMA ptl TO ptl_reader, ptl_loader;
+-- Everyone reads its own mappings (the row policies look them up).
+GRANT SELECT ON ptl.user_organisation, ptl.transferred_pathway_visible TO ptl_reader, ptl_loader;
 GRANT USAGE ON SCHEMA ptl_stage TO ptl_loader;
 
 -- Readers: every table and view, then the exceptions taken back.
@@ -102,6 +104,10 @@ GRANT SELECT ON ptl.organisation, ptl.site, ptl.commissioner, ptl.treatment_func
 GRANT SELECT, INSERT, UPDATE ON ptl.batch, ptl.patient, ptl.pathway, ptl.pathway_event,
     ptl.waiting_list_entry, ptl.rejected_row, ptl.load_warning, ptl.batch_extract TO ptl_loader;
 GRANT DELETE ON ptl.load_warning, ptl.rejected_row TO ptl_loader;
+-- a loaded event marks its pathway for the next refresh (rtt/refresh.sql)
+GRANT SELECT, INSERT ON ptl.rtt_dirty_pathway TO ptl_loader;
+-- a priority in the extract starts or extends its history (risk/assessment.sql)
+GRANT SELECT, INSERT, UPDATE ON ptl.clinical_priority_history TO ptl_loader;
 
 -- Administrators: everything.
 GRANT ALL ON ALL TABLES IN SCHEMA ptl TO ptl_admin;
@@ -141,6 +147,12 @@ DECLARE
     everyone CONSTANT text := '(SELECT ptl.sees_all_organisations())';
     mine CONSTANT text := '((SELECT ptl.my_organisations())::text[])';
 BEGIN
+    -- A role's own mappings (ptl.my_organisations reads them, so this test
+    -- cannot call it).
+    IF tbl = 'ptl.user_organisation'::regclass THEN
+        RETURN 'pg_catalog.pg_has_role(current_user, role_name, ''MEMBER'')'
+            || ' OR pg_catalog.pg_has_role(current_user, ''ptl_admin'', ''MEMBER'')';
+    END IF;
     RETURN everyone || ' OR ' || CASE
         WHEN tbl = 'ptl.pathway'::regclass THEN
             format('provider_org = ANY %s OR pathway_id IN (SELECT t.pathway_id FROM ptl.transferred_pathway_visible t)', mine)
@@ -148,8 +160,6 @@ BEGIN
             format('org_code = ANY %s OR patient_id IN (SELECT p.patient_id FROM ptl.pathway p)', mine)
         WHEN tbl = 'ptl.batch'::regclass THEN
             format('org_code = ANY %s', mine)
-        WHEN tbl = 'ptl.user_organisation'::regclass THEN
-            'pg_catalog.pg_has_role(current_user, role_name, ''MEMBER'')'
         WHEN tbl = 'ptl.pathway_transfer'::regclass THEN
             'receiver_pathway_id IN (SELECT p.pathway_id FROM ptl.pathway p) OR sender_pathway_id IN (SELECT p.pathway_id FROM ptl.pathway p)'
         WHEN 'pathway_id' = ANY (cols) THEN
