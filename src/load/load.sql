@@ -215,7 +215,10 @@ CREATE TABLE ptl.rejected_row (
     reason          text NOT NULL CHECK (reason IN (
                         'missing_required', 'invalid_date', 'invalid_number', 'invalid_code',
                         'implausible_date', 'inconsistent', 'out_of_range',
-                        'duplicate_in_extract', 'unknown_parent', 'parent_rejected')),
+                        'duplicate_in_extract', 'unknown_parent', 'parent_rejected',
+                        -- refused by ptl.stage_extract before staging
+                        'unterminated_quote', 'stray_quote', 'nul_byte', 'invalid_encoding',
+                        'field_too_long', 'wrong_column_count', 'formula_injection')),
     sqlstate        text NOT NULL CHECK (sqlstate ~ '^[0-9A-Z]{5}$'),
     message         text NOT NULL,
     raw             jsonb NOT NULL,
@@ -233,7 +236,7 @@ COMMENT ON COLUMN ptl.rejected_row.row_in_extract IS 'Position of the row in its
 COMMENT ON COLUMN ptl.rejected_row.column_name IS 'The column at fault (NULL when the fault is the whole row)';
 COMMENT ON COLUMN ptl.rejected_row.value IS 'The value at fault, exactly as delivered';
 COMMENT ON COLUMN ptl.rejected_row.reason IS
-    'Reason code: missing_required, invalid_date, invalid_number, invalid_code, implausible_date, inconsistent, out_of_range, duplicate_in_extract, unknown_parent, parent_rejected';
+    'Reason code: missing_required, invalid_date, invalid_number, invalid_code, implausible_date, inconsistent, out_of_range, duplicate_in_extract, unknown_parent, parent_rejected; and from ptl.stage_extract: unterminated_quote, stray_quote, nul_byte, invalid_encoding, field_too_long, wrong_column_count, formula_injection';
 COMMENT ON COLUMN ptl.rejected_row.sqlstate IS 'SQLSTATE of the fault (the one the type''s parser or the constraint would raise)';
 COMMENT ON COLUMN ptl.rejected_row.message IS 'What is wrong, in words a data manager can act on';
 COMMENT ON COLUMN ptl.rejected_row.raw IS 'The whole staged row, as delivered';
@@ -449,7 +452,7 @@ BEGIN
     EXECUTE format($q$
         CREATE TEMP TABLE %I ON COMMIT DROP AS
         SELECT s.*,
-               row_number() OVER (ORDER BY s.row_no) AS row_in_extract,
+               coalesce(s.source_row, row_number() OVER (ORDER BY s.row_no)) AS row_in_extract,
                CASE %s END AS bad_column,
                CASE %s END AS warn_column,
                NULL::text AS reason,
@@ -569,7 +572,7 @@ BEGIN
         FROM pg_temp.%I w
         CROSS JOIN LATERAL (
             SELECT to_jsonb(w) ->> w.bad_column AS value,
-                   to_jsonb(w) - '{bad_column,warn_column,reason,rule_column,bad_sqlstate,bad_message,row_in_extract,batch_id,row_no}'::text[] AS raw) r
+                   to_jsonb(w) - '{bad_column,warn_column,reason,rule_column,bad_sqlstate,bad_message,row_in_extract,batch_id,row_no,source_row}'::text[] AS raw) r
         JOIN ptl.extract_column c ON c.extract = $2 AND c.column_name = w.bad_column
         CROSS JOIN LATERAL ptl.extract_value_problem(c, r.value) p
         WHERE w.bad_column IS NOT NULL$q$, work)
@@ -582,7 +585,7 @@ BEGIN
                                       reason, sqlstate, message, raw)
         SELECT $1, $2, w.row_in_extract, w.rule_column, to_jsonb(w) ->> w.rule_column,
                w.reason, w.bad_sqlstate, w.bad_message,
-               to_jsonb(w) - '{bad_column,warn_column,reason,rule_column,bad_sqlstate,bad_message,row_in_extract,batch_id,row_no}'::text[]
+               to_jsonb(w) - '{bad_column,warn_column,reason,rule_column,bad_sqlstate,bad_message,row_in_extract,batch_id,row_no,source_row}'::text[]
         FROM pg_temp.%I w
         WHERE w.bad_column IS NULL AND w.reason IS NOT NULL$q$, work)
     USING batch, extract_name;
@@ -957,6 +960,7 @@ DECLARE
     n_read bigint;
     n_loaded bigint;
     n_changed bigint;
+    n_refused bigint;
     q record;
 BEGIN
     IF batch IS NULL THEN
@@ -980,7 +984,11 @@ BEGIN
     -- Parents before children: a row can only point at what is loaded.
     FOREACH extract_name IN ARRAY ARRAY['patient', 'pathway', 'pathway_event', 'waiting_list_entry'] LOOP
         started := clock_timestamp();
-        n_read := ptl.load_check_columns(batch, extract_name);
+        -- Records ptl.stage_extract refused before staging count as read
+        -- and quarantined (the batch had no rejected rows before its load).
+        n_refused := (SELECT count(*) FROM ptl.rejected_row r
+                      WHERE r.batch_id = load.batch AND r.extract = extract_name);
+        n_read := ptl.load_check_columns(batch, extract_name) + n_refused;
         CASE extract_name
             WHEN 'patient' THEN SELECT * INTO n_loaded, n_changed FROM ptl.load_patients(batch);
             WHEN 'pathway' THEN SELECT * INTO n_loaded, n_changed FROM ptl.load_pathways(batch);
@@ -997,8 +1005,8 @@ BEGIN
         INSERT INTO ptl.batch_extract
             (batch_id, extract, rows_read, rows_loaded, rows_updated, rows_unchanged,
              rows_quarantined, rows_with_warnings, load_ms)
-        VALUES (batch, extract_name, n_read, n_loaded, n_read - n_loaded - q.quarantined,
-                n_read - n_loaded - q.quarantined - n_changed, q.quarantined, q.warned,
+        VALUES (batch, extract_name, n_read, n_loaded, n_read - n_loaded - q.quarantined - n_refused,
+                n_read - n_loaded - q.quarantined - n_refused - n_changed, q.quarantined + n_refused, q.warned,
                 round(extract(epoch FROM clock_timestamp() - started) * 1000, 1));
     END LOOP;
 
@@ -1072,6 +1080,8 @@ BEGIN
                        'Batch the row belongs to (defaults to the one ptl.open_batch() opened in this session)');
         EXECUTE format('COMMENT ON COLUMN ptl_stage.%I.row_no IS %L', c.extract,
                        'Arrival order of the row (its position in the extract follows from it)');
+        EXECUTE format('COMMENT ON COLUMN ptl_stage.%I.source_row IS %L', c.extract,
+                       'Data record number in the delivered file (ptl.stage_extract); NULL when COPYed, and the position follows from row_no');
     END LOOP;
 END
 $$;
@@ -1121,3 +1131,143 @@ END
 $$;
 COMMENT ON FUNCTION ptl.retry_rejected(bigint, text[]) IS
     'Stages a batch''s quarantined rows again, as delivered, in a new batch of the same source (optionally only some reasons; rows superseded in their extract excepted); returns the new batch for ptl.load()';
+
+-- ---------------------------------------------------------------------------
+-- Reading an extract file record by record.  COPY stops at the first bad
+-- line; ptl.stage_extract stages every good record and refuses the others
+-- into ptl.rejected_row with a reason, so one corrupt line never holds back
+-- a site's whole delivery.  The file's first record names the columns.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION ptl.csv_records(data bytea, encoding name DEFAULT 'UTF8', delimiter text DEFAULT ',',
+                                max_field_bytes int DEFAULT 65536,
+                                OUT record_no int, OUT fields text[], OUT problem text, OUT bad_field int,
+                                OUT raw text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'csv_records'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ptl.csv_records(bytea, name, text, int) IS
+    'A CSV file (RFC 4180) split into records: the fields of each good record, or the problem with a bad one (unterminated_quote, stray_quote, nul_byte, invalid_encoding, field_too_long) and the record made printable';
+
+-- A spreadsheet opening a cell that starts with = + - @ or a tab or
+-- carriage return may run it as a formula (CSV injection, OWASP).  No
+-- extract column holds such text, except a signed number.
+CREATE FUNCTION ptl.is_formula_cell(cell text) RETURNS boolean
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN cell ~ '^[-=+@\t\r]' AND cell !~ '^[-+]?[0-9]+([.][0-9]*)?$';
+COMMENT ON FUNCTION ptl.is_formula_cell(text) IS
+    'Whether a cell would be read as a formula by a spreadsheet (starts with = + - @, tab or CR, and is not a signed number)';
+
+CREATE FUNCTION ptl.stage_extract(batch bigint, extract_name text, data bytea,
+                                  encoding name DEFAULT 'UTF8', delimiter text DEFAULT ',',
+                                  max_field_bytes int DEFAULT 4096,
+                                  OUT records bigint, OUT staged bigint, OUT refused bigint)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$
+DECLARE
+    b ptl.batch;
+    header text[];
+    header_problem text;
+    known text[];
+    bad text;
+BEGIN
+    IF extract_name IS NULL OR extract_name NOT IN ('patient', 'pathway', 'pathway_event', 'waiting_list_entry') THEN
+        RAISE EXCEPTION 'there is no extract called %', coalesce(quote_literal(extract_name), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The extracts are patient, pathway, pathway_event and waiting_list_entry.';
+    END IF;
+    SELECT * INTO b FROM ptl.batch x WHERE x.batch_id = stage_extract.batch FOR SHARE;
+    IF NOT FOUND OR b.status <> 'open' THEN
+        RAISE EXCEPTION 'cannot stage rows into batch %: it is %', coalesce(batch::text, 'NULL'),
+                        coalesce(b.status, 'not opened')
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Open a new batch with ptl.open_batch() and stage the file into it.';
+    END IF;
+
+    IF to_regclass('pg_temp.ptl_extract_record') IS NOT NULL THEN
+        DROP TABLE pg_temp.ptl_extract_record;
+    END IF;
+    CREATE TEMP TABLE ptl_extract_record ON COMMIT DROP AS
+    SELECT r.*, NULL::text AS reason, NULL::int AS column_no, NULL::text AS message
+    FROM ptl.csv_records(data, encoding, delimiter, max_field_bytes) r;
+
+    SELECT r.fields, r.problem INTO header, header_problem FROM ptl_extract_record r WHERE r.record_no = 1;
+    IF NOT FOUND THEN
+        records := 0; staged := 0; refused := 0;
+        RETURN;
+    END IF;
+    IF header_problem IS NOT NULL THEN
+        RAISE EXCEPTION 'the header of the % extract cannot be read: %', extract_name, header_problem
+            USING ERRCODE = 'bad_copy_file_format',
+                  HINT = 'The first line must name the columns, e.g. local_patient_id,nhs_number,...';
+    END IF;
+    header := ARRAY(SELECT lower(btrim(h)) FROM unnest(header) WITH ORDINALITY u(h, i) ORDER BY i);
+    known := ARRAY(SELECT c.column_name FROM ptl.extract_column c WHERE c.extract = extract_name ORDER BY c.ordinal);
+    bad := (SELECT h FROM unnest(header) h WHERE h IS NULL OR h <> ALL (known) LIMIT 1);
+    IF bad IS NOT NULL OR array_position(header, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'column % in the header of the % extract is not one of its columns',
+                        coalesce(quote_literal(bad), 'NULL'), extract_name
+            USING ERRCODE = 'bad_copy_file_format',
+                  HINT = format('The columns are: %s.', array_to_string(known, ', '));
+    END IF;
+    bad := (SELECT h FROM unnest(header) h GROUP BY h HAVING count(*) > 1 LIMIT 1);
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'column % appears twice in the header of the % extract', quote_literal(bad), extract_name
+            USING ERRCODE = 'bad_copy_file_format';
+    END IF;
+
+    -- Why each refused record is refused: how it was written, then its
+    -- shape, then a cell a spreadsheet would run.
+    UPDATE ptl_extract_record r
+    SET reason = coalesce(r.problem, v.reason), column_no = coalesce(r.bad_field, v.column_no),
+        message = CASE coalesce(r.problem, v.reason)
+            WHEN 'unterminated_quote' THEN 'the file ends inside a quoted field'
+            WHEN 'stray_quote' THEN 'a quoted field is followed by more text before the next delimiter'
+            WHEN 'nul_byte' THEN 'the record holds a zero byte, which text cannot'
+            WHEN 'invalid_encoding' THEN format('the record is not valid %s', encoding)
+            WHEN 'field_too_long' THEN format('a field is longer than %s bytes', max_field_bytes)
+            WHEN 'wrong_column_count' THEN format('the record has %s fields, the header %s',
+                                                  cardinality(r.fields), cardinality(header))
+            WHEN 'formula_injection' THEN format('%s starts like a spreadsheet formula', header[v.column_no])
+            END
+    FROM ptl_extract_record x
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN x.fields IS NULL THEN NULL
+                    WHEN cardinality(x.fields) <> cardinality(header) THEN 'wrong_column_count'
+                    WHEN f.i IS NOT NULL THEN 'formula_injection' END AS reason,
+               f.i::int AS column_no
+        FROM (SELECT min(u.i) AS i FROM unnest(x.fields) WITH ORDINALITY u(cell, i)
+              WHERE ptl.is_formula_cell(u.cell)) f) v
+    WHERE r.record_no = x.record_no AND r.record_no > 1
+      AND (r.problem IS NOT NULL OR v.reason IS NOT NULL);
+
+    INSERT INTO ptl.rejected_row (batch_id, extract, row_in_extract, column_name, value, reason, sqlstate,
+                                  message, raw)
+    SELECT batch, extract_name, r.record_no - 1,
+           CASE WHEN r.reason <> 'wrong_column_count' THEN header[r.column_no] END,
+           CASE WHEN r.reason = 'formula_injection' THEN r.fields[r.column_no] END,
+           r.reason,
+           CASE r.reason WHEN 'nul_byte' THEN '22021' WHEN 'invalid_encoding' THEN '22021'
+                         WHEN 'field_too_long' THEN '22001' WHEN 'formula_injection' THEN '22P02'
+                         ELSE '22P04' END,
+           format('record %s: %s', r.record_no - 1, r.message),
+           CASE WHEN r.fields IS NOT NULL THEN to_jsonb(r.fields) ELSE to_jsonb(r.raw) END
+    FROM ptl_extract_record r
+    WHERE r.reason IS NOT NULL
+    ORDER BY r.record_no;
+    GET DIAGNOSTICS refused = ROW_COUNT;
+
+    EXECUTE format('INSERT INTO ptl_stage.%I (batch_id, source_row, %s) SELECT $1, r.record_no - 1, %s
+                    FROM pg_temp.ptl_extract_record r WHERE r.record_no > 1 AND r.reason IS NULL ORDER BY r.record_no',
+                   extract_name,
+                   (SELECT string_agg(format('%I', h), ', ' ORDER BY i) FROM unnest(header) WITH ORDINALITY u(h, i)),
+                   (SELECT string_agg(format('r.fields[%s]', i), ', ' ORDER BY i) FROM generate_subscripts(header, 1) i))
+    USING batch;
+    GET DIAGNOSTICS staged = ROW_COUNT;
+    records := staged + refused;
+    DROP TABLE pg_temp.ptl_extract_record;
+END
+$$;
+COMMENT ON FUNCTION ptl.stage_extract(bigint, text, bytea, name, text, int) IS
+    'Stages an extract file (CSV with a header naming the columns, in the given encoding) into an open batch: good records into ptl_stage, malformed ones (quoting, zero bytes, encoding, huge fields, column count, formula cells) into ptl.rejected_row with the reason; then ptl.load checks the values';

@@ -21,6 +21,7 @@ COMMENT ON FUNCTION ptl.current_batch() IS
 CREATE TABLE ptl_stage.patient (
     batch_id            bigint NOT NULL DEFAULT ptl.current_batch(),
     row_no              bigint GENERATED ALWAYS AS IDENTITY,
+    source_row          bigint,
     local_patient_id    text,
     nhs_number          text,
     given_name          text,
@@ -41,6 +42,7 @@ COMMENT ON TABLE ptl_stage.patient IS 'Patient extract as delivered (one row per
 CREATE TABLE ptl_stage.pathway (
     batch_id            bigint NOT NULL DEFAULT ptl.current_batch(),
     row_no              bigint GENERATED ALWAYS AS IDENTITY,
+    source_row          bigint,
     local_patient_id    text,
     ppid                text,
     ppid_issuer         text,
@@ -58,6 +60,7 @@ COMMENT ON TABLE ptl_stage.pathway IS 'Pathway (referral) extract as delivered (
 CREATE TABLE ptl_stage.pathway_event (
     batch_id            bigint NOT NULL DEFAULT ptl.current_batch(),
     row_no              bigint GENERATED ALWAYS AS IDENTITY,
+    source_row          bigint,
     ppid_issuer         text,
     ppid                text,
     event_ref           text,
@@ -74,6 +77,7 @@ COMMENT ON TABLE ptl_stage.pathway_event IS 'Pathway event extract as delivered 
 CREATE TABLE ptl_stage.waiting_list_entry (
     batch_id                    bigint NOT NULL DEFAULT ptl.current_batch(),
     row_no                      bigint GENERATED ALWAYS AS IDENTITY,
+    source_row                  bigint,
     ppid_issuer                 text,
     ppid                        text,
     entry_ref                   text,
