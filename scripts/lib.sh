@@ -27,7 +27,7 @@ build_and_install() {
     say "building ptl (${1:-default flags})"
     make -s clean >/dev/null
     if [ -n "${1:-}" ]; then
-        make -s PG_CONFIG="$PG_CONFIG" PG_CFLAGS="$1"
+        make -s PG_CONFIG="$PG_CONFIG" PG_CFLAGS="$1" PG_LDFLAGS="${2:-}"
     else
         make -s PG_CONFIG="$PG_CONFIG"
     fi

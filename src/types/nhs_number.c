@@ -149,7 +149,9 @@ DescribeCharacter(const char *p, int len)
 		return psprintf("\"%c\"", c);
 	if (c < 0x80)
 		return psprintf("U+%04X", c);	/* a control character */
-	if (GetDatabaseEncoding() == PG_UTF8)
+	/* The code point only of a whole character (the fuzzer found a lone
+	 * lead byte read past the end, were it ever given unchecked bytes). */
+	if (GetDatabaseEncoding() == PG_UTF8 && pg_utf_mblen((const unsigned char *) p) == len)
 		return psprintf("\"%.*s\" (U+%04X)", len, p,
 						(unsigned int) utf8_to_unicode((const unsigned char *) p));
 	return psprintf("\"%.*s\"", len, p);
