@@ -1,7 +1,8 @@
 # ptl: PGXS build.  One ptl.so from src/*/*.c, one install script from the
 # capability SQL files in the order below (later files use earlier objects).
 EXTENSION    = ptl ptl_synth
-EXTVERSION   = 0.1.0
+EXTVERSION   = 0.2.0
+SYNTHVERSION = 0.1.0
 
 SQL_PARTS    = src/types/types.sql \
                src/risk/scores.sql \
@@ -38,7 +39,11 @@ SYNTH_PARTS  = test/generator/ptl_synth.sql test/generator/validation_recall.sql
 
 MODULE_big   = ptl
 OBJS         = src/ptl.o $(patsubst %.c,%.o,$(sort $(wildcard src/*/*.c)))
-DATA_built   = ptl--$(EXTVERSION).sql ptl_synth--$(EXTVERSION).sql
+# Past releases' install scripts are frozen in releases/; each release's
+# upgrade script is built from releases/ptl--A--B.sql.in (scripts/build-upgrade).
+UPGRADES     = ptl--0.1.0--0.2.0.sql
+DATA         = releases/ptl--0.1.0.sql
+DATA_built   = ptl--$(EXTVERSION).sql ptl_synth--$(SYNTHVERSION).sql $(UPGRADES)
 
 # pg_regress: every script in sql/, in name order, against one database that
 # already has ptl installed.  Isolation specs live in specs/.
@@ -58,8 +63,11 @@ include $(PGXS)
 ptl--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
 
-ptl_synth--$(EXTVERSION).sql: $(SYNTH_PARTS)
+ptl_synth--$(SYNTHVERSION).sql: $(SYNTH_PARTS)
 	cat $^ > $@
+
+ptl--%.sql: releases/ptl--%.sql.in scripts/build-upgrade $(SQL_PARTS)
+	bash scripts/build-upgrade $< > $@
 
 # pgTAP suites, run after `make install` against $PGDATABASE.
 .PHONY: prove

@@ -83,8 +83,8 @@ SELECT run_id, census, status, batches_loaded, rows_loaded, rows_rejected, full_
 -- before the census go; the rest stay.  (A backfill of 2024, before the
 -- first referral, makes empty months.)
 SELECT ptl.backfill_census_snapshots('2024-01-01', '2024-06-30', 30) AS rows_backfilled;
-UPDATE ptl.ops_setting SET snapshot_retention = '1 year';
-SELECT snapshot_retention, changed_by = current_user AS stamped FROM ptl.ops_setting;
+INSERT INTO ptl.ops_setting (snapshot_retention) VALUES ('1 year');
+SELECT snapshot_retention, set_by = current_user AS by_me FROM ptl.ops_setting_in_force();
 CALL ptl.daily_refresh('2025-05-31');
 SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
 WHERE i.inhparent = 'ptl.census_snapshot'::regclass ORDER BY 1;

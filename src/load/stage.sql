@@ -21,7 +21,6 @@ COMMENT ON FUNCTION ptl.current_batch() IS
 CREATE TABLE ptl_stage.patient (
     batch_id            bigint NOT NULL DEFAULT ptl.current_batch(),
     row_no              bigint GENERATED ALWAYS AS IDENTITY,
-    source_row          bigint,
     local_patient_id    text,
     nhs_number          text,
     given_name          text,
@@ -34,7 +33,8 @@ CREATE TABLE ptl_stage.patient (
     ethnic_category     text,
     lsoa_code           text,
     gp_practice_code    text,
-    commissioner_code   text
+    commissioner_code   text,
+    source_row          bigint
 );
 CREATE INDEX ON ptl_stage.patient (batch_id);
 COMMENT ON TABLE ptl_stage.patient IS 'Patient extract as delivered (one row per patient record)';
@@ -42,7 +42,6 @@ COMMENT ON TABLE ptl_stage.patient IS 'Patient extract as delivered (one row per
 CREATE TABLE ptl_stage.pathway (
     batch_id            bigint NOT NULL DEFAULT ptl.current_batch(),
     row_no              bigint GENERATED ALWAYS AS IDENTITY,
-    source_row          bigint,
     local_patient_id    text,
     ppid                text,
     ppid_issuer         text,
@@ -52,7 +51,8 @@ CREATE TABLE ptl_stage.pathway (
     referral_priority   text,
     referral_received   text,
     commissioner_code   text,
-    consultant_code     text
+    consultant_code     text,
+    source_row          bigint
 );
 CREATE INDEX ON ptl_stage.pathway (batch_id);
 COMMENT ON TABLE ptl_stage.pathway IS 'Pathway (referral) extract as delivered (one row per pathway)';
@@ -60,7 +60,6 @@ COMMENT ON TABLE ptl_stage.pathway IS 'Pathway (referral) extract as delivered (
 CREATE TABLE ptl_stage.pathway_event (
     batch_id            bigint NOT NULL DEFAULT ptl.current_batch(),
     row_no              bigint GENERATED ALWAYS AS IDENTITY,
-    source_row          bigint,
     ppid_issuer         text,
     ppid                text,
     event_ref           text,
@@ -69,7 +68,8 @@ CREATE TABLE ptl_stage.pathway_event (
     rtt_status          text,
     ref_date            text,
     site_code           text,
-    treatment_function  text
+    treatment_function  text,
+    source_row          bigint
 );
 CREATE INDEX ON ptl_stage.pathway_event (batch_id);
 COMMENT ON TABLE ptl_stage.pathway_event IS 'Pathway event extract as delivered (one row per event)';
@@ -77,7 +77,6 @@ COMMENT ON TABLE ptl_stage.pathway_event IS 'Pathway event extract as delivered 
 CREATE TABLE ptl_stage.waiting_list_entry (
     batch_id                    bigint NOT NULL DEFAULT ptl.current_batch(),
     row_no                      bigint GENERATED ALWAYS AS IDENTITY,
-    source_row                  bigint,
     ppid_issuer                 text,
     ppid                        text,
     entry_ref                   text,
@@ -91,7 +90,8 @@ CREATE TABLE ptl_stage.waiting_list_entry (
     tci_date                    text,
     removed_date                text,
     removal_reason              text,
-    site_code                   text
+    site_code                   text,
+    source_row          bigint
 );
 CREATE INDEX ON ptl_stage.waiting_list_entry (batch_id);
 COMMENT ON TABLE ptl_stage.waiting_list_entry IS 'Admitted waiting-list extract as delivered (one row per entry)';

@@ -42,6 +42,18 @@ COMMENT ON COLUMN ptl.audit_log.column_name IS 'Column whose value changed';
 COMMENT ON COLUMN ptl.audit_log.old_value IS 'Value before (NULL for an insert)';
 COMMENT ON COLUMN ptl.audit_log.new_value IS 'Value after (NULL for a delete)';
 
+-- pg_restore, run by a superuser, puts back rows that were audited when they
+-- were first written: its inserts are neither audited again nor re-stamped.
+-- (Restore custom-format dumps with pg_restore; a plain SQL dump replayed
+-- through psql would audit every restored row as new.)
+CREATE FUNCTION ptl.restoring() RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN current_setting('application_name', true) = 'pg_restore'
+   AND (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user);
+COMMENT ON FUNCTION ptl.restoring() IS
+    'Whether this session is a superuser''s pg_restore (whose inserts restore audited rows rather than make changes)';
+
 -- Whoever writes an entry, it says who and when truly: a role that may
 -- change audited rows may insert entries (the triggers run with its rights),
 -- but not backdate them, sign them for someone else, or change or delete
@@ -51,6 +63,9 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF ptl.restoring() THEN
+        RETURN NEW;
+    END IF;
     NEW.changed_at := clock_timestamp();
     NEW.changed_by := current_user;
     NEW.session_user_name := session_user;
@@ -75,6 +90,9 @@ DECLARE
     key jsonb;
     col text;
 BEGIN
+    IF TG_OP = 'INSERT' AND ptl.restoring() THEN
+        RETURN NULL;
+    END IF;
     SELECT jsonb_object_agg(k, coalesce(new_row, old_row) -> k) INTO key
     FROM unnest(string_to_array(TG_ARGV[0], ',')) k;
     FOREACH col IN ARRAY TG_ARGV[1:] LOOP

@@ -83,7 +83,9 @@ FROM (
         LEFT JOIN LATERAL (
             SELECT e.entry_id, e.decision_to_admit, e.clinical_priority, e.procedure_code, e.tci_date
             FROM ptl.waiting_list_entry e
-            WHERE e.pathway_id = r.pathway_id AND e.removed_date IS NULL
+            -- listed by the census (a refresh at an earlier census must not
+            -- see an entry decided later)
+            WHERE e.pathway_id = r.pathway_id AND e.removed_date IS NULL AND e.decision_to_admit <= r.census
             ORDER BY e.decision_to_admit DESC, e.entry_id DESC
             LIMIT 1) w ON true
         -- the priority in force at the census (ptl.clinical_priority_history)

@@ -186,15 +186,19 @@ CREATE TABLE ptl.census_snapshot (
     week_band           int,
     has_dta             boolean NOT NULL,
     target_date         date,
-    list_position       bigint,
-    PRIMARY KEY (census_date, pathway_id, period_no)
+    list_position       bigint
 ) PARTITION BY RANGE (census_date);
-CREATE INDEX census_snapshot_provider_idx ON ptl.census_snapshot (census_date, provider_org, rtt_line);
 -- One partition a calendar month, made by ptl.census_snapshot_partition()
 -- when a refresh first writes the month, so retention drops whole months.
 -- Rows written by hand for a month without one land in the default
--- partition until the month's partition is made.
-CREATE TABLE ptl.census_snapshot_default PARTITION OF ptl.census_snapshot DEFAULT;
+-- partition until the month's partition is made.  Each partition has its
+-- own key (census date, pathway, period) and index, rather than the parent:
+-- the parent belongs to the extension and the months do not, and pg_dump
+-- cannot restore indexes a member parent would give its partitions.
+CREATE TABLE ptl.census_snapshot_default PARTITION OF ptl.census_snapshot (
+    PRIMARY KEY (census_date, pathway_id, period_no)
+) DEFAULT;
+CREATE INDEX census_snapshot_default_provider_idx ON ptl.census_snapshot_default (census_date, provider_org, rtt_line);
 COMMENT ON TABLE ptl.census_snapshot IS
     'The incomplete pathways each provider reported at each census, kept for trends (a refresh at the same census replaces its rows); partitioned by month, kept for ptl.ops_setting.snapshot_retention';
 COMMENT ON TABLE ptl.census_snapshot_default IS
@@ -226,17 +230,18 @@ CREATE TABLE ptl.refresh_run (
     full_refresh        boolean NOT NULL,
     started_at          timestamptz NOT NULL,
     finished_at         timestamptz DEFAULT clock_timestamp(),
+    pathways_computed   bigint,
+    periods             bigint,
+    event_issues        bigint,
+    validation_issues   bigint,
+    snapshot_rows       bigint,
+    run_by              text NOT NULL DEFAULT current_user,
     status              text NOT NULL DEFAULT 'succeeded' CHECK (status IN ('running', 'succeeded', 'failed')),
     entry_point         text NOT NULL DEFAULT 'refresh' CHECK (entry_point IN ('refresh', 'daily_refresh')),
     backend_pid         int NOT NULL DEFAULT pg_backend_pid(),
     batches_loaded      int,
     rows_loaded         bigint,
     rows_rejected       bigint,
-    pathways_computed   bigint,
-    periods             bigint,
-    event_issues        bigint,
-    validation_issues   bigint,
-    snapshot_rows       bigint,
     snapshot_partitions_dropped int,
     steps               jsonb NOT NULL DEFAULT '[]',
     failed_step         text,
@@ -244,8 +249,7 @@ CREATE TABLE ptl.refresh_run (
     error_message       text,
     error_detail        text,
     error_context       text,
-    run_by              text NOT NULL DEFAULT current_user,
-    CHECK ((status = 'failed') = (error_message IS NOT NULL))
+    CONSTRAINT refresh_run_failure_has_reason CHECK ((status = 'failed') = (error_message IS NOT NULL))
 );
 COMMENT ON TABLE ptl.refresh_run IS 'One row a refresh: what it did, how long each step took, and why it failed if it did (see ptl.refresh_status)';
 COMMENT ON COLUMN ptl.refresh_run.run_id IS 'Run number';

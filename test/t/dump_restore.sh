@@ -19,7 +19,8 @@ tables="organisation site commissioner treatment_function treatment_function_ove
         theatre_proposal_run theatre_proposal theatre_proposal_outcome
         postcode_district transfer_preference mutual_aid_request mutual_aid_offer mutual_aid_slot
         mutual_aid_transfer mutual_aid_state_change pidmas_cohort pathway_validation
-        validation_campaign validation_campaign_pathway validation_contact"
+        validation_campaign validation_campaign_pathway validation_contact
+        census_snapshot refresh_run audit_log user_organisation ops_setting"
 
 fingerprint() {
     local db=$1 t=$2
@@ -65,6 +66,11 @@ q $src "INSERT INTO ptl.validation_contact (campaign_id, pathway_id, contacted_o
         SELECT campaign_id, min(pathway_id), '2025-03-31', 'phone', 'still_wants_treatment'
         FROM ptl.validation_campaign_pathway GROUP BY campaign_id"
 q $src "SELECT ptl.apply_validation_contact(min(contact_id)) FROM ptl.validation_contact" >/dev/null
+# Operations: a second census month (its own snapshot partition), a mapping,
+# a retention setting; the audit log has the priority review above.
+q $src "CALL ptl.refresh('2025-04-07')"
+q $src "INSERT INTO ptl.user_organisation (role_name, org_code) VALUES ('ptl_reader', (SELECT min(org_code) FROM ptl.organisation))"
+q $src "INSERT INTO ptl.ops_setting (snapshot_retention) VALUES ('5 years')"
 
 pg_dump -Fc -f "$dump" $src
 createdb $dst
