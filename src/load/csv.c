@@ -69,6 +69,29 @@ csv_raw_shown(const char *p, int len)
 	return cstring_to_text_with_len(buf.data, buf.len);
 }
 
+/* The first fault of a record is the one reported. */
+static void
+csv_fault(const char **problem, int *bad_field, const char *what, int field)
+{
+	if (*problem == NULL)
+	{
+		*problem = what;
+		*bad_field = field;
+	}
+}
+
+/* One byte of a field's value, noting a zero byte or an overlong field. */
+static void
+csv_take(StringInfo value, char c, int max_field, const char **problem, int *bad_field, int field)
+{
+	if (c == '\0')
+		csv_fault(problem, bad_field, "nul_byte", field);
+	if (value->len < max_field)
+		appendStringInfoChar(value, c);
+	else
+		csv_fault(problem, bad_field, "field_too_long", field);
+}
+
 Datum
 csv_records(PG_FUNCTION_ARGS)
 {
@@ -164,11 +187,7 @@ csv_records(PG_FUNCTION_ARGS)
 				{
 					if (pos >= n)
 					{
-						if (!problem)
-						{
-							problem = "unterminated_quote";
-							bad_field = nfields;
-						}
+						csv_fault(&problem, &bad_field, "unterminated_quote", nfields);
 						end_of_record = true;
 						break;
 					}
@@ -183,18 +202,7 @@ csv_records(PG_FUNCTION_ARGS)
 						pos++;
 						break;
 					}
-					if (p[pos] == '\0' && !problem)
-					{
-						problem = "nul_byte";
-						bad_field = nfields;
-					}
-					if (value.len < max_field)
-						appendStringInfoChar(&value, p[pos]);
-					else if (!problem)
-					{
-						problem = "field_too_long";
-						bad_field = nfields;
-					}
+					csv_take(&value, p[pos], max_field, &problem, &bad_field, nfields);
 					pos++;
 				}
 			}
@@ -203,23 +211,9 @@ csv_records(PG_FUNCTION_ARGS)
 			while (!end_of_record && pos < n && p[pos] != delimiter && p[pos] != '\n' &&
 				   !(p[pos] == '\r' && pos + 1 < n && p[pos + 1] == '\n'))
 			{
-				if (f->quoted && !problem)
-				{
-					problem = "stray_quote";
-					bad_field = nfields;
-				}
-				if (p[pos] == '\0' && !problem)
-				{
-					problem = "nul_byte";
-					bad_field = nfields;
-				}
-				if (value.len < max_field)
-					appendStringInfoChar(&value, p[pos]);
-				else if (!problem)
-				{
-					problem = "field_too_long";
-					bad_field = nfields;
-				}
+				if (f->quoted)
+					csv_fault(&problem, &bad_field, "stray_quote", nfields);
+				csv_take(&value, p[pos], max_field, &problem, &bad_field, nfields);
 				pos++;
 			}
 
@@ -228,10 +222,7 @@ csv_records(PG_FUNCTION_ARGS)
 			if (!problem)
 			{
 				if (!pg_verify_mbstr(encoding, value.data, value.len, true))
-				{
-					problem = "invalid_encoding";
-					bad_field = nfields;
-				}
+					csv_fault(&problem, &bad_field, "invalid_encoding", nfields);
 				else
 					f->value = pnstrdup(value.data, value.len);
 			}

@@ -32,14 +32,23 @@ RETURN coalesce((SELECT array_agg(DISTINCT u.org_code ORDER BY u.org_code) FROM 
 COMMENT ON FUNCTION ptl.my_organisations() IS
     'Organisations whose patients the current user may see (ptl.user_organisation, through role membership)';
 
+-- Whether the current user is a superuser or belongs to a ptl role (NULL
+-- role, e.g. not created yet: no).
+CREATE FUNCTION ptl.current_user_in(role_name name) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)
+    OR (pg_catalog.to_regrole(role_name) IS NOT NULL
+        AND pg_catalog.pg_has_role(current_user, role_name, 'MEMBER'));
+COMMENT ON FUNCTION ptl.current_user_in(name) IS
+    'Whether the current user is a superuser or a member of the role';
+
 -- Sees every organisation: a superuser, a member of ptl_admin, or a role
 -- mapped to an organisation of kind ics.
 CREATE FUNCTION ptl.sees_all_organisations() RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-RETURN (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)
-    OR (pg_catalog.to_regrole('ptl_admin') IS NOT NULL
-        AND pg_catalog.pg_has_role(current_user, 'ptl_admin', 'MEMBER'))
+RETURN ptl.current_user_in('ptl_admin')
     OR EXISTS (SELECT 1 FROM ptl.organisation o
                WHERE o.org_kind = 'ics' AND o.org_code = ANY (ptl.my_organisations()));
 COMMENT ON FUNCTION ptl.sees_all_organisations() IS
@@ -50,11 +59,7 @@ COMMENT ON FUNCTION ptl.sees_all_organisations() IS
 CREATE FUNCTION ptl.may_identify() RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-RETURN (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)
-    OR (pg_catalog.to_regrole('ptl_identifiable') IS NOT NULL
-        AND pg_catalog.pg_has_role(current_user, 'ptl_identifiable', 'MEMBER'))
-    OR (pg_catalog.to_regrole('ptl_admin') IS NOT NULL
-        AND pg_catalog.pg_has_role(current_user, 'ptl_admin', 'MEMBER'));
+RETURN ptl.current_user_in('ptl_identifiable') OR ptl.current_user_in('ptl_admin');
 COMMENT ON FUNCTION ptl.may_identify() IS
     'Whether the current user may see patient-identifying values (member of ptl_identifiable or ptl_admin)';
 

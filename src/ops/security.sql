@@ -28,6 +28,7 @@
 DO $$
 DECLARE
     r text;
+    m text;
 BEGIN
     FOREACH r IN ARRAY ARRAY['ptl_reader', 'ptl_identifiable', 'ptl_analyst', 'ptl_loader', 'ptl_admin'] LOOP
         IF pg_catalog.to_regrole(r) IS NULL THEN
@@ -35,18 +36,13 @@ BEGIN
         END IF;
     END LOOP;
     -- Memberships, each once (a second GRANT would only warn).
-    IF NOT pg_catalog.pg_has_role('ptl_analyst', 'ptl_reader', 'MEMBER') THEN
-        GRANT ptl_reader TO ptl_analyst;
-    END IF;
-    IF NOT pg_catalog.pg_has_role('ptl_admin', 'ptl_analyst', 'MEMBER') THEN
-        GRANT ptl_analyst TO ptl_admin;
-    END IF;
-    IF NOT pg_catalog.pg_has_role('ptl_admin', 'ptl_loader', 'MEMBER') THEN
-        GRANT ptl_loader TO ptl_admin;
-    END IF;
-    IF NOT pg_catalog.pg_has_role('ptl_admin', 'ptl_identifiable', 'MEMBER') THEN
-        GRANT ptl_identifiable TO ptl_admin;
-    END IF;
+    FOR r, m IN SELECT * FROM (VALUES ('ptl_reader', 'ptl_analyst'), ('ptl_analyst', 'ptl_admin'),
+                                      ('ptl_loader', 'ptl_admin'), ('ptl_identifiable', 'ptl_admin')) g(grp, member)
+    LOOP
+        IF NOT pg_catalog.pg_has_role(m, r, 'MEMBER') THEN
+            EXECUTE pg_catalog.format('GRANT %I TO %I', r, m);
+        END IF;
+    END LOOP;
 END
 $$;
 COMMENT ON ROLE ptl_reader IS 'ptl: reads the PTL and reports (no patient-identifying columns), rows limited by ptl.user_organisation';

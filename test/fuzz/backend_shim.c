@@ -527,6 +527,13 @@ utf8_to_unicode(const unsigned char *c)
 		return 0xffffffff;
 }
 
+/* wchar.c: the length of the UTF-8 character whose lead byte is at s. */
+int
+pg_utf_mblen(const unsigned char *s)
+{
+	return pg_encoding_mblen(PG_UTF8, (const char *) s);
+}
+
 /* mbutils.c: the length of the character at mbstr in the database encoding. */
 int
 pg_mblen(const char *mbstr)
