@@ -163,7 +163,8 @@ WHERE c.relnamespace = 'ptl'::regnamespace AND c.relkind = 'v'
   AND NOT coalesce('security_invoker=true' = ANY (c.reloptions), false) ORDER BY 1;
 
 -- SECURITY DEFINER functions pin a search_path that starts at pg_catalog
--- and ends at pg_temp, and no one but ptl_admin may call them.
+-- and ends at pg_temp, and readers may not call them (analyze_if_grown
+-- serves loaders, analysts and administrators; the others administrators).
 SELECT p.oid::regprocedure, p.proconfig,
        has_function_privilege('regress_rs1_reader', p.oid, 'EXECUTE') AS reader_may_call,
        has_function_privilege('regress_admin', p.oid, 'EXECUTE') AS admin_may_call
@@ -186,6 +187,8 @@ CREATE TEMP TABLE census_snapshot_default (census_date date);
 SET search_path = regress_evil, pg_temp, ptl, public;
 SELECT ptl.census_snapshot_partition('2025-06-15');
 SELECT ptl.apply_snapshot_retention('2025-06-15') AS dropped_with_three_years;
+-- The definer's ANALYZE is for ptl's own tables only.
+SELECT ptl.analyze_if_grown('regress_evil.ops_setting');
 -- A hostile table or column name is quoted, never run.
 SELECT ptl.row_security_predicate('regress_evil.ops_setting');
 SELECT ptl.load_mark_repeats('patient; DROP TABLE ptl.patient', '{local_patient_id}', 'x');

@@ -509,15 +509,26 @@ COMMENT ON COLUMN ptl.treatment_function_in_use.overridden IS 'True when the tru
 -- relinkage, or rows rolled back since the last analysis, which leave a
 -- table analysed as empty) is then planned for the wrong size, and a join
 -- planned for an empty table can cost minutes.  Sampling costs milliseconds.
+--
+-- SECURITY DEFINER: only a table's owner may ANALYZE it, and the daily
+-- refresh runs as ptl_admin (ops/), for whom ANALYZE would only warn and
+-- skip, leaving exactly the stale statistics this guards against.  Limited
+-- to ptl's own tables.
 CREATE FUNCTION ptl.analyze_if_grown(tbl regclass, rows_now bigint DEFAULT NULL) RETURNS boolean
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     est_rows float8;
     est_pages int;
-    pages_now bigint := pg_catalog.pg_relation_size(tbl) / current_setting('block_size')::int;
+    pages_now bigint;
 BEGIN
+    IF (SELECT c.relnamespace FROM pg_class c WHERE c.oid = tbl)
+       NOT IN ('ptl'::regnamespace, 'ptl_stage'::regnamespace) THEN
+        RAISE EXCEPTION 'ptl.analyze_if_grown analyses ptl''s own tables, not %', tbl
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    pages_now := pg_catalog.pg_relation_size(tbl) / current_setting('block_size')::int;
     SELECT c.reltuples, c.relpages INTO est_rows, est_pages FROM pg_class c WHERE c.oid = tbl;
     -- With a row count: more than twice what the statistics say.  Without:
     -- statistics that say "empty" for a table with pages (rows rolled back

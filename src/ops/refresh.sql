@@ -134,7 +134,6 @@ AS $$
 DECLARE
     run bigint;
     phase text := 'lock';
-    steps jsonb := '[]';
     began timestamptz;
     holder record;
     b record;
@@ -163,9 +162,9 @@ BEGIN
         FROM ptl.refresh_run r WHERE r.status = 'running' ORDER BY r.run_id DESC LIMIT 1;
         RAISE EXCEPTION 'another ptl refresh is running, so this one did nothing'
             USING ERRCODE = 'lock_not_available',
-                  DETAIL = coalesce(format('Run %s started at %s by %s (server process %s).',
-                                           holder.run_id, holder.started_at, holder.run_by, holder.backend_pid),
-                                    'A session holds the refresh lock.'),
+                  DETAIL = CASE WHEN holder.run_id IS NULL THEN 'A session holds the refresh lock.'
+                                ELSE format('Run %s started at %s by %s (server process %s).',
+                                            holder.run_id, holder.started_at, holder.run_by, holder.backend_pid) END,
                   HINT = 'Wait for it to finish (ptl.refresh_status), or call ptl.daily_refresh(wait => true) to queue behind it.';
     END IF;
 

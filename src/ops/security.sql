@@ -122,9 +122,12 @@ GRANT USAGE ON ALL SEQUENCES IN SCHEMA ptl_stage TO ptl_loader;
 
 -- Functions keep PostgreSQL's default (anyone may call them; what they read
 -- or write is checked on the tables), except these: the refresh, and the
--- SECURITY DEFINER functions, which act with the owner's rights.
+-- SECURITY DEFINER functions, which act with the owner's rights
+-- (analyze_if_grown for whoever bulk-writes: loads, proposals, refreshes).
 REVOKE EXECUTE ON PROCEDURE ptl.refresh(date, boolean), ptl.daily_refresh(date, boolean, boolean) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION ptl.census_snapshot_partition(date), ptl.apply_snapshot_retention(date) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION ptl.census_snapshot_partition(date), ptl.apply_snapshot_retention(date),
+    ptl.analyze_if_grown(regclass, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ptl.analyze_if_grown(regclass, bigint) TO ptl_analyst, ptl_loader;
 GRANT EXECUTE ON PROCEDURE ptl.refresh(date, boolean), ptl.daily_refresh(date, boolean, boolean) TO ptl_admin;
 GRANT EXECUTE ON FUNCTION ptl.census_snapshot_partition(date), ptl.apply_snapshot_retention(date) TO ptl_admin;
 

@@ -260,7 +260,7 @@ COMMENT ON COLUMN ptl.refresh_run.finished_at IS 'End (NULL while running)';
 COMMENT ON COLUMN ptl.refresh_run.status IS 'running, succeeded, or failed (everything the run did was rolled back)';
 COMMENT ON COLUMN ptl.refresh_run.entry_point IS 'refresh (ptl.refresh) or daily_refresh (load, then refresh, then retention)';
 COMMENT ON COLUMN ptl.refresh_run.backend_pid IS 'Server process that ran it (a running row whose process is gone was interrupted)';
-COMMENT ON COLUMN ptl.refresh_run.batches_loaded IS 'Open batches loaded from staging (daily_refresh)';
+COMMENT ON COLUMN ptl.refresh_run.batches_loaded IS 'Ready batches loaded from staging (daily_refresh)';
 COMMENT ON COLUMN ptl.refresh_run.rows_loaded IS 'Staged rows they loaded';
 COMMENT ON COLUMN ptl.refresh_run.rows_rejected IS 'Staged rows they quarantined';
 COMMENT ON COLUMN ptl.refresh_run.pathways_computed IS 'Pathway records whose clocks were recomputed';

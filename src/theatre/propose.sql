@@ -365,6 +365,10 @@ BEGIN
         WHERE v.failed ORDER BY v.k LIMIT 1) r;
 
     DROP TABLE theatre_run_session, theatre_run_case, theatre_run_estimate;
+    -- Queries join the run's proposals and outcomes next: plan them for
+    -- their size (a check joining outcomes planned as one row took 37 s).
+    PERFORM ptl.analyze_if_grown('ptl.theatre_proposal');
+    PERFORM ptl.analyze_if_grown('ptl.theatre_proposal_outcome');
 END
 $proc$;
 COMMENT ON PROCEDURE ptl.propose_theatre_lists(date, date, date) IS
