@@ -14,7 +14,7 @@ UNION ALL
 SELECT 'demo_ics_analyst', min(org_code) FROM ptl.organisation WHERE org_kind = 'ics'
 ON CONFLICT DO NOTHING;
 
-\echo '==> the PTL as a trust''s reader sees it (its trust only; NHS numbers blank)'
+\echo '==> the PTL as a trust''s reader sees it (its trust, and pathways transferred to or from it; NHS numbers blank)'
 SET ROLE demo_trust_reader;
 SELECT provider_org AS provider, count(*) AS pathways, count(nhs_number) AS with_nhs_number_shown
 FROM ptl.ptl GROUP BY 1 ORDER BY 1;
