@@ -16,7 +16,12 @@ CREATE TABLE ptl.ops_setting (
     set_at              timestamptz NOT NULL DEFAULT now(),
     set_by              text NOT NULL DEFAULT current_user,
     shipped             boolean NOT NULL DEFAULT false,
-    snapshot_retention  interval DEFAULT '3 years' CHECK (snapshot_retention > interval '0')
+    snapshot_retention  interval DEFAULT '3 years' CHECK (snapshot_retention > interval '0'),
+    los_percentile      float8 NOT NULL DEFAULT 0.8 CHECK (los_percentile > 0 AND los_percentile < 1),
+    los_history         interval NOT NULL DEFAULT '1 year' CHECK (los_history > interval '0'),
+    los_min_spells      int NOT NULL DEFAULT 5 CHECK (los_min_spells >= 1),
+    bed_horizon_days    int NOT NULL DEFAULT 42 CHECK (bed_horizon_days BETWEEN 1 AND 366),
+    bottleneck_weeks    int NOT NULL DEFAULT 4 CHECK (bottleneck_weeks >= 1)
 );
 INSERT INTO ptl.ops_setting (setting_id, set_at, set_by, shipped) VALUES (0, '-infinity', 'ptl', true);
 SELECT pg_catalog.pg_extension_config_dump('ptl.ops_setting', 'WHERE NOT shipped');
@@ -29,6 +34,13 @@ COMMENT ON COLUMN ptl.ops_setting.set_by IS 'Who set them';
 COMMENT ON COLUMN ptl.ops_setting.shipped IS 'True for the defaults row ptl ships';
 COMMENT ON COLUMN ptl.ops_setting.snapshot_retention IS
     'How long census snapshots are kept: ptl.daily_refresh drops the months that ended longer ago than this before the census (NULL keeps them all)';
+COMMENT ON COLUMN ptl.ops_setting.los_percentile IS
+    'Length-of-stay percentile planned bed occupancy assumes for every admission (default 0.8: the stay 80% of past patients were home within)';
+COMMENT ON COLUMN ptl.ops_setting.los_history IS 'How far back past elective spells are read for lengths of stay (default 1 year)';
+COMMENT ON COLUMN ptl.ops_setting.los_min_spells IS
+    'Past spells of a procedure needed to use its own stays; with fewer, its specialty''s are used (default 5)';
+COMMENT ON COLUMN ptl.ops_setting.bed_horizon_days IS 'Days ahead planned bed occupancy looks (default 42, six weeks)';
+COMMENT ON COLUMN ptl.ops_setting.bottleneck_weeks IS 'Recent weeks whose entries and exits measure a stage''s growth and clearance time (default 4)';
 
 CREATE FUNCTION ptl.ops_setting_in_force() RETURNS ptl.ops_setting
 LANGUAGE sql STABLE PARALLEL SAFE

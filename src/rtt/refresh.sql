@@ -443,6 +443,7 @@ DECLARE
     n_validation bigint;
     n_target bigint;
     n_link bigint;
+    n_journey bigint;
     steps jsonb := '[]';
     step_began timestamptz;
     daily_run bigint := nullif(current_setting('ptl.daily_refresh_run', true), '')::bigint;
@@ -545,6 +546,11 @@ BEGIN
     WHERE outcome = 'incomplete' AND rtt_period.census <> refresh.census;
     UPDATE ptl.rtt_pathway SET census = refresh.census WHERE rtt_pathway.census <> refresh.census;
     steps := ptl.refresh_step(steps, 'clock', step_began, computed.pathways);
+    step_began := clock_timestamp();
+
+    -- Journey stages (journey/journey.sql) of the same pathways.
+    n_journey := ptl.journey_compute(census, CASE WHEN NOT everything THEN ARRAY(SELECT t.pathway_id FROM rtt_target t) END);
+    steps := ptl.refresh_step(steps, 'journey', step_began, n_journey);
     step_began := clock_timestamp();
 
     PERFORM ptl.find_pathway_duplicates(census);
