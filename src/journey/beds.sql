@@ -131,7 +131,7 @@ RETURNS TABLE (entry_id bigint, pathway_id bigint, site_code text, admission_dat
                procedure_code text, treatment_function text, intended_management text)
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, ptl, pg_temp
-BEGIN ATOMIC
+AS $$
     WITH window_days AS (
         SELECT $1 AS first_day, $1 + coalesce($2, (ptl.ops_setting_in_force()).bed_horizon_days) - 1 AS last_day
     ),
@@ -167,8 +167,8 @@ BEGIN ATOMIC
     FROM picked k
     JOIN ptl.waiting_list_entry w ON w.entry_id = k.entry_id AND w.removed_date IS NULL
     JOIN ptl.pathway p ON p.pathway_id = w.pathway_id
-    WHERE k.site_code IS NOT NULL;
-END;
+    WHERE k.site_code IS NOT NULL
+$$;
 COMMENT ON FUNCTION ptl.planned_admissions(date, int) IS
     'Admissions planned from the census for horizon_days (default ops_setting.bed_horizon_days): theatre bookings, then booked admission dates, then the latest run''s proposed cases; one per open waiting-list entry';
 
@@ -260,7 +260,7 @@ BEGIN
         CROSS JOIN generate_series($1, $1 + horizon - 1, interval '1 day') d
     )
     SELECT g.site_code, g.day, coalesce(a.admissions, 0), coalesce(a.day_cases, 0),
-           round(coalesce(b.expected, 0), 1), coalesce(b.planned, 0), base.beds,
+           round(coalesce(b.expected, 0)::numeric, 1), coalesce(b.planned, 0), base.beds,
            coalesce(b.planned, 0) > base.beds,
            base.beds - coalesce(b.planned, 0)
     FROM grid g
