@@ -68,7 +68,7 @@ SELECT pg_catalog.pg_extension_config_dump('ptl.elective_bed_base', '');
 CREATE FUNCTION ptl.length_of_stay(census date, percentile float8 DEFAULT NULL)
 RETURNS TABLE (level text, key text, spells bigint, nights_at_percentile int, mean_nights numeric,
                still_in_after float8[])
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 200
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 #variable_conflict use_column
@@ -108,14 +108,20 @@ BEGIN
                round(avg(k.nights), 2) AS mean_nights
         FROM keyed k GROUP BY 1, 2
     ),
-    longer AS (
-        -- spells per key and stay, to count those still in after n nights
+    per_stay AS (
         SELECT k.level, k.key, k.nights, count(*) AS spells FROM keyed k GROUP BY 1, 2, 3
+    ),
+    curve AS (
+        -- spells longer than n nights = all spells - those of n nights or fewer
+        SELECT sm.level, sm.key, g.n,
+               (sm.spells - sum(coalesce(ps.spells, 0)) OVER (PARTITION BY sm.level, sm.key ORDER BY g.n))::float8
+                   / sm.spells AS still_in
+        FROM summary sm
+        CROSS JOIN generate_series(0, 90) g (n)
+        LEFT JOIN per_stay ps ON ps.level = sm.level AND ps.key = sm.key AND ps.nights = g.n
     )
     SELECT sm.level, sm.key, sm.spells, sm.at_percentile, sm.mean_nights,
-           ARRAY(SELECT coalesce((SELECT sum(l.spells) FROM longer l
-                                  WHERE l.level = sm.level AND l.key = sm.key AND l.nights > n), 0)::float8 / sm.spells
-                 FROM generate_series(0, 90) n ORDER BY n)
+           (SELECT array_agg(c.still_in ORDER BY c.n) FROM curve c WHERE c.level = sm.level AND c.key = sm.key)
     FROM summary sm;
 END
 $$;
@@ -129,7 +135,7 @@ COMMENT ON FUNCTION ptl.length_of_stay(date, float8) IS
 CREATE FUNCTION ptl.planned_admissions(census date, horizon_days int DEFAULT NULL)
 RETURNS TABLE (entry_id bigint, pathway_id bigint, site_code text, admission_date date, source text,
                procedure_code text, treatment_function text, intended_management text)
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1000
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
     WITH window_days AS (
@@ -184,8 +190,10 @@ COMMENT ON FUNCTION ptl.planned_admissions(date, int) IS
 CREATE FUNCTION ptl.bed_occupancy(census date, horizon_days int DEFAULT NULL, percentile float8 DEFAULT NULL)
 RETURNS TABLE (site_code text, day date, admissions bigint, day_cases bigint, expected_beds numeric,
                planned_beds bigint, bed_base int, over_base boolean, beds_free bigint)
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 300
 SET search_path = pg_catalog, ptl, pg_temp
+-- small joins the planner over-estimates: compiling them (JIT) took a second
+SET jit = off
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -254,10 +262,10 @@ BEGIN
         FROM patient pt WHERE pt.stayed = 0 GROUP BY 1, 2
     ),
     grid AS (
-        SELECT si.site_code, d::date AS day
+        SELECT si.site_code, $1 + d.offset_days AS day
         FROM (SELECT DISTINCT x.site_code FROM (SELECT site_code FROM with_stay
                                                 UNION SELECT site_code FROM ptl.elective_bed_base) x) si
-        CROSS JOIN generate_series($1, $1 + horizon - 1, interval '1 day') d
+        CROSS JOIN generate_series(0, horizon - 1) d (offset_days)
     )
     SELECT g.site_code, g.day, coalesce(a.admissions, 0), coalesce(a.day_cases, 0),
            round(coalesce(b.expected, 0)::numeric, 1), coalesce(b.planned, 0), base.beds,

@@ -384,7 +384,7 @@ CREATE FUNCTION ptl.journey_bottlenecks(census date DEFAULT NULL, weeks int DEFA
 RETURNS TABLE (provider_org text, treatment_function text, stage text, stage_label text,
                queue_now bigint, queue_before bigint, entered_per_week numeric, exited_per_week numeric,
                growth_per_week numeric, clearance_weeks numeric, bottleneck boolean)
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 500
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 #variable_conflict use_column

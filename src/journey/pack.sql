@@ -65,6 +65,7 @@ COMMENT ON FUNCTION ptl.chart_number(float8) IS 'A number for a chart or table: 
 -- Each mark has a <title>, so hovering names the series, category and value.
 CREATE FUNCTION ptl.svg_chart(kind text, title text, categories text[], series text[], vals float8[],
                               y_label text, reference float8 DEFAULT NULL, reference_label text DEFAULT NULL,
+                              colours text[] DEFAULT NULL, reference_line float8[] DEFAULT NULL,
                               width int DEFAULT 720, height int DEFAULT 300)
 RETURNS text
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
@@ -75,8 +76,13 @@ DECLARE
     s int := coalesce(cardinality(series), 0);
     left_edge CONSTANT int := 64;
     right_edge int := width - 16;
-    top_edge CONSTANT int := 40;
-    bottom_edge int := height - 70;
+    top_edge int;
+    bottom_edge int := height - 74;
+    legend text := '';
+    legend_x float8 := 64;
+    legend_y int := 10;
+    legend_width float8;
+    colour text[];
     band float8;
     top float8 := 0;
     step float8;
@@ -116,11 +122,31 @@ BEGIN
         END LOOP;
         top := greatest(top, total);
     END LOOP;
-    IF n = 0 OR s = 0 OR top <= 0 AND reference IS NULL THEN
+    -- series colours: the caller's, else the palette's
+    colour := ARRAY(SELECT coalesce(colours[k], chart_colour(k)) FROM generate_series(1, s) k);
+    -- the legend, in rows above the plot
+    FOR i IN 1 .. s LOOP
+        legend_width := 22 + 6.2 * length(series[i]);
+        IF legend_x + legend_width > right_edge AND legend_x > left_edge THEN
+            legend_x := left_edge;
+            legend_y := legend_y + 16;
+        END IF;
+        legend := legend || format('<rect x="%s" y="%s" width="12" height="12" fill="%s"/><text class="legend" x="%s" y="%s">%s</text>',
+                                   round(legend_x::numeric, 1), legend_y, colour[i], round((legend_x + 16)::numeric, 1),
+                                   legend_y + 10, html_escape(series[i]));
+        legend_x := legend_x + legend_width + 8;
+    END LOOP;
+    top_edge := legend_y + 30;
+    IF reference_line IS NOT NULL AND cardinality(reference_line) <> n THEN
+        RAISE EXCEPTION 'chart "%" has % categories but % reference values', title, n, cardinality(reference_line)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF n = 0 OR s = 0 OR top <= 0 AND reference IS NULL AND reference_line IS NULL THEN
         RETURN out || format('<text class="no-data" x="%s" y="%s" text-anchor="middle">No data</text></svg>',
                              width / 2, height / 2);
     END IF;
-    top := greatest(top, coalesce(reference, 0)) * 1.05;
+    top := greatest(top, coalesce(reference, 0),
+                    coalesce((SELECT max(r) FROM unnest(reference_line) r), 0)) * 1.05;
     step := chart_step(top);
     top := ceil(top / step) * step;
     scale := (bottom_edge - top_edge) / top;
@@ -145,8 +171,11 @@ BEGIN
     FOR j IN 1 .. n LOOP
         CONTINUE WHEN (j - 1) % label_every <> 0;
         x := left_edge + (j - 0.5) * band;
+        -- long labels are cut (the table beneath has them whole)
         out := out || format('<text class="category" text-anchor="end" transform="translate(%s %s) rotate(-35)">%s</text>',
-                             round(x::numeric, 1), bottom_edge + 14, html_escape(categories[j]));
+                             round(x::numeric, 1), bottom_edge + 14,
+                             html_escape(CASE WHEN length(categories[j]) > 16 THEN left(categories[j], 15) || '…'
+                                              ELSE categories[j] END));
     END LOOP;
 
     -- the marks
@@ -159,7 +188,7 @@ BEGIN
                     -- a gap: the line breaks here
                     IF points <> '' THEN
                         out := out || format('<polyline class="mark" fill="none" stroke="%s" stroke-width="2" points="%s"/>',
-                                             chart_colour(i), trim(points));
+                                             colour[i], trim(points));
                     END IF;
                     points := '';
                     CONTINUE;
@@ -167,12 +196,12 @@ BEGIN
                 x := left_edge + (j - 0.5) * band;
                 points := points || format(' %s,%s', round(x::numeric, 1), round((bottom_edge - v * scale)::numeric, 1));
                 out := out || format('<circle class="mark" cx="%s" cy="%s" r="2.5" fill="%s"><title>%s, %s: %s</title></circle>',
-                                     round(x::numeric, 1), round((bottom_edge - v * scale)::numeric, 1), chart_colour(i),
+                                     round(x::numeric, 1), round((bottom_edge - v * scale)::numeric, 1), colour[i],
                                      html_escape(series[i]), html_escape(categories[j]), chart_number(v));
             END LOOP;
             IF points <> '' THEN
                 out := out || format('<polyline class="mark" fill="none" stroke="%s" stroke-width="2" points="%s"/>',
-                                     chart_colour(i), trim(points));
+                                     colour[i], trim(points));
             END IF;
         END LOOP;
     ELSE
@@ -187,13 +216,13 @@ BEGIN
                     y0 := y0 - v * scale;
                     out := out || format('<rect class="mark" x="%s" y="%s" width="%s" height="%s" fill="%s">',
                                          round(x::numeric, 1), round(y0::numeric, 1), round(bar::numeric, 1),
-                                         round((v * scale)::numeric, 1), chart_colour(i));
+                                         round((v * scale)::numeric, 1), colour[i]);
                 ELSE
                     bar := band * 0.8 / s;
                     x := left_edge + (j - 1) * band + band * 0.1 + (i - 1) * bar;
                     out := out || format('<rect class="mark" x="%s" y="%s" width="%s" height="%s" fill="%s">',
                                          round(x::numeric, 1), round((bottom_edge - v * scale)::numeric, 1),
-                                         round(bar::numeric, 1), round((v * scale)::numeric, 1), chart_colour(i));
+                                         round(bar::numeric, 1), round((v * scale)::numeric, 1), colour[i]);
                 END IF;
                 out := out || format('<title>%s, %s: %s</title></rect>', html_escape(series[i]),
                                      html_escape(categories[j]), chart_number(v));
@@ -201,6 +230,21 @@ BEGIN
         END LOOP;
     END IF;
 
+    -- a reference that changes along the x axis: a dashed step line
+    IF reference_line IS NOT NULL THEN
+        points := '';
+        FOR j IN 1 .. n LOOP
+            CONTINUE WHEN reference_line[j] IS NULL;
+            points := points || format(' %s,%s %s,%s',
+                                       round((left_edge + (j - 1) * band)::numeric, 1),
+                                       round((bottom_edge - reference_line[j] * scale)::numeric, 1),
+                                       round((left_edge + j * band)::numeric, 1),
+                                       round((bottom_edge - reference_line[j] * scale)::numeric, 1));
+        END LOOP;
+        out := out || format('<polyline class="reference" fill="none" points="%s"/>', trim(points))
+            || format('<text class="reference-label" x="%s" y="%s" text-anchor="end">%s</text>', right_edge, top_edge - 4,
+                      html_escape(coalesce(reference_label, 'reference')) || ' (dashed)');
+    END IF;
     IF reference IS NOT NULL THEN
         out := out || format('<line class="reference" x1="%s" x2="%s" y1="%s" y2="%s"/>'
                              '<text class="reference-label" x="%s" y="%s" text-anchor="end">%s</text>',
@@ -210,18 +254,12 @@ BEGIN
                              html_escape(coalesce(reference_label, chart_number(reference))));
     END IF;
 
-    -- the legend, in a row above the plot
-    x := left_edge;
-    FOR i IN 1 .. s LOOP
-        out := out || format('<rect x="%s" y="10" width="12" height="12" fill="%s"/><text class="legend" x="%s" y="20">%s</text>',
-                             round(x::numeric, 1), chart_colour(i), round((x + 16)::numeric, 1), html_escape(series[i]));
-        x := x + 28 + 6.5 * length(series[i]);
-    END LOOP;
+    out := out || legend;
     RETURN out || '</svg>';
 END
 $$;
-COMMENT ON FUNCTION ptl.svg_chart(text, text, text[], text[], float8[], text, float8, text, int, int) IS
-    'An SVG chart: kind stacked or grouped (bars) or lines, categories on the x axis, vals[series][category], an optional dashed reference line';
+COMMENT ON FUNCTION ptl.svg_chart(text, text, text[], text[], float8[], text, float8, text, text[], float8[], int, int) IS
+    'An SVG chart: kind stacked or grouped (bars) or lines, categories on the x axis, vals[series][category], an optional dashed reference line (constant, or reference_line[category]), series colours (default: the Okabe-Ito palette)';
 
 -- A chart, its caption and its table, as one figure.
 CREATE FUNCTION ptl.pack_figure(chart_id text, heading text, caption text, svg text, table_header text[], table_rows text)
@@ -259,6 +297,7 @@ DECLARE
     rows_html text;
     figures text := '';
     in_bottleneck bigint;
+    base_line float8[];
 BEGIN
     IF census IS NULL OR NOT isfinite(census) THEN
         RAISE EXCEPTION 'census date must be a finite date, not %', coalesce(census::text, 'NULL')
@@ -332,7 +371,11 @@ BEGIN
     figures := figures || pack_figure('waits', 'Waiting list by weeks waited',
         format('%s pathways waiting at %s, in four-week bands of weeks waited, coloured by surgical priority (non-admitted pathways have none).',
                chart_number(head.waiting), snap),
-        svg_chart('stacked', 'Waiting list by weeks waited, stacked by priority', cats, sers, vals, 'Pathways'),
+        svg_chart('stacked', 'Waiting list by weeks waited, stacked by priority', cats, sers, vals, 'Pathways',
+                  colours => ARRAY(SELECT CASE p WHEN 'P1a' THEN '#7A0019' WHEN 'P1b' THEN '#D55E00' WHEN 'P2' THEN '#E69F00'
+                                                 WHEN 'P3' THEN '#CC79A7' WHEN 'P4' THEN '#0072B2' WHEN 'P5' THEN '#56B4E9'
+                                                 WHEN 'P6' THEN '#009E73' WHEN 'non-admitted' THEN '#B8B8B8' ELSE '#6E6E6E' END
+                                   FROM unnest(sers) p)),
         ARRAY['Weeks waited'] || coalesce(sers, '{}') || ARRAY['All'], rows_html);
 
     -- 2. Long waiters over the census snapshots: the last census of each of
@@ -424,9 +467,9 @@ BEGIN
                                          coalesce(chart_number(b.clearance_weeks), 'no exits')]), '')
     INTO rows_html
     FROM (SELECT * FROM pack_bottleneck b WHERE b.bottleneck
-          ORDER BY b.clearance_weeks DESC NULLS FIRST, b.growth_per_week DESC LIMIT 15) b;
+          ORDER BY b.growth_per_week DESC, b.clearance_weeks DESC NULLS FIRST, b.queue_now DESC LIMIT 15) b;
     figures := figures || pack_figure('bottlenecks', 'Where patients are stuck',
-        format('Pathways in each open stage now and %s weeks ago. The table lists the bottlenecks: queues entered faster than they are left, longest clearance time (queue ÷ mean weekly exits) first.',
+        format('Pathways in each open stage now and %s weeks ago. The table lists the bottlenecks: queues entered faster than they are left, fastest growing first, with their clearance time (queue ÷ mean weekly exits).',
                (ptl.ops_setting_in_force()).bottleneck_weeks),
         svg_chart('grouped', 'Pathways per journey stage', cats,
                   ARRAY[format('%s weeks ago', (ptl.ops_setting_in_force()).bottleneck_weeks), 'now'], vals, 'Pathways'),
@@ -471,15 +514,16 @@ BEGIN
     JOIN ptl.site si ON si.site_code = b.site_code
     WHERE provider IS NULL OR si.org_code = provider;
     WITH sites AS (
-        SELECT b.site_code, row_number() OVER (ORDER BY b.site_code) AS k
-        FROM pack_beds b GROUP BY 1 HAVING max(b.bed_base) > 0
+        SELECT b.site_code, row_number() OVER (ORDER BY b.site_code) AS k FROM pack_beds b GROUP BY 1
     )
-    SELECT (SELECT array_agg(DISTINCT b.day::text) FROM pack_beds b),
+    SELECT (SELECT array_agg(to_char(d.day, 'Dy DD Mon') ORDER BY d.day) FROM (SELECT DISTINCT b.day FROM pack_beds b) d),
            (SELECT array_agg(si.site_code ORDER BY si.k) FROM sites si),
-           (SELECT array_agg(y.pcts ORDER BY y.k)
-            FROM (SELECT si.k, array_agg(round(100.0 * b.planned_beds / nullif(b.bed_base, 0), 1)::float8 ORDER BY b.day) AS pcts
-                  FROM sites si JOIN pack_beds b ON b.site_code = si.site_code GROUP BY si.k) y)
-    INTO cats, sers, vals;
+           (SELECT array_agg(y.beds ORDER BY y.k)
+            FROM (SELECT si.k, array_agg(b.planned_beds::float8 ORDER BY b.day) AS beds
+                  FROM sites si JOIN pack_beds b ON b.site_code = si.site_code GROUP BY si.k) y),
+           (SELECT array_agg(z.base ORDER BY z.day)
+            FROM (SELECT b.day, sum(b.bed_base)::float8 AS base FROM pack_beds b GROUP BY 1) z)
+    INTO cats, sers, vals, base_line;
     SELECT string_agg(ptl.html_row(ARRAY[x.site_code, chart_number(x.admissions), chart_number(x.peak_planned),
                                          chart_number(x.peak_expected), coalesce(chart_number(x.base), 'not set'),
                                          chart_number(x.days_over), coalesce(x.first_over::text, '')]), '' ORDER BY x.site_code)
@@ -489,11 +533,11 @@ BEGIN
                  count(*) FILTER (WHERE b.over_base) AS days_over, min(b.day) FILTER (WHERE b.over_base) AS first_over
           FROM pack_beds b GROUP BY 1) x;
     figures := figures || pack_figure('beds', 'Planned elective bed occupancy',
-        format('Overnight elective beds that booked and proposed admissions (and patients in now) will fill, per site and night for %s days, as a share of the elective bed base; each stay is the %s percentile of past stays for the procedure. Above the dashed line a site plans more patients than beds.',
+        format('Overnight elective beds that booked and proposed admissions (and patients in now) will fill each night for %s days, stacked by site, against the elective bed base (dashed); each stay is the %s percentile of past stays for the procedure. The table counts the nights each site plans more patients than beds.',
                (ptl.ops_setting_in_force()).bed_horizon_days,
                to_char(100 * (ptl.ops_setting_in_force()).los_percentile, 'FM990') || 'th'),
-        svg_chart('lines', 'Planned elective beds as a share of the bed base', cats, sers, vals, '% of bed base',
-                  100, 'bed base'),
+        svg_chart('stacked', 'Planned elective beds per night, by site, against the bed base', cats, sers, vals, 'Beds',
+                  reference_label => 'elective bed base', reference_line => base_line),
         ARRAY['Site', 'Admissions planned', 'Peak planned beds', 'Peak expected beds', 'Smallest bed base',
               'Nights over base', 'First night over'], rows_html);
 
