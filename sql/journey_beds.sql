@@ -68,18 +68,18 @@ SELECT count(*) AS entries FROM (VALUES
 INSERT INTO theatre (theatre_code, site_code, name) VALUES ('JBT1', 'JB101', 'Theatre 1');
 INSERT INTO theatre_session (session_id, theatre_code, session_date, planned_start, planned_end, specialty)
 VALUES (9601, 'JBT1', '2025-04-02', '08:00', '13:00', '110'), (9602, 'JBT1', '2025-04-03', '08:00', '13:00', '110');
-INSERT INTO theatre_booking (session_id, entry_id, planned_order, planned_minutes)
-SELECT 9601, entry_id, 1, 120 FROM waiting_list_entry WHERE entry_ref = 'W-E2';
+INSERT INTO theatre_booking (booking_id, session_id, entry_id, planned_order, planned_minutes)
+SELECT 9601, 9601, entry_id, 1, 120 FROM waiting_list_entry WHERE entry_ref = 'W-E2';
 INSERT INTO theatre_proposal_run (run_id, from_date, to_date, as_of, turnaround_minutes, sessions, session_minutes,
                                   minutes_booked_before, cases_considered, cases_proposed, minutes_proposed)
 VALUES (9601, '2025-03-24', '2025-04-27', '2025-03-24', 15, 2, 600, 0, 1, 1, 120),
        (9602, '2025-03-31', '2025-05-04', '2025-03-31', 15, 2, 600, 120, 2, 2, 240);
-INSERT INTO theatre_proposal (run_id, entry_id, session_id, list_position, start_offset_minutes, planned_minutes)
-SELECT 9601, entry_id, 9602, 1, 0, 120 FROM waiting_list_entry WHERE entry_ref = 'W-E6'
+INSERT INTO theatre_proposal (proposal_id, run_id, entry_id, session_id, list_position, start_offset_minutes, planned_minutes)
+SELECT 9601, 9601, entry_id, 9602, 1, 0, 120 FROM waiting_list_entry WHERE entry_ref = 'W-E6'
 UNION ALL
-SELECT 9602, entry_id, 9602, 1, 0, 120 FROM waiting_list_entry WHERE entry_ref = 'W-E5'
+SELECT 9602, 9602, entry_id, 9602, 1, 0, 120 FROM waiting_list_entry WHERE entry_ref = 'W-E5'
 UNION ALL
-SELECT 9602, entry_id, 9601, 2, 135, 120 FROM waiting_list_entry WHERE entry_ref = 'W-E2';
+SELECT 9603, 9602, entry_id, 9601, 2, 135, 120 FROM waiting_list_entry WHERE entry_ref = 'W-E2';
 SELECT w.entry_ref, a.site_code, a.admission_date, a.source, a.procedure_code, a.intended_management
 FROM planned_admissions('2025-03-31', 7) a JOIN waiting_list_entry w USING (entry_id)
 ORDER BY w.entry_ref;

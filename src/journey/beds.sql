@@ -39,6 +39,8 @@ COMMENT ON COLUMN ptl.hospital_spell.intended_management IS 'INTENDED MANAGEMENT
 COMMENT ON COLUMN ptl.hospital_spell.elective IS 'True for elective admissions (only these feed the length-of-stay history)';
 COMMENT ON COLUMN ptl.hospital_spell.admitted IS 'Admission date';
 COMMENT ON COLUMN ptl.hospital_spell.discharged IS 'Discharge date (NULL: still in hospital)';
+SELECT pg_catalog.pg_extension_config_dump('ptl.hospital_spell', '');
+SELECT pg_catalog.pg_extension_config_dump('ptl.hospital_spell_spell_id_seq', '');
 
 CREATE TABLE ptl.elective_bed_base (
     site_code       text NOT NULL REFERENCES ptl.site (site_code),

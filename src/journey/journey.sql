@@ -428,3 +428,14 @@ CREATE VIEW ptl.journey_bottleneck AS
 SELECT * FROM ptl.journey_bottlenecks();
 COMMENT ON VIEW ptl.journey_bottleneck IS
     'ptl.journey_bottlenecks at the last refresh''s census over the weeks in ptl.ops_setting';
+COMMENT ON COLUMN ptl.journey_bottleneck.provider_org IS 'Provider';
+COMMENT ON COLUMN ptl.journey_bottleneck.treatment_function IS 'Treatment function (specialty)';
+COMMENT ON COLUMN ptl.journey_bottleneck.stage IS 'Open stage';
+COMMENT ON COLUMN ptl.journey_bottleneck.stage_label IS 'The stage in words';
+COMMENT ON COLUMN ptl.journey_bottleneck.queue_now IS 'Pathways in the stage at the census';
+COMMENT ON COLUMN ptl.journey_bottleneck.queue_before IS 'Pathways in the stage the given weeks before';
+COMMENT ON COLUMN ptl.journey_bottleneck.entered_per_week IS 'Mean pathways entering the stage a week over those weeks';
+COMMENT ON COLUMN ptl.journey_bottleneck.exited_per_week IS 'Mean pathways leaving the stage a week';
+COMMENT ON COLUMN ptl.journey_bottleneck.growth_per_week IS 'Mean weekly growth of the queue (entries - exits)';
+COMMENT ON COLUMN ptl.journey_bottleneck.clearance_weeks IS 'Weeks to clear the queue at the recent exit rate (queue / mean weekly exits; NULL: no exits)';
+COMMENT ON COLUMN ptl.journey_bottleneck.bottleneck IS 'True for a queue stage entered faster than it is left';
