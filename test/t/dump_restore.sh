@@ -20,7 +20,8 @@ tables="organisation site commissioner treatment_function treatment_function_ove
         postcode_district transfer_preference mutual_aid_request mutual_aid_offer mutual_aid_slot
         mutual_aid_transfer mutual_aid_state_change pidmas_cohort pathway_validation
         validation_campaign validation_campaign_pathway validation_contact
-        census_snapshot refresh_run audit_log user_organisation ops_setting"
+        census_snapshot refresh_run audit_log user_organisation ops_setting
+        hospital_spell elective_bed_base journey_stage journey_stage_rule"
 
 fingerprint() {
     local db=$1 t=$2
@@ -71,6 +72,12 @@ q $src "SELECT ptl.apply_validation_contact(min(contact_id)) FROM ptl.validation
 q $src "CALL ptl.refresh('2025-04-07')"
 q $src "INSERT INTO ptl.user_organisation (role_name, org_code) VALUES ('ptl_reader', (SELECT min(org_code) FROM ptl.organisation))"
 q $src "INSERT INTO ptl.ops_setting (snapshot_retention) VALUES ('5 years')"
+# Journey and beds: spells and a bed base, a trust's own stage and rule.
+q $src "SELECT count(*) FROM ptl_synth.beds(11)" >/dev/null
+q $src "INSERT INTO ptl.journey_stage (stage, label, sort_order, closed, queue, description)
+        VALUES ('awaiting_triage', 'Awaiting triage', 15, false, true, 'Referral waiting for consultant triage')"
+q $src "INSERT INTO ptl.journey_stage_rule (provider_org, kind, stage)
+        VALUES ((SELECT min(org_code) FROM ptl.organisation WHERE org_kind = 'nhs_trust'), 'referral', 'awaiting_triage')"
 
 pg_dump -Fc -f "$dump" $src
 createdb $dst
