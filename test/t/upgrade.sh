@@ -85,7 +85,7 @@ catalogue() {
     ORDER BY line"
 }
 
-echo "1..6"
+echo "1..7"
 
 # The oldest release, with a generated ICS loaded and refreshed in it.
 createdb $old
@@ -138,6 +138,22 @@ else
     sed 's/^/# /' "$out/refresh.err"
 fi
 
+# Capabilities new since the oldest release work on the data it had: the
+# first refresh after the first refresh after the update derived every pathway's journey stages
+# (0.3.0), as a full derivation gives them.
+stages=$(q $old "SELECT count(*) || '/' || coalesce(md5(string_agg(format('%s %s %s', pathway_id, episode_no, stage), '|'
+                                                                ORDER BY pathway_id, episode_no)), '')
+                 FROM ptl.journey_episode")
+q $old "SELECT ptl.journey_compute('2025-04-07')" >/dev/null
+stages_full=$(q $old "SELECT count(*) || '/' || coalesce(md5(string_agg(format('%s %s %s', pathway_id, episode_no, stage), '|'
+                                                                     ORDER BY pathway_id, episode_no)), '')
+                      FROM ptl.journey_episode")
+if [ "$stages" = "$stages_full" ] && [ "${stages%%/*}" -gt 0 ]; then
+    echo "ok 6 - the first refresh after the update derived every pathway's journey stages (${stages%%/*} stays)"
+else
+    echo "not ok 6 - journey stages after the update: $stages, derived afresh: $stages_full"
+fi
+
 # The catalogue of the updated extension equals a fresh install's.
 createdb $new
 q $new "CREATE EXTENSION ptl"
@@ -145,8 +161,8 @@ q $old "DROP EXTENSION ptl_synth"
 catalogue $old > "$out/updated"
 catalogue $new > "$out/fresh"
 if diff -u "$out/fresh" "$out/updated" > "$out/diff"; then
-    echo "ok 6 - the updated catalogue equals a fresh install of $current ($(wc -l < "$out/fresh") entries)"
+    echo "ok 7 - the updated catalogue equals a fresh install of $current ($(wc -l < "$out/fresh") entries)"
 else
-    echo "not ok 6 - the updated catalogue differs from a fresh install (- fresh, + updated)"
+    echo "not ok 7 - the updated catalogue differs from a fresh install (- fresh, + updated)"
     grep '^[-+][^-+]' "$out/diff" | head -60 | sed 's/^/# /'
 fi
