@@ -1,0 +1,58 @@
+-- The weekly pack's numbers as plain SQL over the same tables and functions,
+-- with nothing drawn: the baseline of bench/pack.sh.  psql variables: census,
+-- provider ('' for the ICS).
+\set p 'nullif(:''provider'', '''')'
+SET search_path = ptl, public;
+
+-- the snapshot read, and the week before
+SELECT max(census_date) AS snap FROM census_snapshot WHERE census_date <= :'census' \gset
+SELECT max(census_date) AS before FROM census_snapshot WHERE census_date <= date :'snap' - 7 \gset
+CREATE TEMP TABLE base_snap AS SELECT date :'snap' AS snap;
+
+-- headline
+SELECT count(*), count(*) FILTER (WHERE days_waited <= 126), percentile_cont(0.5) WITHIN GROUP (ORDER BY days_waited / 7.0),
+       count(*) FILTER (WHERE days_waited > 364), count(*) FILTER (WHERE days_waited > 455),
+       count(*) FILTER (WHERE days_waited > 546), count(*) FILTER (WHERE days_waited > 728)
+FROM census_snapshot s, base_snap b
+WHERE s.census_date = b.snap AND s.days_waited IS NOT NULL AND (:p IS NULL OR s.provider_org = :p);
+SELECT count(*), count(*) FILTER (WHERE days_waited > 364)
+FROM census_snapshot s
+WHERE s.census_date = :'before' AND s.days_waited IS NOT NULL AND (:p IS NULL OR s.provider_org = :p);
+
+-- 1 waits by band and priority
+SELECT least(days_waited / 28, 26) AS band,
+       coalesce(clinical_priority::text, CASE WHEN has_dta THEN 'admitted, no priority' ELSE 'non-admitted' END), count(*)
+FROM census_snapshot s, base_snap b
+WHERE s.census_date = b.snap AND s.days_waited IS NOT NULL AND (:p IS NULL OR s.provider_org = :p)
+GROUP BY 1, 2;
+
+-- 2 long waiters at the last census of each of 26 weeks
+SELECT w.census_date, count(*) FILTER (WHERE s.days_waited > 364), count(*) FILTER (WHERE s.days_waited > 455),
+       count(*) FILTER (WHERE s.days_waited > 546), count(*) FILTER (WHERE s.days_waited > 728)
+FROM (SELECT max(census_date) AS census_date FROM census_snapshot, base_snap b
+      WHERE census_date > b.snap - 182 AND census_date <= b.snap GROUP BY date_trunc('week', census_date)) w
+LEFT JOIN census_snapshot s ON s.census_date = w.census_date AND s.days_waited > 364 AND (:p IS NULL OR s.provider_org = :p)
+GROUP BY 1;
+
+-- 3 provider variation
+SELECT treatment_function, provider_org, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY days_waited / 7.0),
+       percentile_disc(0.92) WITHIN GROUP (ORDER BY days_waited / 7.0), count(*) FILTER (WHERE days_waited > 126)
+FROM census_snapshot s, base_snap b
+WHERE s.census_date = b.snap AND s.days_waited IS NOT NULL AND (:p IS NULL OR s.provider_org = :p)
+GROUP BY 1, 2;
+
+-- 4 bottlenecks
+SELECT stage, sum(queue_now), sum(queue_before) FROM journey_bottlenecks(:'census')
+WHERE :p IS NULL OR provider_org = :p GROUP BY 1;
+
+-- 5 theatre utilisation
+SELECT p.week_starting, p.site_code, p.capped_utilisation_pct, p.sessions, p.cases
+FROM theatre_productivity p JOIN site si USING (site_code)
+WHERE p.grouping = 'site' AND p.week_starting > date :'census' - 56 AND p.week_starting <= :'census'
+  AND (:p IS NULL OR si.org_code = :p);
+
+-- 6 beds
+SELECT b.* FROM bed_occupancy(:'census') b JOIN site si USING (site_code) WHERE :p IS NULL OR si.org_code = :p;
+
+-- 7 validation backlog
+SELECT rule_id, provider_org, pathways FROM validation_summary WHERE :p IS NULL OR provider_org = :p;
