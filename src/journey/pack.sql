@@ -276,7 +276,8 @@ COMMENT ON FUNCTION ptl.pack_figure(text, text, text, text, text[], text) IS
     'One figure of the weekly pack: heading, chart, caption, and the table of its numbers';
 
 -- The weekly PTL pack.  Every number is read as the caller may see it (row
--- security applies), for one provider or the whole ICS.  The waiting list is
+-- security applies), for one provider, or the whole ICS, or for a user who
+-- does not see the whole ICS, the organisations it is mapped to.  The waiting list is
 -- the census snapshot on or before the census date (so a past week's pack
 -- can be made again); stages are those of the last refresh.  VOLATILE
 -- only because it gathers each part once into temporary tables.
@@ -298,6 +299,7 @@ DECLARE
     figures text := '';
     in_bottleneck bigint;
     base_line float8[];
+    orgs text[];
 BEGIN
     IF census IS NULL OR NOT isfinite(census) THEN
         RAISE EXCEPTION 'census date must be a finite date, not %', coalesce(census::text, 'NULL')
@@ -315,12 +317,25 @@ BEGIN
                   HINT = 'Run CALL ptl.daily_refresh() (or ptl.refresh(census)) first: the pack reads its snapshot.';
     END IF;
     SELECT max(s.census_date) INTO week_before FROM ptl.census_snapshot s WHERE s.census_date <= snap - 7;
-    scope := coalesce((SELECT o.name || ' (' || o.org_code || ')' FROM ptl.organisation o WHERE o.org_code = provider),
-                      'All providers in the ICS');
+    -- Whose sites the theatre and bed charts show: the provider's; else,
+    -- for a user who does not see the whole ICS, the organisations it may
+    -- see (the rest of the pack is filtered by row-level security).
+    IF provider IS NOT NULL THEN
+        orgs := ARRAY[provider];
+        scope := (SELECT o.name || ' (' || o.org_code || ')' FROM ptl.organisation o WHERE o.org_code = provider);
+    ELSIF ptl.sees_all_organisations() THEN
+        scope := 'All providers in the ICS';
+    ELSE
+        orgs := ptl.my_organisations();
+        scope := coalesce('The organisations you may see: '
+                          || (SELECT string_agg(o.name || ' (' || o.org_code || ')', ', ' ORDER BY o.org_code)
+                              FROM ptl.organisation o WHERE o.org_code = ANY (orgs)),
+                          'No organisations: ask for a mapping in ptl.user_organisation');
+    END IF;
 
     CREATE TEMP TABLE pack_list ON COMMIT DROP AS
     SELECT s.* FROM ptl.census_snapshot s
-    WHERE s.census_date = snap AND (provider IS NULL OR s.provider_org = provider) AND s.days_waited IS NOT NULL;
+    WHERE s.census_date = snap AND (orgs IS NULL OR s.provider_org = ANY (orgs)) AND s.days_waited IS NOT NULL;
     ANALYZE pack_list;
 
     -- Headline figures, against the week before.
@@ -333,10 +348,10 @@ BEGIN
            count(*) FILTER (WHERE l.days_waited > 728) AS over_104,
            (SELECT count(*) FROM ptl.census_snapshot b
             WHERE b.census_date = week_before AND b.days_waited IS NOT NULL
-              AND (provider IS NULL OR b.provider_org = provider)) AS waiting_before,
+              AND (orgs IS NULL OR b.provider_org = ANY (orgs))) AS waiting_before,
            (SELECT count(*) FROM ptl.census_snapshot b
             WHERE b.census_date = week_before AND b.days_waited > 364
-              AND (provider IS NULL OR b.provider_org = provider)) AS over_52_before
+              AND (orgs IS NULL OR b.provider_org = ANY (orgs))) AS over_52_before
     INTO head FROM pack_list l;
 
     -- 1. The waiting list by weeks waited (four-week bands), stacked by priority.
@@ -394,7 +409,7 @@ BEGIN
                count(*) FILTER (WHERE s.days_waited > 728) AS w104
         FROM weeks w
         LEFT JOIN ptl.census_snapshot s ON s.census_date = w.census_date AND s.days_waited > 364
-                                       AND (provider IS NULL OR s.provider_org = provider)
+                                       AND (orgs IS NULL OR s.provider_org = ANY (orgs))
         GROUP BY w.census_date
     )
     SELECT array_agg(c.census_date::text ORDER BY c.census_date),
@@ -450,7 +465,7 @@ BEGIN
     -- 4. Stage bottlenecks: each open stage's queue now and four weeks ago;
     -- the table lists the worst bottlenecks by specialty and provider.
     CREATE TEMP TABLE pack_bottleneck ON COMMIT DROP AS
-    SELECT b.* FROM ptl.journey_bottlenecks(census) b WHERE provider IS NULL OR b.provider_org = provider;
+    SELECT b.* FROM ptl.journey_bottlenecks(census) b WHERE orgs IS NULL OR b.provider_org = ANY (orgs);
     SELECT coalesce(sum(b.queue_now), 0) INTO in_bottleneck FROM pack_bottleneck b WHERE b.bottleneck;
     WITH per_stage AS (
         SELECT s.stage, s.label, s.sort_order, coalesce(sum(b.queue_now), 0) AS now,
@@ -481,7 +496,7 @@ BEGIN
         FROM ptl.theatre_productivity p
         JOIN ptl.site si ON si.site_code = p.site_code
         WHERE p.grouping = 'site' AND p.week_starting > census - 8 * 7 AND p.week_starting <= census
-          AND (provider IS NULL OR si.org_code = provider)
+          AND (orgs IS NULL OR si.org_code = ANY (orgs))
     ),
     sites AS (
         SELECT w.site_code, row_number() OVER (ORDER BY w.site_code) AS k FROM (SELECT DISTINCT site_code FROM weeks) w
@@ -512,7 +527,7 @@ BEGIN
     CREATE TEMP TABLE pack_beds ON COMMIT DROP AS
     SELECT b.* FROM ptl.bed_occupancy(census) b
     JOIN ptl.site si ON si.site_code = b.site_code
-    WHERE provider IS NULL OR si.org_code = provider;
+    WHERE orgs IS NULL OR si.org_code = ANY (orgs);
     WITH sites AS (
         SELECT b.site_code, row_number() OVER (ORDER BY b.site_code) AS k FROM pack_beds b GROUP BY 1
     )
@@ -544,7 +559,7 @@ BEGIN
     -- 7. The validation backlog: pathways with open validation issues by rule.
     WITH per AS (
         SELECT v.rule_id, v.title, v.severity, v.provider_org, v.pathways
-        FROM ptl.validation_summary v WHERE provider IS NULL OR v.provider_org = provider
+        FROM ptl.validation_summary v WHERE orgs IS NULL OR v.provider_org = ANY (orgs)
     ),
     rules AS (
         SELECT p.rule_id, row_number() OVER (ORDER BY sum(p.pathways) DESC, p.rule_id) AS k
