@@ -88,6 +88,13 @@ SELECT week_starting, provider_org, treatment_function, from_stage, to_stage, pa
 FROM journey_flow WHERE week_starting BETWEEN '2025-02-03' AND '2025-02-10'
 ORDER BY week_starting, provider_org, treatment_function, from_stage NULLS FIRST, to_stage;
 
+-- The same per stage: JA1's trauma and orthopaedics (110) in the week of
+-- 3 February: DEC1 entered booked; in the next week it left it for no date.
+SELECT week_starting, stage, entered, left_stage, left_for
+FROM journey_stage_week WHERE provider_org = 'JA1' AND treatment_function = '110'
+  AND week_starting BETWEEN '2025-02-03' AND '2025-02-10'
+ORDER BY week_starting, stage;
+
 -- A trust's own coding: JA2's outpatient attendances without a status are
 -- nurse triage, not the first appointment.  The rule marks JA2's pathways
 -- for the next refresh, which moves TRI2 back to awaiting its first appointment.

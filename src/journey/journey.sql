@@ -376,6 +376,32 @@ COMMENT ON COLUMN ptl.journey_flow.from_stage IS 'Stage left (NULL: the pathway 
 COMMENT ON COLUMN ptl.journey_flow.to_stage IS 'Stage entered (why it left from_stage)';
 COMMENT ON COLUMN ptl.journey_flow.pathways IS 'Pathway records that made the move';
 
+-- The same per stage: how many entered and left each week, and what they
+-- left for.
+CREATE VIEW ptl.journey_stage_week AS
+WITH moves AS (
+    SELECT f.week_starting, f.provider_org, f.treatment_function, f.to_stage AS stage, f.pathways AS entered,
+           0::bigint AS left_stage, NULL::text AS left_for
+    FROM ptl.journey_flow f
+    UNION ALL
+    SELECT f.week_starting, f.provider_org, f.treatment_function, f.from_stage, 0, f.pathways, f.to_stage
+    FROM ptl.journey_flow f WHERE f.from_stage IS NOT NULL
+)
+SELECT m.week_starting, m.provider_org, m.treatment_function, m.stage,
+       sum(m.entered) AS entered, sum(m.left_stage) AS left_stage,
+       coalesce(jsonb_object_agg(m.left_for, m.left_stage) FILTER (WHERE m.left_for IS NOT NULL), '{}') AS left_for
+FROM moves m
+GROUP BY 1, 2, 3, 4;
+COMMENT ON VIEW ptl.journey_stage_week IS
+    'Per week (Monday), provider, specialty and stage: pathways that entered it, that left it, and the stages they left for';
+COMMENT ON COLUMN ptl.journey_stage_week.week_starting IS 'Monday of the week';
+COMMENT ON COLUMN ptl.journey_stage_week.provider_org IS 'Provider';
+COMMENT ON COLUMN ptl.journey_stage_week.treatment_function IS 'Treatment function (specialty)';
+COMMENT ON COLUMN ptl.journey_stage_week.stage IS 'Stage';
+COMMENT ON COLUMN ptl.journey_stage_week.entered IS 'Pathways that entered the stage that week';
+COMMENT ON COLUMN ptl.journey_stage_week.left_stage IS 'Pathways that left it that week';
+COMMENT ON COLUMN ptl.journey_stage_week.left_for IS 'Why they left: the stages they went to, with how many, e.g. {"treated": 3}';
+
 -- Per provider, specialty and open stage at a census: the queue now and
 -- `weeks` weeks before, the mean weekly entries and exits over those weeks,
 -- and the clearance time (queue / mean weekly exits).  A queue stage whose
