@@ -176,15 +176,19 @@ COMMENT ON COLUMN ptl.journey_stage_rule_in_force.rtt_status IS 'RTT status, or 
 COMMENT ON COLUMN ptl.journey_stage_rule_in_force.stage IS 'Stage the event moves the pathway to (NULL: no change)';
 COMMENT ON COLUMN ptl.journey_stage_rule_in_force.rule_id IS 'The rule (ptl.journey_stage_rule)';
 
+-- Derived, and written only by ptl.journey_compute from the pathways and
+-- the stage rules, so it carries no foreign keys: checking four of them on
+-- each of some three million rows a full derivation writes at a million
+-- referrals took most of its time.  The views join ptl.pathway.
 CREATE TABLE ptl.journey_episode (
-    pathway_id      bigint NOT NULL REFERENCES ptl.pathway (pathway_id) ON DELETE CASCADE,
+    pathway_id      bigint NOT NULL,
     episode_no      int NOT NULL CHECK (episode_no > 0),
-    stage           text NOT NULL REFERENCES ptl.journey_stage (stage),
-    previous_stage  text REFERENCES ptl.journey_stage (stage),
+    stage           text NOT NULL,
+    previous_stage  text,
     entered         date NOT NULL,
     entered_by      text NOT NULL,
     left_on         date,
-    next_stage      text REFERENCES ptl.journey_stage (stage),
+    next_stage      text,
     census          date NOT NULL,
     PRIMARY KEY (pathway_id, episode_no),
     CHECK (left_on IS NULL OR left_on >= entered),
