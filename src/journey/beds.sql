@@ -72,6 +72,8 @@ RETURNS TABLE (level text, key text, spells bigint, nights_at_percentile int, me
                still_in_after float8[])
 LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 200
 SET search_path = pg_catalog, ptl, pg_temp
+-- a few hundred thousand spells: compiling the query (JIT) cost more than running it
+SET jit = off
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -122,9 +124,10 @@ BEGIN
         CROSS JOIN generate_series(0, 90) g (n)
         LEFT JOIN per_stay ps ON ps.level = sm.level AND ps.key = sm.key AND ps.nights = g.n
     )
-    SELECT sm.level, sm.key, sm.spells, sm.at_percentile, sm.mean_nights,
-           (SELECT array_agg(c.still_in ORDER BY c.n) FROM curve c WHERE c.level = sm.level AND c.key = sm.key)
-    FROM summary sm;
+    SELECT sm.level, sm.key, sm.spells, sm.at_percentile, sm.mean_nights, cv.still_in
+    FROM summary sm
+    JOIN (SELECT c.level, c.key, array_agg(c.still_in ORDER BY c.n) AS still_in FROM curve c GROUP BY 1, 2) cv
+      ON cv.level = sm.level AND cv.key = sm.key;
 END
 $$;
 COMMENT ON FUNCTION ptl.length_of_stay(date, float8) IS

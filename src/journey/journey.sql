@@ -416,6 +416,7 @@ RETURNS TABLE (provider_org text, treatment_function text, stage text, stage_lab
                growth_per_week numeric, clearance_weeks numeric, bottleneck boolean)
 LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 500
 SET search_path = pg_catalog, ptl, pg_temp
+SET jit = off
 AS $$
 #variable_conflict use_column
 DECLARE

@@ -82,6 +82,9 @@ BEGIN
                    part_name, part_name || '_month', month_start, month_end);
     EXECUTE format('CREATE INDEX %I ON ptl.%I (census_date, provider_org, rtt_line)',
                    part_name || '_provider_idx', part_name);
+    -- long waiters at each census, for trends (the weekly pack)
+    EXECUTE format('CREATE INDEX %I ON ptl.%I (census_date, provider_org, days_waited) WHERE days_waited > 364',
+                   part_name || '_long_wait_idx', part_name);
     EXECUTE format('ALTER TABLE ptl.census_snapshot ATTACH PARTITION ptl.%I FOR VALUES FROM (%L) TO (%L)',
                    part_name, month_start, month_end);
     EXECUTE format('COMMENT ON TABLE ptl.%I IS %L', part_name,

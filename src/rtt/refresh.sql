@@ -199,6 +199,8 @@ CREATE TABLE ptl.census_snapshot_default PARTITION OF ptl.census_snapshot (
     PRIMARY KEY (census_date, pathway_id, period_no)
 ) DEFAULT;
 CREATE INDEX census_snapshot_default_provider_idx ON ptl.census_snapshot_default (census_date, provider_org, rtt_line);
+CREATE INDEX census_snapshot_default_long_wait_idx ON ptl.census_snapshot_default (census_date, provider_org, days_waited)
+    WHERE days_waited > 364;
 COMMENT ON TABLE ptl.census_snapshot IS
     'The incomplete pathways each provider reported at each census, kept for trends (a refresh at the same census replaces its rows); partitioned by month, kept for ptl.ops_setting.snapshot_retention';
 COMMENT ON TABLE ptl.census_snapshot_default IS
