@@ -1,20 +1,21 @@
 -- The weekly pack's numbers as plain SQL over the same tables and functions,
--- with nothing drawn: the baseline of bench/pack.sh.  psql variables: census,
--- provider ('' for the ICS).
+-- read the same way (the snapshot date as a literal, so only its month is
+-- read; each week's last census by an index probe), with nothing drawn: the
+-- baseline of bench/pack.sh.  psql variables: census, provider ('' for the
+-- ICS).
 \set p 'nullif(:''provider'', '''')'
 SET search_path = ptl, public;
 
 -- the snapshot read, and the week before
 SELECT max(census_date) AS snap FROM census_snapshot WHERE census_date <= :'census' \gset
 SELECT max(census_date) AS before FROM census_snapshot WHERE census_date <= date :'snap' - 7 \gset
-CREATE TEMP TABLE base_snap AS SELECT date :'snap' AS snap;
 
 -- headline
 SELECT count(*), count(*) FILTER (WHERE days_waited <= 126), percentile_cont(0.5) WITHIN GROUP (ORDER BY days_waited / 7.0),
        count(*) FILTER (WHERE days_waited > 364), count(*) FILTER (WHERE days_waited > 455),
        count(*) FILTER (WHERE days_waited > 546), count(*) FILTER (WHERE days_waited > 728)
-FROM census_snapshot s, base_snap b
-WHERE s.census_date = b.snap AND s.days_waited IS NOT NULL AND (:p IS NULL OR s.provider_org = :p);
+FROM census_snapshot s
+WHERE s.census_date = :'snap' AND s.days_waited IS NOT NULL AND (:p IS NULL OR s.provider_org = :p);
 SELECT count(*), count(*) FILTER (WHERE days_waited > 364)
 FROM census_snapshot s
 WHERE s.census_date = :'before' AND s.days_waited IS NOT NULL AND (:p IS NULL OR s.provider_org = :p);
@@ -22,23 +23,29 @@ WHERE s.census_date = :'before' AND s.days_waited IS NOT NULL AND (:p IS NULL OR
 -- 1 waits by band and priority
 SELECT least(days_waited / 28, 26) AS band,
        coalesce(clinical_priority::text, CASE WHEN has_dta THEN 'admitted, no priority' ELSE 'non-admitted' END), count(*)
-FROM census_snapshot s, base_snap b
-WHERE s.census_date = b.snap AND s.days_waited IS NOT NULL AND (:p IS NULL OR s.provider_org = :p)
+FROM census_snapshot s
+WHERE s.census_date = :'snap' AND s.days_waited IS NOT NULL AND (:p IS NULL OR s.provider_org = :p)
 GROUP BY 1, 2;
 
 -- 2 long waiters at the last census of each of 26 weeks
-SELECT w.census_date, count(*) FILTER (WHERE s.days_waited > 364), count(*) FILTER (WHERE s.days_waited > 455),
-       count(*) FILTER (WHERE s.days_waited > 546), count(*) FILTER (WHERE s.days_waited > 728)
-FROM (SELECT max(census_date) AS census_date FROM census_snapshot, base_snap b
-      WHERE census_date > b.snap - 182 AND census_date <= b.snap GROUP BY date_trunc('week', census_date)) w
-LEFT JOIN census_snapshot s ON s.census_date = w.census_date AND s.days_waited > 364 AND (:p IS NULL OR s.provider_org = :p)
-GROUP BY 1;
+SELECT w.census_date, c.*
+FROM (SELECT (SELECT max(census_date) FROM census_snapshot
+              WHERE census_date >= date_trunc('week', date :'snap')::date - 7 * k
+                AND census_date < date_trunc('week', date :'snap')::date - 7 * k + 7
+                AND census_date <= :'snap') AS census_date
+      FROM generate_series(0, 25) k) w
+CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE s.days_waited > 364), count(*) FILTER (WHERE s.days_waited > 455),
+           count(*) FILTER (WHERE s.days_waited > 546), count(*) FILTER (WHERE s.days_waited > 728)
+    FROM census_snapshot s
+    WHERE s.census_date = w.census_date AND s.days_waited > 364 AND (:p IS NULL OR s.provider_org = :p)) c
+WHERE w.census_date IS NOT NULL;
 
 -- 3 provider variation
 SELECT treatment_function, provider_org, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY days_waited / 7.0),
        percentile_disc(0.92) WITHIN GROUP (ORDER BY days_waited / 7.0), count(*) FILTER (WHERE days_waited > 126)
-FROM census_snapshot s, base_snap b
-WHERE s.census_date = b.snap AND s.days_waited IS NOT NULL AND (:p IS NULL OR s.provider_org = :p)
+FROM census_snapshot s
+WHERE s.census_date = :'snap' AND s.days_waited IS NOT NULL AND (:p IS NULL OR s.provider_org = :p)
 GROUP BY 1, 2;
 
 -- 4 bottlenecks

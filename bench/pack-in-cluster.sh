@@ -41,6 +41,8 @@ t0=$(date +%s%N)
 stays=$(psql -At -c "SELECT ptl.journey_compute('$census')")
 journey=$(ms $t0)
 echo "journey_compute for every pathway: $stays stays in $journey ms"
+# (a full derivation leaves every old stay dead: vacuum, as autovacuum would)
+psql -c "VACUUM ANALYZE ptl.journey_episode"
 
 trust=$(psql -At -c "SELECT provider_org FROM ptl.census_snapshot WHERE census_date = '$census'
                      GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")

@@ -92,28 +92,36 @@ BEGIN
     END IF;
     RETURN QUERY
     WITH stay AS (
-        SELECT h.procedure_code, h.treatment_function, h.intended_management,
+        -- spells counted per procedure, specialty, management and stay:
+        -- a few thousand rows however many spells, so what follows is cheap
+        SELECT h.procedure_code, h.treatment_function,
                CASE WHEN h.intended_management IN ('2', '3') THEN 'day' ELSE 'overnight' END AS management,
-               h.discharged - h.admitted AS nights
+               h.discharged - h.admitted AS nights, count(*) AS spells
         FROM ptl.hospital_spell h
         WHERE h.elective AND h.discharged IS NOT NULL AND h.discharged > since AND h.discharged <= $1
+        GROUP BY 1, 2, 3, 4
     ),
-    keyed AS (
-        SELECT g.level, g.key, st.nights
+    per_stay AS (
+        SELECT g.level, g.key, st.nights, sum(st.spells) AS spells
         FROM stay st
         CROSS JOIN LATERAL (VALUES ('procedure', st.procedure_code),
                                    ('specialty', st.treatment_function || '/' || st.management),
                                    ('management', st.management)) g (level, key)
         WHERE g.key IS NOT NULL
+        GROUP BY 1, 2, 3
+    ),
+    cumulative AS (
+        SELECT ps.*, sum(ps.spells) OVER (PARTITION BY ps.level, ps.key ORDER BY ps.nights) AS up_to,
+               sum(ps.spells) OVER (PARTITION BY ps.level, ps.key) AS total
+        FROM per_stay ps
     ),
     summary AS (
-        SELECT k.level, k.key, count(*) AS spells,
-               (percentile_disc(p) WITHIN GROUP (ORDER BY k.nights))::int AS at_percentile,
-               round(avg(k.nights), 2) AS mean_nights
-        FROM keyed k GROUP BY 1, 2
-    ),
-    per_stay AS (
-        SELECT k.level, k.key, k.nights, count(*) AS spells FROM keyed k GROUP BY 1, 2, 3
+        -- the percentile by nearest rank (as percentile_disc): the shortest
+        -- stay at least that share of spells were home within
+        SELECT c.level, c.key, min(c.total)::bigint AS spells,
+               min(c.nights) FILTER (WHERE c.up_to >= p * c.total) AS at_percentile,
+               round(sum(c.nights * c.spells)::numeric / min(c.total), 2) AS mean_nights
+        FROM cumulative c GROUP BY 1, 2
     ),
     curve AS (
         -- spells longer than n nights = all spells - those of n nights or fewer
@@ -251,7 +259,11 @@ BEGIN
                END AS expected,
                n < greatest(ws.stay, CASE WHEN ws.stayed > 0 THEN ws.stayed + 1 ELSE 0 END) AS at_percentile
         FROM with_stay ws
-        CROSS JOIN LATERAL generate_series(ws.stayed, ws.stayed + horizon - 1) n
+        -- up to the night after which no past stay lasted (nor the percentile)
+        CROSS JOIN LATERAL generate_series(ws.stayed,
+                                           least(ws.stayed + horizon - 1,
+                                                 greatest(ws.stay, ws.stayed + 1,
+                                                          coalesce(array_position(ws.still_in, 0::float8), 92) - 1))) n
         WHERE ws.admitted + n BETWEEN $1 AND $1 + horizon - 1
     ),
     by_night AS (

@@ -179,10 +179,13 @@ COMMENT ON COLUMN ptl.journey_stage_rule_in_force.rule_id IS 'The rule (ptl.jour
 -- Derived, and written only by ptl.journey_compute from the pathways and
 -- the stage rules, so it carries no foreign keys: checking four of them on
 -- each of some three million rows a full derivation writes at a million
--- referrals took most of its time.  The views join ptl.pathway.
+-- referrals took most of its time.  The pathway's provider and specialty
+-- are copied in, so that flows and bottlenecks count without a join.
 CREATE TABLE ptl.journey_episode (
     pathway_id      bigint NOT NULL,
     episode_no      int NOT NULL CHECK (episode_no > 0),
+    provider_org    text NOT NULL,
+    treatment_function text NOT NULL,
     stage           text NOT NULL,
     previous_stage  text,
     entered         date NOT NULL,
@@ -200,6 +203,8 @@ COMMENT ON TABLE ptl.journey_episode IS
     'Each pathway''s stages in turn, derived from its events and waiting-list entries up to the census of the last refresh (ptl.journey_compute); the row without left_on is where it is now';
 COMMENT ON COLUMN ptl.journey_episode.pathway_id IS 'Pathway record';
 COMMENT ON COLUMN ptl.journey_episode.episode_no IS 'Order of the stage on the pathway (1 = first)';
+COMMENT ON COLUMN ptl.journey_episode.provider_org IS 'Provider of the pathway record (copied, for counting without a join)';
+COMMENT ON COLUMN ptl.journey_episode.treatment_function IS 'Treatment function of the pathway record (copied, as provider_org)';
 COMMENT ON COLUMN ptl.journey_episode.stage IS 'Stage (ptl.journey_stage)';
 COMMENT ON COLUMN ptl.journey_episode.previous_stage IS 'Stage before (NULL on the first)';
 COMMENT ON COLUMN ptl.journey_episode.entered IS 'Date the pathway entered the stage';
@@ -233,9 +238,9 @@ BEGIN
         DROP TABLE pg_temp.journey_target;
     END IF;
     CREATE TEMP TABLE journey_target ON COMMIT DROP AS
-    SELECT p.pathway_id, p.provider_org FROM ptl.pathway p WHERE pathways IS NULL
+    SELECT p.pathway_id, p.provider_org, p.treatment_function FROM ptl.pathway p WHERE pathways IS NULL
     UNION ALL
-    SELECT p.pathway_id, p.provider_org FROM (SELECT DISTINCT u.id FROM unnest(pathways) u (id)) u
+    SELECT p.pathway_id, p.provider_org, p.treatment_function FROM (SELECT DISTINCT u.id FROM unnest(pathways) u (id)) u
     JOIN ptl.pathway p ON p.pathway_id = u.id
     WHERE pathways IS NOT NULL;
     ALTER TABLE journey_target ADD PRIMARY KEY (pathway_id);
@@ -248,8 +253,8 @@ BEGIN
         DELETE FROM ptl.journey_episode e USING journey_target t WHERE e.pathway_id = t.pathway_id;
     END IF;
 
-    INSERT INTO ptl.journey_episode (pathway_id, episode_no, stage, previous_stage, entered, entered_by,
-                                     left_on, next_stage, census)
+    INSERT INTO ptl.journey_episode (pathway_id, episode_no, provider_org, treatment_function, stage, previous_stage,
+                                     entered, entered_by, left_on, next_stage, census)
     WITH rule AS (
         SELECT * FROM ptl.journey_stage_rule_in_force
     ),
@@ -305,8 +310,10 @@ BEGIN
         WHERE r.before IS DISTINCT FROM r.stage
         WINDOW w AS (PARTITION BY r.pathway_id ORDER BY r.run)
     )
-    SELECT s.pathway_id, s.episode_no, s.stage, s.before, s.on_date, s.what, s.left_on, s.next_stage, census
-    FROM stays s;
+    SELECT s.pathway_id, s.episode_no, t.provider_org, t.treatment_function, s.stage, s.before, s.on_date, s.what,
+           s.left_on, s.next_stage, census
+    FROM stays s
+    JOIN journey_target t ON t.pathway_id = s.pathway_id;
     GET DIAGNOSTICS n = ROW_COUNT;
     -- The stages of the other pathways are as they were, only older.
     UPDATE ptl.journey_episode e SET census = census
@@ -366,10 +373,9 @@ COMMENT ON COLUMN ptl.journey.census IS 'Census the stages were derived at';
 -- Movements between stages per week: how many entered each stage from which,
 -- i.e. how many left each stage for which (from_stage NULL: a new pathway).
 CREATE VIEW ptl.journey_flow AS
-SELECT date_trunc('week', e.entered)::date AS week_starting, p.provider_org, p.treatment_function,
+SELECT date_trunc('week', e.entered)::date AS week_starting, e.provider_org, e.treatment_function,
        e.previous_stage AS from_stage, e.stage AS to_stage, count(*) AS pathways
 FROM ptl.journey_episode e
-JOIN ptl.pathway p ON p.pathway_id = e.pathway_id
 GROUP BY 1, 2, 3, 4, 5;
 COMMENT ON VIEW ptl.journey_flow IS
     'Pathways that moved between stages, per week (Monday), provider and specialty: a row counts both those leaving from_stage and those entering to_stage';
@@ -431,13 +437,12 @@ BEGIN
     since := at_date - 7 * span;
     RETURN QUERY
     WITH counted AS (
-        SELECT p.provider_org, p.treatment_function, e.stage,
+        SELECT e.provider_org, e.treatment_function, e.stage,
                count(*) FILTER (WHERE e.entered <= at_date AND (e.left_on IS NULL OR e.left_on > at_date)) AS queue_now,
                count(*) FILTER (WHERE e.entered <= since AND (e.left_on IS NULL OR e.left_on > since)) AS queue_before,
                count(*) FILTER (WHERE e.entered > since AND e.entered <= at_date) AS entered,
                count(*) FILTER (WHERE e.left_on > since AND e.left_on <= at_date) AS exited
         FROM ptl.journey_episode e
-        JOIN ptl.pathway p ON p.pathway_id = e.pathway_id
         WHERE e.entered <= at_date AND (e.left_on IS NULL OR e.left_on > since)
         GROUP BY 1, 2, 3
     )

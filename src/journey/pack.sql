@@ -336,10 +336,6 @@ BEGIN
                           'No organisations: ask for a mapping in ptl.user_organisation');
     END IF;
 
-    CREATE TEMP TABLE pack_list ON COMMIT DROP AS
-    SELECT s.* FROM ptl.census_snapshot s
-    WHERE s.census_date = snap AND (orgs IS NULL OR s.provider_org = ANY (orgs)) AND s.days_waited IS NOT NULL;
-    ANALYZE pack_list;
 
     -- Headline figures, against the week before.
     SELECT count(*) AS waiting,
@@ -355,14 +351,16 @@ BEGIN
            (SELECT count(*) FROM ptl.census_snapshot b
             WHERE b.census_date = week_before AND b.days_waited > 364
               AND (orgs IS NULL OR b.provider_org = ANY (orgs))) AS over_52_before
-    INTO head FROM pack_list l;
+    INTO head FROM ptl.census_snapshot l
+    WHERE l.census_date = snap AND l.days_waited IS NOT NULL AND (orgs IS NULL OR l.provider_org = ANY (orgs));
 
     -- 1. The waiting list by weeks waited (four-week bands), stacked by priority.
     WITH banded AS (
         SELECT least(l.days_waited / 28, 26) AS band,
                coalesce(l.clinical_priority::text, CASE WHEN l.has_dta THEN 'admitted, no priority' ELSE 'non-admitted' END)
                    AS priority
-        FROM pack_list l
+        FROM ptl.census_snapshot l
+        WHERE l.census_date = snap AND l.days_waited IS NOT NULL AND (orgs IS NULL OR l.provider_org = ANY (orgs))
     ),
     priorities AS (
         SELECT DISTINCT b.priority FROM banded b
@@ -441,7 +439,9 @@ BEGIN
                percentile_cont(0.5) WITHIN GROUP (ORDER BY l.days_waited / 7.0) AS median_weeks,
                percentile_disc(0.92) WITHIN GROUP (ORDER BY l.days_waited / 7.0) AS p92_weeks,
                100.0 * count(*) FILTER (WHERE l.days_waited > 126) / count(*) AS pct_over_18
-        FROM pack_list l GROUP BY 1, 2
+        FROM ptl.census_snapshot l
+        WHERE l.census_date = snap AND l.days_waited IS NOT NULL AND (orgs IS NULL OR l.provider_org = ANY (orgs))
+        GROUP BY 1, 2
     ),
     largest AS (
         SELECT p.treatment_function, row_number() OVER (ORDER BY sum(p.waiting) DESC, p.treatment_function) AS k
@@ -595,7 +595,7 @@ BEGIN
         svg_chart('stacked', 'Pathways with validation issues by rule', cats, sers, vals, 'Pathways'),
         ARRAY['Rule', 'What it finds', 'Severity', 'Pathways'], rows_html);
 
-    DROP TABLE pack_list, pack_bottleneck, pack_beds;
+    DROP TABLE pack_bottleneck, pack_beds;
 
     RETURN '<!DOCTYPE html>' || E'\n' || '<html lang="en"><head><meta charset="utf-8">'
         || '<meta name="viewport" content="width=device-width, initial-scale=1">'
