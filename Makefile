@@ -34,11 +34,14 @@ SQL_PARTS    = src/types/types.sql \
                src/ops/audit.sql \
                src/journey/journey.sql \
                src/journey/beds.sql \
+               src/outpatient/outpatient.sql \
+               src/outpatient/measures.sql \
                src/journey/pack.sql \
                src/ops/security.sql
 SYNTH_PARTS  = test/generator/ptl_synth.sql test/generator/validation_recall.sql \
                test/generator/link_accuracy.sql test/generator/risk.sql \
-               test/generator/theatre.sql test/generator/aid.sql test/generator/beds.sql
+               test/generator/theatre.sql test/generator/aid.sql test/generator/beds.sql \
+               test/generator/outpatients.sql
 
 MODULE_big   = ptl
 OBJS         = src/ptl.o $(patsubst %.c,%.o,$(sort $(wildcard src/*/*.c)))

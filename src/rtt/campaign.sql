@@ -14,7 +14,10 @@ CREATE TABLE ptl.validation_campaign (
     provider_org            text REFERENCES ptl.organisation (org_code),
     treatment_function      text REFERENCES ptl.treatment_function (tfc),
     started_at              timestamptz NOT NULL DEFAULT now(),
-    started_by              text NOT NULL DEFAULT current_user
+    started_by              text NOT NULL DEFAULT current_user,
+    list                    text NOT NULL DEFAULT 'rtt' CHECK (list IN ('rtt', 'follow_up')),
+    min_days_past_lcad      int,
+    CHECK ((list = 'follow_up') = (min_days_past_lcad IS NOT NULL))
 );
 COMMENT ON TABLE ptl.validation_campaign IS 'Administrative validation campaigns: who was picked, by what rule';
 COMMENT ON COLUMN ptl.validation_campaign.campaign_id IS 'Campaign number';
@@ -26,6 +29,8 @@ COMMENT ON COLUMN ptl.validation_campaign.provider_org IS 'Only this provider (N
 COMMENT ON COLUMN ptl.validation_campaign.treatment_function IS 'Only this treatment function (NULL: all)';
 COMMENT ON COLUMN ptl.validation_campaign.started_at IS 'When it started';
 COMMENT ON COLUMN ptl.validation_campaign.started_by IS 'Who started it';
+COMMENT ON COLUMN ptl.validation_campaign.list IS 'rtt (the PTL) or follow_up (the non-RTT follow-up list, ptl.follow_up_list)';
+COMMENT ON COLUMN ptl.validation_campaign.min_days_past_lcad IS 'Follow-up campaigns: follow-ups at least this many days past their LCAD';
 
 CREATE TABLE ptl.validation_campaign_pathway (
     campaign_id     bigint NOT NULL REFERENCES ptl.validation_campaign (campaign_id),
@@ -153,6 +158,39 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     SELECT * INTO p FROM ptl.pathway x WHERE x.pathway_id = k.pathway_id;
+
+    -- On the follow-up list there is no clock to stop: an answer closes or
+    -- keeps the pathway's open follow-up requests (outpatient/outpatient.sql).
+    IF (SELECT c.list FROM ptl.validation_campaign c WHERE c.campaign_id = k.campaign_id) = 'follow_up' THEN
+        IF k.answer IN ('no_longer_required', 'treated_elsewhere', 'died') THEN
+            UPDATE ptl.follow_up_request f
+            SET closed_on = greatest(k.contacted_on, f.requested_on),
+                closed_reason = CASE k.answer WHEN 'died' THEN 'died' ELSE 'no_longer_required' END
+            WHERE f.pathway_id = k.pathway_id AND f.closed_on IS NULL;
+            INSERT INTO ptl.pathway_validation (pathway_id, validated_on, outcome, note)
+            VALUES (p.pathway_id, k.contacted_on, 'remove', format('follow-up campaign %s: %s', k.campaign_id, k.answer))
+            RETURNING validation_id INTO val;
+        ELSIF k.answer IN ('still_wants_treatment', 'unavailable_until') THEN
+            UPDATE ptl.follow_up_request f SET unavailable_until = k.unavailable_until
+            WHERE f.pathway_id = k.pathway_id AND f.closed_on IS NULL AND k.answer = 'unavailable_until';
+            INSERT INTO ptl.pathway_validation (pathway_id, validated_on, outcome, note)
+            VALUES (p.pathway_id, k.contacted_on, 'correct',
+                    format('follow-up campaign %s: %s', k.campaign_id,
+                           CASE k.answer WHEN 'unavailable_until' THEN 'unavailable until ' || k.unavailable_until
+                                         ELSE 'still wants to be seen' END))
+            RETURNING validation_id INTO val;
+        END IF;
+        UPDATE ptl.validation_contact x SET applied_at = now(), applied_by = current_user, validation_id = val
+        WHERE x.contact_id = k.contact_id;
+        RETURN CASE k.answer
+            WHEN 'no_longer_required' THEN 'follow-up closed: no longer required'
+            WHEN 'treated_elsewhere' THEN 'follow-up closed: no longer required (seen elsewhere)'
+            WHEN 'died' THEN 'follow-up closed: died'
+            WHEN 'unavailable_until' THEN format('validated; not to be booked before %s', k.unavailable_until)
+            WHEN 'still_wants_treatment' THEN 'validated'
+            ELSE 'recorded; not validated' END;
+    END IF;
+
     SELECT * INTO w FROM ptl.waiting_list_entry e
     WHERE e.pathway_id = k.pathway_id AND e.removed_date IS NULL
     ORDER BY e.decision_to_admit DESC, e.entry_id DESC LIMIT 1 FOR UPDATE;
@@ -209,7 +247,7 @@ BEGIN
         ELSE 'recorded; not validated' END;
 END $$;
 COMMENT ON FUNCTION ptl.apply_validation_contact(bigint) IS
-    'Applies a validation answer to its pathway once: 34 or 36 clock stop and entry removal, suspension until a date, or a validation record; the contact keeps what was done (audit); the next refresh shows the result';
+    'Applies a validation answer to its pathway once: 34 or 36 clock stop and entry removal, suspension until a date, or a validation record; on the follow-up list, closing or keeping its follow-up requests; the contact keeps what was done (audit); the next refresh shows the result';
 
 CREATE VIEW ptl.validation_campaign_summary AS
 SELECT c.campaign_id, c.name, c.census, c.min_weeks, c.not_validated_weeks,
@@ -224,7 +262,8 @@ SELECT c.campaign_id, c.name, c.census, c.min_weeks, c.not_validated_weeks,
        count(*) FILTER (WHERE k.answer = 'unavailable_until') AS unavailable,
        count(*) FILTER (WHERE k.answer = 'died') AS died,
        count(*) FILTER (WHERE k.answer = 'no_response') AS no_response,
-       count(*) FILTER (WHERE k.applied_at IS NULL AND k.contact_id IS NOT NULL) AS not_yet_applied
+       count(*) FILTER (WHERE k.applied_at IS NULL AND k.contact_id IS NOT NULL) AS not_yet_applied,
+       c.list
 FROM ptl.validation_campaign c
 LEFT JOIN ptl.validation_contact k ON k.campaign_id = c.campaign_id
 GROUP BY c.campaign_id;
@@ -245,6 +284,7 @@ COMMENT ON COLUMN ptl.validation_campaign_summary.unavailable IS 'Answers: unava
 COMMENT ON COLUMN ptl.validation_campaign_summary.died IS 'Answers: died';
 COMMENT ON COLUMN ptl.validation_campaign_summary.no_response IS 'No response';
 COMMENT ON COLUMN ptl.validation_campaign_summary.not_yet_applied IS 'Contacts recorded but not applied';
+COMMENT ON COLUMN ptl.validation_campaign_summary.list IS 'rtt or follow_up';
 
 SELECT pg_catalog.pg_extension_config_dump('ptl.validation_campaign', '');
 SELECT pg_catalog.pg_extension_config_dump('ptl.validation_campaign_campaign_id_seq', '');
