@@ -21,7 +21,8 @@ tables="organisation site commissioner treatment_function treatment_function_ove
         mutual_aid_transfer mutual_aid_state_change pidmas_cohort pathway_validation
         validation_campaign validation_campaign_pathway validation_contact
         census_snapshot refresh_run audit_log user_organisation ops_setting
-        hospital_spell elective_bed_base journey_stage journey_stage_rule"
+        hospital_spell elective_bed_base journey_stage journey_stage_rule
+        clinic clinic_session outpatient_appointment follow_up_request pifu_episode advice_request"
 
 fingerprint() {
     local db=$1 t=$2
@@ -74,6 +75,9 @@ q $src "INSERT INTO ptl.user_organisation (role_name, org_code) VALUES ('ptl_rea
 q $src "INSERT INTO ptl.ops_setting (snapshot_retention) VALUES ('5 years')"
 # Journey and beds: spells and a bed base, a trust's own stage and rule.
 q $src "SELECT count(*) FROM ptl_synth.beds(11)" >/dev/null
+# Outpatients: clinics, appointments, follow-ups, PIFU, advice; a follow-up campaign.
+q $src "SELECT count(*) FROM ptl_synth.outpatients(11)" >/dev/null
+q $src "SELECT ptl.start_follow_up_validation_campaign('follow-ups past LCAD', 0)" >/dev/null
 q $src "INSERT INTO ptl.journey_stage (stage, label, sort_order, closed, queue, description)
         VALUES ('awaiting_triage', 'Awaiting triage', 15, false, true, 'Referral waiting for consultant triage')"
 q $src "INSERT INTO ptl.journey_stage_rule (provider_org, kind, stage)
