@@ -72,7 +72,7 @@ CALL refresh('2025-03-31');
 SELECT backfill_census_snapshots('2025-03-10', '2025-03-24') AS backfilled;
 
 CREATE TEMP TABLE pack AS SELECT weekly_pack('2025-03-31') AS html;
--- One document: seven charts, each with its table; nothing it would fetch
+-- One document: eight charts, each with its table; nothing it would fetch
 -- and no script; the print stylesheet for A4.
 SELECT html ~ '^<!DOCTYPE html>' AS doctype, html ~ '</html>$' AS ends,
        (regexp_match(html, '<meta name="ptl-charts" content="(\d+)">'))[1] AS charts_said,

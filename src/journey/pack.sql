@@ -599,11 +599,73 @@ BEGIN
         svg_chart('stacked', 'Pathways with validation issues by rule', cats, sers, vals, 'Pathways'),
         ARRAY['Rule', 'What it finds', 'Severity', 'Pathways'], rows_html);
 
-    DROP TABLE pack_bottleneck, pack_beds;
+    -- 8. Outpatients: follow-ups waiting with no RTT clock by how far past
+    -- their LCAD, stacked by the risk of harm from delay; the table adds
+    -- the last four weeks' outpatient measures of the largest specialties.
+    CREATE TEMP TABLE pack_follow_up ON COMMIT DROP AS
+    SELECT b.treatment_function, b.days_past_lcad, coalesce(b.clinical_risk, 'not stratified') AS risk
+    FROM ptl.follow_up_backlog(census) b WHERE orgs IS NULL OR b.provider_org = ANY (orgs);
+    WITH banded AS (
+        SELECT CASE WHEN f.days_past_lcad <= 0 THEN 0 WHEN f.days_past_lcad <= 28 THEN 1 WHEN f.days_past_lcad <= 56 THEN 2
+                    WHEN f.days_past_lcad <= 84 THEN 3 WHEN f.days_past_lcad <= 182 THEN 4 WHEN f.days_past_lcad <= 364 THEN 5
+                    ELSE 6 END AS band, f.risk
+        FROM pack_follow_up f
+    ),
+    risks AS (
+        SELECT r.risk, r.k FROM (VALUES ('high', 1), ('medium', 2), ('low', 3), ('not stratified', 4)) r (risk, k)
+        WHERE EXISTS (SELECT 1 FROM banded b WHERE b.risk = r.risk)
+    )
+    SELECT array_agg(r.risk ORDER BY r.k),
+           array_agg((SELECT array_agg((SELECT count(*) FROM banded b WHERE b.risk = r.risk AND b.band = g)::float8 ORDER BY g)
+                      FROM generate_series(0, 6) g) ORDER BY r.k)
+    INTO sers, vals FROM risks r;
+    cats := ARRAY['not yet past', '1–4 weeks', '5–8 weeks', '9–12 weeks', '13–26 weeks', '27–52 weeks', 'over 52 weeks'];
+    WITH waiting AS (
+        SELECT f.treatment_function, count(*) AS waiting, count(*) FILTER (WHERE f.days_past_lcad > 0) AS past_lcad,
+               count(*) FILTER (WHERE f.days_past_lcad > 84) AS past_12_weeks,
+               count(*) FILTER (WHERE f.days_past_lcad > 0 AND f.risk = 'high') AS high_risk_past
+        FROM pack_follow_up f GROUP BY 1
+    ),
+    measured AS (
+        SELECT m.treatment_function, sum(m.first_attended) AS first_attended, sum(m.follow_up_attended) AS follow_up_attended,
+               sum(m.first_dna) AS first_dna, sum(m.follow_up_dna) AS follow_up_dna, sum(m.moved_to_pifu) AS moved_to_pifu,
+               sum(m.slots) AS slots, sum(m.slots_used) AS slots_used
+        FROM ptl.outpatient_measures m
+        WHERE m.grouping = 'specialty' AND m.week_starting > census - 28 AND m.week_starting <= census
+          AND (orgs IS NULL OR m.provider_org = ANY (orgs))
+        GROUP BY 1
+    )
+    SELECT string_agg(ptl.html_row(ARRAY[
+               x.treatment_function || ' ' || coalesce(t.name, ''), chart_number(coalesce(w.waiting, 0)),
+               chart_number(coalesce(w.past_lcad, 0)), chart_number(coalesce(w.past_12_weeks, 0)),
+               chart_number(coalesce(w.high_risk_past, 0)),
+               coalesce(chart_number(round(100.0 * m.first_dna / nullif(m.first_attended + m.first_dna, 0), 1)) || '%', ''),
+               coalesce(chart_number(round(100.0 * m.follow_up_dna / nullif(m.follow_up_attended + m.follow_up_dna, 0), 1)) || '%', ''),
+               coalesce(chart_number(round(m.follow_up_attended::numeric / nullif(m.first_attended, 0), 2)), ''),
+               coalesce(chart_number(round(100.0 * m.moved_to_pifu / nullif(m.first_attended + m.follow_up_attended, 0), 1)) || '%', ''),
+               coalesce(chart_number(round(100.0 * m.slots_used / nullif(m.slots, 0), 1)) || '%', '')]),
+               '' ORDER BY coalesce(w.waiting, 0) DESC, x.treatment_function)
+    INTO rows_html
+    FROM (SELECT y.treatment_function FROM (SELECT treatment_function FROM waiting UNION SELECT treatment_function FROM measured) y
+          ORDER BY (SELECT w2.waiting FROM waiting w2 WHERE w2.treatment_function = y.treatment_function) DESC NULLS LAST,
+                   y.treatment_function LIMIT 10) x
+    LEFT JOIN waiting w ON w.treatment_function = x.treatment_function
+    LEFT JOIN measured m ON m.treatment_function = x.treatment_function
+    LEFT JOIN ptl.treatment_function t ON t.tfc = x.treatment_function;
+    figures := figures || pack_figure('outpatients', 'Outpatient follow-ups past their LCAD',
+        'Follow-ups waiting with no RTT clock, by how far past their latest clinically appropriate date (LCAD), coloured by the risk of harm from delay. The table gives the largest specialties'' follow-up backlog and their last four weeks'' outpatient measures.',
+        svg_chart('stacked', 'Follow-ups waiting, by weeks past their LCAD', cats, sers, vals, 'Follow-ups',
+                  colours => ARRAY(SELECT CASE r WHEN 'high' THEN '#D55E00' WHEN 'medium' THEN '#E69F00'
+                                                 WHEN 'low' THEN '#56B4E9' ELSE '#B8B8B8' END FROM unnest(sers) r)),
+        ARRAY['Specialty', 'Follow-ups waiting', 'Past LCAD', 'Over 12 weeks past', 'High risk past LCAD',
+              'First DNA rate', 'Follow-up DNA rate', 'Follow-ups per first', 'PIFU uptake', 'Slot utilisation'],
+        rows_html);
+
+    DROP TABLE pack_bottleneck, pack_beds, pack_follow_up;
 
     RETURN '<!DOCTYPE html>' || E'\n' || '<html lang="en"><head><meta charset="utf-8">'
         || '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        || '<meta name="ptl-charts" content="7">'
+        || '<meta name="ptl-charts" content="8">'
         || format('<meta name="generator" content="ptl %s">',
                   (SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'ptl'))
         || format('<title>Weekly PTL pack: %s, %s</title>', html_escape(scope), snap)
@@ -645,7 +707,7 @@ BEGIN
         || '</section>'
         || figures
         || format('<footer><p>Made by ptl %s at %s from the census snapshots, journey stages, theatre sessions, '
-                  'bookings and proposals, hospital spells and validation issues the caller may see. '
+                  'bookings and proposals, hospital spells, validation issues and outpatient records the caller may see. '
                   'Waits are RTT waits (days since clock start ÷ 7); weeks bands include their lower bound.</p></footer>',
                   (SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'ptl'),
                   to_char(now(), 'YYYY-MM-DD HH24:MI'))
@@ -653,4 +715,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ptl.weekly_pack(date, text) IS
-    'The weekly PTL pack for a census (the snapshot on or before it) and one provider or the whole ICS: one self-contained HTML document with seven inline SVG charts, each with its table, and an A4 print stylesheet';
+    'The weekly PTL pack for a census (the snapshot on or before it) and one provider or the whole ICS: one self-contained HTML document with eight inline SVG charts, each with its table, and an A4 print stylesheet';
