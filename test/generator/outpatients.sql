@@ -146,8 +146,9 @@ BEGIN
     -- more slots than it used; one session in fifty cancelled.
     INSERT INTO ptl.clinic_session (clinic_code, session_date, slots, cancelled)
     SELECT a.clinic_code, a.appointment_date,
-           ceil(count(*) FILTER (WHERE a.attendance IN ('attended', 'dna', 'booked'))
-                * (1.05 + 0.3 * ptl_synth.u(hashtext(a.clinic_code)::bigint, seed)))::int,
+           greatest(count(*) FILTER (WHERE a.attendance IN ('attended', 'dna', 'booked')),
+                    round(count(*) FILTER (WHERE a.attendance IN ('attended', 'dna', 'booked'))
+                          * (1.05 + 0.3 * ptl_synth.u(hashtext(a.clinic_code)::bigint, seed))))::int,
            ptl_synth.u(hashtext(a.clinic_code || a.appointment_date)::bigint, seed) < 0.02
                AND bool_and(a.attendance = 'cancelled_by_hospital')
     FROM ptl.outpatient_appointment a
