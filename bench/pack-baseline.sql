@@ -63,3 +63,14 @@ SELECT b.* FROM bed_occupancy(:'census') b JOIN site si USING (site_code) WHERE 
 
 -- 7 validation backlog
 SELECT rule_id, provider_org, pathways FROM validation_summary WHERE :p IS NULL OR provider_org = :p;
+
+-- 8 outpatients: follow-ups waiting with no RTT clock, and four weeks' measures
+SELECT treatment_function, count(*), count(*) FILTER (WHERE days_past_lcad > 0), count(*) FILTER (WHERE days_past_lcad > 84)
+FROM follow_up_backlog(:'census') WHERE :p IS NULL OR provider_org = :p GROUP BY 1;
+SELECT c.treatment_function, count(*) FILTER (WHERE a.appointment_type = 'first' AND a.attendance = 'attended'),
+       count(*) FILTER (WHERE a.appointment_type = 'follow_up' AND a.attendance = 'attended'),
+       count(*) FILTER (WHERE a.attendance = 'dna'), count(*) FILTER (WHERE a.outcome = 'pifu')
+FROM outpatient_appointment a JOIN clinic c USING (clinic_code) JOIN site si ON si.site_code = c.site_code
+WHERE a.appointment_date BETWEEN date_trunc('week', date :'census')::date - 21 AND :'census' AND a.attendance <> 'booked'
+  AND (:p IS NULL OR si.org_code = :p)
+GROUP BY 1;

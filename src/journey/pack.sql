@@ -627,12 +627,25 @@ BEGIN
         FROM pack_follow_up f GROUP BY 1
     ),
     measured AS (
-        SELECT m.treatment_function, sum(m.first_attended) AS first_attended, sum(m.follow_up_attended) AS follow_up_attended,
-               sum(m.first_dna) AS first_dna, sum(m.follow_up_dna) AS follow_up_dna, sum(m.moved_to_pifu) AS moved_to_pifu,
-               sum(m.slots) AS slots, sum(m.slots_used) AS slots_used
-        FROM ptl.outpatient_measures m
-        WHERE m.grouping = 'specialty' AND m.week_starting > census - 28 AND m.week_starting <= census
-          AND (orgs IS NULL OR m.provider_org = ANY (orgs))
+        -- the four weeks to the census, as ptl.outpatient_measures counts
+        -- them, read straight from the appointments of those weeks
+        SELECT c.treatment_function,
+               count(*) FILTER (WHERE a.appointment_type = 'first' AND a.attendance = 'attended') AS first_attended,
+               count(*) FILTER (WHERE a.appointment_type = 'follow_up' AND a.attendance = 'attended') AS follow_up_attended,
+               count(*) FILTER (WHERE a.appointment_type = 'first' AND a.attendance = 'dna') AS first_dna,
+               count(*) FILTER (WHERE a.appointment_type = 'follow_up' AND a.attendance = 'dna') AS follow_up_dna,
+               count(*) FILTER (WHERE a.outcome = 'pifu') AS moved_to_pifu,
+               count(*) FILTER (WHERE a.attendance IN ('attended', 'dna')) AS slots_used,
+               (SELECT sum(s.slots) FROM ptl.clinic_session s JOIN ptl.clinic c2 ON c2.clinic_code = s.clinic_code
+                JOIN ptl.site s2 ON s2.site_code = c2.site_code
+                WHERE c2.treatment_function = c.treatment_function AND NOT s.cancelled
+                  AND s.session_date BETWEEN date_trunc('week', census)::date - 21 AND census
+                  AND (orgs IS NULL OR s2.org_code = ANY (orgs))) AS slots
+        FROM ptl.outpatient_appointment a
+        JOIN ptl.clinic c ON c.clinic_code = a.clinic_code
+        JOIN ptl.site si ON si.site_code = c.site_code
+        WHERE a.appointment_date BETWEEN date_trunc('week', census)::date - 21 AND census AND a.attendance <> 'booked'
+          AND (orgs IS NULL OR si.org_code = ANY (orgs))
         GROUP BY 1
     )
     SELECT string_agg(ptl.html_row(ARRAY[

@@ -62,6 +62,7 @@ CREATE TABLE ptl.outpatient_appointment (
 );
 CREATE INDEX outpatient_appointment_pathway_idx ON ptl.outpatient_appointment (pathway_id, appointment_date);
 CREATE INDEX outpatient_appointment_clinic_date_idx ON ptl.outpatient_appointment (clinic_code, appointment_date);
+CREATE INDEX outpatient_appointment_date_idx ON ptl.outpatient_appointment (appointment_date);
 COMMENT ON TABLE ptl.outpatient_appointment IS
     'Outpatient appointments, first and follow-up: booked, attended, not attended (DNA) or cancelled (by whom), and the clinic outcome';
 COMMENT ON COLUMN ptl.outpatient_appointment.appointment_id IS 'ptl''s key for the appointment';
