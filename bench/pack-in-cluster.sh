@@ -25,7 +25,8 @@ if [ -z "${PTL_BENCH_DB:-}" ]; then
     psql -At -c "SELECT count(*) FROM ptl_synth.theatres(42)" >/dev/null
     psql -c "CALL ptl.propose_theatre_lists(DATE '$census' + 1, DATE '$census' + 42)"
     psql -At -c "SELECT count(*) FROM ptl_synth.beds(42)" >/dev/null
-    echo "theatres, proposals, spells and bed base in $(ms $t0) ms"
+    psql -At -c "SELECT count(*) FROM ptl_synth.outpatients(42)" >/dev/null
+    echo "theatres, proposals, spells, bed base and outpatients in $(ms $t0) ms"
     psql -c "VACUUM ANALYZE"
 fi
 
