@@ -44,6 +44,9 @@ sess AS (
     JOIN ptl.clinic c ON c.clinic_code = s.clinic_code
     JOIN ptl.site si ON si.site_code = c.site_code
     WHERE s.session_date <= (SELECT max(r.census) FROM ptl.rtt_pathway r)
+      -- sessions and advice hold no patient data, so no row security: show
+      -- a user only its own organisations' (as the appointments are)
+      AND ((SELECT ptl.sees_all_organisations()) OR si.org_code = ANY ((SELECT ptl.my_organisations())::text[]))
     GROUP BY 1, 2, 3, 4
 ),
 per_clinic AS (
@@ -66,6 +69,7 @@ advice AS (
            count(*) FILTER (WHERE r.outcome = 'diverted') AS advice_diverted
     FROM ptl.advice_request r
     WHERE r.requested_on <= (SELECT max(r2.census) FROM ptl.rtt_pathway r2)
+      AND ((SELECT ptl.sees_all_organisations()) OR r.provider_org = ANY ((SELECT ptl.my_organisations())::text[]))
     GROUP BY 1, 2, 3
 ),
 per_specialty AS (
