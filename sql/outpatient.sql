@@ -86,6 +86,19 @@ SELECT grouping, clinic_code, first_attended, follow_up_attended, follow_ups_per
 FROM outpatient_measures WHERE provider_org = 'OA1' AND week_starting = '2025-03-03'
 ORDER BY grouping, clinic_code;
 
+-- A trust's reader sees its own clinics' sessions and advice only (they
+-- carry no patient data, so no row security of their own).
+INSERT INTO clinic (clinic_code, site_code, treatment_function, name) VALUES ('IND1', 'OI101', '330', 'Independent dermatology');
+INSERT INTO clinic_session (clinic_code, session_date, slots) VALUES ('IND1', '2025-03-04', 20);
+CREATE ROLE outpatient_reader IN ROLE ptl_reader;
+INSERT INTO user_organisation (role_name, org_code) VALUES ('outpatient_reader', 'OA1');
+SET ROLE outpatient_reader;
+SELECT provider_org, grouping, count(*) AS rows, sum(slots) AS slots, sum(advice_requests) AS advice
+FROM outpatient_measures WHERE week_starting = '2025-03-03' GROUP BY 1, 2 ORDER BY 1, 2;
+RESET ROLE;
+SELECT provider_org, grouping, count(*) AS rows, sum(slots) AS slots
+FROM outpatient_measures WHERE week_starting = '2025-03-03' GROUP BY 1, 2 ORDER BY 1, 2;
+
 -- Follow-up requests.  TRT: due 3 March, LCAD 17 March: 14 days past it.
 -- MON: due 10 Feb, LCAD 10 March, high risk, booked for 14 April (after the
 -- LCAD).  LOW: due 5 May, LCAD 2 June: 63 days to go.  RUN's clock runs,
