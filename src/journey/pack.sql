@@ -160,9 +160,11 @@ BEGIN
                              left_edge, right_edge, round((bottom_edge - tick * scale)::numeric, 1),
                              round((bottom_edge - tick * scale)::numeric, 1),
                              left_edge - 6, round((bottom_edge - tick * scale + 4)::numeric, 1),
-                             -- short tick labels (300k, 1.5M) keep clear of the axis title
-                             CASE WHEN tick >= 1e6 THEN to_char(tick / 1e6, 'FM999990.##') || 'M'
-                                  WHEN tick >= 1e4 THEN to_char(tick / 1e3, 'FM999990.##') || 'k'
+                             -- short tick labels (300k, 1.5M) keep clear of the axis title;
+                             -- one unit for the whole axis
+                             CASE WHEN tick = 0 THEN '0'
+                                  WHEN top >= 1e6 THEN to_char(tick / 1e6, 'FM999990.##') || 'M'
+                                  WHEN top >= 1e4 THEN to_char(tick / 1e3, 'FM999990.##') || 'k'
                                   ELSE chart_number(tick) END);
         tick := tick + step;
     END LOOP;
