@@ -1,7 +1,7 @@
 # ptl: PGXS build.  One ptl.so from src/*/*.c, one install script from the
 # capability SQL files in the order below (later files use earlier objects).
 EXTENSION    = ptl ptl_synth
-EXTVERSION   = 0.3.0
+EXTVERSION   = 0.4.0
 SYNTHVERSION = 0.1.0
 
 SQL_PARTS    = src/types/types.sql \
@@ -48,8 +48,9 @@ OBJS         = src/ptl.o $(patsubst %.c,%.o,$(sort $(wildcard src/*/*.c)))
 # Past releases' install and upgrade scripts are frozen in releases/; the
 # upgrade to this release is built from releases/ptl--A--B.sql.in
 # (scripts/build-upgrade), and frozen when the next release begins.
-UPGRADES     = ptl--0.2.0--0.3.0.sql
-DATA         = releases/ptl--0.1.0.sql releases/ptl--0.2.0.sql releases/ptl--0.1.0--0.2.0.sql
+UPGRADES     = ptl--0.3.0--0.4.0.sql
+DATA         = releases/ptl--0.1.0.sql releases/ptl--0.2.0.sql releases/ptl--0.3.0.sql \
+               releases/ptl--0.1.0--0.2.0.sql releases/ptl--0.2.0--0.3.0.sql
 DATA_built   = ptl--$(EXTVERSION).sql ptl_synth--$(SYNTHVERSION).sql $(UPGRADES)
 
 # pg_regress: every script in sql/, in name order, against one database that
