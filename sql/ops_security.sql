@@ -106,8 +106,10 @@ SELECT ptl.review_clinical_priority(1, 'P2', 'Dr Who');
 DELETE FROM ptl.pathway_event;
 RESET SESSION AUTHORIZATION;
 
--- A loader for RS2 loads RS2's extracts, not another trust's, and reads no
--- reports.
+-- A loader for RS2 stages RS2's extracts and loads them through ptl's
+-- loading functions.  It writes no canonical table or load count itself,
+-- reads no one's staged rows but through ptl.staged_rows, and touches no
+-- other trust's batch.
 SET SESSION AUTHORIZATION regress_rs2_loader;
 SELECT ptl.open_batch('RS2', 'PAS', NULL, 'day 2') AS rs2_batch \gset
 INSERT INTO ptl_stage.patient (local_patient_id, date_of_birth) VALUES ('H9', '1980-01-01');
@@ -118,9 +120,17 @@ VALUES ('RS2', 'NINE', 'E1', '2025-03-03', 'referral', NULL), ('RS2', 'NINE', 'E
 INSERT INTO ptl_stage.waiting_list_entry (ppid_issuer, ppid, entry_ref, intended_management, clinical_priority,
                                           decision_to_admit)
 VALUES ('RS2', 'NINE', 'W9', '1', 'P2', '2025-03-20');
+SELECT * FROM ptl.staged_rows(:rs2_batch);
 SELECT extract, rows_read, rows_loaded, rows_quarantined FROM ptl.load(:rs2_batch) WHERE rows_read > 0;
-SELECT count(*) AS rs2_pathways_seen FROM ptl.pathway;
+SELECT batch_id, extract, nothing_lost, counts_agree FROM ptl.load_summary ORDER BY 1, 2;
+SELECT count(*) FROM ptl_stage.patient;
+SELECT count(*) FROM ptl.pathway;
+UPDATE ptl.batch SET status = 'ready';
+UPDATE ptl.batch_extract SET rows_read = 0;
+DELETE FROM ptl.rejected_row;
+INSERT INTO ptl_stage.patient (batch_id, local_patient_id) VALUES (901, 'RS1 ROW');
 SELECT ptl.open_batch('RS1', 'PAS', NULL, 'not mine');
+SELECT ptl.load(901);
 SELECT count(*) FROM ptl.ptl;
 RESET SESSION AUTHORIZATION;
 
@@ -138,12 +148,18 @@ DELETE FROM ptl.audit_log;
 SELECT count(*) AS patients FROM ptl.patient;
 RESET SESSION AUTHORIZATION;
 
--- An entry cannot be forged in someone else's name or backdated.
+-- An entry cannot be forged in someone else's name or backdated: an
+-- analyst (whose changes are audited, so it may write entries) signs any
+-- entry it writes itself, now; a loader writes none.
 SET SESSION AUTHORIZATION regress_rs2_loader;
 INSERT INTO ptl.audit_log (changed_at, changed_by, table_name, row_key, action, column_name)
 VALUES ('2000-01-01', 'regress_admin', 'patient', '{}', 'update', 'nhs_number');
 RESET SESSION AUTHORIZATION;
-SELECT changed_by, changed_at > '2020-01-01' AS stamped_now FROM ptl.audit_log WHERE table_name = 'patient';
+SET SESSION AUTHORIZATION regress_ics_analyst;
+INSERT INTO ptl.audit_log (changed_at, changed_by, table_name, row_key, action, column_name)
+VALUES ('2000-01-01', 'regress_admin', 'forged', '{}', 'update', 'nhs_number');
+RESET SESSION AUTHORIZATION;
+SELECT changed_by, changed_at > '2020-01-01' AS stamped_now FROM ptl.audit_log WHERE table_name = 'forged';
 
 -- A login without a ptl role sees nothing at all.
 SET SESSION AUTHORIZATION regress_nobody;
@@ -163,8 +179,9 @@ WHERE c.relnamespace = 'ptl'::regnamespace AND c.relkind = 'v'
   AND NOT coalesce('security_invoker=true' = ANY (c.reloptions), false) ORDER BY 1;
 
 -- SECURITY DEFINER functions pin a search_path that starts at pg_catalog
--- and ends at pg_temp, and readers may not call them (analyze_if_grown
--- serves loaders, analysts and administrators; the others administrators).
+-- and ends at pg_temp, and readers may not call them (the loading
+-- functions serve loaders, and administrators through ptl_loader;
+-- analyze_if_grown whoever bulk-writes; the staging trigger no one).
 SELECT p.oid::regprocedure, p.proconfig,
        has_function_privilege('regress_rs1_reader', p.oid, 'EXECUTE') AS reader_may_call,
        has_function_privilege('regress_admin', p.oid, 'EXECUTE') AS admin_may_call
@@ -189,12 +206,16 @@ SELECT ptl.census_snapshot_partition('2025-06-15');
 SELECT ptl.apply_snapshot_retention('2025-06-15') AS dropped_with_three_years;
 -- The definer's ANALYZE is for ptl's own tables only.
 SELECT ptl.analyze_if_grown('regress_evil.ops_setting');
--- A hostile table or column name is quoted, never run.
-SELECT ptl.row_security_predicate('regress_evil.ops_setting');
-SELECT ptl.load_mark_repeats('patient; DROP TABLE ptl.patient', '{local_patient_id}', 'x');
-SELECT ptl.load_mark_repeats('patient', '{"local_patient_id) FROM ptl.patient; --"}', 'x');
+-- ptl's internal functions are not for anyone to call.
+SELECT ptl.load_mark_repeats('patient', '{local_patient_id}', 'x');
+SELECT ptl.row_filter_sql('organisation', 'org_code', false);
 RESET search_path;
 RESET SESSION AUTHORIZATION;
+-- Even called by their owner, a hostile table or column name is quoted,
+-- never run.
+SELECT ptl.row_filter_sql('organisation', 'org_code) OR (true', false);
+SELECT ptl.load_mark_repeats('patient; DROP TABLE ptl.patient', '{local_patient_id}', 'x');
+SELECT ptl.load_mark_repeats('patient', '{"local_patient_id) FROM ptl.patient; --"}', 'x');
 SELECT count(*) > 0 AS patient_table_intact FROM ptl.patient;
 
 \c :home

@@ -14,15 +14,21 @@
 -- Nothing is dropped: per extract, read = loaded + updated + quarantined.
 -- ---------------------------------------------------------------------------
 
+-- The loading functions run with their owner's rights (SECURITY DEFINER):
+-- a loader has no privilege on the canonical tables or the load accounting,
+-- so it can change them only through these, each of which first checks
+-- that the session's login may load the batch's organisation
+-- (ptl.assert_may_load).
 CREATE FUNCTION ptl.open_batch(org_code text, source_system text,
                                site_code text DEFAULT NULL, label text DEFAULT NULL)
 RETURNS bigint
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 DECLARE
     new_batch bigint;
 BEGIN
+    PERFORM ptl.assert_may_load(open_batch.org_code);
     IF NOT EXISTS (SELECT 1 FROM ptl.organisation o WHERE o.org_code = open_batch.org_code) THEN
         RAISE EXCEPTION 'organisation "%" is not in ptl.organisation', open_batch.org_code
             USING ERRCODE = 'foreign_key_violation',
@@ -35,8 +41,8 @@ BEGIN
             USING ERRCODE = 'foreign_key_violation',
                   HINT = 'Add the site to ptl.site with its organisation.';
     END IF;
-    INSERT INTO ptl.batch (org_code, site_code, source_system, label)
-    VALUES (open_batch.org_code, open_batch.site_code, open_batch.source_system, open_batch.label)
+    INSERT INTO ptl.batch (org_code, site_code, source_system, label, opened_by)
+    VALUES (open_batch.org_code, open_batch.site_code, open_batch.source_system, open_batch.label, session_user)
     RETURNING batch_id INTO new_batch;
     -- Staging rows COPYed later in this session default to this batch.
     PERFORM pg_catalog.set_config('ptl.current_batch', new_batch::text, false);
@@ -50,7 +56,7 @@ COMMENT ON FUNCTION ptl.open_batch(text, text, text, text) IS
 -- extract is staged: ptl.daily_refresh loads ready batches only, so it never
 -- loads half a delivery.  Staging into a closed batch is refused (below).
 CREATE FUNCTION ptl.close_batch(batch bigint DEFAULT ptl.current_batch()) RETURNS ptl.batch
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 DECLARE
@@ -61,6 +67,7 @@ BEGIN
         RAISE EXCEPTION 'batch % does not exist', coalesce(close_batch.batch::text, 'NULL')
             USING ERRCODE = 'no_data_found', HINT = 'Open a batch with ptl.open_batch().';
     END IF;
+    PERFORM ptl.assert_may_load(b.org_code);
     IF b.status <> 'open' THEN
         RAISE EXCEPTION 'batch % is already %', b.batch_id, b.status
             USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -73,22 +80,30 @@ $$;
 COMMENT ON FUNCTION ptl.close_batch(bigint) IS
     'Marks an open batch ready: every extract is staged, and the next ptl.daily_refresh loads it';
 
--- Staged rows must belong to an open batch.  The share lock on the batch row
--- makes a load (which locks it for update) wait for the staging transaction
--- to commit, so rows staged while a load or refresh runs are either loaded
--- with the batch or refused with this message: never left behind unloaded.
+-- Staged rows must belong to an open batch of an organisation the session
+-- may load (loaders may only insert into staging: COPY needs a table without
+-- row-level security, so this trigger is the check).  The share lock on the
+-- batch row makes a load (which locks it for update) wait for the staging
+-- transaction to commit, so rows staged while a load or refresh runs are
+-- either loaded with the batch or refused with this message: never left
+-- behind unloaded.  Runs with its owner's rights: a loader may read, not
+-- lock, batches.
 CREATE FUNCTION ptl.stage_batch_is_open() RETURNS trigger
-LANGUAGE plpgsql
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 DECLARE
     b record;
 BEGIN
     FOR b IN
-        SELECT s.batch_id, (SELECT x.status FROM ptl.batch x WHERE x.batch_id = s.batch_id FOR SHARE) AS status
+        SELECT s.batch_id, (SELECT x.status FROM ptl.batch x WHERE x.batch_id = s.batch_id FOR SHARE) AS status,
+               (SELECT x.org_code FROM ptl.batch x WHERE x.batch_id = s.batch_id) AS org_code
         FROM (SELECT DISTINCT n.batch_id FROM new_rows n) s
         ORDER BY s.batch_id
     LOOP
+        IF b.org_code IS NOT NULL THEN
+            PERFORM ptl.assert_may_load(b.org_code);
+        END IF;
         IF b.status IS DISTINCT FROM 'open' THEN
             RAISE EXCEPTION 'cannot stage rows into batch %: it is %', coalesce(b.batch_id::text, 'NULL'),
                             coalesce(b.status, 'not opened')
@@ -103,7 +118,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ptl.stage_batch_is_open() IS
-    'Trigger on the staging tables: refuses rows for a batch that is not open (ready or loaded)';
+    'Trigger on the staging tables: refuses rows for a batch that is not open (ready or loaded) or whose organisation the session may not load';
 CREATE TRIGGER stage_batch_is_open AFTER INSERT ON ptl_stage.patient
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.stage_batch_is_open();
 CREATE TRIGGER stage_batch_is_open AFTER INSERT ON ptl_stage.pathway
@@ -112,6 +127,71 @@ CREATE TRIGGER stage_batch_is_open AFTER INSERT ON ptl_stage.pathway_event
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.stage_batch_is_open();
 CREATE TRIGGER stage_batch_is_open AFTER INSERT ON ptl_stage.waiting_list_entry
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.stage_batch_is_open();
+
+-- A loader may insert into staging but not read or delete there (another
+-- organisation's rows are there too); these two read and clear the rows of
+-- a batch it may load.
+CREATE FUNCTION ptl.staged_rows(batch bigint DEFAULT ptl.current_batch())
+RETURNS TABLE ("extract" text, rows_staged bigint)
+LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    org text := (SELECT b.org_code FROM ptl.batch b WHERE b.batch_id = staged_rows.batch);
+BEGIN
+    IF org IS NULL THEN
+        RAISE EXCEPTION 'batch % does not exist', coalesce(batch::text, 'NULL')
+            USING ERRCODE = 'no_data_found', HINT = 'Open a batch with ptl.open_batch().';
+    END IF;
+    PERFORM ptl.assert_may_load(org);
+    RETURN QUERY
+        SELECT 'patient', count(*) FROM ptl_stage.patient s WHERE s.batch_id = staged_rows.batch
+        UNION ALL SELECT 'pathway', count(*) FROM ptl_stage.pathway s WHERE s.batch_id = staged_rows.batch
+        UNION ALL SELECT 'pathway_event', count(*) FROM ptl_stage.pathway_event s WHERE s.batch_id = staged_rows.batch
+        UNION ALL SELECT 'waiting_list_entry', count(*) FROM ptl_stage.waiting_list_entry s
+                  WHERE s.batch_id = staged_rows.batch;
+END
+$$;
+COMMENT ON FUNCTION ptl.staged_rows(bigint) IS
+    'Rows staged in a batch so far, per extract (for a loader of the batch''s organisation)';
+
+CREATE FUNCTION ptl.unstage(batch bigint, extract_name text DEFAULT NULL) RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    b ptl.batch;
+    e text;
+    n bigint;
+    removed bigint := 0;
+BEGIN
+    SELECT * INTO b FROM ptl.batch x WHERE x.batch_id = unstage.batch FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'batch % does not exist', coalesce(batch::text, 'NULL')
+            USING ERRCODE = 'no_data_found', HINT = 'Open a batch with ptl.open_batch().';
+    END IF;
+    PERFORM ptl.assert_may_load(b.org_code);
+    IF b.status <> 'open' THEN
+        RAISE EXCEPTION 'cannot unstage rows of batch %: it is %', b.batch_id, b.status
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Only an open batch''s rows can be taken back.';
+    END IF;
+    IF extract_name IS NOT NULL AND extract_name NOT IN ('patient', 'pathway', 'pathway_event', 'waiting_list_entry') THEN
+        RAISE EXCEPTION 'there is no extract called %', quote_literal(extract_name)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The extracts are patient, pathway, pathway_event and waiting_list_entry.';
+    END IF;
+    FOREACH e IN ARRAY ARRAY['patient', 'pathway', 'pathway_event', 'waiting_list_entry'] LOOP
+        CONTINUE WHEN extract_name IS NOT NULL AND e <> extract_name;
+        EXECUTE format('DELETE FROM ptl_stage.%I s WHERE s.batch_id = $1', e) USING b.batch_id;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        removed := removed + n;
+    END LOOP;
+    RETURN removed;
+END
+$$;
+COMMENT ON FUNCTION ptl.unstage(bigint, text) IS
+    'Takes back the rows staged in an open batch (one extract, or all), for a loader of the batch''s organisation; returns how many';
 
 -- ---------------------------------------------------------------------------
 -- The extract specification: what each staged column must hold.  It is the
@@ -436,6 +516,8 @@ DECLARE
     c ptl.extract_column;
     test text;
     n bigint;
+    by_source_row boolean;
+    refused_before bigint;
 BEGIN
     FOR c IN SELECT * FROM ptl.extract_column WHERE extract = extract_name ORDER BY ordinal LOOP
         test := ptl.extract_column_fails(c);
@@ -449,10 +531,24 @@ BEGIN
     IF to_regclass('pg_temp.ptl_load_' || extract_name) IS NOT NULL THEN
         EXECUTE format('DROP TABLE pg_temp.%I', 'ptl_load_' || extract_name);
     END IF;
+    -- A row's place in its extract: its record number in the delivered file
+    -- (ptl.stage_extract), when every staged row has one of its own that no
+    -- record refused at staging took; otherwise (rows COPYed, or a source_row
+    -- given twice) its place in arrival order after the refused records, so
+    -- that no two rows of an extract ever share a place.
+    EXECUTE format($q$
+        SELECT count(s.source_row) = count(*) AND count(DISTINCT s.source_row) = count(*)
+               AND NOT EXISTS (SELECT 1 FROM ptl.rejected_row r
+                               WHERE r.batch_id = $1 AND r.extract = $2
+                                 AND r.row_in_extract IN (SELECT x.source_row FROM ptl_stage.%1$I x WHERE x.batch_id = $1)),
+               (SELECT coalesce(max(r.row_in_extract), 0) FROM ptl.rejected_row r WHERE r.batch_id = $1 AND r.extract = $2)
+        FROM ptl_stage.%1$I s WHERE s.batch_id = $1$q$, extract_name)
+    INTO by_source_row, refused_before
+    USING batch, extract_name;
     EXECUTE format($q$
         CREATE TEMP TABLE %I ON COMMIT DROP AS
         SELECT s.*,
-               coalesce(s.source_row, row_number() OVER (ORDER BY s.row_no)) AS row_in_extract,
+               CASE WHEN $2 THEN s.source_row ELSE $3 + row_number() OVER (ORDER BY s.row_no) END AS row_in_extract,
                CASE %s END AS bad_column,
                CASE %s END AS warn_column,
                NULL::text AS reason,
@@ -465,7 +561,7 @@ BEGIN
         CASE WHEN fails = '' THEN 'WHEN false THEN NULL' ELSE fails END,
         CASE WHEN warns = '' THEN 'WHEN false THEN NULL' ELSE warns END,
         extract_name)
-    USING batch;
+    USING batch, by_source_row, refused_before;
     GET DIAGNOSTICS n = ROW_COUNT;
     EXECUTE format('ANALYZE pg_temp.%I', 'ptl_load_' || extract_name);
     RETURN n;
@@ -616,11 +712,12 @@ COMMENT ON FUNCTION ptl.load_quarantine(bigint, text) IS
 
 -- ---------------------------------------------------------------------------
 -- One function per extract: its row rules (stage 2) and its upsert.  Each
--- returns (loaded, changed): new records, and existing records whose values
--- changed; re-sent identical rows write nothing.
+-- returns (loaded, changed, matched): new records, existing records whose
+-- values changed, and good rows whose record was already held; re-sent
+-- identical rows write nothing.
 -- ---------------------------------------------------------------------------
 
-CREATE FUNCTION ptl.load_patients(batch bigint, OUT loaded bigint, OUT changed bigint)
+CREATE FUNCTION ptl.load_patients(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
@@ -689,12 +786,22 @@ BEGIN
     SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
     INTO loaded, changed
     FROM upserted;
+
+    -- Good rows whose record was already held: every good row must have a
+    -- record now, and those this load did not create were there before
+    -- (counted, not taken as the remainder, so that a row lost on the way
+    -- fails the load's accounting).
+    SELECT count(*) - loaded INTO matched
+    FROM pg_temp.ptl_load_patient w
+    JOIN ptl.patient t ON t.org_code = b.org_code AND t.source_system = b.source_system
+                      AND t.local_patient_id = ptl.extract_value(w.local_patient_id)
+    WHERE w.bad_column IS NULL AND w.reason IS NULL;
 END
 $$;
 COMMENT ON FUNCTION ptl.load_patients(bigint) IS
     'Internal to ptl.load(): row rules and upsert of a batch''s patient extract';
 
-CREATE FUNCTION ptl.load_pathways(batch bigint, OUT loaded bigint, OUT changed bigint)
+CREATE FUNCTION ptl.load_pathways(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
@@ -773,6 +880,16 @@ BEGIN
     INTO loaded, changed
     FROM upserted;
 
+    -- Good rows whose record was already held: every good row must have a
+    -- record now, and those this load did not create were there before
+    -- (counted, not taken as the remainder, so that a row lost on the way
+    -- fails the load's accounting).
+    SELECT count(*) - loaded INTO matched
+    FROM pg_temp.ptl_load_pathway w
+    JOIN ptl.pathway t ON t.provider_org = b.org_code AND t.ppid_issuer = ptl.extract_value(w.ppid_issuer)
+                      AND t.ppid = ptl.extract_value(w.ppid)
+    WHERE w.bad_column IS NULL AND w.reason IS NULL;
+
     -- A pathway the source now files under another patient takes its
     -- events and waiting-list entries along (their patient_id is a copy).
     UPDATE ptl.pathway_event e SET patient_id = p.patient_id
@@ -788,7 +905,7 @@ $$;
 COMMENT ON FUNCTION ptl.load_pathways(bigint) IS
     'Internal to ptl.load(): row rules and upsert of a batch''s pathway extract';
 
-CREATE FUNCTION ptl.load_events(batch bigint, OUT loaded bigint, OUT changed bigint)
+CREATE FUNCTION ptl.load_events(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
@@ -853,12 +970,23 @@ BEGIN
     SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
     INTO loaded, changed
     FROM upserted;
+
+    -- Good rows whose record was already held: every good row must have a
+    -- record now, and those this load did not create were there before
+    -- (counted, not taken as the remainder, so that a row lost on the way
+    -- fails the load's accounting).
+    SELECT count(*) - loaded INTO matched
+    FROM pg_temp.ptl_load_pathway_event w
+    JOIN ptl.pathway p ON p.provider_org = b.org_code AND p.ppid_issuer = ptl.extract_value(w.ppid_issuer)
+                      AND p.ppid = ptl.extract_value(w.ppid)
+    JOIN ptl.pathway_event t ON t.pathway_id = p.pathway_id AND t.event_ref = ptl.extract_value(w.event_ref)
+    WHERE w.bad_column IS NULL AND w.reason IS NULL;
 END
 $$;
 COMMENT ON FUNCTION ptl.load_events(bigint) IS
     'Internal to ptl.load(): row rules and upsert of a batch''s pathway event extract';
 
-CREATE FUNCTION ptl.load_waiting_list(batch bigint, OUT loaded bigint, OUT changed bigint)
+CREATE FUNCTION ptl.load_waiting_list(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
@@ -939,6 +1067,17 @@ BEGIN
     SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
     INTO loaded, changed
     FROM upserted;
+
+    -- Good rows whose record was already held: every good row must have a
+    -- record now, and those this load did not create were there before
+    -- (counted, not taken as the remainder, so that a row lost on the way
+    -- fails the load's accounting).
+    SELECT count(*) - loaded INTO matched
+    FROM pg_temp.ptl_load_waiting_list_entry w
+    JOIN ptl.pathway p ON p.provider_org = b.org_code AND p.ppid_issuer = ptl.extract_value(w.ppid_issuer)
+                      AND p.ppid = ptl.extract_value(w.ppid)
+    JOIN ptl.waiting_list_entry t ON t.pathway_id = p.pathway_id AND t.entry_ref = ptl.extract_value(w.entry_ref)
+    WHERE w.bad_column IS NULL AND w.reason IS NULL;
 END
 $$;
 COMMENT ON FUNCTION ptl.load_waiting_list(bigint) IS
@@ -949,7 +1088,7 @@ COMMENT ON FUNCTION ptl.load_waiting_list(bigint) IS
 -- ---------------------------------------------------------------------------
 CREATE FUNCTION ptl.load(batch bigint DEFAULT ptl.current_batch())
 RETURNS SETOF ptl.batch_extract
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
 AS $$
@@ -960,6 +1099,7 @@ DECLARE
     n_read bigint;
     n_loaded bigint;
     n_changed bigint;
+    n_matched bigint;
     n_refused bigint;
     q record;
 BEGIN
@@ -974,10 +1114,11 @@ BEGIN
         RAISE EXCEPTION 'batch % does not exist', batch
             USING ERRCODE = 'no_data_found', HINT = 'Open a batch with ptl.open_batch().';
     END IF;
-    IF b.status = 'loaded' THEN
-        RAISE EXCEPTION 'batch % was already loaded', batch
+    PERFORM ptl.assert_may_load(b.org_code);
+    IF b.status NOT IN ('open', 'ready') THEN
+        RAISE EXCEPTION 'batch % was already %', batch, b.status
             USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = format('It was loaded at %s.', b.loaded_at),
+                  DETAIL = CASE WHEN b.loaded_at IS NOT NULL THEN format('It was loaded at %s.', b.loaded_at) END,
                   HINT = 'Open a new batch for a new delivery; re-sending the same rows in a new batch changes nothing.';
     END IF;
 
@@ -990,23 +1131,26 @@ BEGIN
                       WHERE r.batch_id = load.batch AND r.extract = extract_name);
         n_read := ptl.load_check_columns(batch, extract_name) + n_refused;
         CASE extract_name
-            WHEN 'patient' THEN SELECT * INTO n_loaded, n_changed FROM ptl.load_patients(batch);
-            WHEN 'pathway' THEN SELECT * INTO n_loaded, n_changed FROM ptl.load_pathways(batch);
-            WHEN 'pathway_event' THEN SELECT * INTO n_loaded, n_changed FROM ptl.load_events(batch);
-            ELSE SELECT * INTO n_loaded, n_changed FROM ptl.load_waiting_list(batch);
+            WHEN 'patient' THEN SELECT * INTO n_loaded, n_changed, n_matched FROM ptl.load_patients(batch);
+            WHEN 'pathway' THEN SELECT * INTO n_loaded, n_changed, n_matched FROM ptl.load_pathways(batch);
+            WHEN 'pathway_event' THEN SELECT * INTO n_loaded, n_changed, n_matched FROM ptl.load_events(batch);
+            ELSE SELECT * INTO n_loaded, n_changed, n_matched FROM ptl.load_waiting_list(batch);
         END CASE;
         SELECT * INTO q FROM ptl.load_quarantine(batch, extract_name);
         EXECUTE format('DROP TABLE pg_temp.%I', 'ptl_load_' || extract_name);
         -- The next extract joins this one: plan it for its new size.
         PERFORM ptl.analyze_if_grown(format('ptl.%I', extract_name)::regclass, n_loaded);
 
-        -- The constraint batch_extract_nothing_lost refuses the row, and so
-        -- the whole load, if any staged row is unaccounted for.
+        -- Each count is measured on its own: rows staged, records created,
+        -- records that were already held (counted after the upsert), rows
+        -- quarantined.  The constraint batch_extract_nothing_lost refuses
+        -- the row, and so the whole load, if any staged row is unaccounted
+        -- for.
         INSERT INTO ptl.batch_extract
             (batch_id, extract, rows_read, rows_loaded, rows_updated, rows_unchanged,
              rows_quarantined, rows_with_warnings, load_ms)
-        VALUES (batch, extract_name, n_read, n_loaded, n_read - n_loaded - q.quarantined - n_refused,
-                n_read - n_loaded - q.quarantined - n_refused - n_changed, q.quarantined + n_refused, q.warned,
+        VALUES (batch, extract_name, n_read, n_loaded, n_matched, n_matched - n_changed,
+                q.quarantined + n_refused, q.warned,
                 round(extract(epoch FROM clock_timestamp() - started) * 1000, 1));
     END LOOP;
 
@@ -1025,11 +1169,17 @@ CREATE VIEW ptl.load_summary AS
 SELECT b.batch_id, b.org_code, b.site_code, b.source_system, b.label, b.loaded_at,
        e.extract, e.rows_read, e.rows_loaded, e.rows_updated, e.rows_unchanged,
        e.rows_quarantined, e.rows_with_warnings, e.load_ms,
-       e.rows_read = e.rows_loaded + e.rows_updated + e.rows_quarantined AS nothing_lost
+       e.rows_read = e.rows_loaded + e.rows_updated + e.rows_quarantined AS nothing_lost,
+       -- the counts against the evidence: the quarantined rows and warnings
+       -- are still there to count (no role may delete them)
+       e.rows_quarantined = (SELECT count(*) FROM ptl.rejected_row r
+                             WHERE r.batch_id = e.batch_id AND r.extract = e.extract)
+       AND e.rows_with_warnings = (SELECT count(*) FROM ptl.load_warning w
+                                   WHERE w.batch_id = e.batch_id AND w.extract = e.extract) AS counts_agree
 FROM ptl.batch b
 JOIN ptl.batch_extract e USING (batch_id);
 COMMENT ON VIEW ptl.load_summary IS
-    'Per batch and extract: rows read, loaded (new), updated (already held), quarantined, with warnings; nothing_lost proves read = loaded + updated + quarantined';
+    'Per batch and extract: rows read, loaded (new), updated (already held), quarantined, with warnings; nothing_lost proves read = loaded + updated + quarantined, each counted on its own; counts_agree checks the quarantine and warning counts against the rows still held';
 COMMENT ON COLUMN ptl.load_summary.batch_id IS 'Batch';
 COMMENT ON COLUMN ptl.load_summary.org_code IS 'Organisation that sent it';
 COMMENT ON COLUMN ptl.load_summary.site_code IS 'Site it came from';
@@ -1044,7 +1194,8 @@ COMMENT ON COLUMN ptl.load_summary.rows_unchanged IS 'Of those, rows identical t
 COMMENT ON COLUMN ptl.load_summary.rows_quarantined IS 'Rows put in quarantine (ptl.rejected_row)';
 COMMENT ON COLUMN ptl.load_summary.rows_with_warnings IS 'Loaded rows with a value left out';
 COMMENT ON COLUMN ptl.load_summary.load_ms IS 'Milliseconds taken';
-COMMENT ON COLUMN ptl.load_summary.nothing_lost IS 'True when read = loaded + updated + quarantined';
+COMMENT ON COLUMN ptl.load_summary.nothing_lost IS 'True when read = loaded + updated + quarantined (each counted on its own by ptl.load)';
+COMMENT ON COLUMN ptl.load_summary.counts_agree IS 'True when ptl.rejected_row and ptl.load_warning hold as many of the batch''s rows as were counted';
 
 CREATE VIEW ptl.quarantine_summary AS
 SELECT r.batch_id, b.org_code, b.site_code, r.extract, r.reason, r.column_name,
@@ -1093,7 +1244,7 @@ $$;
 -- ---------------------------------------------------------------------------
 CREATE FUNCTION ptl.retry_rejected(batch bigint, reasons text[] DEFAULT NULL)
 RETURNS bigint
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 DECLARE
@@ -1106,6 +1257,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'batch % does not exist', retry_rejected.batch USING ERRCODE = 'no_data_found';
     END IF;
+    PERFORM ptl.assert_may_load(b.org_code);
     new_batch := ptl.open_batch(b.org_code, b.source_system, b.site_code,
                                 format('retry of batch %s', b.batch_id));
     FOREACH extract_name IN ARRAY ARRAY['patient', 'pathway', 'pathway_event', 'waiting_list_entry'] LOOP
@@ -1162,7 +1314,7 @@ CREATE FUNCTION ptl.stage_extract(batch bigint, extract_name text, data bytea,
                                   encoding name DEFAULT 'UTF8', delimiter text DEFAULT ',',
                                   max_field_bytes int DEFAULT 4096,
                                   OUT records bigint, OUT staged bigint, OUT refused bigint)
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 DECLARE
@@ -1171,6 +1323,7 @@ DECLARE
     header_problem text;
     known text[];
     bad text;
+    records_before bigint;
 BEGIN
     IF extract_name IS NULL OR extract_name NOT IN ('patient', 'pathway', 'pathway_event', 'waiting_list_entry') THEN
         RAISE EXCEPTION 'there is no extract called %', coalesce(quote_literal(extract_name), 'NULL')
@@ -1178,6 +1331,9 @@ BEGIN
                   HINT = 'The extracts are patient, pathway, pathway_event and waiting_list_entry.';
     END IF;
     SELECT * INTO b FROM ptl.batch x WHERE x.batch_id = stage_extract.batch FOR SHARE;
+    IF FOUND THEN
+        PERFORM ptl.assert_may_load(b.org_code);
+    END IF;
     IF NOT FOUND OR b.status <> 'open' THEN
         RAISE EXCEPTION 'cannot stage rows into batch %: it is %', coalesce(batch::text, 'NULL'),
                         coalesce(b.status, 'not opened')
@@ -1217,6 +1373,14 @@ BEGIN
             USING ERRCODE = 'bad_copy_file_format';
     END IF;
 
+    -- A second file of the same extract in this batch numbers its records
+    -- after the first's, so that each record keeps a place of its own.
+    EXECUTE format('SELECT greatest((SELECT max(s.source_row) FROM ptl_stage.%I s WHERE s.batch_id = $1),
+                                    (SELECT max(r.row_in_extract) FROM ptl.rejected_row r
+                                     WHERE r.batch_id = $1 AND r.extract = $2), 0)', extract_name)
+    INTO records_before
+    USING batch, extract_name;
+
     -- Why each refused record is refused: how it was written, then its
     -- shape, then a cell a spreadsheet would run.
     UPDATE ptl_extract_record r
@@ -1244,26 +1408,26 @@ BEGIN
 
     INSERT INTO ptl.rejected_row (batch_id, extract, row_in_extract, column_name, value, reason, sqlstate,
                                   message, raw)
-    SELECT batch, extract_name, r.record_no - 1,
+    SELECT batch, extract_name, records_before + r.record_no - 1,
            CASE WHEN r.reason <> 'wrong_column_count' THEN header[r.column_no] END,
            CASE WHEN r.reason = 'formula_injection' THEN r.fields[r.column_no] END,
            r.reason,
            CASE r.reason WHEN 'nul_byte' THEN '22021' WHEN 'invalid_encoding' THEN '22021'
                          WHEN 'field_too_long' THEN '22001' WHEN 'formula_injection' THEN '22P02'
                          ELSE '22P04' END,
-           format('record %s: %s', r.record_no - 1, r.message),
+           format('record %s: %s', records_before + r.record_no - 1, r.message),
            CASE WHEN r.fields IS NOT NULL THEN to_jsonb(r.fields) ELSE to_jsonb(r.raw) END
     FROM ptl_extract_record r
     WHERE r.reason IS NOT NULL
     ORDER BY r.record_no;
     GET DIAGNOSTICS refused = ROW_COUNT;
 
-    EXECUTE format('INSERT INTO ptl_stage.%I (batch_id, source_row, %s) SELECT $1, r.record_no - 1, %s
+    EXECUTE format('INSERT INTO ptl_stage.%I (batch_id, source_row, %s) SELECT $1, $2 + r.record_no - 1, %s
                     FROM pg_temp.ptl_extract_record r WHERE r.record_no > 1 AND r.reason IS NULL ORDER BY r.record_no',
                    extract_name,
                    (SELECT string_agg(format('%I', h), ', ' ORDER BY i) FROM unnest(header) WITH ORDINALITY u(h, i)),
                    (SELECT string_agg(format('r.fields[%s]', i), ', ' ORDER BY i) FROM generate_subscripts(header, 1) i))
-    USING batch;
+    USING batch, records_before;
     GET DIAGNOSTICS staged = ROW_COUNT;
     records := staged + refused;
     DROP TABLE pg_temp.ptl_extract_record;

@@ -1,8 +1,9 @@
 -- ---------------------------------------------------------------------------
 -- ops, part 4: the audit trail.  Every change to a clinical priority, a
 -- pathway's status (its events' RTT status, kind and date; a waiting-list
--- entry's removal), a validation outcome or a mutual aid state is written
--- to ptl.audit_log: who, when, from where, the row, the column, old and new.
+-- entry's removal), a validation outcome, a mutual aid state, a patient's
+-- identifiers or a pathway's patient and provider is written to
+-- ptl.audit_log: who, when, from where, the row, the column, old and new.
 -- Loading new events is not audited row by row: each event already carries
 -- the batch that brought it (ptl.batch says who opened it and when).
 -- ---------------------------------------------------------------------------
@@ -30,7 +31,7 @@ COMMENT ON TABLE ptl.audit_log IS
     'Who changed a clinical priority, a pathway''s status, a validation outcome or a mutual aid state, when, and from what to what (append only)';
 COMMENT ON COLUMN ptl.audit_log.audit_id IS 'Entry number';
 COMMENT ON COLUMN ptl.audit_log.changed_at IS 'When (the statement''s clock, not the transaction''s start)';
-COMMENT ON COLUMN ptl.audit_log.changed_by IS 'Database role that made the change (current_user)';
+COMMENT ON COLUMN ptl.audit_log.changed_by IS 'Database role that made the change (current_user; the login, for changes made through ptl''s loading functions)';
 COMMENT ON COLUMN ptl.audit_log.session_user_name IS 'Login that was connected (differs after SET ROLE)';
 COMMENT ON COLUMN ptl.audit_log.application_name IS 'The client''s application_name';
 COMMENT ON COLUMN ptl.audit_log.client_addr IS 'Client address (NULL over a local socket)';
@@ -67,7 +68,11 @@ BEGIN
         RETURN NEW;
     END IF;
     NEW.changed_at := clock_timestamp();
-    NEW.changed_by := current_user;
+    -- ptl's own SECURITY DEFINER functions (the loads) act as the
+    -- extension's owner: the change is the session's login's.
+    NEW.changed_by := CASE WHEN current_user = (SELECT e.extowner::regrole::name FROM pg_extension e
+                                                WHERE e.extname = 'ptl')
+                           THEN session_user ELSE current_user END;
     NEW.session_user_name := session_user;
     NEW.application_name := current_setting('application_name', true);
     NEW.client_addr := inet_client_addr();
@@ -126,3 +131,13 @@ CREATE TRIGGER audit_offer_state AFTER INSERT OR UPDATE OR DELETE ON ptl.mutual_
     FOR EACH ROW EXECUTE FUNCTION ptl.audit_change('offer_id', 'state');
 CREATE TRIGGER audit_link_decision AFTER INSERT OR UPDATE OR DELETE ON ptl.link_decision
     FOR EACH ROW EXECUTE FUNCTION ptl.audit_change('patient_a,patient_b', 'decision', 'decided_by');
+-- Who a record is: a load or an administrator changing a patient's
+-- identifiers, or moving a pathway to another patient or provider.
+CREATE TRIGGER audit_patient AFTER UPDATE OR DELETE ON ptl.patient
+    FOR EACH ROW EXECUTE FUNCTION ptl.audit_change('patient_id', 'org_code', 'local_patient_id', 'nhs_number',
+                                                   'nhs_number_as_recorded', 'given_name', 'family_name',
+                                                   'date_of_birth', 'date_of_death', 'postcode', 'address_line_1',
+                                                   'sex', 'commissioner_code');
+CREATE TRIGGER audit_pathway AFTER UPDATE OR DELETE ON ptl.pathway
+    FOR EACH ROW EXECUTE FUNCTION ptl.audit_change('pathway_id', 'patient_id', 'provider_org', 'ppid_issuer', 'ppid',
+                                                   'treatment_function', 'referral_received');

@@ -96,6 +96,34 @@ COMMENT ON COLUMN ptl.validation_contact.event_id IS 'The pathway event recorded
 COMMENT ON COLUMN ptl.validation_contact.validation_id IS 'The validation recorded in ptl.pathway_validation, if any';
 COMMENT ON COLUMN ptl.validation_contact.suspension_id IS 'The suspension recorded, if any';
 
+-- The provider a campaign is for: as asked; else the caller's own when it
+-- sees one organisation only (a trust's analyst works on its own list, not
+-- on records another trust transferred); else the whole ICS, for a caller
+-- that sees it all.
+CREATE FUNCTION ptl.campaign_provider(provider_org text) RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mine text[] := ptl.my_organisations();
+BEGIN
+    IF provider_org IS NOT NULL OR ptl.sees_all_organisations() THEN
+        RETURN provider_org;
+    END IF;
+    IF cardinality(mine) = 1 THEN
+        RETURN mine[1];
+    END IF;
+    RAISE EXCEPTION 'name the provider the campaign is for'
+        USING ERRCODE = 'insufficient_privilege',
+              DETAIL = format('Role "%s" sees %s, not the whole ICS.', current_user,
+                              CASE WHEN cardinality(mine) = 0 THEN 'no organisation'
+                                   ELSE 'organisations ' || array_to_string(mine, ', ') END),
+              HINT = 'Pass provider_org => one of its organisations.';
+END
+$$;
+COMMENT ON FUNCTION ptl.campaign_provider(text) IS
+    'Internal to the validation campaigns: the provider a campaign is for (the caller''s own organisation when it sees only one)';
+
 -- Picks the cohort from the PTL at the last refresh: pathways waiting more
 -- than min_weeks (days > 7 x weeks, as every threshold) with no validation
 -- in the not_validated_weeks weeks before the census.
@@ -117,6 +145,7 @@ BEGIN
         RAISE EXCEPTION 'invalid campaign rule: over % weeks, not validated in % weeks', min_weeks, not_validated_weeks
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Both are weeks, zero or more (e.g. 12, 26 or 52, and 12).';
     END IF;
+    provider_org := ptl.campaign_provider(provider_org);
     INSERT INTO ptl.validation_campaign (name, census, min_weeks, not_validated_weeks, provider_org, treatment_function)
     VALUES (name, c, min_weeks, not_validated_weeks, provider_org, treatment_function)
     RETURNING validation_campaign.campaign_id INTO id;

@@ -17,8 +17,11 @@
 -- Access (ops/access.sql): the view runs with its owner's rights, so each
 -- provider's list is numbered whole, then shows a user the rows of its
 -- organisations (and of pathways transferred to or from them), with the NHS
--- number and hospital number blank unless it may see identifiers.
-CREATE VIEW ptl.ptl AS
+-- number and hospital number blank unless it may see identifiers.  It is a
+-- security barrier: a condition a user writes is applied only to the rows
+-- the view shows it, never first (a cheap function could otherwise see, or
+-- an error quote, another organisation's rows).
+CREATE VIEW ptl.ptl WITH (security_barrier) AS
 SELECT l.* FROM (
 SELECT o.pathway_id, o.period_no, o.patient_id,
        CASE WHEN (SELECT ptl.may_identify()) THEN o.nhs_number END AS nhs_number,

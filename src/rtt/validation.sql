@@ -116,6 +116,20 @@ COMMENT ON COLUMN ptl.rtt_open_period.next_booked_date IS 'Next booked date';
 
 -- Runs every implemented rule at a census over the stored clocks; returns
 -- the number of issues.  Called by ptl.refresh() after the clocks.
+-- V07's detail: the other record by its PPID at the same provider; at
+-- another provider by the provider alone (a trust's reader sees the issue,
+-- not another trust's identifiers).
+CREATE FUNCTION ptl.duplicate_pathway_detail(provider text, other_provider text, other_ppid_issuer text,
+                                             other_ppid text, other_open boolean) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN CASE WHEN provider = other_provider
+            THEN format('also recorded as %s %s', other_ppid_issuer, other_ppid)
+            ELSE format('also recorded at %s', other_provider) END
+       || CASE WHEN other_open THEN '' ELSE ', closed there' END;
+COMMENT ON FUNCTION ptl.duplicate_pathway_detail(text, text, text, text, boolean) IS
+    'Internal to ptl.validate: the detail of a V07 issue (another provider''s record named by its provider only)';
+
 CREATE FUNCTION ptl.validate(census date) RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
@@ -130,14 +144,15 @@ BEGIN
 
     INSERT INTO ptl.validation_issue (pathway_id, rule_id, event_id, detail, census)
     -- V01, V02: the patient's NHS number
-    SELECT o.pathway_id, 'V01', NULL::bigint, 'patient record ' || pa.local_patient_id || ' has no NHS number', census
+    -- (Details name no identifier: plain readers read them; ptl.patient holds
+    -- the values for those who may see them.)
+    SELECT o.pathway_id, 'V01', NULL::bigint, 'the patient record has no NHS number', census
     FROM ptl.rtt_open_period o JOIN ptl.patient pa ON pa.patient_id = o.patient_id
     WHERE pa.nhs_number IS NULL AND pa.nhs_number_as_recorded IS NULL
     UNION ALL
     SELECT o.pathway_id, 'V02', NULL,
-           format('NHS number %s of patient record %s is %s',
-                  coalesce(pa.nhs_number_as_recorded, pa.nhs_number::text), pa.local_patient_id,
-                  CASE WHEN pa.nhs_number IS NULL THEN 'invalid' ELSE 'all one digit' END), census
+           CASE WHEN pa.nhs_number IS NULL THEN 'the patient record''s NHS number is invalid'
+                ELSE 'the patient record''s NHS number is all one digit' END, census
     FROM ptl.rtt_open_period o JOIN ptl.patient pa ON pa.patient_id = o.patient_id
     WHERE (pa.nhs_number IS NULL AND pa.nhs_number_as_recorded IS NOT NULL)
        OR pa.nhs_number::text ~ '^(\d)\1\1 \1\1\1 \1\1\1\1$'
@@ -154,7 +169,7 @@ BEGIN
     FROM ptl.rtt_period r WHERE r.clock_stop < r.clock_start
     -- V05: start before birth
     UNION ALL
-    SELECT o.pathway_id, 'V05', NULL, format('clock start %s is before the date of birth %s', o.clock_start, pa.date_of_birth), census
+    SELECT o.pathway_id, 'V05', NULL, format('clock start %s is before the patient''s date of birth', o.clock_start), census
     FROM ptl.rtt_open_period o JOIN ptl.patient pa ON pa.patient_id = o.patient_id
     WHERE o.clock_start < pa.date_of_birth
     -- V06: unknown start
@@ -167,8 +182,8 @@ BEGIN
     UNION ALL
     SELECT v.pathway_id, 'V07', NULL, v.detail, census
     FROM (SELECT a.pathway_id,
-                 format('also recorded as %s %s (%s)%s', b.ppid_issuer, b.ppid, b.provider_org,
-                        CASE WHEN bo.pathway_id IS NULL THEN ', closed there' ELSE '' END) AS detail
+                 ptl.duplicate_pathway_detail(a.provider_org, b.provider_org, b.ppid_issuer, b.ppid,
+                                              bo.pathway_id IS NOT NULL) AS detail
           FROM ptl.rtt_open_period a
           JOIN ptl.pathway ap ON ap.pathway_id = a.pathway_id
           JOIN ptl.patient pa ON pa.patient_id = a.patient_id
@@ -180,8 +195,8 @@ BEGIN
             AND (bo.pathway_id IS NOT NULL OR b.referral_received = ap.referral_received)
           UNION
           SELECT a.pathway_id,
-                 format('also recorded as %s %s (%s)%s', b.ppid_issuer, b.ppid, b.provider_org,
-                        CASE WHEN bo.pathway_id IS NULL THEN ', closed there' ELSE '' END)
+                 ptl.duplicate_pathway_detail(a.provider_org, b.provider_org, b.ppid_issuer, b.ppid,
+                                              bo.pathway_id IS NOT NULL)
           FROM ptl.rtt_open_period a
           JOIN ptl.pathway b ON b.ubrn = a.ubrn
           LEFT JOIN ptl.rtt_open_period bo ON bo.pathway_id = b.pathway_id
@@ -196,7 +211,7 @@ BEGIN
                               AND b.pathway_id <> a.pathway_id
     -- V09: dead patients still waiting
     UNION ALL
-    SELECT o.pathway_id, 'V09', NULL, format('patient died on %s; the pathway needs a 36 stop', pa.date_of_death), census
+    SELECT o.pathway_id, 'V09', NULL, 'the patient has died (a date of death is recorded); the pathway needs a 36 stop', census
     FROM ptl.rtt_open_period o JOIN ptl.patient pa ON pa.patient_id = o.patient_id
     WHERE pa.date_of_death <= census
     -- V10: nothing booked for too long
