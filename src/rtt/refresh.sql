@@ -251,6 +251,7 @@ CREATE TABLE ptl.refresh_run (
     error_message       text,
     error_detail        text,
     error_context       text,
+    batches_failed      int,
     CONSTRAINT refresh_run_failure_has_reason CHECK ((status = 'failed') = (error_message IS NOT NULL))
 );
 COMMENT ON TABLE ptl.refresh_run IS 'One row a refresh: what it did, how long each step took, and why it failed if it did (see ptl.refresh_status)';
@@ -259,7 +260,8 @@ COMMENT ON COLUMN ptl.refresh_run.census IS 'Census date';
 COMMENT ON COLUMN ptl.refresh_run.full_refresh IS 'Whether every pathway was recomputed';
 COMMENT ON COLUMN ptl.refresh_run.started_at IS 'Start';
 COMMENT ON COLUMN ptl.refresh_run.finished_at IS 'End (NULL while running)';
-COMMENT ON COLUMN ptl.refresh_run.status IS 'running, succeeded, or failed (everything the run did was rolled back)';
+COMMENT ON COLUMN ptl.refresh_run.status IS
+    'running, succeeded, or failed (everything the run did was rolled back; a run cancelled, or whose server process died, is marked failed by the next daily refresh if not by itself)';
 COMMENT ON COLUMN ptl.refresh_run.entry_point IS 'refresh (ptl.refresh) or daily_refresh (load, then refresh, then retention)';
 COMMENT ON COLUMN ptl.refresh_run.backend_pid IS 'Server process that ran it (a running row whose process is gone was interrupted)';
 COMMENT ON COLUMN ptl.refresh_run.batches_loaded IS 'Ready batches loaded from staging (daily_refresh)';
@@ -278,6 +280,8 @@ COMMENT ON COLUMN ptl.refresh_run.error_message IS 'Error message of the failure
 COMMENT ON COLUMN ptl.refresh_run.error_detail IS 'Its detail';
 COMMENT ON COLUMN ptl.refresh_run.error_context IS 'Where it was raised';
 COMMENT ON COLUMN ptl.refresh_run.run_by IS 'Database user';
+COMMENT ON COLUMN ptl.refresh_run.batches_failed IS
+    'Ready batches whose load failed (daily_refresh): each was marked failed, with its reason in ptl.batch.load_error, and the run went on without it';
 
 -- A step's entry for refresh_run.steps: its name, milliseconds since it
 -- began, and the rows it reports.
