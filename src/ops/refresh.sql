@@ -211,6 +211,7 @@ DECLARE
     busy boolean;
     holder record;
     holder_pid int;
+    lock_wait text;
     b record;
     n_batches int := 0;
     n_failed int := 0;
@@ -235,22 +236,43 @@ BEGIN
     -- Admission: the lock, then no other run alive.
     began := clock_timestamp();
     LOOP
-        busy := false;
         BEGIN
-            IF wait THEN
-                LOCK TABLE ptl.refresh_run IN SHARE UPDATE EXCLUSIVE MODE;
-            ELSE
-                LOCK TABLE ptl.refresh_run IN SHARE UPDATE EXCLUSIVE MODE NOWAIT;
-            END IF;
+            LOCK TABLE ptl.refresh_run IN SHARE UPDATE EXCLUSIVE MODE NOWAIT;
+            busy := false;
         EXCEPTION WHEN lock_not_available THEN
             busy := true;
         END;
-        -- A run alive without the lock is between its two transactions.
-        SELECT r.run_id, r.started_at, r.backend_pid, r.run_by INTO holder
-        FROM ptl.refresh_run r
-        WHERE r.status = 'running' AND ptl.refresh_run_is_live(r.backend_pid, r.started_at)
-        ORDER BY r.run_id DESC LIMIT 1;
-        EXIT WHEN NOT busy AND holder.run_id IS NULL;
+        IF busy THEN
+            SELECT r.run_id, r.started_at, r.backend_pid, r.run_by INTO holder
+            FROM ptl.refresh_run r
+            WHERE r.status = 'running' AND ptl.refresh_run_is_live(r.backend_pid, r.started_at)
+            ORDER BY r.run_id DESC LIMIT 1;
+            -- Queued, wait for the lock.  Not queued, wait for it only if no
+            -- run holds it, and not long: autovacuum or an ANALYZE of the log
+            -- (they take the same lock), or a run being admitted.
+            IF wait OR holder.run_id IS NULL THEN
+                lock_wait := current_setting('lock_timeout');
+                BEGIN
+                    IF NOT wait THEN
+                        PERFORM set_config('lock_timeout', '10s', true);
+                    END IF;
+                    LOCK TABLE ptl.refresh_run IN SHARE UPDATE EXCLUSIVE MODE;
+                    busy := false;
+                EXCEPTION WHEN lock_not_available THEN
+                    NULL;
+                END;
+                PERFORM set_config('lock_timeout', lock_wait, true);
+            END IF;
+        END IF;
+        -- A run alive while this session has the lock is between its two
+        -- transactions.
+        IF NOT busy THEN
+            SELECT r.run_id, r.started_at, r.backend_pid, r.run_by INTO holder
+            FROM ptl.refresh_run r
+            WHERE r.status = 'running' AND ptl.refresh_run_is_live(r.backend_pid, r.started_at)
+            ORDER BY r.run_id DESC LIMIT 1;
+            EXIT WHEN holder.run_id IS NULL;
+        END IF;
         IF NOT wait THEN
             SELECT l.pid INTO holder_pid FROM pg_catalog.pg_locks l
             WHERE l.locktype = 'relation' AND l.relation = 'ptl.refresh_run'::regclass
@@ -260,13 +282,14 @@ BEGIN
             RAISE EXCEPTION 'another ptl refresh is running, so this one did nothing'
                 USING ERRCODE = 'lock_not_available',
                       DETAIL = CASE WHEN holder.run_id IS NULL
-                                    THEN format('Server process %s holds the refresh lock (a run starting).',
+                                    THEN format('Server process %s has held the refresh lock (SHARE UPDATE EXCLUSIVE on ptl.refresh_run) for 10 seconds, and is not a daily refresh.',
                                                 coalesce(holder_pid::text, 'unknown'))
                                     ELSE format('Run %s started at %s by %s (server process %s).',
                                                 holder.run_id, holder.started_at, holder.run_by, holder.backend_pid) END,
                       HINT = 'Wait for it to finish (ptl.refresh_status), or call ptl.daily_refresh(wait => true) to queue behind it.';
         END IF;
-        -- Queued: let the live run take the lock for its work, then queue again.
+        -- Queued behind a live run between its transactions: let it take
+        -- the lock for its work, then queue again.
         COMMIT;
         PERFORM pg_catalog.pg_sleep(0.05);
     END LOOP;
