@@ -227,5 +227,41 @@ CALL ptl.daily_refresh('2025-06-11');
 SELECT run_id, status, batches_loaded, batches_failed FROM ptl.refresh_status LIMIT 1;
 SELECT status FROM ptl.batch WHERE batch_id = :day71_batch;
 
+-- Rule (operations as a real admin, not a superuser): a ptl_admin member's
+-- daily refresh analyses ptl's tables through ptl.analyze_if_grown, as
+-- their owner (a plain ANALYZE would be skipped with a warning, and the
+-- validation planned on the statistics of near-empty clock tables), and
+-- runs without JIT (row security costs its queries past jit_above_cost).
+-- 1,200 new referrals are enough to make the clock tables outgrow theirs.
+SELECT ptl.open_batch('RZZ', 'PAS', 'RZZ01', 'day 72, many') AS many_batch \gset
+INSERT INTO ptl_stage.patient (local_patient_id, date_of_birth)
+SELECT 'M' || i, '1970-01-01' FROM generate_series(1, 1200) i;
+INSERT INTO ptl_stage.pathway (local_patient_id, ppid, ppid_issuer, treatment_function, referral_received)
+SELECT 'M' || i, 'RZZ-M' || i, 'RZZ', '110', '2025-05-01' FROM generate_series(1, 1200) i;
+INSERT INTO ptl_stage.pathway_event (ppid, ppid_issuer, event_ref, event_date, kind)
+SELECT 'RZZ-M' || i, 'RZZ', 'E1', '2025-05-01', 'referral' FROM generate_series(1, 1200) i;
+SELECT status FROM ptl.close_batch(:many_batch);
+SELECT c.relname, c.reltuples < 1200 AS statistics_behind
+FROM pg_class c WHERE c.oid IN ('ptl.rtt_pathway'::regclass, 'ptl.rtt_period'::regclass) ORDER BY 1;
+CREATE FUNCTION public.show_jit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE NOTICE 'jit while loading: %', current_setting('jit'); RETURN NULL; END $$;
+CREATE TRIGGER show_jit AFTER INSERT ON ptl.patient FOR EACH STATEMENT EXECUTE FUNCTION public.show_jit();
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS regress_ops_admin;
+RESET client_min_messages;
+CREATE ROLE regress_ops_admin LOGIN IN ROLE ptl_admin;
+SET ROLE regress_ops_admin;
+SELECT rolsuper, pg_has_role('ptl_admin', 'MEMBER') AS admin,
+       (SELECT relowner FROM pg_class WHERE oid = 'ptl.rtt_period'::regclass) = oid AS owns_tables
+FROM pg_roles WHERE rolname = current_user;
+CALL ptl.daily_refresh('2025-06-12');
+RESET ROLE;
+DROP TRIGGER show_jit ON ptl.patient;
+SELECT c.relname, c.reltuples >= 1200 AS analysed
+FROM pg_class c WHERE c.oid IN ('ptl.rtt_pathway'::regclass, 'ptl.rtt_period'::regclass) ORDER BY 1;
+SELECT run_id, status, run_by, batches_loaded, pathways_computed FROM ptl.refresh_status LIMIT 1;
+SELECT p.oid::regprocedure AS procedure, p.proconfig FROM pg_proc p WHERE p.oid = 'ptl.refresh(date, boolean)'::regprocedure;
+DROP ROLE regress_ops_admin;
+
 \c :home
 DROP DATABASE ptl_ops_refresh;
