@@ -5,6 +5,10 @@
 #     lock, staging guard, load, refresh, retention) against the baseline of
 #     the same work called directly (ptl.load per batch, then ptl.refresh),
 #     each in a database of its own generated from the same seed;
+#   - the same daily refresh run by an administrator's login (a member of
+#     ptl_admin: not a superuser, not the tables' owner, so row-level
+#     security applies and ANALYZE needs ptl.analyze_if_grown) against the
+#     superuser's, on a third copy of the same data;
 #   - reading the PTL and the clock table under row-level security, as a
 #     trust's reader and as the ICS's reader, against the table owner who
 #     bypasses it.

@@ -112,5 +112,156 @@ CALL ptl.daily_refresh('2025-06-02');
 ROLLBACK;
 CALL ptl.daily_refresh(NULL);
 
+-- Rule (a refresh no session can wedge): a run takes the run lock, SHARE
+-- UPDATE EXCLUSIVE on ptl.refresh_run, for each of its transactions, and a
+-- row still 'running' whose run is not alive is marked failed by the next
+-- run, which goes on.  specs/daily_refresh_interrupted.spec cancels, times
+-- out and terminates real runs; here, the rows such runs leave.
+-- The row above: its server process (0) is gone.  And a row this very
+-- session left (as a run cancelled between its transactions would): the
+-- process is alive but has begun other statements since.
+INSERT INTO ptl.refresh_run (census, full_refresh, started_at, finished_at, status, entry_point, steps)
+VALUES ('2025-06-02', false, clock_timestamp(), NULL, 'running', 'daily_refresh', '[]');
+SELECT run_id, status FROM ptl.refresh_status LIMIT 2;
+CALL ptl.daily_refresh('2025-06-02');
+SELECT run_id, status, failed_step, error_sqlstate,
+       regexp_replace(error_message, 'server process [1-9][0-9]*', 'server process N') AS error_message,
+       finished_at IS NOT NULL AS finished
+FROM ptl.refresh_run WHERE run_id >= 5 ORDER BY run_id;
+
+-- Rule: only a ptl_admin member may take the run lock (it needs UPDATE,
+-- DELETE or TRUNCATE on ptl.refresh_run), so a reader cannot hold the
+-- refresh off; any session could take the advisory lock it used to be.
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS regress_ops_reader;
+RESET client_min_messages;
+CREATE ROLE regress_ops_reader LOGIN IN ROLE ptl_reader;
+SET ROLE regress_ops_reader;
+BEGIN;
+LOCK TABLE ptl.refresh_run IN SHARE UPDATE EXCLUSIVE MODE NOWAIT;
+ROLLBACK;
+RESET ROLE;
+DROP ROLE regress_ops_reader;
+
+-- Rule (one batch must not stop the ICS's daily run): each ready batch is
+-- loaded in a subtransaction of its own; a batch whose load raises is
+-- marked failed by ptl.fail_batch, with the SQLSTATE and message in
+-- load_error, and the run loads the others, refreshes and succeeds.  The
+-- loader quarantines every bad row it knows of, so a trigger made here
+-- stands in for a delivery it cannot load (say, a rule it does not check).
+CREATE FUNCTION public.refuse_batch_events() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.event_ref LIKE 'BAD%' THEN
+        RAISE EXCEPTION 'event % cannot be loaded (simulated bad delivery)', NEW.event_ref
+            USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER refuse_batch_events BEFORE INSERT ON ptl.pathway_event
+    FOR EACH ROW EXECUTE FUNCTION public.refuse_batch_events();
+SELECT ptl.open_batch('RZZ', 'PAS', 'RZZ01', 'day 70, good') AS good_batch \gset
+INSERT INTO ptl_stage.patient (local_patient_id, date_of_birth) VALUES ('P20', '1980-01-01');
+INSERT INTO ptl_stage.pathway (local_patient_id, ppid, ppid_issuer, treatment_function, referral_received)
+VALUES ('P20', 'RZZ-20', 'RZZ', '110', '2025-05-01');
+INSERT INTO ptl_stage.pathway_event (ppid, ppid_issuer, event_ref, event_date, kind)
+VALUES ('RZZ-20', 'RZZ', 'E1', '2025-05-01', 'referral');
+SELECT status FROM ptl.close_batch(:good_batch);
+SELECT ptl.open_batch('RZZ', 'PAS', 'RZZ01', 'day 70, bad') AS bad_batch \gset
+INSERT INTO ptl_stage.patient (local_patient_id, date_of_birth) VALUES ('P21', '1981-01-01');
+INSERT INTO ptl_stage.pathway (local_patient_id, ppid, ppid_issuer, treatment_function, referral_received)
+VALUES ('P21', 'RZZ-21', 'RZZ', '110', '2025-05-02');
+INSERT INTO ptl_stage.pathway_event (ppid, ppid_issuer, event_ref, event_date, kind)
+VALUES ('RZZ-21', 'RZZ', 'BAD1', '2025-05-02', 'referral');
+SELECT status FROM ptl.close_batch(:bad_batch);
+CALL ptl.daily_refresh('2025-06-09');
+-- The good batch is loaded; the bad one is failed with its reason, nothing
+-- of it loaded (its patient neither), its staged rows kept for a look.
+SELECT batch_id, label, status, failed_at IS NOT NULL AS failed_at_set, load_error
+FROM ptl.batch WHERE batch_id IN (:good_batch, :bad_batch) ORDER BY batch_id;
+SELECT local_patient_id FROM ptl.patient WHERE local_patient_id IN ('P20', 'P21') ORDER BY 1;
+SELECT ppid, days_waited FROM ptl.ptl WHERE ppid IN ('RZZ-20', 'RZZ-21') ORDER BY ppid;
+SELECT (SELECT count(*) FROM ptl_stage.patient WHERE batch_id = :bad_batch) AS patients_staged,
+       (SELECT count(*) FROM ptl_stage.pathway_event WHERE batch_id = :bad_batch) AS events_staged;
+-- The run succeeded and counts the failed batch.
+SELECT run_id, census, status, batches_loaded, batches_failed, rows_loaded, error_message
+FROM ptl.refresh_status LIMIT 1;
+
+-- Rule: a failed batch is not tried again; the next run proceeds without
+-- it, nothing more can be staged into it, and its loader sends the
+-- delivery again in a new batch.
+CALL ptl.daily_refresh('2025-06-10');
+SELECT run_id, status, batches_loaded, batches_failed FROM ptl.refresh_status LIMIT 1;
+SELECT status FROM ptl.batch WHERE batch_id = :bad_batch;
+INSERT INTO ptl_stage.patient (batch_id, local_patient_id) VALUES (:bad_batch, 'P21');
+DROP TRIGGER refuse_batch_events ON ptl.pathway_event;
+SELECT ptl.open_batch('RZZ', 'PAS', 'RZZ01', 'day 70, sent again') AS resent_batch \gset
+INSERT INTO ptl_stage.patient (local_patient_id, date_of_birth) VALUES ('P21', '1981-01-01');
+INSERT INTO ptl_stage.pathway (local_patient_id, ppid, ppid_issuer, treatment_function, referral_received)
+VALUES ('P21', 'RZZ-21', 'RZZ', '110', '2025-05-02');
+INSERT INTO ptl_stage.pathway_event (ppid, ppid_issuer, event_ref, event_date, kind)
+VALUES ('RZZ-21', 'RZZ', 'BAD1', '2025-05-02', 'referral');
+SELECT status FROM ptl.close_batch(:resent_batch);
+CALL ptl.daily_refresh('2025-06-10');
+SELECT run_id, status, batches_loaded, batches_failed FROM ptl.refresh_status LIMIT 1;
+SELECT ppid, days_waited FROM ptl.ptl WHERE ppid IN ('RZZ-20', 'RZZ-21') ORDER BY ppid;
+
+-- Rule: ptl.fail_batch marks only a batch not yet loaded.
+SELECT ptl.fail_batch(:good_batch, '22000', 'too late');
+SELECT ptl.fail_batch(424242, '22000', 'no such batch');
+
+-- Rule: an error that is not the batch's (here the disk) stops the run
+-- instead: it is rolled back and failed at its load step, and the batch
+-- stays ready for the next run, which loads it.
+CREATE FUNCTION public.disk_full_on_load() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'disk full (simulated)' USING ERRCODE = 'disk_full'; END $$;
+CREATE TRIGGER disk_full_on_load BEFORE INSERT ON ptl.patient
+    FOR EACH STATEMENT EXECUTE FUNCTION public.disk_full_on_load();
+SELECT ptl.open_batch('RZZ', 'PAS', 'RZZ01', 'day 71') AS day71_batch \gset
+INSERT INTO ptl_stage.patient (local_patient_id, date_of_birth) VALUES ('P22', '1982-01-01');
+SELECT status FROM ptl.close_batch(:day71_batch);
+CALL ptl.daily_refresh('2025-06-11');
+SELECT run_id, status, failed_step, error_sqlstate, batches_failed FROM ptl.refresh_run ORDER BY run_id DESC LIMIT 1;
+SELECT status, load_error FROM ptl.batch WHERE batch_id = :day71_batch;
+DROP TRIGGER disk_full_on_load ON ptl.patient;
+CALL ptl.daily_refresh('2025-06-11');
+SELECT run_id, status, batches_loaded, batches_failed FROM ptl.refresh_status LIMIT 1;
+SELECT status FROM ptl.batch WHERE batch_id = :day71_batch;
+
+-- Rule (operations as a real admin, not a superuser): a ptl_admin member's
+-- daily refresh analyses ptl's tables through ptl.analyze_if_grown, as
+-- their owner (a plain ANALYZE would be skipped with a warning, and the
+-- validation planned on the statistics of near-empty clock tables), and
+-- runs without JIT (row security costs its queries past jit_above_cost).
+-- 1,200 new referrals are enough to make the clock tables outgrow theirs.
+SELECT ptl.open_batch('RZZ', 'PAS', 'RZZ01', 'day 72, many') AS many_batch \gset
+INSERT INTO ptl_stage.patient (local_patient_id, date_of_birth)
+SELECT 'M' || i, '1970-01-01' FROM generate_series(1, 1200) i;
+INSERT INTO ptl_stage.pathway (local_patient_id, ppid, ppid_issuer, treatment_function, referral_received)
+SELECT 'M' || i, 'RZZ-M' || i, 'RZZ', '110', '2025-05-01' FROM generate_series(1, 1200) i;
+INSERT INTO ptl_stage.pathway_event (ppid, ppid_issuer, event_ref, event_date, kind)
+SELECT 'RZZ-M' || i, 'RZZ', 'E1', '2025-05-01', 'referral' FROM generate_series(1, 1200) i;
+SELECT status FROM ptl.close_batch(:many_batch);
+SELECT c.relname, c.reltuples < 1200 AS statistics_behind
+FROM pg_class c WHERE c.oid IN ('ptl.rtt_pathway'::regclass, 'ptl.rtt_period'::regclass) ORDER BY 1;
+CREATE FUNCTION public.show_jit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE NOTICE 'jit while loading: %', current_setting('jit'); RETURN NULL; END $$;
+CREATE TRIGGER show_jit AFTER INSERT ON ptl.patient FOR EACH STATEMENT EXECUTE FUNCTION public.show_jit();
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS regress_ops_admin;
+RESET client_min_messages;
+CREATE ROLE regress_ops_admin LOGIN IN ROLE ptl_admin;
+SET ROLE regress_ops_admin;
+SELECT rolsuper, pg_has_role('ptl_admin', 'MEMBER') AS admin,
+       (SELECT relowner FROM pg_class WHERE oid = 'ptl.rtt_period'::regclass) = oid AS owns_tables
+FROM pg_roles WHERE rolname = current_user;
+CALL ptl.daily_refresh('2025-06-12');
+RESET ROLE;
+DROP TRIGGER show_jit ON ptl.patient;
+SELECT c.relname, c.reltuples >= 1200 AS analysed
+FROM pg_class c WHERE c.oid IN ('ptl.rtt_pathway'::regclass, 'ptl.rtt_period'::regclass) ORDER BY 1;
+SELECT run_id, status, run_by, batches_loaded, pathways_computed FROM ptl.refresh_status LIMIT 1;
+SELECT p.oid::regprocedure AS procedure, p.proconfig FROM pg_proc p WHERE p.oid = 'ptl.refresh(date, boolean)'::regprocedure;
+DROP ROLE regress_ops_admin;
+
 \c :home
 DROP DATABASE ptl_ops_refresh;

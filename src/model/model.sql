@@ -149,7 +149,10 @@ CREATE TABLE ptl.batch (
     opened_at       timestamptz NOT NULL DEFAULT now(),
     opened_by       text NOT NULL DEFAULT current_user,
     loaded_at       timestamptz,
-    status          text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'ready', 'loaded'))
+    status          text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'ready', 'loaded', 'failed')),
+    failed_at       timestamptz,
+    load_error      text,
+    CONSTRAINT batch_failure_has_reason CHECK (status <> 'failed' OR (failed_at IS NOT NULL AND load_error IS NOT NULL))
 );
 COMMENT ON TABLE ptl.batch IS
     'One delivery of extracts from one source system of one organisation (usually one site''s daily extract)';
@@ -161,7 +164,10 @@ COMMENT ON COLUMN ptl.batch.label IS 'Free text, e.g. the file names or the extr
 COMMENT ON COLUMN ptl.batch.opened_at IS 'When the batch was opened';
 COMMENT ON COLUMN ptl.batch.opened_by IS 'Database user who opened the batch';
 COMMENT ON COLUMN ptl.batch.loaded_at IS 'When ptl.load() last loaded the batch';
-COMMENT ON COLUMN ptl.batch.status IS 'open (rows being staged), ready (closed by ptl.close_batch: the daily refresh loads it) or loaded';
+COMMENT ON COLUMN ptl.batch.status IS
+    'open (rows being staged), ready (closed by ptl.close_batch: the daily refresh loads it), loaded, or failed (its load raised an error: nothing of it was loaded, and it is not tried again; its loader sends a new batch)';
+COMMENT ON COLUMN ptl.batch.failed_at IS 'When the daily refresh found the batch could not be loaded (ptl.fail_batch)';
+COMMENT ON COLUMN ptl.batch.load_error IS 'Why its load failed: the SQLSTATE and the error message, e.g. "23505: duplicate key value ..."';
 
 -- ---------------------------------------------------------------------------
 -- Canonical tables

@@ -357,6 +357,7 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
     ('function', 'ptl.apply_snapshot_retention(date)', 'operate', 'owner'),
     ('function', 'ptl.census_snapshot_partition(date)', 'operate', 'owner'),
     ('function', 'ptl.daily_refresh(date,boolean,boolean)', 'operate', 'caller'),
+    ('function', 'ptl.fail_batch(bigint,text,text)', 'operate', 'owner'),
     ('function', 'ptl.refresh(date,boolean)', 'operate', 'caller');
 
 -- Statistics after a bulk write, for whoever bulk-writes.
@@ -503,7 +504,7 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
     ('function', 'ptl.provider_waits_near(text,text,double precision,date)', 'any', 'caller'),
     ('function', 'ptl.queue_check(text,double precision,boolean)', 'any', 'caller'),
     ('function', 'ptl.queue_load(double precision,double precision)', 'any', 'caller'),
-    ('function', 'ptl.refresh_lock_key()', 'any', 'caller'),
+    ('function', 'ptl.refresh_run_is_live(integer,timestamp with time zone)', 'any', 'caller'),
     ('function', 'ptl.refresh_step(jsonb,text,timestamp with time zone,bigint)', 'any', 'caller'),
     ('function', 'ptl.reject_theatre_proposal(bigint,text,text)', 'any', 'caller'),
     ('function', 'ptl.relief_capacity(double precision,double precision,double precision,double precision,double precision,double precision)', 'any', 'caller'),
