@@ -179,7 +179,6 @@ SELECT extract, reason, column_name, rows_quarantined, rows_outstanding
 FROM ptl.quarantine_summary WHERE batch_id = :batch AND reason = 'invalid_code' ORDER BY 1, 3;
 
 -- Clean up: this database is shared with the other tests.
-DELETE FROM ptl.rtt_dirty_pathway WHERE pathway_id IN (SELECT pathway_id FROM ptl.pathway);
 DELETE FROM ptl.waiting_list_entry;
 DELETE FROM ptl.pathway_event;
 DELETE FROM ptl.pathway;
@@ -191,3 +190,5 @@ DELETE FROM ptl.batch;
 DELETE FROM ptl.commissioner;
 DELETE FROM ptl.site;
 DELETE FROM ptl.organisation;
+-- (deleting the rows marked their pathways for the next refresh)
+DELETE FROM ptl.rtt_dirty_pathway d WHERE NOT EXISTS (SELECT 1 FROM ptl.pathway p WHERE p.pathway_id = d.pathway_id);

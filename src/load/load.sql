@@ -242,7 +242,9 @@ CREATE TABLE ptl.rejected_row (
     raw             jsonb NOT NULL,
     rejected_at     timestamptz NOT NULL DEFAULT now(),
     retried_in      bigint REFERENCES ptl.batch (batch_id),
-    UNIQUE (batch_id, extract, row_in_extract)
+    UNIQUE (batch_id, extract, row_in_extract),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT rejected_row_rejected_at_in_range CHECK (ptl.in_storage_range(rejected_at))
 );
 CREATE INDEX rejected_row_reason_idx ON ptl.rejected_row (batch_id, extract, reason);
 COMMENT ON TABLE ptl.rejected_row IS
@@ -272,7 +274,9 @@ CREATE TABLE ptl.load_warning (
     reason          text NOT NULL,
     sqlstate        text NOT NULL,
     message         text NOT NULL,
-    warned_at       timestamptz NOT NULL DEFAULT now()
+    warned_at       timestamptz NOT NULL DEFAULT now(),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT load_warning_warned_at_in_range CHECK (ptl.in_storage_range(warned_at))
 );
 CREATE INDEX load_warning_batch_idx ON ptl.load_warning (batch_id, extract, reason);
 COMMENT ON TABLE ptl.load_warning IS
@@ -449,7 +453,7 @@ BEGIN
         IF v !~ c.pattern THEN
             reason := 'invalid_date';
             sqlstate := '22007';
-            message := format('%s %L is not %s (words such as today or infinity, Julian days, BC dates and times are not dates an extract may send)',
+            message := format('%s %L is not %s (no words such as today or infinity, Julian days, BC dates or times)',
                               c.column_name, raw, c.pattern_meaning);
             RETURN;
         END IF;
@@ -464,13 +468,13 @@ BEGIN
         IF d < c.earliest_date OR d > batch_opened + c.latest_days_after_opening THEN
             reason := 'implausible_date';
             sqlstate := '23514';
-            message := format('%s %L is %s; a %s is plausible from %s to %s',
+            message := format('%s %L is %s (plausible: from %s to %s)',
                               c.column_name, raw,
                               CASE WHEN d < c.earliest_date THEN format('before %s', c.earliest_date)
                                    WHEN c.latest_days_after_opening = 0 THEN 'after the day the batch was opened'
                                    ELSE format('more than %s days after the day the batch was opened',
                                                c.latest_days_after_opening) END,
-                              c.column_name, c.earliest_date,
+                              c.earliest_date,
                               CASE WHEN c.latest_days_after_opening = 0 THEN 'the day the batch was opened'
                                    ELSE format('%s days after the day the batch was opened',
                                                c.latest_days_after_opening) END);
