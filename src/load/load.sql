@@ -143,8 +143,8 @@ CREATE TABLE ptl.extract_column (
         CASE WHEN value_type = 'date'::regtype
              THEN pattern IS NOT NULL AND earliest_date IS NOT NULL AND latest_days_after_opening IS NOT NULL
              ELSE earliest_date IS NULL AND latest_days_after_opening IS NULL END),
-    CONSTRAINT extract_column_date_window_storable CHECK (
-        earliest_date >= date '1850-01-01' AND latest_days_after_opening BETWEEN 0 AND 3650)
+    CONSTRAINT extract_column_earliest_date_in_range CHECK (ptl.in_storage_range(earliest_date)),
+    CONSTRAINT extract_column_latest_days_after_opening_check CHECK (latest_days_after_opening BETWEEN 0 AND 3650)
 );
 COMMENT ON TABLE ptl.extract_column IS
     'Specification of every extract column: required or not, its type, code list, pattern or code table, for dates the written form and plausible window, and whether an invalid value quarantines the row or is left out. Text columns (no type, code list or code table) must not start like a spreadsheet formula. ptl.load() checks rows against it.';
