@@ -344,14 +344,17 @@ COMMENT ON FUNCTION ptl.extract_value(text) IS
 -- judged as it would be stored (ptl.extract_value: spaces trimmed), so
 -- ' =HYPERLINK(...)' is a formula too.  The loader applies this to every
 -- text column of every staged row, however it was staged
--- (ptl.extract_column_fails); this is the rule's one definition.
+-- (ptl.extract_column_fails); this is the rule's one definition.  The
+-- loader calls it for every text value, so, like ptl.extract_value, it is
+-- written to be inlined: no SET clause (its body is parsed once, when it is
+-- created, so the search path cannot change what it calls), and not STRICT
+-- (a missing value is not a formula: false, not NULL).
 CREATE FUNCTION ptl.is_formula_cell(cell text) RETURNS boolean
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN coalesce(ptl.extract_value(cell) ~ '^[-=+@\t\r]'
                 AND ptl.extract_value(cell) !~ '^[-+]?[0-9]+([.][0-9]*)?$', false);
 COMMENT ON FUNCTION ptl.is_formula_cell(text) IS
-    'Whether a cell, as it would be stored (surrounding spaces trimmed), would be read as a formula by a spreadsheet: starts with = + - @, tab or CR, and is not a signed number';
+    'Whether a cell, as it would be stored (surrounding spaces trimmed), would be read as a formula by a spreadsheet: starts with = + - @, tab or CR, and is not a signed number (false for a missing value)';
 
 -- Whether a column's value is stored as the text delivered: no type parses
 -- it and no code list or code table confines it.  Such columns are the ones
