@@ -22,6 +22,12 @@ SELECT session_overrun_probability('{1e308,1e308}', '{5,5}', 240);
 SELECT session_overrun_probability('{0}', '{5}', 240, 'fenton_wilkinson');
 SELECT round(session_overrun_probability('{0}', '{5}', 240)::numeric, 6) AS normal_method;
 
+-- Mutual aid matching (src/aid/match.c): a feasible pair lies within the
+-- radius, so its distance is a finite number of miles, 0 or more.
+SELECT * FROM mutual_aid_match('{1}', '{1}', '{5}', '{2025-01-01}', '{2025-02-01}', '{Infinity}', '{3}', true);
+SELECT * FROM mutual_aid_match('{1}', '{1}', '{5}', '{2025-01-01}', '{2025-02-01}', '{-1}', '{3}', true);
+SELECT * FROM mutual_aid_match('{1}', '{1}', '{5}', '{2025-01-01}', '{2025-02-01}', '{12.5}', '{3}', true);
+
 -- The bulk RTT clock refuses an infinite event date, as ptl.rtt_periods does.
 SELECT rtt_periods_agg(d, 'referral', NULL, NULL, 1, date '2025-03-31', false)
 FROM (VALUES (date '-infinity')) v(d);
