@@ -151,6 +151,15 @@ SELECT ptl.check_input('2025-01-01', 'timestamp');
 CREATE DOMAIN ci_positive AS integer CHECK (VALUE > 0);
 SELECT ptl.check_input('1', 'ci_positive');
 
+-- A regtype is only an OID: one that names no type is the caller's error
+-- (42704, undefined_object, naming the OID), never an internal one.
+-- (OID 0 used to be taken for whatever type the call site had cached.)
+SELECT ptl.check_input('x', 999999::regtype);
+SELECT ptl.check_input('x', 0::regtype);
+\set VERBOSITY sqlstate
+SELECT ptl.check_input('x', 999999::regtype);
+\set VERBOSITY default
+
 RESET datestyle;
 DROP DOMAIN ci_positive;
 DROP TABLE ci_probe;

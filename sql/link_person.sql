@@ -36,6 +36,28 @@ FROM (SELECT array_agg(gamma) AS p, array_agg(n) AS n FROM em_case) c, em_u,
 -- Bad arguments name themselves.
 SELECT link_em(ARRAY[1], ARRAY[1.0], ARRAY[0.5], (SELECT u FROM em_u), 0.5, 1, 1, 10, 1e-6);
 SELECT link_em(ARRAY[1], ARRAY[1.0], (SELECT u FROM em_u), (SELECT u FROM em_u), 1.5, 1, 1, 10, 1e-6);
+-- A count is a number of pairs: finite, 0 or more (22023, naming the element).
+SELECT link_em(ARRAY[1, 2], ARRAY[1.0, -5], (SELECT u FROM em_u), (SELECT m0 FROM em_u), 0.5, 1, 1, 10, 1e-6);
+SELECT link_em(ARRAY[1], ARRAY['Infinity'::float8], (SELECT u FROM em_u), (SELECT m0 FROM em_u), 0.5, 1, 1, 10, 1e-6);
+SELECT link_em(ARRAY[1], ARRAY['NaN'::float8], (SELECT u FROM em_u), (SELECT m0 FROM em_u), 0.5, 1, 1, 10, 1e-6);
+SELECT link_em(ARRAY[1, 2], ARRAY[1e308, 1e308], (SELECT u FROM em_u), (SELECT m0 FROM em_u), 0.5, 1, 1, 10, 1e-6);
+-- m and u are probabilities; the tolerance is finite and not negative; the
+-- field sets are sets of the 7 link fields.
+SELECT link_em(ARRAY[1], ARRAY[1.0], (SELECT u FROM em_u),
+               (SELECT array_replace(m0, 0.5, 'NaN') FROM em_u), 0.5, 1, 1, 10, 1e-6);
+SELECT link_em(ARRAY[1], ARRAY[1.0], (SELECT array_replace(u, 0.05, -0.05) FROM em_u),
+               (SELECT m0 FROM em_u), 0.5, 1, 1, 10, 1e-6);
+SELECT link_em(ARRAY[1], ARRAY[1.0], (SELECT u FROM em_u), (SELECT m0 FROM em_u), 0.5, 1, 1, 10, 'NaN');
+SELECT link_em(ARRAY[1], ARRAY[1.0], (SELECT u FROM em_u), (SELECT m0 FROM em_u), 0.5, 1, 1, 10, -1);
+SELECT link_em(ARRAY[1], ARRAY[1.0], (SELECT u FROM em_u), (SELECT m0 FROM em_u), 0.5, -1, 1, 10, 1e-6);
+SELECT link_em(ARRAY[1], ARRAY[1.0], (SELECT u FROM em_u), (SELECT m0 FROM em_u), 0.5, 127, 128, 10, 1e-6);
+-- (each of these is SQLSTATE 22023, invalid_parameter_value)
+\set VERBOSITY sqlstate
+SELECT link_em(ARRAY[1, 2], ARRAY[1.0, -5], (SELECT u FROM em_u), (SELECT m0 FROM em_u), 0.5, 1, 1, 10, 1e-6);
+\set VERBOSITY default
+-- A NULL count is a count of none; all-zero counts leave the start as it was.
+SELECT e.lambda, e.iterations
+FROM link_em(ARRAY[1, 2], ARRAY[NULL, 0]::float8[], (SELECT u FROM em_u), (SELECT m0 FROM em_u), 0.5, 1, 1, 10, 1e-6) e;
 
 -- Clustering: strongest links first; the guard refuses a link that would
 -- put two NHS numbers in one person, and one that would pass the size cap.

@@ -94,10 +94,13 @@ WHERE batch_id = :batch AND extract = 'patient' AND row_in_extract = 5;
 
 -- An invalid NHS number does not cost the patient their place: the record
 -- loads without it, keeps the number as recorded, and a warning is logged.
-SELECT local_patient_id, nhs_number, nhs_number_as_recorded, postcode
+-- So does an invalid or implausible date of birth (P5, P6): the patient is
+-- known by the hospital number, and their pathways stay on the list.
+-- (sql/load_dates.sql shows every date rule.)
+SELECT local_patient_id, nhs_number, nhs_number_as_recorded, date_of_birth, postcode
 FROM ptl.patient WHERE batch_id = :batch ORDER BY local_patient_id;
 SELECT extract, row_in_extract, column_name, value, reason, sqlstate, message
-FROM ptl.load_warning WHERE batch_id = :batch;
+FROM ptl.load_warning WHERE batch_id = :batch ORDER BY row_in_extract;
 
 -- What loaded, and the referral priority codes mapped to names.
 SELECT ppid, treatment_function, referral_priority, referral_received, site_code
@@ -157,7 +160,7 @@ WHERE p.ppid = 'RZZ-0001';
 -- A pathway row for a patient quarantined earlier in the same batch is
 -- quarantined with parent_rejected, naming the patient row.
 SELECT ptl.open_batch('RZZ', 'PAS', NULL, 'parent rejected') AS batch3 \gset
-INSERT INTO ptl_stage.patient (local_patient_id, date_of_birth) VALUES ('Q1', 'yesterday-ish');
+INSERT INTO ptl_stage.patient (local_patient_id, sex) VALUES ('Q1', 'male');
 INSERT INTO ptl_stage.pathway (local_patient_id, ppid, ppid_issuer, treatment_function, referral_received)
 VALUES ('Q1', 'RZZ-Q1', 'RZZ', '100', '2025-01-01');
 INSERT INTO ptl_stage.pathway_event (ppid_issuer, ppid, event_ref, event_date, kind)
@@ -187,3 +190,5 @@ DELETE FROM ptl.batch;
 DELETE FROM ptl.commissioner;
 DELETE FROM ptl.site;
 DELETE FROM ptl.organisation;
+-- (deleting the rows marked their pathways for the next refresh)
+DELETE FROM ptl.rtt_dirty_pathway d WHERE NOT EXISTS (SELECT 1 FROM ptl.pathway p WHERE p.pathway_id = d.pathway_id);

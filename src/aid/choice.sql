@@ -20,7 +20,9 @@ CREATE TABLE ptl.pidmas_cohort (
     exclude_tertiary    boolean NOT NULL DEFAULT true,
     english_only        boolean NOT NULL DEFAULT true,
     shipped             boolean NOT NULL DEFAULT false,
-    CHECK (clock_start_before IS NOT NULL OR min_wait_days IS NOT NULL)
+    CHECK (clock_start_before IS NOT NULL OR min_wait_days IS NOT NULL),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT pidmas_cohort_clock_start_before_in_range CHECK (ptl.in_storage_range(clock_start_before))
 );
 COMMENT ON TABLE ptl.pidmas_cohort IS
     'Patient-initiated transfer (PIDMAS) cohorts and their eligibility rules; cohort_1 is as published, trusts add later ones';

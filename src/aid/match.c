@@ -226,13 +226,15 @@ ptl_mutual_aid_match(PG_FUNCTION_ARGS)
 		pairs[i].slot_date = DatumGetDateADT(cols[4][i]);
 		pairs[i].distance = DatumGetFloat8(cols[5][i]);
 		pairs[i].saving = DatumGetInt32(cols[6][i]);
-		if (pairs[i].wait_days < 0 || pairs[i].saving < 0 || isnan(pairs[i].distance))
+		/* a feasible pair is within the radius: its distance is finite */
+		if (pairs[i].wait_days < 0 || pairs[i].saving < 0 || isnan(pairs[i].distance) ||
+			isinf(pairs[i].distance) || pairs[i].distance < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("pair %d (patient " INT64_FORMAT ", slot " INT64_FORMAT ") has wait %d, saving %d, distance %g",
 							i + 1, pairs[i].patient, pairs[i].slot, pairs[i].wait_days,
 							pairs[i].saving, pairs[i].distance),
-					 errhint("Waits and savings are days, zero or more; only feasible pairs are passed.")));
+					 errhint("Waits and savings are days, zero or more, and distances finite miles, zero or more; only feasible pairs are passed.")));
 	}
 	qsort(pairs, n, sizeof(AidPair), aid_pair_cmp);
 

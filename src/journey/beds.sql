@@ -22,7 +22,10 @@ CREATE TABLE ptl.hospital_spell (
     elective            boolean NOT NULL DEFAULT true,
     admitted            date NOT NULL,
     discharged          date,
-    CHECK (discharged IS NULL OR discharged >= admitted)
+    CHECK (discharged IS NULL OR discharged >= admitted),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT hospital_spell_admitted_in_range CHECK (ptl.in_storage_range(admitted)),
+    CONSTRAINT hospital_spell_discharged_in_range CHECK (ptl.in_storage_range(discharged))
 );
 CREATE INDEX hospital_spell_admitted_idx ON ptl.hospital_spell (admitted);
 CREATE INDEX hospital_spell_in_hospital_idx ON ptl.hospital_spell (site_code) WHERE discharged IS NULL;
@@ -49,7 +52,10 @@ CREATE TABLE ptl.elective_bed_base (
     beds            int NOT NULL CHECK (beds >= 0),
     set_at          timestamptz NOT NULL DEFAULT now(),
     set_by          text NOT NULL DEFAULT current_user,
-    note            text
+    note            text,
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT elective_bed_base_valid_from_in_range CHECK (ptl.in_storage_range(valid_from)),
+    CONSTRAINT elective_bed_base_set_at_in_range CHECK (ptl.in_storage_range(set_at))
 );
 CREATE UNIQUE INDEX elective_bed_base_key_idx ON ptl.elective_bed_base (site_code, valid_from, coalesce(isodow, 0));
 COMMENT ON TABLE ptl.elective_bed_base IS

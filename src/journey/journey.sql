@@ -65,7 +65,9 @@ CREATE TABLE ptl.journey_stage_rule (
     shipped         boolean NOT NULL DEFAULT false,
     set_at          timestamptz NOT NULL DEFAULT now(),
     set_by          text NOT NULL DEFAULT current_user,
-    note            text
+    note            text,
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT journey_stage_rule_set_at_in_range CHECK (ptl.in_storage_range(set_at) OR (shipped AND set_at = '-infinity'))
 );
 CREATE UNIQUE INDEX journey_stage_rule_key_idx
     ON ptl.journey_stage_rule (coalesce(provider_org, ''), kind, coalesce(rtt_status, ''), shipped);
@@ -195,7 +197,11 @@ CREATE TABLE ptl.journey_episode (
     census          date NOT NULL,
     PRIMARY KEY (pathway_id, episode_no),
     CHECK (left_on IS NULL OR left_on >= entered),
-    CHECK ((left_on IS NULL) = (next_stage IS NULL))
+    CHECK ((left_on IS NULL) = (next_stage IS NULL)),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT journey_episode_entered_in_range CHECK (ptl.in_storage_range(entered)),
+    CONSTRAINT journey_episode_left_on_in_range CHECK (ptl.in_storage_range(left_on)),
+    CONSTRAINT journey_episode_census_in_range CHECK (ptl.in_storage_range(census))
 );
 CREATE INDEX journey_episode_entered_idx ON ptl.journey_episode (entered);
 CREATE INDEX journey_episode_current_idx ON ptl.journey_episode (stage) WHERE left_on IS NULL;

@@ -37,6 +37,11 @@
 #define PARAMS (LINK_NUM_FIELDS * LINK_LEVEL_SLOTS)
 #define PROBABILITY_FLOOR 1e-6
 
+/*
+ * A 112-element array of probabilities (m or u) into out.  Every element must
+ * be a number from 0 to 1: a NaN, an infinity or a negative value would
+ * poison every weight EM computes from it without an error.
+ */
 static void
 float8_array_into(ArrayType *arr, const char *name, double *out)
 {
@@ -58,6 +63,10 @@ float8_array_into(ArrayType *arr, const char *name, double *out)
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("%s element %d is NULL", name, i + 1)));
 		out[i] = DatumGetFloat8(values[i]);
+		if (!(out[i] >= 0.0 && out[i] <= 1.0))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s element %d is %g, not a probability from 0 to 1", name, i + 1, out[i])));
 	}
 }
 
@@ -71,7 +80,7 @@ ptl_link_em(PG_FUNCTION_ARGS)
 	double		m[PARAMS];
 	double		lambda = PG_GETARG_FLOAT8(4);
 	int32		used = PG_GETARG_INT32(5);
-	int32		trained = PG_GETARG_INT32(6) & used;
+	int32		trained = PG_GETARG_INT32(6);
 	int32		max_iterations = PG_GETARG_INT32(7);
 	double		tolerance = PG_GETARG_FLOAT8(8);
 	int32	   *patterns;
@@ -95,6 +104,22 @@ ptl_link_em(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("max_iterations %d must be at least 1", max_iterations)));
+	/* NaN would never compare below it: EM would run to max_iterations. */
+	if (!(tolerance >= 0.0) || isinf(tolerance))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("tolerance %g is not a finite number of 0 or more", tolerance)));
+	if (used < 0 || used >= (1 << LINK_NUM_FIELDS))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("used_fields %d is not a set of the %d link fields", used, LINK_NUM_FIELDS),
+				 errdetail("Bit n stands for field n: the value is from 0 to %d.", (1 << LINK_NUM_FIELDS) - 1)));
+	if (trained < 0 || trained >= (1 << LINK_NUM_FIELDS))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("trained_fields %d is not a set of the %d link fields", trained, LINK_NUM_FIELDS),
+				 errdetail("Bit n stands for field n: the value is from 0 to %d.", (1 << LINK_NUM_FIELDS) - 1)));
+	trained &= used;
 	if (ARR_NDIM(patterns_arr) > 1 || array_contains_nulls(patterns_arr))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -107,6 +132,34 @@ ptl_link_em(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("counts has %d elements but patterns has %d", n_counts, n)));
+
+	/*
+	 * A count is how many candidate pairs share a comparison vector: a
+	 * finite number of 0 or more (a NULL counts as 0).  A negative count
+	 * would subtract pairs, and an infinite or NaN one turns lambda and m
+	 * into NaN.  Their total must be finite too, or the shares are NaN.
+	 */
+	{
+		double		sum = 0.0;
+
+		for (int p = 0; p < n; p++)
+		{
+			double		count;
+
+			if (count_nulls[p])
+				continue;
+			count = DatumGetFloat8(count_values[p]);
+			if (!(count >= 0.0) || isinf(count))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("counts element %d is %g, not a finite number of pairs of 0 or more", p + 1, count)));
+			sum += count;
+		}
+		if (isinf(sum))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("counts add up to more than a float8 can hold")));
+	}
 
 	while (iteration < max_iterations)
 	{

@@ -23,7 +23,9 @@ CREATE TABLE ptl.pathway_link (
     pathway_id      bigint PRIMARY KEY REFERENCES ptl.pathway (pathway_id) ON DELETE CASCADE,
     ics_pathway_id  bigint NOT NULL,
     method          text NOT NULL CHECK (method IN ('own', 'ppid', 'transfer')),
-    linked_at       timestamptz NOT NULL DEFAULT now()
+    linked_at       timestamptz NOT NULL DEFAULT now(),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT pathway_link_linked_at_in_range CHECK (ptl.in_storage_range(linked_at))
 );
 CREATE INDEX pathway_link_ics_idx ON ptl.pathway_link (ics_pathway_id);
 COMMENT ON TABLE ptl.pathway_link IS
@@ -42,7 +44,9 @@ CREATE TABLE ptl.pathway_transfer (
     transferred_out_on  date NOT NULL,
     transfer_in_event_id bigint,
     direct              boolean NOT NULL,
-    PRIMARY KEY (receiver_pathway_id, sender_pathway_id)
+    PRIMARY KEY (receiver_pathway_id, sender_pathway_id),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT pathway_transfer_transferred_out_on_in_range CHECK (ptl.in_storage_range(transferred_out_on))
 );
 CREATE INDEX pathway_transfer_sender_idx ON ptl.pathway_transfer (sender_pathway_id);
 COMMENT ON TABLE ptl.pathway_transfer IS
@@ -57,7 +61,9 @@ CREATE TABLE ptl.pathway_duplicate (
     pathway_id          bigint PRIMARY KEY REFERENCES ptl.pathway (pathway_id) ON DELETE CASCADE,
     kept_pathway_id     bigint NOT NULL REFERENCES ptl.pathway (pathway_id) ON DELETE CASCADE,
     reason              text NOT NULL CHECK (reason IN ('same_ubrn', 'open_twice')),
-    found_on            date NOT NULL
+    found_on            date NOT NULL,
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT pathway_duplicate_found_on_in_range CHECK (ptl.in_storage_range(found_on))
 );
 COMMENT ON TABLE ptl.pathway_duplicate IS
     'Pathway records that duplicate another record of the same person (same UBRN, or the same treatment function open twice): not counted on the PTL';

@@ -131,7 +131,9 @@ CREATE TABLE ptl.link_setting (
     em_max_iterations   int NOT NULL DEFAULT 100 CHECK (em_max_iterations >= 1),
     em_tolerance        float8 NOT NULL DEFAULT 1e-6 CHECK (em_tolerance > 0),
     transfer_window_days int NOT NULL DEFAULT 42 CHECK (transfer_window_days >= 0),
-    CHECK (review_probability <= link_probability)
+    CHECK (review_probability <= link_probability),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT link_setting_set_at_in_range CHECK (ptl.in_storage_range(set_at) OR (shipped AND set_at = '-infinity'))
 );
 INSERT INTO ptl.link_setting (setting_id, set_at, set_by, shipped) VALUES (0, '-infinity', 'ptl', true);
 SELECT pg_catalog.pg_extension_config_dump('ptl.link_setting', 'WHERE NOT shipped');
@@ -197,7 +199,10 @@ CREATE TABLE ptl.link_run (
     refused_links       bigint NOT NULL,
     review_pairs        bigint NOT NULL,
     persons             bigint NOT NULL,
-    run_by              text NOT NULL DEFAULT current_user
+    run_by              text NOT NULL DEFAULT current_user,
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT link_run_started_at_in_range CHECK (ptl.in_storage_range(started_at)),
+    CONSTRAINT link_run_finished_at_in_range CHECK (ptl.in_storage_range(finished_at))
 );
 SELECT pg_catalog.pg_extension_config_dump('ptl.link_run', '');
 COMMENT ON TABLE ptl.link_run IS 'One row per ptl.link_persons() run: the work done and what the model found';
@@ -283,7 +288,9 @@ CREATE TABLE ptl.link_decision (
     decided_at      timestamptz NOT NULL DEFAULT now(),
     note            text,
     PRIMARY KEY (patient_a, patient_b),
-    CHECK (patient_a < patient_b)
+    CHECK (patient_a < patient_b),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT link_decision_decided_at_in_range CHECK (ptl.in_storage_range(decided_at))
 );
 SELECT pg_catalog.pg_extension_config_dump('ptl.link_decision', '');
 COMMENT ON TABLE ptl.link_decision IS
@@ -304,7 +311,9 @@ CREATE TABLE ptl.person_link (
     person_id       bigint NOT NULL,
     method          text NOT NULL CHECK (method IN ('nhs_number', 'probabilistic', 'reviewer', 'single')),
     match_weight    float8,
-    linked_at       timestamptz NOT NULL DEFAULT now()
+    linked_at       timestamptz NOT NULL DEFAULT now(),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT person_link_linked_at_in_range CHECK (ptl.in_storage_range(linked_at))
 );
 CREATE INDEX person_link_person_idx ON ptl.person_link (person_id);
 SELECT pg_catalog.pg_extension_config_dump('ptl.person_link', '');

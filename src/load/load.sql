@@ -210,12 +210,24 @@ CREATE TABLE ptl.extract_column (
     code_table      text CHECK (code_table IN ('site', 'commissioner', 'treatment_function')),
     when_invalid    text NOT NULL DEFAULT 'quarantine' CHECK (when_invalid IN ('quarantine', 'load_without')),
     description     text NOT NULL,
+    earliest_date   date,
+    latest_days_after_opening int,
     PRIMARY KEY (extract, column_name),
     UNIQUE (extract, ordinal),
-    CHECK (pattern IS NULL OR pattern_meaning IS NOT NULL)
+    CHECK (pattern IS NULL OR pattern_meaning IS NOT NULL),
+    -- A row that must have the value cannot load without it.
+    CONSTRAINT extract_column_required_quarantines CHECK (NOT (required AND when_invalid = 'load_without')),
+    -- Every date column states its written form and its plausible window,
+    -- and the window lies inside the dates the canonical tables can store.
+    CONSTRAINT extract_column_date_window CHECK (
+        CASE WHEN value_type = 'date'::regtype
+             THEN pattern IS NOT NULL AND earliest_date IS NOT NULL AND latest_days_after_opening IS NOT NULL
+             ELSE earliest_date IS NULL AND latest_days_after_opening IS NULL END),
+    CONSTRAINT extract_column_earliest_date_in_range CHECK (ptl.in_storage_range(earliest_date)),
+    CONSTRAINT extract_column_latest_days_after_opening_check CHECK (latest_days_after_opening BETWEEN 0 AND 3650)
 );
 COMMENT ON TABLE ptl.extract_column IS
-    'Specification of every extract column: required or not, its type, code list, pattern or code table. ptl.load() checks rows against it.';
+    'Specification of every extract column: required or not, its type, code list, pattern or code table, for dates the written form and plausible window, and whether an invalid value quarantines the row or is left out. Text columns (no type, code list or code table) must not start like a spreadsheet formula. ptl.load() checks rows against it.';
 COMMENT ON COLUMN ptl.extract_column.extract IS 'Extract (staging table in ptl_stage)';
 COMMENT ON COLUMN ptl.extract_column.column_name IS 'Column of the extract';
 COMMENT ON COLUMN ptl.extract_column.ordinal IS 'Order in which columns are checked (and their order in the CSV)';
@@ -227,60 +239,65 @@ COMMENT ON COLUMN ptl.extract_column.pattern_meaning IS 'The pattern in words, f
 COMMENT ON COLUMN ptl.extract_column.code_table IS 'Reference table the code must exist in: site, commissioner or treatment_function';
 COMMENT ON COLUMN ptl.extract_column.when_invalid IS
     'quarantine: an invalid value quarantines the row; load_without: the row loads without the value, which is kept as recorded, and a warning is logged';
-COMMENT ON COLUMN ptl.extract_column.description IS 'What the column holds';
+COMMENT ON COLUMN ptl.extract_column.description IS 'What the column holds, its plausible window and why an invalid value quarantines the row or not';
+COMMENT ON COLUMN ptl.extract_column.earliest_date IS
+    'Date columns: the earliest plausible date (an earlier one is implausible_date)';
+COMMENT ON COLUMN ptl.extract_column.latest_days_after_opening IS
+    'Date columns: the latest plausible date, as days after the day the batch was opened (0: not after that day; a later date is implausible_date)';
 
 INSERT INTO ptl.extract_column
-    (extract, column_name, ordinal, required, value_type, allowed, pattern, pattern_meaning, code_table, when_invalid, description)
+    (extract, column_name, ordinal, required, value_type, allowed, pattern, pattern_meaning, code_table, when_invalid, description,
+     earliest_date, latest_days_after_opening)
 VALUES
-    ('patient', 'local_patient_id', 1, true, NULL, NULL, '^[!-~]{1,40}$', 'up to 40 printable characters without spaces', NULL, 'quarantine', 'The source system''s patient identifier (hospital number)'),
-    ('patient', 'nhs_number', 2, false, 'ptl.nhs_number', NULL, NULL, NULL, NULL, 'load_without', 'NHS number, 10 digits, optionally 3-3-4 with spaces or hyphens'),
-    ('patient', 'given_name', 3, false, NULL, NULL, NULL, NULL, NULL, 'quarantine', 'Given name'),
-    ('patient', 'family_name', 4, false, NULL, NULL, NULL, NULL, NULL, 'quarantine', 'Family name'),
-    ('patient', 'date_of_birth', 5, false, 'date', NULL, NULL, NULL, NULL, 'quarantine', 'Date of birth, YYYY-MM-DD or DD/MM/YYYY'),
-    ('patient', 'date_of_death', 6, false, 'date', NULL, NULL, NULL, NULL, 'quarantine', 'Date of death, when known'),
-    ('patient', 'sex', 7, false, NULL, '{1,2,9,X}', NULL, NULL, NULL, 'quarantine', 'PERSON STATED GENDER CODE: 1 male, 2 female, 9 indeterminate, X not known'),
-    ('patient', 'postcode', 8, false, NULL, NULL, '^[A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2}$', 'a UK postcode such as LS1 4AP', NULL, 'quarantine', 'Postcode of usual address'),
-    ('patient', 'address_line_1', 9, false, NULL, NULL, NULL, NULL, NULL, 'quarantine', 'First line of usual address'),
-    ('patient', 'ethnic_category', 10, false, NULL, '{A,B,C,D,E,F,G,H,J,K,L,M,N,P,R,S,Z,99}', NULL, NULL, NULL, 'quarantine', 'ETHNIC CATEGORY code (A-S, Z not stated, 99 not known)'),
-    ('patient', 'lsoa_code', 11, false, NULL, NULL, '^[EW][0-9]{8}$', 'an LSOA code such as E01000001', NULL, 'quarantine', 'LSOA of residence'),
-    ('patient', 'gp_practice_code', 12, false, NULL, NULL, '^[A-Z0-9]{3,8}$', 'an ODS code of 3 to 8 capitals or digits', NULL, 'quarantine', 'Registered GP practice ODS code'),
-    ('patient', 'commissioner_code', 13, false, NULL, NULL, NULL, NULL, 'commissioner', 'quarantine', 'Responsible commissioner'),
+    ('patient', 'local_patient_id', 1, true, NULL, NULL, '^[!-~]{1,40}$', 'up to 40 printable characters without spaces', NULL, 'quarantine', 'The source system''s patient identifier (hospital number)', NULL, NULL),
+    ('patient', 'nhs_number', 2, false, 'ptl.nhs_number', NULL, NULL, NULL, NULL, 'load_without', 'NHS number, 10 digits, optionally 3-3-4 with spaces or hyphens', NULL, NULL),
+    ('patient', 'given_name', 3, false, NULL, NULL, NULL, NULL, NULL, 'load_without', 'Given name. A value that starts like a spreadsheet formula is left out (warning): the patient still loads', NULL, NULL),
+    ('patient', 'family_name', 4, false, NULL, NULL, NULL, NULL, NULL, 'load_without', 'Family name. A value that starts like a spreadsheet formula is left out (warning): the patient still loads', NULL, NULL),
+    ('patient', 'date_of_birth', 5, false, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'load_without', 'Date of birth, YYYY-MM-DD or DD/MM/YYYY, plausible from 1880-01-01 to the day the batch was opened. An invalid or implausible date is left out (warning): the patient is identified by local_patient_id, and quarantining the row would take all their pathways off the list', '1880-01-01', 0),
+    ('patient', 'date_of_death', 6, false, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'load_without', 'Date of death, when known, YYYY-MM-DD or DD/MM/YYYY, plausible from 1880-01-01 to the day the batch was opened and not before the date of birth. An invalid, implausible or inconsistent date is left out (warning): a doubtful death must not take a patient off the list', '1880-01-01', 0),
+    ('patient', 'sex', 7, false, NULL, '{1,2,9,X}', NULL, NULL, NULL, 'quarantine', 'PERSON STATED GENDER CODE: 1 male, 2 female, 9 indeterminate, X not known', NULL, NULL),
+    ('patient', 'postcode', 8, false, NULL, NULL, '^[A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2}$', 'a UK postcode such as LS1 4AP', NULL, 'quarantine', 'Postcode of usual address', NULL, NULL),
+    ('patient', 'address_line_1', 9, false, NULL, NULL, NULL, NULL, NULL, 'load_without', 'First line of usual address. A value that starts like a spreadsheet formula is left out (warning): the patient still loads', NULL, NULL),
+    ('patient', 'ethnic_category', 10, false, NULL, '{A,B,C,D,E,F,G,H,J,K,L,M,N,P,R,S,Z,99}', NULL, NULL, NULL, 'quarantine', 'ETHNIC CATEGORY code (A-S, Z not stated, 99 not known)', NULL, NULL),
+    ('patient', 'lsoa_code', 11, false, NULL, NULL, '^[EW][0-9]{8}$', 'an LSOA code such as E01000001', NULL, 'quarantine', 'LSOA of residence', NULL, NULL),
+    ('patient', 'gp_practice_code', 12, false, NULL, NULL, '^[A-Z0-9]{3,8}$', 'an ODS code of 3 to 8 capitals or digits', NULL, 'quarantine', 'Registered GP practice ODS code', NULL, NULL),
+    ('patient', 'commissioner_code', 13, false, NULL, NULL, NULL, NULL, 'commissioner', 'quarantine', 'Responsible commissioner', NULL, NULL),
 
-    ('pathway', 'local_patient_id', 1, true, NULL, NULL, NULL, NULL, NULL, 'quarantine', 'The patient, by the same system''s patient identifier'),
-    ('pathway', 'ppid', 2, true, NULL, NULL, '^[!-~]{1,20}$', 'up to 20 printable characters without spaces', NULL, 'quarantine', 'Patient pathway identifier'),
-    ('pathway', 'ppid_issuer', 3, true, NULL, NULL, '^[A-Z0-9]{3,6}$', 'an ODS code of 3 to 6 capitals or digits', NULL, 'quarantine', 'ODS code of the organisation that issued the PPID (X09 for a UBRN)'),
-    ('pathway', 'ubrn', 4, false, NULL, NULL, '^[0-9]{12}$', '12 digits', NULL, 'quarantine', 'e-RS unique booking reference number'),
-    ('pathway', 'site_code', 5, false, NULL, NULL, NULL, NULL, 'site', 'quarantine', 'Managing site (default: the batch''s site)'),
-    ('pathway', 'treatment_function', 6, true, NULL, NULL, NULL, NULL, 'treatment_function', 'quarantine', 'Treatment function code, e.g. 110'),
-    ('pathway', 'referral_priority', 7, false, NULL, '{1,2,3,routine,urgent,two_week_wait}', NULL, NULL, NULL, 'quarantine', 'PRIORITY TYPE: 1 routine (the default), 2 urgent, 3 two week wait'),
-    ('pathway', 'referral_received', 8, true, 'date', NULL, NULL, NULL, NULL, 'quarantine', 'Date the referral was received (clock start)'),
-    ('pathway', 'commissioner_code', 9, false, NULL, NULL, NULL, NULL, 'commissioner', 'quarantine', 'Commissioner of the pathway'),
-    ('pathway', 'consultant_code', 10, false, NULL, NULL, NULL, NULL, NULL, 'quarantine', 'Responsible consultant'),
+    ('pathway', 'local_patient_id', 1, true, NULL, NULL, NULL, NULL, NULL, 'quarantine', 'The patient, by the same system''s patient identifier', NULL, NULL),
+    ('pathway', 'ppid', 2, true, NULL, NULL, '^[!-~]{1,20}$', 'up to 20 printable characters without spaces', NULL, 'quarantine', 'Patient pathway identifier', NULL, NULL),
+    ('pathway', 'ppid_issuer', 3, true, NULL, NULL, '^[A-Z0-9]{3,6}$', 'an ODS code of 3 to 6 capitals or digits', NULL, 'quarantine', 'ODS code of the organisation that issued the PPID (X09 for a UBRN)', NULL, NULL),
+    ('pathway', 'ubrn', 4, false, NULL, NULL, '^[0-9]{12}$', '12 digits', NULL, 'quarantine', 'e-RS unique booking reference number', NULL, NULL),
+    ('pathway', 'site_code', 5, false, NULL, NULL, NULL, NULL, 'site', 'quarantine', 'Managing site (default: the batch''s site)', NULL, NULL),
+    ('pathway', 'treatment_function', 6, true, NULL, NULL, NULL, NULL, 'treatment_function', 'quarantine', 'Treatment function code, e.g. 110', NULL, NULL),
+    ('pathway', 'referral_priority', 7, false, NULL, '{1,2,3,routine,urgent,two_week_wait}', NULL, NULL, NULL, 'quarantine', 'PRIORITY TYPE: 1 routine (the default), 2 urgent, 3 two week wait', NULL, NULL),
+    ('pathway', 'referral_received', 8, true, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'quarantine', 'Date the referral was received (clock start), YYYY-MM-DD or DD/MM/YYYY, plausible from 1980-01-01 (before any RTT pathway) to the day the batch was opened. Required: a pathway without its clock start cannot be placed, so an invalid or implausible date quarantines the row', '1980-01-01', 0),
+    ('pathway', 'commissioner_code', 9, false, NULL, NULL, NULL, NULL, 'commissioner', 'quarantine', 'Commissioner of the pathway', NULL, NULL),
+    ('pathway', 'consultant_code', 10, false, NULL, NULL, NULL, NULL, NULL, 'load_without', 'Responsible consultant. A value that starts like a spreadsheet formula is left out (warning): the pathway still loads', NULL, NULL),
 
-    ('pathway_event', 'ppid_issuer', 1, true, NULL, NULL, '^[A-Z0-9]{3,6}$', 'an ODS code of 3 to 6 capitals or digits', NULL, 'quarantine', 'Pathway: PPID issuer'),
-    ('pathway_event', 'ppid', 2, true, NULL, NULL, '^[!-~]{1,20}$', 'up to 20 printable characters without spaces', NULL, 'quarantine', 'Pathway: PPID'),
-    ('pathway_event', 'event_ref', 3, true, NULL, NULL, '^[!-~]{1,40}$', 'up to 40 printable characters without spaces', NULL, 'quarantine', 'The source system''s identifier of the event'),
-    ('pathway_event', 'event_date', 4, true, 'date', NULL, NULL, NULL, NULL, 'quarantine', 'Date of the event'),
-    ('pathway_event', 'kind', 5, true, 'ptl.event_kind', NULL, NULL, NULL, NULL, 'quarantine', 'What happened (ptl.event_kind)'),
-    ('pathway_event', 'rtt_status', 6, false, 'ptl.rtt_status', NULL, NULL, NULL, NULL, 'quarantine', 'RTT period status at the end of the event'),
-    ('pathway_event', 'ref_date', 7, false, 'date', NULL, NULL, NULL, NULL, 'quarantine', 'Second date: original clock start (transfer_in), date offered (tci_offer), date declined (tci_declined)'),
-    ('pathway_event', 'site_code', 8, false, NULL, NULL, NULL, NULL, 'site', 'quarantine', 'Site of the event'),
-    ('pathway_event', 'treatment_function', 9, false, NULL, NULL, NULL, NULL, 'treatment_function', 'quarantine', 'Treatment function of the activity'),
+    ('pathway_event', 'ppid_issuer', 1, true, NULL, NULL, '^[A-Z0-9]{3,6}$', 'an ODS code of 3 to 6 capitals or digits', NULL, 'quarantine', 'Pathway: PPID issuer', NULL, NULL),
+    ('pathway_event', 'ppid', 2, true, NULL, NULL, '^[!-~]{1,20}$', 'up to 20 printable characters without spaces', NULL, 'quarantine', 'Pathway: PPID', NULL, NULL),
+    ('pathway_event', 'event_ref', 3, true, NULL, NULL, '^[!-~]{1,40}$', 'up to 40 printable characters without spaces', NULL, 'quarantine', 'The source system''s identifier of the event', NULL, NULL),
+    ('pathway_event', 'event_date', 4, true, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'quarantine', 'Date of the event, YYYY-MM-DD or DD/MM/YYYY, plausible from 1980-01-01 to the day the batch was opened (an event has happened; a booking ahead is a tci_offer whose ref_date is ahead). Required: the clock cannot place an undated event, so an invalid or implausible date quarantines the row', '1980-01-01', 0),
+    ('pathway_event', 'kind', 5, true, 'ptl.event_kind', NULL, NULL, NULL, NULL, 'quarantine', 'What happened (ptl.event_kind)', NULL, NULL),
+    ('pathway_event', 'rtt_status', 6, false, 'ptl.rtt_status', NULL, NULL, NULL, NULL, 'quarantine', 'RTT period status at the end of the event', NULL, NULL),
+    ('pathway_event', 'ref_date', 7, false, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'quarantine', 'Second date: original clock start (transfer_in), admission date offered (tci_offer), date declined (tci_declined); YYYY-MM-DD or DD/MM/YYYY, plausible from 1980-01-01 to 730 days after the day the batch was opened (an offered admission may lie ahead, but not beyond the longest wait any RTT standard allows, 104 weeks). The event means nothing without it, so an invalid or implausible date quarantines the row', '1980-01-01', 730),
+    ('pathway_event', 'site_code', 8, false, NULL, NULL, NULL, NULL, 'site', 'quarantine', 'Site of the event', NULL, NULL),
+    ('pathway_event', 'treatment_function', 9, false, NULL, NULL, NULL, NULL, 'treatment_function', 'quarantine', 'Treatment function of the activity', NULL, NULL),
 
-    ('waiting_list_entry', 'ppid_issuer', 1, true, NULL, NULL, '^[A-Z0-9]{3,6}$', 'an ODS code of 3 to 6 capitals or digits', NULL, 'quarantine', 'Pathway: PPID issuer'),
-    ('waiting_list_entry', 'ppid', 2, true, NULL, NULL, '^[!-~]{1,20}$', 'up to 20 printable characters without spaces', NULL, 'quarantine', 'Pathway: PPID'),
-    ('waiting_list_entry', 'entry_ref', 3, true, NULL, NULL, '^[!-~]{1,40}$', 'up to 40 printable characters without spaces', NULL, 'quarantine', 'The source system''s identifier of the entry'),
-    ('waiting_list_entry', 'procedure_code', 4, false, NULL, NULL, '^[A-Z][0-9]{2}\.?[0-9]?$', 'an OPCS-4 code such as W37.1', NULL, 'quarantine', 'Intended procedure (OPCS-4)'),
-    ('waiting_list_entry', 'procedure_description', 5, false, NULL, NULL, NULL, NULL, NULL, 'quarantine', 'Intended procedure in words'),
-    ('waiting_list_entry', 'intended_management', 6, true, NULL, '{1,2,3,4,5}', NULL, NULL, NULL, 'quarantine', 'INTENDED MANAGEMENT: 1 inpatient, 2 day case, 3 regular day, 4 regular night, 5 two or more nights'),
-    ('waiting_list_entry', 'clinical_priority', 7, false, 'ptl.clinical_priority', NULL, NULL, NULL, NULL, 'quarantine', 'Surgical priority P1a to P6'),
-    ('waiting_list_entry', 'decision_to_admit', 8, true, 'date', NULL, NULL, NULL, NULL, 'quarantine', 'Date of the decision to admit'),
-    ('waiting_list_entry', 'expected_duration_minutes', 9, false, 'integer', NULL, NULL, NULL, NULL, 'quarantine', 'Expected theatre time in minutes (1 to 1440)'),
-    ('waiting_list_entry', 'consultant_code', 10, false, NULL, NULL, NULL, NULL, NULL, 'quarantine', 'Consultant who will operate'),
-    ('waiting_list_entry', 'tci_date', 11, false, 'date', NULL, NULL, NULL, NULL, 'quarantine', 'Admission date booked'),
-    ('waiting_list_entry', 'removed_date', 12, false, 'date', NULL, NULL, NULL, NULL, 'quarantine', 'Date the entry left the list'),
-    ('waiting_list_entry', 'removal_reason', 13, false, NULL, '{admitted,no_longer_required,died,transferred,other}', NULL, NULL, NULL, 'quarantine', 'Why the entry left the list'),
-    ('waiting_list_entry', 'site_code', 14, false, NULL, NULL, NULL, NULL, 'site', 'quarantine', 'Site where the admission is planned');
+    ('waiting_list_entry', 'ppid_issuer', 1, true, NULL, NULL, '^[A-Z0-9]{3,6}$', 'an ODS code of 3 to 6 capitals or digits', NULL, 'quarantine', 'Pathway: PPID issuer', NULL, NULL),
+    ('waiting_list_entry', 'ppid', 2, true, NULL, NULL, '^[!-~]{1,20}$', 'up to 20 printable characters without spaces', NULL, 'quarantine', 'Pathway: PPID', NULL, NULL),
+    ('waiting_list_entry', 'entry_ref', 3, true, NULL, NULL, '^[!-~]{1,40}$', 'up to 40 printable characters without spaces', NULL, 'quarantine', 'The source system''s identifier of the entry', NULL, NULL),
+    ('waiting_list_entry', 'procedure_code', 4, false, NULL, NULL, '^[A-Z][0-9]{2}\.?[0-9]?$', 'an OPCS-4 code such as W37.1', NULL, 'quarantine', 'Intended procedure (OPCS-4)', NULL, NULL),
+    ('waiting_list_entry', 'procedure_description', 5, false, NULL, NULL, NULL, NULL, NULL, 'load_without', 'Intended procedure in words. A value that starts like a spreadsheet formula is left out (warning): the entry still loads', NULL, NULL),
+    ('waiting_list_entry', 'intended_management', 6, true, NULL, '{1,2,3,4,5}', NULL, NULL, NULL, 'quarantine', 'INTENDED MANAGEMENT: 1 inpatient, 2 day case, 3 regular day, 4 regular night, 5 two or more nights', NULL, NULL),
+    ('waiting_list_entry', 'clinical_priority', 7, false, 'ptl.clinical_priority', NULL, NULL, NULL, NULL, 'quarantine', 'Surgical priority P1a to P6', NULL, NULL),
+    ('waiting_list_entry', 'decision_to_admit', 8, true, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'quarantine', 'Date of the decision to admit, YYYY-MM-DD or DD/MM/YYYY, plausible from 1980-01-01 to the day the batch was opened. Required: an invalid or implausible date quarantines the row', '1980-01-01', 0),
+    ('waiting_list_entry', 'expected_duration_minutes', 9, false, 'integer', NULL, NULL, NULL, NULL, 'quarantine', 'Expected theatre time in minutes (1 to 1440)', NULL, NULL),
+    ('waiting_list_entry', 'consultant_code', 10, false, NULL, NULL, NULL, NULL, NULL, 'load_without', 'Consultant who will operate. A value that starts like a spreadsheet formula is left out (warning): the entry still loads', NULL, NULL),
+    ('waiting_list_entry', 'tci_date', 11, false, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'load_without', 'Admission date booked (to come in), YYYY-MM-DD or DD/MM/YYYY, plausible from 1980-01-01 to 730 days after the day the batch was opened (104 weeks, the longest wait any RTT standard allows). An invalid or implausible date is left out (warning): the patient stays on the list, shown as not booked', '1980-01-01', 730),
+    ('waiting_list_entry', 'removed_date', 12, false, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'quarantine', 'Date the entry left the list, YYYY-MM-DD or DD/MM/YYYY, plausible from 1980-01-01 to the day the batch was opened, with removal_reason. An invalid or implausible date quarantines the row: without it the entry could be neither kept on nor taken off the list (a held entry keeps its last loaded state)', '1980-01-01', 0),
+    ('waiting_list_entry', 'removal_reason', 13, false, NULL, '{admitted,no_longer_required,died,transferred,other}', NULL, NULL, NULL, 'quarantine', 'Why the entry left the list', NULL, NULL),
+    ('waiting_list_entry', 'site_code', 14, false, NULL, NULL, NULL, NULL, 'site', 'quarantine', 'Site where the admission is planned', NULL, NULL);
 
 -- ---------------------------------------------------------------------------
 -- Quarantine, warnings and per-batch counts
@@ -296,7 +313,8 @@ CREATE TABLE ptl.rejected_row (
                         'missing_required', 'invalid_date', 'invalid_number', 'invalid_code',
                         'implausible_date', 'inconsistent', 'out_of_range',
                         'duplicate_in_extract', 'unknown_parent', 'parent_rejected',
-                        -- refused by ptl.stage_extract before staging
+                        -- refused by ptl.stage_extract before staging (and, before
+                        -- 0.4.0, formula_injection: now a value rule of ptl.load)
                         'unterminated_quote', 'stray_quote', 'nul_byte', 'invalid_encoding',
                         'field_too_long', 'wrong_column_count', 'formula_injection')),
     sqlstate        text NOT NULL CHECK (sqlstate ~ '^[0-9A-Z]{5}$'),
@@ -304,7 +322,9 @@ CREATE TABLE ptl.rejected_row (
     raw             jsonb NOT NULL,
     rejected_at     timestamptz NOT NULL DEFAULT now(),
     retried_in      bigint REFERENCES ptl.batch (batch_id),
-    UNIQUE (batch_id, extract, row_in_extract)
+    UNIQUE (batch_id, extract, row_in_extract),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT rejected_row_rejected_at_in_range CHECK (ptl.in_storage_range(rejected_at))
 );
 CREATE INDEX rejected_row_reason_idx ON ptl.rejected_row (batch_id, extract, reason);
 COMMENT ON TABLE ptl.rejected_row IS
@@ -316,10 +336,11 @@ COMMENT ON COLUMN ptl.rejected_row.row_in_extract IS 'Position of the row in its
 COMMENT ON COLUMN ptl.rejected_row.column_name IS 'The column at fault (NULL when the fault is the whole row)';
 COMMENT ON COLUMN ptl.rejected_row.value IS 'The value at fault, exactly as delivered';
 COMMENT ON COLUMN ptl.rejected_row.reason IS
-    'Reason code: missing_required, invalid_date, invalid_number, invalid_code, implausible_date, inconsistent, out_of_range, duplicate_in_extract, unknown_parent, parent_rejected; and from ptl.stage_extract: unterminated_quote, stray_quote, nul_byte, invalid_encoding, field_too_long, wrong_column_count, formula_injection';
+    'Reason code: missing_required, invalid_date, invalid_number, invalid_code, implausible_date, inconsistent, out_of_range, duplicate_in_extract, unknown_parent, parent_rejected, formula_injection; and from ptl.stage_extract: unterminated_quote, stray_quote, nul_byte, invalid_encoding, field_too_long, wrong_column_count';
 COMMENT ON COLUMN ptl.rejected_row.sqlstate IS 'SQLSTATE of the fault (the one the type''s parser or the constraint would raise)';
 COMMENT ON COLUMN ptl.rejected_row.message IS 'What is wrong, in words a data manager can act on';
-COMMENT ON COLUMN ptl.rejected_row.raw IS 'The whole staged row, as delivered';
+COMMENT ON COLUMN ptl.rejected_row.raw IS
+    'The whole row as delivered: an object of its columns when it was staged; for a record ptl.stage_extract refused, the array of its fields or, when they could not be read, the record as text';
 COMMENT ON COLUMN ptl.rejected_row.rejected_at IS 'When it was quarantined';
 COMMENT ON COLUMN ptl.rejected_row.retried_in IS 'The batch ptl.retry_rejected() staged the row again in, once it was retried';
 
@@ -333,7 +354,9 @@ CREATE TABLE ptl.load_warning (
     reason          text NOT NULL,
     sqlstate        text NOT NULL,
     message         text NOT NULL,
-    warned_at       timestamptz NOT NULL DEFAULT now()
+    warned_at       timestamptz NOT NULL DEFAULT now(),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT load_warning_warned_at_in_range CHECK (ptl.in_storage_range(warned_at))
 );
 CREATE INDEX load_warning_batch_idx ON ptl.load_warning (batch_id, extract, reason);
 COMMENT ON TABLE ptl.load_warning IS
@@ -395,9 +418,40 @@ RETURN nullif(pg_catalog.btrim(raw), '');
 COMMENT ON FUNCTION ptl.extract_value(text) IS
     'An extract value as the loader reads it: surrounding spaces removed, empty taken as missing';
 
+-- A spreadsheet opening a cell that starts with = + - @ or a tab or
+-- carriage return may run it as a formula (CSV injection, OWASP).  No
+-- extract column holds such text, except a signed number.  The cell is
+-- judged as it would be stored (ptl.extract_value: spaces trimmed), so
+-- ' =HYPERLINK(...)' is a formula too.  The loader applies this to every
+-- text column of every staged row, however it was staged
+-- (ptl.extract_column_fails); this is the rule's one definition.  The
+-- loader calls it for every text value, so, like ptl.extract_value, it is
+-- written to be inlined: no SET clause (its body is parsed once, when it is
+-- created, so the search path cannot change what it calls), and not STRICT
+-- (a missing value is not a formula: false, not NULL).
+CREATE FUNCTION ptl.is_formula_cell(cell text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN coalesce(ptl.extract_value(cell) ~ '^[-=+@\t\r]'
+                AND ptl.extract_value(cell) !~ '^[-+]?[0-9]+([.][0-9]*)?$', false);
+COMMENT ON FUNCTION ptl.is_formula_cell(text) IS
+    'Whether a cell, as it would be stored (surrounding spaces trimmed), would be read as a formula by a spreadsheet: starts with = + - @, tab or CR, and is not a signed number (false for a missing value)';
+
+-- Whether a column's value is stored as the text delivered: no type parses
+-- it and no code list or code table confines it.  Such columns are the ones
+-- a spreadsheet formula could reach.
+CREATE FUNCTION ptl.extract_column_is_text(c ptl.extract_column) RETURNS boolean
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN (c.value_type IS NULL OR c.value_type = 'text'::regtype) AND c.allowed IS NULL AND c.code_table IS NULL;
+COMMENT ON FUNCTION ptl.extract_column_is_text(ptl.extract_column) IS
+    'Internal to ptl.load(): whether an extract column is stored as the text delivered (no type, code list or code table), so that the spreadsheet-formula rule applies to it';
+
 -- SQL expression (over staged row alias s) that is true when the column's
--- value breaks its rule in ptl.extract_column.
-CREATE FUNCTION ptl.extract_column_fails(c ptl.extract_column) RETURNS text
+-- value breaks its rule in ptl.extract_column, for a batch opened on
+-- batch_opened (the end of a date column's plausible window is counted from
+-- it).
+CREATE FUNCTION ptl.extract_column_fails(c ptl.extract_column, batch_opened date DEFAULT CURRENT_DATE)
+RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
@@ -406,25 +460,39 @@ DECLARE
     tests text[] := '{}';
     codes text[];
 BEGIN
-    IF c.value_type IS NOT NULL AND c.value_type <> 'text'::regtype THEN
-        tests := tests || format('NOT (ptl.check_input(%s, %L::regtype) IS NULL)', v, c.value_type::text);
-    END IF;
-    IF c.allowed IS NOT NULL THEN
-        tests := tests || format('%s <> ALL (%L::text[])', v, c.allowed);
-    END IF;
-    IF c.pattern IS NOT NULL THEN
-        tests := tests || format('%s !~ %L', v, c.pattern);
-    END IF;
-    IF c.code_table IS NOT NULL THEN
-        EXECUTE format('SELECT coalesce(array_agg(%I ORDER BY 1), ''{}'') FROM ptl.%I',
-                       CASE c.code_table WHEN 'site' THEN 'site_code'
-                                         WHEN 'commissioner' THEN 'commissioner_code'
-                                         ELSE 'tfc' END,
-                       c.code_table)
-            INTO codes;
-        -- A constant array: PostgreSQL hashes it, so the test costs the same
-        -- whatever the size of the code table.
-        tests := tests || format('%s <> ALL (%L::text[])', v, codes);
+    IF c.value_type = 'date'::regtype THEN
+        -- Written in a documented form, a real date, and inside the
+        -- column's plausible window.  CASE, so that the cast runs only on a
+        -- value that passed the first two.  (NOT (x IS NULL): a problem
+        -- with a NULL detail is not IS NOT NULL, as a row.)
+        tests := tests || format(
+            'CASE WHEN %1$s !~ %2$L OR NOT (ptl.check_input(%1$s, ''date''::regtype) IS NULL) THEN true'
+            ' ELSE %1$s::date NOT BETWEEN %3$L::date AND %4$L::date END',
+            v, c.pattern, c.earliest_date, batch_opened + c.latest_days_after_opening);
+    ELSE
+        IF ptl.extract_column_is_text(c) THEN
+            tests := tests || format('ptl.is_formula_cell(%s)', v);
+        END IF;
+        IF c.value_type IS NOT NULL AND c.value_type <> 'text'::regtype THEN
+            tests := tests || format('NOT (ptl.check_input(%s, %L::regtype) IS NULL)', v, c.value_type::text);
+        END IF;
+        IF c.allowed IS NOT NULL THEN
+            tests := tests || format('%s <> ALL (%L::text[])', v, c.allowed);
+        END IF;
+        IF c.pattern IS NOT NULL THEN
+            tests := tests || format('%s !~ %L', v, c.pattern);
+        END IF;
+        IF c.code_table IS NOT NULL THEN
+            EXECUTE format('SELECT coalesce(array_agg(%I ORDER BY 1), ''{}'') FROM ptl.%I',
+                           CASE c.code_table WHEN 'site' THEN 'site_code'
+                                             WHEN 'commissioner' THEN 'commissioner_code'
+                                             ELSE 'tfc' END,
+                           c.code_table)
+                INTO codes;
+            -- A constant array: PostgreSQL hashes it, so the test costs the same
+            -- whatever the size of the code table.
+            tests := tests || format('%s <> ALL (%L::text[])', v, codes);
+        END IF;
     END IF;
     IF cardinality(tests) = 0 AND NOT c.required THEN
         RETURN NULL;
@@ -439,12 +507,13 @@ BEGIN
                   array_to_string(tests, ' OR '));
 END
 $$;
-COMMENT ON FUNCTION ptl.extract_column_fails(ptl.extract_column) IS
-    'Internal to ptl.load(): SQL test, over staged row s, that a column breaks its rule in ptl.extract_column';
+COMMENT ON FUNCTION ptl.extract_column_fails(ptl.extract_column, date) IS
+    'Internal to ptl.load(): SQL test, over staged row s, that a column breaks its rule in ptl.extract_column (for dates, the plausible window of a batch opened on the given day)';
 
 -- Why one value breaks its column's rule: reason, SQLSTATE and message.
--- Called only for rows that failed, so it may take its time.
-CREATE FUNCTION ptl.extract_value_problem(c ptl.extract_column, raw text,
+-- Called only for rows that failed, so it may take its time.  The rules are
+-- checked in the order ptl.extract_column_fails states them.
+CREATE FUNCTION ptl.extract_value_problem(c ptl.extract_column, raw text, batch_opened date DEFAULT CURRENT_DATE,
                                           OUT reason text, OUT sqlstate text, OUT message text)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, ptl, pg_temp
@@ -452,6 +521,7 @@ AS $$
 DECLARE
     v text := ptl.extract_value(raw);
     p ptl.input_problem;
+    d date;
 BEGIN
     IF v IS NULL THEN
         IF c.required THEN
@@ -462,11 +532,49 @@ BEGIN
         END IF;
         RETURN;
     END IF;
+    IF c.value_type = 'date'::regtype THEN
+        IF v !~ c.pattern THEN
+            reason := 'invalid_date';
+            sqlstate := '22007';
+            message := format('%s %L is not %s (no words such as today or infinity, Julian days, BC dates or times)',
+                              c.column_name, raw, c.pattern_meaning);
+            RETURN;
+        END IF;
+        p := ptl.check_input(v, 'date'::regtype);
+        IF p.sqlstate IS NOT NULL THEN
+            reason := 'invalid_date';
+            sqlstate := p.sqlstate;
+            message := format('%s %L is not a valid date: %s', c.column_name, raw, coalesce(p.detail, p.message));
+            RETURN;
+        END IF;
+        d := v::date;
+        IF d < c.earliest_date OR d > batch_opened + c.latest_days_after_opening THEN
+            reason := 'implausible_date';
+            sqlstate := '23514';
+            message := format('%s %L is %s (plausible: from %s to %s)',
+                              c.column_name, raw,
+                              CASE WHEN d < c.earliest_date THEN format('before %s', c.earliest_date)
+                                   WHEN c.latest_days_after_opening = 0 THEN 'after the day the batch was opened'
+                                   ELSE format('more than %s days after the day the batch was opened',
+                                               c.latest_days_after_opening) END,
+                              c.earliest_date,
+                              CASE WHEN c.latest_days_after_opening = 0 THEN 'the day the batch was opened'
+                                   ELSE format('%s days after the day the batch was opened',
+                                               c.latest_days_after_opening) END);
+        END IF;
+        RETURN;
+    END IF;
+    IF ptl.extract_column_is_text(c) AND ptl.is_formula_cell(v) THEN
+        reason := 'formula_injection';
+        sqlstate := '22P02';
+        message := format('%s %L starts like a spreadsheet formula (= + - @, tab or carriage return), which is never stored',
+                          c.column_name, raw);
+        RETURN;
+    END IF;
     IF c.value_type IS NOT NULL AND c.value_type <> 'text'::regtype THEN
         p := ptl.check_input(v, c.value_type);
         IF p.sqlstate IS NOT NULL THEN
-            reason := CASE WHEN c.value_type = 'date'::regtype THEN 'invalid_date'
-                           WHEN c.value_type IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype)
+            reason := CASE WHEN c.value_type IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype)
                                 THEN 'invalid_number'
                            ELSE 'invalid_code' END;
             sqlstate := p.sqlstate;
@@ -500,19 +608,23 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION ptl.extract_value_problem(ptl.extract_column, text) IS
-    'Internal to ptl.load(): the reason code, SQLSTATE and message for a value that breaks its column''s rule (all NULL when it does not)';
+COMMENT ON FUNCTION ptl.extract_value_problem(ptl.extract_column, text, date) IS
+    'Internal to ptl.load(): the reason code, SQLSTATE and message for a value that breaks its column''s rule, for a batch opened on the given day (all NULL when it does not)';
 
 -- Stage 1 of loading one extract: copy the batch's staged rows into a work
--- table with their position and, for rows that break a column rule, the
--- first failing column.  Returns the number of rows read.
+-- table with their position; for rows that break a column rule that
+-- quarantines, the first failing column (bad_column); and the columns whose
+-- invalid value the row loads without (warn_columns).  Row rules of stage 2
+-- may add to warn_columns, with their own reason in warn_notes.  Returns the
+-- number of rows read.
 CREATE FUNCTION ptl.load_check_columns(batch bigint, extract_name text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 DECLARE
+    opened date := (SELECT b.opened_at::date FROM ptl.batch b WHERE b.batch_id = load_check_columns.batch);
     fails text := '';
-    warns text := '';
+    warns text[] := '{}';
     c ptl.extract_column;
     test text;
     n bigint;
@@ -520,12 +632,13 @@ DECLARE
     refused_before bigint;
 BEGIN
     FOR c IN SELECT * FROM ptl.extract_column WHERE extract = extract_name ORDER BY ordinal LOOP
-        test := ptl.extract_column_fails(c);
+        test := ptl.extract_column_fails(c, opened);
         CONTINUE WHEN test IS NULL;
         IF c.when_invalid = 'quarantine' THEN
             fails := fails || format(' WHEN %s THEN %L', test, c.column_name);
         ELSE
-            warns := warns || format(' WHEN %s THEN %L', test, c.column_name);
+            -- Every column to leave out, not only the first.
+            warns := warns || format('CASE WHEN %s THEN %L END', test, c.column_name);
         END IF;
     END LOOP;
     IF to_regclass('pg_temp.ptl_load_' || extract_name) IS NOT NULL THEN
@@ -550,7 +663,8 @@ BEGIN
         SELECT s.*,
                CASE WHEN $2 THEN s.source_row ELSE $3 + row_number() OVER (ORDER BY s.row_no) END AS row_in_extract,
                CASE %s END AS bad_column,
-               CASE %s END AS warn_column,
+               %s AS warn_columns,
+               NULL::jsonb AS warn_notes,
                NULL::text AS reason,
                NULL::text AS rule_column,
                NULL::text AS bad_sqlstate,
@@ -559,7 +673,8 @@ BEGIN
         WHERE s.batch_id = $1$q$,
         'ptl_load_' || extract_name,
         CASE WHEN fails = '' THEN 'WHEN false THEN NULL' ELSE fails END,
-        CASE WHEN warns = '' THEN 'WHEN false THEN NULL' ELSE warns END,
+        CASE WHEN cardinality(warns) = 0 THEN '''{}''::text[]'
+             ELSE format('array_remove(ARRAY[%s]::text[], NULL)', array_to_string(warns, ', ')) END,
         extract_name)
     USING batch, by_source_row, refused_before;
     GET DIAGNOSTICS n = ROW_COUNT;
@@ -568,7 +683,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ptl.load_check_columns(bigint, text) IS
-    'Internal to ptl.load(): stages one extract of a batch in a work table, marking the first column of each row that breaks its rule';
+    'Internal to ptl.load(): stages one extract of a batch in a work table, marking the first column of each row that breaks a rule that quarantines, and every column to load without';
 
 -- Stage 2 helper: quarantine rows (still good so far) that repeat a key
 -- later in the same extract.  The last row is the source's latest word; if
@@ -657,6 +772,7 @@ SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 DECLARE
     work text := 'ptl_load_' || extract_name;
+    opened date := (SELECT b.opened_at::date FROM ptl.batch b WHERE b.batch_id = load_quarantine.batch);
     n bigint;
 BEGIN
     -- Faults of one column: reason and message come from the column's rule.
@@ -668,11 +784,11 @@ BEGIN
         FROM pg_temp.%I w
         CROSS JOIN LATERAL (
             SELECT to_jsonb(w) ->> w.bad_column AS value,
-                   to_jsonb(w) - '{bad_column,warn_column,reason,rule_column,bad_sqlstate,bad_message,row_in_extract,batch_id,row_no,source_row}'::text[] AS raw) r
+                   to_jsonb(w) - '{bad_column,warn_columns,warn_notes,reason,rule_column,bad_sqlstate,bad_message,row_in_extract,batch_id,row_no,source_row}'::text[] AS raw) r
         JOIN ptl.extract_column c ON c.extract = $2 AND c.column_name = w.bad_column
-        CROSS JOIN LATERAL ptl.extract_value_problem(c, r.value) p
+        CROSS JOIN LATERAL ptl.extract_value_problem(c, r.value, $3) p
         WHERE w.bad_column IS NOT NULL$q$, work)
-    USING batch, extract_name;
+    USING batch, extract_name, opened;
     GET DIAGNOSTICS quarantined = ROW_COUNT;
 
     -- Faults found by the extract's row rules carry their own message.
@@ -681,28 +797,37 @@ BEGIN
                                       reason, sqlstate, message, raw)
         SELECT $1, $2, w.row_in_extract, w.rule_column, to_jsonb(w) ->> w.rule_column,
                w.reason, w.bad_sqlstate, w.bad_message,
-               to_jsonb(w) - '{bad_column,warn_column,reason,rule_column,bad_sqlstate,bad_message,row_in_extract,batch_id,row_no,source_row}'::text[]
+               to_jsonb(w) - '{bad_column,warn_columns,warn_notes,reason,rule_column,bad_sqlstate,bad_message,row_in_extract,batch_id,row_no,source_row}'::text[]
         FROM pg_temp.%I w
         WHERE w.bad_column IS NULL AND w.reason IS NOT NULL$q$, work)
     USING batch, extract_name;
     GET DIAGNOSTICS n = ROW_COUNT;
     quarantined := quarantined + n;
 
-    -- Values left out of rows that loaded.
+    -- Values left out of rows that loaded: one warning per value, with the
+    -- reason its column rule gives (an invalid NHS number keeps its old
+    -- name, invalid_nhs_number), or the one a row rule noted.
     EXECUTE format($q$
         INSERT INTO ptl.load_warning (batch_id, extract, row_in_extract, column_name, value,
                                       reason, sqlstate, message)
-        SELECT $1, $2, w.row_in_extract, w.warn_column, r.value,
-               'invalid_' || w.warn_column, p.sqlstate,
-               format('%%s %%L is not valid and was left out (kept as recorded): %%s',
-                      w.warn_column, r.value, coalesce(p.detail, p.message))
+        SELECT $1, $2, w.row_in_extract, x.column_name, x.value,
+               coalesce(x.note ->> 'reason',
+                        CASE WHEN p.reason = 'invalid_code' THEN 'invalid_' || x.column_name ELSE p.reason END),
+               coalesce(x.note ->> 'sqlstate', p.sqlstate),
+               rtrim(coalesce(x.note ->> 'message', p.message), '.') || '; the row loaded without it'
         FROM pg_temp.%I w
-        CROSS JOIN LATERAL (SELECT to_jsonb(w) ->> w.warn_column AS value) r
-        JOIN ptl.extract_column c ON c.extract = $2 AND c.column_name = w.warn_column
-        CROSS JOIN LATERAL ptl.check_input(ptl.extract_value(r.value), c.value_type) p
-        WHERE w.warn_column IS NOT NULL AND w.bad_column IS NULL AND w.reason IS NULL$q$, work)
-    USING batch, extract_name;
-    GET DIAGNOSTICS warned = ROW_COUNT;
+        CROSS JOIN LATERAL (SELECT u.column_name, to_jsonb(w) ->> u.column_name AS value,
+                                   w.warn_notes -> u.column_name AS note
+                            FROM unnest(w.warn_columns) u(column_name)) x
+        JOIN ptl.extract_column c ON c.extract = $2 AND c.column_name = x.column_name
+        CROSS JOIN LATERAL ptl.extract_value_problem(c, x.value, $3) p
+        WHERE w.bad_column IS NULL AND w.reason IS NULL
+        ORDER BY w.row_in_extract, c.ordinal$q$, work)
+    USING batch, extract_name, opened;
+    EXECUTE format($q$
+        SELECT count(*) FROM pg_temp.%I w
+        WHERE w.bad_column IS NULL AND w.reason IS NULL AND cardinality(w.warn_columns) > 0$q$, work)
+    INTO warned;
 
     EXECUTE format('DELETE FROM ptl_stage.%I WHERE batch_id = $1', extract_name) USING batch;
 END
@@ -727,41 +852,44 @@ DECLARE
 BEGIN
     PERFORM ptl.load_mark_repeats('patient', '{local_patient_id}', 'patient (local_patient_id)');
 
-    -- Dates must be possible for a living or dead person seen by the NHS.
+    -- Each date's form and plausible window is a column rule
+    -- (ptl.extract_column).  A death before the birth is a row rule: which
+    -- of the two is wrong cannot be told, and a doubtful death must not
+    -- take a patient off the list, so the row loads without the death.
     UPDATE pg_temp.ptl_load_patient w
-    SET reason = 'implausible_date', bad_sqlstate = '23514',
-        rule_column = CASE WHEN d.dob > b.opened_at::date OR d.dob < date '1880-01-01'
-                           THEN 'date_of_birth' ELSE 'date_of_death' END,
-        bad_message = CASE
-            WHEN d.dob > b.opened_at::date THEN format('date_of_birth %s is in the future (after the batch was opened)', d.dob)
-            WHEN d.dob < date '1880-01-01' THEN format('date_of_birth %s is before 1880', d.dob)
-            WHEN d.dod < d.dob THEN format('date_of_death %s is before date_of_birth %s', d.dod, d.dob)
-            ELSE format('date_of_death %s is in the future (after the batch was opened)', d.dod)
-        END
+    SET warn_columns = w.warn_columns || 'date_of_death'::text,
+        warn_notes = coalesce(w.warn_notes, '{}') || jsonb_build_object('date_of_death', jsonb_build_object(
+            'reason', 'inconsistent', 'sqlstate', '23514',
+            'message', format('date_of_death %L is before date_of_birth %L', w.date_of_death, w.date_of_birth)))
     FROM (SELECT row_no,
-                 ptl.extract_value(date_of_birth)::date AS dob,
-                 ptl.extract_value(date_of_death)::date AS dod
+                 -- (CASE: only dates that passed their column rules are cast)
+                 CASE WHEN NOT warn_columns && '{date_of_birth,date_of_death}'
+                      THEN ptl.extract_value(date_of_birth)::date END AS dob,
+                 CASE WHEN NOT warn_columns && '{date_of_birth,date_of_death}'
+                      THEN ptl.extract_value(date_of_death)::date END AS dod
           FROM pg_temp.ptl_load_patient
-          WHERE bad_column IS NULL AND reason IS NULL
-            AND (date_of_birth IS NOT NULL OR date_of_death IS NOT NULL)) d
-    WHERE w.row_no = d.row_no
-      AND (d.dob > b.opened_at::date OR d.dob < date '1880-01-01'
-           OR d.dod < d.dob OR d.dod > b.opened_at::date);
+          WHERE bad_column IS NULL AND reason IS NULL) d
+    WHERE w.row_no = d.row_no AND d.dod < d.dob;
 
     WITH upserted AS (
         INSERT INTO ptl.patient AS t
             (org_code, source_system, local_patient_id, nhs_number, nhs_number_as_recorded,
              given_name, family_name, date_of_birth, date_of_death, sex, postcode, address_line_1,
              ethnic_category, lsoa_code, gp_practice_code, commissioner_code, batch_id)
+        -- Values in warn_columns are left out (NULL); the NHS number is
+        -- still kept as recorded.
         SELECT b.org_code, b.source_system, ptl.extract_value(w.local_patient_id),
-               CASE WHEN w.warn_column IS NULL THEN ptl.extract_value(w.nhs_number)::ptl.nhs_number END,
+               CASE WHEN 'nhs_number' <> ALL (w.warn_columns) THEN ptl.extract_value(w.nhs_number)::ptl.nhs_number END,
                ptl.extract_value(w.nhs_number),
-               ptl.extract_value(w.given_name), ptl.extract_value(w.family_name),
-               ptl.extract_value(w.date_of_birth)::date, ptl.extract_value(w.date_of_death)::date,
+               CASE WHEN 'given_name' <> ALL (w.warn_columns) THEN ptl.extract_value(w.given_name) END,
+               CASE WHEN 'family_name' <> ALL (w.warn_columns) THEN ptl.extract_value(w.family_name) END,
+               CASE WHEN 'date_of_birth' <> ALL (w.warn_columns) THEN ptl.extract_value(w.date_of_birth)::date END,
+               CASE WHEN 'date_of_death' <> ALL (w.warn_columns) THEN ptl.extract_value(w.date_of_death)::date END,
                ptl.extract_value(w.sex),
                -- Postcodes are stored upper case with one space before the inward code.
                regexp_replace(upper(replace(ptl.extract_value(w.postcode), ' ', '')), '^(.+)(...)$', '\1 \2'),
-               ptl.extract_value(w.address_line_1), ptl.extract_value(w.ethnic_category),
+               CASE WHEN 'address_line_1' <> ALL (w.warn_columns) THEN ptl.extract_value(w.address_line_1) END,
+               ptl.extract_value(w.ethnic_category),
                ptl.extract_value(w.lsoa_code), ptl.extract_value(w.gp_practice_code),
                ptl.extract_value(w.commissioner_code), batch
         FROM pg_temp.ptl_load_patient w
@@ -811,17 +939,6 @@ DECLARE
 BEGIN
     PERFORM ptl.load_mark_repeats('pathway', '{ppid_issuer,ppid}', 'pathway (ppid_issuer, ppid)');
 
-    UPDATE pg_temp.ptl_load_pathway w
-    SET reason = 'implausible_date', bad_sqlstate = '23514', rule_column = 'referral_received',
-        bad_message = format('referral_received %s is %s', d.received,
-                             CASE WHEN d.received < date '1980-01-01' THEN 'before 1980'
-                                  ELSE 'in the future (after the batch was opened)' END)
-    FROM (SELECT row_no, ptl.extract_value(referral_received)::date AS received
-          FROM pg_temp.ptl_load_pathway
-          WHERE bad_column IS NULL AND reason IS NULL) d
-    WHERE w.row_no = d.row_no
-      AND (d.received > b.opened_at::date OR d.received < date '1980-01-01');
-
     -- The patient must be known to the same system.
     UPDATE pg_temp.ptl_load_pathway w
     SET reason = CASE WHEN r.row_in_extract IS NOT NULL THEN 'parent_rejected' ELSE 'unknown_parent' END,
@@ -857,7 +974,9 @@ BEGIN
                    ELSE coalesce(ptl.extract_value(w.referral_priority), 'routine')
                END::ptl.referral_priority,
                ptl.extract_value(w.referral_received)::date,
-               ptl.extract_value(w.commissioner_code), ptl.extract_value(w.consultant_code), batch
+               ptl.extract_value(w.commissioner_code),
+               CASE WHEN 'consultant_code' <> ALL (w.warn_columns) THEN ptl.extract_value(w.consultant_code) END,
+               batch
         FROM pg_temp.ptl_load_pathway w
         JOIN ptl.patient p ON p.org_code = b.org_code AND p.source_system = b.source_system
                           AND p.local_patient_id = ptl.extract_value(w.local_patient_id)
@@ -916,30 +1035,19 @@ BEGIN
     PERFORM ptl.load_mark_repeats('pathway_event', '{ppid_issuer,ppid,event_ref}',
                                   'event (ppid_issuer, ppid, event_ref)');
 
-    -- Kinds whose meaning needs a second date (rtt-rules.md 9.1), and dates
-    -- before any RTT pathway could have started.
+    -- Kinds whose meaning needs a second date (rtt-rules.md 9.1).  The
+    -- dates' form and plausible window are column rules.
     UPDATE pg_temp.ptl_load_pathway_event w
-    SET reason = CASE WHEN d.event_date < date '1980-01-01' OR d.ref_date < date '1980-01-01'
-                      THEN 'implausible_date' ELSE 'missing_required' END,
-        bad_sqlstate = CASE WHEN d.event_date < date '1980-01-01' OR d.ref_date < date '1980-01-01'
-                            THEN '23514' ELSE '23502' END,
-        rule_column = CASE WHEN d.event_date < date '1980-01-01' THEN 'event_date' ELSE 'ref_date' END,
-        bad_message = CASE
-            WHEN d.event_date < date '1980-01-01' THEN format('event_date %s is before 1980', d.event_date)
-            WHEN d.ref_date < date '1980-01-01' THEN format('ref_date %s is before 1980', d.ref_date)
-            ELSE format('ref_date is empty, but a %s event needs it (%s)', d.kind,
-                        CASE d.kind WHEN 'transfer_in' THEN 'the original clock start'
-                                    WHEN 'tci_offer' THEN 'the admission date offered'
-                                    ELSE 'the date the offer was declined' END)
-            END
-    FROM (SELECT row_no, ptl.extract_value(event_date)::date AS event_date,
-                 ptl.extract_value(ref_date)::date AS ref_date,
-                 ptl.extract_value(kind)::ptl.event_kind AS kind
+    SET reason = 'missing_required', bad_sqlstate = '23502', rule_column = 'ref_date',
+        bad_message = format('ref_date is empty, but a %s event needs it (%s)', d.kind,
+                             CASE d.kind WHEN 'transfer_in' THEN 'the original clock start'
+                                         WHEN 'tci_offer' THEN 'the admission date offered'
+                                         ELSE 'the date the offer was declined' END)
+    FROM (SELECT row_no, ptl.extract_value(kind)::ptl.event_kind AS kind
           FROM pg_temp.ptl_load_pathway_event
-          WHERE bad_column IS NULL AND reason IS NULL) d
+          WHERE bad_column IS NULL AND reason IS NULL AND ptl.extract_value(ref_date) IS NULL) d
     WHERE w.row_no = d.row_no
-      AND (d.event_date < date '1980-01-01' OR d.ref_date < date '1980-01-01'
-           OR (d.ref_date IS NULL AND d.kind IN ('transfer_in', 'tci_offer', 'tci_declined')));
+      AND d.kind IN ('transfer_in', 'tci_offer', 'tci_declined');
 
     PERFORM ptl.load_mark_orphans('pathway_event', batch);
 
@@ -997,19 +1105,17 @@ BEGIN
     PERFORM ptl.load_mark_repeats('waiting_list_entry', '{ppid_issuer,ppid,entry_ref}',
                                   'waiting-list entry (ppid_issuer, ppid, entry_ref)');
 
+    -- The dates' form and plausible window are column rules; these rules
+    -- span columns.
     UPDATE pg_temp.ptl_load_waiting_list_entry w
-    SET reason = CASE WHEN d.minutes NOT BETWEEN 1 AND 1440 THEN 'out_of_range'
-                      WHEN d.dta < date '1980-01-01' THEN 'implausible_date'
-                      ELSE 'inconsistent' END,
+    SET reason = CASE WHEN d.minutes NOT BETWEEN 1 AND 1440 THEN 'out_of_range' ELSE 'inconsistent' END,
         bad_sqlstate = CASE WHEN d.minutes NOT BETWEEN 1 AND 1440 THEN '22003' ELSE '23514' END,
         rule_column = CASE WHEN d.minutes NOT BETWEEN 1 AND 1440 THEN 'expected_duration_minutes'
-                           WHEN d.dta < date '1980-01-01' THEN 'decision_to_admit'
                            WHEN d.removed IS NOT NULL AND d.removal_reason IS NULL THEN 'removal_reason'
                            ELSE 'removed_date' END,
         bad_message = CASE
             WHEN d.minutes NOT BETWEEN 1 AND 1440 THEN
                 format('expected_duration_minutes %s is outside 1 to 1440 minutes', d.minutes)
-            WHEN d.dta < date '1980-01-01' THEN format('decision_to_admit %s is before 1980', d.dta)
             WHEN (d.removed IS NULL) <> (d.removal_reason IS NULL) THEN
                 'removed_date and removal_reason must be given together'
             ELSE format('removed_date %s is before decision_to_admit %s', d.removed, d.dta)
@@ -1021,7 +1127,7 @@ BEGIN
           FROM pg_temp.ptl_load_waiting_list_entry
           WHERE bad_column IS NULL AND reason IS NULL) d
     WHERE w.row_no = d.row_no
-      AND (d.minutes NOT BETWEEN 1 AND 1440 OR d.dta < date '1980-01-01'
+      AND (d.minutes NOT BETWEEN 1 AND 1440
            OR (d.removed IS NULL) <> (d.removal_reason IS NULL) OR d.removed < d.dta);
 
     PERFORM ptl.load_mark_orphans('waiting_list_entry', batch);
@@ -1032,12 +1138,14 @@ BEGIN
              intended_management, clinical_priority, decision_to_admit, expected_duration_minutes,
              consultant_code, tci_date, removed_date, removal_reason, site_code, batch_id)
         SELECT p.pathway_id, p.patient_id, ptl.extract_value(w.entry_ref),
-               ptl.extract_value(w.procedure_code), ptl.extract_value(w.procedure_description),
+               ptl.extract_value(w.procedure_code),
+               CASE WHEN 'procedure_description' <> ALL (w.warn_columns) THEN ptl.extract_value(w.procedure_description) END,
                ptl.extract_value(w.intended_management),
                ptl.extract_value(w.clinical_priority)::ptl.clinical_priority,
                ptl.extract_value(w.decision_to_admit)::date,
                ptl.extract_value(w.expected_duration_minutes)::int,
-               ptl.extract_value(w.consultant_code), ptl.extract_value(w.tci_date)::date,
+               CASE WHEN 'consultant_code' <> ALL (w.warn_columns) THEN ptl.extract_value(w.consultant_code) END,
+               CASE WHEN 'tci_date' <> ALL (w.warn_columns) THEN ptl.extract_value(w.tci_date)::date END,
                ptl.extract_value(w.removed_date)::date, ptl.extract_value(w.removal_reason),
                coalesce(ptl.extract_value(w.site_code), b.site_code), batch
         FROM pg_temp.ptl_load_waiting_list_entry w
@@ -1252,6 +1360,7 @@ DECLARE
     new_batch bigint;
     extract_name text;
     columns text;
+    left_behind record;
 BEGIN
     SELECT * INTO b FROM ptl.batch x WHERE x.batch_id = retry_rejected.batch;
     IF NOT FOUND THEN
@@ -1264,13 +1373,17 @@ BEGIN
         SELECT string_agg(quote_ident(c.column_name), ', ' ORDER BY c.ordinal) INTO columns
         FROM ptl.extract_column c WHERE c.extract = extract_name;
         -- Rows superseded later in their own extract stay where they are:
-        -- the later row was the source's word.
+        -- the later row was the source's word.  So do records
+        -- ptl.stage_extract refused (their raw is not an object of columns:
+        -- a broken record, or fields the header cannot be matched to); they
+        -- are counted below.
         EXECUTE format($q$
             WITH retried AS (
                 UPDATE ptl.rejected_row r SET retried_in = $1
                 WHERE r.batch_id = $2 AND r.extract = $3 AND r.retried_in IS NULL
                   AND r.reason <> 'duplicate_in_extract'
                   AND ($4 IS NULL OR r.reason = ANY ($4))
+                  AND jsonb_typeof(r.raw) = 'object'
                 RETURNING r.row_in_extract, r.raw)
             INSERT INTO ptl_stage.%1$I (batch_id, %2$s)
             SELECT $1, %2$s
@@ -1278,11 +1391,26 @@ BEGIN
             ORDER BY retried.row_in_extract$q$, extract_name, columns)
         USING new_batch, b.batch_id, extract_name, reasons;
     END LOOP;
+
+    SELECT count(*) AS n,
+           string_agg(DISTINCT r.reason, ', ' ORDER BY r.reason) AS reasons
+    INTO left_behind
+    FROM ptl.rejected_row r
+    WHERE r.batch_id = b.batch_id AND r.retried_in IS NULL
+      AND r.reason <> 'duplicate_in_extract'
+      AND (retry_rejected.reasons IS NULL OR r.reason = ANY (retry_rejected.reasons))
+      AND jsonb_typeof(r.raw) <> 'object';
+    IF left_behind.n > 0 THEN
+        RAISE NOTICE '% quarantined rows of batch % stay quarantined: they could not be read as columns (%)',
+                     left_behind.n, b.batch_id, left_behind.reasons
+            USING DETAIL = 'ptl.stage_extract refused these records before staging: the record is broken or its fields do not match the header, so it cannot be staged again as it was.',
+                  HINT = 'Have the site correct and resend them; ptl.rejected_row.raw holds each one as delivered.';
+    END IF;
     RETURN new_batch;
 END
 $$;
 COMMENT ON FUNCTION ptl.retry_rejected(bigint, text[]) IS
-    'Stages a batch''s quarantined rows again, as delivered, in a new batch of the same source (optionally only some reasons; rows superseded in their extract excepted); returns the new batch for ptl.load()';
+    'Stages a batch''s quarantined rows again, as delivered, in a new batch of the same source (optionally only some reasons; rows superseded in their extract, and records ptl.stage_extract could not read as columns, excepted: a NOTICE counts the latter); returns the new batch for ptl.load()';
 
 -- ---------------------------------------------------------------------------
 -- Reading an extract file record by record.  COPY stops at the first bad
@@ -1299,16 +1427,6 @@ AS 'MODULE_PATHNAME', 'csv_records'
 LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ptl.csv_records(bytea, name, text, int) IS
     'A CSV file (RFC 4180) split into records: the fields of each good record, or the problem with a bad one (unterminated_quote, stray_quote, nul_byte, invalid_encoding, field_too_long) and the record made printable';
-
--- A spreadsheet opening a cell that starts with = + - @ or a tab or
--- carriage return may run it as a formula (CSV injection, OWASP).  No
--- extract column holds such text, except a signed number.
-CREATE FUNCTION ptl.is_formula_cell(cell text) RETURNS boolean
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-RETURN cell ~ '^[-=+@\t\r]' AND cell !~ '^[-+]?[0-9]+([.][0-9]*)?$';
-COMMENT ON FUNCTION ptl.is_formula_cell(text) IS
-    'Whether a cell would be read as a formula by a spreadsheet (starts with = + - @, tab or CR, and is not a signed number)';
 
 CREATE FUNCTION ptl.stage_extract(batch bigint, extract_name text, data bytea,
                                   encoding name DEFAULT 'UTF8', delimiter text DEFAULT ',',
@@ -1382,7 +1500,8 @@ BEGIN
     USING batch, extract_name;
 
     -- Why each refused record is refused: how it was written, then its
-    -- shape, then a cell a spreadsheet would run.
+    -- shape.  (A cell a spreadsheet would run is a value rule: ptl.load
+    -- applies it to every staged row, however it was staged.)
     UPDATE ptl_extract_record r
     SET reason = coalesce(r.problem, v.reason), column_no = coalesce(r.bad_field, v.column_no),
         message = CASE coalesce(r.problem, v.reason)
@@ -1393,16 +1512,12 @@ BEGIN
             WHEN 'field_too_long' THEN format('a field is longer than %s bytes', max_field_bytes)
             WHEN 'wrong_column_count' THEN format('the record has %s fields, the header %s',
                                                   cardinality(r.fields), cardinality(header))
-            WHEN 'formula_injection' THEN format('%s starts like a spreadsheet formula', header[v.column_no])
             END
     FROM ptl_extract_record x
     CROSS JOIN LATERAL (
-        SELECT CASE WHEN x.fields IS NULL THEN NULL
-                    WHEN cardinality(x.fields) <> cardinality(header) THEN 'wrong_column_count'
-                    WHEN f.i IS NOT NULL THEN 'formula_injection' END AS reason,
-               f.i::int AS column_no
-        FROM (SELECT min(u.i) AS i FROM unnest(x.fields) WITH ORDINALITY u(cell, i)
-              WHERE ptl.is_formula_cell(u.cell)) f) v
+        SELECT CASE WHEN x.fields IS NOT NULL AND cardinality(x.fields) <> cardinality(header)
+                    THEN 'wrong_column_count' END AS reason,
+               NULL::int AS column_no) v
     WHERE r.record_no = x.record_no AND r.record_no > 1
       AND (r.problem IS NOT NULL OR v.reason IS NOT NULL);
 
@@ -1410,10 +1525,10 @@ BEGIN
                                   message, raw)
     SELECT batch, extract_name, records_before + r.record_no - 1,
            CASE WHEN r.reason <> 'wrong_column_count' THEN header[r.column_no] END,
-           CASE WHEN r.reason = 'formula_injection' THEN r.fields[r.column_no] END,
+           NULL,
            r.reason,
            CASE r.reason WHEN 'nul_byte' THEN '22021' WHEN 'invalid_encoding' THEN '22021'
-                         WHEN 'field_too_long' THEN '22001' WHEN 'formula_injection' THEN '22P02'
+                         WHEN 'field_too_long' THEN '22001'
                          ELSE '22P04' END,
            format('record %s: %s', records_before + r.record_no - 1, r.message),
            CASE WHEN r.fields IS NOT NULL THEN to_jsonb(r.fields) ELSE to_jsonb(r.raw) END
@@ -1434,4 +1549,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ptl.stage_extract(bigint, text, bytea, name, text, int) IS
-    'Stages an extract file (CSV with a header naming the columns, in the given encoding) into an open batch: good records into ptl_stage, malformed ones (quoting, zero bytes, encoding, huge fields, column count, formula cells) into ptl.rejected_row with the reason; then ptl.load checks the values';
+    'Stages an extract file (CSV with a header naming the columns, in the given encoding) into an open batch: good records into ptl_stage, malformed ones (quoting, zero bytes, encoding, huge fields, column count) into ptl.rejected_row with the reason; then ptl.load checks the values (formula cells among them)';

@@ -8,6 +8,32 @@
 -- carries patient_id so it can later be hash-partitioned or distributed by it.
 -- ---------------------------------------------------------------------------
 
+-- The dates ptl stores.  PostgreSQL's date runs from 4713 BC to 5874897 AD
+-- and has infinity and -infinity; a view that adds weeks to a stored date
+-- near either end, or subtracts infinite timestamps, fails for every reader.
+-- So every date and timestamp column of every table carries a CHECK that
+-- its value lies in this window: finite, and centuries inside the range,
+-- while wider than any date an extract may plausibly send (the loader's
+-- narrower windows are in ptl.extract_column).  The window is defined here
+-- once; the CHECKs call these functions, which the planner inlines.  NULL
+-- in gives NULL out (a CHECK passes it), but they are not declared STRICT:
+-- a strict SQL function around AND is not inlined.
+CREATE FUNCTION ptl.in_storage_range(d date) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN d BETWEEN date '1850-01-01' AND date '2200-12-31';
+COMMENT ON FUNCTION ptl.in_storage_range(date) IS
+    'Whether a date is one ptl stores: from 1850-01-01 to 2200-12-31 (never infinity), so no date arithmetic on stored data can overflow';
+CREATE FUNCTION ptl.in_storage_range(t timestamp) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN t >= timestamp '1850-01-01 00:00' AND t < timestamp '2201-01-01 00:00';
+COMMENT ON FUNCTION ptl.in_storage_range(timestamp) IS
+    'Whether a timestamp is one ptl stores: from 1850-01-01 to the end of 2200-12-31 (never infinity)';
+CREATE FUNCTION ptl.in_storage_range(t timestamptz) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN t >= timestamptz '1850-01-01 00:00+00' AND t < timestamptz '2201-01-01 00:00+00';
+COMMENT ON FUNCTION ptl.in_storage_range(timestamptz) IS
+    'Whether a timestamp with time zone is one ptl stores: from 1850-01-01 to the end of 2200-12-31 UTC (never infinity)';
+
 -- The event vocabulary of the RTT clock engine (rtt-rules.md section 9.1).
 CREATE TYPE ptl.event_kind AS ENUM (
     'referral', 'transfer_in', 'outpatient', 'dna', 'patient_cancel',
@@ -152,7 +178,11 @@ CREATE TABLE ptl.batch (
     status          text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'ready', 'loaded', 'failed')),
     failed_at       timestamptz,
     load_error      text,
-    CONSTRAINT batch_failure_has_reason CHECK (status <> 'failed' OR (failed_at IS NOT NULL AND load_error IS NOT NULL))
+    CONSTRAINT batch_failure_has_reason CHECK (status <> 'failed' OR (failed_at IS NOT NULL AND load_error IS NOT NULL)),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT batch_opened_at_in_range CHECK (ptl.in_storage_range(opened_at)),
+    CONSTRAINT batch_loaded_at_in_range CHECK (ptl.in_storage_range(loaded_at)),
+    CONSTRAINT batch_failed_at_in_range CHECK (ptl.in_storage_range(failed_at))
 );
 COMMENT ON TABLE ptl.batch IS
     'One delivery of extracts from one source system of one organisation (usually one site''s daily extract)';
@@ -194,7 +224,11 @@ CREATE TABLE ptl.patient (
     batch_id            bigint NOT NULL REFERENCES ptl.batch (batch_id),
     updated_at          timestamptz NOT NULL DEFAULT now(),
     UNIQUE (org_code, source_system, local_patient_id),
-    CHECK (date_of_death IS NULL OR date_of_birth IS NULL OR date_of_death >= date_of_birth)
+    CHECK (date_of_death IS NULL OR date_of_birth IS NULL OR date_of_death >= date_of_birth),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT patient_date_of_birth_in_range CHECK (ptl.in_storage_range(date_of_birth)),
+    CONSTRAINT patient_date_of_death_in_range CHECK (ptl.in_storage_range(date_of_death)),
+    CONSTRAINT patient_updated_at_in_range CHECK (ptl.in_storage_range(updated_at))
 );
 CREATE INDEX patient_nhs_number_idx ON ptl.patient (nhs_number);
 CREATE INDEX patient_batch_idx ON ptl.patient (batch_id);
@@ -236,7 +270,10 @@ CREATE TABLE ptl.pathway (
     consultant_code     text,
     batch_id            bigint NOT NULL REFERENCES ptl.batch (batch_id),
     updated_at          timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (provider_org, ppid_issuer, ppid)
+    UNIQUE (provider_org, ppid_issuer, ppid),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT pathway_referral_received_in_range CHECK (ptl.in_storage_range(referral_received)),
+    CONSTRAINT pathway_updated_at_in_range CHECK (ptl.in_storage_range(updated_at))
 );
 CREATE INDEX pathway_patient_idx ON ptl.pathway (patient_id);
 CREATE INDEX pathway_issuer_ppid_idx ON ptl.pathway (ppid_issuer, ppid);
@@ -276,7 +313,11 @@ CREATE TABLE ptl.pathway_event (
     UNIQUE (pathway_id, event_ref),
     -- The kinds whose meaning needs a second date (rtt-rules.md section 9.1).
     CONSTRAINT pathway_event_ref_date_needed CHECK (
-        ref_date IS NOT NULL OR kind NOT IN ('transfer_in', 'tci_offer', 'tci_declined'))
+        ref_date IS NOT NULL OR kind NOT IN ('transfer_in', 'tci_offer', 'tci_declined')),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT pathway_event_event_date_in_range CHECK (ptl.in_storage_range(event_date)),
+    CONSTRAINT pathway_event_ref_date_in_range CHECK (ptl.in_storage_range(ref_date)),
+    CONSTRAINT pathway_event_updated_at_in_range CHECK (ptl.in_storage_range(updated_at))
 );
 CREATE INDEX pathway_event_pathway_date_idx ON ptl.pathway_event (pathway_id, event_date);
 CREATE INDEX pathway_event_patient_idx ON ptl.pathway_event (patient_id);
@@ -317,7 +358,12 @@ CREATE TABLE ptl.waiting_list_entry (
     updated_at                  timestamptz NOT NULL DEFAULT now(),
     UNIQUE (pathway_id, entry_ref),
     CHECK ((removed_date IS NULL) = (removal_reason IS NULL)),
-    CHECK (removed_date IS NULL OR removed_date >= decision_to_admit)
+    CHECK (removed_date IS NULL OR removed_date >= decision_to_admit),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT waiting_list_entry_decision_to_admit_in_range CHECK (ptl.in_storage_range(decision_to_admit)),
+    CONSTRAINT waiting_list_entry_tci_date_in_range CHECK (ptl.in_storage_range(tci_date)),
+    CONSTRAINT waiting_list_entry_removed_date_in_range CHECK (ptl.in_storage_range(removed_date)),
+    CONSTRAINT waiting_list_entry_updated_at_in_range CHECK (ptl.in_storage_range(updated_at))
 );
 CREATE INDEX waiting_list_entry_patient_idx ON ptl.waiting_list_entry (patient_id);
 CREATE INDEX waiting_list_entry_open_idx ON ptl.waiting_list_entry (clinical_priority, decision_to_admit)
@@ -465,7 +511,9 @@ CREATE TABLE ptl.treatment_function_override (
     consultant_led  boolean NOT NULL,
     reason          text NOT NULL,
     changed_at      timestamptz NOT NULL DEFAULT now(),
-    changed_by      text NOT NULL DEFAULT current_user
+    changed_by      text NOT NULL DEFAULT current_user,
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT treatment_function_override_changed_at_in_range CHECK (ptl.in_storage_range(changed_at))
 );
 COMMENT ON TABLE ptl.treatment_function_override IS
     'A trust''s correction of a shipped treatment function: the RTT line it is reported on (e.g. 172/173 on X05 instead of 170) or whether it is consultant-led';

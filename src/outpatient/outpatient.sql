@@ -33,7 +33,9 @@ CREATE TABLE ptl.clinic_session (
     session_date    date NOT NULL,
     slots           int NOT NULL CHECK (slots >= 0),
     cancelled       boolean NOT NULL DEFAULT false,
-    UNIQUE (clinic_code, session_date)
+    UNIQUE (clinic_code, session_date),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT clinic_session_session_date_in_range CHECK (ptl.in_storage_range(session_date))
 );
 CREATE INDEX clinic_session_date_idx ON ptl.clinic_session (session_date);
 COMMENT ON TABLE ptl.clinic_session IS 'A clinic on a day, with the appointment slots it offers';
@@ -58,7 +60,10 @@ CREATE TABLE ptl.outpatient_appointment (
     booked_on           date,
     CHECK (outcome IS NULL OR attendance = 'attended'),
     CHECK ((outcome = 'follow_up') = (follow_up_weeks IS NOT NULL)),
-    CHECK (booked_on IS NULL OR booked_on <= appointment_date)
+    CHECK (booked_on IS NULL OR booked_on <= appointment_date),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT outpatient_appointment_appointment_date_in_range CHECK (ptl.in_storage_range(appointment_date)),
+    CONSTRAINT outpatient_appointment_booked_on_in_range CHECK (ptl.in_storage_range(booked_on))
 );
 CREATE INDEX outpatient_appointment_pathway_idx ON ptl.outpatient_appointment (pathway_id, appointment_date);
 CREATE INDEX outpatient_appointment_clinic_date_idx ON ptl.outpatient_appointment (clinic_code, appointment_date);
@@ -95,7 +100,13 @@ CREATE TABLE ptl.follow_up_request (
     CHECK (lcad >= due_date),
     CHECK ((closed_on IS NULL) = (closed_reason IS NULL)),
     CHECK (closed_on IS NULL OR closed_on >= requested_on),
-    CHECK ((closed_reason = 'seen') = (seen_appointment_id IS NOT NULL))
+    CHECK ((closed_reason = 'seen') = (seen_appointment_id IS NOT NULL)),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT follow_up_request_requested_on_in_range CHECK (ptl.in_storage_range(requested_on)),
+    CONSTRAINT follow_up_request_due_date_in_range CHECK (ptl.in_storage_range(due_date)),
+    CONSTRAINT follow_up_request_lcad_in_range CHECK (ptl.in_storage_range(lcad)),
+    CONSTRAINT follow_up_request_unavailable_until_in_range CHECK (ptl.in_storage_range(unavailable_until)),
+    CONSTRAINT follow_up_request_closed_on_in_range CHECK (ptl.in_storage_range(closed_on))
 );
 CREATE INDEX follow_up_request_pathway_idx ON ptl.follow_up_request (pathway_id);
 CREATE INDEX follow_up_request_open_idx ON ptl.follow_up_request (lcad) WHERE closed_on IS NULL;
@@ -129,7 +140,12 @@ CREATE TABLE ptl.pifu_episode (
     CHECK (window_end > started_on),
     CHECK (initiated_on IS NULL OR initiated_on BETWEEN started_on AND window_end),
     CHECK ((ended_on IS NULL) = (end_reason IS NULL)),
-    CHECK (ended_on IS NULL OR ended_on >= started_on)
+    CHECK (ended_on IS NULL OR ended_on >= started_on),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT pifu_episode_started_on_in_range CHECK (ptl.in_storage_range(started_on)),
+    CONSTRAINT pifu_episode_window_end_in_range CHECK (ptl.in_storage_range(window_end)),
+    CONSTRAINT pifu_episode_initiated_on_in_range CHECK (ptl.in_storage_range(initiated_on)),
+    CONSTRAINT pifu_episode_ended_on_in_range CHECK (ptl.in_storage_range(ended_on))
 );
 CREATE INDEX pifu_episode_pathway_idx ON ptl.pifu_episode (pathway_id);
 COMMENT ON TABLE ptl.pifu_episode IS
@@ -155,7 +171,10 @@ CREATE TABLE ptl.advice_request (
                             CHECK (outcome IN ('pending', 'diverted', 'referral_advised', 'other')),
     referred_pathway_id     bigint REFERENCES ptl.pathway (pathway_id),
     CHECK ((outcome = 'pending') = (responded_on IS NULL)),
-    CHECK (responded_on IS NULL OR responded_on >= requested_on)
+    CHECK (responded_on IS NULL OR responded_on >= requested_on),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT advice_request_requested_on_in_range CHECK (ptl.in_storage_range(requested_on)),
+    CONSTRAINT advice_request_responded_on_in_range CHECK (ptl.in_storage_range(responded_on))
 );
 CREATE INDEX advice_request_requested_idx ON ptl.advice_request (requested_on);
 COMMENT ON TABLE ptl.advice_request IS

@@ -17,7 +17,9 @@ CREATE TABLE ptl.risk_setting (
     assessment_valid_days           int NOT NULL DEFAULT 84 CHECK (assessment_valid_days > 0),
     harm_review_weeks               int NOT NULL DEFAULT 52 CHECK (harm_review_weeks > 0),
     harm_review_target_margin_days  int NOT NULL DEFAULT 0 CHECK (harm_review_target_margin_days >= 0),
-    priority_review_days            int NOT NULL DEFAULT 84 CHECK (priority_review_days > 0)
+    priority_review_days            int NOT NULL DEFAULT 84 CHECK (priority_review_days > 0),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT risk_setting_set_at_in_range CHECK (ptl.in_storage_range(set_at) OR (shipped AND set_at = '-infinity'))
 );
 INSERT INTO ptl.risk_setting (setting_id, set_at, set_by, shipped) VALUES (0, '-infinity', 'ptl', true);
 SELECT pg_catalog.pg_extension_config_dump('ptl.risk_setting', 'WHERE NOT shipped');
@@ -102,7 +104,10 @@ CREATE TABLE ptl.risk_assessment (
                                           sodium_mmol_l, potassium_mmol_l, ecg) > 0),
     CHECK (ptl.possum_operative_score(operative_severity, procedure_count, blood_loss_ml, peritoneal_soiling,
                                       malignancy, mode_of_surgery) > 0),
-    CHECK (ptl.cfs_label(cfs_level) <> '')
+    CHECK (ptl.cfs_label(cfs_level) <> ''),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT risk_assessment_assessed_on_in_range CHECK (ptl.in_storage_range(assessed_on)),
+    CONSTRAINT risk_assessment_recorded_at_in_range CHECK (ptl.in_storage_range(recorded_at))
 );
 CREATE INDEX risk_assessment_patient_idx ON ptl.risk_assessment (patient_id, assessed_on);
 COMMENT ON TABLE ptl.risk_assessment IS
@@ -163,7 +168,10 @@ CREATE TABLE ptl.clinical_priority_history (
     source          text NOT NULL CHECK (source IN ('listing', 'extract', 'review')),
     reviewed_by     text NOT NULL,
     reason          text,
-    recorded_at     timestamptz NOT NULL DEFAULT now()
+    recorded_at     timestamptz NOT NULL DEFAULT now(),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT clinical_priority_history_valid_from_in_range CHECK (ptl.in_storage_range(valid_from)),
+    CONSTRAINT clinical_priority_history_recorded_at_in_range CHECK (ptl.in_storage_range(recorded_at))
 );
 CREATE INDEX clinical_priority_history_entry_idx
     ON ptl.clinical_priority_history (entry_id, valid_from DESC, history_id DESC);
@@ -264,7 +272,11 @@ CREATE TABLE ptl.waiting_list_suspension (
     reason          text NOT NULL CHECK (reason IN ('patient_unavailable', 'clinically_unfit', 'other')),
     recorded_by     text NOT NULL CHECK (recorded_by <> ''),
     recorded_at     timestamptz NOT NULL DEFAULT now(),
-    CHECK (suspended_until IS NULL OR suspended_until >= suspended_from)
+    CHECK (suspended_until IS NULL OR suspended_until >= suspended_from),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT waiting_list_suspension_suspended_from_in_range CHECK (ptl.in_storage_range(suspended_from)),
+    CONSTRAINT waiting_list_suspension_suspended_until_in_range CHECK (ptl.in_storage_range(suspended_until)),
+    CONSTRAINT waiting_list_suspension_recorded_at_in_range CHECK (ptl.in_storage_range(recorded_at))
 );
 CREATE INDEX waiting_list_suspension_entry_idx ON ptl.waiting_list_suspension (entry_id);
 COMMENT ON TABLE ptl.waiting_list_suspension IS

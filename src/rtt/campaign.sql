@@ -17,7 +17,10 @@ CREATE TABLE ptl.validation_campaign (
     started_by              text NOT NULL DEFAULT current_user,
     list                    text NOT NULL DEFAULT 'rtt' CHECK (list IN ('rtt', 'follow_up')),
     min_days_past_lcad      int,
-    CHECK ((list = 'follow_up') = (min_days_past_lcad IS NOT NULL))
+    CHECK ((list = 'follow_up') = (min_days_past_lcad IS NOT NULL)),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT validation_campaign_census_in_range CHECK (ptl.in_storage_range(census)),
+    CONSTRAINT validation_campaign_started_at_in_range CHECK (ptl.in_storage_range(started_at))
 );
 COMMENT ON TABLE ptl.validation_campaign IS 'Administrative validation campaigns: who was picked, by what rule';
 COMMENT ON COLUMN ptl.validation_campaign.campaign_id IS 'Campaign number';
@@ -74,7 +77,12 @@ CREATE TABLE ptl.validation_contact (
     suspension_id       bigint REFERENCES ptl.waiting_list_suspension (suspension_id),
     FOREIGN KEY (campaign_id, pathway_id) REFERENCES ptl.validation_campaign_pathway (campaign_id, pathway_id),
     CHECK ((answer = 'unavailable_until') = (unavailable_until IS NOT NULL)),
-    CHECK (unavailable_until IS NULL OR unavailable_until >= contacted_on)
+    CHECK (unavailable_until IS NULL OR unavailable_until >= contacted_on),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT validation_contact_contacted_on_in_range CHECK (ptl.in_storage_range(contacted_on)),
+    CONSTRAINT validation_contact_unavailable_until_in_range CHECK (ptl.in_storage_range(unavailable_until)),
+    CONSTRAINT validation_contact_recorded_at_in_range CHECK (ptl.in_storage_range(recorded_at)),
+    CONSTRAINT validation_contact_applied_at_in_range CHECK (ptl.in_storage_range(applied_at))
 );
 CREATE INDEX validation_contact_pathway_idx ON ptl.validation_contact (campaign_id, pathway_id);
 COMMENT ON TABLE ptl.validation_contact IS

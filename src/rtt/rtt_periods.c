@@ -383,6 +383,12 @@ rtt_periods_agg_transfn(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("an RTT event has no %s", PG_ARGISNULL(1) ? "event_date" : "kind"),
 				 errdetail("Every RTT event needs its date and its kind.")));
+	/* As ptl.rtt_periods refuses it: an infinite date starts no clock. */
+	if (DATE_NOT_FINITE(PG_GETARG_DATEADT(1)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an RTT event has an infinite event_date (%s)",
+						DATE_IS_NOBEGIN(PG_GETARG_DATEADT(1)) ? "-infinity" : "infinity")));
 
 	if (state->nevents == state->size)
 	{

@@ -62,7 +62,9 @@ CREATE TABLE ptl.pathway_validation (
     validated_on    date NOT NULL,
     validated_by    text NOT NULL DEFAULT current_user,
     outcome         text NOT NULL CHECK (outcome IN ('correct', 'corrected', 'remove', 'clinical_review')),
-    note            text
+    note            text,
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT pathway_validation_validated_on_in_range CHECK (ptl.in_storage_range(validated_on))
 );
 CREATE INDEX pathway_validation_pathway_idx ON ptl.pathway_validation (pathway_id, validated_on);
 COMMENT ON TABLE ptl.pathway_validation IS 'Each time someone validated a pathway record, and what they found';
@@ -78,7 +80,9 @@ CREATE TABLE ptl.validation_issue (
     rule_id     text NOT NULL REFERENCES ptl.validation_rule (rule_id),
     event_id    bigint,
     detail      text NOT NULL,
-    census      date NOT NULL
+    census      date NOT NULL,
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT validation_issue_census_in_range CHECK (ptl.in_storage_range(census))
 );
 CREATE INDEX validation_issue_pathway_idx ON ptl.validation_issue (pathway_id);
 CREATE INDEX validation_issue_rule_idx ON ptl.validation_issue (rule_id);

@@ -98,15 +98,15 @@ ptl_lognormal_quantile(PG_FUNCTION_ARGS)
 	double		p = PG_GETARG_FLOAT8(2);
 	double		sigma2;
 
-	if (!(m > 0.0))
+	if (!(m > 0.0) || isinf(m))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("mean %g is not positive", m),
+				 errmsg("mean %g is not a finite positive number of minutes", m),
 				 errdetail("A lognormal duration has a positive mean.")));
-	if (!(s >= 0.0))
+	if (!(s >= 0.0) || isinf(s))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("standard deviation %g is negative", s)));
+				 errmsg("standard deviation %g is not a finite number of minutes of 0 or more", s)));
 	check_probability(p);
 	sigma2 = log1p((s * s) / (m * m));
 	PG_RETURN_FLOAT8(exp(log(m) - sigma2 / 2.0 + normal_quantile(p) * sqrt(sigma2)));
@@ -130,10 +130,10 @@ float_array(ArrayType *arr, const char *name, int *n)
 					 errmsg("%s must not contain NULL", name),
 					 errdetail("Element %d is NULL.", i + 1)));
 		out[i] = DatumGetFloat8(elems[i]);
-		if (!(out[i] >= 0.0))
+		if (!(out[i] >= 0.0) || isinf(out[i]))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s element %d is %g, not a non-negative number of minutes",
+					 errmsg("%s element %d is %g, not a finite non-negative number of minutes",
 							name, i + 1, out[i])));
 	}
 	return out;
@@ -158,11 +158,20 @@ ptl_session_overrun_probability(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("mean_minutes has %d elements but sd_minutes has %d", n_means, n_sds),
 				 errdetail("Each case needs a mean and a standard deviation.")));
+	/* NaN capacity would answer NaN; an infinite one is no session. */
+	if (isnan(capacity) || isinf(capacity))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("capacity_minutes %g is not a finite number of minutes", capacity)));
 	for (int i = 0; i < n_means; i++)
 	{
 		sum_m += means[i];
 		sum_v += sds[i] * sds[i];
 	}
+	if (isinf(sum_m) || isinf(sum_v))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the cases' durations add up to more than a float8 can hold")));
 	if (sum_v == 0.0)			/* certain durations */
 		PG_RETURN_FLOAT8(sum_m > capacity ? 1.0 : 0.0);
 
@@ -170,8 +179,18 @@ ptl_session_overrun_probability(PG_FUNCTION_ARGS)
 		PG_RETURN_FLOAT8(1.0 - normal_cdf((capacity - sum_m) / sqrt(sum_v)));
 	if (strcmp(method, "fenton_wilkinson") == 0)
 	{
-		double		sigma2 = log1p(sum_v / (sum_m * sum_m));
-		double		mu = log(sum_m) - sigma2 / 2.0;
+		double		sigma2;
+		double		mu;
+
+		/* A lognormal has a positive mean: uncertain cases of 0 minutes have none. */
+		if (!(sum_m > 0.0))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("fenton_wilkinson needs cases whose mean minutes add up to more than 0"),
+					 errdetail("The mean minutes add up to 0, but the standard deviations do not."),
+					 errhint("Use method \"normal\" for such cases.")));
+		sigma2 = log1p(sum_v / (sum_m * sum_m));
+		mu = log(sum_m) - sigma2 / 2.0;
 
 		if (capacity <= 0.0)
 			PG_RETURN_FLOAT8(1.0);

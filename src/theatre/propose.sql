@@ -31,7 +31,12 @@ CREATE TABLE ptl.theatre_proposal_run (
     cases_considered    int NOT NULL,
     cases_proposed      int NOT NULL,
     minutes_proposed    bigint NOT NULL,
-    CHECK (to_date >= from_date)
+    CHECK (to_date >= from_date),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT theatre_proposal_run_from_date_in_range CHECK (ptl.in_storage_range(from_date)),
+    CONSTRAINT theatre_proposal_run_to_date_in_range CHECK (ptl.in_storage_range(to_date)),
+    CONSTRAINT theatre_proposal_run_as_of_in_range CHECK (ptl.in_storage_range(as_of)),
+    CONSTRAINT theatre_proposal_run_created_at_in_range CHECK (ptl.in_storage_range(created_at))
 );
 COMMENT ON TABLE ptl.theatre_proposal_run IS 'Each run of ptl.propose_theatre_lists: its range, settings and what it found';
 COMMENT ON COLUMN ptl.theatre_proposal_run.run_id IS 'Run number';
@@ -64,7 +69,9 @@ CREATE TABLE ptl.theatre_proposal (
     booking_id          bigint REFERENCES ptl.theatre_booking (booking_id),
     UNIQUE (run_id, entry_id),
     CHECK ((status = 'accepted') = (booking_id IS NOT NULL)),
-    CHECK (status <> 'rejected' OR reject_reason IS NOT NULL)
+    CHECK (status <> 'rejected' OR reject_reason IS NOT NULL),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT theatre_proposal_decided_at_in_range CHECK (ptl.in_storage_range(decided_at))
 );
 CREATE INDEX theatre_proposal_session_idx ON ptl.theatre_proposal (session_id);
 CREATE INDEX theatre_proposal_entry_idx ON ptl.theatre_proposal (entry_id);

@@ -18,7 +18,9 @@ CREATE TABLE ptl.theatre_setting (
     book_named_consultant       boolean NOT NULL DEFAULT true,
     late_start_flag_minutes     int NOT NULL DEFAULT 30 CHECK (late_start_flag_minutes > 0),
     early_finish_flag_minutes   int NOT NULL DEFAULT 30 CHECK (early_finish_flag_minutes > 0),
-    utilisation_target_pct      float8 NOT NULL DEFAULT 85 CHECK (utilisation_target_pct > 0 AND utilisation_target_pct <= 100)
+    utilisation_target_pct      float8 NOT NULL DEFAULT 85 CHECK (utilisation_target_pct > 0 AND utilisation_target_pct <= 100),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT theatre_setting_set_at_in_range CHECK (ptl.in_storage_range(set_at) OR (shipped AND set_at = '-infinity'))
 );
 INSERT INTO ptl.theatre_setting (setting_id, set_at, set_by, shipped) VALUES (0, '-infinity', 'ptl', true);
 SELECT pg_catalog.pg_extension_config_dump('ptl.theatre_setting', 'WHERE NOT shipped');
@@ -98,7 +100,9 @@ CREATE TABLE ptl.theatre_session (
     planned_minutes     int GENERATED ALWAYS AS ((extract(epoch FROM planned_end - planned_start) / 60)::int) STORED,
     UNIQUE (theatre_code, session_date, planned_start),
     CHECK (planned_end > planned_start),
-    CHECK (cancelled OR cancelled_reason IS NULL)
+    CHECK (cancelled OR cancelled_reason IS NULL),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT theatre_session_session_date_in_range CHECK (ptl.in_storage_range(session_date))
 );
 CREATE INDEX theatre_session_date_idx ON ptl.theatre_session (session_date);
 COMMENT ON TABLE ptl.theatre_session IS
@@ -158,7 +162,13 @@ CREATE TABLE ptl.theatre_booking (
     booked_by           text NOT NULL DEFAULT current_user,
     UNIQUE (session_id, planned_order),
     CHECK (out_of_theatre IS NULL OR coalesce(anaesthetic_start, into_theatre) < out_of_theatre),
-    CHECK (status <> 'completed' OR out_of_theatre IS NOT NULL)
+    CHECK (status <> 'completed' OR out_of_theatre IS NOT NULL),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT theatre_booking_into_theatre_in_range CHECK (ptl.in_storage_range(into_theatre)),
+    CONSTRAINT theatre_booking_anaesthetic_start_in_range CHECK (ptl.in_storage_range(anaesthetic_start)),
+    CONSTRAINT theatre_booking_knife_to_skin_in_range CHECK (ptl.in_storage_range(knife_to_skin)),
+    CONSTRAINT theatre_booking_out_of_theatre_in_range CHECK (ptl.in_storage_range(out_of_theatre)),
+    CONSTRAINT theatre_booking_booked_at_in_range CHECK (ptl.in_storage_range(booked_at))
 );
 CREATE INDEX theatre_booking_entry_idx ON ptl.theatre_booking (entry_id);
 COMMENT ON TABLE ptl.theatre_booking IS
@@ -182,7 +192,10 @@ CREATE TABLE ptl.theatre_cancellation (
     cancelled_on    date NOT NULL,
     reason_code     text NOT NULL REFERENCES ptl.cancellation_reason (reason_code),
     recorded_by     text NOT NULL DEFAULT current_user,
-    recorded_at     timestamptz NOT NULL DEFAULT now()
+    recorded_at     timestamptz NOT NULL DEFAULT now(),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT theatre_cancellation_cancelled_on_in_range CHECK (ptl.in_storage_range(cancelled_on)),
+    CONSTRAINT theatre_cancellation_recorded_at_in_range CHECK (ptl.in_storage_range(recorded_at))
 );
 COMMENT ON TABLE ptl.theatre_cancellation IS
     'Cancelled bookings: when and why.  Cancelled on the session''s day for a non-clinical reason = a last-minute cancellation (28-day standard)';
@@ -198,7 +211,10 @@ CREATE TABLE ptl.consultant_leave (
     leave_from      date NOT NULL,
     leave_to        date NOT NULL,
     reason          text NOT NULL DEFAULT 'annual' CHECK (reason IN ('annual', 'study', 'sick', 'other')),
-    CHECK (leave_to >= leave_from)
+    CHECK (leave_to >= leave_from),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT consultant_leave_leave_from_in_range CHECK (ptl.in_storage_range(leave_from)),
+    CONSTRAINT consultant_leave_leave_to_in_range CHECK (ptl.in_storage_range(leave_to))
 );
 CREATE INDEX consultant_leave_idx ON ptl.consultant_leave (consultant_code, leave_from);
 COMMENT ON TABLE ptl.consultant_leave IS 'Consultants'' leave: their sessions in it are not filled';
@@ -216,7 +232,10 @@ CREATE TABLE ptl.preop_assessment (
     valid_until     date,
     needs_inpatient_bed boolean NOT NULL DEFAULT false,
     recorded_by     text NOT NULL DEFAULT current_user,
-    CHECK (valid_until IS NULL OR valid_until >= assessed_on)
+    CHECK (valid_until IS NULL OR valid_until >= assessed_on),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT preop_assessment_assessed_on_in_range CHECK (ptl.in_storage_range(assessed_on)),
+    CONSTRAINT preop_assessment_valid_until_in_range CHECK (ptl.in_storage_range(valid_until))
 );
 CREATE INDEX preop_assessment_entry_idx ON ptl.preop_assessment (entry_id, assessed_on);
 COMMENT ON TABLE ptl.preop_assessment IS
@@ -236,7 +255,10 @@ CREATE TABLE ptl.patient_unavailability (
     unavailable_from    date NOT NULL,
     unavailable_to      date NOT NULL,
     reason              text,
-    CHECK (unavailable_to >= unavailable_from)
+    CHECK (unavailable_to >= unavailable_from),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT patient_unavailability_unavailable_from_in_range CHECK (ptl.in_storage_range(unavailable_from)),
+    CONSTRAINT patient_unavailability_unavailable_to_in_range CHECK (ptl.in_storage_range(unavailable_to))
 );
 CREATE INDEX patient_unavailability_idx ON ptl.patient_unavailability (patient_id);
 COMMENT ON TABLE ptl.patient_unavailability IS 'Periods a patient has said they cannot come in';
@@ -251,7 +273,9 @@ CREATE TABLE ptl.procedure_duration (
     procedure_code  text NOT NULL CHECK (procedure_code ~ '^[A-Z][0-9]{2}\.?[0-9]?$'),
     consultant_code text,
     performed_on    date NOT NULL,
-    minutes         int NOT NULL CHECK (minutes BETWEEN 1 AND 1440)
+    minutes         int NOT NULL CHECK (minutes BETWEEN 1 AND 1440),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT procedure_duration_performed_on_in_range CHECK (ptl.in_storage_range(performed_on))
 );
 CREATE INDEX procedure_duration_idx ON ptl.procedure_duration (procedure_code, consultant_code);
 COMMENT ON TABLE ptl.procedure_duration IS

@@ -71,13 +71,26 @@ ReportTypeProblem(const TypeProblem *problem)
 	pg_unreachable();
 }
 
-/* Which checker serves a target type; raises for an unsupported type. */
+/*
+ * Which checker serves a target type; raises for an unsupported type.
+ *
+ * A regtype argument is only an OID: '999999'::regtype or 0::regtype name no
+ * type at all, and the lookups below would fail with an internal "cache
+ * lookup failed" error.  So the type's existence is checked first, and its
+ * absence reported as the user's error (42704, undefined_object).
+ */
 static CheckKind
 CheckKindOf(Oid target)
 {
 	Oid			typinput;
 	Oid			typioparam;
 	FmgrInfo	finfo;
+
+	if (!OidIsValid(target) || !SearchSysCacheExists1(TYPEOID, ObjectIdGetDatum(target)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("type with OID %u does not exist", target),
+				 errhint("Pass the target type by name, e.g. 'date'::regtype.")));
 
 	switch (target)
 	{
@@ -378,8 +391,13 @@ ptl_check_input(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(old);
 		fcinfo->flinfo->fn_extra = cache;
 	}
-	if (cache->target != target)
+	/*
+	 * The cache is filled only once CheckKindOf has accepted the type: until
+	 * then its target is InvalidOid, which no accepted type has.
+	 */
+	if (!OidIsValid(cache->target) || cache->target != target)
 	{
+		cache->target = InvalidOid;
 		cache->kind = CheckKindOf(target);
 		cache->target = target;
 	}
