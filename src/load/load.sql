@@ -212,6 +212,7 @@ CREATE TABLE ptl.extract_column (
     description     text NOT NULL,
     earliest_date   date,
     latest_days_after_opening int,
+    identifying     boolean NOT NULL DEFAULT false,
     PRIMARY KEY (extract, column_name),
     UNIQUE (extract, ordinal),
     CHECK (pattern IS NULL OR pattern_meaning IS NOT NULL),
@@ -244,6 +245,8 @@ COMMENT ON COLUMN ptl.extract_column.earliest_date IS
     'Date columns: the earliest plausible date (an earlier one is implausible_date)';
 COMMENT ON COLUMN ptl.extract_column.latest_days_after_opening IS
     'Date columns: the latest plausible date, as days after the day the batch was opened (0: not after that day; a later date is implausible_date)';
+COMMENT ON COLUMN ptl.extract_column.identifying IS
+    'True for a column that identifies the patient (hospital number, NHS number, names, dates of birth and death, address): messages never quote its value, which only ptl_identifiable reads';
 
 INSERT INTO ptl.extract_column
     (extract, column_name, ordinal, required, value_type, allowed, pattern, pattern_meaning, code_table, when_invalid, description,
@@ -298,6 +301,11 @@ VALUES
     ('waiting_list_entry', 'removed_date', 12, false, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'quarantine', 'Date the entry left the list, YYYY-MM-DD or DD/MM/YYYY, plausible from 1980-01-01 to the day the batch was opened, with removal_reason. An invalid or implausible date quarantines the row: without it the entry could be neither kept on nor taken off the list (a held entry keeps its last loaded state)', '1980-01-01', 0),
     ('waiting_list_entry', 'removal_reason', 13, false, NULL, '{admitted,no_longer_required,died,transferred,other}', NULL, NULL, NULL, 'quarantine', 'Why the entry left the list', NULL, NULL),
     ('waiting_list_entry', 'site_code', 14, false, NULL, NULL, NULL, NULL, 'site', 'quarantine', 'Site where the admission is planned', NULL, NULL);
+-- Messages about these columns name the column, not the value: plain
+-- readers read the messages (docs/security.md).
+UPDATE ptl.extract_column SET identifying = true
+WHERE column_name IN ('local_patient_id', 'nhs_number', 'given_name', 'family_name', 'date_of_birth', 'date_of_death',
+                      'postcode', 'address_line_1');
 
 -- ---------------------------------------------------------------------------
 -- Quarantine, warnings and per-batch counts
@@ -510,6 +518,15 @@ $$;
 COMMENT ON FUNCTION ptl.extract_column_fails(ptl.extract_column, date) IS
     'Internal to ptl.load(): SQL test, over staged row s, that a column breaks its rule in ptl.extract_column (for dates, the plausible window of a batch opened on the given day)';
 
+-- A parser's complaint, for a message: its detail, or its message, which
+-- quotes the value and so is not used for a column that identifies the
+-- patient.
+CREATE FUNCTION ptl.input_problem_text(p ptl.input_problem, identifying boolean) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN coalesce(p.detail, CASE WHEN identifying THEN 'it cannot be read' ELSE p.message END);
+COMMENT ON FUNCTION ptl.input_problem_text(ptl.input_problem, boolean) IS
+    'Internal to ptl.load(): a parser''s complaint for a message (never quoting a value of a column that identifies the patient)';
+
 -- Why one value breaks its column's rule: reason, SQLSTATE and message.
 -- Called only for rows that failed, so it may take its time.  The rules are
 -- checked in the order ptl.extract_column_fails states them.
@@ -520,6 +537,8 @@ SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 DECLARE
     v text := ptl.extract_value(raw);
+    -- how messages show the value: never, for a column that identifies
+    shown text := CASE WHEN c.identifying THEN '' ELSE ' ' || quote_literal(raw) END;
     p ptl.input_problem;
     d date;
 BEGIN
@@ -536,23 +555,24 @@ BEGIN
         IF v !~ c.pattern THEN
             reason := 'invalid_date';
             sqlstate := '22007';
-            message := format('%s %L is not %s (no words such as today or infinity, Julian days, BC dates or times)',
-                              c.column_name, raw, c.pattern_meaning);
+            message := format('%s%s is not %s (no words such as today or infinity, Julian days, BC dates or times)',
+                              c.column_name, shown, c.pattern_meaning);
             RETURN;
         END IF;
         p := ptl.check_input(v, 'date'::regtype);
         IF p.sqlstate IS NOT NULL THEN
             reason := 'invalid_date';
             sqlstate := p.sqlstate;
-            message := format('%s %L is not a valid date: %s', c.column_name, raw, coalesce(p.detail, p.message));
+            message := format('%s%s is not a valid date: %s', c.column_name, shown,
+                              CASE WHEN c.identifying THEN 'there is no such day' ELSE coalesce(p.detail, p.message) END);
             RETURN;
         END IF;
         d := v::date;
         IF d < c.earliest_date OR d > batch_opened + c.latest_days_after_opening THEN
             reason := 'implausible_date';
             sqlstate := '23514';
-            message := format('%s %L is %s (plausible: from %s to %s)',
-                              c.column_name, raw,
+            message := format('%s%s is %s (plausible: from %s to %s)',
+                              c.column_name, shown,
                               CASE WHEN d < c.earliest_date THEN format('before %s', c.earliest_date)
                                    WHEN c.latest_days_after_opening = 0 THEN 'after the day the batch was opened'
                                    ELSE format('more than %s days after the day the batch was opened',
@@ -567,8 +587,8 @@ BEGIN
     IF ptl.extract_column_is_text(c) AND ptl.is_formula_cell(v) THEN
         reason := 'formula_injection';
         sqlstate := '22P02';
-        message := format('%s %L starts like a spreadsheet formula (= + - @, tab or carriage return), which is never stored',
-                          c.column_name, raw);
+        message := format('%s%s starts like a spreadsheet formula (= + - @, tab or carriage return), which is never stored',
+                          c.column_name, shown);
         RETURN;
     END IF;
     IF c.value_type IS NOT NULL AND c.value_type <> 'text'::regtype THEN
@@ -578,33 +598,33 @@ BEGIN
                                 THEN 'invalid_number'
                            ELSE 'invalid_code' END;
             sqlstate := p.sqlstate;
-            message := format('%s %L is not a valid %s: %s', c.column_name, raw,
+            message := format('%s%s is not a valid %s: %s', c.column_name, shown,
                               replace(format_type(c.value_type, NULL), 'ptl.', ''),
-                              coalesce(p.detail, p.message));
+                              ptl.input_problem_text(p, c.identifying));
             RETURN;
         END IF;
     END IF;
     IF c.allowed IS NOT NULL AND v <> ALL (c.allowed) THEN
         reason := 'invalid_code';
         sqlstate := '22P02';
-        message := format('%s %L is not one of the allowed codes (%s)', c.column_name, raw,
+        message := format('%s%s is not one of the allowed codes (%s)', c.column_name, shown,
                           array_to_string(c.allowed, ', '));
     ELSIF c.pattern IS NOT NULL AND v !~ c.pattern THEN
         reason := 'invalid_code';
         sqlstate := '22P02';
-        message := format('%s %L is not %s', c.column_name, raw, c.pattern_meaning);
+        message := format('%s%s is not %s', c.column_name, shown, c.pattern_meaning);
     ELSIF c.code_table = 'site' AND NOT EXISTS (SELECT 1 FROM ptl.site WHERE site_code = v) THEN
         reason := 'invalid_code';
         sqlstate := '23503';
-        message := format('%s %L is not a site in ptl.site', c.column_name, raw);
+        message := format('%s%s is not a site in ptl.site', c.column_name, shown);
     ELSIF c.code_table = 'commissioner' AND NOT EXISTS (SELECT 1 FROM ptl.commissioner WHERE commissioner_code = v) THEN
         reason := 'invalid_code';
         sqlstate := '23503';
-        message := format('%s %L is not a commissioner in ptl.commissioner', c.column_name, raw);
+        message := format('%s%s is not a commissioner in ptl.commissioner', c.column_name, shown);
     ELSIF c.code_table = 'treatment_function' AND NOT EXISTS (SELECT 1 FROM ptl.treatment_function WHERE tfc = v) THEN
         reason := 'invalid_code';
         sqlstate := '23503';
-        message := format('%s %L is not a treatment function code in ptl.treatment_function', c.column_name, raw);
+        message := format('%s%s is not a treatment function code in ptl.treatment_function', c.column_name, shown);
     END IF;
 END
 $$;
@@ -860,7 +880,7 @@ BEGIN
     SET warn_columns = w.warn_columns || 'date_of_death'::text,
         warn_notes = coalesce(w.warn_notes, '{}') || jsonb_build_object('date_of_death', jsonb_build_object(
             'reason', 'inconsistent', 'sqlstate', '23514',
-            'message', format('date_of_death %L is before date_of_birth %L', w.date_of_death, w.date_of_birth)))
+            'message', 'date_of_death is before date_of_birth'))
     FROM (SELECT row_no,
                  -- (CASE: only dates that passed their column rules are cast)
                  CASE WHEN NOT warn_columns && '{date_of_birth,date_of_death}'
@@ -945,10 +965,9 @@ BEGIN
         bad_sqlstate = '23503', rule_column = 'local_patient_id',
         bad_message = CASE
             WHEN r.row_in_extract IS NOT NULL THEN
-                format('its patient (local_patient_id %s) was quarantined at row %s of this batch''s patient extract',
-                       ptl.extract_value(w.local_patient_id), r.row_in_extract)
-            ELSE format('no patient with local_patient_id %s is known in %s at %s; send the patient row first',
-                        ptl.extract_value(w.local_patient_id), b.source_system, b.org_code)
+                format('its patient was quarantined at row %s of this batch''s patient extract', r.row_in_extract)
+            ELSE format('no patient with this local_patient_id is known in %s at %s; send the patient row first',
+                        b.source_system, b.org_code)
             END
     FROM pg_temp.ptl_load_pathway o
     LEFT JOIN (SELECT ptl.extract_value(raw ->> 'local_patient_id') AS local_patient_id,

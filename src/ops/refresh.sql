@@ -89,6 +89,9 @@ BEGIN
                    part_name, month_start, month_end);
     EXECUTE format('COMMENT ON TABLE ptl.%I IS %L', part_name,
                    format('Census snapshots of %s (a partition of ptl.census_snapshot)', to_char(census, 'FMMonth YYYY')));
+    -- Read through ptl.census_snapshot only, whatever the database's
+    -- default privileges grant a new table (docs/security.md).
+    PERFORM ptl.revoke_all_grants(format('ptl.%I', part_name)::regclass);
     RETURN format('ptl.%I', part_name)::regclass;
 END
 $$;

@@ -374,6 +374,7 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
     ('function', 'ptl.extract_column_fails(ptl.extract_column,date)', 'internal', 'caller'),
     ('function', 'ptl.extract_column_is_text(ptl.extract_column)', 'internal', 'caller'),
     ('function', 'ptl.extract_value_problem(ptl.extract_column,text,date)', 'internal', 'caller'),
+    ('function', 'ptl.input_problem_text(ptl.input_problem,boolean)', 'internal', 'caller'),
     ('function', 'ptl.journey_stage_rule_changed()', 'internal', 'caller'),
     ('function', 'ptl.load_check_columns(bigint,text)', 'internal', 'caller'),
     ('function', 'ptl.load_events(bigint)', 'internal', 'caller'),

@@ -3,7 +3,7 @@
 -- reads the catalogue and lists every way it differs.  Empty on this
 -- install; and each kind of departure, made by hand, is found.
 BEGIN;
-SELECT plan(17);
+SELECT plan(18);
 
 SELECT is_empty($$SELECT * FROM ptl.access_policy_violations()$$,
     'the catalogue is exactly what the security model declares');
@@ -72,6 +72,14 @@ SELECT ok(pg_temp.found('CREATE VIEW ptl.names WITH (security_invoker) AS SELECT
                          GRANT SELECT ON ptl.names TO ptl_reader',
                         'ptl.names: a plain reader may read it, but it reads ptl.patient.family_name'),
     'a reader''s view over a column kept back from readers is found, even when declared');
+
+-- A month's snapshot partition made by the refresh is granted nothing,
+-- whatever the database's default privileges would give a new table.
+ALTER DEFAULT PRIVILEGES IN SCHEMA ptl GRANT SELECT ON TABLES TO ptl_reader, PUBLIC;
+SELECT ptl.census_snapshot_partition('2098-05-01');
+SELECT is_empty($$SELECT * FROM ptl.access_policy_violations()$$,
+    'a snapshot partition made under default privileges that open new tables is granted nothing');
+ALTER DEFAULT PRIVILEGES IN SCHEMA ptl REVOKE SELECT ON TABLES FROM ptl_reader, PUBLIC;
 
 -- Applying the model puts a departure right.
 GRANT SELECT ON ptl.patient TO ptl_reader;
