@@ -466,6 +466,18 @@ BEGIN
     -- One refresh at a time; readers (ACCESS SHARE) are not blocked and see
     -- the old list until this transaction commits.
     LOCK TABLE ptl.rtt_pathway IN SHARE ROW EXCLUSIVE MODE;
+    -- Autovacuum stays off the tables the run reads and rewrites until it
+    -- commits.  A vacuum or analyze by another process counts this
+    -- transaction's new rows as not there yet; a planner that then takes a
+    -- table of thousands of rows for empty chooses plans that run for many
+    -- minutes.  (SHARE UPDATE EXCLUSIVE: readers and loaders are not
+    -- blocked, and autovacuum skips a table it cannot lock.)
+    LOCK TABLE ptl.patient, ptl.pathway, ptl.pathway_event, ptl.waiting_list_entry, ptl.rtt_dirty_pathway,
+               ptl.rtt_pathway, ptl.rtt_period, ptl.rtt_event_issue, ptl.person_link, ptl.link_pair,
+               ptl.pathway_link, ptl.pathway_transfer, ptl.pathway_duplicate, ptl.census_snapshot,
+               ptl.waiting_list_suspension, ptl.risk_assessment, ptl.clinical_priority_history,
+               ptl.journey_episode, ptl.validation_issue
+        IN SHARE UPDATE EXCLUSIVE MODE;
     steps := ptl.refresh_step(steps, 'table_lock', started);
 
     SELECT r.census INTO last_census FROM ptl.refresh_run r
