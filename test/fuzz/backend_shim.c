@@ -787,6 +787,12 @@ SearchSysCache2(int cacheId, Datum key1, Datum key2)
 	NOT_REACHED("SearchSysCache2");
 }
 
+bool
+SearchSysCacheExists(int cacheId, Datum key1, Datum key2, Datum key3, Datum key4)
+{
+	NOT_REACHED("SearchSysCacheExists");
+}
+
 void
 ReleaseSysCache(HeapTuple tuple)
 {
