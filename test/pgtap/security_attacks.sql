@@ -52,7 +52,7 @@ GRANT USAGE ON SCHEMA tap_attack TO PUBLIC;
 CREATE FUNCTION tap_attack.leak(v text) RETURNS boolean
 LANGUAGE plpgsql IMMUTABLE COST 0.0000001 AS $$
 BEGIN
-    PERFORM set_config('tap.seen', current_setting('tap.seen') || E'\x1f' || coalesce(v, E'\x1e'), true);
+    PERFORM set_config('tap.seen', current_setting('tap.seen') || E'\x1f' || v, true);
     RETURN true;
 END $$;
 
@@ -170,6 +170,14 @@ WHERE o.row_filter IS NOT NULL AND o.row_filter NOT IN ('market', 'market_offer'
 -- The probes
 -- ---------------------------------------------------------------------------
 
+-- What kind of record a column names, by its name.
+CREATE FUNCTION tap_attack.record_kind(col text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN col IN ('provider_org', 'org_code') THEN 'org'
+                WHEN col = 'patient_id' THEN 'patient_id'
+                WHEN col IN ('pathway_id', 'receiver_pathway_id', 'sender_pathway_id') THEN 'pathway_id' END
+$$;
+
 -- Every way a role's view of one relation shows more than it may.
 --   leaks: a cheap function in the WHERE clause, and a cast whose error
 --   quotes the value.  Where the relation is itself the boundary (a table
@@ -188,9 +196,9 @@ LANGUAGE plpgsql AS $$
 DECLARE
     boundary boolean := (SELECT c.relkind <> 'v' OR NOT coalesce('security_invoker=true' = ANY (c.reloptions), false)
                          FROM pg_class c WHERE c.oid = rel);
-    record_kind text;
     col name;
     cols name[];
+    probed name[];
     n_all bigint;
     n_leak bigint;
     seen text[];
@@ -204,58 +212,68 @@ BEGIN
                   WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
                     AND has_column_privilege(who, rel, a.attnum, 'SELECT')
                   ORDER BY a.attnum);
+    -- Leak probes: every column of a boundary, the record columns of a view
+    -- that has none of its own.  One cheap function a column, all in one
+    -- WHERE clause (each is placed on its own), each value tagged with its
+    -- column.
+    probed := ARRAY(SELECT c FROM unnest(cols) c
+                    WHERE leaks AND (boundary OR (records AND tap_attack.record_kind(c) IS NOT NULL)));
     EXECUTE format('SET LOCAL ROLE %I', who);
-    EXECUTE format('SELECT count(*) FROM %s', rel) INTO n_all;
-    FOREACH col IN ARRAY cols LOOP
-        record_kind := CASE WHEN col IN ('provider_org', 'org_code') THEN 'org'
-                            WHEN col = 'patient_id' THEN 'patient_id'
-                            WHEN col IN ('pathway_id', 'receiver_pathway_id', 'sender_pathway_id') THEN 'pathway_id' END;
-        IF leaks AND (boundary OR (records AND record_kind IS NOT NULL)) THEN
-            PERFORM set_config('tap.seen', '', true);
-            EXECUTE format('SELECT count(*) FROM %s x WHERE tap_attack.leak(x.%I::text)', rel, col) INTO n_leak;
-            seen := (string_to_array(current_setting('tap.seen'), E'\x1f'))[2:];
-            IF n_leak <> n_all THEN
-                problems := problems || format('%s.%s: %s rows with a cheap function, %s without', rel, col, n_leak, n_all);
-            END IF;
+    IF cardinality(probed) > 0 THEN
+        EXECUTE format('SELECT count(*) FROM %s', rel) INTO n_all;
+        PERFORM set_config('tap.seen', '', true);
+        EXECUTE format('SELECT count(*) FROM %s x WHERE %s', rel,
+                       (SELECT string_agg(format('tap_attack.leak(%L || E''\x1d'' || coalesce(x.%I::text, E''\x1e''))', c, c),
+                                          ' AND ') FROM unnest(probed) c))
+            INTO n_leak;
+        seen := (string_to_array(current_setting('tap.seen'), E'\x1f'))[2:];
+        IF n_leak <> n_all THEN
+            problems := problems || format('%s: %s rows with cheap functions, %s without', rel, n_leak, n_all);
+        END IF;
+        -- Errors that quote a value: a cast a column at a time.
+        FOREACH col IN ARRAY probed LOOP
             BEGIN
-                quoted := NULL;
                 EXECUTE format('SELECT count(*) FROM %s x WHERE x.%I::text::int = 0', rel, col);
             EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
                 GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
                 quoted := coalesce(substring(msg FROM 'integer: "(.*)"$'), substring(msg FROM '^value "(.*)" is out of range'));
-            END;
-            IF boundary THEN
-                EXECUTE format('SELECT coalesce(array_agg(DISTINCT coalesce(x.%I::text, %L)), %L) FROM %s x',
-                               col, E'\x1e', '{}', rel) INTO visible;
-                found := (SELECT v FROM unnest(seen) v WHERE v <> ALL (visible) LIMIT 1);
-                IF quoted IS NOT NULL AND quoted <> ALL (visible) THEN
-                    problems := problems || format('%s.%s: an error quoted %L, which the role does not see', rel, col, quoted);
+                IF quoted IS NOT NULL THEN
+                    seen := seen || (col || E'\x1d' || quoted);
                 END IF;
-            ELSE
-                RESET ROLE;
-                found := (SELECT v FROM unnest(seen || quoted) v
-                          WHERE v IS NOT NULL AND v <> E'\x1e'
-                            AND NOT EXISTS (SELECT 1 FROM tap_attack.may_see m
-                                            WHERE m.who = probe.who AND m.kind = record_kind AND m.value = v)
-                          LIMIT 1);
-                EXECUTE format('SET LOCAL ROLE %I', who);
-            END IF;
-            IF found IS NOT NULL THEN
-                problems := problems || format('%s.%s: a cheap function or an error saw %L, which the role may not see',
-                                               rel, col, found);
-            END IF;
+            END;
+        END LOOP;
+        IF boundary THEN
+            EXECUTE format('SELECT coalesce(array_agg(DISTINCT v.c || E''\x1d'' || coalesce(v.val, E''\x1e'')), ''{}'')
+                            FROM %s x, LATERAL (VALUES %s) v(c, val)', rel,
+                           (SELECT string_agg(format('(%L, x.%I::text)', c, c), ', ') FROM unnest(probed) c))
+                INTO visible;
+            found := (SELECT v FROM unnest(seen) v WHERE v <> ALL (visible) LIMIT 1);
+        ELSE
+            found := (SELECT v FROM unnest(seen) v
+                      WHERE split_part(v, E'\x1d', 2) <> E'\x1e'
+                        AND NOT EXISTS (SELECT 1 FROM tap_attack.may_see m
+                                        WHERE m.who = probe.who AND m.kind = tap_attack.record_kind(split_part(v, E'\x1d', 1))
+                                          AND m.value = split_part(v, E'\x1d', 2))
+                      LIMIT 1);
         END IF;
-        IF records AND record_kind IS NOT NULL THEN
+        IF found IS NOT NULL THEN
+            problems := problems || format('%s.%s: a cheap function or an error saw %L, which the role may not see',
+                                           rel, split_part(found, E'\x1d', 1), split_part(found, E'\x1d', 2));
+        END IF;
+    END IF;
+    IF records THEN
+        FOREACH col IN ARRAY cols LOOP
+            CONTINUE WHEN tap_attack.record_kind(col) IS NULL;
             EXECUTE format($q$SELECT min(v) FROM (SELECT DISTINCT x.%I::text AS v FROM %s x WHERE x.%I IS NOT NULL) d
                               WHERE NOT EXISTS (SELECT 1 FROM tap_attack.may_see s
                                                 WHERE s.who = $1 AND s.value = d.v AND s.kind = $2)$q$, col, rel, col)
                 INTO found
-                USING who, record_kind;
+                USING who, tap_attack.record_kind(col);
             IF found IS NOT NULL THEN
                 problems := problems || format('%s.%s: shows %s, which is not the role''s nor transferred to or from it', rel, col, found);
             END IF;
-        END IF;
-    END LOOP;
+        END LOOP;
+    END IF;
     IF identifiers AND cardinality(cols) > 0 THEN
         EXECUTE format($q$SELECT min(v.c || ': shows ' || i.kind || ' ' || i.token)
                           FROM %s x, LATERAL (VALUES %s) v(c, val), LATERAL tap_attack.tokens(v.val) t
