@@ -14,10 +14,8 @@
 SET datestyle = 'ISO, YMD';
 
 -- Date and timestamp columns of tables in schema ptl without a
--- storage-range CHECK.  Those listed are the tables defined in
--- src/rtt/refresh.sql and src/ops/ (derived by the refresh, or set by
--- operators), not yet given theirs; every other table has one per column
--- (settings tables: but for the shipped row's -infinity).
+-- storage-range CHECK: none (settings tables: but for the shipped row's
+-- -infinity).
 SELECT c.relname AS table_name, a.attname AS column_name, format_type(a.atttypid, NULL) AS type
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid

@@ -11,7 +11,9 @@ CREATE TABLE ptl.user_organisation (
     org_code    text NOT NULL REFERENCES ptl.organisation (org_code) ON UPDATE CASCADE ON DELETE CASCADE,
     granted_at  timestamptz NOT NULL DEFAULT now(),
     granted_by  text NOT NULL DEFAULT current_user,
-    PRIMARY KEY (role_name, org_code)
+    PRIMARY KEY (role_name, org_code),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT user_organisation_granted_at_in_range CHECK (ptl.in_storage_range(granted_at))
 );
 SELECT pg_catalog.pg_extension_config_dump('ptl.user_organisation', '');
 COMMENT ON TABLE ptl.user_organisation IS

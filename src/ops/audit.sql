@@ -21,7 +21,9 @@ CREATE TABLE ptl.audit_log (
     action          text NOT NULL CHECK (action IN ('insert', 'update', 'delete')),
     column_name     text NOT NULL,
     old_value       text,
-    new_value       text
+    new_value       text,
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT audit_log_changed_at_in_range CHECK (ptl.in_storage_range(changed_at))
 );
 CREATE INDEX audit_log_row_idx ON ptl.audit_log (table_name, row_key);
 CREATE INDEX audit_log_changed_at_idx ON ptl.audit_log (changed_at);

@@ -21,7 +21,9 @@ CREATE TABLE ptl.ops_setting (
     los_history         interval NOT NULL DEFAULT '1 year' CHECK (los_history > interval '0'),
     los_min_spells      int NOT NULL DEFAULT 5 CHECK (los_min_spells >= 1),
     bed_horizon_days    int NOT NULL DEFAULT 42 CHECK (bed_horizon_days BETWEEN 1 AND 366),
-    bottleneck_weeks    int NOT NULL DEFAULT 4 CHECK (bottleneck_weeks >= 1)
+    bottleneck_weeks    int NOT NULL DEFAULT 4 CHECK (bottleneck_weeks >= 1),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT ops_setting_set_at_in_range CHECK (ptl.in_storage_range(set_at) OR (shipped AND set_at = '-infinity'))
 );
 INSERT INTO ptl.ops_setting (setting_id, set_at, set_by, shipped) VALUES (0, '-infinity', 'ptl', true);
 SELECT pg_catalog.pg_extension_config_dump('ptl.ops_setting', 'WHERE NOT shipped');

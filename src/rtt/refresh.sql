@@ -24,7 +24,9 @@ CREATE TABLE ptl.rtt_setting (
     unbooked_days           int NOT NULL DEFAULT 84 CHECK (unbooked_days > 0),
     status_unknown_days     int NOT NULL DEFAULT 28 CHECK (status_unknown_days > 0),
     lost_transfer_days      int NOT NULL DEFAULT 28 CHECK (lost_transfer_days > 0),
-    revalidate_days         int NOT NULL DEFAULT 84 CHECK (revalidate_days > 0)
+    revalidate_days         int NOT NULL DEFAULT 84 CHECK (revalidate_days > 0),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT rtt_setting_set_at_in_range CHECK (ptl.in_storage_range(set_at) OR (shipped AND set_at = '-infinity'))
 );
 INSERT INTO ptl.rtt_setting (setting_id, set_at, set_by, shipped) VALUES (0, '-infinity', 'ptl', true);
 SELECT pg_catalog.pg_extension_config_dump('ptl.rtt_setting', 'WHERE NOT shipped');
@@ -105,7 +107,14 @@ CREATE TABLE ptl.rtt_pathway (
     last_event_date     date,
     next_event_date     date,
     next_booked_date    date,
-    next_booked_kind    ptl.event_kind
+    next_booked_kind    ptl.event_kind,
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT rtt_pathway_census_in_range CHECK (ptl.in_storage_range(census)),
+    CONSTRAINT rtt_pathway_computed_at_in_range CHECK (ptl.in_storage_range(computed_at)),
+    CONSTRAINT rtt_pathway_last_event_date_in_range CHECK (ptl.in_storage_range(last_event_date)),
+    CONSTRAINT rtt_pathway_next_booked_date_in_range CHECK (ptl.in_storage_range(next_booked_date)),
+    CONSTRAINT rtt_pathway_next_event_date_in_range CHECK (ptl.in_storage_range(next_event_date)),
+    CONSTRAINT rtt_pathway_transferred_out_on_in_range CHECK (ptl.in_storage_range(transferred_out_on))
 );
 CREATE INDEX rtt_pathway_next_event_idx ON ptl.rtt_pathway (next_event_date) WHERE next_event_date IS NOT NULL;
 COMMENT ON TABLE ptl.rtt_pathway IS
@@ -135,7 +144,11 @@ CREATE TABLE ptl.rtt_period (
     week_band       int,
     has_dta         boolean NOT NULL,
     adjusted_days   int,
-    PRIMARY KEY (pathway_id, period_no)
+    PRIMARY KEY (pathway_id, period_no),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT rtt_period_census_in_range CHECK (ptl.in_storage_range(census)),
+    CONSTRAINT rtt_period_clock_start_in_range CHECK (ptl.in_storage_range(clock_start)),
+    CONSTRAINT rtt_period_clock_stop_in_range CHECK (ptl.in_storage_range(clock_stop))
 );
 CREATE INDEX rtt_period_incomplete_idx ON ptl.rtt_period (days_waited DESC) WHERE outcome = 'incomplete';
 CREATE INDEX rtt_period_stop_idx ON ptl.rtt_period (clock_stop) WHERE clock_stop IS NOT NULL;
@@ -186,7 +199,11 @@ CREATE TABLE ptl.census_snapshot (
     week_band           int,
     has_dta             boolean NOT NULL,
     target_date         date,
-    list_position       bigint
+    list_position       bigint,
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT census_snapshot_census_date_in_range CHECK (ptl.in_storage_range(census_date)),
+    CONSTRAINT census_snapshot_clock_start_in_range CHECK (ptl.in_storage_range(clock_start)),
+    CONSTRAINT census_snapshot_target_date_in_range CHECK (ptl.in_storage_range(target_date))
 ) PARTITION BY RANGE (census_date);
 -- One partition a calendar month, made by ptl.census_snapshot_partition()
 -- when a refresh first writes the month, so retention drops whole months.
@@ -252,7 +269,11 @@ CREATE TABLE ptl.refresh_run (
     error_detail        text,
     error_context       text,
     batches_failed      int,
-    CONSTRAINT refresh_run_failure_has_reason CHECK ((status = 'failed') = (error_message IS NOT NULL))
+    CONSTRAINT refresh_run_failure_has_reason CHECK ((status = 'failed') = (error_message IS NOT NULL)),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT refresh_run_census_in_range CHECK (ptl.in_storage_range(census)),
+    CONSTRAINT refresh_run_finished_at_in_range CHECK (ptl.in_storage_range(finished_at)),
+    CONSTRAINT refresh_run_started_at_in_range CHECK (ptl.in_storage_range(started_at))
 );
 COMMENT ON TABLE ptl.refresh_run IS 'One row a refresh: what it did, how long each step took, and why it failed if it did (see ptl.refresh_status)';
 COMMENT ON COLUMN ptl.refresh_run.run_id IS 'Run number';
