@@ -2,7 +2,7 @@
 # Inside a throwaway cluster (bench/link.sh): one database per data set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-FEBRL_DIR="$(cd ../shared/data/febrl 2>/dev/null && pwd || true)"
+FEBRL_DIR="${FEBRL_DIR:-$(cd ../shared/data/febrl 2>/dev/null && pwd || true)}"
 
 report() {
     psql -X -q -d link_bench -v label="$1" <<'SQL'
@@ -33,7 +33,7 @@ SQL
 done
 
 if [ -z "$FEBRL_DIR" ]; then
-    echo "FEBRL data not found in ../shared/data/febrl: skipped"
+    echo "FEBRL data not found (set FEBRL_DIR to the directory of the FEBRL CSV files): skipped"
     exit 0
 fi
 for set in febrl1 febrl2 febrl3 febrl4; do

@@ -1,8 +1,8 @@
 -- ---------------------------------------------------------------------------
 -- risk: published peri-operative risk models (C, src/risk/scores.c) and the
 -- exact ordering type ptl.target_elapsed (src/risk/target_elapsed.c).
--- Sources and boundary readings: ../shared/domain/clinical-theatre.md part
--- (a) and docs/risk.md.  Probabilities are in per cent.
+-- Sources (the papers of each model) and boundary readings: docs/risk.md.
+-- Probabilities are in per cent.
 -- ---------------------------------------------------------------------------
 
 CREATE FUNCTION ptl.asa_physical_status(asa_grade integer, emergency boolean) RETURNS text
