@@ -119,14 +119,69 @@ END
 $$;
 COMMENT ON FUNCTION ptl.stage_batch_is_open() IS
     'Trigger on the staging tables: refuses rows for a batch that is not open (ready or loaded) or whose organisation the session may not load';
-CREATE TRIGGER stage_batch_is_open AFTER INSERT ON ptl_stage.patient
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.stage_batch_is_open();
-CREATE TRIGGER stage_batch_is_open AFTER INSERT ON ptl_stage.pathway
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.stage_batch_is_open();
-CREATE TRIGGER stage_batch_is_open AFTER INSERT ON ptl_stage.pathway_event
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.stage_batch_is_open();
-CREATE TRIGGER stage_batch_is_open AFTER INSERT ON ptl_stage.waiting_list_entry
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.stage_batch_is_open();
+
+-- The extract a caller names must be one of ptl.feed.
+CREATE FUNCTION ptl.assert_extract(extract_name text) RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF extract_name IS NULL OR NOT EXISTS (SELECT 1 FROM ptl.feed e WHERE e.extract = extract_name) THEN
+        RAISE EXCEPTION 'there is no extract called %', coalesce(quote_literal(extract_name), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = format('The extracts are %s (ptl.feed).',
+                                (SELECT string_agg(e.extract, ', ' ORDER BY e.load_order) FROM ptl.feed e));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ptl.assert_extract(text) IS
+    'Internal to the loading functions: raises invalid_parameter_value, listing the extracts, unless the name is one of ptl.feed';
+
+-- Whether a batch has rows staged in an extract.
+CREATE FUNCTION ptl.load_has_staged(batch bigint, extract_name text) RETURNS boolean
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    found boolean;
+BEGIN
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM ptl_stage.%I s WHERE s.batch_id = $1)', extract_name)
+        INTO found USING batch;
+    RETURN found;
+END
+$$;
+COMMENT ON FUNCTION ptl.load_has_staged(bigint, text) IS
+    'Internal to ptl.load(): whether a batch has rows staged in an extract';
+
+-- A registered extract's staging table gets the batch check (the trigger
+-- above) and its columns are described by the extract specification.
+-- Called once per extract when ptl is installed or updated.
+CREATE FUNCTION ptl.prepare_staging_table(extract_name text) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$
+DECLARE
+    c record;
+BEGIN
+    PERFORM ptl.assert_extract(extract_name);
+    EXECUTE format('DROP TRIGGER IF EXISTS stage_batch_is_open ON ptl_stage.%I', extract_name);
+    EXECUTE format('CREATE TRIGGER stage_batch_is_open AFTER INSERT ON ptl_stage.%I
+                    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.stage_batch_is_open()',
+                   extract_name);
+    FOR c IN SELECT x.column_name, x.description FROM ptl.extract_column x WHERE x.extract = extract_name LOOP
+        EXECUTE format('COMMENT ON COLUMN ptl_stage.%I.%I IS %L', extract_name, c.column_name,
+                       c.description || ' (as delivered, text; see ptl.extract_column)');
+    END LOOP;
+    EXECUTE format('COMMENT ON COLUMN ptl_stage.%I.batch_id IS %L', extract_name,
+                   'Batch the row belongs to (defaults to the one ptl.open_batch() opened in this session)');
+    EXECUTE format('COMMENT ON COLUMN ptl_stage.%I.row_no IS %L', extract_name,
+                   'Arrival order of the row (its position in the extract follows from it)');
+    EXECUTE format('COMMENT ON COLUMN ptl_stage.%I.source_row IS %L', extract_name,
+                   'Data record number in the delivered file (ptl.stage_extract); NULL when COPYed, and the position follows from row_no');
+END
+$$;
+COMMENT ON FUNCTION ptl.prepare_staging_table(text) IS
+    'Internal, at install: puts the batch check on an extract''s staging table and describes its columns from ptl.extract_column';
 
 -- A loader may insert into staging but not read or delete there (another
 -- organisation's rows are there too); these two read and clear the rows of
@@ -144,16 +199,17 @@ BEGIN
             USING ERRCODE = 'no_data_found', HINT = 'Open a batch with ptl.open_batch().';
     END IF;
     PERFORM ptl.assert_may_load(org);
-    RETURN QUERY
-        SELECT 'patient', count(*) FROM ptl_stage.patient s WHERE s.batch_id = staged_rows.batch
-        UNION ALL SELECT 'pathway', count(*) FROM ptl_stage.pathway s WHERE s.batch_id = staged_rows.batch
-        UNION ALL SELECT 'pathway_event', count(*) FROM ptl_stage.pathway_event s WHERE s.batch_id = staged_rows.batch
-        UNION ALL SELECT 'waiting_list_entry', count(*) FROM ptl_stage.waiting_list_entry s
-                  WHERE s.batch_id = staged_rows.batch;
+    FOR "extract" IN SELECT e.extract FROM ptl.feed e ORDER BY e.load_order LOOP
+        EXECUTE format('SELECT count(*) FROM ptl_stage.%I s WHERE s.batch_id = $1', staged_rows."extract")
+            INTO rows_staged USING batch;
+        IF rows_staged > 0 THEN
+            RETURN NEXT;
+        END IF;
+    END LOOP;
 END
 $$;
 COMMENT ON FUNCTION ptl.staged_rows(bigint) IS
-    'Rows staged in a batch so far, per extract (for a loader of the batch''s organisation)';
+    'Rows staged in a batch so far, per extract that has any, in load order (for a loader of the batch''s organisation)';
 
 CREATE FUNCTION ptl.unstage(batch bigint, extract_name text DEFAULT NULL) RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
@@ -176,12 +232,10 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Only an open batch''s rows can be taken back.';
     END IF;
-    IF extract_name IS NOT NULL AND extract_name NOT IN ('patient', 'pathway', 'pathway_event', 'waiting_list_entry') THEN
-        RAISE EXCEPTION 'there is no extract called %', quote_literal(extract_name)
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'The extracts are patient, pathway, pathway_event and waiting_list_entry.';
+    IF extract_name IS NOT NULL THEN
+        PERFORM ptl.assert_extract(extract_name);
     END IF;
-    FOREACH e IN ARRAY ARRAY['patient', 'pathway', 'pathway_event', 'waiting_list_entry'] LOOP
+    FOR e IN SELECT x.extract FROM ptl.feed x ORDER BY x.load_order LOOP
         CONTINUE WHEN extract_name IS NOT NULL AND e <> extract_name;
         EXECUTE format('DELETE FROM ptl_stage.%I s WHERE s.batch_id = $1', e) USING b.batch_id;
         GET DIAGNOSTICS n = ROW_COUNT;
@@ -199,7 +253,7 @@ COMMENT ON FUNCTION ptl.unstage(bigint, text) IS
 -- column rules (so the two cannot drift apart).
 -- ---------------------------------------------------------------------------
 CREATE TABLE ptl.extract_column (
-    extract         text NOT NULL CHECK (extract IN ('patient', 'pathway', 'pathway_event', 'waiting_list_entry')),
+    extract         text NOT NULL REFERENCES ptl.feed (extract),
     column_name     text NOT NULL,
     ordinal         int NOT NULL,
     required        boolean NOT NULL DEFAULT false,
@@ -208,7 +262,8 @@ CREATE TABLE ptl.extract_column (
     pattern         text,
     pattern_meaning text,
     code_table      text CHECK (code_table IN ('site', 'commissioner', 'treatment_function')),
-    when_invalid    text NOT NULL DEFAULT 'quarantine' CHECK (when_invalid IN ('quarantine', 'load_without')),
+    when_invalid    text NOT NULL DEFAULT 'quarantine' CHECK (when_invalid IN ('quarantine', 'load_without', 'placeholder')),
+    listed_by       text CHECK (listed_by ~ '^V[0-9]{2}$'),
     description     text NOT NULL,
     earliest_date   date,
     latest_days_after_opening int,
@@ -218,6 +273,9 @@ CREATE TABLE ptl.extract_column (
     CHECK (pattern IS NULL OR pattern_meaning IS NOT NULL),
     -- A row that must have the value cannot load without it.
     CONSTRAINT extract_column_required_quarantines CHECK (NOT (required AND when_invalid = 'load_without')),
+    -- Only a code looked up in a reference table can stand for a record
+    -- the reference data does not hold yet.
+    CONSTRAINT extract_column_placeholder_has_code_table CHECK (when_invalid <> 'placeholder' OR code_table IS NOT NULL),
     -- Every date column states its written form and its plausible window,
     -- and the window lies inside the dates the canonical tables can store.
     CONSTRAINT extract_column_date_window CHECK (
@@ -239,7 +297,9 @@ COMMENT ON COLUMN ptl.extract_column.pattern IS 'Regular expression the value mu
 COMMENT ON COLUMN ptl.extract_column.pattern_meaning IS 'The pattern in words, for messages';
 COMMENT ON COLUMN ptl.extract_column.code_table IS 'Reference table the code must exist in: site, commissioner or treatment_function';
 COMMENT ON COLUMN ptl.extract_column.when_invalid IS
-    'quarantine: an invalid value quarantines the row; load_without: the row loads without the value, which is kept as recorded, and a warning is logged';
+    'quarantine: an invalid value quarantines the row; load_without: the row loads without the value, which is kept as recorded in ptl.load_warning; placeholder: a well-formed code the reference table does not hold loads as it is, and the loader adds it to the table as a placeholder for the reference data to resolve (a malformed one is left out, or quarantines a required column). Both log a warning';
+COMMENT ON COLUMN ptl.extract_column.listed_by IS
+    'The validation rule (ptl.validation_rule) that lists open pathways whose record loaded with this column''s fault, for the trust to correct at source';
 COMMENT ON COLUMN ptl.extract_column.description IS 'What the column holds, its plausible window and why an invalid value quarantines the row or not';
 COMMENT ON COLUMN ptl.extract_column.earliest_date IS
     'Date columns: the earliest plausible date (an earlier one is implausible_date)';
@@ -258,23 +318,23 @@ VALUES
     ('patient', 'family_name', 4, false, NULL, NULL, NULL, NULL, NULL, 'load_without', 'Family name. A value that starts like a spreadsheet formula is left out (warning): the patient still loads', NULL, NULL),
     ('patient', 'date_of_birth', 5, false, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'load_without', 'Date of birth, YYYY-MM-DD or DD/MM/YYYY, plausible from 1880-01-01 to the day the batch was opened. An invalid or implausible date is left out (warning): the patient is identified by local_patient_id, and quarantining the row would take all their pathways off the list', '1880-01-01', 0),
     ('patient', 'date_of_death', 6, false, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'load_without', 'Date of death, when known, YYYY-MM-DD or DD/MM/YYYY, plausible from 1880-01-01 to the day the batch was opened and not before the date of birth. An invalid, implausible or inconsistent date is left out (warning): a doubtful death must not take a patient off the list', '1880-01-01', 0),
-    ('patient', 'sex', 7, false, NULL, '{1,2,9,X}', NULL, NULL, NULL, 'quarantine', 'PERSON STATED GENDER CODE: 1 male, 2 female, 9 indeterminate, X not known', NULL, NULL),
-    ('patient', 'postcode', 8, false, NULL, NULL, '^[A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2}$', 'a UK postcode such as LS1 4AP', NULL, 'quarantine', 'Postcode of usual address', NULL, NULL),
+    ('patient', 'sex', 7, false, NULL, '{1,2,9,X}', NULL, NULL, NULL, 'load_without', 'PERSON STATED GENDER CODE: 1 male, 2 female, 9 indeterminate, X not known. Another value is left out (warning): the patient still loads', NULL, NULL),
+    ('patient', 'postcode', 8, false, NULL, NULL, '^[A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2}$', 'a UK postcode such as LS1 4AP', NULL, 'load_without', 'Postcode of usual address. A value that is not a UK postcode is left out (warning): the patient still loads', NULL, NULL),
     ('patient', 'address_line_1', 9, false, NULL, NULL, NULL, NULL, NULL, 'load_without', 'First line of usual address. A value that starts like a spreadsheet formula is left out (warning): the patient still loads', NULL, NULL),
-    ('patient', 'ethnic_category', 10, false, NULL, '{A,B,C,D,E,F,G,H,J,K,L,M,N,P,R,S,Z,99}', NULL, NULL, NULL, 'quarantine', 'ETHNIC CATEGORY code (A-S, Z not stated, 99 not known)', NULL, NULL),
-    ('patient', 'lsoa_code', 11, false, NULL, NULL, '^[EW][0-9]{8}$', 'an LSOA code such as E01000001', NULL, 'quarantine', 'LSOA of residence', NULL, NULL),
-    ('patient', 'gp_practice_code', 12, false, NULL, NULL, '^[A-Z0-9]{3,8}$', 'an ODS code of 3 to 8 capitals or digits', NULL, 'quarantine', 'Registered GP practice ODS code', NULL, NULL),
-    ('patient', 'commissioner_code', 13, false, NULL, NULL, NULL, NULL, 'commissioner', 'quarantine', 'Responsible commissioner', NULL, NULL),
+    ('patient', 'ethnic_category', 10, false, NULL, '{A,B,C,D,E,F,G,H,J,K,L,M,N,P,R,S,Z,99}', NULL, NULL, NULL, 'load_without', 'ETHNIC CATEGORY code (A-S, Z not stated, 99 not known). Another value is left out (warning): the patient still loads', NULL, NULL),
+    ('patient', 'lsoa_code', 11, false, NULL, NULL, '^[EW][0-9]{8}$', 'an LSOA code such as E01000001', NULL, 'load_without', 'LSOA of residence. Another value is left out (warning): the patient still loads', NULL, NULL),
+    ('patient', 'gp_practice_code', 12, false, NULL, NULL, '^[A-Z0-9]{3,8}$', 'an ODS code of 3 to 8 capitals or digits', NULL, 'load_without', 'Registered GP practice ODS code. Another value is left out (warning): the patient still loads', NULL, NULL),
+    ('patient', 'commissioner_code', 13, false, NULL, NULL, '^[A-Z0-9]{3,5}$', 'an ODS commissioner code of 3 to 5 capitals or digits', 'commissioner', 'placeholder', 'Responsible commissioner. A code ptl.commissioner does not hold yet loads as a placeholder there (warning) for the reference data to resolve; a malformed one is left out (warning): the patient still loads', NULL, NULL),
 
     ('pathway', 'local_patient_id', 1, true, NULL, NULL, NULL, NULL, NULL, 'quarantine', 'The patient, by the same system''s patient identifier', NULL, NULL),
     ('pathway', 'ppid', 2, true, NULL, NULL, '^[!-~]{1,20}$', 'up to 20 printable characters without spaces', NULL, 'quarantine', 'Patient pathway identifier', NULL, NULL),
     ('pathway', 'ppid_issuer', 3, true, NULL, NULL, '^[A-Z0-9]{3,6}$', 'an ODS code of 3 to 6 capitals or digits', NULL, 'quarantine', 'ODS code of the organisation that issued the PPID (X09 for a UBRN)', NULL, NULL),
-    ('pathway', 'ubrn', 4, false, NULL, NULL, '^[0-9]{12}$', '12 digits', NULL, 'quarantine', 'e-RS unique booking reference number', NULL, NULL),
-    ('pathway', 'site_code', 5, false, NULL, NULL, NULL, NULL, 'site', 'quarantine', 'Managing site (default: the batch''s site)', NULL, NULL),
-    ('pathway', 'treatment_function', 6, true, NULL, NULL, NULL, NULL, 'treatment_function', 'quarantine', 'Treatment function code, e.g. 110', NULL, NULL),
-    ('pathway', 'referral_priority', 7, false, NULL, '{1,2,3,routine,urgent,two_week_wait}', NULL, NULL, NULL, 'quarantine', 'PRIORITY TYPE: 1 routine (the default), 2 urgent, 3 two week wait', NULL, NULL),
-    ('pathway', 'referral_received', 8, true, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'quarantine', 'Date the referral was received (clock start), YYYY-MM-DD or DD/MM/YYYY, plausible from 1980-01-01 (before any RTT pathway) to the day the batch was opened. Required: a pathway without its clock start cannot be placed, so an invalid or implausible date quarantines the row', '1980-01-01', 0),
-    ('pathway', 'commissioner_code', 9, false, NULL, NULL, NULL, NULL, 'commissioner', 'quarantine', 'Commissioner of the pathway', NULL, NULL),
+    ('pathway', 'ubrn', 4, false, NULL, NULL, '^[0-9]{12}$', '12 digits', NULL, 'load_without', 'e-RS unique booking reference number. Another value is left out (warning): the pathway still loads', NULL, NULL),
+    ('pathway', 'site_code', 5, false, NULL, NULL, '^[A-Z0-9]{5}$', 'an ODS site code of 5 capitals or digits', 'site', 'placeholder', 'Managing site (default: the batch''s site). A code ptl.site does not hold yet loads as a placeholder site of the batch''s organisation (warning); a malformed one is left out (warning)', NULL, NULL),
+    ('pathway', 'treatment_function', 6, true, NULL, NULL, '^[0-9]{3}$', 'a treatment function code of 3 digits', 'treatment_function', 'placeholder', 'Treatment function code, e.g. 110. Required: a pathway is reported under its specialty, so a missing or malformed code quarantines the row; a well-formed code ptl.treatment_function does not hold yet loads as a placeholder there, reported on the return line Other - Other Services (X06) until the reference data resolves it (warning)', NULL, NULL),
+    ('pathway', 'referral_priority', 7, false, NULL, '{1,2,3,routine,urgent,two_week_wait}', NULL, NULL, NULL, 'load_without', 'PRIORITY TYPE: 1 routine (the default), 2 urgent, 3 two week wait. Another value is left out (warning): the pathway loads as routine', NULL, NULL),
+    ('pathway', 'referral_received', 8, false, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'load_without', 'Date the referral was received, YYYY-MM-DD or DD/MM/YYYY, plausible from 1980-01-01 (before any RTT pathway) to the day the batch was opened. The clock is computed from the pathway''s events, not from this date, so a missing, invalid or implausible date is left out (warning): the pathway still loads and stays on the list', '1980-01-01', 0),
+    ('pathway', 'commissioner_code', 9, false, NULL, NULL, '^[A-Z0-9]{3,5}$', 'an ODS commissioner code of 3 to 5 capitals or digits', 'commissioner', 'placeholder', 'Commissioner of the pathway. A code ptl.commissioner does not hold yet loads as a placeholder there (warning) for the reference data to resolve; a malformed one is left out (warning)', NULL, NULL),
     ('pathway', 'consultant_code', 10, false, NULL, NULL, NULL, NULL, NULL, 'load_without', 'Responsible consultant. A value that starts like a spreadsheet formula is left out (warning): the pathway still loads', NULL, NULL),
 
     ('pathway_event', 'ppid_issuer', 1, true, NULL, NULL, '^[A-Z0-9]{3,6}$', 'an ODS code of 3 to 6 capitals or digits', NULL, 'quarantine', 'Pathway: PPID issuer', NULL, NULL),
@@ -282,30 +342,39 @@ VALUES
     ('pathway_event', 'event_ref', 3, true, NULL, NULL, '^[!-~]{1,40}$', 'up to 40 printable characters without spaces', NULL, 'quarantine', 'The source system''s identifier of the event', NULL, NULL),
     ('pathway_event', 'event_date', 4, true, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'quarantine', 'Date of the event, YYYY-MM-DD or DD/MM/YYYY, plausible from 1980-01-01 to the day the batch was opened (an event has happened; a booking ahead is a tci_offer whose ref_date is ahead). Required: the clock cannot place an undated event, so an invalid or implausible date quarantines the row', '1980-01-01', 0),
     ('pathway_event', 'kind', 5, true, 'ptl.event_kind', NULL, NULL, NULL, NULL, 'quarantine', 'What happened (ptl.event_kind)', NULL, NULL),
-    ('pathway_event', 'rtt_status', 6, false, 'ptl.rtt_status', NULL, NULL, NULL, NULL, 'quarantine', 'RTT period status at the end of the event', NULL, NULL),
-    ('pathway_event', 'ref_date', 7, false, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'quarantine', 'Second date: original clock start (transfer_in), admission date offered (tci_offer), date declined (tci_declined); YYYY-MM-DD or DD/MM/YYYY, plausible from 1980-01-01 to 730 days after the day the batch was opened (an offered admission may lie ahead, but not beyond the longest wait any RTT standard allows, 104 weeks). The event means nothing without it, so an invalid or implausible date quarantines the row', '1980-01-01', 730),
-    ('pathway_event', 'site_code', 8, false, NULL, NULL, NULL, NULL, 'site', 'quarantine', 'Site of the event', NULL, NULL),
-    ('pathway_event', 'treatment_function', 9, false, NULL, NULL, NULL, NULL, 'treatment_function', 'quarantine', 'Treatment function of the activity', NULL, NULL),
+    ('pathway_event', 'rtt_status', 6, false, 'ptl.rtt_status', NULL, NULL, NULL, NULL, 'load_without', 'RTT period status at the end of the event. An invalid status is left out (warning): the event loads, and the clock reads it by its kind', NULL, NULL),
+    ('pathway_event', 'ref_date', 7, false, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'load_without', 'Second date: original clock start (transfer_in), admission date offered (tci_offer), date declined (tci_declined); YYYY-MM-DD or DD/MM/YYYY, plausible from 1980-01-01 to 730 days after the day the batch was opened (an offered admission may lie ahead, but not beyond the longest wait any RTT standard allows, 104 weeks). A transfer_in without a usable original start loads with an unknown clock start (warning), reported in the return''s unknown clock start column; an offer or a decline without its date is not an offer, so that row is quarantined', '1980-01-01', 730),
+    ('pathway_event', 'site_code', 8, false, NULL, NULL, '^[A-Z0-9]{5}$', 'an ODS site code of 5 capitals or digits', 'site', 'placeholder', 'Site of the event. A code ptl.site does not hold yet loads as a placeholder (warning); a malformed one is left out (warning)', NULL, NULL),
+    ('pathway_event', 'treatment_function', 9, false, NULL, NULL, '^[0-9]{3}$', 'a treatment function code of 3 digits', 'treatment_function', 'placeholder', 'Treatment function of the activity. A code ptl.treatment_function does not hold yet loads as a placeholder (warning); a malformed one is left out (warning)', NULL, NULL),
 
     ('waiting_list_entry', 'ppid_issuer', 1, true, NULL, NULL, '^[A-Z0-9]{3,6}$', 'an ODS code of 3 to 6 capitals or digits', NULL, 'quarantine', 'Pathway: PPID issuer', NULL, NULL),
     ('waiting_list_entry', 'ppid', 2, true, NULL, NULL, '^[!-~]{1,20}$', 'up to 20 printable characters without spaces', NULL, 'quarantine', 'Pathway: PPID', NULL, NULL),
     ('waiting_list_entry', 'entry_ref', 3, true, NULL, NULL, '^[!-~]{1,40}$', 'up to 40 printable characters without spaces', NULL, 'quarantine', 'The source system''s identifier of the entry', NULL, NULL),
-    ('waiting_list_entry', 'procedure_code', 4, false, NULL, NULL, '^[A-Z][0-9]{2}\.?[0-9]?$', 'an OPCS-4 code such as W37.1', NULL, 'quarantine', 'Intended procedure (OPCS-4)', NULL, NULL),
+    ('waiting_list_entry', 'procedure_code', 4, false, NULL, NULL, '^[A-Z][0-9]{2}\.?[0-9]?$', 'an OPCS-4 code such as W37.1', NULL, 'load_without', 'Intended procedure (OPCS-4). Another value is left out (warning): the entry still loads', NULL, NULL),
     ('waiting_list_entry', 'procedure_description', 5, false, NULL, NULL, NULL, NULL, NULL, 'load_without', 'Intended procedure in words. A value that starts like a spreadsheet formula is left out (warning): the entry still loads', NULL, NULL),
     ('waiting_list_entry', 'intended_management', 6, true, NULL, '{1,2,3,4,5}', NULL, NULL, NULL, 'quarantine', 'INTENDED MANAGEMENT: 1 inpatient, 2 day case, 3 regular day, 4 regular night, 5 two or more nights', NULL, NULL),
-    ('waiting_list_entry', 'clinical_priority', 7, false, 'ptl.clinical_priority', NULL, NULL, NULL, NULL, 'quarantine', 'Surgical priority P1a to P6', NULL, NULL),
+    ('waiting_list_entry', 'clinical_priority', 7, false, 'ptl.clinical_priority', NULL, NULL, NULL, NULL, 'load_without', 'Surgical priority P1a to P6. An invalid priority is left out (warning): the entry loads unprioritised and is listed for validation', NULL, NULL),
     ('waiting_list_entry', 'decision_to_admit', 8, true, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'quarantine', 'Date of the decision to admit, YYYY-MM-DD or DD/MM/YYYY, plausible from 1980-01-01 to the day the batch was opened. Required: an invalid or implausible date quarantines the row', '1980-01-01', 0),
-    ('waiting_list_entry', 'expected_duration_minutes', 9, false, 'integer', NULL, NULL, NULL, NULL, 'quarantine', 'Expected theatre time in minutes (1 to 1440)', NULL, NULL),
+    ('waiting_list_entry', 'expected_duration_minutes', 9, false, 'integer', NULL, NULL, NULL, NULL, 'load_without', 'Expected theatre time in minutes (1 to 1440). Another value is left out (warning): the entry loads and theatre planning uses the procedure''s typical time', NULL, NULL),
     ('waiting_list_entry', 'consultant_code', 10, false, NULL, NULL, NULL, NULL, NULL, 'load_without', 'Consultant who will operate. A value that starts like a spreadsheet formula is left out (warning): the entry still loads', NULL, NULL),
     ('waiting_list_entry', 'tci_date', 11, false, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'load_without', 'Admission date booked (to come in), YYYY-MM-DD or DD/MM/YYYY, plausible from 1980-01-01 to 730 days after the day the batch was opened (104 weeks, the longest wait any RTT standard allows). An invalid or implausible date is left out (warning): the patient stays on the list, shown as not booked', '1980-01-01', 730),
     ('waiting_list_entry', 'removed_date', 12, false, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'quarantine', 'Date the entry left the list, YYYY-MM-DD or DD/MM/YYYY, plausible from 1980-01-01 to the day the batch was opened, with removal_reason. An invalid or implausible date quarantines the row: without it the entry could be neither kept on nor taken off the list (a held entry keeps its last loaded state)', '1980-01-01', 0),
     ('waiting_list_entry', 'removal_reason', 13, false, NULL, '{admitted,no_longer_required,died,transferred,other}', NULL, NULL, NULL, 'quarantine', 'Why the entry left the list', NULL, NULL),
-    ('waiting_list_entry', 'site_code', 14, false, NULL, NULL, NULL, NULL, 'site', 'quarantine', 'Site where the admission is planned', NULL, NULL);
+    ('waiting_list_entry', 'site_code', 14, false, NULL, NULL, '^[A-Z0-9]{5}$', 'an ODS site code of 5 capitals or digits', 'site', 'placeholder', 'Site where the admission is planned. A code ptl.site does not hold yet loads as a placeholder (warning); a malformed one is left out (warning)', NULL, NULL);
 -- Messages about these columns name the column, not the value: plain
 -- readers read the messages (docs/security.md).
 UPDATE ptl.extract_column SET identifying = true
 WHERE column_name IN ('local_patient_id', 'nhs_number', 'given_name', 'family_name', 'date_of_birth', 'date_of_death',
                       'postcode', 'address_line_1');
+-- Values loaded with a fault are listed for the trust: an NHS number by V02
+-- (invalid) and V01 (missing), every other one by V31.
+UPDATE ptl.extract_column
+SET listed_by = CASE WHEN column_name = 'nhs_number' THEN 'V02' ELSE 'V31' END
+WHERE when_invalid <> 'quarantine';
+-- Every value loaded with a fault is listed by a validation rule for the
+-- trust to correct at source.
+ALTER TABLE ptl.extract_column ADD CONSTRAINT extract_column_fault_is_listed
+    CHECK ((when_invalid = 'quarantine') = (listed_by IS NULL));
 
 -- ---------------------------------------------------------------------------
 -- Quarantine, warnings and per-batch counts
@@ -363,12 +432,19 @@ CREATE TABLE ptl.load_warning (
     sqlstate        text NOT NULL,
     message         text NOT NULL,
     warned_at       timestamptz NOT NULL DEFAULT now(),
+    record_key      text[],
+    patient_id      bigint,
+    pathway_id      bigint,
+    resolved_in     bigint REFERENCES ptl.batch (batch_id),
     -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
     CONSTRAINT load_warning_warned_at_in_range CHECK (ptl.in_storage_range(warned_at))
 );
 CREATE INDEX load_warning_batch_idx ON ptl.load_warning (batch_id, extract, reason);
+CREATE INDEX load_warning_open_record_idx ON ptl.load_warning (extract, record_key) WHERE resolved_in IS NULL;
+CREATE INDEX load_warning_open_pathway_idx ON ptl.load_warning (pathway_id) WHERE resolved_in IS NULL;
+CREATE INDEX load_warning_open_patient_idx ON ptl.load_warning (patient_id) WHERE resolved_in IS NULL;
 COMMENT ON TABLE ptl.load_warning IS
-    'Rows that loaded without one invalid value (e.g. an invalid NHS number: the patient loads, the number is kept as recorded)';
+    'Values rows loaded without (e.g. an invalid NHS number: the patient loads, the number is kept as recorded here) and codes they loaded with as placeholders; listed for validation (V31) until a later delivery resolves them';
 COMMENT ON COLUMN ptl.load_warning.warning_id IS 'Key';
 COMMENT ON COLUMN ptl.load_warning.batch_id IS 'Batch the row came in';
 COMMENT ON COLUMN ptl.load_warning.extract IS 'Extract the row came in';
@@ -379,6 +455,11 @@ COMMENT ON COLUMN ptl.load_warning.reason IS 'Reason code, e.g. invalid_nhs_numb
 COMMENT ON COLUMN ptl.load_warning.sqlstate IS 'SQLSTATE the type''s parser gives for the value';
 COMMENT ON COLUMN ptl.load_warning.message IS 'What is wrong with the value';
 COMMENT ON COLUMN ptl.load_warning.warned_at IS 'When it was logged';
+COMMENT ON COLUMN ptl.load_warning.record_key IS 'The record''s natural key in its extract (ptl.feed.natural_key), as delivered';
+COMMENT ON COLUMN ptl.load_warning.patient_id IS 'The patient the record belongs to, when it belongs to one';
+COMMENT ON COLUMN ptl.load_warning.pathway_id IS 'The pathway the record belongs to, when it belongs to one';
+COMMENT ON COLUMN ptl.load_warning.resolved_in IS
+    'The later batch that delivered the record again without this fault; until then validation rule V31 lists it';
 
 CREATE TABLE ptl.batch_extract (
     batch_id        bigint NOT NULL REFERENCES ptl.batch (batch_id),
@@ -490,7 +571,9 @@ BEGIN
         IF c.pattern IS NOT NULL THEN
             tests := tests || format('%s !~ %L', v, c.pattern);
         END IF;
-        IF c.code_table IS NOT NULL THEN
+        -- A placeholder column's code is looked up by ptl.load_placeholders:
+        -- an unknown code is not a fault of the row.
+        IF c.code_table IS NOT NULL AND c.when_invalid <> 'placeholder' THEN
             EXECUTE format('SELECT coalesce(array_agg(%I ORDER BY 1), ''{}'') FROM ptl.%I',
                            CASE c.code_table WHEN 'site' THEN 'site_code'
                                              WHEN 'commissioner' THEN 'commissioner_code'
@@ -613,6 +696,8 @@ BEGIN
         reason := 'invalid_code';
         sqlstate := '22P02';
         message := format('%s%s is not %s', c.column_name, shown, c.pattern_meaning);
+    ELSIF c.when_invalid = 'placeholder' THEN
+        NULL;  -- an unknown code becomes a placeholder (ptl.load_placeholders)
     ELSIF c.code_table = 'site' AND NOT EXISTS (SELECT 1 FROM ptl.site WHERE site_code = v) THEN
         reason := 'invalid_code';
         sqlstate := '23503';
@@ -635,7 +720,8 @@ COMMENT ON FUNCTION ptl.extract_value_problem(ptl.extract_column, text, date) IS
 -- table with their position; for rows that break a column rule that
 -- quarantines, the first failing column (bad_column); and the columns whose
 -- invalid value the row loads without (warn_columns).  Row rules of stage 2
--- may add to warn_columns, with their own reason in warn_notes.  Returns the
+-- may add to warn_columns, with their own reason in warn_notes; placeholder
+-- codes are noted in kept_columns (ptl.load_placeholders).  Returns the
 -- number of rows read.
 CREATE FUNCTION ptl.load_check_columns(batch bigint, extract_name text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -654,7 +740,9 @@ BEGIN
     FOR c IN SELECT * FROM ptl.extract_column WHERE extract = extract_name ORDER BY ordinal LOOP
         test := ptl.extract_column_fails(c, opened);
         CONTINUE WHEN test IS NULL;
-        IF c.when_invalid = 'quarantine' THEN
+        -- (a required placeholder column: only an unknown code is a
+        -- placeholder; a missing or malformed one quarantines the row)
+        IF c.when_invalid = 'quarantine' OR c.required THEN
             fails := fails || format(' WHEN %s THEN %L', test, c.column_name);
         ELSE
             -- Every column to leave out, not only the first.
@@ -684,6 +772,7 @@ BEGIN
                CASE WHEN $2 THEN s.source_row ELSE $3 + row_number() OVER (ORDER BY s.row_no) END AS row_in_extract,
                CASE %s END AS bad_column,
                %s AS warn_columns,
+               '{}'::text[] AS kept_columns,
                NULL::jsonb AS warn_notes,
                NULL::text AS reason,
                NULL::text AS rule_column,
@@ -740,48 +829,134 @@ $$;
 COMMENT ON FUNCTION ptl.load_mark_repeats(text, text[], text) IS
     'Internal to ptl.load(): marks rows whose key appears again later in the same extract';
 
--- Stage 2 helper for extracts whose rows belong to a pathway (events,
--- waiting-list entries): the pathway must exist at this provider.
+-- Stage 2 helper: a row must hang on a record the batch's organisation
+-- holds (ptl.feed.placed_on): its patient (local_patient_id, in the same
+-- source system), its pathway (ppid_issuer, ppid) or its waiting-list entry
+-- (ppid_issuer, ppid, entry_ref).  A row whose parent is missing is
+-- quarantined: parent_rejected when this batch quarantined the parent's row
+-- (the message points at it), unknown_parent otherwise.  Messages never
+-- quote a local patient identifier.
 CREATE FUNCTION ptl.load_mark_orphans(extract_name text, batch bigint)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 DECLARE
-    provider text := (SELECT b.org_code FROM ptl.batch b WHERE b.batch_id = load_mark_orphans.batch);
+    b ptl.batch := (SELECT x FROM ptl.batch x WHERE x.batch_id = load_mark_orphans.batch);
+    placed text := (SELECT e.placed_on FROM ptl.feed e WHERE e.extract = extract_name);
+    keys text[];
+    parent_extract text;
+    held text;
+    rejected_msg text;
+    unknown_msg text;
 BEGIN
+    CASE placed
+        WHEN 'patient' THEN
+            keys := '{local_patient_id}';
+            parent_extract := 'patient';
+            held := 'SELECT 1 FROM ptl.patient p WHERE p.org_code = $2 AND p.source_system = $3
+                     AND p.local_patient_id = o.k[1]';
+            rejected_msg := $m$format('its patient was quarantined at row %s of this batch''s patient extract', o.rejected_at)$m$;
+            unknown_msg := $m$format('no patient with this local_patient_id is known in %s at %s; send the patient row first', $3, $2)$m$;
+        WHEN 'pathway' THEN
+            keys := '{ppid_issuer,ppid}';
+            parent_extract := 'pathway';
+            held := 'SELECT 1 FROM ptl.pathway p WHERE p.provider_org = $2 AND p.ppid_issuer = o.k[1] AND p.ppid = o.k[2]';
+            rejected_msg := $m$format('its pathway (PPID %s issued by %s) was quarantined at row %s of this batch''s pathway extract',
+                                   o.k[2], o.k[1], o.rejected_at)$m$;
+            unknown_msg := $m$format('no pathway with PPID %s issued by %s is known at %s; send the pathway row first',
+                                  o.k[2], o.k[1], $2)$m$;
+        WHEN 'entry' THEN
+            keys := '{ppid_issuer,ppid,entry_ref}';
+            parent_extract := 'waiting_list_entry';
+            held := 'SELECT 1 FROM ptl.pathway p JOIN ptl.waiting_list_entry e ON e.pathway_id = p.pathway_id
+                     WHERE p.provider_org = $2 AND p.ppid_issuer = o.k[1] AND p.ppid = o.k[2] AND e.entry_ref = o.k[3]';
+            rejected_msg := $m$format('its waiting-list entry (%s on PPID %s issued by %s) was quarantined at row %s of this batch''s waiting_list_entry extract',
+                                   o.k[3], o.k[2], o.k[1], o.rejected_at)$m$;
+            unknown_msg := $m$format('no waiting-list entry %s on a pathway with PPID %s issued by %s is known at %s; send the waiting-list row first',
+                                  o.k[3], o.k[2], o.k[1], $2)$m$;
+        ELSE
+            RETURN;  -- placed on the organisation alone: the batch's
+    END CASE;
     EXECUTE format($q$
-        UPDATE pg_temp.%I w
+        UPDATE pg_temp.%1$I w
         SET reason = CASE WHEN o.rejected_at IS NOT NULL THEN 'parent_rejected' ELSE 'unknown_parent' END,
-            bad_sqlstate = '23503', rule_column = 'ppid',
-            bad_message = CASE
-                WHEN o.rejected_at IS NOT NULL THEN
-                    format('its pathway (PPID %%s issued by %%s) was quarantined at row %%s of this batch''s pathway extract',
-                           o.ppid, o.ppid_issuer, o.rejected_at)
-                ELSE
-                    format('no pathway with PPID %%s issued by %%s is known at %%s; send the pathway row first',
-                           o.ppid, o.ppid_issuer, $2)
-                END
-        FROM (SELECT x.row_no, x.ppid, x.ppid_issuer,
+            bad_sqlstate = '23503', rule_column = %2$L,
+            bad_message = CASE WHEN o.rejected_at IS NOT NULL THEN %3$s ELSE %4$s END
+        FROM (SELECT x.row_no, x.k,
                      (SELECT max(r.row_in_extract) FROM ptl.rejected_row r
-                      WHERE r.batch_id = $1 AND r.extract = 'pathway'
-                        AND ptl.extract_value(r.raw ->> 'ppid') = x.ppid
-                        AND ptl.extract_value(r.raw ->> 'ppid_issuer') = x.ppid_issuer) AS rejected_at
-              FROM (SELECT v.row_no, ptl.extract_value(v.ppid) AS ppid,
-                           ptl.extract_value(v.ppid_issuer) AS ppid_issuer
-                    FROM pg_temp.%I v
+                      WHERE r.batch_id = $1 AND r.extract = %5$L
+                        AND ARRAY[%6$s] = x.k) AS rejected_at
+              FROM (SELECT v.row_no, ARRAY[%7$s] AS k
+                    FROM pg_temp.%1$I v
                     WHERE v.bad_column IS NULL AND v.reason IS NULL) x
-              WHERE NOT EXISTS (SELECT 1 FROM ptl.pathway p
-                                WHERE p.provider_org = $2
-                                  AND p.ppid_issuer = x.ppid_issuer
-                                  AND p.ppid = x.ppid)) o
+              WHERE NOT EXISTS (%8$s)) o
         WHERE w.row_no = o.row_no$q$,
-        'ptl_load_' || extract_name, 'ptl_load_' || extract_name)
-    USING batch, provider;
+        'ptl_load_' || extract_name,
+        keys[cardinality(keys)],
+        rejected_msg, unknown_msg, parent_extract,
+        (SELECT string_agg(format('ptl.extract_value(r.raw ->> %L)', k), ', ') FROM unnest(keys) k),
+        (SELECT string_agg(format('ptl.extract_value(v.%I)', k), ', ') FROM unnest(keys) k),
+        replace(held, 'o.k', 'x.k'))
+    USING batch, b.org_code, b.source_system;
 END
 $$;
 COMMENT ON FUNCTION ptl.load_mark_orphans(text, bigint) IS
-    'Internal to ptl.load(): marks event or waiting-list rows whose pathway is not known at the batch''s provider';
+    'Internal to ptl.load(): marks rows whose patient, pathway or waiting-list entry (ptl.feed.placed_on) the batch''s organisation does not hold';
+
+-- Stage 2 helper: codes of placeholder columns (ptl.extract_column) that the
+-- reference table does not hold, or holds only as a placeholder, are noted
+-- in kept_columns (the row loads with the code, and a warning), and the
+-- codes missing from the table are added to it as placeholders for the
+-- reference data to resolve (a site is taken to be the batch's
+-- organisation's).  So an unknown site, commissioner or treatment function
+-- never takes a patient off the list.
+CREATE FUNCTION ptl.load_placeholders(batch bigint, extract_name text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$
+DECLARE
+    org text := (SELECT b.org_code FROM ptl.batch b WHERE b.batch_id = load_placeholders.batch);
+    work text := 'ptl_load_' || extract_name;
+    c ptl.extract_column;
+    code_column text;
+BEGIN
+    FOR c IN SELECT * FROM ptl.extract_column x
+             WHERE x.extract = extract_name AND x.when_invalid = 'placeholder' ORDER BY x.ordinal LOOP
+        code_column := CASE c.code_table WHEN 'site' THEN 'site_code'
+                                         WHEN 'commissioner' THEN 'commissioner_code' ELSE 'tfc' END;
+        EXECUTE format($q$
+            UPDATE pg_temp.%1$I w SET kept_columns = w.kept_columns || %2$L::text
+            WHERE w.bad_column IS NULL AND w.reason IS NULL
+              AND ptl.extract_value(w.%2$I) IS NOT NULL
+              AND %2$L <> ALL (w.warn_columns)
+              AND NOT EXISTS (SELECT 1 FROM ptl.%3$I t
+                              WHERE t.%4$I = ptl.extract_value(w.%2$I) AND NOT t.placeholder)$q$,
+            work, c.column_name, c.code_table, code_column);
+        EXECUTE format($q$
+            INSERT INTO ptl.%3$I (%4$I, %5$s placeholder)
+            SELECT DISTINCT ptl.extract_value(w.%2$I), %6$s true
+            FROM pg_temp.%1$I w
+            WHERE %2$L = ANY (w.kept_columns)
+            ON CONFLICT DO NOTHING$q$,
+            work, c.column_name, c.code_table, code_column,
+            CASE c.code_table WHEN 'site' THEN 'org_code, name,'
+                              WHEN 'commissioner' THEN 'name,'
+                              ELSE 'name, rtt_line,' END,
+            CASE c.code_table
+                WHEN 'site' THEN format('%L, format(''Site %%s (placeholder: not in the reference data)'', ptl.extract_value(w.%I)),',
+                                        org, c.column_name)
+                WHEN 'commissioner' THEN format('format(''Commissioner %%s (placeholder: not in the reference data)'', ptl.extract_value(w.%I)),',
+                                                c.column_name)
+                -- reported on Other - Other Services until resolved
+                ELSE format('format(''Treatment function %%s (placeholder: not in the reference data)'', ptl.extract_value(w.%I)), ''X06'',',
+                            c.column_name) END);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION ptl.load_placeholders(bigint, text) IS
+    'Internal to ptl.load(): notes the rows whose site, commissioner or treatment function code is not (yet) in the reference data, and adds such codes there as placeholders';
 
 -- Stage 3: quarantine the rows marked bad, log the warnings, and clear the
 -- batch's rows from staging.
@@ -792,7 +967,23 @@ SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 DECLARE
     work text := 'ptl_load_' || extract_name;
-    opened date := (SELECT b.opened_at::date FROM ptl.batch b WHERE b.batch_id = load_quarantine.batch);
+    b ptl.batch := (SELECT x FROM ptl.batch x WHERE x.batch_id = load_quarantine.batch);
+    opened date := b.opened_at::date;
+    cols text[] := ARRAY(SELECT c.column_name FROM ptl.extract_column c WHERE c.extract = extract_name);
+    key_values text := (SELECT string_agg(format('ptl.extract_value(w.%I)', k), ', ' ORDER BY i)
+                        FROM ptl.feed e, unnest(e.natural_key) WITH ORDINALITY u(k, i)
+                        WHERE e.extract = extract_name);
+    -- the patient and pathway a warned row belongs to (after the upsert)
+    subject text := CASE
+        WHEN cols @> '{ppid_issuer,ppid}' THEN
+            'SELECT p.patient_id, p.pathway_id FROM ptl.pathway p
+             WHERE p.provider_org = $4 AND p.ppid_issuer = ptl.extract_value(w.ppid_issuer)
+               AND p.ppid = ptl.extract_value(w.ppid)'
+        WHEN cols @> '{local_patient_id}' THEN
+            'SELECT p.patient_id, NULL::bigint AS pathway_id FROM ptl.patient p
+             WHERE p.org_code = $4 AND p.source_system = $5
+               AND p.local_patient_id = ptl.extract_value(w.local_patient_id)'
+        ELSE 'SELECT NULL::bigint AS patient_id, NULL::bigint AS pathway_id' END;
     n bigint;
 BEGIN
     -- Faults of one column: reason and message come from the column's rule.
@@ -804,7 +995,7 @@ BEGIN
         FROM pg_temp.%I w
         CROSS JOIN LATERAL (
             SELECT to_jsonb(w) ->> w.bad_column AS value,
-                   to_jsonb(w) - '{bad_column,warn_columns,warn_notes,reason,rule_column,bad_sqlstate,bad_message,row_in_extract,batch_id,row_no,source_row}'::text[] AS raw) r
+                   to_jsonb(w) - '{bad_column,warn_columns,kept_columns,warn_notes,reason,rule_column,bad_sqlstate,bad_message,row_in_extract,batch_id,row_no,source_row}'::text[] AS raw) r
         JOIN ptl.extract_column c ON c.extract = $2 AND c.column_name = w.bad_column
         CROSS JOIN LATERAL ptl.extract_value_problem(c, r.value, $3) p
         WHERE w.bad_column IS NOT NULL$q$, work)
@@ -817,7 +1008,7 @@ BEGIN
                                       reason, sqlstate, message, raw)
         SELECT $1, $2, w.row_in_extract, w.rule_column, to_jsonb(w) ->> w.rule_column,
                w.reason, w.bad_sqlstate, w.bad_message,
-               to_jsonb(w) - '{bad_column,warn_columns,warn_notes,reason,rule_column,bad_sqlstate,bad_message,row_in_extract,batch_id,row_no,source_row}'::text[]
+               to_jsonb(w) - '{bad_column,warn_columns,kept_columns,warn_notes,reason,rule_column,bad_sqlstate,bad_message,row_in_extract,batch_id,row_no,source_row}'::text[]
         FROM pg_temp.%I w
         WHERE w.bad_column IS NULL AND w.reason IS NOT NULL$q$, work)
     USING batch, extract_name;
@@ -826,28 +1017,54 @@ BEGIN
 
     -- Values left out of rows that loaded: one warning per value, with the
     -- reason its column rule gives (an invalid NHS number keeps its old
-    -- name, invalid_nhs_number), or the one a row rule noted.
+    -- name, invalid_nhs_number), or the one a row rule noted; and one per
+    -- code loaded as a placeholder.  Each names its record (the extract's
+    -- natural key, the patient and pathway), so that validation rule V31
+    -- lists it until a later delivery of the record comes without the fault.
     EXECUTE format($q$
         INSERT INTO ptl.load_warning (batch_id, extract, row_in_extract, column_name, value,
-                                      reason, sqlstate, message)
+                                      reason, sqlstate, message, record_key, patient_id, pathway_id)
         SELECT $1, $2, w.row_in_extract, x.column_name, x.value,
-               coalesce(x.note ->> 'reason',
-                        CASE WHEN p.reason = 'invalid_code' THEN 'invalid_' || x.column_name ELSE p.reason END),
-               coalesce(x.note ->> 'sqlstate', p.sqlstate),
-               rtrim(coalesce(x.note ->> 'message', p.message), '.') || '; the row loaded without it'
-        FROM pg_temp.%I w
+               CASE WHEN x.kept THEN 'placeholder_' || c.code_table
+                    ELSE coalesce(x.note ->> 'reason',
+                                  CASE WHEN p.reason = 'invalid_code' THEN 'invalid_' || x.column_name ELSE p.reason END)
+                    END,
+               CASE WHEN x.kept THEN '23503' ELSE coalesce(x.note ->> 'sqlstate', p.sqlstate) END,
+               CASE WHEN x.kept
+                    THEN format('%%s %%s is not in ptl.%%s yet; the row loaded with it, added there as a placeholder for the reference data to resolve',
+                                x.column_name, quote_literal(x.value), c.code_table)
+                    ELSE rtrim(coalesce(x.note ->> 'message', p.message), '.') || '; the row loaded without it' END,
+               ARRAY[%2$s], s.patient_id, s.pathway_id
+        FROM pg_temp.%1$I w
         CROSS JOIN LATERAL (SELECT u.column_name, to_jsonb(w) ->> u.column_name AS value,
-                                   w.warn_notes -> u.column_name AS note
-                            FROM unnest(w.warn_columns) u(column_name)) x
+                                   w.warn_notes -> u.column_name AS note, false AS kept
+                            FROM unnest(w.warn_columns) u(column_name)
+                            UNION ALL
+                            SELECT k.column_name, to_jsonb(w) ->> k.column_name, NULL, true
+                            FROM unnest(w.kept_columns) k(column_name)) x
         JOIN ptl.extract_column c ON c.extract = $2 AND c.column_name = x.column_name
         CROSS JOIN LATERAL ptl.extract_value_problem(c, x.value, $3) p
+        LEFT JOIN LATERAL (%3$s) s ON true
         WHERE w.bad_column IS NULL AND w.reason IS NULL
-        ORDER BY w.row_in_extract, c.ordinal$q$, work)
-    USING batch, extract_name, opened;
+        ORDER BY w.row_in_extract, c.ordinal$q$, work, key_values, subject)
+    USING batch, extract_name, opened, b.org_code, b.source_system;
     EXECUTE format($q$
         SELECT count(*) FROM pg_temp.%I w
-        WHERE w.bad_column IS NULL AND w.reason IS NULL AND cardinality(w.warn_columns) > 0$q$, work)
+        WHERE w.bad_column IS NULL AND w.reason IS NULL
+          AND cardinality(w.warn_columns) + cardinality(w.kept_columns) > 0$q$, work)
     INTO warned;
+
+    -- A record delivered again without a fault it had: the earlier warning
+    -- is resolved.
+    EXECUTE format($q$
+        UPDATE ptl.load_warning lw SET resolved_in = $1
+        FROM pg_temp.%1$I w
+        WHERE lw.extract = $2 AND lw.resolved_in IS NULL AND lw.batch_id <> $1
+          AND lw.record_key = ARRAY[%2$s]
+          AND w.bad_column IS NULL AND w.reason IS NULL
+          AND lw.column_name <> ALL (w.warn_columns || w.kept_columns)
+          AND lw.batch_id IN (SELECT x.batch_id FROM ptl.batch x WHERE x.org_code = $3)$q$, work, key_values)
+    USING batch, extract_name, b.org_code;
 
     EXECUTE format('DELETE FROM ptl_stage.%I WHERE batch_id = $1', extract_name) USING batch;
 END
@@ -870,8 +1087,6 @@ AS $$
 DECLARE
     b ptl.batch := (SELECT x FROM ptl.batch x WHERE x.batch_id = batch);
 BEGIN
-    PERFORM ptl.load_mark_repeats('patient', '{local_patient_id}', 'patient (local_patient_id)');
-
     -- Each date's form and plausible window is a column rule
     -- (ptl.extract_column).  A death before the birth is a row rule: which
     -- of the two is wrong cannot be told, and a doubtful death must not
@@ -905,13 +1120,13 @@ BEGIN
                CASE WHEN 'family_name' <> ALL (w.warn_columns) THEN ptl.extract_value(w.family_name) END,
                CASE WHEN 'date_of_birth' <> ALL (w.warn_columns) THEN ptl.extract_value(w.date_of_birth)::date END,
                CASE WHEN 'date_of_death' <> ALL (w.warn_columns) THEN ptl.extract_value(w.date_of_death)::date END,
-               ptl.extract_value(w.sex),
+               CASE WHEN 'sex' <> ALL (w.warn_columns) THEN ptl.extract_value(w.sex) END,
                -- Postcodes are stored upper case with one space before the inward code.
-               regexp_replace(upper(replace(ptl.extract_value(w.postcode), ' ', '')), '^(.+)(...)$', '\1 \2'),
+               CASE WHEN 'postcode' <> ALL (w.warn_columns) THEN regexp_replace(upper(replace(ptl.extract_value(w.postcode), ' ', '')), '^(.+)(...)$', '\1 \2') END,
                CASE WHEN 'address_line_1' <> ALL (w.warn_columns) THEN ptl.extract_value(w.address_line_1) END,
-               ptl.extract_value(w.ethnic_category),
-               ptl.extract_value(w.lsoa_code), ptl.extract_value(w.gp_practice_code),
-               ptl.extract_value(w.commissioner_code), batch
+               CASE WHEN 'ethnic_category' <> ALL (w.warn_columns) THEN ptl.extract_value(w.ethnic_category) END,
+               CASE WHEN 'lsoa_code' <> ALL (w.warn_columns) THEN ptl.extract_value(w.lsoa_code) END, CASE WHEN 'gp_practice_code' <> ALL (w.warn_columns) THEN ptl.extract_value(w.gp_practice_code) END,
+               CASE WHEN 'commissioner_code' <> ALL (w.warn_columns) THEN ptl.extract_value(w.commissioner_code) END, batch
         FROM pg_temp.ptl_load_patient w
         WHERE w.bad_column IS NULL AND w.reason IS NULL
         ON CONFLICT (org_code, source_system, local_patient_id) DO UPDATE
@@ -957,43 +1172,19 @@ AS $$
 DECLARE
     b ptl.batch := (SELECT x FROM ptl.batch x WHERE x.batch_id = batch);
 BEGIN
-    PERFORM ptl.load_mark_repeats('pathway', '{ppid_issuer,ppid}', 'pathway (ppid_issuer, ppid)');
-
-    -- The patient must be known to the same system.
-    UPDATE pg_temp.ptl_load_pathway w
-    SET reason = CASE WHEN r.row_in_extract IS NOT NULL THEN 'parent_rejected' ELSE 'unknown_parent' END,
-        bad_sqlstate = '23503', rule_column = 'local_patient_id',
-        bad_message = CASE
-            WHEN r.row_in_extract IS NOT NULL THEN
-                format('its patient was quarantined at row %s of this batch''s patient extract', r.row_in_extract)
-            ELSE format('no patient with this local_patient_id is known in %s at %s; send the patient row first',
-                        b.source_system, b.org_code)
-            END
-    FROM pg_temp.ptl_load_pathway o
-    LEFT JOIN (SELECT ptl.extract_value(raw ->> 'local_patient_id') AS local_patient_id,
-                      max(row_in_extract) AS row_in_extract
-               FROM ptl.rejected_row
-               WHERE batch_id = batch AND extract = 'patient'
-               GROUP BY 1) r ON r.local_patient_id = ptl.extract_value(o.local_patient_id)
-    WHERE w.row_no = o.row_no
-      AND o.bad_column IS NULL AND o.reason IS NULL
-      AND NOT EXISTS (SELECT 1 FROM ptl.patient p
-                      WHERE p.org_code = b.org_code AND p.source_system = b.source_system
-                        AND p.local_patient_id = ptl.extract_value(o.local_patient_id));
-
     WITH upserted AS (
         INSERT INTO ptl.pathway AS t
             (patient_id, provider_org, site_code, ppid, ppid_issuer, ubrn, treatment_function,
              referral_priority, referral_received, commissioner_code, consultant_code, batch_id)
-        SELECT p.patient_id, b.org_code, coalesce(ptl.extract_value(w.site_code), b.site_code),
-               ptl.extract_value(w.ppid), ptl.extract_value(w.ppid_issuer), ptl.extract_value(w.ubrn),
+        SELECT p.patient_id, b.org_code, coalesce(CASE WHEN 'site_code' <> ALL (w.warn_columns) THEN ptl.extract_value(w.site_code) END, b.site_code),
+               ptl.extract_value(w.ppid), ptl.extract_value(w.ppid_issuer), CASE WHEN 'ubrn' <> ALL (w.warn_columns) THEN ptl.extract_value(w.ubrn) END,
                ptl.extract_value(w.treatment_function),
-               CASE ptl.extract_value(w.referral_priority)
+               CASE CASE WHEN 'referral_priority' <> ALL (w.warn_columns) THEN ptl.extract_value(w.referral_priority) END
                    WHEN '1' THEN 'routine' WHEN '2' THEN 'urgent' WHEN '3' THEN 'two_week_wait'
-                   ELSE coalesce(ptl.extract_value(w.referral_priority), 'routine')
+                   ELSE coalesce(CASE WHEN 'referral_priority' <> ALL (w.warn_columns) THEN ptl.extract_value(w.referral_priority) END, 'routine')
                END::ptl.referral_priority,
-               ptl.extract_value(w.referral_received)::date,
-               ptl.extract_value(w.commissioner_code),
+               CASE WHEN 'referral_received' <> ALL (w.warn_columns) THEN ptl.extract_value(w.referral_received)::date END,
+               CASE WHEN 'commissioner_code' <> ALL (w.warn_columns) THEN ptl.extract_value(w.commissioner_code) END,
                CASE WHEN 'consultant_code' <> ALL (w.warn_columns) THEN ptl.extract_value(w.consultant_code) END,
                batch
         FROM pg_temp.ptl_load_pathway w
@@ -1051,24 +1242,33 @@ AS $$
 DECLARE
     b ptl.batch := (SELECT x FROM ptl.batch x WHERE x.batch_id = batch);
 BEGIN
-    PERFORM ptl.load_mark_repeats('pathway_event', '{ppid_issuer,ppid,event_ref}',
-                                  'event (ppid_issuer, ppid, event_ref)');
-
-    -- Kinds whose meaning needs a second date (rtt-rules.md 9.1).  The
-    -- dates' form and plausible window are column rules.
+    -- Kinds whose meaning needs a second date (RTT guidance 9.1).  An offer
+    -- or a decline without its date is not an offer: the row is
+    -- quarantined (the pathway stays on the list).  A transfer in without a
+    -- usable original clock start loads: its clock start is unknown, which
+    -- the return reports in its own column (validation V06 lists it).
     UPDATE pg_temp.ptl_load_pathway_event w
-    SET reason = 'missing_required', bad_sqlstate = '23502', rule_column = 'ref_date',
-        bad_message = format('ref_date is empty, but a %s event needs it (%s)', d.kind,
-                             CASE d.kind WHEN 'transfer_in' THEN 'the original clock start'
-                                         WHEN 'tci_offer' THEN 'the admission date offered'
+    SET reason = coalesce(p.reason, 'missing_required'), bad_sqlstate = coalesce(p.sqlstate, '23502'),
+        rule_column = 'ref_date',
+        bad_message = format('%s, but a %s event needs it (%s)',
+                             coalesce(p.message, 'ref_date is empty'), d.kind,
+                             CASE d.kind WHEN 'tci_offer' THEN 'the admission date offered'
                                          ELSE 'the date the offer was declined' END)
-    FROM (SELECT row_no, ptl.extract_value(kind)::ptl.event_kind AS kind
+    FROM (SELECT row_no, ptl.extract_value(kind)::ptl.event_kind AS kind, ref_date
           FROM pg_temp.ptl_load_pathway_event
-          WHERE bad_column IS NULL AND reason IS NULL AND ptl.extract_value(ref_date) IS NULL) d
+          WHERE bad_column IS NULL AND reason IS NULL
+            AND (ptl.extract_value(ref_date) IS NULL OR 'ref_date' = ANY (warn_columns))) d
+    JOIN ptl.extract_column c ON c.extract = 'pathway_event' AND c.column_name = 'ref_date'
+    CROSS JOIN LATERAL ptl.extract_value_problem(c, d.ref_date, (SELECT x.opened_at::date FROM ptl.batch x WHERE x.batch_id = load_events.batch)) p
     WHERE w.row_no = d.row_no
-      AND d.kind IN ('transfer_in', 'tci_offer', 'tci_declined');
-
-    PERFORM ptl.load_mark_orphans('pathway_event', batch);
+      AND d.kind IN ('tci_offer', 'tci_declined');
+    UPDATE pg_temp.ptl_load_pathway_event w
+    SET warn_columns = w.warn_columns || 'ref_date'::text,
+        warn_notes = coalesce(w.warn_notes, '{}') || jsonb_build_object('ref_date', jsonb_build_object(
+            'reason', 'unknown_clock_start', 'sqlstate', '23502',
+            'message', 'ref_date (the original clock start) is empty on a transfer_in: the clock start is unknown'))
+    WHERE w.bad_column IS NULL AND w.reason IS NULL
+      AND ptl.extract_value(w.kind) = 'transfer_in' AND ptl.extract_value(w.ref_date) IS NULL;
 
     WITH upserted AS (
         INSERT INTO ptl.pathway_event AS t
@@ -1076,9 +1276,11 @@ BEGIN
              site_code, treatment_function, batch_id)
         SELECT p.pathway_id, p.patient_id, ptl.extract_value(w.event_ref),
                ptl.extract_value(w.event_date)::date, ptl.extract_value(w.kind)::ptl.event_kind,
-               ptl.extract_value(w.rtt_status)::ptl.rtt_status, ptl.extract_value(w.ref_date)::date,
-               coalesce(ptl.extract_value(w.site_code), b.site_code),
-               ptl.extract_value(w.treatment_function), batch
+               CASE WHEN 'rtt_status' <> ALL (w.warn_columns) THEN ptl.extract_value(w.rtt_status)::ptl.rtt_status END,
+               CASE WHEN 'ref_date' <> ALL (w.warn_columns) THEN ptl.extract_value(w.ref_date)::date END,
+               coalesce(CASE WHEN 'site_code' <> ALL (w.warn_columns) THEN ptl.extract_value(w.site_code) END, b.site_code),
+               CASE WHEN 'treatment_function' <> ALL (w.warn_columns) THEN ptl.extract_value(w.treatment_function) END,
+               batch
         FROM pg_temp.ptl_load_pathway_event w
         JOIN ptl.pathway p ON p.provider_org = b.org_code
                           AND p.ppid_issuer = ptl.extract_value(w.ppid_issuer)
@@ -1121,35 +1323,39 @@ AS $$
 DECLARE
     b ptl.batch := (SELECT x FROM ptl.batch x WHERE x.batch_id = batch);
 BEGIN
-    PERFORM ptl.load_mark_repeats('waiting_list_entry', '{ppid_issuer,ppid,entry_ref}',
-                                  'waiting-list entry (ppid_issuer, ppid, entry_ref)');
+    -- An expected theatre time outside 1 to 1440 minutes is left out
+    -- (warning): theatre planning then uses the procedure's typical time.
+    UPDATE pg_temp.ptl_load_waiting_list_entry w
+    SET warn_columns = w.warn_columns || 'expected_duration_minutes'::text,
+        warn_notes = coalesce(w.warn_notes, '{}') || jsonb_build_object('expected_duration_minutes', jsonb_build_object(
+            'reason', 'out_of_range', 'sqlstate', '22003',
+            'message', format('expected_duration_minutes %s is outside 1 to 1440 minutes',
+                              ptl.extract_value(w.expected_duration_minutes))))
+    WHERE w.bad_column IS NULL AND w.reason IS NULL
+      -- (CASE: only a value that parsed as an integer is cast)
+      AND CASE WHEN 'expected_duration_minutes' = ANY (w.warn_columns) THEN false
+               ELSE ptl.extract_value(w.expected_duration_minutes)::int NOT BETWEEN 1 AND 1440 END;
 
     -- The dates' form and plausible window are column rules; these rules
-    -- span columns.
+    -- span columns.  Without a consistent removal the entry could be
+    -- neither kept on nor taken off the list: the row is quarantined, and
+    -- the entry keeps its last loaded state.
     UPDATE pg_temp.ptl_load_waiting_list_entry w
-    SET reason = CASE WHEN d.minutes NOT BETWEEN 1 AND 1440 THEN 'out_of_range' ELSE 'inconsistent' END,
-        bad_sqlstate = CASE WHEN d.minutes NOT BETWEEN 1 AND 1440 THEN '22003' ELSE '23514' END,
-        rule_column = CASE WHEN d.minutes NOT BETWEEN 1 AND 1440 THEN 'expected_duration_minutes'
-                           WHEN d.removed IS NOT NULL AND d.removal_reason IS NULL THEN 'removal_reason'
+    SET reason = 'inconsistent', bad_sqlstate = '23514',
+        rule_column = CASE WHEN d.removed IS NOT NULL AND d.removal_reason IS NULL THEN 'removal_reason'
                            ELSE 'removed_date' END,
         bad_message = CASE
-            WHEN d.minutes NOT BETWEEN 1 AND 1440 THEN
-                format('expected_duration_minutes %s is outside 1 to 1440 minutes', d.minutes)
             WHEN (d.removed IS NULL) <> (d.removal_reason IS NULL) THEN
                 'removed_date and removal_reason must be given together'
             ELSE format('removed_date %s is before decision_to_admit %s', d.removed, d.dta)
             END
     FROM (SELECT row_no, ptl.extract_value(decision_to_admit)::date AS dta,
                  ptl.extract_value(removed_date)::date AS removed,
-                 ptl.extract_value(removal_reason) AS removal_reason,
-                 ptl.extract_value(expected_duration_minutes)::int AS minutes
+                 ptl.extract_value(removal_reason) AS removal_reason
           FROM pg_temp.ptl_load_waiting_list_entry
           WHERE bad_column IS NULL AND reason IS NULL) d
     WHERE w.row_no = d.row_no
-      AND (d.minutes NOT BETWEEN 1 AND 1440
-           OR (d.removed IS NULL) <> (d.removal_reason IS NULL) OR d.removed < d.dta);
-
-    PERFORM ptl.load_mark_orphans('waiting_list_entry', batch);
+      AND ((d.removed IS NULL) <> (d.removal_reason IS NULL) OR d.removed < d.dta);
 
     WITH upserted AS (
         INSERT INTO ptl.waiting_list_entry AS t
@@ -1157,16 +1363,16 @@ BEGIN
              intended_management, clinical_priority, decision_to_admit, expected_duration_minutes,
              consultant_code, tci_date, removed_date, removal_reason, site_code, batch_id)
         SELECT p.pathway_id, p.patient_id, ptl.extract_value(w.entry_ref),
-               ptl.extract_value(w.procedure_code),
+               CASE WHEN 'procedure_code' <> ALL (w.warn_columns) THEN ptl.extract_value(w.procedure_code) END,
                CASE WHEN 'procedure_description' <> ALL (w.warn_columns) THEN ptl.extract_value(w.procedure_description) END,
                ptl.extract_value(w.intended_management),
-               ptl.extract_value(w.clinical_priority)::ptl.clinical_priority,
+               CASE WHEN 'clinical_priority' <> ALL (w.warn_columns) THEN ptl.extract_value(w.clinical_priority)::ptl.clinical_priority END,
                ptl.extract_value(w.decision_to_admit)::date,
-               ptl.extract_value(w.expected_duration_minutes)::int,
+               CASE WHEN 'expected_duration_minutes' <> ALL (w.warn_columns) THEN ptl.extract_value(w.expected_duration_minutes)::int END,
                CASE WHEN 'consultant_code' <> ALL (w.warn_columns) THEN ptl.extract_value(w.consultant_code) END,
                CASE WHEN 'tci_date' <> ALL (w.warn_columns) THEN ptl.extract_value(w.tci_date)::date END,
                ptl.extract_value(w.removed_date)::date, ptl.extract_value(w.removal_reason),
-               coalesce(ptl.extract_value(w.site_code), b.site_code), batch
+               coalesce(CASE WHEN 'site_code' <> ALL (w.warn_columns) THEN ptl.extract_value(w.site_code) END, b.site_code), batch
         FROM pg_temp.ptl_load_waiting_list_entry w
         JOIN ptl.pathway p ON p.provider_org = b.org_code
                           AND p.ppid_issuer = ptl.extract_value(w.ppid_issuer)
@@ -1210,6 +1416,9 @@ $$;
 COMMENT ON FUNCTION ptl.load_waiting_list(bigint) IS
     'Internal to ptl.load(): row rules and upsert of a batch''s admitted waiting-list extract';
 
+-- The PAS extracts' staging tables (registered in src/load/stage.sql).
+SELECT ptl.prepare_staging_table(e.extract) FROM ptl.feed e WHERE e.capability = 'pas';
+
 -- ---------------------------------------------------------------------------
 -- ptl.load(batch): the one call that loads a batch.
 -- ---------------------------------------------------------------------------
@@ -1221,6 +1430,7 @@ SET datestyle = 'ISO, DMY'
 AS $$
 DECLARE
     b ptl.batch;
+    e ptl.feed;
     extract_name text;
     started timestamptz;
     n_read bigint;
@@ -1250,23 +1460,24 @@ BEGIN
     END IF;
 
     -- Parents before children: a row can only point at what is loaded.
-    FOREACH extract_name IN ARRAY ARRAY['patient', 'pathway', 'pathway_event', 'waiting_list_entry'] LOOP
-        started := clock_timestamp();
+    FOR e IN SELECT * FROM ptl.feed x ORDER BY x.load_order LOOP
+        extract_name := e.extract;
         -- Records ptl.stage_extract refused before staging count as read
         -- and quarantined (the batch had no rejected rows before its load).
         n_refused := (SELECT count(*) FROM ptl.rejected_row r
                       WHERE r.batch_id = load.batch AND r.extract = extract_name);
+        -- An extract the batch did not deliver is not accounted.
+        CONTINUE WHEN n_refused = 0 AND NOT ptl.load_has_staged(batch, extract_name);
+        started := clock_timestamp();
         n_read := ptl.load_check_columns(batch, extract_name) + n_refused;
-        CASE extract_name
-            WHEN 'patient' THEN SELECT * INTO n_loaded, n_changed, n_matched FROM ptl.load_patients(batch);
-            WHEN 'pathway' THEN SELECT * INTO n_loaded, n_changed, n_matched FROM ptl.load_pathways(batch);
-            WHEN 'pathway_event' THEN SELECT * INTO n_loaded, n_changed, n_matched FROM ptl.load_events(batch);
-            ELSE SELECT * INTO n_loaded, n_changed, n_matched FROM ptl.load_waiting_list(batch);
-        END CASE;
+        PERFORM ptl.load_mark_repeats(extract_name, e.natural_key, e.key_words);
+        PERFORM ptl.load_mark_orphans(extract_name, batch);
+        PERFORM ptl.load_placeholders(batch, extract_name);
+        EXECUTE format('SELECT * FROM %s($1)', e.loader) INTO n_loaded, n_changed, n_matched USING batch;
         SELECT * INTO q FROM ptl.load_quarantine(batch, extract_name);
         EXECUTE format('DROP TABLE pg_temp.%I', 'ptl_load_' || extract_name);
         -- The next extract joins this one: plan it for its new size.
-        PERFORM ptl.analyze_if_grown(format('ptl.%I', extract_name)::regclass, n_loaded);
+        PERFORM ptl.analyze_if_grown(e.target, n_loaded);
 
         -- Each count is measured on its own: rows staged, records created,
         -- records that were already held (counted after the upsert), rows
@@ -1282,8 +1493,8 @@ BEGIN
     END LOOP;
 
     UPDATE ptl.batch x SET status = 'loaded', loaded_at = now() WHERE x.batch_id = batch;
-    RETURN QUERY SELECT * FROM ptl.batch_extract WHERE batch_id = batch ORDER BY
-        array_position(ARRAY['patient', 'pathway', 'pathway_event', 'waiting_list_entry'], extract);
+    RETURN QUERY SELECT x.* FROM ptl.batch_extract x JOIN ptl.feed y USING (extract)
+        WHERE x.batch_id = batch ORDER BY y.load_order;
 END
 $$;
 COMMENT ON FUNCTION ptl.load(bigint) IS
@@ -1301,7 +1512,7 @@ SELECT b.batch_id, b.org_code, b.site_code, b.source_system, b.label, b.loaded_a
        -- are still there to count (no role may delete them)
        e.rows_quarantined = (SELECT count(*) FROM ptl.rejected_row r
                              WHERE r.batch_id = e.batch_id AND r.extract = e.extract)
-       AND e.rows_with_warnings = (SELECT count(*) FROM ptl.load_warning w
+       AND e.rows_with_warnings = (SELECT count(DISTINCT w.row_in_extract) FROM ptl.load_warning w
                                    WHERE w.batch_id = e.batch_id AND w.extract = e.extract) AS counts_agree
 FROM ptl.batch b
 JOIN ptl.batch_extract e USING (batch_id);
@@ -1344,25 +1555,6 @@ COMMENT ON COLUMN ptl.quarantine_summary.rows_quarantined IS 'Rows';
 COMMENT ON COLUMN ptl.quarantine_summary.rows_outstanding IS 'Of those, rows not yet retried';
 COMMENT ON COLUMN ptl.quarantine_summary.example_message IS 'One of the messages';
 
--- Staging columns are described by the extract specification itself.
-DO $$
-DECLARE
-    c record;
-BEGIN
-    FOR c IN SELECT extract, column_name, description FROM ptl.extract_column LOOP
-        EXECUTE format('COMMENT ON COLUMN ptl_stage.%I.%I IS %L', c.extract, c.column_name,
-                       c.description || ' (as delivered, text; see ptl.extract_column)');
-    END LOOP;
-    FOR c IN SELECT unnest('{patient,pathway,pathway_event,waiting_list_entry}'::text[]) AS extract LOOP
-        EXECUTE format('COMMENT ON COLUMN ptl_stage.%I.batch_id IS %L', c.extract,
-                       'Batch the row belongs to (defaults to the one ptl.open_batch() opened in this session)');
-        EXECUTE format('COMMENT ON COLUMN ptl_stage.%I.row_no IS %L', c.extract,
-                       'Arrival order of the row (its position in the extract follows from it)');
-        EXECUTE format('COMMENT ON COLUMN ptl_stage.%I.source_row IS %L', c.extract,
-                       'Data record number in the delivered file (ptl.stage_extract); NULL when COPYed, and the position follows from row_no');
-    END LOOP;
-END
-$$;
 
 -- ---------------------------------------------------------------------------
 -- Retrying quarantined rows: once the cause is mended (a site or
@@ -1388,7 +1580,7 @@ BEGIN
     PERFORM ptl.assert_may_load(b.org_code);
     new_batch := ptl.open_batch(b.org_code, b.source_system, b.site_code,
                                 format('retry of batch %s', b.batch_id));
-    FOREACH extract_name IN ARRAY ARRAY['patient', 'pathway', 'pathway_event', 'waiting_list_entry'] LOOP
+    FOR extract_name IN SELECT x.extract FROM ptl.feed x ORDER BY x.load_order LOOP
         SELECT string_agg(quote_ident(c.column_name), ', ' ORDER BY c.ordinal) INTO columns
         FROM ptl.extract_column c WHERE c.extract = extract_name;
         -- Rows superseded later in their own extract stay where they are:
@@ -1462,11 +1654,7 @@ DECLARE
     bad text;
     records_before bigint;
 BEGIN
-    IF extract_name IS NULL OR extract_name NOT IN ('patient', 'pathway', 'pathway_event', 'waiting_list_entry') THEN
-        RAISE EXCEPTION 'there is no extract called %', coalesce(quote_literal(extract_name), 'NULL')
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'The extracts are patient, pathway, pathway_event and waiting_list_entry.';
-    END IF;
+    PERFORM ptl.assert_extract(extract_name);
     SELECT * INTO b FROM ptl.batch x WHERE x.batch_id = stage_extract.batch FOR SHARE;
     IF FOUND THEN
         PERFORM ptl.assert_may_load(b.org_code);

@@ -18,6 +18,50 @@ RETURN nullif(current_setting('ptl.current_batch', true), '')::bigint;
 COMMENT ON FUNCTION ptl.current_batch() IS
     'The batch opened by ptl.open_batch() in this session (the default batch of staging rows), or NULL';
 
+-- The extracts of the front door, in the order ptl.load() takes them
+-- (parents before children: a row can only point at what is loaded).  Each
+-- capability that receives a feed registers its extract here, with its
+-- staging table ptl_stage.<extract>, its columns in ptl.extract_column and
+-- a loader; ptl.load, ptl.stage_extract, ptl.retry_rejected,
+-- ptl.staged_rows and ptl.unstage all work from this list.
+CREATE TABLE ptl.feed (
+    extract         text PRIMARY KEY CHECK (extract ~ '^[a-z][a-z_]*$'),
+    load_order      int NOT NULL UNIQUE,
+    capability      text NOT NULL,
+    natural_key     text[] NOT NULL CHECK (cardinality(natural_key) > 0),
+    key_words       text NOT NULL,
+    placed_on       text NOT NULL CHECK (placed_on IN ('patient', 'pathway', 'entry', 'organisation')),
+    -- (one of ptl's own functions: ptl.load runs it with its owner's rights)
+    loader          text NOT NULL CHECK (loader ~ '^ptl[.]load_[a-z_]+$'),
+    target          regclass NOT NULL,
+    description     text NOT NULL
+);
+COMMENT ON TABLE ptl.feed IS
+    'The extracts ptl.load() receives, in load order: each has a staging table ptl_stage.<extract>, its columns in ptl.extract_column, a natural key (a row repeating a key later in its extract is superseded) and a loader';
+COMMENT ON COLUMN ptl.feed.extract IS 'Extract name, which is also its staging table in ptl_stage';
+COMMENT ON COLUMN ptl.feed.load_order IS 'Order within a batch: parents (patients, pathways, sessions) before the rows that point at them';
+COMMENT ON COLUMN ptl.feed.capability IS 'The part of ptl the extract feeds (pas, theatre, outpatient, beds, risk, aid)';
+COMMENT ON COLUMN ptl.feed.natural_key IS 'Staged columns that identify a record at the batch''s organisation: the upsert key';
+COMMENT ON COLUMN ptl.feed.key_words IS 'The natural key in words, for messages';
+COMMENT ON COLUMN ptl.feed.placed_on IS
+    'What a row hangs on: a patient (local_patient_id), a pathway (ppid_issuer, ppid), a waiting-list entry (ppid_issuer, ppid, entry_ref) or only the organisation; a row whose parent is not known is quarantined (unknown_parent)';
+COMMENT ON COLUMN ptl.feed.loader IS
+    'ptl''s function (batch bigint) returning (loaded, changed, matched): the extract''s row rules and upsert';
+COMMENT ON COLUMN ptl.feed.target IS 'The canonical table the extract loads';
+COMMENT ON COLUMN ptl.feed.description IS 'What one row of the extract is';
+
+-- The four extracts every PAS sends (the patient administration system's
+-- view of patients, referrals, what happened and who waits for admission).
+INSERT INTO ptl.feed (extract, load_order, capability, natural_key, key_words, placed_on, loader, target, description)
+VALUES
+    ('patient', 10, 'pas', '{local_patient_id}', 'patient (local_patient_id)', 'organisation',
+     'ptl.load_patients', 'ptl.patient', 'A patient as the source system records them'),
+    ('pathway', 20, 'pas', '{ppid_issuer,ppid}', 'pathway (ppid_issuer, ppid)', 'patient',
+     'ptl.load_pathways', 'ptl.pathway', 'A referral: one patient pathway at this provider'),
+    ('pathway_event', 30, 'pas', '{ppid_issuer,ppid,event_ref}', 'event (ppid_issuer, ppid, event_ref)', 'pathway',
+     'ptl.load_events', 'ptl.pathway_event', 'Something that happened on a pathway, dated, with its RTT status'),
+    ('waiting_list_entry', 40, 'pas', '{ppid_issuer,ppid,entry_ref}', 'waiting-list entry (ppid_issuer, ppid, entry_ref)', 'pathway',
+     'ptl.load_waiting_list', 'ptl.waiting_list_entry', 'An admitted waiting-list entry: a decision to admit until admission or removal');
 CREATE TABLE ptl_stage.patient (
     batch_id            bigint NOT NULL DEFAULT ptl.current_batch(),
     row_no              bigint GENERATED ALWAYS AS IDENTITY,

@@ -60,7 +60,8 @@ CREATE TABLE ptl.organisation (
     org_kind        text NOT NULL DEFAULT 'nhs_trust'
                     CHECK (org_kind IN ('nhs_trust', 'independent_sector', 'ics', 'other')),
     parent_org_code text REFERENCES ptl.organisation (org_code),
-    in_ics          boolean NOT NULL DEFAULT true
+    in_ics          boolean NOT NULL DEFAULT true,
+    placeholder     boolean NOT NULL DEFAULT false
 );
 COMMENT ON TABLE ptl.organisation IS
     'Providers (and the ICS itself) by ODS code: each trust reports its own RTT return';
@@ -72,6 +73,8 @@ COMMENT ON COLUMN ptl.organisation.parent_org_code IS
     'Parent organisation (for a trust, the ICS it belongs to)';
 COMMENT ON COLUMN ptl.organisation.in_ics IS
     'True for organisations inside this ICS; false for providers outside it that send or receive transfers';
+COMMENT ON COLUMN ptl.organisation.placeholder IS
+    'True for a code the loader met in an extract before the reference data held it; the reference data resolves it';
 
 CREATE TABLE ptl.site (
     site_code   text PRIMARY KEY CHECK (site_code ~ '^[A-Z0-9]{5}$'),
@@ -80,6 +83,7 @@ CREATE TABLE ptl.site (
     postcode    text,
     latitude    float8 CHECK (latitude BETWEEN -90 AND 90),
     longitude   float8 CHECK (longitude BETWEEN -180 AND 180),
+    placeholder boolean NOT NULL DEFAULT false,
     CHECK ((latitude IS NULL) = (longitude IS NULL))
 );
 CREATE INDEX site_org_code_idx ON ptl.site (org_code);
@@ -90,6 +94,8 @@ COMMENT ON COLUMN ptl.site.name IS 'Site name';
 COMMENT ON COLUMN ptl.site.postcode IS 'Site postcode, for travel distances in mutual aid';
 COMMENT ON COLUMN ptl.site.latitude IS 'Latitude in degrees (WGS84), for travel distances; NULL: taken from the postcode district';
 COMMENT ON COLUMN ptl.site.longitude IS 'Longitude in degrees (WGS84); NULL: taken from the postcode district';
+COMMENT ON COLUMN ptl.site.placeholder IS
+    'True for a site code the loader met in an extract before the reference data held it (taken to be the batch''s organisation''s); the reference data resolves it';
 
 -- Postcode districts (the outward code, e.g. CM1) with a central point, for
 -- travel distances between where patients live and sites.  The DBA loads
@@ -110,7 +116,8 @@ CREATE TABLE ptl.commissioner (
     name                text NOT NULL,
     commissioner_kind   text NOT NULL DEFAULT 'sub_icb'
                         CHECK (commissioner_kind IN ('sub_icb', 'icb', 'nhs_england', 'non_english')),
-    parent_code         text
+    parent_code         text,
+    placeholder         boolean NOT NULL DEFAULT false
 );
 COMMENT ON TABLE ptl.commissioner IS
     'Commissioners the RTT return is split by (Sub-ICB locations, NHS England, NONC)';
@@ -119,6 +126,8 @@ COMMENT ON COLUMN ptl.commissioner.name IS 'Commissioner name';
 COMMENT ON COLUMN ptl.commissioner.commissioner_kind IS
     'sub_icb, icb, nhs_england (specialised commissioning) or non_english (reported as NONC)';
 COMMENT ON COLUMN ptl.commissioner.parent_code IS 'Parent commissioner (the ICB of a Sub-ICB location)';
+COMMENT ON COLUMN ptl.commissioner.placeholder IS
+    'True for a code the loader met in an extract before the reference data held it; the reference data resolves it';
 
 -- The lines of the monthly RTT return (rtt-rules.md section 5.4).
 CREATE TABLE ptl.rtt_line (
@@ -139,7 +148,8 @@ CREATE TABLE ptl.treatment_function (
     name            text NOT NULL,
     rtt_line        text NOT NULL REFERENCES ptl.rtt_line (line_code),
     consultant_led  boolean NOT NULL DEFAULT true,
-    shipped         boolean NOT NULL DEFAULT false
+    shipped         boolean NOT NULL DEFAULT false,
+    placeholder     boolean NOT NULL DEFAULT false
 );
 CREATE INDEX treatment_function_rtt_line_idx ON ptl.treatment_function (rtt_line);
 COMMENT ON TABLE ptl.treatment_function IS
@@ -151,6 +161,8 @@ COMMENT ON COLUMN ptl.treatment_function.consultant_led IS
     'False for services outside RTT (e.g. AHP-only); such pathways are flagged by validation';
 COMMENT ON COLUMN ptl.treatment_function.shipped IS
     'True for rows installed by ptl itself; rows a user adds are kept by pg_dump';
+COMMENT ON COLUMN ptl.treatment_function.placeholder IS
+    'True for a code the loader met in an extract before the reference data held it: reported on Other - Other Services (X06) until resolved';
 
 -- Index of multiple deprivation by small area (LSOA), for inequality analysis.
 CREATE TABLE ptl.area_deprivation (
@@ -265,7 +277,7 @@ CREATE TABLE ptl.pathway (
     ubrn                text CHECK (ubrn ~ '^[0-9]{12}$'),
     treatment_function  text NOT NULL REFERENCES ptl.treatment_function (tfc),
     referral_priority   ptl.referral_priority NOT NULL DEFAULT 'routine',
-    referral_received   date NOT NULL,
+    referral_received   date,
     commissioner_code   text REFERENCES ptl.commissioner (commissioner_code),
     consultant_code     text,
     batch_id            bigint NOT NULL REFERENCES ptl.batch (batch_id),
@@ -291,7 +303,7 @@ COMMENT ON COLUMN ptl.pathway.ppid_issuer IS 'ODS code of the organisation that 
 COMMENT ON COLUMN ptl.pathway.ubrn IS 'e-Referral Service unique booking reference number (12 digits)';
 COMMENT ON COLUMN ptl.pathway.treatment_function IS 'Treatment function now responsible for the pathway';
 COMMENT ON COLUMN ptl.pathway.referral_priority IS 'routine, urgent or two_week_wait';
-COMMENT ON COLUMN ptl.pathway.referral_received IS 'Date the provider received the referral (or the UBRN was converted)';
+COMMENT ON COLUMN ptl.pathway.referral_received IS 'Date the provider received the referral (or the UBRN was converted); NULL when the extract''s date was unusable (the clock comes from the events)';
 COMMENT ON COLUMN ptl.pathway.commissioner_code IS 'Commissioner the pathway is reported against';
 COMMENT ON COLUMN ptl.pathway.consultant_code IS 'GMC or local code of the responsible consultant';
 COMMENT ON COLUMN ptl.pathway.batch_id IS 'Batch that last inserted or changed the record';
@@ -311,9 +323,10 @@ CREATE TABLE ptl.pathway_event (
     batch_id            bigint NOT NULL REFERENCES ptl.batch (batch_id),
     updated_at          timestamptz NOT NULL DEFAULT now(),
     UNIQUE (pathway_id, event_ref),
-    -- The kinds whose meaning needs a second date (rtt-rules.md section 9.1).
+    -- The kinds whose meaning needs a second date (RTT guidance 9.1); a
+    -- transfer in without its original clock start has an unknown start.
     CONSTRAINT pathway_event_ref_date_needed CHECK (
-        ref_date IS NOT NULL OR kind NOT IN ('transfer_in', 'tci_offer', 'tci_declined')),
+        ref_date IS NOT NULL OR kind NOT IN ('tci_offer', 'tci_declined')),
     -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
     CONSTRAINT pathway_event_event_date_in_range CHECK (ptl.in_storage_range(event_date)),
     CONSTRAINT pathway_event_ref_date_in_range CHECK (ptl.in_storage_range(ref_date)),

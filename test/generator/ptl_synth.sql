@@ -819,7 +819,7 @@ COMMENT ON COLUMN ptl_synth.pathway_truth.expected_stop_status IS 'Status that s
 COMMENT ON COLUMN ptl_synth.pathway_truth.expected_outcome IS 'waiting (incomplete at the census), stopped_admitted, stopped_non_admitted, nullified, transferred_out (reported by the receiving provider) or duplicate (should be merged, not reported)';
 COMMENT ON COLUMN ptl_synth.pathway_truth.expected_dta IS 'True when a waiting pathway has a decision to admit (Part 2A)';
 COMMENT ON COLUMN ptl_synth.pathway_truth.expected_days IS 'Days waited: census minus start for waiting pathways, stop minus start for stopped ones';
-COMMENT ON COLUMN ptl_synth.pathway_truth.faulted IS 'True when an injected fault quarantines the pathway row or its patient row, so the expected clock cannot be derived from the loaded data';
+COMMENT ON COLUMN ptl_synth.pathway_truth.faulted IS 'True when an injected fault quarantines the pathway row or its patient row under ptl''s loading policy, so the expected clock cannot be derived from the loaded data';
 
 CREATE UNLOGGED TABLE ptl_synth.injected_fault (
     fault_id            bigint PRIMARY KEY,
@@ -973,6 +973,20 @@ COMMENT ON FUNCTION ptl_synth.thresholds(float8[]) IS
 -- are reproducible.  The work happens in temporary tables, dropped at the
 -- end (measured: 6.6 GB of them for 10 million referrals).
 -- ---------------------------------------------------------------------------
+-- Whether ptl's loading policy (ptl.extract_column) quarantines a row for
+-- this value in this column: the column quarantines, or it is required and
+-- the value is missing, malformed or (a date) unusable.  Otherwise the row
+-- loads with a warning.
+CREATE FUNCTION ptl_synth.policy_quarantines(extract_name text, column_name text, bad_value text) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN (SELECT c.when_invalid = 'quarantine'
+               OR (c.required AND (ptl.extract_value(bad_value) IS NULL OR bad_value !~ coalesce(c.pattern, '')
+                                   OR c.value_type = 'date'::regtype))
+        FROM ptl.extract_column c
+        WHERE c.extract = extract_name AND c.column_name = policy_quarantines.column_name);
+COMMENT ON FUNCTION ptl_synth.policy_quarantines(text, text, text) IS
+    'Whether ptl''s loading policy quarantines a row whose column holds this bad value (else the row loads with a warning)';
+
 CREATE FUNCTION ptl_synth.generate(referrals bigint DEFAULT 200000,
                                    seed int DEFAULT 42,
                                    census date DEFAULT '2025-03-31',
@@ -2145,13 +2159,13 @@ BEGIN
            p.site_code, p.batch_id, p.local_patient_id, p.person_id, p.tfc,
            p.priority, p.referral_received, p.dup_of_ppid, p.transferred_from,
            p.exp_start, p.exp_stop, p.exp_status, p.exp_outcome, p.exp_dta, p.exp_days,
-           coalesce(p.f_target = 200, false)
+           coalesce(p.f_target = 200 AND ptl_synth.policy_quarantines('pathway', p.f_col, p.f_bad), false)
     FROM pg_temp.synth_plan p
     JOIN pg_temp.synth_site st ON st.site_idx = p.site_idx;
-    -- A patient row with an invalid sex code is quarantined with its pathways.
+    -- A patient row the policy quarantines takes its pathways with it.
     UPDATE ptl_synth.pathway_truth t SET faulted = true
       FROM pg_temp.synth_rec c
-     WHERE c.f_kind = 'malformed_code'
+     WHERE c.f_kind = 'malformed_code' AND ptl_synth.policy_quarantines('patient', c.f_cols, c.f_bad)
        AND t.person_id = c.person_id AND t.site_code = c.site_code;
 
     INSERT INTO ptl_synth.injected_fault (fault_id, fault_kind, extract, batch_id, site_code, local_patient_id,
