@@ -10,6 +10,7 @@ SQL_PARTS    = src/types/types.sql \
                src/risk/assessment.sql \
                src/load/stage.sql \
                src/load/load.sql \
+               src/load/reference.sql \
                src/link/person.sql \
                src/link/pathway.sql \
                src/ops/access.sql \

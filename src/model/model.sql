@@ -2,7 +2,9 @@
 -- model: reference data and the canonical tables every capability reads.
 --
 -- Reference tables (organisation, site, commissioner, treatment function) are
--- small and are filled by the ICS's DBA (or the synthetic generator).  The
+-- small and are filled from NHS England's published ODS files by
+-- ptl.load_reference (src/load/reference.sql), by the ICS's DBA, or by the
+-- synthetic generator.  The
 -- canonical tables (patient, pathway, pathway_event, waiting_list_entry) are
 -- filled only by ptl.load() from the staging tables.  Every large table
 -- carries patient_id so it can later be hash-partitioned or distributed by it.
@@ -61,7 +63,15 @@ CREATE TABLE ptl.organisation (
                     CHECK (org_kind IN ('nhs_trust', 'independent_sector', 'ics', 'other')),
     parent_org_code text REFERENCES ptl.organisation (org_code),
     in_ics          boolean NOT NULL DEFAULT true,
-    placeholder     boolean NOT NULL DEFAULT false
+    open_date       date,
+    close_date      date,
+    placeholder     boolean NOT NULL DEFAULT false,
+    recorded_at     timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT organisation_closes_after_opening CHECK (close_date >= open_date),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see above)
+    CONSTRAINT organisation_open_date_in_range CHECK (ptl.in_storage_range(open_date)),
+    CONSTRAINT organisation_close_date_in_range CHECK (ptl.in_storage_range(close_date)),
+    CONSTRAINT organisation_recorded_at_in_range CHECK (ptl.in_storage_range(recorded_at))
 );
 COMMENT ON TABLE ptl.organisation IS
     'Providers (and the ICS itself) by ODS code: each trust reports its own RTT return';
@@ -73,8 +83,12 @@ COMMENT ON COLUMN ptl.organisation.parent_org_code IS
     'Parent organisation (for a trust, the ICS it belongs to)';
 COMMENT ON COLUMN ptl.organisation.in_ics IS
     'True for organisations inside this ICS; false for providers outside it that send or receive transfers';
+COMMENT ON COLUMN ptl.organisation.open_date IS 'Open Date as ODS publishes it (NULL: not known)';
+COMMENT ON COLUMN ptl.organisation.close_date IS
+    'Close Date as ODS publishes it: a closed or merged organisation stays, and its pathways keep it as their provider (ptl.organisation_successor says who reports them)';
 COMMENT ON COLUMN ptl.organisation.placeholder IS
-    'True for a code the loader met in an extract before the reference data held it; the reference data resolves it';
+    'Created by the loader from a code in an extract that ptl did not know; the reference data resolves it (ptl.load_reference sets the real name and parent and clears this). ptl.reference_placeholder lists those unresolved';
+COMMENT ON COLUMN ptl.organisation.recorded_at IS 'When ptl first recorded the code (for a placeholder: when an extract first used it)';
 
 CREATE TABLE ptl.site (
     site_code   text PRIMARY KEY CHECK (site_code ~ '^[A-Z0-9]{5}$'),
@@ -83,8 +97,16 @@ CREATE TABLE ptl.site (
     postcode    text,
     latitude    float8 CHECK (latitude BETWEEN -90 AND 90),
     longitude   float8 CHECK (longitude BETWEEN -180 AND 180),
+    CHECK ((latitude IS NULL) = (longitude IS NULL)),
+    open_date   date,
+    close_date  date,
     placeholder boolean NOT NULL DEFAULT false,
-    CHECK ((latitude IS NULL) = (longitude IS NULL))
+    recorded_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT site_closes_after_opening CHECK (close_date >= open_date),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see above)
+    CONSTRAINT site_open_date_in_range CHECK (ptl.in_storage_range(open_date)),
+    CONSTRAINT site_close_date_in_range CHECK (ptl.in_storage_range(close_date)),
+    CONSTRAINT site_recorded_at_in_range CHECK (ptl.in_storage_range(recorded_at))
 );
 CREATE INDEX site_org_code_idx ON ptl.site (org_code);
 COMMENT ON TABLE ptl.site IS 'Hospital sites, each run by one organisation';
@@ -94,8 +116,11 @@ COMMENT ON COLUMN ptl.site.name IS 'Site name';
 COMMENT ON COLUMN ptl.site.postcode IS 'Site postcode, for travel distances in mutual aid';
 COMMENT ON COLUMN ptl.site.latitude IS 'Latitude in degrees (WGS84), for travel distances; NULL: taken from the postcode district';
 COMMENT ON COLUMN ptl.site.longitude IS 'Longitude in degrees (WGS84); NULL: taken from the postcode district';
+COMMENT ON COLUMN ptl.site.open_date IS 'Open Date as ODS publishes it (NULL: not known)';
+COMMENT ON COLUMN ptl.site.close_date IS 'Close Date as ODS publishes it: a closed site stays, with the records made there';
 COMMENT ON COLUMN ptl.site.placeholder IS
-    'True for a site code the loader met in an extract before the reference data held it (taken to be the batch''s organisation''s); the reference data resolves it';
+    'Created by the loader from a code in an extract that ptl did not know; the reference data resolves it (ptl.load_reference sets the real name and organisation and clears this). ptl.reference_placeholder lists those unresolved';
+COMMENT ON COLUMN ptl.site.recorded_at IS 'When ptl first recorded the code (for a placeholder: when an extract first used it)';
 
 -- Postcode districts (the outward code, e.g. CM1) with a central point, for
 -- travel distances between where patients live and sites.  The DBA loads
@@ -117,7 +142,15 @@ CREATE TABLE ptl.commissioner (
     commissioner_kind   text NOT NULL DEFAULT 'sub_icb'
                         CHECK (commissioner_kind IN ('sub_icb', 'icb', 'nhs_england', 'non_english')),
     parent_code         text,
-    placeholder         boolean NOT NULL DEFAULT false
+    open_date           date,
+    close_date          date,
+    placeholder         boolean NOT NULL DEFAULT false,
+    recorded_at         timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT commissioner_closes_after_opening CHECK (close_date >= open_date),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see above)
+    CONSTRAINT commissioner_open_date_in_range CHECK (ptl.in_storage_range(open_date)),
+    CONSTRAINT commissioner_close_date_in_range CHECK (ptl.in_storage_range(close_date)),
+    CONSTRAINT commissioner_recorded_at_in_range CHECK (ptl.in_storage_range(recorded_at))
 );
 COMMENT ON TABLE ptl.commissioner IS
     'Commissioners the RTT return is split by (Sub-ICB locations, NHS England, NONC)';
@@ -126,8 +159,11 @@ COMMENT ON COLUMN ptl.commissioner.name IS 'Commissioner name';
 COMMENT ON COLUMN ptl.commissioner.commissioner_kind IS
     'sub_icb, icb, nhs_england (specialised commissioning) or non_english (reported as NONC)';
 COMMENT ON COLUMN ptl.commissioner.parent_code IS 'Parent commissioner (the ICB of a Sub-ICB location)';
+COMMENT ON COLUMN ptl.commissioner.open_date IS 'Open Date as ODS publishes it (NULL: not known)';
+COMMENT ON COLUMN ptl.commissioner.close_date IS 'Close Date as ODS publishes it: a closed commissioner stays, with the pathways reported against it';
 COMMENT ON COLUMN ptl.commissioner.placeholder IS
-    'True for a code the loader met in an extract before the reference data held it; the reference data resolves it';
+    'Created by the loader from a code in an extract that ptl did not know; the reference data resolves it (ptl.load_reference sets the real name, kind and parent and clears this). ptl.reference_placeholder lists those unresolved';
+COMMENT ON COLUMN ptl.commissioner.recorded_at IS 'When ptl first recorded the code (for a placeholder: when an extract first used it)';
 
 -- The lines of the monthly RTT return (rtt-rules.md section 5.4).
 CREATE TABLE ptl.rtt_line (

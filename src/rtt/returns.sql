@@ -41,7 +41,9 @@ BEGIN
     END IF;
     RETURN QUERY
     WITH periods AS (
-        SELECT r.*, p.provider_org,
+        -- a merged trust's pathways under its successor from the month the
+        -- merger is in force (ptl.successor_in_force, docs/reference-data.md)
+        SELECT r.*, coalesce(m.reporting_org, p.provider_org) AS provider_org,
                -- NONC for non-English commissioners (RTT guidance 10.1.8)
                CASE WHEN c.commissioner_kind = 'non_english' THEN 'NONC'
                     ELSE coalesce(p.commissioner_code, pa.commissioner_code) END AS commissioner,
@@ -52,6 +54,7 @@ BEGIN
         JOIN ptl.pathway p ON p.pathway_id = r.pathway_id
         JOIN ptl.patient pa ON pa.patient_id = p.patient_id
         LEFT JOIN ptl.commissioner c ON c.commissioner_code = coalesce(p.commissioner_code, pa.commissioner_code)
+        LEFT JOIN ptl.successor_in_force(period_end) m ON m.org_code = p.provider_org
         WHERE r.responsible),
     counted AS (
         SELECT x.provider_org, x.commissioner, 'Part_1A' AS part, x.tfc, x.week_band, x.clock_start IS NULL AS unknown
@@ -80,7 +83,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ptl.rtt_return(date) IS
-    'The monthly RTT return for a month end in long form: provider, commissioner, part, line (C_999 = all lines), weekly band, unknown clock start, count';
+    'The monthly RTT return for a month end in long form: provider (a merged trust''s successor, from the month the merger is in force), commissioner, part, line (C_999 = all lines), weekly band, unknown clock start, count';
 
 -- The published wide layout: NHS England's full CSV extract, column for column.
 -- Blank cells follow the published file (checked against NHS England's

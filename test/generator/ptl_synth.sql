@@ -2322,3 +2322,91 @@ END
 $fn$;
 COMMENT ON FUNCTION ptl_synth.purge() IS
     'Removes the staged rows, batches and reference rows generate() added to ptl (unloaded batches only) and empties the truth tables';
+
+-- The synthetic ICS's reference data as NHS England publishes reference
+-- data: headerless CSV files in the ODS layouts ptl.load_reference reads
+-- (src/load/reference.sql, docs/reference-data.md), so that a demonstration
+-- loads its organisations by the documented path before generate() runs.
+-- The codes and names are the ones generate() makes (it keeps rows that
+-- are already there): the ICB QZZ (the ICS), its five Sub-ICB locations,
+-- the trusts and their sites, and the GP practices the synthetic persons
+-- are registered with (each under the Sub-ICB location of its first
+-- area).  NHS England's specialised commissioner (13Z) and NONC are not in
+-- these files; generate() adds them.
+CREATE FUNCTION ptl_synth.ods_record(code text, name text, high_level text, postcode text, open_date text,
+                                     close_date text DEFAULT NULL, status text DEFAULT NULL,
+                                     parent text DEFAULT NULL, setting text DEFAULT NULL) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN concat_ws(',', ptl.csv_field(code), ptl.csv_field(name), 'Y99', ptl.csv_field(high_level),
+                 '', '', '', '', '', ptl.csv_field(postcode), ptl.csv_field(open_date), ptl.csv_field(close_date),
+                 ptl.csv_field(status), '', ptl.csv_field(parent), '', '', '', '', '', '', '0', '',
+                 ptl.csv_field(CASE WHEN setting IS NOT NULL THEN parent END), '', ptl.csv_field(setting), '');
+COMMENT ON FUNCTION ptl_synth.ods_record(text, text, text, text, text, text, text, text, text) IS
+    'One record of an ODS organisation file (27 fields): code, name, national grouping Y99 (synthetic), high level health geography, postcode, open and close dates (CCYYMMDD), status, parent, prescribing setting';
+
+CREATE FUNCTION ptl_synth.ods_files(trusts int DEFAULT 3, sites_per_trust int DEFAULT 2)
+RETURNS TABLE (kind text, file_name text, data bytea)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_place text[] := ARRAY(SELECT n.value FROM ptl_synth.name_part n WHERE n.kind = 'place' ORDER BY n.ord);
+    v_subicb text[] := ARRAY['9ZA', '9ZB', '9ZC', '9ZD', '9ZE'];
+    v_nl int := 500 * trusts;
+BEGIN
+    IF trusts IS NULL OR trusts NOT BETWEEN 1 AND 90 THEN
+        RAISE EXCEPTION 'trusts must be between 1 and 90 (got %)', trusts USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF sites_per_trust IS NULL OR sites_per_trust NOT BETWEEN 1 AND 99 THEN
+        RAISE EXCEPTION 'sites_per_trust must be between 1 and 99 (got %)', sites_per_trust
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    SELECT 'icb', 'icb.csv',
+           convert_to(ptl_synth.ods_record('QZZ', 'Northvale and Eastmere Integrated Care Board (synthetic)', NULL,
+                                           'QZ1 1AA', '20220701') || E'\r\n', 'UTF8');
+    RETURN QUERY
+    SELECT 'sub_icb', 'eccg.csv',
+           convert_to(string_agg(ptl_synth.ods_record(s, 'NHS Northvale and Eastmere ICB - ' || s || ' (synthetic Sub-ICB location)',
+                                                      'QZZ', 'QZ1 1AA', '20130401', NULL, 'A') || E'\r\n', '' ORDER BY s), 'UTF8')
+    FROM unnest(v_subicb) s;
+    RETURN QUERY
+    SELECT 'trust', 'etr.csv',
+           convert_to(string_agg(ptl_synth.ods_record(
+               ptl_synth.trust_code(k),
+               coalesce(v_place[k], v_place[(k - 1) % 30 + 1] || ' ' || ((k - 1) / 30 + 1))
+               || CASE k % 3 WHEN 1 THEN ' Hospitals NHS Foundation Trust'
+                             WHEN 2 THEN ' University Hospitals NHS Trust'
+                             ELSE ' and District NHS Foundation Trust' END,
+               'QZZ', 'Q' || substr('ABDEFGHJLNPRSTUWY', (k - 1) % 17 + 1, 1) || '1 1AA', '20010401') || E'\r\n', ''
+               ORDER BY k), 'UTF8')
+    FROM generate_series(1, trusts) k;
+    RETURN QUERY
+    SELECT 'trust_site', 'ets.csv',
+           convert_to(string_agg(ptl_synth.ods_record(
+               ptl_synth.trust_code(x.trust_idx + 1) || lpad((x.site_idx % sites_per_trust + 1)::text, 2, '0'),
+               CASE WHEN x.site_idx % sites_per_trust = 0
+                    THEN v_place[x.trust_idx % 30 + 1] || ' General Hospital'
+                    ELSE v_place[(x.trust_idx * 7 + (x.site_idx % sites_per_trust) * 3) % 30 + 1]
+                         || CASE (x.site_idx % sites_per_trust) % 3 WHEN 1 THEN ' Community Hospital'
+                                                                    WHEN 2 THEN ' Treatment Centre'
+                                                                    ELSE ' Hospital' END END,
+               'QZZ',
+               'Q' || substr('ABDEFGHJLNPRSTUWY', x.trust_idx % 17 + 1, 1)
+                   || ((x.site_idx % sites_per_trust) % 20 + 1)::text || ' ' || ((x.site_idx % sites_per_trust) % 10)::text || 'HQ',
+               '20010401', NULL, NULL, ptl_synth.trust_code(x.trust_idx + 1)) || E'\r\n', '' ORDER BY x.site_idx), 'UTF8')
+    FROM (SELECT s AS site_idx, s / sites_per_trust AS trust_idx
+          FROM generate_series(0, trusts * sites_per_trust - 1) s) x;
+    -- generate(): a person in area l (1 .. 500 per trust) is registered
+    -- with practice Z + (l - 1) / 12 + 1, and belongs to Sub-ICB location
+    -- v_subicb[1 + (l - 1) * 5 / (500 * trusts)].
+    RETURN QUERY
+    SELECT 'gp_practice', 'epraccur.csv',
+           convert_to(string_agg(ptl_synth.ods_record(
+               'Z' || lpad(p::text, 5, '0'), 'Practice ' || p || ' (synthetic)', 'QZZ', NULL, '19900401', NULL, 'A',
+               v_subicb[1 + ((p - 1) * 12 * 5) / v_nl], '4') || E'\r\n', '' ORDER BY p), 'UTF8')
+    FROM generate_series(1, (v_nl - 1) / 12 + 1) p;
+END
+$fn$;
+COMMENT ON FUNCTION ptl_synth.ods_files(int, int) IS
+    'The synthetic ICS''s reference data as ODS files (icb, sub_icb = eccg.csv, trust = etr.csv, trust_site = ets.csv, gp_practice = epraccur.csv), in the order ptl.load_reference reads them: the codes and names generate() uses for the same trusts and sites_per_trust';
