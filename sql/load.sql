@@ -172,7 +172,7 @@ SELECT extract, rows_read, rows_loaded, rows_quarantined FROM ptl.load(:batch3);
 SELECT extract, reason, message FROM ptl.rejected_row WHERE batch_id = :batch3 ORDER BY rejected_id;
 
 -- The unknown commissioner ZZZ and treatment function 999 became
--- placeholders; the reference data resolves them (here by hand).  V31 lists
+-- placeholders; the reference data resolves them (here by hand).  V32 lists
 -- a pathway only while a placeholder it loaded with is unresolved.
 SELECT commissioner_code, name, placeholder FROM ptl.commissioner WHERE placeholder;
 SELECT tfc, name, rtt_line, placeholder FROM ptl.treatment_function WHERE placeholder;

@@ -367,9 +367,9 @@ UPDATE ptl.extract_column SET identifying = true
 WHERE column_name IN ('local_patient_id', 'nhs_number', 'given_name', 'family_name', 'date_of_birth', 'date_of_death',
                       'postcode', 'address_line_1');
 -- Values loaded with a fault are listed for the trust: an NHS number by V02
--- (invalid) and V01 (missing), every other one by V31.
+-- (invalid) and V01 (missing), every other one by V32.
 UPDATE ptl.extract_column
-SET listed_by = CASE WHEN column_name = 'nhs_number' THEN 'V02' ELSE 'V31' END
+SET listed_by = CASE WHEN column_name = 'nhs_number' THEN 'V02' ELSE 'V32' END
 WHERE when_invalid <> 'quarantine';
 -- Every value loaded with a fault is listed by a validation rule for the
 -- trust to correct at source.
@@ -444,7 +444,7 @@ CREATE INDEX load_warning_open_record_idx ON ptl.load_warning (extract, record_k
 CREATE INDEX load_warning_open_pathway_idx ON ptl.load_warning (pathway_id) WHERE resolved_in IS NULL;
 CREATE INDEX load_warning_open_patient_idx ON ptl.load_warning (patient_id) WHERE resolved_in IS NULL;
 COMMENT ON TABLE ptl.load_warning IS
-    'Values rows loaded without (e.g. an invalid NHS number: the patient loads, the number is kept as recorded here) and codes they loaded with as placeholders; listed for validation (V31) until a later delivery resolves them';
+    'Values rows loaded without (e.g. an invalid NHS number: the patient loads, the number is kept as recorded here) and codes they loaded with as placeholders; listed for validation (V32) until a later delivery resolves them';
 COMMENT ON COLUMN ptl.load_warning.warning_id IS 'Key';
 COMMENT ON COLUMN ptl.load_warning.batch_id IS 'Batch the row came in';
 COMMENT ON COLUMN ptl.load_warning.extract IS 'Extract the row came in';
@@ -459,7 +459,7 @@ COMMENT ON COLUMN ptl.load_warning.record_key IS 'The record''s natural key in i
 COMMENT ON COLUMN ptl.load_warning.patient_id IS 'The patient the record belongs to, when it belongs to one';
 COMMENT ON COLUMN ptl.load_warning.pathway_id IS 'The pathway the record belongs to, when it belongs to one';
 COMMENT ON COLUMN ptl.load_warning.resolved_in IS
-    'The later batch that delivered the record again without this fault; until then validation rule V31 lists it';
+    'The later batch that delivered the record again without this fault; until then validation rule V32 lists it';
 
 CREATE TABLE ptl.batch_extract (
     batch_id        bigint NOT NULL REFERENCES ptl.batch (batch_id),
@@ -1019,7 +1019,7 @@ BEGIN
     -- reason its column rule gives (an invalid NHS number keeps its old
     -- name, invalid_nhs_number), or the one a row rule noted; and one per
     -- code loaded as a placeholder.  Each names its record (the extract's
-    -- natural key, the patient and pathway), so that validation rule V31
+    -- natural key, the patient and pathway), so that validation rule V32
     -- lists it until a later delivery of the record comes without the fault.
     EXECUTE format($q$
         INSERT INTO ptl.load_warning (batch_id, extract, row_in_extract, column_name, value,

@@ -55,7 +55,7 @@ INSERT INTO ptl.validation_rule VALUES
 ('V29', 'Treatment function not allowed for the commissioner or provider', 'warning', 'DCB0028', false, 'commissioner service agreements are not loaded yet (unknown codes are already refused by the loader)'),
 ('V30', 'Transplant-list addition recorded without a 34 stop', 'warning', 'RTT guidance Annex E', false, 'transplant-list additions are not an event kind yet');
 -- Values the loader kept a patient on the list without (docs/loading.md).
-INSERT INTO ptl.validation_rule VALUES ('V31', 'Open pathway whose records loaded with a value left out or a code the reference data does not hold (a placeholder): correct it at source', 'warning', 'ptl''s loading policy (docs/loading.md): a fixable field never takes a patient off the list; NHS DD data item definitions', true, NULL);
+INSERT INTO ptl.validation_rule VALUES ('V32', 'Open pathway whose records loaded with a value left out or a code the reference data does not hold (a placeholder): correct it at source', 'warning', 'ptl''s loading policy (docs/loading.md): a fixable field never takes a patient off the list; NHS DD data item definitions', true, NULL);
 
 -- Administrative validation of a pathway (rule V26; campaigns build on it).
 CREATE TABLE ptl.pathway_validation (
@@ -309,12 +309,12 @@ BEGIN
       AND NOT EXISTS (SELECT 1 FROM ptl.pathway_validation v
                       WHERE v.pathway_id = o.pathway_id
                         AND v.validated_on > census - s.revalidate_days AND v.validated_on <= census)
-    -- V31: the pathway's records (its patient, the pathway, its events and
+    -- V32: the pathway's records (its patient, the pathway, its events and
     -- entries) loaded with a fault no later delivery has resolved; an NHS
     -- number is V01/V02's, and a placeholder the reference data has since
     -- resolved is no longer a fault.
     UNION ALL
-    SELECT o.pathway_id, 'V31', NULL,
+    SELECT o.pathway_id, 'V32', NULL,
            string_agg(DISTINCT format('%s.%s: %s', w.extract, w.column_name, w.reason), '; '), census
     FROM ptl.rtt_open_period o
     JOIN ptl.load_warning w ON w.resolved_in IS NULL

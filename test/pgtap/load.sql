@@ -78,7 +78,7 @@ SELECT is((SELECT rows_loaded FROM result2 WHERE extract = 'pathway'), 0::bigint
 SELECT is((SELECT rows_unchanged FROM result2 WHERE extract = 'pathway'), 99998::bigint,
     'and finds them unchanged, but for the one whose referral date it now gives');
 SELECT is((SELECT resolved_in FROM ptl.load_warning WHERE batch_id = :b AND extract = 'pathway'), :b2::bigint,
-    'the re-sent row without the fault resolves the earlier warning (V31 no longer lists it)');
+    'the re-sent row without the fault resolves the earlier warning (V32 no longer lists it)');
 SELECT is((SELECT count(*) FROM ptl.pathway WHERE provider_org = 'RZZ'), 99999::bigint,
     'no duplicate pathways');
 
