@@ -210,7 +210,8 @@ BEGIN ATOMIC
     WITH s AS (SELECT * FROM ptl.rtt_setting_in_force()),
     per_period AS (
         SELECT e.pathway_id,
-               unnest(ptl.rtt_periods_agg(e.event_date, e.kind, e.rtt_status, e.ref_date, e.event_id, census,
+               unnest(ptl.rtt_periods_agg(e.event_date, e.event_time, e.kind, e.rtt_status, e.ref_date,
+                                          e.site_code, e.treatment_function, e.event_id, census,
                                           p.referral_priority = 'two_week_wait'
                                               AND NOT s.two_week_wait_first_dna_nullifies,
                                           s.dna_discharge_stop, s.death_stop)) AS r,
@@ -220,6 +221,8 @@ BEGIN ATOMIC
                                           AND e.kind IN ('transfer_in', 'referral')) AS back_on
         FROM ptl.pathway_event e
         JOIN ptl.pathway p ON p.pathway_id = e.pathway_id
+        -- a service that is not consultant-led is outside RTT: no clock (V23)
+        JOIN ptl.treatment_function_in_use tf ON tf.tfc = p.treatment_function AND tf.consultant_led
         CROSS JOIN s
         GROUP BY e.pathway_id)
     SELECT g.pathway_id,
@@ -234,7 +237,9 @@ BEGIN ATOMIC
                (SELECT e.treatment_function FROM ptl.pathway_event e
                 WHERE e.pathway_id = g.pathway_id AND e.event_date = (g.r).clock_stop
                   AND e.treatment_function IS NOT NULL
-                ORDER BY (e.rtt_status = (g.r).stop_status) DESC NULLS LAST, e.event_id DESC
+                -- on the event's content, never its arrival (docs/rtt-engine.md)
+                ORDER BY (e.rtt_status = (g.r).stop_status) DESC NULLS LAST, e.event_time DESC NULLS LAST,
+                         e.kind DESC, e.treatment_function
                 LIMIT 1) END
     FROM per_period g;
 END;
