@@ -12,7 +12,10 @@
 -- P5/P6 and suspended patients are set aside (no position).  The
 -- non-admitted list, which has no surgical priority, runs by clock start.
 -- risk_setting.order_policy = longest_wait puts clock start before the
--- share of target.  A priority's wait excludes suspended days.
+-- share of target.  A priority's wait excludes suspended days.  A period
+-- whose clock start is unknown (a transfer in without the original start)
+-- stays on the list, its wait NULL, after every known start of its group
+-- (NULLS LAST), and validation rule V06 flags it (docs/rtt-engine.md).
 --
 -- Access (ops/access.sql): the view runs with its owner's rights, so each
 -- provider's list is numbered whole, then shows a user the rows of its
