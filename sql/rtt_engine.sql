@@ -163,7 +163,8 @@ SELECT 'leap year' AS t, clock_start, clock_stop, days_waited, week_band FROM rt
     ('2024-02-28', 'referral', NULL, NULL), ('2024-02-29', 'outpatient', '10', NULL),
     ('2025-02-28', 'admission', '30', NULL)]::rtt_event[], '2025-03-31');
 
--- Unsorted input is sorted by date; same-day events keep the array's order.
+-- Unsorted input is sorted by date; same-day events by precedence, not by the
+-- array's order: a start before a stop, so both give the 0-day period (see rtt_same_day).
 SELECT 'unsorted' AS t, * FROM rtt_periods(ARRAY[
     ('2025-03-10', 'admission', '30', NULL), ('2024-11-11', 'referral', NULL, NULL)]::rtt_event[], '2025-03-31');
 SELECT 'same day, stop first' AS t, period_no, clock_start, outcome FROM rtt_periods(ARRAY[

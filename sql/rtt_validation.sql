@@ -21,6 +21,11 @@ FROM (VALUES
     ('RA1', 'V25', '110', '2025-01-06 referral; 2025-01-20 decision 32; 2025-01-27 outpatient 20', 'auto', '1960-01-01', NULL, NULL),
     ('RA1', 'V27', '110', '2025-01-06 referral; 2025-01-20 outpatient 99', 'auto', '1960-01-01', NULL, NULL),
     ('RA1', 'V23', '840', '2025-01-06 referral', 'auto', '1960-01-01', NULL, NULL),
+    -- V23 lists only a record that would be waiting: this one was discharged
+    ('RA1', 'V23X', '840', '2025-01-06 referral; 2025-02-03 discharge 34', 'auto', '1960-01-01', NULL, NULL),
+    -- V06: a transfer in without the original clock start; V31: a referral recorded outside RTT
+    ('RA1', 'V06', '110', '2025-01-28 transfer_in 20', 'auto', '1960-01-01', NULL, NULL),
+    ('RA1', 'V31', '110', '2025-01-06 referral 98', 'auto', '1960-01-01', NULL, NULL),
     -- V07: the same NHS number open twice in one function at two providers (not a transfer)
     ('RA1', 'V07A', '101', '2025-01-06 referral', '943 476 5919', '1960-01-01', NULL, NULL),
     ('RA2', 'V07B', '101', '2025-02-06 referral', '943 476 5919', '1960-01-01', NULL, NULL),
@@ -49,16 +54,18 @@ SELECT rule_id, severity, provider_org, ppid, detail
 FROM validation_issues ORDER BY rule_id, ppid, provider_org, detail;
 -- Counts per rule and provider.
 SELECT provider_org, rule_id, issues, pathways FROM validation_summary ORDER BY provider_org, rule_id;
--- Every implemented rule fired above but V06: a clock start is unknown only
--- when a transfer in lacks the original start, and the loader quarantines
--- such events (ptl.rtt_periods reports them; see rtt_engine).  Rules not
--- implemented say what they lack.
+-- Every implemented rule fired above.  Rules not implemented say what they lack.
 SELECT r.rule_id, r.implemented,
        EXISTS (SELECT 1 FROM validation_issue i WHERE i.rule_id = r.rule_id) AS found,
        r.not_implemented_because
 FROM validation_rule r ORDER BY r.rule_id;
 -- The PTL carries each pathway's issues.
 SELECT provider_org, ppid, validation_issues FROM ptl WHERE ppid IN ('V07A', 'V09', 'WAIT1') ORDER BY ppid;
+-- Outside RTT (V23, V31): no clock, so neither on the PTL nor in the return;
+-- an unknown clock start (V06) stays on the list, its wait unknown.
+SELECT ppid, clock_start, days_waited, validation_issues FROM ptl WHERE ppid IN ('V06', 'V23', 'V23X', 'V31') ORDER BY ppid;
+SELECT p.ppid, count(r.*) AS periods FROM pathway p LEFT JOIN rtt_period r USING (pathway_id)
+WHERE p.ppid IN ('V06', 'V23', 'V23X', 'V31') GROUP BY p.ppid ORDER BY p.ppid;
 ROLLBACK;
 
 -- Remove the small ICS of rtt_refresh.

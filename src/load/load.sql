@@ -263,8 +263,8 @@ CREATE TABLE ptl.extract_column (
     pattern_meaning text,
     code_table      text CHECK (code_table IN ('site', 'commissioner', 'treatment_function')),
     when_invalid    text NOT NULL DEFAULT 'quarantine' CHECK (when_invalid IN ('quarantine', 'load_without', 'placeholder')),
-    listed_by       text CHECK (listed_by ~ '^V[0-9]{2}$'),
     description     text NOT NULL,
+    listed_by       text CHECK (listed_by ~ '^V[0-9]{2}$'),
     earliest_date   date,
     latest_days_after_opening int,
     identifying     boolean NOT NULL DEFAULT false,
@@ -346,6 +346,7 @@ VALUES
     ('pathway_event', 'ref_date', 7, false, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'load_without', 'Second date: original clock start (transfer_in), admission date offered (tci_offer), date declined (tci_declined); YYYY-MM-DD or DD/MM/YYYY, plausible from 1980-01-01 to 730 days after the day the batch was opened (an offered admission may lie ahead, but not beyond the longest wait any RTT standard allows, 104 weeks). A transfer_in without a usable original start loads with an unknown clock start (warning), reported in the return''s unknown clock start column; an offer or a decline without its date is not an offer, so that row is quarantined', '1980-01-01', 730),
     ('pathway_event', 'site_code', 8, false, NULL, NULL, '^[A-Z0-9]{5}$', 'an ODS site code of 5 capitals or digits', 'site', 'placeholder', 'Site of the event. A code ptl.site does not hold yet loads as a placeholder (warning); a malformed one is left out (warning)', NULL, NULL),
     ('pathway_event', 'treatment_function', 9, false, NULL, NULL, '^[0-9]{3}$', 'a treatment function code of 3 digits', 'treatment_function', 'placeholder', 'Treatment function of the activity. A code ptl.treatment_function does not hold yet loads as a placeholder (warning); a malformed one is left out (warning)', NULL, NULL),
+    ('pathway_event', 'event_time', 10, false, NULL, NULL, '^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$', 'a time of day written HH:MM or HH:MM:SS (24-hour)', NULL, 'load_without', 'Time of the event in the source system, when the extract carries one: on a day whose events all have a time, the clock takes them in time order (docs/rtt-engine.md). An invalid time is left out (warning): the day''s events are then ordered by the RTT precedence', NULL, NULL),
 
     ('waiting_list_entry', 'ppid_issuer', 1, true, NULL, NULL, '^[A-Z0-9]{3,6}$', 'an ODS code of 3 to 6 capitals or digits', NULL, 'quarantine', 'Pathway: PPID issuer', NULL, NULL),
     ('waiting_list_entry', 'ppid', 2, true, NULL, NULL, '^[!-~]{1,20}$', 'up to 20 printable characters without spaces', NULL, 'quarantine', 'Pathway: PPID', NULL, NULL),
@@ -1273,13 +1274,14 @@ BEGIN
     WITH upserted AS (
         INSERT INTO ptl.pathway_event AS t
             (pathway_id, patient_id, event_ref, event_date, kind, rtt_status, ref_date,
-             site_code, treatment_function, batch_id)
+             site_code, treatment_function, event_time, batch_id)
         SELECT p.pathway_id, p.patient_id, ptl.extract_value(w.event_ref),
                ptl.extract_value(w.event_date)::date, ptl.extract_value(w.kind)::ptl.event_kind,
                CASE WHEN 'rtt_status' <> ALL (w.warn_columns) THEN ptl.extract_value(w.rtt_status)::ptl.rtt_status END,
                CASE WHEN 'ref_date' <> ALL (w.warn_columns) THEN ptl.extract_value(w.ref_date)::date END,
                coalesce(CASE WHEN 'site_code' <> ALL (w.warn_columns) THEN ptl.extract_value(w.site_code) END, b.site_code),
                CASE WHEN 'treatment_function' <> ALL (w.warn_columns) THEN ptl.extract_value(w.treatment_function) END,
+               CASE WHEN 'event_time' <> ALL (w.warn_columns) THEN ptl.extract_value(w.event_time)::time END,
                batch
         FROM pg_temp.ptl_load_pathway_event w
         JOIN ptl.pathway p ON p.provider_org = b.org_code
@@ -1289,12 +1291,12 @@ BEGIN
         ON CONFLICT (pathway_id, event_ref) DO UPDATE
         SET event_date = excluded.event_date, kind = excluded.kind, rtt_status = excluded.rtt_status,
             ref_date = excluded.ref_date, site_code = excluded.site_code,
-            treatment_function = excluded.treatment_function,
+            treatment_function = excluded.treatment_function, event_time = excluded.event_time,
             batch_id = excluded.batch_id, updated_at = now()
-        WHERE (t.event_date, t.kind, t.rtt_status, t.ref_date, t.site_code, t.treatment_function)
+        WHERE (t.event_date, t.kind, t.rtt_status, t.ref_date, t.site_code, t.treatment_function, t.event_time)
               IS DISTINCT FROM
               (excluded.event_date, excluded.kind, excluded.rtt_status, excluded.ref_date,
-               excluded.site_code, excluded.treatment_function)
+               excluded.site_code, excluded.treatment_function, excluded.event_time)
         RETURNING (t.xmax = 0) AS inserted)
     SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
     INTO loaded, changed

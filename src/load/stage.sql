@@ -113,7 +113,8 @@ CREATE TABLE ptl_stage.pathway_event (
     ref_date            text,
     site_code           text,
     treatment_function  text,
-    source_row          bigint
+    source_row          bigint,
+    event_time          text
 );
 CREATE INDEX ON ptl_stage.pathway_event (batch_id);
 COMMENT ON TABLE ptl_stage.pathway_event IS 'Pathway event extract as delivered (one row per event)';

@@ -26,7 +26,7 @@ const char *const rtt_outcome_names[] = {
 };
 
 const char *const rtt_issue_rule_ids[] = {
-	"V15", "V16", "V17", "V24", "V25", "V27"
+	"V15", "V16", "V17", "V24", "V25", "V27", "V31"
 };
 
 /* A reasonable offer gives at least three weeks' notice (§2, §4.5). */
@@ -66,22 +66,98 @@ typedef struct RttRunning
 	int			pauses_size;
 } RttRunning;
 
-/* Order events by date, then by seq (stable for the array's order). */
+/*
+ * Same-day precedence (docs/rtt-engine.md, "Events on the same day").  On one
+ * day, by the RTT rules' own sequence: the clock starts (a referral received,
+ * a transfer in carrying the original start, the patient ready, a 10/11/12),
+ * then activity while it runs, then the clock stops (30-36, a death).  The
+ * rank orders the classes and, inside them, the kinds and stop codes:
+ *
+ *	 0 transfer_in	 1 referral	  2 patient_ready   3 any other kind with 10, 11, 12
+ *	10 + the kind's place in ptl.event_kind: every other event (clock runs on)
+ *	30..36 a stop code 30..36 on any kind; a death ranks as 36 whatever its code
+ *
+ * A transfer in comes before a referral so that the original start it
+ * carries is the one kept (4.8); among stops a treatment (30) comes before a
+ * decision not to treat (31-35) and a death (36), and a first-appointment
+ * DNA (33) before the discharge (34) that often follows it.
+ */
+int16
+RttPrecedence(const RttEvent *event)
+{
+	if (event->kind == RTT_KIND_DEATH)
+		return 36;
+	switch (event->kind)
+	{
+		case RTT_KIND_TRANSFER_IN:
+			return 0;
+		case RTT_KIND_REFERRAL:
+			return 1;
+		case RTT_KIND_PATIENT_READY:
+			return 2;
+		default:
+			break;
+	}
+	if (event->status >= 10 && event->status <= 12)
+		return 3;
+	if (event->status >= 30 && event->status <= 36)
+		return event->status;
+	return 10 + event->kind;
+}
+
+/* NULL first, then byte order (the same on every server, whatever its collation). */
+static int
+CompareCodes(const char *x, const char *y)
+{
+	int			c;
+
+	if (x == NULL || y == NULL)
+		return (x != NULL) - (y != NULL);
+	c = strcmp(x, y);
+	return (c > 0) - (c < 0);
+}
+
+/*
+ * The order of a pathway's events: by date; on a day whose events all carry
+ * a source time, by time; then by precedence; then by the events' content
+ * (kind, status, second date, site, treatment function), never by the order
+ * they arrived in.  seq decides only between events whose content is
+ * identical, which the fold treats alike (it picks which of them an issue
+ * names).
+ */
 static int
 RttEventCompare(const void *a, const void *b)
 {
 	const RttEvent *x = (const RttEvent *) a;
 	const RttEvent *y = (const RttEvent *) b;
+	int			c;
 
 	if (x->date != y->date)
 		return x->date < y->date ? -1 : 1;
+	/* day_timed is the same for every event of a day */
+	if (x->day_timed && y->day_timed && x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	if (x->precedence != y->precedence)
+		return x->precedence < y->precedence ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->status != y->status)
+		return x->status < y->status ? -1 : 1;
+	if (x->has_ref_date != y->has_ref_date)
+		return x->has_ref_date ? 1 : -1;
+	if (x->has_ref_date && x->ref_date != y->ref_date)
+		return x->ref_date < y->ref_date ? -1 : 1;
+	if ((c = CompareCodes(x->site, y->site)) != 0)
+		return c;
+	if ((c = CompareCodes(x->tfc, y->tfc)) != 0)
+		return c;
 	if (x->seq != y->seq)
 		return x->seq < y->seq ? -1 : 1;
 	return 0;
 }
 
-void
-RttSortEvents(RttEvent *events, int nevents)
+static void
+SortIfNeeded(RttEvent *events, int nevents)
 {
 	bool		sorted = true;
 
@@ -90,6 +166,45 @@ RttSortEvents(RttEvent *events, int nevents)
 		sorted = RttEventCompare(&events[i - 1], &events[i]) <= 0;
 	if (!sorted)
 		qsort(events, nevents, sizeof(RttEvent), RttEventCompare);
+}
+
+void
+RttSortEvents(RttEvent *events, int nevents)
+{
+	bool		any_time = false;
+
+	for (int i = 0; i < nevents; i++)
+	{
+		events[i].precedence = RttPrecedence(&events[i]);
+		events[i].day_timed = false;
+		any_time |= events[i].has_time;
+	}
+	SortIfNeeded(events, nevents);
+	if (!any_time)
+		return;
+
+	/*
+	 * A day's times are used only when every event of the day has one: an
+	 * event without a time cannot be placed among timed ones, and ordering
+	 * some of a day's events by time and the others by precedence would not
+	 * be an order.  Such a day is ordered by precedence alone.
+	 */
+	for (int i = 0; i < nevents;)
+	{
+		int			j = i;
+		bool		all_timed = true;
+
+		CHECK_FOR_INTERRUPTS();
+		while (j < nevents && events[j].date == events[i].date)
+			all_timed &= events[j++].has_time;
+		if (all_timed)
+		{
+			for (int k = i; k < j; k++)
+				events[k].day_timed = true;
+			SortIfNeeded(events + i, j - i);
+		}
+		i = j;
+	}
 }
 
 /*
@@ -192,11 +307,23 @@ StopPeriod(RttFoldResult *result, RttRunning *run, DateADT stop,
 	EmitPeriod(result, run);
 }
 
+/* A start event recorded as not applicable to RTT (status 98, NHS DD). */
+static bool
+StartOutsideRtt(const RttEvent *event)
+{
+	return event->status == 98 &&
+		(event->kind == RTT_KIND_REFERRAL || event->kind == RTT_KIND_TRANSFER_IN ||
+		 event->kind == RTT_KIND_PATIENT_READY);
+}
+
 /* The clock start an idle event gives, if it starts one (rules 1-3, §3.2). */
 static bool
 StartsClock(const RttEvent *event, DateADT *start, bool *start_known)
 {
 	*start_known = true;
+	/* Outside RTT (98): a referral to a service the rules do not cover (§4.7). */
+	if (StartOutsideRtt(event))
+		return false;
 	switch (event->kind)
 	{
 		case RTT_KIND_REFERRAL:
@@ -389,7 +516,10 @@ IdleEvent(RttFoldResult *result, const RttEvent *event, const RttPeriod *last)
 	int16		status = event->status;
 	int32		period_no = last ? last->period_no : 0;
 
-	if (status == 20 && last != NULL && last->stopped &&
+	if (StartOutsideRtt(event))
+		AddIssue(result, event, RTT_ISSUE_V31, period_no,
+				 "a clock start recorded outside RTT (status 98): no clock started");
+	else if (status == 20 && last != NULL && last->stopped &&
 		(last->stop_status == 31 || last->stop_status == 32) &&
 		event->date - last->clock_stop <= RTT_AM_MISUSE_DAYS)
 		AddIssue(result, event, RTT_ISSUE_V25, period_no,
@@ -403,10 +533,61 @@ IdleEvent(RttFoldResult *result, const RttEvent *event, const RttPeriod *last)
 				 "a clock-stop code with no clock running");
 }
 
+/* An event whose only part in the clock is to start it. */
+static bool
+PureStart(const RttEvent *event)
+{
+	return event->kind == RTT_KIND_REFERRAL || event->kind == RTT_KIND_TRANSFER_IN ||
+		event->kind == RTT_KIND_PATIENT_READY;
+}
+
+/* One event of the fold: opens a period when idle, else runs the rules. */
+static void
+FoldEvent(RttFoldResult *result, RttRunning *run, bool *running, int32 *period_no,
+		  const RttEvent *event, const RttRules *rules)
+{
+	if (!*running)
+	{
+		DateADT		start;
+		bool		start_known;
+
+		if (!StartsClock(event, &start, &start_known))
+		{
+			IdleEvent(result, event,
+					  result->nperiods > 0 ? &result->periods[result->nperiods - 1] : NULL);
+			return;
+		}
+		StartPeriod(run, ++*period_no, start, start_known);
+		*running = true;
+		if (event->status >= 10 && event->status <= 12)
+			run->start_code_seen = true;
+		/* The starting event may itself be an activity or a DTA. */
+		if (event->kind == RTT_KIND_OUTPATIENT || event->kind == RTT_KIND_ADMISSION)
+			run->activity_seen = true;
+		else if (event->kind == RTT_KIND_DECISION_TO_ADMIT)
+			run->period.has_dta = true;
+		return;
+	}
+
+	if (RunningEvent(result, run, event, rules))
+		*running = false;
+}
+
 /*
  * Fold sorted events into periods (and issues, if result->issues is set).
  * Events after the census are ignored (§9.3).  The caller sets up the
  * result's buffers.
+ *
+ * A day is folded in its sorted order, except a day (without source times)
+ * that begins with a clock running: its referrals, transfers in and
+ * patient-ready events are taken after its other events.  Such an event
+ * cannot open a period while one runs (periods never overlap, Annex C), so
+ * on that day it belongs to the period that begins when the running one
+ * stops: a first side treated (30) and the patient ready for the second
+ * (rule 3a) on one day leave the second side waiting.  A 10, 11 or 12 on an
+ * attendance or decision is not moved: on a running clock it is the
+ * period's first activity (a first attendance coded 10 and active
+ * monitoring, 32, the same day stop the one period).
  */
 void
 RttFold(const RttEvent *events, int nevents, const RttRules *rules,
@@ -417,39 +598,38 @@ RttFold(const RttEvent *events, int nevents, const RttRules *rules,
 	int32		period_no = 0;
 
 	memset(&run, 0, sizeof(run));
-	for (int i = 0; i < nevents; i++)
+	for (int i = 0; i < nevents;)
 	{
-		const RttEvent *event = &events[i];
+		int			j = i;
 
-		CHECK_FOR_INTERRUPTS();
-		if (event->date > rules->census)
+		if (events[i].date > rules->census)
 			break;
+		while (j < nevents && events[j].date == events[i].date)
+			j++;
 
-		if (!running)
+		if (running && !events[i].day_timed)
 		{
-			DateADT		start;
-			bool		start_known;
-
-			if (!StartsClock(event, &start, &start_known))
+			for (int pass = 0; pass < 2; pass++)
 			{
-				IdleEvent(result, event,
-						  result->nperiods > 0 ? &result->periods[result->nperiods - 1] : NULL);
-				continue;
-			}
-			StartPeriod(&run, ++period_no, start, start_known);
-			running = true;
-			if (event->status >= 10 && event->status <= 12)
-				run.start_code_seen = true;
-			/* The starting event may itself be an activity or a DTA. */
-			if (event->kind == RTT_KIND_OUTPATIENT || event->kind == RTT_KIND_ADMISSION)
-				run.activity_seen = true;
-			else if (event->kind == RTT_KIND_DECISION_TO_ADMIT)
-				run.period.has_dta = true;
-			continue;
-		}
+				for (int k = i; k < j; k++)
+				{
+					bool		start = PureStart(&events[k]);
 
-		if (RunningEvent(result, &run, event, rules))
-			running = false;
+					CHECK_FOR_INTERRUPTS();
+					if (start == (pass == 1))
+						FoldEvent(result, &run, &running, &period_no, &events[k], rules);
+				}
+			}
+		}
+		else
+		{
+			for (int k = i; k < j; k++)
+			{
+				CHECK_FOR_INTERRUPTS();
+				FoldEvent(result, &run, &running, &period_no, &events[k], rules);
+			}
+		}
+		i = j;
 	}
 
 	if (running)

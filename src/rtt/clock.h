@@ -35,15 +35,26 @@ typedef enum RttKind
 
 extern const char *const rtt_kind_labels[RTT_NUM_KINDS];
 
-/* One event; status 0 means none recorded. */
+/*
+ * One event; status 0 means none recorded.  The fold reads date, kind,
+ * status and ref_date; time, site and tfc only order events on one day, and
+ * seq only names the event in issues (and orders events whose content is
+ * identical, which the fold cannot tell apart).
+ */
 typedef struct RttEvent
 {
 	DateADT		date;
 	DateADT		ref_date;
 	bool		has_ref_date;
+	bool		has_time;		/* a source time of day was given */
+	bool		day_timed;		/* every event of its day has a time (set by RttSortEvents) */
 	int16		kind;			/* RttKind */
 	int16		status;			/* national code, or 0 */
-	int64		seq;			/* tie-break for same-day events; reported in issues */
+	int16		precedence;		/* same-day rank (set by RttSortEvents) */
+	TimeADT		time;			/* time of day, when has_time */
+	const char *site;			/* site code, or NULL */
+	const char *tfc;			/* treatment function code, or NULL */
+	int64		seq;			/* the event's identifier, reported in issues */
 } RttEvent;
 
 typedef enum RttOutcome
@@ -86,7 +97,8 @@ typedef enum RttIssueRule
 	RTT_ISSUE_V17,				/* a second start code in a running period */
 	RTT_ISSUE_V24,				/* discharged with no stop code */
 	RTT_ISSUE_V25,				/* 20 soon after active monitoring started */
-	RTT_ISSUE_V27				/* 99 not yet known */
+	RTT_ISSUE_V27,				/* 99 not yet known */
+	RTT_ISSUE_V31				/* a clock start recorded outside RTT (98) */
 } RttIssueRule;
 
 extern const char *const rtt_issue_rule_ids[];
@@ -113,6 +125,7 @@ typedef struct RttFoldResult
 /* Days within which a 20 after active monitoring is misuse, not a new phase (V25). */
 #define RTT_AM_MISUSE_DAYS 14
 
+extern int16 RttPrecedence(const RttEvent *event);
 extern void RttSortEvents(RttEvent *events, int nevents);
 extern void RttFold(const RttEvent *events, int nevents, const RttRules *rules,
 					RttFoldResult *result);

@@ -69,10 +69,12 @@ RETURNS TABLE (event_no int, rule_id text, period_no int, detail text)
 AS 'MODULE_PATHNAME', 'rtt_event_issues'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 1;
 COMMENT ON FUNCTION ptl.rtt_event_issues(ptl.rtt_event[], date, boolean) IS
-    'Events the clock engine ignored or doubted (validation rules V15, V16, V17, V24, V25, V27), by position in the array';
+    'Events the clock engine ignored or doubted (validation rules V15, V16, V17, V24, V25, V27, V31), by position in the array';
 
 -- The bulk path.  Both aggregates share one transition function; the final
--- functions sort by (event_date, seq) and fold, so callers need no ORDER BY.
+-- functions sort (by date, source time, same-day precedence and the events'
+-- content: docs/rtt-engine.md) and fold, so callers need no ORDER BY and
+-- the rows' order never changes a period.  seq only names events in issues.
 -- SSPACE is the measured state size (about 350 bytes for a three-event
 -- pathway), so the planner sees what hashing a million pathways costs;
 -- reading them in pathway order (GroupAggregate) is about twice as fast.
@@ -88,6 +90,14 @@ RETURNS internal AS 'MODULE_PATHNAME', 'rtt_periods_agg_transfn'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ptl.rtt_periods_agg_transfn(internal, date, ptl.event_kind, ptl.rtt_status, date, bigint, date, boolean, text, text) IS
     'Transition function of ptl.rtt_periods_agg with the rule choices: collects a pathway''s events';
+-- With the source time of day and the content that orders same-day events
+-- (site, treatment function): the form the refresh uses.
+CREATE FUNCTION ptl.rtt_periods_agg_timed_transfn(internal, date, time, ptl.event_kind, ptl.rtt_status,
+                                                  date, text, text, bigint, date, boolean, text, text)
+RETURNS internal AS 'MODULE_PATHNAME', 'rtt_periods_agg_timed_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ptl.rtt_periods_agg_timed_transfn(internal, date, time, ptl.event_kind, ptl.rtt_status, date, text, text, bigint, date, boolean, text, text) IS
+    'Transition function of ptl.rtt_periods_agg and ptl.rtt_issues_agg with source times and same-day content: collects a pathway''s events';
 CREATE FUNCTION ptl.rtt_periods_agg_final(internal) RETURNS ptl.rtt_computed_period[]
 AS 'MODULE_PATHNAME', 'rtt_periods_agg_final'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
@@ -106,7 +116,7 @@ CREATE AGGREGATE ptl.rtt_periods_agg(event_date date, kind ptl.event_kind, rtt_s
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE ptl.rtt_periods_agg(date, ptl.event_kind, ptl.rtt_status, date, bigint, date, boolean) IS
-    'Bulk RTT clock: a pathway''s event rows (same-day ties broken by seq) to the array of periods ptl.rtt_periods returns';
+    'Bulk RTT clock: a pathway''s event rows (same-day events by precedence, then content; never by seq) to the array of periods ptl.rtt_periods returns';
 CREATE AGGREGATE ptl.rtt_periods_agg(event_date date, kind ptl.event_kind, rtt_status ptl.rtt_status,
                                      ref_date date, seq bigint, census date, two_week_wait boolean,
                                      dna_discharge_stop text, death_stop text) (
@@ -124,6 +134,35 @@ CREATE AGGREGATE ptl.rtt_issues_agg(event_date date, kind ptl.event_kind, rtt_st
 );
 COMMENT ON AGGREGATE ptl.rtt_issues_agg(date, ptl.event_kind, ptl.rtt_status, date, bigint, date, boolean) IS
     'Bulk form of ptl.rtt_event_issues: a pathway''s event rows to the events the fold ignored or doubted';
+
+CREATE AGGREGATE ptl.rtt_periods_agg(event_date date, event_time time, kind ptl.event_kind,
+                                     rtt_status ptl.rtt_status, ref_date date, site_code text,
+                                     treatment_function text, seq bigint, census date, two_week_wait boolean,
+                                     dna_discharge_stop text, death_stop text) (
+    SFUNC = ptl.rtt_periods_agg_timed_transfn, STYPE = internal, SSPACE = 400,
+    FINALFUNC = ptl.rtt_periods_agg_final, FINALFUNC_MODIFY = READ_WRITE,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ptl.rtt_periods_agg(date, time, ptl.event_kind, ptl.rtt_status, date, text, text, bigint, date, boolean, text, text) IS
+    'Bulk RTT clock with source times: a day whose events all have a time is ordered by it, else by same-day precedence, then by content (site, treatment function); seq never orders (docs/rtt-engine.md)';
+CREATE AGGREGATE ptl.rtt_issues_agg(event_date date, event_time time, kind ptl.event_kind,
+                                    rtt_status ptl.rtt_status, ref_date date, site_code text,
+                                    treatment_function text, seq bigint, census date, two_week_wait boolean,
+                                    dna_discharge_stop text, death_stop text) (
+    SFUNC = ptl.rtt_periods_agg_timed_transfn, STYPE = internal, SSPACE = 400,
+    FINALFUNC = ptl.rtt_issues_agg_final, FINALFUNC_MODIFY = READ_WRITE,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ptl.rtt_issues_agg(date, time, ptl.event_kind, ptl.rtt_status, date, text, text, bigint, date, boolean, text, text) IS
+    'Bulk form of ptl.rtt_event_issues with source times: the events the fold ignored or doubted, named by seq';
+
+-- The same-day precedence (docs/rtt-engine.md, "Events on the same day"):
+-- 0-3 clock starts, 10-24 activity, 30-36 clock stops.
+CREATE FUNCTION ptl.rtt_same_day_precedence(kind ptl.event_kind, rtt_status ptl.rtt_status) RETURNS int
+AS 'MODULE_PATHNAME', 'rtt_same_day_precedence'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ptl.rtt_same_day_precedence(ptl.event_kind, ptl.rtt_status) IS
+    'Rank of an event among others on its day when no source times order them: 0 transfer_in, 1 referral, 2 patient_ready, 3 other kinds with 10-12 (clock starts); 10 + the kind''s place in ptl.event_kind (activity, clock runs on); 30-36 the stop code, a death as 36 (clock stops). NULL kind gives NULL';
 
 CREATE FUNCTION ptl.rtt_week_band(days int) RETURNS int
 AS 'MODULE_PATHNAME', 'rtt_week_band'

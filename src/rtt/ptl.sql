@@ -12,7 +12,10 @@
 -- P5/P6 and suspended patients are set aside (no position).  The
 -- non-admitted list, which has no surgical priority, runs by clock start.
 -- risk_setting.order_policy = longest_wait puts clock start before the
--- share of target.  A priority's wait excludes suspended days.
+-- share of target.  A priority's wait excludes suspended days.  A period
+-- whose clock start is unknown (a transfer in without the original start)
+-- stays on the list, its wait NULL, after every known start of its group
+-- (NULLS LAST), and validation rule V06 flags it (docs/rtt-engine.md).
 --
 -- Access (ops/access.sql): the view runs with its owner's rights, so each
 -- provider's list is numbered whole, then shows a user the rows of its
@@ -210,7 +213,8 @@ BEGIN ATOMIC
     WITH s AS (SELECT * FROM ptl.rtt_setting_in_force()),
     per_period AS (
         SELECT e.pathway_id,
-               unnest(ptl.rtt_periods_agg(e.event_date, e.kind, e.rtt_status, e.ref_date, e.event_id, census,
+               unnest(ptl.rtt_periods_agg(e.event_date, e.event_time, e.kind, e.rtt_status, e.ref_date,
+                                          e.site_code, e.treatment_function, e.event_id, census,
                                           p.referral_priority = 'two_week_wait'
                                               AND NOT s.two_week_wait_first_dna_nullifies,
                                           s.dna_discharge_stop, s.death_stop)) AS r,
@@ -220,6 +224,8 @@ BEGIN ATOMIC
                                           AND e.kind IN ('transfer_in', 'referral')) AS back_on
         FROM ptl.pathway_event e
         JOIN ptl.pathway p ON p.pathway_id = e.pathway_id
+        -- a service that is not consultant-led is outside RTT: no clock (V23)
+        JOIN ptl.treatment_function_in_use tf ON tf.tfc = p.treatment_function AND tf.consultant_led
         CROSS JOIN s
         GROUP BY e.pathway_id)
     SELECT g.pathway_id,
@@ -234,7 +240,9 @@ BEGIN ATOMIC
                (SELECT e.treatment_function FROM ptl.pathway_event e
                 WHERE e.pathway_id = g.pathway_id AND e.event_date = (g.r).clock_stop
                   AND e.treatment_function IS NOT NULL
-                ORDER BY (e.rtt_status = (g.r).stop_status) DESC NULLS LAST, e.event_id DESC
+                -- on the event's content, never its arrival (docs/rtt-engine.md)
+                ORDER BY (e.rtt_status = (g.r).stop_status) DESC NULLS LAST, e.event_time DESC NULLS LAST,
+                         e.kind DESC, e.treatment_function
                 LIMIT 1) END
     FROM per_period g;
 END;

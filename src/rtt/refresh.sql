@@ -175,7 +175,7 @@ CREATE TABLE ptl.rtt_event_issue (
     PRIMARY KEY (pathway_id, event_id, rule_id)
 );
 COMMENT ON TABLE ptl.rtt_event_issue IS
-    'Events the clock engine ignored or doubted at the last refresh (rules V15, V16, V17, V24, V25, V27)';
+    'Events the clock engine ignored or doubted at the last refresh (rules V15, V16, V17, V24, V25, V27, V31)';
 COMMENT ON COLUMN ptl.rtt_event_issue.pathway_id IS 'The pathway record';
 COMMENT ON COLUMN ptl.rtt_event_issue.event_id IS 'The event';
 COMMENT ON COLUMN ptl.rtt_event_issue.rule_id IS 'Validation rule';
@@ -350,13 +350,17 @@ BEGIN
         SELECT DISTINCT ON (e.pathway_id) e.pathway_id, e.event_date, e.kind
         FROM pg_temp.rtt_target t JOIN ptl.pathway_event e ON e.pathway_id = t.pathway_id
         WHERE e.event_date > census
-        ORDER BY e.pathway_id, e.event_date, e.event_id),
+        -- same-day events by content, never by arrival (docs/rtt-engine.md)
+        ORDER BY e.pathway_id, e.event_date, e.event_time NULLS LAST, e.kind, e.rtt_status NULLS FIRST,
+                 e.ref_date NULLS FIRST, e.site_code NULLS FIRST, e.treatment_function NULLS FIRST),
     -- The latest offer or decline: an offer still standing is a booked admission.
     last_tci AS (
         SELECT DISTINCT ON (e.pathway_id) e.pathway_id, e.kind, e.ref_date
         FROM pg_temp.rtt_target t JOIN ptl.pathway_event e ON e.pathway_id = t.pathway_id
         WHERE e.kind IN ('tci_offer', 'tci_declined') AND e.event_date <= census
-        ORDER BY e.pathway_id, e.event_date DESC, e.event_id DESC),
+        -- on one day a decline follows the offer it declines; then the later date offered
+        ORDER BY e.pathway_id, e.event_date DESC, e.event_time DESC NULLS LAST, e.kind DESC,
+                 e.ref_date DESC NULLS LAST),
     booked AS (
         SELECT t.pathway_id,
                CASE WHEN l.kind = 'tci_offer' AND l.ref_date > census THEN l.ref_date END AS tci_on,
@@ -394,15 +398,18 @@ BEGIN
                 SELECT DISTINCT t.pathway_id FROM pg_temp.rtt_target t
                 JOIN ptl.pathway_transfer x ON x.receiver_pathway_id = t.pathway_id),
             merged AS (
-                SELECT x.receiver_pathway_id AS pathway_id, e.event_id, e.event_date, e.kind, e.rtt_status, e.ref_date
+                SELECT x.receiver_pathway_id AS pathway_id, e.event_id, e.event_date, e.event_time, e.kind,
+                       e.rtt_status, e.ref_date, e.site_code, e.treatment_function
                 FROM receiver r
                 JOIN ptl.pathway_transfer x ON x.receiver_pathway_id = r.pathway_id
                 JOIN ptl.pathway_event e ON e.pathway_id = x.sender_pathway_id
                                         AND e.event_date <= x.transferred_out_on
                 UNION ALL
-                SELECT r.pathway_id, e.event_id, e.event_date, e.kind, e.rtt_status, e.ref_date
+                SELECT r.pathway_id, e.event_id, e.event_date, e.event_time, e.kind, e.rtt_status, e.ref_date,
+                       e.site_code, e.treatment_function
                 FROM receiver r JOIN ptl.pathway_event e ON e.pathway_id = r.pathway_id)
-            SELECT m.pathway_id, m.event_id, m.event_date, m.kind, m.rtt_status, m.ref_date
+            SELECT m.pathway_id, m.event_id, m.event_date, m.event_time, m.kind, m.rtt_status, m.ref_date,
+                   m.site_code, m.treatment_function
             FROM merged m
             WHERE NOT EXISTS (SELECT 1 FROM ptl.pathway_transfer x WHERE x.transfer_in_event_id = m.event_id);
             DELETE FROM ptl.rtt_period r USING (SELECT DISTINCT pathway_id FROM rtt_merged_event) m
@@ -411,17 +418,23 @@ BEGIN
             WHERE r.pathway_id = m.pathway_id;
         END IF;
 
-        -- unnest in the select list (one pass) rather than in FROM (a tuplestore per pathway)
+        -- unnest in the select list (one pass) rather than in FROM (a tuplestore per pathway).
+        -- A pathway in a service that is not consultant-led is outside RTT
+        -- (RTT guidance 6-7): no clock, so no period (validation rule V23).
+        -- Same-day events are ordered by the engine on their time and
+        -- content; event_id only names them in issues.
         EXECUTE format($q$
             INSERT INTO ptl.rtt_period (pathway_id, period_no, census, clock_start, clock_stop, stop_status,
                                         outcome, days_waited, week_band, has_dta, adjusted_days)
             SELECT g.pathway_id, (g.r).period_no, $1, (g.r).clock_start, (g.r).clock_stop, (g.r).stop_status,
                    (g.r).outcome, (g.r).days_waited, (g.r).week_band, (g.r).has_dta, (g.r).adjusted_days
             FROM (SELECT e.pathway_id,
-                         unnest(ptl.rtt_periods_agg(e.event_date, e.kind, e.rtt_status, e.ref_date, e.event_id, $1,
+                         unnest(ptl.rtt_periods_agg(e.event_date, e.event_time, e.kind, e.rtt_status, e.ref_date,
+                                                    e.site_code, e.treatment_function, e.event_id, $1,
                                                     p.referral_priority = 'two_week_wait' AND NOT $2, $3, $4)) AS r
                   FROM pg_temp.rtt_target t
                   JOIN ptl.pathway p ON p.pathway_id = t.pathway_id
+                  JOIN ptl.treatment_function_in_use tf ON tf.tfc = p.treatment_function AND tf.consultant_led
                   JOIN %s e ON e.pathway_id = t.pathway_id
                   GROUP BY e.pathway_id) g$q$,
             CASE pass WHEN 1 THEN 'ptl.pathway_event' ELSE 'pg_temp.rtt_merged_event' END)
@@ -432,10 +445,12 @@ BEGIN
             INSERT INTO ptl.rtt_event_issue (pathway_id, event_id, rule_id, period_no, detail)
             SELECT g.pathway_id, (g.i).seq, (g.i).rule_id, (g.i).period_no, (g.i).detail
             FROM (SELECT e.pathway_id,
-                         unnest(ptl.rtt_issues_agg(e.event_date, e.kind, e.rtt_status, e.ref_date, e.event_id, $1,
-                                                   p.referral_priority = 'two_week_wait' AND NOT $2)) AS i
+                         unnest(ptl.rtt_issues_agg(e.event_date, e.event_time, e.kind, e.rtt_status, e.ref_date,
+                                                   e.site_code, e.treatment_function, e.event_id, $1,
+                                                   p.referral_priority = 'two_week_wait' AND NOT $2, NULL, NULL)) AS i
                   FROM pg_temp.rtt_target t
                   JOIN ptl.pathway p ON p.pathway_id = t.pathway_id
+                  JOIN ptl.treatment_function_in_use tf ON tf.tfc = p.treatment_function AND tf.consultant_led
                   JOIN %s e ON e.pathway_id = t.pathway_id
                   GROUP BY e.pathway_id) g
             WHERE $3 = 1 OR EXISTS (SELECT 1 FROM ptl.pathway_event x

@@ -8,8 +8,10 @@
  *		ptl.rtt_week_band(days)
  *
  * The aggregates collect a group's events into an array of structs and fold
- * them once in the final function; they sort by (event_date, seq) themselves
- * so they need neither ORDER BY in the call nor a sorted input.
+ * them once in the final function; they sort the events themselves (by date,
+ * time, same-day precedence and content: RttSortEvents) so they need neither
+ * ORDER BY in the call nor a sorted input, and give the same periods whatever
+ * order the rows come in.
  */
 #include "postgres.h"
 
@@ -178,7 +180,10 @@ PeriodValues(const RttPeriod *p, DateADT census, Datum *values, bool *nulls)
  * ---------------------------------------------------------------------------
  */
 
-/* Read a ptl.rtt_event[] into structs, seq = 1-based array position. */
+/*
+ * Read a ptl.rtt_event[] into structs, seq = 1-based array position (it
+ * names events in issues; the order is the engine's, not the array's).
+ */
 static RttEvent *
 EventsFromArray(FunctionCallInfo fcinfo, ArrayType *array, int *nevents)
 {
@@ -244,6 +249,10 @@ EventsFromArray(FunctionCallInfo fcinfo, ArrayType *array, int *nevents)
 		events[i].status = nulls[2] ? 0 : DatumGetInt16(values[2]);
 		events[i].has_ref_date = !nulls[3] && !DATE_NOT_FINITE(DatumGetDateADT(values[3]));
 		events[i].ref_date = events[i].has_ref_date ? DatumGetDateADT(values[3]) : 0;
+		events[i].has_time = false;
+		events[i].time = 0;
+		events[i].site = NULL;
+		events[i].tfc = NULL;
 		events[i].seq = i + 1;
 	}
 	ReleaseTupleDesc(tupdesc);
@@ -334,14 +343,49 @@ typedef struct RttAggState
 	RttRules	rules;
 } RttAggState;
 
+/* Where a transition function finds each argument (-1: not given). */
+typedef struct AggArgs
+{
+	int			date,
+				time,
+				kind,
+				status,
+				ref_date,
+				site,
+				tfc,
+				seq,
+				census,
+				two_week_wait,
+				dna_stop,
+				death_stop;
+} AggArgs;
+
+/* (state, event_date, kind, rtt_status, ref_date, seq, census, two_week_wait [, dna_discharge_stop, death_stop]) */
+static const AggArgs plain_args = {1, -1, 2, 3, 4, -1, -1, 5, 6, 7, 8, 9};
+
+/* (state, event_date, event_time, kind, rtt_status, ref_date, site_code, treatment_function, seq, census, two_week_wait, dna_discharge_stop, death_stop) */
+static const AggArgs timed_args = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+
+static const char *
+AggCode(FunctionCallInfo fcinfo, int arg, MemoryContext aggcontext)
+{
+	MemoryContext old;
+	char	   *code;
+
+	if (arg < 0 || PG_ARGISNULL(arg))
+		return NULL;
+	old = MemoryContextSwitchTo(aggcontext);
+	code = text_to_cstring(PG_GETARG_TEXT_PP(arg));
+	MemoryContextSwitchTo(old);
+	return code;
+}
+
 /*
- * Transition: (state, event_date, kind, rtt_status, ref_date, seq, census,
- * two_week_wait [, dna_discharge_stop, death_stop]).  The census and choices
- * are taken from a group's first row.
+ * One event row into the group's state.  The census and choices are taken
+ * from a group's first row.
  */
-PG_FUNCTION_INFO_V1(rtt_periods_agg_transfn);
-Datum
-rtt_periods_agg_transfn(PG_FUNCTION_ARGS)
+static Datum
+AggTransition(FunctionCallInfo fcinfo, const AggArgs *args)
 {
 	MemoryContext aggcontext;
 	RttAggState *state;
@@ -363,32 +407,33 @@ rtt_periods_agg_transfn(PG_FUNCTION_ARGS)
 		state = palloc0(sizeof(RttAggState));
 		state->size = 4;		/* a pathway has about three events */
 		state->events = palloc(sizeof(RttEvent) * state->size);
-		if (PG_ARGISNULL(6))
+		if (PG_ARGISNULL(args->census))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("census date must not be NULL")));
-		state->rules.census = PG_GETARG_DATEADT(6);
-		state->rules.two_week_wait = !PG_ARGISNULL(7) && PG_GETARG_BOOL(7);
-		if (PG_NARGS() > 9)
+		state->rules.census = PG_GETARG_DATEADT(args->census);
+		state->rules.two_week_wait = !PG_ARGISNULL(args->two_week_wait) &&
+			PG_GETARG_BOOL(args->two_week_wait);
+		if (PG_NARGS() > args->death_stop)
 			ParseRuleChoices(&state->rules,
-							 PG_ARGISNULL(8) ? NULL : PG_GETARG_TEXT_PP(8),
-							 PG_ARGISNULL(9) ? NULL : PG_GETARG_TEXT_PP(9));
+							 PG_ARGISNULL(args->dna_stop) ? NULL : PG_GETARG_TEXT_PP(args->dna_stop),
+							 PG_ARGISNULL(args->death_stop) ? NULL : PG_GETARG_TEXT_PP(args->death_stop));
 		MemoryContextSwitchTo(old);
 	}
 	else
 		state = (RttAggState *) PG_GETARG_POINTER(0);
 
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+	if (PG_ARGISNULL(args->date) || PG_ARGISNULL(args->kind))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("an RTT event has no %s", PG_ARGISNULL(1) ? "event_date" : "kind"),
+				 errmsg("an RTT event has no %s", PG_ARGISNULL(args->date) ? "event_date" : "kind"),
 				 errdetail("Every RTT event needs its date and its kind.")));
 	/* As ptl.rtt_periods refuses it: an infinite date starts no clock. */
-	if (DATE_NOT_FINITE(PG_GETARG_DATEADT(1)))
+	if (DATE_NOT_FINITE(PG_GETARG_DATEADT(args->date)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("an RTT event has an infinite event_date (%s)",
-						DATE_IS_NOBEGIN(PG_GETARG_DATEADT(1)) ? "-infinity" : "infinity")));
+						DATE_IS_NOBEGIN(PG_GETARG_DATEADT(args->date)) ? "-infinity" : "infinity")));
 
 	if (state->nevents == state->size)
 	{
@@ -396,14 +441,43 @@ rtt_periods_agg_transfn(PG_FUNCTION_ARGS)
 		state->events = repalloc(state->events, sizeof(RttEvent) * state->size);
 	}
 	event = &state->events[state->nevents++];
-	event->date = PG_GETARG_DATEADT(1);
-	event->kind = KindFromOid(cache, PG_GETARG_OID(2));
-	event->status = PG_ARGISNULL(3) ? 0 : PG_GETARG_INT16(3);
-	event->has_ref_date = !PG_ARGISNULL(4) && !DATE_NOT_FINITE(PG_GETARG_DATEADT(4));
-	event->ref_date = event->has_ref_date ? PG_GETARG_DATEADT(4) : 0;
-	event->seq = PG_ARGISNULL(5) ? state->nevents : PG_GETARG_INT64(5);
+	event->date = PG_GETARG_DATEADT(args->date);
+	event->has_time = args->time >= 0 && !PG_ARGISNULL(args->time);
+	event->time = event->has_time ? PG_GETARG_TIMEADT(args->time) : 0;
+	event->kind = KindFromOid(cache, PG_GETARG_OID(args->kind));
+	event->status = PG_ARGISNULL(args->status) ? 0 : PG_GETARG_INT16(args->status);
+	event->has_ref_date = !PG_ARGISNULL(args->ref_date) &&
+		!DATE_NOT_FINITE(PG_GETARG_DATEADT(args->ref_date));
+	event->ref_date = event->has_ref_date ? PG_GETARG_DATEADT(args->ref_date) : 0;
+	event->site = AggCode(fcinfo, args->site, aggcontext);
+	event->tfc = AggCode(fcinfo, args->tfc, aggcontext);
+	event->seq = PG_ARGISNULL(args->seq) ? state->nevents : PG_GETARG_INT64(args->seq);
 
 	PG_RETURN_POINTER(state);
+}
+
+/*
+ * Transition: (state, event_date, kind, rtt_status, ref_date, seq, census,
+ * two_week_wait [, dna_discharge_stop, death_stop]).
+ */
+PG_FUNCTION_INFO_V1(rtt_periods_agg_transfn);
+Datum
+rtt_periods_agg_transfn(PG_FUNCTION_ARGS)
+{
+	return AggTransition(fcinfo, &plain_args);
+}
+
+/*
+ * Transition with the source time and the content that orders same-day
+ * events: (state, event_date, event_time, kind, rtt_status, ref_date,
+ * site_code, treatment_function, seq, census, two_week_wait,
+ * dna_discharge_stop, death_stop).
+ */
+PG_FUNCTION_INFO_V1(rtt_periods_agg_timed_transfn);
+Datum
+rtt_periods_agg_timed_transfn(PG_FUNCTION_ARGS)
+{
+	return AggTransition(fcinfo, &timed_args);
 }
 
 /* The composite element type of the final function's array result, cached. */
@@ -510,6 +584,30 @@ rtt_issues_agg_final(PG_FUNCTION_ARGS)
 		elems[i] = HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
 	}
 	PG_RETURN_ARRAYTYPE_P(TuplesToArray(elems, result.nissues, elemtype));
+}
+
+/* ---------------------------------------------------------------------------
+ * Same-day precedence, for the documentation's table and its tests
+ * ---------------------------------------------------------------------------
+ */
+
+PG_FUNCTION_INFO_V1(rtt_same_day_precedence);
+Datum
+rtt_same_day_precedence(PG_FUNCTION_ARGS)
+{
+	RttEvent	event;
+	KindCache  *cache;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
+														  sizeof(KindCache));
+	cache = (KindCache *) fcinfo->flinfo->fn_extra;
+	memset(&event, 0, sizeof(event));
+	event.kind = KindFromOid(cache, PG_GETARG_OID(0));
+	event.status = PG_ARGISNULL(1) ? 0 : PG_GETARG_INT16(1);
+	PG_RETURN_INT32(RttPrecedence(&event));
 }
 
 /* ---------------------------------------------------------------------------

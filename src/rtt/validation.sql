@@ -16,7 +16,7 @@ CREATE TABLE ptl.validation_rule (
 );
 COMMENT ON TABLE ptl.validation_rule IS
     'The PTL validation rules (rtt-rules.md 10.2): what each checks, how serious it is, and whether ptl can check it yet';
-COMMENT ON COLUMN ptl.validation_rule.rule_id IS 'Rule id, V01..V30';
+COMMENT ON COLUMN ptl.validation_rule.rule_id IS 'Rule id, V01..V31';
 COMMENT ON COLUMN ptl.validation_rule.title IS 'What the rule finds';
 COMMENT ON COLUMN ptl.validation_rule.severity IS 'error (the return or the clock is wrong), warning (probably wrong), task (work to do)';
 COMMENT ON COLUMN ptl.validation_rule.basis IS 'Where the rule comes from';
@@ -46,14 +46,15 @@ INSERT INTO ptl.validation_rule VALUES
 ('V20', 'Received transfer whose clock start differs from the sending provider''s original start', 'error', 'RTT guidance 11.3', true, NULL),
 ('V21', 'Emergency admission opened as an RTT pathway without a decision to refer electively', 'error', 'RTT guidance 9.1', false, 'referrals carry no source-of-referral code yet'),
 ('V22', 'Planned-list patient with a running RTT clock, or overdue planned patient not moved', 'warning', 'RTT guidance 5', false, 'planned (surveillance) lists are not loaded yet'),
-('V23', 'Open pathway in a treatment function that is not consultant-led (outside RTT)', 'warning', 'RTT guidance 6-7', true, NULL),
+('V23', 'Pathway in a treatment function that is not consultant-led: outside RTT, no clock, on neither the PTL nor the return, though it would be waiting', 'warning', 'RTT guidance 6-7 (RTT applies to consultant-led services)', true, NULL),
 ('V24', 'Discharged with no clock-stop code: the pathway is still open', 'error', 'NHSE validation programme findings', true, NULL),
 ('V25', 'Activity coded 20 within 14 days of starting active monitoring (misuse of 31/32)', 'warning', 'RTT guidance 4.4.1.4', true, NULL),
 ('V26', 'Open pathway over 12 weeks not validated within the setting revalidate_days', 'task', 'NHSE validation guidance, December 2022 (validate at 12, 26, 52 weeks; revalidate every 12 weeks)', true, NULL),
 ('V27', 'Status 99 (not yet known) on an open pathway older than the setting status_unknown_days', 'warning', 'rtt-rules.md 10.2', true, NULL),
 ('V28', 'UBRN converted or on the ASI worklist but no pathway on the PTL', 'error', 'RTT guidance 9.1', false, 'e-RS worklist extracts are not loaded yet'),
 ('V29', 'Treatment function not allowed for the commissioner or provider', 'warning', 'DCB0028', false, 'commissioner service agreements are not loaded yet (unknown codes are already refused by the loader)'),
-('V30', 'Transplant-list addition recorded without a 34 stop', 'warning', 'RTT guidance Annex E', false, 'transplant-list additions are not an event kind yet');
+('V30', 'Transplant-list addition recorded without a 34 stop', 'warning', 'RTT guidance Annex E', false, 'transplant-list additions are not an event kind yet'),
+('V31', 'Referral recorded as outside RTT (status 98): no clock started, so the pathway is on neither the PTL nor the return', 'warning', 'NHS DD RTT PERIOD STATUS 98 (not applicable to RTT); RTT guidance 4.7', true, NULL);
 -- Values the loader kept a patient on the list without (docs/loading.md).
 INSERT INTO ptl.validation_rule VALUES ('V32', 'Open pathway whose records loaded with a value left out or a code the reference data does not hold (a placeholder): correct it at source', 'warning', 'ptl''s loading policy (docs/loading.md): a fixable field never takes a patient off the list; NHS DD data item definitions', true, NULL);
 
@@ -255,6 +256,14 @@ BEGIN
     SELECT i.pathway_id, i.rule_id, i.event_id, i.detail, census
     FROM ptl.rtt_event_issue i
     WHERE i.rule_id IN ('V15', 'V16', 'V17', 'V25')
+    -- V31: a referral recorded outside RTT, while no clock runs on the record
+    UNION ALL
+    SELECT i.pathway_id, i.rule_id, i.event_id,
+           i.detail || format(' (event of %s)', e.event_date), census
+    FROM ptl.rtt_event_issue i
+    JOIN ptl.pathway_event e ON e.event_id = i.event_id
+    WHERE i.rule_id = 'V31'
+      AND NOT EXISTS (SELECT 1 FROM ptl.rtt_period r WHERE r.pathway_id = i.pathway_id AND r.outcome = 'incomplete')
     -- V24, V27: only while the period is still open
     UNION ALL
     SELECT i.pathway_id, i.rule_id, i.event_id,
@@ -293,11 +302,22 @@ BEGIN
                   WHERE r.pathway_id = q.pathway_id ORDER BY r.period_no DESC LIMIT 1) sr ON true
     WHERE e.kind = 'transfer_in' AND e.event_date <= census
       AND e.ref_date IS DISTINCT FROM sr.clock_start
-    -- V23: outside RTT
+    -- V23: outside RTT.  Such a record has no clock (ptl.rtt_compute), so
+    -- the rule asks the engine what its clock would be: the records that
+    -- would be waiting are the ones a wrong flag would hide from the list.
     UNION ALL
-    SELECT o.pathway_id, 'V23', NULL, format('treatment function %s (%s) is not consultant-led', t.tfc, t.name), census
-    FROM ptl.rtt_open_period o JOIN ptl.treatment_function_in_use t ON t.tfc = o.treatment_function
-    WHERE NOT t.consultant_led
+    SELECT p.pathway_id, 'V23', NULL,
+           format('treatment function %s (%s) is not consultant-led: no RTT clock, though it would have been running since %s',
+                  t.tfc, t.name, coalesce(((c.periods)[cardinality(c.periods)]).clock_start::text, 'an unknown date')), census
+    FROM ptl.pathway p
+    JOIN ptl.treatment_function_in_use t ON t.tfc = p.treatment_function AND NOT t.consultant_led
+    CROSS JOIN LATERAL (
+        SELECT ptl.rtt_periods_agg(e.event_date, e.event_time, e.kind, e.rtt_status, e.ref_date, e.site_code,
+                                   e.treatment_function, e.event_id, census,
+                                   p.referral_priority = 'two_week_wait' AND NOT s.two_week_wait_first_dna_nullifies,
+                                   s.dna_discharge_stop, s.death_stop) AS periods
+        FROM ptl.pathway_event e WHERE e.pathway_id = p.pathway_id) c
+    WHERE ((c.periods)[cardinality(c.periods)]).outcome = 'incomplete'
     -- V26: validation due
     UNION ALL
     SELECT o.pathway_id, 'V26', NULL,
