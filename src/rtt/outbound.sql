@@ -495,10 +495,12 @@ BEGIN
                   HINT = 'Declare the source''s open pathways per treatment function with ptl.declare_source_counts().';
     END IF;
     RETURN QUERY
-    WITH rec AS (
+    WITH listed AS MATERIALIZED (
+        SELECT DISTINCT l.pathway_id FROM ptl.ptl l WHERE l.provider_org = b.org_code),
+    rec AS (
         -- ptl's pathway records of the provider (and site), classified
         SELECT p.pathway_id, p.treatment_function AS tfc,
-               EXISTS (SELECT 1 FROM ptl.ptl l WHERE l.pathway_id = p.pathway_id) AS on_ptl,
+               (ls.pathway_id IS NOT NULL) AS on_ptl,
                EXISTS (SELECT 1 FROM ptl.pathway_duplicate d WHERE d.pathway_id = p.pathway_id) AS merged,
                rp.responsible, rp.periods,
                EXISTS (SELECT 1 FROM ptl.rtt_period r WHERE r.pathway_id = p.pathway_id AND r.outcome = 'incomplete') AS running,
@@ -512,6 +514,7 @@ BEGIN
                          AND a.action_kind = 'clock_stop' AND a.state IN ('proposed', 'sent')) AS ptl_stop
         FROM ptl.pathway p
         LEFT JOIN ptl.rtt_pathway rp ON rp.pathway_id = p.pathway_id
+        LEFT JOIN listed ls ON ls.pathway_id = p.pathway_id
         WHERE p.provider_org = b.org_code AND (b.site_code IS NULL OR p.site_code = b.site_code)),
     ptl_side AS (
         SELECT r.tfc,
