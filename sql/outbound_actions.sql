@@ -1,8 +1,8 @@
 -- The PAS stays the system of record: a worked example (docs/outbound.md).
--- A validation campaign's answers stop three clocks.  Each becomes an
+-- A validation campaign's answers stop four clocks.  Each becomes an
 -- outbound action for the trust's PAS team (OUT1) and a provisional event
--- (OUT2).  The next extracts confirm one (OUT3), contradict one by recording
--- activity after the stop (OUT5), and leave one unrecorded past the window
+-- (OUT2).  The next extracts confirm one (OUT3), contradict one with another
+-- outcome (OUT4), one by recording activity after the stop (OUT5), and leave one unrecorded past the window
 -- (OUT6); the provisional events give way and a contradicted removal is
 -- undone (OUT8).  The batch's declared counts are then reconciled with the
 -- PTL (REC1-REC6).
@@ -20,6 +20,7 @@ H1,,Ann,Able,1950-01-01,2
 H2,,Ben,Baker,1951-01-01,1
 H3,,Cy,Cole,1952-01-01,1
 H4,,Di,Dunn,1953-01-01,2
+H5,,Ed,Ede,1954-01-01,1
 \.
 COPY ptl_stage.pathway (local_patient_id, ppid, ppid_issuer, treatment_function, referral_priority, referral_received)
     FROM stdin WITH (FORMAT csv);
@@ -27,6 +28,7 @@ H1,OB-A,RX9,110,1,2024-06-03
 H2,OB-B,RX9,110,1,2024-06-10
 H3,OB-C,RX9,110,1,2024-06-17
 H4,OB-D,RX9,110,1,2024-06-24
+H5,OB-E,RX9,110,1,2024-07-01
 \.
 COPY ptl_stage.pathway_event (ppid_issuer, ppid, event_ref, event_date, kind, rtt_status)
     FROM stdin WITH (FORMAT csv);
@@ -39,6 +41,8 @@ RX9,OB-C,R1,2024-06-17,referral,
 RX9,OB-C,E1,2024-07-15,outpatient,10
 RX9,OB-D,R1,2024-06-24,referral,
 RX9,OB-D,E1,2024-07-22,outpatient,10
+RX9,OB-E,R1,2024-07-01,referral,
+RX9,OB-E,E1,2024-07-29,outpatient,10
 \.
 COPY ptl_stage.waiting_list_entry (ppid_issuer, ppid, entry_ref, intended_management, decision_to_admit)
     FROM stdin WITH (FORMAT csv);
@@ -49,13 +53,13 @@ CALL ptl.refresh('2025-03-31');
 SELECT ppid, days_waited, waiting_list_entry_id IS NOT NULL AS listed, provisional_action
 FROM ptl.ptl WHERE provider_org = 'RX9' ORDER BY ppid;
 
--- The campaign: OB-A and OB-C no longer need treatment, OB-B was treated
+-- The campaign: OB-A, OB-C and OB-E no longer need treatment, OB-B was treated
 -- elsewhere, OB-D still waits.
 SELECT ptl.start_validation_campaign('RX9 over 12 weeks', provider_org => 'RX9') AS campaign \gset
 INSERT INTO ptl.validation_contact (campaign_id, pathway_id, contacted_on, method, answer)
 SELECT :campaign, p.pathway_id, date '2025-03-20', 'phone', v.answer
 FROM (VALUES ('OB-A', 'no_longer_required'), ('OB-B', 'treated_elsewhere'), ('OB-C', 'no_longer_required'),
-             ('OB-D', 'still_wants_treatment')) v (ppid, answer)
+             ('OB-D', 'still_wants_treatment'), ('OB-E', 'no_longer_required')) v (ppid, answer)
 JOIN ptl.pathway p ON p.provider_org = 'RX9' AND p.ppid = v.ppid;
 SELECT p.ppid, ptl.apply_validation_contact(k.contact_id) AS applied
 FROM ptl.validation_contact k JOIN ptl.pathway p USING (pathway_id)
@@ -84,13 +88,14 @@ SELECT ptl.mark_outbound_sent('NOPE') AS sent;
 
 -- Day 2: the PAS recorded OB-A's stop a day later (OUT3 allows
 -- outbound_match_days, 28, either side) and removed its entry; for OB-B it
--- recorded an attendance after the date with the clock running (OUT5); of
--- OB-C it says nothing.
+-- recorded an attendance after the date with the clock running (OUT5); OB-E
+-- it treated (30: a different outcome, OUT4); of OB-C it says nothing.
 SELECT ptl.open_batch('RX9', 'PAS', 'RX901', 'day 2') AS day2 \gset
 COPY ptl_stage.pathway_event (ppid_issuer, ppid, event_ref, event_date, kind, rtt_status)
     FROM stdin WITH (FORMAT csv);
 RX9,OB-A,E3,2025-03-21,decision,34
 RX9,OB-B,E2,2025-04-07,outpatient,20
+RX9,OB-E,E2,2025-03-25,admission,30
 \.
 COPY ptl_stage.waiting_list_entry (ppid_issuer, ppid, entry_ref, intended_management, decision_to_admit,
                                    removed_date, removal_reason)
