@@ -17,6 +17,7 @@ SQL_PARTS    = src/types/types.sql \
                src/rtt/engine.sql \
                src/rtt/refresh.sql \
                src/rtt/validation.sql \
+               src/rtt/outbound.sql \
                src/rtt/ptl.sql \
                src/risk/cohorts.sql \
                src/rtt/returns.sql \

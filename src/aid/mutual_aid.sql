@@ -671,6 +671,7 @@ DECLARE
     new_patient bigint;
     new_pathway bigint;
     new_transfer bigint;
+    new_entry bigint;
 BEGIN
     SELECT sl.slot_id, sl.slot_date, o.offer_id, o.offering_org, o.site_code, o.treatment_function, o.state
       INTO s
@@ -743,28 +744,50 @@ BEGIN
             p.referral_priority, transfer_date, p.commissioner_code, new_batch)
     RETURNING pathway_id INTO new_pathway;
 
+    -- ptl's own events: provisional until each PAS records its side (rtt/outbound.sql)
     INSERT INTO ptl.pathway_event (pathway_id, patient_id, event_ref, event_date, kind, rtt_status, ref_date,
-                                   site_code, treatment_function, batch_id)
+                                   site_code, treatment_function, batch_id, origin, provisional)
     VALUES (p.pathway_id, p.patient_id, format('mutual-aid-out-%s', s.slot_id), transfer_date, 'transfer_out', '21',
-            NULL, p.site_code, p.treatment_function, new_batch),
+            NULL, p.site_code, p.treatment_function, new_batch, 'ptl', true),
            (new_pathway, new_patient, format('mutual-aid-in-%s', s.slot_id), transfer_date, 'transfer_in', '20',
-            start, s.site_code, p.treatment_function, new_batch);
+            start, s.site_code, p.treatment_function, new_batch, 'ptl', true);
     IF w.entry_id IS NOT NULL THEN
         UPDATE ptl.waiting_list_entry e SET removed_date = greatest(transfer_date, e.decision_to_admit),
                                             removal_reason = 'transferred', updated_at = now()
-        WHERE e.entry_id = w.entry_id;
+        WHERE e.entry_id = w.entry_id
+        RETURNING * INTO w;
         INSERT INTO ptl.waiting_list_entry (pathway_id, patient_id, entry_ref, procedure_code, procedure_description,
                                             intended_management, clinical_priority, decision_to_admit,
                                             expected_duration_minutes, tci_date, site_code, batch_id)
         VALUES (new_pathway, new_patient, format('mutual-aid-%s', s.slot_id), w.procedure_code,
                 w.procedure_description, w.intended_management, w.clinical_priority, w.decision_to_admit,
-                w.expected_duration_minutes, s.slot_date, s.site_code, new_batch);
+                w.expected_duration_minutes, s.slot_date, s.site_code, new_batch)
+        RETURNING entry_id INTO new_entry;
     END IF;
     INSERT INTO ptl.mutual_aid_transfer (pathway_id, slot_id, destination_pathway_id, transfer_date, clock_start,
                                          wait_days, days_saved)
     VALUES (p.pathway_id, s.slot_id, new_pathway, transfer_date, start, transfer_date - start,
             transfer_for_mutual_aid.days_saved)
     RETURNING transfer_id INTO new_transfer;
+    -- OUT1: each provider's PAS must record its side of the transfer.
+    INSERT INTO ptl.outbound_action (provider_org, action_kind, pathway_id, ppid_issuer, ppid, treatment_function,
+                                     entry_id, entry_ref, event_id, event_ref, event_kind, rtt_status, action_date,
+                                     ref_date, removal_reason, removed_date, detail, source_kind, source_id)
+    SELECT x.provider_org, x.action_kind, x.pathway_id, p.ppid_issuer, p.ppid, p.treatment_function,
+           x.entry_id, x.entry_ref, e.event_id, e.event_ref, e.kind, e.rtt_status, transfer_date,
+           x.ref_date, x.removal_reason, x.removed_date, x.detail, 'mutual_aid_transfer', new_transfer
+    FROM (VALUES (p.provider_org, 'transfer_out', p.pathway_id, w.entry_id, w.entry_ref,
+                  format('mutual-aid-out-%s', s.slot_id), NULL::date, w.removal_reason, w.removed_date,
+                  format('mutual aid transfer %s: to %s (slot %s on %s), the clock continues', new_transfer,
+                         s.offering_org, s.slot_id, s.slot_date)),
+                 (s.offering_org, 'transfer_in', new_pathway, new_entry,
+                  CASE WHEN new_entry IS NOT NULL THEN format('mutual-aid-%s', s.slot_id) END,
+                  format('mutual-aid-in-%s', s.slot_id), start, NULL, NULL,
+                  format('mutual aid transfer %s: from %s, clock start %s, admission booked for %s', new_transfer,
+                         p.provider_org, start, s.slot_date))
+         ) AS x (provider_org, action_kind, pathway_id, entry_id, entry_ref, event_ref, ref_date, removal_reason,
+                 removed_date, detail)
+    JOIN ptl.pathway_event e ON e.pathway_id = x.pathway_id AND e.event_ref = x.event_ref;
     RETURN new_transfer;
 END $$;
 COMMENT ON FUNCTION ptl.transfer_for_mutual_aid(bigint, bigint, date, int) IS

@@ -22,6 +22,7 @@ CREATE TABLE ptl.ops_setting (
     los_min_spells      int NOT NULL DEFAULT 5 CHECK (los_min_spells >= 1),
     bed_horizon_days    int NOT NULL DEFAULT 42 CHECK (bed_horizon_days BETWEEN 1 AND 366),
     bottleneck_weeks    int NOT NULL DEFAULT 4 CHECK (bottleneck_weeks >= 1),
+    outbound_match_days int NOT NULL DEFAULT 28 CHECK (outbound_match_days BETWEEN 1 AND 366),
     -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
     CONSTRAINT ops_setting_set_at_in_range CHECK (ptl.in_storage_range(set_at) OR (shipped AND set_at = '-infinity'))
 );
@@ -43,6 +44,8 @@ COMMENT ON COLUMN ptl.ops_setting.los_min_spells IS
     'Past spells of a procedure needed to use its own stays; with fewer, its specialty''s are used (default 5)';
 COMMENT ON COLUMN ptl.ops_setting.bed_horizon_days IS 'Days ahead planned bed occupancy looks (default 42, six weeks)';
 COMMENT ON COLUMN ptl.ops_setting.bottleneck_weeks IS 'Recent weeks whose entries and exits measure a stage''s growth and clearance time (default 4)';
+COMMENT ON COLUMN ptl.ops_setting.outbound_match_days IS
+    'Outbound actions (docs/outbound.md): days either side of the proposed date within which the PAS''s event confirms it (OUT3), and days after it was sent within which the PAS must record it (OUT6); default 28';
 
 CREATE FUNCTION ptl.ops_setting_in_force() RETURNS ptl.ops_setting
 LANGUAGE sql STABLE PARALLEL SAFE

@@ -72,7 +72,7 @@ CREATE TABLE ptl.validation_contact (
     applied_at          timestamptz,
     applied_by          text,
     rtt_status_applied  ptl.rtt_status,
-    event_id            bigint REFERENCES ptl.pathway_event (event_id),
+    event_id            bigint REFERENCES ptl.pathway_event (event_id) ON DELETE SET NULL,
     validation_id       bigint REFERENCES ptl.pathway_validation (validation_id),
     suspension_id       bigint REFERENCES ptl.waiting_list_suspension (suspension_id),
     FOREIGN KEY (campaign_id, pathway_id) REFERENCES ptl.validation_campaign_pathway (campaign_id, pathway_id),
@@ -100,7 +100,8 @@ COMMENT ON COLUMN ptl.validation_contact.recorded_at IS 'When';
 COMMENT ON COLUMN ptl.validation_contact.applied_at IS 'When the answer was applied to the pathway (NULL: not yet)';
 COMMENT ON COLUMN ptl.validation_contact.applied_by IS 'Who applied it';
 COMMENT ON COLUMN ptl.validation_contact.rtt_status_applied IS 'RTT status recorded on the pathway (34 or 36), if any';
-COMMENT ON COLUMN ptl.validation_contact.event_id IS 'The pathway event recorded, if any';
+COMMENT ON COLUMN ptl.validation_contact.event_id IS
+    'The pathway event recorded, if any: provisional, and withdrawn (NULL here) once the PAS confirms or contradicts it (ptl.outbound_action keeps it)';
 COMMENT ON COLUMN ptl.validation_contact.validation_id IS 'The validation recorded in ptl.pathway_validation, if any';
 COMMENT ON COLUMN ptl.validation_contact.suspension_id IS 'The suspension recorded, if any';
 
@@ -238,11 +239,12 @@ BEGIN
         VALUES (p.provider_org, p.site_code, 'ptl_validation',
                 format('validation campaign %s, contact %s', k.campaign_id, k.contact_id), now(), 'loaded')
         RETURNING batch_id INTO b;
+        -- ptl's own event: provisional until the PAS records the stop (rtt/outbound.sql)
         INSERT INTO ptl.pathway_event (pathway_id, patient_id, event_ref, event_date, kind, rtt_status, ref_date,
-                                       site_code, treatment_function, batch_id)
+                                       site_code, treatment_function, batch_id, origin, provisional)
         VALUES (p.pathway_id, p.patient_id, format('validation-%s', k.contact_id), k.contacted_on,
                 CASE k.answer WHEN 'died' THEN 'death' ELSE 'decision' END::ptl.event_kind, status,
-                CASE k.answer WHEN 'died' THEN k.contacted_on END, p.site_code, p.treatment_function, b)
+                CASE k.answer WHEN 'died' THEN k.contacted_on END, p.site_code, p.treatment_function, b, 'ptl', true)
         RETURNING event_id INTO ev;
         IF w.entry_id IS NOT NULL THEN
             UPDATE ptl.waiting_list_entry e
@@ -250,8 +252,20 @@ BEGIN
                 removal_reason = CASE k.answer WHEN 'died' THEN 'died' WHEN 'no_longer_required' THEN 'no_longer_required'
                                                ELSE 'other' END,
                 updated_at = now()
-            WHERE e.entry_id = w.entry_id;
+            WHERE e.entry_id = w.entry_id
+            RETURNING * INTO w;
         END IF;
+        -- OUT1: the provider's PAS must record the stop and the removal.
+        INSERT INTO ptl.outbound_action (provider_org, action_kind, pathway_id, ppid_issuer, ppid, treatment_function,
+                                         entry_id, entry_ref, event_id, event_ref, event_kind, rtt_status, action_date,
+                                         removal_reason, removed_date, detail, source_kind, source_id)
+        VALUES (p.provider_org, 'clock_stop', p.pathway_id, p.ppid_issuer, p.ppid, p.treatment_function,
+                w.entry_id, w.entry_ref, ev, format('validation-%s', k.contact_id),
+                CASE k.answer WHEN 'died' THEN 'death' ELSE 'decision' END::ptl.event_kind, status, k.contacted_on,
+                w.removal_reason, w.removed_date,
+                format('validation campaign %s, contact %s (%s): %s', k.campaign_id, k.contact_id, k.method,
+                       replace(k.answer, '_', ' ')),
+                'validation_contact', k.contact_id);
         INSERT INTO ptl.pathway_validation (pathway_id, validated_on, outcome, note)
         VALUES (p.pathway_id, k.contacted_on, 'remove', format('campaign %s: %s', k.campaign_id, k.answer))
         RETURNING validation_id INTO val;

@@ -46,7 +46,8 @@ SELECT o.pathway_id, o.period_no, o.patient_id,
                                            NULLS LAST,
                                        o.target_elapsed DESC NULLS LAST, o.decision_to_admit,
                                        o.clock_start NULLS LAST, o.patient_id, o.pathway_id, o.period_no) END
-           AS list_position
+           AS list_position,
+       ptl.provisional_action_text(o.pathway_id) AS provisional_action
 FROM (
     SELECT b.*,
            CASE WHEN b.target_days IS NOT NULL
@@ -165,6 +166,8 @@ COMMENT ON COLUMN ptl.ptl.order_group IS
     'urgent (P1a, P1b), by_target (P2-P4), unprioritised (admitted, no priority), set_aside (P5, P6 or suspended at the census: no position), non_admitted';
 COMMENT ON COLUMN ptl.ptl.list_position IS
     'Place in the provider''s treatment function list (admitted and non-admitted lists numbered separately), 1 first; see ptl.risk_setting.order_policy';
+COMMENT ON COLUMN ptl.ptl.provisional_action IS
+    'ptl''s own changes to the pathway the PAS has not yet recorded (open outbound actions, e.g. "book_tci 2025-04-10 (sent, action 7)"): provisional until the extract confirms them (docs/outbound.md); NULL when none';
 
 -- Headline measures per provider and treatment function, with provider and
 -- ICS totals (treatment_function NULL; provider_org NULL for the ICS).  The

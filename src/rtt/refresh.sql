@@ -491,6 +491,7 @@ DECLARE
     n_validation bigint;
     n_link bigint;
     n_journey bigint;
+    n_outbound bigint;
     steps jsonb := '[]';
     step_began timestamptz;
     daily_run bigint := nullif(current_setting('ptl.daily_refresh_run', true), '')::bigint;
@@ -533,6 +534,13 @@ BEGIN
                       'ptl.census_snapshot', 'ptl.waiting_list_suspension', 'ptl.risk_assessment',
                       'ptl.clinical_priority_history']::regclass[]) t;
     steps := ptl.refresh_step(steps, 'analyze', step_began);
+    step_began := clock_timestamp();
+
+    -- The PAS is the system of record: ptl's proposed actions are confirmed
+    -- or contradicted by what was loaded, and a provisional event that gives
+    -- way leaves before the clocks are computed (rtt/outbound.sql).
+    n_outbound := ptl.reconcile_outbound();
+    steps := ptl.refresh_step(steps, 'reconcile_outbound', step_began, n_outbound);
     step_began := clock_timestamp();
 
     -- Link first (link/): persons when patient records changed since the
@@ -650,7 +658,7 @@ BEGIN
 END
 $$;
 COMMENT ON PROCEDURE ptl.refresh(date, boolean) IS
-    'Links records (persons when patient records changed, then pathways), recomputes RTT clocks (changed pathways, or all with full => true) at a census, revalidates, and snapshots the PTL, in one transaction';
+    'Reconciles ptl''s outbound actions with the extracts loaded, links records (persons when patient records changed, then pathways), recomputes RTT clocks (changed pathways, or all with full => true) at a census, revalidates, and snapshots the PTL, in one transaction';
 
 -- Snapshots and the run log are history that a refresh cannot rebuild, so
 -- pg_dump keeps them; clocks and issues are recomputed by the first refresh

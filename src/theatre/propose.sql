@@ -427,6 +427,17 @@ BEGIN
     UPDATE ptl.theatre_proposal p
     SET status = 'accepted', decided_at = now(), decided_by = $2, booking_id = v_booking
     WHERE p.proposal_id = $1;
+    -- OUT1: the provider's PAS must book the admission (TCI) date.
+    INSERT INTO ptl.outbound_action (provider_org, action_kind, pathway_id, ppid_issuer, ppid, treatment_function,
+                                     entry_id, entry_ref, event_kind, action_date, detail, source_kind, source_id,
+                                     decided_by)
+    SELECT pw.provider_org, 'book_tci', pw.pathway_id, pw.ppid_issuer, pw.ppid, pw.treatment_function,
+           e.entry_id, e.entry_ref, 'tci_offer', v_session.session_date,
+           format('theatre proposal %s accepted: booking %s in session %s (theatre %s, %s)', $1, v_booking,
+                  v_session.session_id, v_session.theatre_code, v_session.session_date),
+           'theatre_proposal', $1, $2
+    FROM ptl.waiting_list_entry e JOIN ptl.pathway pw ON pw.pathway_id = e.pathway_id
+    WHERE e.entry_id = v_p.entry_id;
     RETURN v_booking;
 END
 $fn$;
