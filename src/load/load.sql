@@ -1537,6 +1537,137 @@ COMMENT ON COLUMN ptl.load_summary.load_ms IS 'Milliseconds taken';
 COMMENT ON COLUMN ptl.load_summary.nothing_lost IS 'True when read = loaded + updated + quarantined (each counted on its own by ptl.load)';
 COMMENT ON COLUMN ptl.load_summary.counts_agree IS 'True when ptl.rejected_row and ptl.load_warning hold as many of the batch''s rows as were counted';
 
+-- ---------------------------------------------------------------------------
+-- The loading policy, as data: what becomes of each fault of each extract.
+-- A row is quarantined only when its record, or the patient, pathway or
+-- entry it hangs on, cannot be identified, or the record means nothing
+-- without the value; every other fault loads the row with the value left
+-- out (or, for an unknown code, a placeholder) and a warning that a
+-- validation rule lists.  ptl.load_policy is the table docs/loading.md
+-- shows, and test/pgtap/load_policy.sql proves every line of it.
+-- ---------------------------------------------------------------------------
+CREATE TABLE ptl.feed_example (
+    extract     text PRIMARY KEY REFERENCES ptl.feed (extract),
+    example     jsonb NOT NULL CHECK (jsonb_typeof(example) = 'object')
+);
+COMMENT ON TABLE ptl.feed_example IS
+    'One row of each extract that loads clean (at an organisation holding its parents'' example rows): the documentation''s example, and the starting point of every fault ptl.load_policy describes';
+COMMENT ON COLUMN ptl.feed_example.extract IS 'Extract';
+COMMENT ON COLUMN ptl.feed_example.example IS 'The row, as an object of its staged columns';
+
+CREATE TABLE ptl.feed_rule (
+    extract     text NOT NULL REFERENCES ptl.feed (extract),
+    rule        text NOT NULL,
+    column_name text,
+    action      text NOT NULL CHECK (action IN ('quarantine', 'load_without')),
+    reason      text NOT NULL,
+    listed_by   text CHECK (listed_by ~ '^V[0-9]{2}$'),
+    description text NOT NULL,
+    example     jsonb NOT NULL CHECK (jsonb_typeof(example) = 'array' AND jsonb_array_length(example) > 0),
+    PRIMARY KEY (extract, rule),
+    CHECK ((action = 'quarantine') = (listed_by IS NULL))
+);
+COMMENT ON TABLE ptl.feed_rule IS
+    'Row rules of an extract beyond its columns'' rules (which ptl.extract_column states), with an example that breaks each';
+COMMENT ON COLUMN ptl.feed_rule.extract IS 'Extract';
+COMMENT ON COLUMN ptl.feed_rule.rule IS 'Name of the rule';
+COMMENT ON COLUMN ptl.feed_rule.column_name IS 'The column the quarantine or the warning names';
+COMMENT ON COLUMN ptl.feed_rule.action IS 'quarantine the row, or load_without the value (warning)';
+COMMENT ON COLUMN ptl.feed_rule.reason IS 'Reason code in ptl.rejected_row or ptl.load_warning';
+COMMENT ON COLUMN ptl.feed_rule.listed_by IS 'Validation rule listing a warned record';
+COMMENT ON COLUMN ptl.feed_rule.description IS 'The rule in words, and why';
+COMMENT ON COLUMN ptl.feed_rule.example IS
+    'Rows that break it, staged in order in one batch: each {"extract": ..., "set": {column: value}} over that extract''s example row; the last is the row the rule applies to';
+
+INSERT INTO ptl.feed_example (extract, example) VALUES
+    ('patient', '{"local_patient_id": "EX-P1", "nhs_number": "943 476 5919", "given_name": "Ann", "family_name": "Example",
+                  "date_of_birth": "1960-05-01", "sex": "2", "postcode": "LS1 4AP", "address_line_1": "1 Example Street",
+                  "ethnic_category": "A", "lsoa_code": "E01000001", "gp_practice_code": "B86001"}'),
+    ('pathway', '{"local_patient_id": "EX-P1", "ppid": "EX-PW1", "ppid_issuer": "RZ9", "treatment_function": "110",
+                  "referral_priority": "1", "referral_received": "2024-11-04", "consultant_code": "C1234567"}'),
+    ('pathway_event', '{"ppid_issuer": "RZ9", "ppid": "EX-PW1", "event_ref": "EX-E1", "event_date": "2024-11-04",
+                        "kind": "referral", "rtt_status": "10", "event_time": "09:30"}'),
+    ('waiting_list_entry', '{"ppid_issuer": "RZ9", "ppid": "EX-PW1", "entry_ref": "EX-W1", "procedure_code": "W37.1",
+                             "procedure_description": "Total hip replacement", "intended_management": "1",
+                             "clinical_priority": "P3", "decision_to_admit": "2025-01-06", "expected_duration_minutes": "120",
+                             "consultant_code": "C1234567"}');
+
+INSERT INTO ptl.feed_rule (extract, rule, column_name, action, reason, listed_by, description, example) VALUES
+    ('patient', 'death_before_birth', 'date_of_death', 'load_without', 'inconsistent', 'V32',
+     'A date of death before the date of birth: which is wrong cannot be told, and a doubtful death must not take a patient off the list, so the row loads without the death',
+     '[{"extract": "patient", "set": {"date_of_birth": "1990-01-01", "date_of_death": "1980-01-01"}}]'),
+    ('pathway', 'patient_quarantined', 'local_patient_id', 'quarantine', 'parent_rejected', NULL,
+     'The pathway''s patient row in the same batch was quarantined (it cannot be identified): the pathway cannot be placed',
+     '[{"extract": "patient", "set": {"local_patient_id": "EX P2"}}, {"extract": "pathway", "set": {"local_patient_id": "EX P2"}}]'),
+    ('pathway_event', 'pathway_quarantined', 'ppid', 'quarantine', 'parent_rejected', NULL,
+     'The event''s pathway row in the same batch was quarantined: the event cannot be placed',
+     '[{"extract": "pathway", "set": {"treatment_function": ""}}, {"extract": "pathway_event", "set": {}}]'),
+    ('pathway_event', 'offer_without_date', 'ref_date', 'quarantine', 'missing_required', NULL,
+     'An offer or a decline of an admission date without that date is not an offer',
+     '[{"extract": "pathway_event", "set": {"kind": "tci_offer", "rtt_status": "", "ref_date": ""}}]'),
+    ('pathway_event', 'offer_with_unusable_date', 'ref_date', 'quarantine', 'invalid_date', NULL,
+     'An offer or a decline whose date cannot be read is not an offer',
+     '[{"extract": "pathway_event", "set": {"kind": "tci_declined", "rtt_status": "", "ref_date": "31/02/2025"}}]'),
+    ('pathway_event', 'transfer_without_start', 'ref_date', 'load_without', 'unknown_clock_start', 'V06',
+     'A transfer in without the original clock start loads with an unknown clock start, reported in the return''s unknown clock start column (RTT guidance 10.1.5)',
+     '[{"extract": "pathway_event", "set": {"kind": "transfer_in", "rtt_status": "", "ref_date": ""}}]'),
+    ('waiting_list_entry', 'duration_out_of_range', 'expected_duration_minutes', 'load_without', 'out_of_range', 'V32',
+     'An expected theatre time outside 1 to 1440 minutes is left out; theatre planning uses the procedure''s typical time',
+     '[{"extract": "waiting_list_entry", "set": {"expected_duration_minutes": "3000"}}]'),
+    ('waiting_list_entry', 'removal_without_reason', 'removal_reason', 'quarantine', 'inconsistent', NULL,
+     'A removal date without its reason (or a reason without its date): the entry could be neither kept on nor taken off the list, so it keeps its last loaded state',
+     '[{"extract": "waiting_list_entry", "set": {"removed_date": "2025-02-01"}}]'),
+    ('waiting_list_entry', 'removed_before_decision', 'removed_date', 'quarantine', 'inconsistent', NULL,
+     'A removal before the decision to admit',
+     '[{"extract": "waiting_list_entry", "set": {"removed_date": "2024-12-01", "removal_reason": "other"}}]');
+
+-- The policy, one line per fault: the column rules' faults (a required
+-- value missing, a malformed or implausible value, a code the reference
+-- table does not hold), the two rules every extract has (a key repeated
+-- later in the extract; a parent not held), and each extract's row rules.
+CREATE VIEW ptl.load_policy AS
+SELECT f.load_order, c.extract, c.ordinal, x.fault, c.column_name, x.action,
+       CASE WHEN x.action = 'quarantine' THEN NULL ELSE c.listed_by END AS listed_by,
+       x.why
+FROM ptl.extract_column c
+JOIN ptl.feed f USING (extract)
+CROSS JOIN LATERAL (VALUES
+    ('missing', CASE WHEN c.required THEN 'quarantine' END,
+     'a value every row needs'),
+    ('malformed', CASE WHEN c.value_type IS NOT NULL OR c.allowed IS NOT NULL OR c.pattern IS NOT NULL
+                            OR ptl.extract_column_is_text(c)
+                       THEN CASE WHEN c.when_invalid = 'quarantine' OR c.required THEN 'quarantine' ELSE 'load_without' END END,
+     CASE WHEN ptl.extract_column_is_text(c) THEN 'starts like a spreadsheet formula'
+          ELSE coalesce(c.pattern_meaning, 'not a valid ' || format_type(c.value_type, NULL), 'not one of the allowed codes') END),
+    ('implausible', CASE WHEN c.earliest_date IS NOT NULL
+                         THEN CASE WHEN c.when_invalid = 'quarantine' OR c.required THEN 'quarantine' ELSE 'load_without' END END,
+     format('outside %s to %s days after the batch opened', c.earliest_date, c.latest_days_after_opening)),
+    ('unknown_code', CASE WHEN c.code_table IS NOT NULL THEN c.when_invalid END,
+     format('well-formed, but not in ptl.%s', c.code_table))) x (fault, action, why)
+WHERE x.action IS NOT NULL
+UNION ALL
+SELECT f.load_order, f.extract, 1000, 'repeated_key', NULL, 'quarantine', NULL,
+       format('the same %s appears again later in the extract: only the last row counts', f.key_words)
+FROM ptl.feed f
+UNION ALL
+SELECT f.load_order, f.extract, 1001, 'unknown_parent',
+       CASE f.placed_on WHEN 'patient' THEN 'local_patient_id' WHEN 'pathway' THEN 'ppid' ELSE 'entry_ref' END,
+       'quarantine', NULL, format('no such %s is held at the batch''s organisation', f.placed_on)
+FROM ptl.feed f WHERE f.placed_on <> 'organisation'
+UNION ALL
+SELECT f.load_order, r.extract, 1002, r.rule, r.column_name, r.action, r.listed_by, r.description
+FROM ptl.feed_rule r JOIN ptl.feed f USING (extract);
+COMMENT ON VIEW ptl.load_policy IS
+    'The loading policy, one line per fault of each extract: quarantine the row, or load it without the value (load_without) or with a placeholder code, and the validation rule that lists a warned record (docs/loading.md)';
+COMMENT ON COLUMN ptl.load_policy.load_order IS 'The extract''s place in a load';
+COMMENT ON COLUMN ptl.load_policy.extract IS 'Extract';
+COMMENT ON COLUMN ptl.load_policy.ordinal IS 'The column''s place (row rules after the columns)';
+COMMENT ON COLUMN ptl.load_policy.fault IS 'missing, malformed, implausible, unknown_code, repeated_key, unknown_parent, or a row rule''s name';
+COMMENT ON COLUMN ptl.load_policy.column_name IS 'The column at fault';
+COMMENT ON COLUMN ptl.load_policy.action IS 'quarantine, load_without or placeholder';
+COMMENT ON COLUMN ptl.load_policy.listed_by IS 'The validation rule that lists a record loaded with the fault';
+COMMENT ON COLUMN ptl.load_policy.why IS 'The fault in words';
+
 CREATE VIEW ptl.quarantine_summary AS
 SELECT r.batch_id, b.org_code, b.site_code, r.extract, r.reason, r.column_name,
        count(*) AS rows_quarantined,
