@@ -94,3 +94,26 @@ SELECT 'seq reversed' AS t, rtt_periods_agg(d, NULL, k, s, NULL, NULL, NULL, q, 
        = rtt_periods_agg(d, NULL, k, s, NULL, NULL, NULL, -q, '2025-03-31', false, NULL, NULL) AS same
 FROM (VALUES ('2025-03-12'::date, 'admission'::event_kind, '30'::rtt_status, 1::bigint),
              ('2025-03-12', 'referral', NULL, 2), ('2025-03-12', 'decision_to_admit', '20', 3)) v (d, k, s, q);
+
+-- Rule "referral on the record": a pathway whose events include no referral and no transfer in
+-- (its referral event quarantined, or never sent: some PAS extracts carry the referral on the
+-- pathway alone) starts its clock on its referral date, so it stays on the list
+-- (ptl.rtt_clock_event).  A later first attendance coded 10 runs inside that period.
+BEGIN;
+INSERT INTO organisation (org_code, name) VALUES ('RSD', 'Same Day Test NHS Trust');
+INSERT INTO batch (org_code, source_system) VALUES ('RSD', 'PAS') RETURNING batch_id AS sd_batch \gset
+INSERT INTO patient (org_code, source_system, local_patient_id, batch_id)
+VALUES ('RSD', 'PAS', 'SD1', :sd_batch) RETURNING patient_id AS sd_patient \gset
+INSERT INTO pathway (patient_id, provider_org, ppid, ppid_issuer, treatment_function, referral_received, batch_id)
+VALUES (:sd_patient, 'RSD', 'SD-NONE', 'RSD', '110', '2025-01-06', :sd_batch),
+       (:sd_patient, 'RSD', 'SD-LATE', 'RSD', '110', '2025-01-06', :sd_batch),
+       (:sd_patient, 'RSD', 'SD-OWN', 'RSD', '110', '2025-01-06', :sd_batch);
+INSERT INTO pathway_event (pathway_id, patient_id, event_ref, event_date, kind, rtt_status, batch_id)
+SELECT p.pathway_id, p.patient_id, v.ref, v.d::date, v.k::event_kind, v.s::rtt_status, :sd_batch
+FROM pathway p
+JOIN (VALUES ('SD-LATE', 'E1', '2025-02-03', 'outpatient', '10'),
+             ('SD-OWN', 'R1', '2025-01-13', 'referral', NULL)) v (ppid, ref, d, k, s) ON v.ppid = p.ppid;
+SELECT p.ppid, r.period_no, r.clock_start, r.outcome, r.days_waited
+FROM rtt_periods_at('2025-03-31') r JOIN pathway p USING (pathway_id)
+WHERE p.provider_org = 'RSD' ORDER BY p.ppid;
+ROLLBACK;

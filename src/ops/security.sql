@@ -338,6 +338,7 @@ VALUES
     ('view', 'ptl.risk_cohort', 'view_withheld', 'caller', NULL),
     ('view', 'ptl.risk_latest', 'view_withheld', 'caller', NULL),
     ('view', 'ptl.risk_score', 'view_withheld', 'caller', NULL),
+    ('view', 'ptl.rtt_clock_event', 'view', 'caller', NULL),
     ('view', 'ptl.rtt_open_period', 'view', 'caller', NULL),
     ('view', 'ptl.site_location', 'view', 'caller', NULL),
     ('view', 'ptl.theatre_cancellations', 'view', 'caller', NULL),

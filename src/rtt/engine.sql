@@ -186,3 +186,33 @@ RETURN CASE WHEN band >= 104 THEN 'Gt 104 Weeks SUM 1'
                                    pg_catalog.lpad((band + 1)::text, 2, '0')) END;
 COMMENT ON FUNCTION ptl.rtt_week_band_label(int) IS
     'Column name of a weekly band in NHS England''s full CSV extract: Gt 00 To 01 Weeks SUM 1 ... Gt 104 Weeks SUM 1';
+
+-- The events the clock reads: a pathway's events, and, for a pathway whose
+-- events include no referral and no transfer in (its referral event was
+-- quarantined, or the source records the referral on the pathway alone),
+-- its referral as an event on the date the provider received it: the RTT
+-- clock starts on receipt of the referral (RTT guidance 4.2), so a waiting
+-- patient never falls off the list for a missing event.  The stand-in
+-- carries the negated pathway number as its event number.
+CREATE VIEW ptl.rtt_clock_event AS
+SELECT e.pathway_id, e.event_id, e.event_date, e.event_time, e.kind, e.rtt_status, e.ref_date,
+       e.site_code, e.treatment_function
+FROM ptl.pathway_event e
+UNION ALL
+SELECT p.pathway_id, -p.pathway_id, p.referral_received, NULL::time, 'referral'::ptl.event_kind, NULL::ptl.rtt_status,
+       NULL::date, p.site_code, p.treatment_function
+FROM ptl.pathway p
+WHERE p.referral_received IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM ptl.pathway_event e
+                  WHERE e.pathway_id = p.pathway_id AND e.kind IN ('referral', 'transfer_in'));
+COMMENT ON VIEW ptl.rtt_clock_event IS
+    'The events the RTT clock reads: every pathway event, and a referral on the pathway''s referral_received for a pathway whose events have no referral and no transfer in (event_id = minus the pathway number)';
+COMMENT ON COLUMN ptl.rtt_clock_event.pathway_id IS 'Pathway record';
+COMMENT ON COLUMN ptl.rtt_clock_event.event_id IS 'The event; for the referral stood in from the pathway record, minus the pathway number';
+COMMENT ON COLUMN ptl.rtt_clock_event.event_date IS 'Date';
+COMMENT ON COLUMN ptl.rtt_clock_event.event_time IS 'Source time, when the extract gave one';
+COMMENT ON COLUMN ptl.rtt_clock_event.kind IS 'Kind';
+COMMENT ON COLUMN ptl.rtt_clock_event.rtt_status IS 'RTT status';
+COMMENT ON COLUMN ptl.rtt_clock_event.ref_date IS 'Second date';
+COMMENT ON COLUMN ptl.rtt_clock_event.site_code IS 'Site';
+COMMENT ON COLUMN ptl.rtt_clock_event.treatment_function IS 'Treatment function';

@@ -225,7 +225,7 @@ BEGIN ATOMIC
                                           AND (e.kind = 'transfer_out' OR e.rtt_status = '21')) AS out_on,
                max(e.event_date) FILTER (WHERE e.event_date <= census
                                           AND e.kind IN ('transfer_in', 'referral')) AS back_on
-        FROM ptl.pathway_event e
+        FROM ptl.rtt_clock_event e
         JOIN ptl.pathway p ON p.pathway_id = e.pathway_id
         -- a service that is not consultant-led is outside RTT: no clock (V23)
         JOIN ptl.treatment_function_in_use tf ON tf.tfc = p.treatment_function AND tf.consultant_led

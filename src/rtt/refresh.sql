@@ -407,7 +407,7 @@ BEGIN
                 UNION ALL
                 SELECT r.pathway_id, e.event_id, e.event_date, e.event_time, e.kind, e.rtt_status, e.ref_date,
                        e.site_code, e.treatment_function
-                FROM receiver r JOIN ptl.pathway_event e ON e.pathway_id = r.pathway_id)
+                FROM receiver r JOIN ptl.rtt_clock_event e ON e.pathway_id = r.pathway_id)
             SELECT m.pathway_id, m.event_id, m.event_date, m.event_time, m.kind, m.rtt_status, m.ref_date,
                    m.site_code, m.treatment_function
             FROM merged m
@@ -437,7 +437,7 @@ BEGIN
                   JOIN ptl.treatment_function_in_use tf ON tf.tfc = p.treatment_function AND tf.consultant_led
                   JOIN %s e ON e.pathway_id = t.pathway_id
                   GROUP BY e.pathway_id) g$q$,
-            CASE pass WHEN 1 THEN 'ptl.pathway_event' ELSE 'pg_temp.rtt_merged_event' END)
+            CASE pass WHEN 1 THEN 'ptl.rtt_clock_event' ELSE 'pg_temp.rtt_merged_event' END)
         USING census, s.two_week_wait_first_dna_nullifies, s.dna_discharge_stop, s.death_stop;
 
         -- Issues only on the record's own events (a sender's are its own).
@@ -456,7 +456,7 @@ BEGIN
             WHERE $3 = 1 OR EXISTS (SELECT 1 FROM ptl.pathway_event x
                                     WHERE x.event_id = (g.i).seq AND x.pathway_id = g.pathway_id)
             ON CONFLICT DO NOTHING$q$,
-            CASE pass WHEN 1 THEN 'ptl.pathway_event' ELSE 'pg_temp.rtt_merged_event' END)
+            CASE pass WHEN 1 THEN 'ptl.rtt_clock_event' ELSE 'pg_temp.rtt_merged_event' END)
         USING census, s.two_week_wait_first_dna_nullifies, pass;
     END LOOP;
     SELECT count(*) INTO periods FROM ptl.rtt_period r WHERE r.pathway_id IN (SELECT pathway_id FROM pg_temp.rtt_target);

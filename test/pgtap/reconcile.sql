@@ -35,8 +35,9 @@ WHERE t.batch_id = (SELECT min(batch_id) FROM b) AND t.expected_outcome = 'waiti
 -- (quarantined, with their events: docs/loading.md)
 UPDATE ptl_stage.pathway s SET ppid_issuer = 'not a code'
 FROM pick p WHERE p.k IN (1, 2) AND s.batch_id = p.batch_id AND s.ppid = p.ppid;
--- REC3: a referral whose activity is all outside RTT (status 98): no clock starts
-UPDATE ptl_stage.pathway_event s SET rtt_status = '98', kind = 'outpatient'
+-- REC3: a referral recorded outside RTT (status 98), its activity too: no
+-- clock starts
+UPDATE ptl_stage.pathway_event s SET rtt_status = '98'
 FROM pick p WHERE p.k = 3 AND s.batch_id = p.batch_id AND s.ppid = p.ppid;
 -- REC6: a pathway lost on the way: the PAS counts it, nothing of it arrives
 DELETE FROM ptl_stage.pathway_event s USING pick p WHERE p.k = 4 AND s.batch_id = p.batch_id AND s.ppid = p.ppid;
