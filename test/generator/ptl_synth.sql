@@ -987,6 +987,76 @@ RETURN (SELECT c.when_invalid = 'quarantine'
 COMMENT ON FUNCTION ptl_synth.policy_quarantines(text, text, text) IS
     'Whether ptl''s loading policy quarantines a row whose column holds this bad value (else the row loads with a warning)';
 
+-- Planting the loading policy's faults (ptl.load_policy) in staged rows:
+-- used by the suites that prove the policy (test/pgtap/load_policy.sql,
+-- test/pgtap/no_patient_lost.sql).
+
+-- Whether a value breaks a column's rule, as the loader tests it.
+CREATE FUNCTION ptl_synth.value_breaks(c ptl.extract_column, v text) RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $fn$
+DECLARE
+    t text := ptl.extract_column_fails(c, current_date);
+    r boolean;
+BEGIN
+    IF t IS NULL THEN RETURN false; END IF;
+    EXECUTE format('SELECT coalesce(%s, false) FROM (SELECT $1::text AS %I) s', t, c.column_name) INTO r USING v;
+    RETURN r;
+END
+$fn$;
+COMMENT ON FUNCTION ptl_synth.value_breaks(ptl.extract_column, text) IS
+    'Whether the loader''s test for a column (ptl.extract_column_fails) finds the value at fault';
+
+-- A value with a fault of the policy (missing, malformed, implausible,
+-- unknown_code), made from the column's own rule.
+CREATE FUNCTION ptl_synth.fault_value(c ptl.extract_column, fault text) RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $fn$
+DECLARE
+    v text;
+BEGIN
+    IF fault = 'missing' THEN RETURN ''; END IF;
+    IF fault = 'implausible' THEN RETURN (c.earliest_date - 1)::text; END IF;
+    IF fault = 'unknown_code' THEN
+        FOREACH v IN ARRAY ARRAY['ZZ999', 'ZZ9', '998', 'Z9Z9Z'] LOOP
+            IF (c.pattern IS NULL OR v ~ c.pattern) AND NOT EXISTS (
+                   SELECT 1 FROM ptl.site WHERE c.code_table = 'site' AND site_code = v
+                   UNION ALL SELECT 1 FROM ptl.commissioner WHERE c.code_table = 'commissioner' AND commissioner_code = v
+                   UNION ALL SELECT 1 FROM ptl.treatment_function WHERE c.code_table = 'treatment_function' AND tfc = v) THEN
+                RETURN v;
+            END IF;
+        END LOOP;
+    END IF;
+    FOREACH v IN ARRAY ARRAY['31/02/2024', '=1+1', 'not valid!', '-1', '99999999999'] LOOP
+        IF ptl.extract_value(v) IS NOT NULL AND ptl_synth.value_breaks(c, v) THEN
+            RETURN v;
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END
+$fn$;
+COMMENT ON FUNCTION ptl_synth.fault_value(ptl.extract_column, text) IS
+    'A value with the fault (missing, malformed, implausible, unknown_code) for a column, made from its rule in ptl.extract_column';
+
+-- Stage one row (an object of staged columns) with its place in the extract.
+CREATE FUNCTION ptl_synth.stage_row(batch bigint, extract_name text, row_value jsonb, place bigint) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $fn$
+DECLARE
+    cols text := (SELECT string_agg(quote_ident(c.column_name), ', ' ORDER BY c.ordinal)
+                  FROM ptl.extract_column c WHERE c.extract = extract_name);
+BEGIN
+    EXECUTE format('INSERT INTO ptl_stage.%1$I (batch_id, source_row, %2$s)
+                    SELECT $1, $2, %2$s FROM jsonb_populate_record(NULL::ptl_stage.%1$I, $3)', extract_name, cols)
+        USING batch, place, row_value;
+END
+$fn$;
+COMMENT ON FUNCTION ptl_synth.stage_row(bigint, text, jsonb, bigint) IS
+    'Stages one row, given as an object of its columns, at a place (source_row) in its extract';
+
 CREATE FUNCTION ptl_synth.generate(referrals bigint DEFAULT 200000,
                                    seed int DEFAULT 42,
                                    census date DEFAULT '2025-03-31',

@@ -3,7 +3,8 @@
 -- references, give the same RTT periods, the same PTL (rows and list
 -- positions), the same engine issues and the same monthly return.
 --
--- Method: a generated ICS is loaded and refreshed; its events are kept; then
+-- Method: a generated ICS of 20,000 referrals, with the generator's planted
+-- faults, is loaded and refreshed; its events are kept; then
 -- ptl.pathway_event is rebuilt four times from them, each time numbering the
 -- rows (event_id, the arrival order) in another order, and once also
 -- re-assigning the event references, and the clocks are recomputed in full.
@@ -14,7 +15,7 @@ SET client_min_messages = warning;
 SELECT plan(29);
 
 CREATE EXTENSION IF NOT EXISTS ptl_synth;
-SELECT count(*) FROM ptl_synth.generate(4000, seed => 21) b, ptl.load(b) l;
+SELECT count(*) FROM ptl_synth.generate(20000, seed => 21) b, ptl.load(b) l;
 
 -- The PAS extract often leaves a day's rows in any order: give the
 -- generated pathways some such days (a referral, a decision to admit and a

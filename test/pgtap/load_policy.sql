@@ -4,25 +4,15 @@
 -- line is a record of its own) and the loader must do what the line says:
 -- quarantine the row with the column and reason, or load it with a warning
 -- on the column (for an unknown code, with a placeholder in the reference
--- table).  The faulty values are made from the column's own rule, so a
--- column added to ptl.extract_column is tested without touching this file.
+-- table).  The faulty values are made from the column's own rule
+-- (ptl_synth.fault_value), so a column added to ptl.extract_column is
+-- tested without touching this file.
 BEGIN;
 SELECT plan((SELECT count(*)::int + 4 FROM ptl.load_policy));
 
+CREATE EXTENSION IF NOT EXISTS ptl_synth;
 INSERT INTO ptl.organisation (org_code, name) VALUES ('RZ9', 'Policy Test NHS Trust');
 INSERT INTO ptl.site (site_code, org_code, name) VALUES ('RZ901', 'RZ9', 'Policy General');
-
--- Stage one row (an object of staged columns) with its place in the extract.
-CREATE FUNCTION pg_temp.stage(batch bigint, extract_name text, row_value jsonb, place bigint) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-    cols text := (SELECT string_agg(quote_ident(c.column_name), ', ' ORDER BY c.ordinal)
-                  FROM ptl.extract_column c WHERE c.extract = extract_name);
-BEGIN
-    EXECUTE format('INSERT INTO ptl_stage.%1$I (batch_id, source_row, %2$s)
-                    SELECT $1, $2, %2$s FROM jsonb_populate_record(NULL::ptl_stage.%1$I, $3)', extract_name, cols)
-        USING batch, place, row_value;
-END $$;
 
 -- A row's own key made its own: the last natural-key column gets a suffix.
 CREATE FUNCTION pg_temp.own_key(extract_name text, row_value jsonb, suffix text) RETURNS jsonb
@@ -40,49 +30,11 @@ LANGUAGE sql AS $$
     WHERE row_value ? k AND k <> 'ppid_issuer' AND coalesce(row_value ->> k, '') <> ''
 $$;
 
--- Whether a value breaks a column's rule, as the loader tests it.
-CREATE FUNCTION pg_temp.breaks(c ptl.extract_column, v text) RETURNS boolean
-LANGUAGE plpgsql SET search_path = pg_catalog, ptl, pg_temp AS $$
-DECLARE
-    t text := ptl.extract_column_fails(c, current_date);
-    r boolean;
-BEGIN
-    IF t IS NULL THEN RETURN false; END IF;
-    EXECUTE format('SELECT coalesce(%s, false) FROM (SELECT $1::text AS %I) s', t, c.column_name) INTO r USING v;
-    RETURN r;
-END $$;
-
--- A value with the fault, made from the column's rule.
-CREATE FUNCTION pg_temp.faulty(c ptl.extract_column, fault text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    v text;
-BEGIN
-    IF fault = 'missing' THEN RETURN ''; END IF;
-    IF fault = 'implausible' THEN RETURN (c.earliest_date - 1)::text; END IF;
-    IF fault = 'unknown_code' THEN
-        FOREACH v IN ARRAY ARRAY['ZZ999', 'ZZ9', '998', 'Z9Z9Z'] LOOP
-            IF (c.pattern IS NULL OR v ~ c.pattern) AND NOT EXISTS (
-                   SELECT 1 FROM ptl.site WHERE c.code_table = 'site' AND site_code = v
-                   UNION ALL SELECT 1 FROM ptl.commissioner WHERE c.code_table = 'commissioner' AND commissioner_code = v
-                   UNION ALL SELECT 1 FROM ptl.treatment_function WHERE c.code_table = 'treatment_function' AND tfc = v) THEN
-                RETURN v;
-            END IF;
-        END LOOP;
-    END IF;
-    FOREACH v IN ARRAY ARRAY['31/02/2024', '=1+1', 'not valid!', '-1', '99999999999'] LOOP
-        IF ptl.extract_value(v) IS NOT NULL AND pg_temp.breaks(c, v) THEN
-            RETURN v;
-        END IF;
-    END LOOP;
-    RETURN NULL;
-END $$;
-
 -- 1. Every extract has an example, and the examples load clean.
 SELECT is((SELECT count(*) FROM ptl.feed f WHERE NOT EXISTS (SELECT 1 FROM ptl.feed_example x WHERE x.extract = f.extract)),
           0::bigint, 'every extract of ptl.feed has an example row');
 SELECT ptl.open_batch('RZ9', 'PAS', 'RZ901', 'policy: examples') AS clean \gset
-SELECT pg_temp.stage(:clean, x.extract, x.example, 1) FROM ptl.feed_example x JOIN ptl.feed f USING (extract);
+SELECT ptl_synth.stage_row(:clean, x.extract, x.example, 1) FROM ptl.feed_example x JOIN ptl.feed f USING (extract);
 CREATE TEMP TABLE clean_load AS SELECT * FROM ptl.load(:clean);
 SELECT is((SELECT sum(rows_loaded) FROM clean_load), (SELECT count(*)::numeric FROM ptl.feed_example),
           'every example row loads');
@@ -98,10 +50,10 @@ CREATE TEMP TABLE planted (n bigint, extract text, place bigint, checked boolean
 
 -- column faults: one row each
 INSERT INTO planted
-SELECT l.n, l.extract, l.n * 10, true, pg_temp.faulty(c, l.fault)
+SELECT l.n, l.extract, l.n * 10, true, ptl_synth.fault_value(c, l.fault)
 FROM line l JOIN ptl.extract_column c USING (extract, column_name)
 WHERE l.fault IN ('missing', 'malformed', 'implausible', 'unknown_code');
-SELECT pg_temp.stage(:faults, p.extract,
+SELECT ptl_synth.stage_row(:faults, p.extract,
                      pg_temp.own_key(p.extract, x.example, '-L' || l.n) || jsonb_build_object(l.column_name, p.bad_value),
                      p.place)
 FROM planted p JOIN line l USING (n) JOIN ptl.feed_example x ON x.extract = p.extract;
@@ -109,13 +61,13 @@ FROM planted p JOIN line l USING (n) JOIN ptl.feed_example x ON x.extract = p.ex
 -- a repeated key: two rows, the first superseded
 INSERT INTO planted
 SELECT l.n, l.extract, l.n * 10 + i, i = 0, NULL FROM line l, generate_series(0, 1) i WHERE l.fault = 'repeated_key';
-SELECT pg_temp.stage(:faults, p.extract, pg_temp.own_key(p.extract, x.example, '-L' || l.n), p.place)
+SELECT ptl_synth.stage_row(:faults, p.extract, pg_temp.own_key(p.extract, x.example, '-L' || l.n), p.place)
 FROM planted p JOIN line l USING (n) JOIN ptl.feed_example x ON x.extract = p.extract
 WHERE l.fault = 'repeated_key';
 
 -- a parent not held
 INSERT INTO planted SELECT l.n, l.extract, l.n * 10, true, NULL FROM line l WHERE l.fault = 'unknown_parent';
-SELECT pg_temp.stage(:faults, p.extract,
+SELECT ptl_synth.stage_row(:faults, p.extract,
                      pg_temp.own_key(p.extract, x.example, '-L' || l.n) || jsonb_build_object(l.column_name, 'NO-SUCH-PARENT'),
                      p.place)
 FROM planted p JOIN line l USING (n) JOIN ptl.feed_example x ON x.extract = p.extract
@@ -128,7 +80,7 @@ INSERT INTO planted
 SELECT l.n, e.item ->> 'extract', l.n * 10 + e.i, e.i = jsonb_array_length(r.example), NULL
 FROM line l JOIN ptl.feed_rule r ON r.extract = l.extract AND r.rule = l.fault,
      jsonb_array_elements(r.example) WITH ORDINALITY e (item, i);
-SELECT pg_temp.stage(:faults, p.extract,
+SELECT ptl_synth.stage_row(:faults, p.extract,
                      CASE WHEN jsonb_array_length(r.example) > 1 THEN pg_temp.all_keys(x.example, '-L' || l.n)
                           ELSE pg_temp.own_key(p.extract, x.example, '-L' || l.n) END || (e.item -> 'set'), p.place)
 FROM planted p JOIN line l USING (n)
