@@ -142,7 +142,7 @@ CREATE TABLE ptl_stage.consultant_leave (
     consultant_code     text,
     leave_from          text,
     leave_to            text,
-    reason              text,
+    leave_reason        text,
     source_row          bigint
 );
 CREATE INDEX ON ptl_stage.consultant_leave (batch_id);
@@ -171,7 +171,7 @@ CREATE TABLE ptl_stage.patient_unavailability (
     local_patient_id    text,
     unavailable_from    text,
     unavailable_to      text,
-    reason              text,
+    unavailable_reason  text,
     source_row          bigint
 );
 CREATE INDEX ON ptl_stage.patient_unavailability (batch_id);
@@ -197,13 +197,13 @@ VALUES
     ('theatre_session', 'session_ref', 1, true, NULL, NULL, '^[!-~]{1,40}$', 'up to 40 printable characters without spaces', NULL, 'quarantine', NULL, 'The theatre system''s reference of the session: identifies it at the organisation', NULL, NULL, false),
     ('theatre_session', 'theatre_code', 2, true, NULL, NULL, '^[!-~]{1,40}$', 'up to 40 printable characters without spaces', NULL, 'quarantine', NULL, 'Theatre (ptl.theatre, reference data an administrator keeps). Required: a session is a theatre''s time, so a missing one quarantines the row, and a theatre ptl does not hold at a site of the batch''s organisation is unknown_parent', NULL, NULL, false),
     ('theatre_session', 'session_date', 3, true, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'quarantine', NULL, 'Date of the session, YYYY-MM-DD or DD/MM/YYYY, plausible from 1980-01-01 to 730 days after the day the batch was opened (lists are planned ahead). Required: an undated session is meaningless, so an invalid or implausible date quarantines the row', '1980-01-01', 730, false),
-    ('theatre_session', 'planned_start', 4, true, 'time', NULL, '^[0-9]{2}:[0-9]{2}(:[0-9]{2})?$', 'a time written HH:MM or HH:MM:SS', NULL, 'quarantine', NULL, 'Planned start, local time. Required: the session''s capacity is its planned end less its start', NULL, NULL, false),
-    ('theatre_session', 'planned_end', 5, true, 'time', NULL, '^[0-9]{2}:[0-9]{2}(:[0-9]{2})?$', 'a time written HH:MM or HH:MM:SS', NULL, 'quarantine', NULL, 'Planned end, local time, after the start (an end not after the start quarantines the row as inconsistent). Required: the session''s capacity is its planned end less its start', NULL, NULL, false),
+    ('theatre_session', 'planned_start', 4, true, NULL, NULL, '^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$', 'a time of day written HH:MM or HH:MM:SS (00:00 to 23:59)', NULL, 'quarantine', NULL, 'Planned start, local time. Required: the session''s capacity is its planned end less its start', NULL, NULL, false),
+    ('theatre_session', 'planned_end', 5, true, NULL, NULL, '^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$', 'a time of day written HH:MM or HH:MM:SS (00:00 to 23:59)', NULL, 'quarantine', NULL, 'Planned end, local time, after the start (an end not after the start quarantines the row as inconsistent). Required: the session''s capacity is its planned end less its start', NULL, NULL, false),
     ('theatre_session', 'specialty', 6, true, NULL, NULL, '^[0-9]{3}$', 'a treatment function code of 3 digits', 'treatment_function', 'placeholder', 'V31', 'Treatment function that owns the session. Required: a session is filled from its specialty''s list, so a missing or malformed code quarantines the row; a well-formed code ptl.treatment_function does not hold yet loads as a placeholder there (warning)', NULL, NULL, false),
     ('theatre_session', 'consultant_code', 7, false, NULL, NULL, NULL, NULL, NULL, 'load_without', 'V31', 'Consultant who operates. A value that starts like a spreadsheet formula is left out (warning): the session loads with its consultant not yet named', NULL, NULL, false),
     ('theatre_session', 'session_type', 8, false, NULL, '{elective,day_case,emergency,trauma}', NULL, NULL, NULL, 'load_without', 'V31', 'elective (the default), day_case, emergency or trauma. Another value is left out (warning): the session loads as elective', NULL, NULL, false),
     ('theatre_session', 'equipment', 9, false, NULL, NULL, '^[a-z_]+(;[a-z_]+)*$', 'equipment names in lower case separated by semicolons', NULL, 'load_without', 'V31', 'Equipment brought in for the session, beyond the theatre''s own, e.g. laser;robot. Another value is left out (warning): the session loads with the theatre''s own equipment', NULL, NULL, false),
-    ('theatre_session', 'cancelled', 10, false, 'boolean', NULL, NULL, NULL, NULL, 'load_without', 'V31', 'True if the session was cancelled in advance. An invalid value is left out (warning): the session loads as not cancelled', NULL, NULL, false),
+    ('theatre_session', 'cancelled', 10, false, NULL, '{true,false,yes,no,Y,N,1,0}', NULL, NULL, NULL, 'load_without', 'V31', 'True if the session was cancelled in advance. An invalid value is left out (warning): the session loads as not cancelled', NULL, NULL, false),
     ('theatre_session', 'cancelled_reason', 11, false, NULL, NULL, NULL, NULL, NULL, 'load_without', 'V31', 'Why the session was cancelled. Left out (warning) when it starts like a spreadsheet formula or the session is not cancelled', NULL, NULL, false),
 
     ('theatre_booking', 'booking_ref', 1, true, NULL, NULL, '^[!-~]{1,40}$', 'up to 40 printable characters without spaces', NULL, 'quarantine', NULL, 'The theatre system''s reference of the booking: identifies it at the organisation', NULL, NULL, false),
@@ -214,11 +214,11 @@ VALUES
     ('theatre_booking', 'planned_order', 6, true, 'integer', NULL, '^[0-9]{1,4}$', 'a whole number of up to 4 digits', NULL, 'quarantine', NULL, 'Place in the session''s running order (1 = first). Required: a booking is a place in a list, so a missing or invalid place, or a place another booking of the session holds, quarantines the row', NULL, NULL, false),
     ('theatre_booking', 'planned_minutes', 7, true, 'integer', NULL, '^[0-9]{1,4}$', 'a whole number of up to 4 digits', NULL, 'quarantine', NULL, 'Minutes planned in theatre, excluding turnaround, 1 to 1440. Required: a booking holds this much of its session''s time, so a missing or invalid value quarantines the row', NULL, NULL, false),
     ('theatre_booking', 'status', 8, false, NULL, '{booked,completed,cancelled}', NULL, NULL, NULL, 'load_without', 'V31', 'booked (the default), completed or cancelled. Another value, or completed without a usable out_of_theatre, is left out (warning): the booking loads as booked', NULL, NULL, false),
-    ('theatre_booking', 'day_case', 9, false, 'boolean', NULL, NULL, NULL, NULL, 'load_without', 'V31', 'Admitted as a day case (true) or an inpatient (false), once known. An invalid value is left out (warning)', NULL, NULL, false),
-    ('theatre_booking', 'into_theatre', 10, false, 'timestamp', NULL, '^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2})?$', 'a date and time written YYYY-MM-DD HH:MM[:SS]', NULL, 'load_without', 'V31', 'Patient into theatre, local time, on the session''s day or the next. Another value is left out (warning): the booking loads without it', NULL, NULL, false),
-    ('theatre_booking', 'anaesthetic_start', 11, false, 'timestamp', NULL, '^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2})?$', 'a date and time written YYYY-MM-DD HH:MM[:SS]', NULL, 'load_without', 'V31', 'Anaesthetic start, local time, on the session''s day or the next. Another value is left out (warning)', NULL, NULL, false),
-    ('theatre_booking', 'knife_to_skin', 12, false, 'timestamp', NULL, '^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2})?$', 'a date and time written YYYY-MM-DD HH:MM[:SS]', NULL, 'load_without', 'V31', 'Operation start, local time, on the session''s day or the next. Another value is left out (warning)', NULL, NULL, false),
-    ('theatre_booking', 'out_of_theatre', 13, false, 'timestamp', NULL, '^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2})?$', 'a date and time written YYYY-MM-DD HH:MM[:SS]', NULL, 'load_without', 'V31', 'Patient leaves theatre, local time, on the session''s day or the next and after the anaesthetic start (or into theatre). Another value is left out (warning): the case''s touch time is then unknown', NULL, NULL, false),
+    ('theatre_booking', 'day_case', 9, false, NULL, '{true,false,yes,no,Y,N,1,0}', NULL, NULL, NULL, 'load_without', 'V31', 'Admitted as a day case (true) or an inpatient (false), once known. An invalid value is left out (warning)', NULL, NULL, false),
+    ('theatre_booking', 'into_theatre', 10, false, NULL, NULL, '^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$', 'a date and time written YYYY-MM-DD HH:MM or YYYY-MM-DD HH:MM:SS', NULL, 'load_without', 'V31', 'Patient into theatre, local time, on the session''s day or the next. Another value is left out (warning): the booking loads without it', NULL, NULL, false),
+    ('theatre_booking', 'anaesthetic_start', 11, false, NULL, NULL, '^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$', 'a date and time written YYYY-MM-DD HH:MM or YYYY-MM-DD HH:MM:SS', NULL, 'load_without', 'V31', 'Anaesthetic start, local time, on the session''s day or the next. Another value is left out (warning)', NULL, NULL, false),
+    ('theatre_booking', 'knife_to_skin', 12, false, NULL, NULL, '^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$', 'a date and time written YYYY-MM-DD HH:MM or YYYY-MM-DD HH:MM:SS', NULL, 'load_without', 'V31', 'Operation start, local time, on the session''s day or the next. Another value is left out (warning)', NULL, NULL, false),
+    ('theatre_booking', 'out_of_theatre', 13, false, NULL, NULL, '^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$', 'a date and time written YYYY-MM-DD HH:MM or YYYY-MM-DD HH:MM:SS', NULL, 'load_without', 'V31', 'Patient leaves theatre, local time, on the session''s day or the next and after the anaesthetic start (or into theatre). Another value is left out (warning): the case''s touch time is then unknown', NULL, NULL, false),
 
     ('theatre_cancellation', 'booking_ref', 1, true, NULL, NULL, '^[!-~]{1,40}$', 'up to 40 printable characters without spaces', NULL, 'quarantine', NULL, 'The booking cancelled, by its booking_ref. A booking this organisation''s extracts have not delivered is unknown_parent (parent_rejected when this batch quarantined it)', NULL, NULL, false),
     ('theatre_cancellation', 'cancelled_on', 2, true, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'quarantine', NULL, 'Date of the cancellation, YYYY-MM-DD or DD/MM/YYYY, plausible from 1980-01-01 to the day the batch was opened. Required: whether a cancellation was last-minute (on the day, the 28-day standard) is read from it, so an invalid or implausible date quarantines the row', '1980-01-01', 0, false),
@@ -228,7 +228,7 @@ VALUES
     ('consultant_leave', 'consultant_code', 2, true, NULL, NULL, '^[!-~]{1,40}$', 'up to 40 printable characters without spaces', NULL, 'quarantine', NULL, 'Consultant on leave. Required: leave of no one is meaningless', NULL, NULL, false),
     ('consultant_leave', 'leave_from', 3, true, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'quarantine', NULL, 'First day of leave, YYYY-MM-DD or DD/MM/YYYY, plausible from 1980-01-01 to 730 days after the day the batch was opened. Required: an invalid or implausible date quarantines the row', '1980-01-01', 730, false),
     ('consultant_leave', 'leave_to', 4, true, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'quarantine', NULL, 'Last day of leave, not before the first, plausible from 1980-01-01 to 730 days after the day the batch was opened. Required: an invalid, implausible or inconsistent date quarantines the row', '1980-01-01', 730, false),
-    ('consultant_leave', 'reason', 5, false, NULL, '{annual,study,sick,other}', NULL, NULL, NULL, 'load_without', 'V31', 'annual (the default when empty), study, sick or other. Another value is left out (warning): the leave loads as other', NULL, NULL, false),
+    ('consultant_leave', 'leave_reason', 5, false, NULL, '{annual,study,sick,other}', NULL, NULL, NULL, 'load_without', 'V31', 'annual (the default when empty), study, sick or other. Another value is left out (warning): the leave loads as other', NULL, NULL, false),
 
     ('preop_assessment', 'assessment_ref', 1, true, NULL, NULL, '^[!-~]{1,40}$', 'up to 40 printable characters without spaces', NULL, 'quarantine', NULL, 'The source system''s reference of the assessment: identifies it at the organisation', NULL, NULL, false),
     ('preop_assessment', 'ppid_issuer', 2, true, NULL, NULL, '^[A-Z0-9]{3,6}$', 'an ODS code of 3 to 6 capitals or digits', NULL, 'quarantine', NULL, 'Waiting-list entry: PPID issuer', NULL, NULL, false),
@@ -237,13 +237,13 @@ VALUES
     ('preop_assessment', 'assessed_on', 5, true, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'quarantine', NULL, 'Date of the assessment, YYYY-MM-DD or DD/MM/YYYY, plausible from 1980-01-01 to the day the batch was opened. Required: readiness runs from it, so an invalid or implausible date quarantines the row', '1980-01-01', 0, false),
     ('preop_assessment', 'outcome', 6, true, NULL, '{fit,fit_with_conditions,not_fit,deferred}', NULL, NULL, NULL, 'quarantine', NULL, 'fit, fit_with_conditions, not_fit or deferred. Required: an assessment without its outcome is meaningless', NULL, NULL, false),
     ('preop_assessment', 'valid_until', 7, false, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'load_without', 'V31', 'Last day the assessment holds, not before assessed_on, plausible from 1980-01-01 to 730 days after the day the batch was opened. An invalid, implausible or inconsistent date is left out (warning): the assessment then holds for theatre_setting.preop_valid_days', '1980-01-01', 730, false),
-    ('preop_assessment', 'needs_inpatient_bed', 8, false, 'boolean', NULL, NULL, NULL, NULL, 'load_without', 'V31', 'True if the patient must not go to a day-case-only unit. An invalid value is left out (warning): the assessment loads with false', NULL, NULL, false),
+    ('preop_assessment', 'needs_inpatient_bed', 8, false, NULL, '{true,false,yes,no,Y,N,1,0}', NULL, NULL, NULL, 'load_without', 'V31', 'True if the patient must not go to a day-case-only unit. An invalid value is left out (warning): the assessment loads with false', NULL, NULL, false),
 
     ('patient_unavailability', 'unavailability_ref', 1, true, NULL, NULL, '^[!-~]{1,40}$', 'up to 40 printable characters without spaces', NULL, 'quarantine', NULL, 'The PAS''s reference of the period: identifies it at the organisation', NULL, NULL, false),
     ('patient_unavailability', 'local_patient_id', 2, true, NULL, NULL, NULL, NULL, NULL, 'quarantine', NULL, 'The patient, by the same system''s patient identifier (hospital number)', NULL, NULL, true),
     ('patient_unavailability', 'unavailable_from', 3, true, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'quarantine', NULL, 'First day unavailable, YYYY-MM-DD or DD/MM/YYYY, plausible from 1980-01-01 to 730 days after the day the batch was opened. Required: an invalid or implausible date quarantines the row', '1980-01-01', 730, false),
     ('patient_unavailability', 'unavailable_to', 4, true, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'quarantine', NULL, 'Last day unavailable, not before the first, plausible from 1980-01-01 to 730 days after the day the batch was opened. Required: an invalid, implausible or inconsistent date quarantines the row', '1980-01-01', 730, false),
-    ('patient_unavailability', 'reason', 5, false, NULL, NULL, NULL, NULL, NULL, 'load_without', 'V31', 'Why, as the patient gave it. A value that starts like a spreadsheet formula is left out (warning)', NULL, NULL, false),
+    ('patient_unavailability', 'unavailable_reason', 5, false, NULL, NULL, NULL, NULL, NULL, 'load_without', 'V31', 'Why, as the patient gave it. A value that starts like a spreadsheet formula is left out (warning)', NULL, NULL, false),
 
     ('procedure_duration', 'case_ref', 1, true, NULL, NULL, '^[!-~]{1,40}$', 'up to 40 printable characters without spaces', NULL, 'quarantine', NULL, 'The theatre system''s reference of the past case: identifies it at the organisation', NULL, NULL, false),
     ('procedure_duration', 'procedure_code', 2, true, NULL, NULL, '^[A-Z][0-9]{2}\.?[0-9]?$', 'an OPCS-4 code such as W37.1', NULL, 'quarantine', NULL, 'Procedure (OPCS-4). Required: a duration of no known procedure plans nothing', NULL, NULL, false),
@@ -360,7 +360,7 @@ BEGIN
     PERFORM ptl.load_mark_bad('ptl_load_theatre_session', r, 'inconsistent', '23505', 'planned_start', m);
 
     -- A reason for a session that is not cancelled is left out.
-    SELECT array_agg(w.row_no), array_agg('cancelled_reason is given, but the session is not cancelled')
+    SELECT array_agg(w.row_no), array_agg('cancelled_reason is given, but the session is not cancelled'::text)
     INTO r, m
     FROM pg_temp.ptl_load_theatre_session w
     WHERE w.bad_column IS NULL AND w.reason IS NULL
@@ -465,6 +465,15 @@ BEGIN
     -- session's day or the next (a list may overrun past midnight);
     -- another is left out.
     FOREACH col IN ARRAY ARRAY['into_theatre', 'anaesthetic_start', 'knife_to_skin', 'out_of_theatre'] LOOP
+        -- (the column rule checks the form; the day must exist too)
+        EXECUTE format($q$
+            SELECT array_agg(w.row_no), array_agg(format('%1$s %%s is not a valid date and time: there is no such day',
+                                                         ptl.extract_value(w.%1$I)))
+            FROM pg_temp.ptl_load_theatre_booking w
+            WHERE w.bad_column IS NULL AND w.reason IS NULL AND %1$L <> ALL (w.warn_columns)
+              AND NOT (ptl.check_input(left(ptl.extract_value(w.%1$I), 10), 'date'::regtype) IS NULL)$q$, col)
+        INTO r, m;
+        PERFORM ptl.load_mark_warn('ptl_load_theatre_booking', r, col, 'invalid_date', '22008', m);
         EXECUTE format($q$
             SELECT array_agg(d.row_no), array_agg(format('%1$s %%s is not on the session''s day (%%s) or the next', d.v, d.session_date))
             FROM (SELECT w.row_no, ptl.extract_value(w.%1$I) AS v, s.session_date
@@ -489,7 +498,7 @@ BEGIN
     WHERE d.o <= d.s;
     PERFORM ptl.load_mark_warn('ptl_load_theatre_booking', r, 'out_of_theatre', 'inconsistent', '23514', m);
     -- A completed case without its end time loads as booked.
-    SELECT array_agg(w.row_no), array_agg('status completed needs a usable out_of_theatre')
+    SELECT array_agg(w.row_no), array_agg('status completed needs a usable out_of_theatre'::text)
     INTO r, m
     FROM pg_temp.ptl_load_theatre_booking w
     WHERE w.bad_column IS NULL AND w.reason IS NULL AND 'status' <> ALL (w.warn_columns)
@@ -680,8 +689,8 @@ BEGIN
         INSERT INTO ptl.consultant_leave AS t (source_org, source_ref, consultant_code, leave_from, leave_to, reason)
         SELECT b.org_code, ptl.extract_value(w.leave_ref), ptl.extract_value(w.consultant_code),
                ptl.extract_value(w.leave_from)::date, ptl.extract_value(w.leave_to)::date,
-               CASE WHEN 'reason' = ANY (w.warn_columns) THEN 'other'
-                    ELSE coalesce(ptl.extract_value(w.reason), 'annual') END
+               CASE WHEN 'leave_reason' = ANY (w.warn_columns) THEN 'other'
+                    ELSE coalesce(ptl.extract_value(w.leave_reason), 'annual') END
         FROM pg_temp.ptl_load_consultant_leave w
         WHERE w.bad_column IS NULL AND w.reason IS NULL
         ON CONFLICT (source_org, source_ref) DO UPDATE
@@ -774,7 +783,7 @@ BEGIN
             (source_org, source_ref, patient_id, unavailable_from, unavailable_to, reason)
         SELECT b.org_code, ptl.extract_value(w.unavailability_ref), p.patient_id,
                ptl.extract_value(w.unavailable_from)::date, ptl.extract_value(w.unavailable_to)::date,
-               CASE WHEN 'reason' <> ALL (w.warn_columns) THEN ptl.extract_value(w.reason) END
+               CASE WHEN 'unavailable_reason' <> ALL (w.warn_columns) THEN ptl.extract_value(w.unavailable_reason) END
         FROM pg_temp.ptl_load_patient_unavailability w
         JOIN ptl.patient p ON p.org_code = b.org_code AND p.source_system = b.source_system
                           AND p.local_patient_id = ptl.extract_value(w.local_patient_id)
