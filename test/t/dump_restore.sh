@@ -49,7 +49,7 @@ q $src "INSERT INTO ptl.risk_setting (order_policy) VALUES ('longest_wait')"
 # Theatres: the generated ones, a run of proposals, one accepted and one
 # rejected, a local cancellation reason and a setting.
 q $src "CALL ptl.refresh('2025-03-31')"
-q $src "SELECT count(*) FROM ptl_synth.theatres(11)" >/dev/null
+q $src "SELECT count(*) FROM ptl_synth.theatres(11) b, ptl.load(b) l" >/dev/null
 q $src "CALL ptl.propose_theatre_lists('2025-04-01', '2025-05-12')"
 q $src "SELECT ptl.accept_theatre_proposal(min(proposal_id)) FROM ptl.theatre_proposal" >/dev/null
 q $src "SELECT ptl.reject_theatre_proposal(max(proposal_id), 'patient asked for June') FROM ptl.theatre_proposal" >/dev/null
