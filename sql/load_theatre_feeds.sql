@@ -136,3 +136,15 @@ SELECT count(*) AS direct_sessions FROM ptl.theatre_session WHERE theatre_code =
 SELECT extract, count(*) AS columns, count(*) FILTER (WHERE when_invalid = 'quarantine') AS quarantine_when_invalid
 FROM ptl.extract_column WHERE extract IN (SELECT f.extract FROM ptl.feed f WHERE f.capability = 'theatre')
 GROUP BY extract ORDER BY min((SELECT f.load_order FROM ptl.feed f WHERE f.extract = extract_column.extract));
+
+-- Tidy up: later scripts measure every theatre session in the database.
+DELETE FROM ptl.theatre_cancellation WHERE booking_id IN (SELECT b.booking_id FROM ptl.theatre_booking b
+                                                          JOIN ptl.theatre_session s USING (session_id)
+                                                          WHERE s.theatre_code LIKE 'RT_01-T1');
+DELETE FROM ptl.theatre_booking WHERE session_id IN (SELECT s.session_id FROM ptl.theatre_session s WHERE s.theatre_code LIKE 'RT_01-T1');
+DELETE FROM ptl.theatre_session WHERE theatre_code LIKE 'RT_01-T1';
+DELETE FROM ptl.theatre WHERE theatre_code LIKE 'RT_01-T1';
+DELETE FROM ptl.preop_assessment WHERE source_org = 'RTH';
+DELETE FROM ptl.consultant_leave WHERE source_org = 'RTH';
+DELETE FROM ptl.patient_unavailability WHERE source_org = 'RTH';
+DELETE FROM ptl.procedure_duration WHERE source_org = 'RTH';

@@ -37,7 +37,7 @@ SELECT count(*) > 0 AS theatres FROM ptl_synth.theatres() b, ptl.load(b) l;
 SELECT count(*) > 0 AS outpatients FROM ptl_synth.outpatients();
 SELECT count(*) > 0 AS beds FROM ptl_synth.beds();
 SELECT count(*) > 0 AS mutual_aid FROM ptl_synth.mutual_aid();
-SELECT ptl_synth.assess_waiting_patients() > 0 AS risk_assessed;
+SELECT count(*) > 0 AS risk_assessed FROM ptl_synth.assess_waiting_patients() b, ptl.load(b) l;
 CALL ptl.refresh('2025-03-31');
 SELECT ptl.start_validation_campaign('extreme dates', 0, 0) IS NOT NULL AS campaign;
 CALL ptl.propose_theatre_lists('2025-04-01', '2025-04-14', '2025-03-31');

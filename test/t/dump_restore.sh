@@ -38,7 +38,7 @@ q $src "INSERT INTO ptl.treatment_function (tfc, name, rtt_line) VALUES ('999', 
 q $src "UPDATE ptl.priority_target SET target_days = 14 WHERE priority OPERATOR(ptl.=) 'P2'"
 q $src "INSERT INTO ptl.treatment_function_override VALUES ('172', 'X05', true, 'local reporting choice')"
 # Risk: assessments, a source change and a review of priority, a suspension, a setting.
-q $src "SELECT ptl_synth.assess_waiting_patients(seed => 11)" >/dev/null
+q $src "SELECT count(*) FROM ptl_synth.assess_waiting_patients(seed => 11) b, ptl.load(b) l" >/dev/null
 q $src "UPDATE ptl.waiting_list_entry SET clinical_priority = 'P3'
         WHERE entry_id = (SELECT min(entry_id) FROM ptl.waiting_list_entry WHERE removed_date IS NULL)"
 q $src "SELECT ptl.review_clinical_priority(max(entry_id), 'P2', 'Ms Surgeon', max(decision_to_admit))
