@@ -47,5 +47,9 @@ SELECT staged FROM ptl.stage_extract(8902, 'risk_assessment', convert_to(:'asses
 SELECT extract, rows_read, rows_loaded, rows_updated, rows_unchanged, rows_quarantined FROM ptl.load(8902);
 SELECT batch_id, extract, nothing_lost, counts_agree FROM ptl.load_summary WHERE batch_id IN (8901, 8902) ORDER BY 1, 2;
 
--- Tidy up: later scripts score every assessment in the database.
+-- Tidy up: later scripts score every assessment and count every pathway in
+-- the database.
 DELETE FROM ptl.risk_assessment WHERE source_org = 'RRK';
+DELETE FROM ptl.rtt_dirty_pathway WHERE pathway_id IN (SELECT p.pathway_id FROM ptl.pathway p WHERE p.provider_org = 'RRK');
+DELETE FROM ptl.pathway WHERE provider_org = 'RRK';
+DELETE FROM ptl.patient WHERE org_code = 'RRK';

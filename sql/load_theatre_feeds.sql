@@ -137,7 +137,8 @@ SELECT extract, count(*) AS columns, count(*) FILTER (WHERE when_invalid = 'quar
 FROM ptl.extract_column WHERE extract IN (SELECT f.extract FROM ptl.feed f WHERE f.capability = 'theatre')
 GROUP BY extract ORDER BY min((SELECT f.load_order FROM ptl.feed f WHERE f.extract = extract_column.extract));
 
--- Tidy up: later scripts measure every theatre session in the database.
+-- Tidy up: later scripts measure every theatre session and count every
+-- pathway in the database.
 DELETE FROM ptl.theatre_cancellation WHERE booking_id IN (SELECT b.booking_id FROM ptl.theatre_booking b
                                                           JOIN ptl.theatre_session s USING (session_id)
                                                           WHERE s.theatre_code LIKE 'RT_01-T1');
@@ -148,3 +149,8 @@ DELETE FROM ptl.preop_assessment WHERE source_org = 'RTH';
 DELETE FROM ptl.consultant_leave WHERE source_org = 'RTH';
 DELETE FROM ptl.patient_unavailability WHERE source_org = 'RTH';
 DELETE FROM ptl.procedure_duration WHERE source_org = 'RTH';
+DELETE FROM ptl.waiting_list_entry WHERE pathway_id IN (SELECT p.pathway_id FROM ptl.pathway p WHERE p.provider_org = 'RTH');
+DELETE FROM ptl.rtt_dirty_pathway WHERE pathway_id IN (SELECT p.pathway_id FROM ptl.pathway p WHERE p.provider_org = 'RTH');
+DELETE FROM ptl.pathway WHERE provider_org = 'RTH';
+DELETE FROM ptl.patient WHERE org_code = 'RTH';
+DELETE FROM ptl.treatment_function WHERE tfc = '999' AND placeholder;
