@@ -44,11 +44,12 @@ RTH,PP2,E2,W38.1,1,2024-12-01,C110A', 'UTF8'));
 -- trust's theatre; S4 ends before it starts; S5 takes S1's slot; S6 is
 -- dated 1970; the last has no reference.
 \set sessions 'session_ref,theatre_code,session_date,planned_start,planned_end,specialty,consultant_code,session_type,equipment,cancelled,cancelled_reason\nS1,RTH01-T1,2025-03-03,08:30,12:30,110,C110A,elective,laser,false,\nS2,RTH01-T1,2025-03-03,13:30,17:30,999,C110A,weekly,Laser!,maybe,staffing\nS3,RTO01-T1,2025-03-04,08:30,12:30,110,,,,,\nS4,RTH01-T1,2025-03-04,12:30,08:30,110,,,,,\nS5,RTH01-T1,2025-03-03,08:30,12:00,110,,,,,\nS6,RTH01-T1,1970-01-01,08:30,12:30,110,,,,,\n,RTH01-T1,2025-03-05,08:30,12:30,110,,,,,'
--- Bookings: B1 good; B2 loads without an anaesthetic start on another day,
+-- Bookings: B1 good; B2 loads without an anaesthetic start on another day, a
+-- knife-to-skin time on a day that does not exist,
 -- an out-of-theatre time before into theatre and so as booked, not
 -- completed; B3's session was quarantined; B4's session and B5's entry are
 -- unknown; B6 takes B1's place; B7 plans 0 minutes.
-\set bookings 'booking_ref,session_ref,ppid_issuer,ppid,entry_ref,planned_order,planned_minutes,status,day_case,into_theatre,anaesthetic_start,knife_to_skin,out_of_theatre\nB1,S1,RTH,PP1,E1,1,90,completed,true,2025-03-03 08:40,2025-03-03 08:45,2025-03-03 09:00,2025-03-03 10:10\nB2,S1,RTH,PP2,E2,2,60,completed,no,2025-03-03 10:30,2025-03-09 10:35,,2025-03-03 10:20\nB3,S4,RTH,PP1,E1,1,60,booked,,,,,\nB4,S9,RTH,PP1,E1,1,60,,,,,,\nB5,S1,RTH,PP9,E9,3,60,,,,,,\nB6,S1,RTH,PP2,E2,1,45,,,,,,\nB7,S1,RTH,PP2,E2,4,0,,,,,,'
+\set bookings 'booking_ref,session_ref,ppid_issuer,ppid,entry_ref,planned_order,planned_minutes,status,day_case,into_theatre,anaesthetic_start,knife_to_skin,out_of_theatre\nB1,S1,RTH,PP1,E1,1,90,completed,true,2025-03-03 08:40,2025-03-03 08:45,2025-03-03 09:00,2025-03-03 10:10\nB2,S1,RTH,PP2,E2,2,60,completed,no,2025-03-03 10:30,2025-03-09 10:35,2025-02-30 10:40,2025-03-03 10:20\nB3,S4,RTH,PP1,E1,1,60,booked,,,,,\nB4,S9,RTH,PP1,E1,1,60,,,,,,\nB5,S1,RTH,PP9,E9,3,60,,,,,,\nB6,S1,RTH,PP2,E2,1,45,,,,,,\nB7,S1,RTH,PP2,E2,4,0,,,,,,'
 \set cancellations 'booking_ref,cancelled_on,reason_code\nB2,2025-03-03,no_bed\nB1,2025-03-03,bored\nB3,2025-03-03,no_bed\nB8,2025-03-03,no_bed'
 \set leave 'leave_ref,consultant_code,leave_from,leave_to,leave_reason\nL1,C110A,2025-03-10,2025-03-14,study\nL2,C110B,2025-03-10,2025-03-14,holiday\nL3,C110C,2025-03-14,2025-03-10,study\nL4,C110D,10/03/2025,14/03/2025,'
 \set preop 'assessment_ref,ppid_issuer,ppid,entry_ref,assessed_on,outcome,valid_until,needs_inpatient_bed\nA1,RTH,PP1,E1,2025-02-01,fit,2025-04-30,false\nA2,RTH,PP2,E2,2025-02-01,fit,2025-01-01,perhaps\nA3,RTH,PP2,E2,2025-02-01,,,\nA4,RTH,PP2,E7,2025-02-01,fit,,'
