@@ -334,29 +334,22 @@ BEGIN
     -- start; a second session there (another session held, or an earlier
     -- row of this extract) is quarantined.
     SELECT array_agg(d.row_no), array_agg(format('theatre %s already holds session %s on %s at %s',
-                                                 d.theatre_code, d.other, d.session_date, d.planned_start))
+                                                 d.theatre_code, coalesce(d.held, d.first_ref), d.session_date, d.planned_start))
     INTO r, m
-    FROM (SELECT g.row_no, g.theatre_code, g.session_date, g.planned_start,
-                 coalesce((SELECT coalesce(s.source_ref, 'id ' || s.session_id) FROM ptl.theatre_session s
-                           WHERE s.theatre_code = g.theatre_code AND s.session_date = g.session_date
-                             AND s.planned_start = g.planned_start
-                             AND (s.source_org, s.source_ref) IS DISTINCT FROM (b.org_code, g.session_ref)
-                           LIMIT 1),
-                          (SELECT min(h.session_ref) FROM (
-                               SELECT ptl.extract_value(x.session_ref) AS session_ref, ptl.extract_value(x.theatre_code) AS theatre_code,
-                                      ptl.extract_value(x.session_date)::date AS session_date,
-                                      ptl.extract_value(x.planned_start)::time AS planned_start, x.row_in_extract
-                               FROM pg_temp.ptl_load_theatre_session x
-                               WHERE x.bad_column IS NULL AND x.reason IS NULL OFFSET 0) h
-                           WHERE h.theatre_code = g.theatre_code AND h.session_date = g.session_date
-                             AND h.planned_start = g.planned_start AND h.row_in_extract < g.row_in_extract)) AS other
+    FROM (SELECT g.*, h.held,
+                 first_value(g.session_ref) OVER slot AS first_ref, row_number() OVER slot AS nth
           FROM (SELECT w.row_no, w.row_in_extract, ptl.extract_value(w.session_ref) AS session_ref,
                        ptl.extract_value(w.theatre_code) AS theatre_code,
                        ptl.extract_value(w.session_date)::date AS session_date,
                        ptl.extract_value(w.planned_start)::time AS planned_start
                 FROM pg_temp.ptl_load_theatre_session w
-                WHERE w.bad_column IS NULL AND w.reason IS NULL OFFSET 0) g) d
-    WHERE d.other IS NOT NULL;
+                WHERE w.bad_column IS NULL AND w.reason IS NULL OFFSET 0) g
+          LEFT JOIN LATERAL (SELECT coalesce(s.source_ref, 'id ' || s.session_id) AS held FROM ptl.theatre_session s
+                             WHERE s.theatre_code = g.theatre_code AND s.session_date = g.session_date
+                               AND s.planned_start = g.planned_start
+                               AND (s.source_org, s.source_ref) IS DISTINCT FROM (b.org_code, g.session_ref)) h ON true
+          WINDOW slot AS (PARTITION BY g.theatre_code, g.session_date, g.planned_start ORDER BY g.row_in_extract)) d
+    WHERE d.held IS NOT NULL OR d.nth > 1;
     PERFORM ptl.load_mark_bad('ptl_load_theatre_session', r, 'inconsistent', '23505', 'planned_start', m);
 
     -- A reason for a session that is not cancelled is left out.
@@ -513,29 +506,26 @@ BEGIN
     -- here leaves its booking where it was).
     LOOP
         SELECT array_agg(d.row_no), array_agg(format('place %s of session %s is taken by booking %s',
-                                                      d.planned_order, d.session_ref, d.other))
+                                                      d.planned_order, d.session_ref, coalesce(d.held, d.first_ref)))
         INTO r, m
-        FROM (SELECT g.row_no, g.planned_order, g.session_ref,
-                     coalesce((SELECT coalesce(t.source_ref, 'id ' || t.booking_id) FROM ptl.theatre_booking t
-                               WHERE t.session_id = g.session_id AND t.planned_order = g.planned_order
-                                 AND (t.source_org, t.source_ref) IS DISTINCT FROM (b.org_code, g.booking_ref)
-                                 AND NOT EXISTS (SELECT 1 FROM pg_temp.ptl_load_theatre_booking x
-                                                 WHERE x.bad_column IS NULL AND x.reason IS NULL
-                                                   AND t.source_org = b.org_code
-                                                   AND t.source_ref = ptl.extract_value(x.booking_ref))
-                               LIMIT 1),
-                              (SELECT ptl.extract_value(x.booking_ref) FROM pg_temp.ptl_load_theatre_booking x
-                               WHERE x.bad_column IS NULL AND x.reason IS NULL AND x.row_in_extract < g.row_in_extract
-                                 AND ptl.extract_value(x.session_ref) = g.session_ref
-                                 AND ptl.extract_value(x.planned_order)::int = g.planned_order
-                               ORDER BY x.row_in_extract LIMIT 1)) AS other
+        FROM (SELECT g.*, h.held,
+                     first_value(g.booking_ref) OVER place AS first_ref, row_number() OVER place AS nth
               FROM (SELECT w.row_no, w.row_in_extract, ptl.extract_value(w.booking_ref) AS booking_ref,
                            ptl.extract_value(w.session_ref) AS session_ref, s.session_id,
                            ptl.extract_value(w.planned_order)::int AS planned_order
                     FROM pg_temp.ptl_load_theatre_booking w
                     JOIN ptl.theatre_session s ON s.source_org = b.org_code AND s.source_ref = ptl.extract_value(w.session_ref)
-                    WHERE w.bad_column IS NULL AND w.reason IS NULL OFFSET 0) g) d
-        WHERE d.other IS NOT NULL;
+                    WHERE w.bad_column IS NULL AND w.reason IS NULL OFFSET 0) g
+              -- the booking holding the place, unless this extract moves it
+              LEFT JOIN LATERAL (SELECT coalesce(t.source_ref, 'id ' || t.booking_id) AS held FROM ptl.theatre_booking t
+                                 WHERE t.session_id = g.session_id AND t.planned_order = g.planned_order
+                                   AND (t.source_org, t.source_ref) IS DISTINCT FROM (b.org_code, g.booking_ref)
+                                   AND NOT (coalesce(t.source_org = b.org_code, false) AND EXISTS (
+                                       SELECT 1 FROM pg_temp.ptl_load_theatre_booking x
+                                       WHERE x.bad_column IS NULL AND x.reason IS NULL
+                                         AND ptl.extract_value(x.booking_ref) = t.source_ref))) h ON true
+              WINDOW place AS (PARTITION BY g.session_id, g.planned_order ORDER BY g.row_in_extract)) d
+        WHERE d.held IS NOT NULL OR d.nth > 1;
         EXIT WHEN r IS NULL;
         PERFORM ptl.load_mark_bad('ptl_load_theatre_booking', r, 'inconsistent', '23505', 'planned_order', m);
     END LOOP;
