@@ -7,8 +7,11 @@
 -- input that is malformed, out of its code list, or that the model itself
 -- refuses (ptl.ariscat_score, ptl.possum_physiological_score ... raise on
 -- values outside their published ranges) is left out with a warning, and
--- that model is simply not scored.  (After src/theatre/feed.sql, whose
--- row-rule helpers it uses.)
+-- that model is simply not scored.  The pathway columns are named
+-- pathway_ppid_issuer and pathway_ppid, not ppid_issuer and ppid: they are
+-- an optional reference, so a warning about the row belongs to the patient
+-- (ptl.load_quarantine), never to a pathway the row may name wrongly.
+-- (After src/theatre/feed.sql, whose row-rule helpers it uses.)
 -- ---------------------------------------------------------------------------
 
 ALTER TABLE ptl.risk_assessment
@@ -29,8 +32,8 @@ CREATE TABLE ptl_stage.risk_assessment (
     row_no                             bigint GENERATED ALWAYS AS IDENTITY,
     assessment_ref                     text,
     local_patient_id                   text,
-    ppid_issuer                        text,
-    ppid                               text,
+    pathway_ppid_issuer                        text,
+    pathway_ppid                               text,
     assessed_on                        text,
     recorded_by                        text,
     asa_grade                          text,
@@ -73,8 +76,8 @@ INSERT INTO ptl.extract_column
 VALUES
     ('risk_assessment', 'assessment_ref', 1, true, NULL, NULL, '^[!-~]{1,40}$', 'up to 40 printable characters without spaces', NULL, 'quarantine', NULL, 'The source system''s reference of the assessment: identifies it at the organisation', NULL, NULL, false),
     ('risk_assessment', 'local_patient_id', 2, true, NULL, NULL, NULL, NULL, NULL, 'quarantine', NULL, 'The patient assessed, by the same system''s patient identifier (hospital number)', NULL, NULL, true),
-    ('risk_assessment', 'ppid_issuer', 3, false, NULL, NULL, '^[A-Z0-9]{3,6}$', 'an ODS code of 3 to 6 capitals or digits', NULL, 'load_without', 'V31', 'Pathway whose operation was assessed: PPID issuer. Another value is left out (warning): the assessment loads for the patient, any of their pathways', NULL, NULL, false),
-    ('risk_assessment', 'ppid', 4, false, NULL, NULL, '^[!-~]{1,20}$', 'up to 20 printable characters without spaces', NULL, 'load_without', 'V31', 'Pathway whose operation was assessed: PPID. Another value, or a pathway of this patient the organisation does not hold, is left out (warning): the assessment loads for the patient, any of their pathways', NULL, NULL, false),
+    ('risk_assessment', 'pathway_ppid_issuer', 3, false, NULL, NULL, '^[A-Z0-9]{3,6}$', 'an ODS code of 3 to 6 capitals or digits', NULL, 'load_without', 'V31', 'Pathway whose operation was assessed: PPID issuer. Another value is left out (warning): the assessment loads for the patient, any of their pathways', NULL, NULL, false),
+    ('risk_assessment', 'pathway_ppid', 4, false, NULL, NULL, '^[!-~]{1,20}$', 'up to 20 printable characters without spaces', NULL, 'load_without', 'V31', 'Pathway whose operation was assessed: PPID. Another value, or a pathway of this patient the organisation does not hold, is left out (warning): the assessment loads for the patient, any of their pathways', NULL, NULL, false),
     ('risk_assessment', 'assessed_on', 5, true, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'quarantine', NULL, 'Date of the assessment, YYYY-MM-DD or DD/MM/YYYY, plausible from 1980-01-01 to the day the batch was opened. Required: the latest assessment counts and old ones are flagged stale, so an invalid or implausible date quarantines the row', '1980-01-01', 0, false),
     ('risk_assessment', 'recorded_by', 6, false, NULL, NULL, NULL, NULL, NULL, 'load_without', 'V31', 'Who recorded it. A value that starts like a spreadsheet formula is left out (warning): the assessment loads as recorded by the extract''s source system', NULL, NULL, false),
     ('risk_assessment', 'asa_grade', 7, false, 'smallint', NULL, NULL, NULL, NULL, 'load_without', 'V31', 'ASA physical status grade 1 to 6. An invalid or out-of-range value is left out (warning): the models that need it are not scored', NULL, NULL, false),
@@ -137,17 +140,17 @@ BEGIN
     -- the patient's at the batch's organisation; otherwise the assessment
     -- loads for the patient (any of their pathways), with a warning.
     SELECT array_agg(w.row_no), array_agg(format('no pathway with PPID %s issued by %s is known at %s for this patient; the assessment counts for any of the patient''s pathways',
-                                                 ptl.extract_value(w.ppid), coalesce(ptl.extract_value(w.ppid_issuer), '(none)'), b.org_code))
+                                                 ptl.extract_value(w.pathway_ppid), coalesce(ptl.extract_value(w.pathway_ppid_issuer), '(none)'), b.org_code))
     INTO r, m
     FROM pg_temp.ptl_load_risk_assessment w
     WHERE w.bad_column IS NULL AND w.reason IS NULL
-      AND ptl.extract_value(w.ppid) IS NOT NULL AND 'ppid' <> ALL (w.warn_columns)
+      AND ptl.extract_value(w.pathway_ppid) IS NOT NULL AND 'pathway_ppid' <> ALL (w.warn_columns)
       AND NOT EXISTS (SELECT 1 FROM ptl.pathway p JOIN ptl.patient pt ON pt.patient_id = p.patient_id
-                      WHERE p.provider_org = b.org_code AND p.ppid = ptl.extract_value(w.ppid)
-                        AND p.ppid_issuer = ptl.extract_value(w.ppid_issuer) AND 'ppid_issuer' <> ALL (w.warn_columns)
+                      WHERE p.provider_org = b.org_code AND p.ppid = ptl.extract_value(w.pathway_ppid)
+                        AND p.ppid_issuer = ptl.extract_value(w.pathway_ppid_issuer) AND 'pathway_ppid_issuer' <> ALL (w.warn_columns)
                         AND pt.org_code = b.org_code AND pt.source_system = b.source_system
                         AND pt.local_patient_id = ptl.extract_value(w.local_patient_id));
-    PERFORM ptl.load_mark_warn('ptl_load_risk_assessment', r, 'ppid', 'unknown_parent', '23503', m);
+    PERFORM ptl.load_mark_warn('ptl_load_risk_assessment', r, 'pathway_ppid', 'unknown_parent', '23503', m);
 
     -- Rule risk_assessment_model_accepts: every model (each CHECK of
     -- ptl.risk_assessment) is tried on the row's inputs, a missing one
@@ -247,9 +250,9 @@ BEGIN
              asa_grade, emergency, spo2_pct, respiratory_infection_last_month, hb_g_dl, incision, surgery_duration_hours, urgency, sort_specialty, severity, cancer, clinician_band, cardiac, respiratory, systolic_bp_mmhg, pulse_per_min, glasgow_coma_scale, wcc_10e9_per_l, urea_mmol_l, sodium_mmol_l, potassium_mmol_l, ecg, operative_severity, procedure_count, blood_loss_ml, peritoneal_soiling, malignancy, mode_of_surgery, cfs_level)
         SELECT b.org_code, ptl.extract_value(w.assessment_ref), pt.patient_id,
                (SELECT p.pathway_id FROM ptl.pathway p
-                WHERE 'ppid' <> ALL (w.warn_columns) AND 'ppid_issuer' <> ALL (w.warn_columns)
+                WHERE 'pathway_ppid' <> ALL (w.warn_columns) AND 'pathway_ppid_issuer' <> ALL (w.warn_columns)
                   AND p.patient_id = pt.patient_id AND p.provider_org = b.org_code
-                  AND p.ppid_issuer = ptl.extract_value(w.ppid_issuer) AND p.ppid = ptl.extract_value(w.ppid)),
+                  AND p.ppid_issuer = ptl.extract_value(w.pathway_ppid_issuer) AND p.ppid = ptl.extract_value(w.pathway_ppid)),
                ptl.extract_value(w.assessed_on)::date,
                coalesce(CASE WHEN 'recorded_by' <> ALL (w.warn_columns) THEN ptl.extract_value(w.recorded_by) END,
                         format('%s extract', b.source_system)),
