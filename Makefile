@@ -24,6 +24,8 @@ SQL_PARTS    = src/types/types.sql \
                src/rtt/campaign.sql \
                src/theatre/allocate.sql \
                src/theatre/theatre.sql \
+               src/theatre/feed.sql \
+               src/risk/feed.sql \
                src/theatre/propose.sql \
                src/theatre/productivity.sql \
                src/aid/variation.sql \

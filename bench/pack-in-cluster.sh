@@ -22,7 +22,7 @@ if [ -z "${PTL_BENCH_DB:-}" ]; then
     psql -At -c "SELECT ptl.backfill_census_snapshots(DATE '$census' - 182, DATE '$census' - 7)" >/dev/null
     echo "26 weekly snapshots rebuilt in $(ms $t0) ms"
     t0=$(date +%s%N)
-    psql -At -c "SELECT count(*) FROM ptl_synth.theatres(42)" >/dev/null
+    psql -At -c "SELECT count(*) FROM ptl_synth.theatres(42) b, ptl.load(b) l" >/dev/null
     psql -c "CALL ptl.propose_theatre_lists(DATE '$census' + 1, DATE '$census' + 42)"
     psql -At -c "SELECT count(*) FROM ptl_synth.beds(42)" >/dev/null
     psql -At -c "SELECT count(*) FROM ptl_synth.outpatients(42)" >/dev/null

@@ -22,7 +22,7 @@ SET datestyle = 'ISO, YMD';
 -- The specification a site's data team reads.
 SELECT extract, column_name, required, when_invalid, earliest_date, latest_days_after_opening
 FROM ptl.extract_column WHERE value_type = 'date'::regtype
-ORDER BY array_position('{patient,pathway,pathway_event,waiting_list_entry}'::text[], extract), ordinal;
+ORDER BY (SELECT f.load_order FROM ptl.feed f WHERE f.extract = extract_column.extract), ordinal;
 SELECT DISTINCT pattern, pattern_meaning FROM ptl.extract_column WHERE value_type = 'date'::regtype;
 
 INSERT INTO ptl.organisation (org_code, name) VALUES ('RDT', 'Date Test Hospitals NHS Trust');

@@ -33,11 +33,11 @@ CREATE EXTENSION IF NOT EXISTS ptl_synth;   -- (an earlier script may have left 
 SELECT count(*) > 0 AS generated FROM ptl_synth.generate(400, 11);
 SELECT count(*) > 0 AS loaded FROM (SELECT ptl.load(batch_id) FROM ptl.batch WHERE status = 'open') x;
 CALL ptl.refresh('2025-03-31');
-SELECT count(*) > 0 AS theatres FROM ptl_synth.theatres();
+SELECT count(*) > 0 AS theatres FROM ptl_synth.theatres() b, ptl.load(b) l;
 SELECT count(*) > 0 AS outpatients FROM ptl_synth.outpatients();
 SELECT count(*) > 0 AS beds FROM ptl_synth.beds();
 SELECT count(*) > 0 AS mutual_aid FROM ptl_synth.mutual_aid();
-SELECT ptl_synth.assess_waiting_patients() > 0 AS risk_assessed;
+SELECT count(*) > 0 AS risk_assessed FROM ptl_synth.assess_waiting_patients() b, ptl.load(b) l;
 CALL ptl.refresh('2025-03-31');
 SELECT ptl.start_validation_campaign('extreme dates', 0, 0) IS NOT NULL AS campaign;
 CALL ptl.propose_theatre_lists('2025-04-01', '2025-04-14', '2025-03-31');

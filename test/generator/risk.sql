@@ -67,29 +67,48 @@ COMMENT ON FUNCTION ptl_synth.risk_inputs(bigint, bigint, date) IS
 
 -- One assessment for about two in three patients with an open waiting-list
 -- entry, dated within the 20 weeks before as_of (so some are stale), with
--- inputs from ptl_synth.risk_inputs.
+-- inputs from ptl_synth.risk_inputs, staged as the trusts' risk assessment
+-- extracts: one batch per organisation and patient administration system
+-- (an assessment names its patient by that system's number).  Returns the
+-- open batches, for ptl.load or (closed) ptl.daily_refresh.
 CREATE FUNCTION ptl_synth.assess_waiting_patients(seed bigint DEFAULT 1, as_of date DEFAULT '2025-03-31')
-RETURNS bigint
-LANGUAGE sql VOLATILE PARALLEL UNSAFE
-BEGIN ATOMIC
+RETURNS SETOF bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+SET datestyle = 'ISO, YMD'
+AS $fn$
+DECLARE
+    v_prev_batch text := current_setting('ptl.current_batch', true);
+BEGIN
+    CREATE TEMP TABLE synth_risk_batch ON COMMIT DROP AS
+    SELECT s.org_code, s.source_system,
+           ptl.open_batch(s.org_code, s.source_system, NULL, format('ptl_synth risk assessments seed %s, as of %s', seed, as_of)) AS batch_id
+    FROM (SELECT DISTINCT p.org_code, p.source_system FROM ptl.patient p) s
+    ORDER BY s.org_code, s.source_system;
+
     WITH listed AS (
         SELECT DISTINCT e.patient_id FROM ptl.waiting_list_entry e
         WHERE e.removed_date IS NULL AND ptl_synth.u(e.patient_id, seed) < 0.67),
-    numbered AS (SELECT l.patient_id, row_number() OVER (ORDER BY l.patient_id) AS i FROM listed l),
-    ins AS (
-        INSERT INTO ptl.risk_assessment (patient_id, assessed_on, recorded_by, asa_grade, spo2_pct,
-                                         respiratory_infection_last_month, hb_g_dl, incision, surgery_duration_hours,
-                                         sort_specialty, severity, cancer, clinician_band, cfs_level)
-        SELECT n.patient_id, as_of - pg_catalog.floor(ptl_synth.u(n.patient_id, seed + 1) * 140)::int, 'ptl_synth',
-               r.asa_grade, r.spo2_pct, r.respiratory_infection, r.hb_g_dl, r.incision, r.surgery_hours,
-               r.specialty, r.severity, r.cancer, r.clinician_band, r.cfs_level
-        FROM numbered n
-        JOIN ptl_synth.risk_inputs((SELECT count(*) FROM numbered), seed) r ON r.entry_id = n.i
-        RETURNING 1)
-    SELECT count(*) FROM ins;
-END;
+    numbered AS (SELECT l.patient_id, row_number() OVER (ORDER BY l.patient_id) AS i FROM listed l)
+    INSERT INTO ptl_stage.risk_assessment (batch_id, assessment_ref, local_patient_id, assessed_on, recorded_by, asa_grade,
+                                           spo2_pct, respiratory_infection_last_month, hb_g_dl, incision,
+                                           surgery_duration_hours, sort_specialty, severity, cancer, clinician_band, cfs_level)
+    SELECT b.batch_id, 'RA' || n.patient_id, pt.local_patient_id,
+           as_of - floor(ptl_synth.u(n.patient_id, seed + 1) * 140)::int, 'ptl_synth',
+           r.asa_grade, r.spo2_pct, r.respiratory_infection, r.hb_g_dl, r.incision, r.surgery_hours,
+           r.specialty, r.severity, r.cancer, r.clinician_band, r.cfs_level
+    FROM numbered n
+    JOIN ptl.patient pt ON pt.patient_id = n.patient_id
+    JOIN synth_risk_batch b ON b.org_code = pt.org_code AND b.source_system = pt.source_system
+    JOIN ptl_synth.risk_inputs((SELECT count(*) FROM numbered), seed) r ON r.entry_id = n.i
+    ORDER BY n.i;
+
+    PERFORM set_config('ptl.current_batch', coalesce(v_prev_batch, ''), false);
+    RETURN QUERY SELECT b.batch_id FROM synth_risk_batch b ORDER BY b.batch_id;
+END
+$fn$;
 COMMENT ON FUNCTION ptl_synth.assess_waiting_patients(bigint, date) IS
-    'Records a seeded risk assessment for about two in three patients on the admitted list; returns how many';
+    'Stages a seeded risk assessment for about two in three patients on the admitted list as the trusts'' risk assessment extracts; returns the open batches';
 
 -- The scores in plain SQL.
 CREATE FUNCTION ptl_synth.ariscat_score_sql(age_years int, spo2_pct float8, respiratory_infection boolean,

@@ -269,7 +269,7 @@ COMMENT ON FUNCTION ptl_synth.normal(float8, float8) IS 'A standard normal varia
 CREATE FUNCTION ptl_synth.theatres(seed bigint DEFAULT 42, census date DEFAULT NULL,
                                    weeks_back int DEFAULT 8, weeks_ahead int DEFAULT 6,
                                    weeks_to_clear int DEFAULT 60)
-RETURNS TABLE (what text, rows_made bigint)
+RETURNS SETOF bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, YMD'
@@ -281,6 +281,8 @@ DECLARE
     v_last      date;
     v_slots     ptl.theatre_slot[];
     v_cases     ptl.theatre_case[];
+    v_prev_batch text := current_setting('ptl.current_batch', true);
+    v_b         record;
 BEGIN
     IF v_census IS NULL THEN
         RAISE EXCEPTION 'no census: generate, load and refresh a synthetic ICS first';
@@ -306,6 +308,7 @@ BEGIN
                LATERAL generate_series(1, (floor((wk + 1000 + 1) * d.per_week + d.phase)
                                            - floor((wk + 1000) * d.per_week + d.phase))::int) j) x;
 
+    -- Theatres are reference data an administrator keeps (not a feed).
     -- Every site's first theatre has an image intensifier, odd ones a
     -- laser, the first site's first a robot.
     INSERT INTO ptl.theatre (theatre_code, site_code, name, equipment)
@@ -318,22 +321,45 @@ BEGIN
     INSERT INTO ptl.procedure_requirement VALUES ('W37', 'image_intensifier'), ('V25', 'image_intensifier')
     ON CONFLICT DO NOTHING;
 
-    INSERT INTO ptl.theatre_session (theatre_code, session_date, planned_start, planned_end, specialty,
-                                     consultant_code, cancelled, cancelled_reason)
-    SELECT w.site_code || '-T' || (w.slot / 10 + 1), d.day,
-           CASE WHEN w.slot % 2 = 0 THEN time '08:30' ELSE time '13:30' END,
-           CASE WHEN w.slot % 2 = 0 THEN time '12:30' ELSE time '17:30' END,
-           w.tfc, w.consultant_code, d.v < 0.02, CASE WHEN d.v < 0.02 THEN 'staffing' END
-    FROM synth_session w,
+    -- Everything else is the trusts' theatre systems' extracts, staged in
+    -- one batch per organisation and patient administration system (an
+    -- unavailability names its patient by that system's number); the
+    -- organisation's records go in its first system's batch.
+    CREATE TEMP TABLE synth_theatre_batch ON COMMIT DROP AS
+    SELECT s.org_code, s.source_system,
+           s.source_system = min(s.source_system) OVER (PARTITION BY s.org_code) AS main,
+           ptl.open_batch(s.org_code, s.source_system, NULL, format('ptl_synth theatres seed %s, census %s', seed, v_census)) AS batch_id
+    FROM (SELECT DISTINCT p.org_code, p.source_system FROM ptl.patient p) s
+    ORDER BY s.org_code, s.source_system;
+
+    -- Sessions, numbered here (the slots of the allocation below) and named
+    -- by the theatre system's reference.
+    CREATE TEMP TABLE synth_sess ON COMMIT DROP AS
+    SELECT row_number() OVER (ORDER BY w.site_code, d.day, w.slot) AS sid,
+           w.site_code, st.org_code, w.site_code || '-T' || (w.slot / 10 + 1) AS theatre_code, d.day AS session_date,
+           CASE WHEN w.slot % 2 = 0 THEN time '08:30' ELSE time '13:30' END AS planned_start,
+           CASE WHEN w.slot % 2 = 0 THEN time '12:30' ELSE time '17:30' END AS planned_end,
+           w.tfc AS specialty, w.consultant_code, d.v < 0.02 AS cancelled
+    FROM synth_session w
+    JOIN ptl.site st ON st.site_code = w.site_code,
          LATERAL (SELECT v_monday + 7 * w.wk + (w.slot % 10) / 2 AS day,
                          ptl_synth.u(hashtext(w.site_code || w.slot || w.wk)::bigint, seed + 1) AS v) d;
+    ALTER TABLE synth_sess ADD COLUMN session_ref text;
+    UPDATE synth_sess SET session_ref = theatre_code || '-' || to_char(session_date, 'YYYYMMDD')
+                                        || CASE WHEN planned_start < '12:00' THEN 'AM' ELSE 'PM' END;
+    INSERT INTO ptl_stage.theatre_session (batch_id, session_ref, theatre_code, session_date, planned_start, planned_end,
+                                           specialty, consultant_code, cancelled, cancelled_reason)
+    SELECT b.batch_id, s.session_ref, s.theatre_code, s.session_date, s.planned_start, s.planned_end,
+           s.specialty, s.consultant_code, s.cancelled, CASE WHEN s.cancelled THEN 'staffing' END
+    FROM synth_sess s JOIN synth_theatre_batch b ON b.org_code = s.org_code AND b.main
+    ORDER BY s.sid;
 
     -- Past sessions: the patients admitted then, allocated within a week of
     -- their admission date, with actual times drawn around the plan.
-    SELECT array_agg(ROW(s.session_id, s.session_date, t.site_code, s.specialty, s.consultant_code,
-                         s.planned_minutes, t.equipment)::ptl.theatre_slot)
+    SELECT array_agg(ROW(s.sid, s.session_date, s.site_code, s.specialty, s.consultant_code,
+                         (extract(epoch FROM s.planned_end - s.planned_start) / 60)::int, t.equipment)::ptl.theatre_slot)
     INTO v_slots
-    FROM ptl.theatre_session s JOIN ptl.theatre t USING (theatre_code)
+    FROM synth_sess s JOIN ptl.theatre t USING (theatre_code)
     WHERE s.session_date <= v_census AND NOT s.cancelled;
     SELECT array_agg(ROW(w.entry_id, pw.treatment_function, NULL, ARRAY[w.site_code],
                          coalesce(w.expected_duration_minutes, 60), (w.removed_date - v_first)::bigint,
@@ -345,16 +371,17 @@ BEGIN
     SELECT a.*, row_number() OVER (PARTITION BY a.session_id ORDER BY a.start_offset_minutes) AS ord
     FROM ptl.allocate_theatre(coalesce(v_slots, '{}'), coalesce(v_cases, '{}'), 15) a;
 
-    INSERT INTO ptl.theatre_booking (session_id, entry_id, planned_order, planned_minutes, status, day_case,
-                                     into_theatre, anaesthetic_start, knife_to_skin, out_of_theatre)
-    SELECT x.session_id, x.case_id, x.ord, x.planned, CASE WHEN x.cancel THEN 'cancelled' ELSE 'completed' END,
-           CASE WHEN NOT x.cancel THEN x.intended_management <> '1' END,
-           CASE WHEN NOT x.cancel THEN x.t_start - interval '5 min' END,
-           CASE WHEN NOT x.cancel THEN x.t_start END,
-           CASE WHEN NOT x.cancel THEN x.t_start + interval '15 min' END,
-           CASE WHEN NOT x.cancel THEN x.t_start + x.actual * interval '1 min' END
+    CREATE TEMP TABLE synth_booking ON COMMIT DROP AS
+    SELECT x.sid, x.session_ref, x.org_code, x.case_id AS entry_id, x.ord, x.planned, x.cancel,
+           'TB' || x.sid || '-' || x.ord AS booking_ref, x.session_date,
+           CASE WHEN x.cancel THEN 'cancelled' ELSE 'completed' END AS status,
+           CASE WHEN NOT x.cancel THEN x.intended_management <> '1' END AS day_case,
+           CASE WHEN NOT x.cancel THEN x.t_start - interval '5 min' END AS into_theatre,
+           CASE WHEN NOT x.cancel THEN x.t_start END AS anaesthetic_start,
+           CASE WHEN NOT x.cancel THEN x.t_start + interval '15 min' END AS knife_to_skin,
+           CASE WHEN NOT x.cancel THEN x.t_start + x.actual * interval '1 min' END AS out_of_theatre
     FROM (SELECT y.*, y.session_date + y.planned_start + (y.late + y.before) * interval '1 min' AS t_start
-          FROM (SELECT p.session_id, p.case_id, p.ord, w.expected_duration_minutes AS planned0,
+          FROM (SELECT p.session_id AS sid, s.session_ref, s.org_code, p.case_id, p.ord,
                        coalesce(w.expected_duration_minutes, 60) AS planned, w.intended_management,
                        s.session_date, s.planned_start, z.cancel, z.actual,
                        -- the list starts late by 0-50 minutes (mostly a few)
@@ -364,25 +391,19 @@ BEGIN
                                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
                 FROM synth_past p
                 JOIN ptl.waiting_list_entry w ON w.entry_id = p.case_id
-                JOIN ptl.theatre_session s ON s.session_id = p.session_id
+                JOIN synth_sess s ON s.sid = p.session_id
                 CROSS JOIN LATERAL (
                     SELECT ptl_synth.u(p.case_id, seed + 8) < 0.03 AS cancel,
                            greatest(10, round(coalesce(w.expected_duration_minutes, 60)
                                               * exp(0.2 * ptl_synth.normal(ptl_synth.u(p.case_id, seed + 9),
                                                                            ptl_synth.u(p.case_id, seed + 10))) - 5))::int AS actual,
                            (8 + 17 * ptl_synth.u(p.case_id, seed + 11))::int AS turn) z) y) x;
-    INSERT INTO ptl.theatre_cancellation (booking_id, cancelled_on, reason_code)
-    SELECT b.booking_id, s.session_date,
-           (ARRAY['no_bed', 'no_bed', 'list_overran', 'emergency_priority', 'patient_unfit', 'patient_dna',
-                  'staff_unavailable'])[1 + floor(7 * ptl_synth.u(b.booking_id, seed + 12))::int]
-    FROM ptl.theatre_booking b JOIN ptl.theatre_session s USING (session_id)
-    WHERE b.status = 'cancelled';
 
     -- Future sessions hold the admissions already dated (within 3 days).
-    SELECT array_agg(ROW(s.session_id, s.session_date, t.site_code, s.specialty, s.consultant_code,
-                         s.planned_minutes, t.equipment)::ptl.theatre_slot)
+    SELECT array_agg(ROW(s.sid, s.session_date, s.site_code, s.specialty, s.consultant_code,
+                         (extract(epoch FROM s.planned_end - s.planned_start) / 60)::int, t.equipment)::ptl.theatre_slot)
     INTO v_slots
-    FROM ptl.theatre_session s JOIN ptl.theatre t USING (theatre_code)
+    FROM synth_sess s JOIN ptl.theatre t USING (theatre_code)
     WHERE s.session_date > v_census AND NOT s.cancelled;
     SELECT array_agg(ROW(p.waiting_list_entry_id, p.treatment_function, w.consultant_code, ARRAY[w.site_code],
                          coalesce(w.expected_duration_minutes, 60), p.list_position, w.tci_date - 3, w.tci_date + 3,
@@ -390,58 +411,90 @@ BEGIN
     INTO v_cases
     FROM ptl.ptl p JOIN ptl.waiting_list_entry w ON w.entry_id = p.waiting_list_entry_id
     WHERE w.tci_date BETWEEN v_census + 1 AND v_last AND w.site_code IS NOT NULL AND p.list_position IS NOT NULL;
-    INSERT INTO ptl.theatre_booking (session_id, entry_id, planned_order, planned_minutes)
-    SELECT a.session_id, a.case_id, row_number() OVER (PARTITION BY a.session_id ORDER BY a.start_offset_minutes),
-           coalesce(w.expected_duration_minutes, 60)
-    FROM ptl.allocate_theatre(coalesce(v_slots, '{}'), coalesce(v_cases, '{}'), 15) a
-    JOIN ptl.waiting_list_entry w ON w.entry_id = a.case_id;
+    INSERT INTO synth_booking (sid, session_ref, org_code, entry_id, ord, planned, cancel, booking_ref, session_date, status)
+    SELECT a.sid, a.session_ref, a.org_code, a.case_id, a.ord, a.planned, false, 'TB' || a.sid || '-' || a.ord,
+           a.session_date, 'booked'
+    FROM (SELECT x.session_id AS sid, s.session_ref, s.org_code, s.session_date, x.case_id,
+                 row_number() OVER (PARTITION BY x.session_id ORDER BY x.start_offset_minutes) AS ord,
+                 coalesce(w.expected_duration_minutes, 60) AS planned
+          FROM ptl.allocate_theatre(coalesce(v_slots, '{}'), coalesce(v_cases, '{}'), 15) x
+          JOIN ptl.waiting_list_entry w ON w.entry_id = x.case_id
+          JOIN synth_sess s ON s.sid = x.session_id) a;
+
+    INSERT INTO ptl_stage.theatre_booking (batch_id, booking_ref, session_ref, ppid_issuer, ppid, entry_ref,
+                                           planned_order, planned_minutes, status, day_case,
+                                           into_theatre, anaesthetic_start, knife_to_skin, out_of_theatre)
+    SELECT b.batch_id, k.booking_ref, k.session_ref, pw.ppid_issuer, pw.ppid, w.entry_ref, k.ord, k.planned, k.status,
+           k.day_case, to_char(k.into_theatre, 'YYYY-MM-DD HH24:MI:SS'), to_char(k.anaesthetic_start, 'YYYY-MM-DD HH24:MI:SS'),
+           to_char(k.knife_to_skin, 'YYYY-MM-DD HH24:MI:SS'), to_char(k.out_of_theatre, 'YYYY-MM-DD HH24:MI:SS')
+    FROM synth_booking k
+    JOIN synth_theatre_batch b ON b.org_code = k.org_code AND b.main
+    JOIN ptl.waiting_list_entry w ON w.entry_id = k.entry_id
+    JOIN ptl.pathway pw ON pw.pathway_id = w.pathway_id
+    ORDER BY k.sid, k.ord;
+    INSERT INTO ptl_stage.theatre_cancellation (batch_id, booking_ref, cancelled_on, reason_code)
+    SELECT b.batch_id, k.booking_ref, k.session_date,
+           (ARRAY['no_bed', 'no_bed', 'list_overran', 'emergency_priority', 'patient_unfit', 'patient_dna',
+                  'staff_unavailable'])[1 + floor(7 * ptl_synth.u(k.sid * 1000 + k.ord, seed + 12))::int]
+    FROM synth_booking k JOIN synth_theatre_batch b ON b.org_code = k.org_code AND b.main
+    WHERE k.cancel
+    ORDER BY k.sid, k.ord;
 
     -- Pre-operative assessment: 85% of open entries assessed in the last 90
     -- days (some expire within the horizon), 3% of them not fit.
-    INSERT INTO ptl.preop_assessment (entry_id, assessed_on, outcome, recorded_by)
-    SELECT w.entry_id, v_census - floor(90 * ptl_synth.u(w.entry_id, seed + 21))::int,
-           CASE WHEN ptl_synth.u(w.entry_id, seed + 20) < 0.03 THEN 'not_fit' ELSE 'fit' END, 'ptl_synth'
+    INSERT INTO ptl_stage.preop_assessment (batch_id, assessment_ref, ppid_issuer, ppid, entry_ref, assessed_on, outcome)
+    SELECT b.batch_id, 'PA' || w.entry_id, pw.ppid_issuer, pw.ppid, w.entry_ref,
+           v_census - floor(90 * ptl_synth.u(w.entry_id, seed + 21))::int,
+           CASE WHEN ptl_synth.u(w.entry_id, seed + 20) < 0.03 THEN 'not_fit' ELSE 'fit' END
     FROM ptl.ptl p JOIN ptl.waiting_list_entry w ON w.entry_id = p.waiting_list_entry_id
-    WHERE ptl_synth.u(w.entry_id, seed + 20) < 0.85;
+    JOIN ptl.pathway pw ON pw.pathway_id = w.pathway_id
+    JOIN synth_theatre_batch b ON b.org_code = pw.provider_org AND b.main
+    WHERE ptl_synth.u(w.entry_id, seed + 20) < 0.85
+    ORDER BY w.entry_id;
 
     -- Leave: four in ten consultants take a week in the horizon.
-    INSERT INTO ptl.consultant_leave (consultant_code, leave_from, leave_to)
-    SELECT c.consultant_code, v_monday + 7 * (1 + floor(weeks_ahead * ptl_synth.u(hashtext(c.consultant_code), seed + 31))::int),
-           v_monday + 7 * (1 + floor(weeks_ahead * ptl_synth.u(hashtext(c.consultant_code), seed + 31))::int) + 4
-    FROM (SELECT DISTINCT s.consultant_code FROM ptl.theatre_session s WHERE s.consultant_code IS NOT NULL) c
-    WHERE ptl_synth.u(hashtext(c.consultant_code), seed + 30) < 0.4;
+    INSERT INTO ptl_stage.consultant_leave (batch_id, leave_ref, consultant_code, leave_from, leave_to, leave_reason)
+    SELECT b.batch_id, 'CL-' || c.consultant_code,  c.consultant_code,
+           v_monday + 7 * (1 + floor(weeks_ahead * ptl_synth.u(hashtext(c.consultant_code), seed + 31))::int),
+           v_monday + 7 * (1 + floor(weeks_ahead * ptl_synth.u(hashtext(c.consultant_code), seed + 31))::int) + 4,
+           'annual'
+    FROM (SELECT DISTINCT s.org_code, s.consultant_code FROM synth_sess s WHERE s.consultant_code IS NOT NULL) c
+    JOIN synth_theatre_batch b ON b.org_code = c.org_code AND b.main
+    WHERE ptl_synth.u(hashtext(c.consultant_code), seed + 30) < 0.4
+    ORDER BY c.org_code, c.consultant_code;
 
-    -- One listed patient in twenty is away for one to three weeks.
-    INSERT INTO ptl.patient_unavailability (patient_id, unavailable_from, unavailable_to, reason)
-    SELECT w.patient_id, v_census + floor(35 * ptl_synth.u(w.entry_id, seed + 41))::int,
+    -- One listed patient in twenty is away for one to three weeks (in the
+    -- batch of the system that numbers the patient).
+    INSERT INTO ptl_stage.patient_unavailability (batch_id, unavailability_ref, local_patient_id, unavailable_from,
+                                                  unavailable_to, unavailable_reason)
+    SELECT b.batch_id, 'PU' || w.entry_id, pt.local_patient_id,
+           v_census + floor(35 * ptl_synth.u(w.entry_id, seed + 41))::int,
            v_census + floor(35 * ptl_synth.u(w.entry_id, seed + 41))::int + 7 * (1 + floor(3 * ptl_synth.u(w.entry_id, seed + 42))::int) - 1,
            'holiday'
     FROM ptl.ptl p JOIN ptl.waiting_list_entry w ON w.entry_id = p.waiting_list_entry_id
-    WHERE ptl_synth.u(w.entry_id, seed + 40) < 0.05;
+    JOIN ptl.patient pt ON pt.patient_id = w.patient_id
+    JOIN synth_theatre_batch b ON b.org_code = pt.org_code AND b.source_system = pt.source_system
+    WHERE ptl_synth.u(w.entry_id, seed + 40) < 0.05
+    ORDER BY w.entry_id;
 
     -- Duration history from the theatre system: eight past cases per
     -- procedure and consultant, lognormal around the listed minutes.
-    INSERT INTO ptl.procedure_duration (procedure_code, consultant_code, performed_on, minutes)
-    SELECT d.procedure_code, d.consultant_code, v_census - 400 + 40 * k,
+    INSERT INTO ptl_stage.procedure_duration (batch_id, case_ref, procedure_code, consultant_code, performed_on, minutes)
+    SELECT b.batch_id, format('PD-%s-%s-%s', d.procedure_code, d.consultant_code, k), d.procedure_code, d.consultant_code,
+           v_census - 400 + 40 * k,
            greatest(5, round(d.m * exp(0.25 * ptl_synth.normal(ptl_synth.u(hashtext(d.procedure_code || d.consultant_code)::bigint * 16 + k, seed + 50),
                                                                  ptl_synth.u(hashtext(d.procedure_code || d.consultant_code)::bigint * 16 + k, seed + 51)) - 0.03)))::int
-    FROM (SELECT w.procedure_code, w.consultant_code, avg(w.expected_duration_minutes) AS m
-          FROM ptl.waiting_list_entry w
+    FROM (SELECT pw.provider_org AS org_code, w.procedure_code, w.consultant_code, avg(w.expected_duration_minutes) AS m
+          FROM ptl.waiting_list_entry w JOIN ptl.pathway pw ON pw.pathway_id = w.pathway_id
           WHERE w.procedure_code IS NOT NULL AND w.consultant_code IS NOT NULL AND w.expected_duration_minutes IS NOT NULL
-          GROUP BY 1, 2) d, generate_series(1, 8) k;
+          GROUP BY 1, 2, 3) d
+    JOIN synth_theatre_batch b ON b.org_code = d.org_code AND b.main,
+         generate_series(1, 8) k
+    ORDER BY d.org_code, d.procedure_code, d.consultant_code, k;
 
-    RETURN QUERY
-    SELECT 'theatres', count(*) FROM ptl.theatre
-    UNION ALL SELECT 'sessions', count(*) FROM ptl.theatre_session
-    UNION ALL SELECT 'past bookings', count(*) FROM ptl.theatre_booking b JOIN ptl.theatre_session s USING (session_id)
-              WHERE s.session_date <= v_census
-    UNION ALL SELECT 'future bookings', count(*) FROM ptl.theatre_booking b JOIN ptl.theatre_session s USING (session_id)
-              WHERE s.session_date > v_census
-    UNION ALL SELECT 'pre-operative assessments', count(*) FROM ptl.preop_assessment
-    UNION ALL SELECT 'consultant leave', count(*) FROM ptl.consultant_leave
-    UNION ALL SELECT 'patient unavailability', count(*) FROM ptl.patient_unavailability
-    UNION ALL SELECT 'duration history', count(*) FROM ptl.procedure_duration;
+    PERFORM set_config('ptl.current_batch', coalesce(v_prev_batch, ''), false);
+    RETURN QUERY SELECT b.batch_id FROM synth_theatre_batch b ORDER BY b.batch_id;
 END
 $fn$;
 COMMENT ON FUNCTION ptl_synth.theatres(bigint, date, int, int, int) IS
-    'Theatres, sessions (weeks_back before the census to weeks_ahead after), past bookings with actual times, future bookings, pre-operative assessments, leave, unavailability and duration history for the refreshed synthetic ICS';
+    'Adds theatres (reference data) for the refreshed synthetic ICS and stages its theatre systems'' extracts: sessions (weeks_back before the census to weeks_ahead after), past bookings with actual times and cancellations, future bookings, pre-operative assessments, leave, unavailability and duration history; returns the open batches, one per organisation and PAS, for ptl.load or (closed) ptl.daily_refresh';

@@ -30,8 +30,8 @@ SELECT count(*) AS batches FROM ptl_synth.generate(1500, seed => 20,
 \gset
 SELECT count(*) FROM ptl.batch b, ptl.load(b.batch_id);
 CALL ptl.refresh('2025-03-31');
-SELECT ptl_synth.assess_waiting_patients(seed => 20);
-SELECT count(*) FROM ptl_synth.theatres(20);
+SELECT count(*) FROM ptl_synth.assess_waiting_patients(seed => 20) b, ptl.load(b) l;
+SELECT count(*) FROM ptl_synth.theatres(20) b, ptl.load(b) l;
 SELECT count(*) FROM ptl_synth.mutual_aid(20);
 SELECT count(*) FROM ptl_synth.beds(20);
 SELECT ptl.backfill_census_snapshots('2025-01-27', '2025-03-03');

@@ -34,11 +34,11 @@ createdb $src
 q $src "CREATE EXTENSION ptl; CREATE EXTENSION ptl_synth"
 q $src "SELECT count(*) FROM ptl_synth.generate(3000, seed => 11) b, ptl.load(b)" >/dev/null
 # A user-added treatment function and a changed target must survive too.
-q $src "INSERT INTO ptl.treatment_function (tfc, name, rtt_line) VALUES ('999', 'Local test service', 'X06')"
+q $src "INSERT INTO ptl.treatment_function (tfc, name, rtt_line) VALUES ('998', 'Local test service', 'X06')"
 q $src "UPDATE ptl.priority_target SET target_days = 14 WHERE priority OPERATOR(ptl.=) 'P2'"
 q $src "INSERT INTO ptl.treatment_function_override VALUES ('172', 'X05', true, 'local reporting choice')"
 # Risk: assessments, a source change and a review of priority, a suspension, a setting.
-q $src "SELECT ptl_synth.assess_waiting_patients(seed => 11)" >/dev/null
+q $src "SELECT count(*) FROM ptl_synth.assess_waiting_patients(seed => 11) b, ptl.load(b) l" >/dev/null
 q $src "UPDATE ptl.waiting_list_entry SET clinical_priority = 'P3'
         WHERE entry_id = (SELECT min(entry_id) FROM ptl.waiting_list_entry WHERE removed_date IS NULL)"
 q $src "SELECT ptl.review_clinical_priority(max(entry_id), 'P2', 'Ms Surgeon', max(decision_to_admit))
@@ -49,7 +49,7 @@ q $src "INSERT INTO ptl.risk_setting (order_policy) VALUES ('longest_wait')"
 # Theatres: the generated ones, a run of proposals, one accepted and one
 # rejected, a local cancellation reason and a setting.
 q $src "CALL ptl.refresh('2025-03-31')"
-q $src "SELECT count(*) FROM ptl_synth.theatres(11)" >/dev/null
+q $src "SELECT count(*) FROM ptl_synth.theatres(11) b, ptl.load(b) l" >/dev/null
 q $src "CALL ptl.propose_theatre_lists('2025-04-01', '2025-05-12')"
 q $src "SELECT ptl.accept_theatre_proposal(min(proposal_id)) FROM ptl.theatre_proposal" >/dev/null
 q $src "SELECT ptl.reject_theatre_proposal(max(proposal_id), 'patient asked for June') FROM ptl.theatre_proposal" >/dev/null

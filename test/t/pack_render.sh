@@ -24,7 +24,7 @@ q "CREATE EXTENSION ptl; CREATE EXTENSION ptl_synth"
 q "SELECT count(*) FROM ptl_synth.generate(3000, seed => 7) b, ptl.load(b)" >/dev/null
 q "CALL ptl.refresh('2025-03-31')"
 q "SELECT ptl.backfill_census_snapshots('2025-01-06', '2025-03-24')" >/dev/null
-q "SELECT count(*) FROM ptl_synth.theatres(7)" >/dev/null
+q "SELECT count(*) FROM ptl_synth.theatres(7) b, ptl.load(b) l" >/dev/null
 q "CALL ptl.propose_theatre_lists('2025-04-01', '2025-05-11')"
 q "SELECT count(*) FROM ptl_synth.beds(7)" >/dev/null
 trust=$(q "SELECT min(org_code) FROM ptl.organisation WHERE org_kind = 'nhs_trust'")
