@@ -26,6 +26,7 @@ SQL_PARTS    = src/types/types.sql \
                src/theatre/productivity.sql \
                src/aid/variation.sql \
                src/aid/mutual_aid.sql \
+               src/aid/feed.sql \
                src/aid/choice.sql \
                src/plan/queue.sql \
                src/plan/forecast.sql \
@@ -34,6 +35,7 @@ SQL_PARTS    = src/types/types.sql \
                src/ops/audit.sql \
                src/journey/journey.sql \
                src/journey/beds.sql \
+               src/journey/beds_feed.sql \
                src/outpatient/outpatient.sql \
                src/outpatient/measures.sql \
                src/journey/pack.sql \

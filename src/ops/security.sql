@@ -398,6 +398,17 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
     ('function', 'ptl.row_filter_sql(text,text,boolean)', 'internal', 'caller'),
     ('function', 'ptl.stage_batch_is_open()', 'internal', 'owner');
 
+-- The care feeds (outpatient, beds, aid: src/outpatient/feed.sql,
+-- src/journey/beds_feed.sql, src/aid/feed.sql): their staging tables and
+-- the steps ptl.load runs for them.
+INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as, note) VALUES
+    ('table', 'ptl_stage.elective_bed_base', 'staging', NULL, 'COPY needs a table without row-level security'),
+    ('table', 'ptl_stage.hospital_spell', 'staging', NULL, 'COPY needs a table without row-level security');
+INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) VALUES
+    ('function', 'ptl.load_elective_bed_base(bigint)', 'internal', 'caller'),
+    ('function', 'ptl.load_hospital_spells(bigint)', 'internal', 'caller'),
+    ('function', 'ptl.load_mark_foreign_sites(bigint,text,text)', 'internal', 'caller');
+
 -- Everything else: anyone may call them; they read and write with the caller's
 -- rights, so a table's privileges and row filter decide what they may do.
 INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) VALUES
