@@ -37,6 +37,7 @@ SQL_PARTS    = src/types/types.sql \
                src/journey/beds.sql \
                src/journey/beds_feed.sql \
                src/outpatient/outpatient.sql \
+               src/outpatient/feed.sql \
                src/outpatient/measures.sql \
                src/journey/pack.sql \
                src/ops/security.sql

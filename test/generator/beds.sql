@@ -78,13 +78,13 @@ BEGIN
         INSERT INTO ptl_stage.hospital_spell (batch_id, ppid_issuer, ppid, spell_ref, entry_ref, site_code, procedure_code,
                                               treatment_function, intended_management, elective, admitted, discharged)
         SELECT batch, x.ppid_issuer, x.ppid, x.spell_ref, x.entry_ref, x.site_code, x.procedure_code,
-               x.treatment_function, x.intended_management, 'true', x.admitted::text, x.discharged::text
+               x.treatment_function, x.intended_management, 'true', to_char(x.admitted, 'YYYY-MM-DD'), to_char(x.discharged, 'YYYY-MM-DD')
         FROM synth_spell x WHERE x.provider_org = org.org_code
         ORDER BY x.admitted, x.spell_ref;
         GET DIAGNOSTICS n = ROW_COUNT;
         what := format('hospital_spell staged in batch %s (%s)', batch, org.org_code); rows_made := n; RETURN NEXT;
         INSERT INTO ptl_stage.elective_bed_base (batch_id, site_code, valid_from, isodow, beds, note)
-        SELECT batch, x.site_code, x.valid_from::text, x.isodow::text, x.beds::text, 'synthetic (ptl_synth.beds)'
+        SELECT batch, x.site_code, to_char(x.valid_from, 'YYYY-MM-DD'), x.isodow::text, x.beds::text, 'synthetic (ptl_synth.beds)'
         FROM synth_bed_base x JOIN ptl.site s USING (site_code)
         WHERE s.org_code = org.org_code
         ORDER BY x.site_code, x.isodow NULLS FIRST;
