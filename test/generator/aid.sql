@@ -52,7 +52,8 @@ BEGIN
     -- Patients' wishes and the offers are what each trust's own systems
     -- hold: staged as its transfer preference and mutual aid extracts, in
     -- a closed batch a trust, which ptl.daily_refresh loads.
-    CREATE TEMP TABLE synth_asked ON COMMIT DROP AS
+    DROP TABLE IF EXISTS pg_temp.synth_aid_asked;
+    CREATE TEMP TABLE synth_aid_asked ON COMMIT DROP AS
     SELECT p.provider_org, p.ppid_issuer, p.ppid,
            CASE WHEN ptl_synth.u(l.pathway_id * 16 + 2, seed) < 0.5 THEN 50
                 WHEN ptl_synth.u(l.pathway_id * 16 + 2, seed) < 0.8 THEN 100 END AS radius_miles,
@@ -65,12 +66,13 @@ BEGIN
     WHERE l.waiting_list_entry_id IS NOT NULL AND l.days_waited > 200
       AND ptl_synth.u(l.pathway_id * 16 + 1, seed) < 1.0 / 3
       AND NOT EXISTS (SELECT 1 FROM ptl.transfer_preference t WHERE t.pathway_id = l.pathway_id);
-    SELECT count(*) INTO n FROM synth_asked;
+    SELECT count(*) INTO n FROM synth_aid_asked;
     what := 'patients opted in'; rows_made := n; RETURN NEXT;
 
     -- Offers of capacity, each with its slots spread evenly over the
     -- weekdays of its dates (as ptl.add_mutual_aid_slots spreads them).
-    CREATE TEMP TABLE synth_offer ON COMMIT DROP AS
+    DROP TABLE IF EXISTS pg_temp.synth_aid_offer;
+    CREATE TEMP TABLE synth_aid_offer ON COMMIT DROP AS
     WITH big AS (
         SELECT l.treatment_function FROM ptl.ptl l WHERE l.waiting_list_entry_id IS NOT NULL
         GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 3),
@@ -88,36 +90,37 @@ BEGIN
     WHERE w.median < (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY l.days_waited)
                       FROM ptl.ptl l WHERE l.treatment_function = w.treatment_function
                         AND l.waiting_list_entry_id IS NOT NULL);
-    CREATE TEMP TABLE synth_slot ON COMMIT DROP AS
+    DROP TABLE IF EXISTS pg_temp.synth_aid_slot;
+    CREATE TEMP TABLE synth_aid_slot ON COMMIT DROP AS
     SELECT f.provider_org, f.offer_ref, f.offer_ref || '-' || k AS slot_ref,
            d.days[1 + ((k - 1) * cardinality(d.days)) / f.slots] AS slot_date
-    FROM synth_offer f
+    FROM synth_aid_offer f
     CROSS JOIN LATERAL (SELECT array_agg(x::date ORDER BY x) AS days
                         FROM generate_series(v_census + 14, v_census + 55, interval '1 day') x
                         WHERE extract(isodow FROM x) < 6) d
     CROSS JOIN LATERAL generate_series(1, f.slots) k;
-    SELECT count(*) INTO n FROM synth_slot;
+    SELECT count(*) INTO n FROM synth_aid_slot;
     what := 'mutual aid slots offered'; rows_made := n; RETURN NEXT;
 
     FOR o IN SELECT g.org_code FROM ptl.organisation g
-             WHERE EXISTS (SELECT 1 FROM synth_asked a WHERE a.provider_org = g.org_code)
-                OR EXISTS (SELECT 1 FROM synth_offer x WHERE x.provider_org = g.org_code)
+             WHERE EXISTS (SELECT 1 FROM synth_aid_asked a WHERE a.provider_org = g.org_code)
+                OR EXISTS (SELECT 1 FROM synth_aid_offer x WHERE x.provider_org = g.org_code)
              ORDER BY 1 LOOP
         batch := ptl.open_batch(o.org_code, 'PAS', NULL, 'transfer preferences and mutual aid offers (ptl_synth.mutual_aid)');
         INSERT INTO ptl_stage.transfer_preference (batch_id, ppid_issuer, ppid, opted_in, radius_miles, recorded_on,
                                                    clinician_veto, veto_reason)
         SELECT batch, a.ppid_issuer, a.ppid, 'Y', a.radius_miles::text, to_char(a.recorded_on, 'YYYY-MM-DD'),
                CASE WHEN a.clinician_veto THEN 'Y' ELSE 'N' END, a.veto_reason
-        FROM synth_asked a WHERE a.provider_org = o.org_code ORDER BY a.ppid_issuer, a.ppid;
+        FROM synth_aid_asked a WHERE a.provider_org = o.org_code ORDER BY a.ppid_issuer, a.ppid;
         INSERT INTO ptl_stage.mutual_aid_offer (batch_id, offer_ref, site_code, treatment_function, capability,
                                                 available_from, available_until, sessions, conditions)
         SELECT batch, x.offer_ref, x.site_code, x.treatment_function, 'inpatient',
                to_char(v_census + 14, 'YYYY-MM-DD'), to_char(v_census + 55, 'YYYY-MM-DD'), '6',
                'ASA 1-3; own pre-operative assessment'
-        FROM synth_offer x WHERE x.provider_org = o.org_code ORDER BY x.offer_ref;
+        FROM synth_aid_offer x WHERE x.provider_org = o.org_code ORDER BY x.offer_ref;
         INSERT INTO ptl_stage.mutual_aid_slot (batch_id, offer_ref, slot_ref, slot_date)
         SELECT batch, x.offer_ref, x.slot_ref, to_char(x.slot_date, 'YYYY-MM-DD')
-        FROM synth_slot x WHERE x.provider_org = o.org_code ORDER BY x.offer_ref, x.slot_date, x.slot_ref;
+        FROM synth_aid_slot x WHERE x.provider_org = o.org_code ORDER BY x.offer_ref, x.slot_date, x.slot_ref;
         PERFORM ptl.close_batch(batch);
         what := format('batch %s (%s) ready for ptl.daily_refresh', batch, o.org_code); rows_made := 1; RETURN NEXT;
     END LOOP;

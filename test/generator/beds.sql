@@ -32,7 +32,8 @@ BEGIN
     END IF;
     -- One spell per entry admitted in the year before the census; a stay
     -- that runs past the census is a patient in a bed now.
-    CREATE TEMP TABLE synth_spell ON COMMIT DROP AS
+    DROP TABLE IF EXISTS pg_temp.synth_bed_spell;
+    CREATE TEMP TABLE synth_bed_spell ON COMMIT DROP AS
     SELECT p.provider_org, p.ppid_issuer, p.ppid, 'SP' || w.entry_ref AS spell_ref, w.entry_ref,
            coalesce(w.site_code, p.site_code) AS site_code, w.procedure_code, p.treatment_function,
            w.intended_management, w.removed_date AS admitted,
@@ -50,7 +51,8 @@ BEGIN
     -- midnight) times a seeded 0.8 to 1.3, so some sites run short on their
     -- busy nights; one site in two is a five-day ward with a third of its
     -- beds open at weekends.
-    CREATE TEMP TABLE synth_bed_base ON COMMIT DROP AS
+    DROP TABLE IF EXISTS pg_temp.synth_beds_base;
+    CREATE TEMP TABLE synth_beds_base ON COMMIT DROP AS
     SELECT b.site_code, v_census - 365 AS valid_from, d.isodow,
            CASE WHEN d.isodow IS NULL THEN b.beds ELSE b.beds / 3 END AS beds
     FROM (SELECT o.site_code,
@@ -58,10 +60,10 @@ BEGIN
                                   * (0.8 + 0.5 * ptl_synth.u(hashtext(o.site_code)::bigint, seed))))::int AS beds,
                  ptl_synth.u(hashtext(o.site_code)::bigint + 1, seed) < 0.5 AS five_day
           FROM (SELECT s.site_code, night::date AS night,
-                       (SELECT count(*) FROM synth_spell x
+                       (SELECT count(*) FROM synth_bed_spell x
                         WHERE x.site_code = s.site_code AND x.admitted <= night::date
                           AND coalesce(x.discharged, v_census + 1) > night::date) AS occupied
-                FROM (SELECT DISTINCT site_code FROM synth_spell) s,
+                FROM (SELECT DISTINCT site_code FROM synth_bed_spell) s,
                      generate_series(v_census - 42, v_census - 1, interval '1 day') night
                 WHERE extract(isodow FROM night) < 6) o
           GROUP BY o.site_code) b
@@ -71,21 +73,21 @@ BEGIN
     -- Each trust sends its spells and bed base as extracts, in one batch
     -- (ptl.daily_refresh loads it).
     FOR org IN SELECT o.org_code FROM ptl.organisation o
-               WHERE EXISTS (SELECT 1 FROM synth_spell x WHERE x.provider_org = o.org_code)
-                  OR EXISTS (SELECT 1 FROM synth_bed_base x JOIN ptl.site s USING (site_code) WHERE s.org_code = o.org_code)
+               WHERE EXISTS (SELECT 1 FROM synth_bed_spell x WHERE x.provider_org = o.org_code)
+                  OR EXISTS (SELECT 1 FROM synth_beds_base x JOIN ptl.site s USING (site_code) WHERE s.org_code = o.org_code)
                ORDER BY 1 LOOP
         batch := ptl.open_batch(org.org_code, 'PAS', NULL, 'spells and elective bed base (ptl_synth.beds)');
         INSERT INTO ptl_stage.hospital_spell (batch_id, ppid_issuer, ppid, spell_ref, entry_ref, site_code, procedure_code,
                                               treatment_function, intended_management, elective, admitted, discharged)
         SELECT batch, x.ppid_issuer, x.ppid, x.spell_ref, x.entry_ref, x.site_code, x.procedure_code,
                x.treatment_function, x.intended_management, 'true', to_char(x.admitted, 'YYYY-MM-DD'), to_char(x.discharged, 'YYYY-MM-DD')
-        FROM synth_spell x WHERE x.provider_org = org.org_code
+        FROM synth_bed_spell x WHERE x.provider_org = org.org_code
         ORDER BY x.admitted, x.spell_ref;
         GET DIAGNOSTICS n = ROW_COUNT;
         what := format('hospital_spell staged in batch %s (%s)', batch, org.org_code); rows_made := n; RETURN NEXT;
         INSERT INTO ptl_stage.elective_bed_base (batch_id, site_code, valid_from, isodow, beds, note)
         SELECT batch, x.site_code, to_char(x.valid_from, 'YYYY-MM-DD'), x.isodow::text, x.beds::text, 'synthetic (ptl_synth.beds)'
-        FROM synth_bed_base x JOIN ptl.site s USING (site_code)
+        FROM synth_beds_base x JOIN ptl.site s USING (site_code)
         WHERE s.org_code = org.org_code
         ORDER BY x.site_code, x.isodow NULLS FIRST;
         GET DIAGNOSTICS n = ROW_COUNT;
