@@ -52,7 +52,7 @@ BEGIN
     -- Patients' wishes and the offers are what each trust's own systems
     -- hold: staged as its transfer preference and mutual aid extracts, in
     -- a closed batch a trust, which ptl.daily_refresh loads.
-    DROP TABLE IF EXISTS pg_temp.synth_aid_asked;
+    IF to_regclass('pg_temp.synth_aid_asked') IS NOT NULL THEN DROP TABLE pg_temp.synth_aid_asked; END IF;
     CREATE TEMP TABLE synth_aid_asked ON COMMIT DROP AS
     SELECT p.provider_org, p.ppid_issuer, p.ppid,
            CASE WHEN ptl_synth.u(l.pathway_id * 16 + 2, seed) < 0.5 THEN 50
@@ -71,7 +71,7 @@ BEGIN
 
     -- Offers of capacity, each with its slots spread evenly over the
     -- weekdays of its dates (as ptl.add_mutual_aid_slots spreads them).
-    DROP TABLE IF EXISTS pg_temp.synth_aid_offer;
+    IF to_regclass('pg_temp.synth_aid_offer') IS NOT NULL THEN DROP TABLE pg_temp.synth_aid_offer; END IF;
     CREATE TEMP TABLE synth_aid_offer ON COMMIT DROP AS
     WITH big AS (
         SELECT l.treatment_function FROM ptl.ptl l WHERE l.waiting_list_entry_id IS NOT NULL
@@ -90,7 +90,7 @@ BEGIN
     WHERE w.median < (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY l.days_waited)
                       FROM ptl.ptl l WHERE l.treatment_function = w.treatment_function
                         AND l.waiting_list_entry_id IS NOT NULL);
-    DROP TABLE IF EXISTS pg_temp.synth_aid_slot;
+    IF to_regclass('pg_temp.synth_aid_slot') IS NOT NULL THEN DROP TABLE pg_temp.synth_aid_slot; END IF;
     CREATE TEMP TABLE synth_aid_slot ON COMMIT DROP AS
     SELECT f.provider_org, f.offer_ref, f.offer_ref || '-' || k AS slot_ref,
            d.days[1 + ((k - 1) * cardinality(d.days)) / f.slots] AS slot_date

@@ -32,7 +32,7 @@ BEGIN
     END IF;
     -- One spell per entry admitted in the year before the census; a stay
     -- that runs past the census is a patient in a bed now.
-    DROP TABLE IF EXISTS pg_temp.synth_bed_spell;
+    IF to_regclass('pg_temp.synth_bed_spell') IS NOT NULL THEN DROP TABLE pg_temp.synth_bed_spell; END IF;
     CREATE TEMP TABLE synth_bed_spell ON COMMIT DROP AS
     SELECT p.provider_org, p.ppid_issuer, p.ppid, 'SP' || w.entry_ref AS spell_ref, w.entry_ref,
            coalesce(w.site_code, p.site_code) AS site_code, w.procedure_code, p.treatment_function,
@@ -51,7 +51,7 @@ BEGIN
     -- midnight) times a seeded 0.8 to 1.3, so some sites run short on their
     -- busy nights; one site in two is a five-day ward with a third of its
     -- beds open at weekends.
-    DROP TABLE IF EXISTS pg_temp.synth_beds_base;
+    IF to_regclass('pg_temp.synth_beds_base') IS NOT NULL THEN DROP TABLE pg_temp.synth_beds_base; END IF;
     CREATE TEMP TABLE synth_beds_base ON COMMIT DROP AS
     SELECT b.site_code, v_census - 365 AS valid_from, d.isodow,
            CASE WHEN d.isodow IS NULL THEN b.beds ELSE b.beds / 3 END AS beds

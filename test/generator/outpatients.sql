@@ -28,7 +28,7 @@ BEGIN
     what := 'independent sector providers'; rows_made := n; RETURN NEXT;
 
     -- Each event with what came after it on its pathway.
-    DROP TABLE IF EXISTS pg_temp.synth_op_next;
+    IF to_regclass('pg_temp.synth_op_next') IS NOT NULL THEN DROP TABLE pg_temp.synth_op_next; END IF;
     CREATE TEMP TABLE synth_op_next ON COMMIT DROP AS
     SELECT e.event_id, e.event_ref, e.pathway_id, p.provider_org, p.ppid_issuer, p.ppid,
            e.event_date, e.kind, e.rtt_status::text AS status,
@@ -44,7 +44,7 @@ BEGIN
     WINDOW later AS (PARTITION BY e.pathway_id ORDER BY e.event_date, e.event_id
                      ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING);
 
-    DROP TABLE IF EXISTS pg_temp.synth_op_clinic;
+    IF to_regclass('pg_temp.synth_op_clinic') IS NOT NULL THEN DROP TABLE pg_temp.synth_op_clinic; END IF;
     CREATE TEMP TABLE synth_op_clinic ON COMMIT DROP AS
     SELECT DISTINCT s.org_code, x.site_code || '-' || x.treatment_function AS clinic_code, x.site_code,
            x.treatment_function, t.name || ' clinic, ' || s.name AS name
@@ -60,7 +60,7 @@ BEGIN
     -- discharged, seen again (follow-up in that many weeks); the last
     -- attendance with nothing after it asked for a follow-up (60%), moved
     -- the patient to PIFU (15%) or discharged (25%).
-    DROP TABLE IF EXISTS pg_temp.synth_op_appt;
+    IF to_regclass('pg_temp.synth_op_appt') IS NOT NULL THEN DROP TABLE pg_temp.synth_op_appt; END IF;
     CREATE TEMP TABLE synth_op_appt ON COMMIT DROP AS
     SELECT x.event_id AS k, x.provider_org, x.ppid_issuer, x.ppid, x.pathway_id, x.treatment_function,
            'OP' || x.event_ref AS appointment_ref, x.site_code || '-' || x.treatment_function AS clinic_code,
@@ -89,7 +89,7 @@ BEGIN
     -- Follow-up requests from each follow-up outcome: due when asked, the
     -- LCAD 0 to 8 weeks later, a risk of harm from delay; met by the next
     -- attendance, or ended by a discharge, or still waiting.
-    DROP TABLE IF EXISTS pg_temp.synth_op_fur;
+    IF to_regclass('pg_temp.synth_op_fur') IS NOT NULL THEN DROP TABLE pg_temp.synth_op_fur; END IF;
     CREATE TEMP TABLE synth_op_fur ON COMMIT DROP AS
     SELECT a.k, a.provider_org, a.ppid_issuer, a.ppid, 'FR' || a.appointment_ref AS request_ref, a.treatment_function,
            a.clinic_code, a.appointment_ref AS from_appointment_ref, a.appointment_date AS requested_on,
@@ -124,7 +124,7 @@ BEGIN
     -- PIFU: a window of 3, 6 or 12 months; one in four patients asks to be
     -- seen within it; windows past are closed at their end, one in twenty
     -- early.
-    DROP TABLE IF EXISTS pg_temp.synth_op_pifu;
+    IF to_regclass('pg_temp.synth_op_pifu') IS NOT NULL THEN DROP TABLE pg_temp.synth_op_pifu; END IF;
     CREATE TEMP TABLE synth_op_pifu ON COMMIT DROP AS
     SELECT a.provider_org, a.ppid_issuer, a.ppid, 'PF' || a.appointment_ref AS pifu_ref, a.treatment_function,
            a.appointment_ref AS from_appointment_ref, a.appointment_date AS started_on, w.window_end,
@@ -143,7 +143,7 @@ BEGIN
 
     -- Sessions: one a clinic a day it held appointments, with 5% to 35%
     -- more slots than it used; one session in fifty cancelled.
-    DROP TABLE IF EXISTS pg_temp.synth_op_session;
+    IF to_regclass('pg_temp.synth_op_session') IS NOT NULL THEN DROP TABLE pg_temp.synth_op_session; END IF;
     CREATE TEMP TABLE synth_op_session ON COMMIT DROP AS
     SELECT a.provider_org, a.clinic_code, a.appointment_date AS session_date,
            greatest(count(*) FILTER (WHERE a.attendance IN ('attended', 'dna', 'booked')),
@@ -157,7 +157,7 @@ BEGIN
     -- Advice and guidance: about one request for every ten referrals a
     -- provider's specialty had over the 26 weeks before the census; three in
     -- ten answered with no referral needed; the last five days pending.
-    DROP TABLE IF EXISTS pg_temp.synth_op_advice;
+    IF to_regclass('pg_temp.synth_op_advice') IS NOT NULL THEN DROP TABLE pg_temp.synth_op_advice; END IF;
     CREATE TEMP TABLE synth_op_advice ON COMMIT DROP AS
     SELECT r.provider_org, 'AG' || r.k AS advice_ref, r.treatment_function, d.requested_on,
            CASE WHEN d.requested_on <= v_census - 5 THEN d.requested_on + 1 + floor(ptl_synth.u(r.k * 8 + 1, seed) * 4)::int END AS responded_on,
