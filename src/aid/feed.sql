@@ -258,7 +258,7 @@ BEGIN
         'ptl.extract_value(w.available_until)::date < ptl.extract_value(w.available_from)::date');
     -- An offer another trust may already be using changes only while open;
     -- its state is changed in ptl, where ptl.mutual_aid_state_guard audits it.
-    PERFORM ptl.load_reject('mutual_aid_offer', 'offer_ref', 'not_open', '55000',
+    PERFORM ptl.load_reject('mutual_aid_offer', 'offer_ref', 'inconsistent', '55000',
         format($m$format('offer %%s of %s is %%s: its details change only while it is open', ptl.extract_value(w.offer_ref),
                          (SELECT o.state FROM ptl.mutual_aid_offer o WHERE o.offering_org = %L AND o.source_ref = ptl.extract_value(w.offer_ref)))$m$,
                b.org_code, b.org_code),
@@ -320,7 +320,7 @@ BEGIN
                           AND o.source_ref = ptl.extract_value(w.offer_ref)
                           AND ptl.extract_value(w.slot_date)::date NOT BETWEEN o.available_from AND o.available_until)$c$, b.org_code));
     -- A slot a patient has taken keeps its day.
-    PERFORM ptl.load_reject('mutual_aid_slot', 'slot_date', 'slot_taken', '55000',
+    PERFORM ptl.load_reject('mutual_aid_slot', 'slot_date', 'inconsistent', '55000',
         $m$format('slot %s of offer %s is taken by a transfer: its date cannot change', ptl.extract_value(w.slot_ref), ptl.extract_value(w.offer_ref))$m$,
         format($c$EXISTS (SELECT 1 FROM ptl.mutual_aid_offer o
                           JOIN ptl.mutual_aid_slot s ON s.offer_id = o.offer_id

@@ -144,7 +144,7 @@ INSERT INTO ptl.extract_column
     (extract, column_name, ordinal, required, value_type, allowed, pattern, pattern_meaning, code_table, when_invalid, description,
      earliest_date, latest_days_after_opening, listed_by)
 VALUES
-    ('clinic', 'clinic_code', 1, true, NULL, NULL, '^[!-~]{1,40}$', 'up to 40 printable characters without spaces', NULL, 'quarantine', 'The trust''s code for the clinic. A code that is a clinic of another organisation quarantines the row (other_organisation)', NULL, NULL, NULL),
+    ('clinic', 'clinic_code', 1, true, NULL, NULL, '^[!-~]{1,40}$', 'up to 40 printable characters without spaces', NULL, 'quarantine', 'The trust''s code for the clinic. A code that is a clinic of another organisation quarantines the row (inconsistent, SQLSTATE 23505)', NULL, NULL, NULL),
     ('clinic', 'site_code', 2, true, NULL, NULL, '^[A-Z0-9]{5}$', 'an ODS site code of 5 capitals or digits', 'site', 'placeholder', 'Site of the clinic. Required: a clinic is at a site. A code ptl.site does not hold yet loads as a placeholder site of the batch''s organisation (warning); a site of another organisation quarantines the row (unknown_parent)', NULL, NULL, 'V31'),
     ('clinic', 'treatment_function', 3, true, NULL, NULL, '^[0-9]{3}$', 'a treatment function code of 3 digits', 'treatment_function', 'placeholder', 'Treatment function (specialty) of the clinic. Required; a code ptl.treatment_function does not hold yet loads as a placeholder (warning)', NULL, NULL, 'V31'),
     ('clinic', 'name', 4, false, NULL, NULL, NULL, NULL, NULL, 'load_without', 'Name of the clinic. Missing, or a value that starts like a spreadsheet formula (left out, warning): the clinic code is its name', NULL, NULL, 'V31'),
@@ -212,7 +212,7 @@ DECLARE
 BEGIN
     PERFORM ptl.load_mark_foreign_sites(batch, 'clinic', 'site_code');
     -- Clinic codes are ptl-wide: a trust's extract changes its own clinics.
-    PERFORM ptl.load_reject('clinic', 'clinic_code', 'other_organisation', '23505',
+    PERFORM ptl.load_reject('clinic', 'clinic_code', 'inconsistent', '23505',
         format($m$format('clinic_code %%s is a clinic of another organisation; %s may send only its own clinics', ptl.extract_value(w.clinic_code))$m$, b.org_code),
         format($c$EXISTS (SELECT 1 FROM ptl.clinic c JOIN ptl.site s ON s.site_code = c.site_code
                           WHERE c.clinic_code = ptl.extract_value(w.clinic_code) AND s.org_code <> %L)$c$, b.org_code));
