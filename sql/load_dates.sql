@@ -19,9 +19,11 @@
 \pset null '(null)'
 SET datestyle = 'ISO, YMD';
 
--- The specification a site's data team reads.
+-- The specification a site's data team reads (the PAS extracts'; the care
+-- feeds' dates are in load_care_feeds).
 SELECT extract, column_name, required, when_invalid, earliest_date, latest_days_after_opening
 FROM ptl.extract_column WHERE value_type = 'date'::regtype
+  AND extract IN (SELECT f.extract FROM ptl.feed f WHERE f.capability = 'pas')
 ORDER BY array_position('{patient,pathway,pathway_event,waiting_list_entry}'::text[], extract), ordinal;
 SELECT DISTINCT pattern, pattern_meaning FROM ptl.extract_column WHERE value_type = 'date'::regtype;
 
