@@ -30,6 +30,7 @@ SQL_PARTS    = src/types/types.sql \
                src/theatre/productivity.sql \
                src/aid/variation.sql \
                src/aid/mutual_aid.sql \
+               src/aid/feed.sql \
                src/aid/choice.sql \
                src/plan/queue.sql \
                src/plan/forecast.sql \
@@ -38,7 +39,9 @@ SQL_PARTS    = src/types/types.sql \
                src/ops/audit.sql \
                src/journey/journey.sql \
                src/journey/beds.sql \
+               src/journey/beds_feed.sql \
                src/outpatient/outpatient.sql \
+               src/outpatient/feed.sql \
                src/outpatient/measures.sql \
                src/journey/pack.sql \
                src/ops/security.sql

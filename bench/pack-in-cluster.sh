@@ -26,6 +26,7 @@ if [ -z "${PTL_BENCH_DB:-}" ]; then
     psql -c "CALL ptl.propose_theatre_lists(DATE '$census' + 1, DATE '$census' + 42)"
     psql -At -c "SELECT count(*) FROM ptl_synth.beds(42)" >/dev/null
     psql -At -c "SELECT count(*) FROM ptl_synth.outpatients(42)" >/dev/null
+    psql -c "CALL ptl.daily_refresh('$census')"
     echo "theatres, proposals, spells, bed base and outpatients in $(ms $t0) ms"
     psql -c "VACUUM ANALYZE"
 fi

@@ -39,6 +39,8 @@ ORDER BY m.provider_org, m.week_ending;
 \echo
 \echo '==> mutual aid: coordinates, patients'' wishes, offers (ptl_synth.mutual_aid, seed 42)'
 SELECT * FROM ptl_synth.mutual_aid(42);
+\echo '==> CALL ptl.daily_refresh: each trust''s transfer preferences and offers, staged extracts, through the front door'
+CALL ptl.daily_refresh('2025-03-31');
 CREATE TEMP TABLE suggestion AS
 SELECT m.* FROM unnest(ARRAY['greedy', 'optimal']) mode, ptl.mutual_aid_suggestions(mode) m;
 \echo '==> top mutual aid suggestions (greedy: longest wait first, earliest slot)'

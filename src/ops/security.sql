@@ -434,6 +434,40 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
     ('function', 'ptl.row_filter_sql(text,text,boolean)', 'internal', 'caller'),
     ('function', 'ptl.stage_batch_is_open()', 'internal', 'owner');
 
+-- The care feeds (outpatient, beds, aid: src/outpatient/feed.sql,
+-- src/journey/beds_feed.sql, src/aid/feed.sql): their staging tables and
+-- the steps ptl.load runs for them.
+INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as, note) VALUES
+    ('table', 'ptl_stage.advice_request', 'staging', NULL, 'COPY needs a table without row-level security'),
+    ('table', 'ptl_stage.clinic', 'staging', NULL, 'COPY needs a table without row-level security'),
+    ('table', 'ptl_stage.clinic_session', 'staging', NULL, 'COPY needs a table without row-level security'),
+    ('table', 'ptl_stage.elective_bed_base', 'staging', NULL, 'COPY needs a table without row-level security'),
+    ('table', 'ptl_stage.follow_up_request', 'staging', NULL, 'COPY needs a table without row-level security'),
+    ('table', 'ptl_stage.hospital_spell', 'staging', NULL, 'COPY needs a table without row-level security'),
+    ('table', 'ptl_stage.mutual_aid_offer', 'staging', NULL, 'COPY needs a table without row-level security'),
+    ('table', 'ptl_stage.mutual_aid_slot', 'staging', NULL, 'COPY needs a table without row-level security'),
+    ('table', 'ptl_stage.outpatient_appointment', 'staging', NULL, 'COPY needs a table without row-level security'),
+    ('table', 'ptl_stage.pifu_episode', 'staging', NULL, 'COPY needs a table without row-level security'),
+    ('table', 'ptl_stage.transfer_preference', 'staging', NULL, 'COPY needs a table without row-level security');
+INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) VALUES
+    ('function', 'ptl.load_advice_requests(bigint)', 'internal', 'caller'),
+    ('function', 'ptl.load_appointment_is_known(text,text)', 'internal', 'caller'),
+    ('function', 'ptl.load_clinic_is_known(text,text)', 'internal', 'caller'),
+    ('function', 'ptl.load_clinic_sessions(bigint)', 'internal', 'caller'),
+    ('function', 'ptl.load_clinics(bigint)', 'internal', 'caller'),
+    ('function', 'ptl.load_elective_bed_base(bigint)', 'internal', 'caller'),
+    ('function', 'ptl.load_follow_up_requests(bigint)', 'internal', 'caller'),
+    ('function', 'ptl.load_hospital_spells(bigint)', 'internal', 'caller'),
+    ('function', 'ptl.load_kept(text,text,text[])', 'internal', 'caller'),
+    ('function', 'ptl.load_leave_out(text,text,text,text,text,text)', 'internal', 'caller'),
+    ('function', 'ptl.load_mark_foreign_sites(bigint,text,text)', 'internal', 'caller'),
+    ('function', 'ptl.load_mutual_aid_offers(bigint)', 'internal', 'caller'),
+    ('function', 'ptl.load_mutual_aid_slots(bigint)', 'internal', 'caller'),
+    ('function', 'ptl.load_outpatient_appointments(bigint)', 'internal', 'caller'),
+    ('function', 'ptl.load_pifu_episodes(bigint)', 'internal', 'caller'),
+    ('function', 'ptl.load_reject(text,text,text,text,text,text)', 'internal', 'caller'),
+    ('function', 'ptl.load_transfer_preferences(bigint)', 'internal', 'caller');
+
 -- Everything else: anyone may call them; they read and write with the caller's
 -- rights, so a table's privileges and row filter decide what they may do.
 INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) VALUES

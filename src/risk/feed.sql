@@ -23,7 +23,7 @@ COMMENT ON COLUMN ptl.risk_assessment.source_org IS 'Organisation whose extract 
 COMMENT ON COLUMN ptl.risk_assessment.source_ref IS 'The source system''s reference of the assessment, unique per organisation (NULL: recorded directly)';
 
 INSERT INTO ptl.feed (extract, load_order, capability, natural_key, key_words, placed_on, loader, target, description)
-VALUES ('risk_assessment', 390, 'risk', '{assessment_ref}', 'risk assessment (assessment_ref)', 'patient',
+VALUES ('risk_assessment', 190, 'risk', '{assessment_ref}', 'risk assessment (assessment_ref)', 'patient',
         'ptl.load_risk_assessments', 'ptl.risk_assessment',
         'A pre-operative risk assessment of a patient: the inputs of every risk model, dated');
 

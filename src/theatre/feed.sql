@@ -69,19 +69,19 @@ COMMENT ON COLUMN ptl.procedure_duration.source_ref IS 'The theatre system''s re
 
 INSERT INTO ptl.feed (extract, load_order, capability, natural_key, key_words, placed_on, loader, target, description)
 VALUES
-    ('theatre_session', 310, 'theatre', '{session_ref}', 'theatre session (session_ref)', 'organisation',
+    ('theatre_session', 110, 'theatre', '{session_ref}', 'theatre session (session_ref)', 'organisation',
      'ptl.load_theatre_sessions', 'ptl.theatre_session', 'A theatre session (list): one theatre''s time on one day for one specialty'),
-    ('theatre_booking', 320, 'theatre', '{booking_ref}', 'theatre booking (booking_ref)', 'entry',
+    ('theatre_booking', 120, 'theatre', '{booking_ref}', 'theatre booking (booking_ref)', 'entry',
      'ptl.load_theatre_bookings', 'ptl.theatre_booking', 'A waiting-list entry booked into a session, with its place, minutes and actual times'),
-    ('theatre_cancellation', 330, 'theatre', '{booking_ref}', 'cancelled booking (booking_ref)', 'organisation',
+    ('theatre_cancellation', 130, 'theatre', '{booking_ref}', 'cancelled booking (booking_ref)', 'organisation',
      'ptl.load_theatre_cancellations', 'ptl.theatre_cancellation', 'A booking cancelled: when and why'),
-    ('consultant_leave', 340, 'theatre', '{leave_ref}', 'consultant leave (leave_ref)', 'organisation',
+    ('consultant_leave', 140, 'theatre', '{leave_ref}', 'consultant leave (leave_ref)', 'organisation',
      'ptl.load_consultant_leave', 'ptl.consultant_leave', 'A period of a consultant''s leave'),
-    ('preop_assessment', 350, 'theatre', '{assessment_ref}', 'pre-operative assessment (assessment_ref)', 'entry',
+    ('preop_assessment', 150, 'theatre', '{assessment_ref}', 'pre-operative assessment (assessment_ref)', 'entry',
      'ptl.load_preop_assessments', 'ptl.preop_assessment', 'A pre-operative assessment of a waiting-list entry: outcome and expiry'),
-    ('patient_unavailability', 360, 'theatre', '{unavailability_ref}', 'patient unavailability (unavailability_ref)', 'patient',
+    ('patient_unavailability', 160, 'theatre', '{unavailability_ref}', 'patient unavailability (unavailability_ref)', 'patient',
      'ptl.load_patient_unavailability', 'ptl.patient_unavailability', 'A period a patient has said they cannot come in'),
-    ('procedure_duration', 370, 'theatre', '{case_ref}', 'past case (case_ref)', 'organisation',
+    ('procedure_duration', 170, 'theatre', '{case_ref}', 'past case (case_ref)', 'organisation',
      'ptl.load_procedure_durations', 'ptl.procedure_duration', 'A past operation''s touch time from the theatre system');
 
 CREATE TABLE ptl_stage.theatre_session (

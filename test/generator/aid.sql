@@ -7,7 +7,8 @@
 -- over 200 days opted in, with a radius of 50 miles, 100 miles or
 -- national; one in twenty vetoed at clinical review), and offers of
 -- capacity from each provider in the three largest admitted specialties
--- where its median wait is below the ICS's.
+-- where its median wait is below the ICS's.  Wishes and offers are staged
+-- as each trust's extracts (ptl.daily_refresh loads them).
 -- ---------------------------------------------------------------------------
 CREATE FUNCTION ptl_synth.mutual_aid(seed bigint DEFAULT 42)
 RETURNS TABLE (what text, rows_made bigint)
@@ -16,6 +17,7 @@ DECLARE
     v_census date := (SELECT max(r.census) FROM ptl.rtt_pathway r);
     n bigint;
     o record;
+    batch bigint;
 BEGIN
     IF v_census IS NULL THEN
         RAISE EXCEPTION 'refresh the ICS before generating mutual aid' USING ERRCODE = 'object_not_in_prerequisite_state';
@@ -47,52 +49,81 @@ BEGIN
     GET DIAGNOSTICS n = ROW_COUNT;
     what := 'sites placed'; rows_made := n; RETURN NEXT;
 
-    WITH asked AS (
-        INSERT INTO ptl.transfer_preference (pathway_id, opted_in, radius_miles, recorded_on, clinician_veto, veto_reason)
-        SELECT l.pathway_id, true,
-               CASE WHEN ptl_synth.u(l.pathway_id * 16 + 2, seed) < 0.5 THEN 50
-                    WHEN ptl_synth.u(l.pathway_id * 16 + 2, seed) < 0.8 THEN 100 END,
-               v_census - floor(ptl_synth.u(l.pathway_id * 16 + 3, seed) * 30)::int,
-               ptl_synth.u(l.pathway_id * 16 + 4, seed) < 0.05,
-               CASE WHEN ptl_synth.u(l.pathway_id * 16 + 4, seed) < 0.05
-                    THEN 'needs surgeon and anaesthetist who know the history' END
-        FROM ptl.ptl l
-        WHERE l.waiting_list_entry_id IS NOT NULL AND l.days_waited > 200
-          AND ptl_synth.u(l.pathway_id * 16 + 1, seed) < 1.0 / 3
-        ON CONFLICT (pathway_id) DO NOTHING
-        RETURNING 1)
-    SELECT count(*) INTO n FROM asked;
+    -- Patients' wishes and the offers are what each trust's own systems
+    -- hold: staged as its transfer preference and mutual aid extracts, in
+    -- a closed batch a trust, which ptl.daily_refresh loads.
+    IF to_regclass('pg_temp.synth_aid_asked') IS NOT NULL THEN DROP TABLE pg_temp.synth_aid_asked; END IF;
+    CREATE TEMP TABLE synth_aid_asked ON COMMIT DROP AS
+    SELECT p.provider_org, p.ppid_issuer, p.ppid,
+           CASE WHEN ptl_synth.u(l.pathway_id * 16 + 2, seed) < 0.5 THEN 50
+                WHEN ptl_synth.u(l.pathway_id * 16 + 2, seed) < 0.8 THEN 100 END AS radius_miles,
+           v_census - floor(ptl_synth.u(l.pathway_id * 16 + 3, seed) * 30)::int AS recorded_on,
+           ptl_synth.u(l.pathway_id * 16 + 4, seed) < 0.05 AS clinician_veto,
+           CASE WHEN ptl_synth.u(l.pathway_id * 16 + 4, seed) < 0.05
+                THEN 'needs surgeon and anaesthetist who know the history' END AS veto_reason
+    FROM ptl.ptl l
+    JOIN ptl.pathway p ON p.pathway_id = l.pathway_id
+    WHERE l.waiting_list_entry_id IS NOT NULL AND l.days_waited > 200
+      AND ptl_synth.u(l.pathway_id * 16 + 1, seed) < 1.0 / 3
+      AND NOT EXISTS (SELECT 1 FROM ptl.transfer_preference t WHERE t.pathway_id = l.pathway_id);
+    SELECT count(*) INTO n FROM synth_aid_asked;
     what := 'patients opted in'; rows_made := n; RETURN NEXT;
 
-    n := 0;
-    FOR o IN
-        WITH big AS (
-            SELECT l.treatment_function FROM ptl.ptl l WHERE l.waiting_list_entry_id IS NOT NULL
-            GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 3),
-        waits AS (
-            SELECT l.treatment_function, l.provider_org,
-                   percentile_cont(0.5) WITHIN GROUP (ORDER BY l.days_waited) AS median,
-                   count(*) AS listed
-            FROM ptl.ptl l JOIN big USING (treatment_function)
-            WHERE l.waiting_list_entry_id IS NOT NULL
-            GROUP BY 1, 2)
-        SELECT w.treatment_function, w.provider_org, w.listed,
-               (SELECT min(s.site_code) FROM ptl.site s WHERE s.org_code = w.provider_org) AS site_code
-        FROM waits w
-        WHERE w.median < (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY l.days_waited)
-                          FROM ptl.ptl l WHERE l.treatment_function = w.treatment_function
-                            AND l.waiting_list_entry_id IS NOT NULL)
-        ORDER BY 1, 2
-    LOOP
-        WITH offer AS (
-            INSERT INTO ptl.mutual_aid_offer (offering_org, site_code, treatment_function, capability,
-                                              available_from, available_until, sessions, conditions)
-            VALUES (o.provider_org, o.site_code, o.treatment_function, 'inpatient', v_census + 14, v_census + 55,
-                    6, 'ASA 1-3; own pre-operative assessment')
-            RETURNING offer_id)
-        SELECT n + ptl.add_mutual_aid_slots(offer.offer_id, greatest(5, (o.listed / 40)::int)) INTO n FROM offer;
-    END LOOP;
+    -- Offers of capacity, each with its slots spread evenly over the
+    -- weekdays of its dates (as ptl.add_mutual_aid_slots spreads them).
+    IF to_regclass('pg_temp.synth_aid_offer') IS NOT NULL THEN DROP TABLE pg_temp.synth_aid_offer; END IF;
+    CREATE TEMP TABLE synth_aid_offer ON COMMIT DROP AS
+    WITH big AS (
+        SELECT l.treatment_function FROM ptl.ptl l WHERE l.waiting_list_entry_id IS NOT NULL
+        GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 3),
+    waits AS (
+        SELECT l.treatment_function, l.provider_org,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY l.days_waited) AS median,
+               count(*) AS listed
+        FROM ptl.ptl l JOIN big USING (treatment_function)
+        WHERE l.waiting_list_entry_id IS NOT NULL
+        GROUP BY 1, 2)
+    SELECT w.treatment_function, w.provider_org, 'MA' || w.treatment_function || '-' || to_char(v_census, 'YYYYMMDD') AS offer_ref,
+           greatest(5, (w.listed / 40)::int) AS slots,
+           (SELECT min(s.site_code) FROM ptl.site s WHERE s.org_code = w.provider_org) AS site_code
+    FROM waits w
+    WHERE w.median < (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY l.days_waited)
+                      FROM ptl.ptl l WHERE l.treatment_function = w.treatment_function
+                        AND l.waiting_list_entry_id IS NOT NULL);
+    IF to_regclass('pg_temp.synth_aid_slot') IS NOT NULL THEN DROP TABLE pg_temp.synth_aid_slot; END IF;
+    CREATE TEMP TABLE synth_aid_slot ON COMMIT DROP AS
+    SELECT f.provider_org, f.offer_ref, f.offer_ref || '-' || k AS slot_ref,
+           d.days[1 + ((k - 1) * cardinality(d.days)) / f.slots] AS slot_date
+    FROM synth_aid_offer f
+    CROSS JOIN LATERAL (SELECT array_agg(x::date ORDER BY x) AS days
+                        FROM generate_series(v_census + 14, v_census + 55, interval '1 day') x
+                        WHERE extract(isodow FROM x) < 6) d
+    CROSS JOIN LATERAL generate_series(1, f.slots) k;
+    SELECT count(*) INTO n FROM synth_aid_slot;
     what := 'mutual aid slots offered'; rows_made := n; RETURN NEXT;
+
+    FOR o IN SELECT g.org_code FROM ptl.organisation g
+             WHERE EXISTS (SELECT 1 FROM synth_aid_asked a WHERE a.provider_org = g.org_code)
+                OR EXISTS (SELECT 1 FROM synth_aid_offer x WHERE x.provider_org = g.org_code)
+             ORDER BY 1 LOOP
+        batch := ptl.open_batch(o.org_code, 'PAS', NULL, 'transfer preferences and mutual aid offers (ptl_synth.mutual_aid)');
+        INSERT INTO ptl_stage.transfer_preference (batch_id, ppid_issuer, ppid, opted_in, radius_miles, recorded_on,
+                                                   clinician_veto, veto_reason)
+        SELECT batch, a.ppid_issuer, a.ppid, 'Y', a.radius_miles::text, to_char(a.recorded_on, 'YYYY-MM-DD'),
+               CASE WHEN a.clinician_veto THEN 'Y' ELSE 'N' END, a.veto_reason
+        FROM synth_aid_asked a WHERE a.provider_org = o.org_code ORDER BY a.ppid_issuer, a.ppid;
+        INSERT INTO ptl_stage.mutual_aid_offer (batch_id, offer_ref, site_code, treatment_function, capability,
+                                                available_from, available_until, sessions, conditions)
+        SELECT batch, x.offer_ref, x.site_code, x.treatment_function, 'inpatient',
+               to_char(v_census + 14, 'YYYY-MM-DD'), to_char(v_census + 55, 'YYYY-MM-DD'), '6',
+               'ASA 1-3; own pre-operative assessment'
+        FROM synth_aid_offer x WHERE x.provider_org = o.org_code ORDER BY x.offer_ref;
+        INSERT INTO ptl_stage.mutual_aid_slot (batch_id, offer_ref, slot_ref, slot_date)
+        SELECT batch, x.offer_ref, x.slot_ref, to_char(x.slot_date, 'YYYY-MM-DD')
+        FROM synth_aid_slot x WHERE x.provider_org = o.org_code ORDER BY x.offer_ref, x.slot_date, x.slot_ref;
+        PERFORM ptl.close_batch(batch);
+        what := format('batch %s (%s) ready for ptl.daily_refresh', batch, o.org_code); rows_made := 1; RETURN NEXT;
+    END LOOP;
 
     INSERT INTO ptl.mutual_aid_request (requesting_org, treatment_function, patients, min_wait_weeks,
                                         needed_from, needed_until, cohort)
@@ -106,7 +137,7 @@ BEGIN
     what := 'mutual aid requests'; rows_made := n; RETURN NEXT;
 END $$;
 COMMENT ON FUNCTION ptl_synth.mutual_aid(bigint) IS
-    'Adds synthetic postcode district coordinates, site coordinates, patients'' transfer wishes, mutual aid offers with slots and requests to a generated and refreshed ICS';
+    'Adds synthetic postcode district coordinates, site coordinates and mutual aid requests to a generated and refreshed ICS, and stages each trust''s patients'' transfer wishes and mutual aid offers with slots as extracts in a closed batch for ptl.daily_refresh to load';
 
 -- A mutual aid instance for benchmarks: `patients` patients waiting at
 -- three origin providers in four specialties and `slots` slots offered by

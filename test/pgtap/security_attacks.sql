@@ -33,9 +33,12 @@ CALL ptl.refresh('2025-03-31');
 SELECT count(*) FROM ptl_synth.assess_waiting_patients(seed => 20) b, ptl.load(b) l;
 SELECT count(*) FROM ptl_synth.theatres(20) b, ptl.load(b) l;
 SELECT count(*) FROM ptl_synth.mutual_aid(20);
+SELECT count(*) FROM ptl.batch b, ptl.load(b.batch_id) WHERE b.status = 'ready';
 SELECT count(*) FROM ptl_synth.beds(20);
+SELECT count(*) FROM ptl.batch b, ptl.load(b.batch_id) WHERE b.status = 'ready';
 SELECT ptl.backfill_census_snapshots('2025-01-27', '2025-03-03');
 SELECT count(*) FROM ptl_synth.outpatients(20);
+SELECT count(*) FROM ptl.batch b, ptl.load(b.batch_id) WHERE b.status = 'ready';
 SELECT ptl.start_validation_campaign('tap', min_weeks => 30);
 -- Statistics for the world just made (this transaction's rows), so that
 -- every probe's plan is the one a real database would get.

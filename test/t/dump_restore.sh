@@ -59,6 +59,7 @@ q $src "INSERT INTO ptl.theatre_setting (turnaround_minutes) VALUES (20)"
 # Across the ICS: coordinates, wishes, offers and a move; a local PIDMAS
 # cohort; a validation campaign with an answer applied.
 q $src "SELECT count(*) FROM ptl_synth.mutual_aid(11)" >/dev/null
+q $src "SELECT count(*) FROM ptl.batch b, ptl.load(b.batch_id) WHERE b.status = 'ready'" >/dev/null
 q $src "SELECT ptl.transfer_for_mutual_aid(pathway_id, slot_id, '2025-03-31', days_saved)
         FROM ptl.mutual_aid_suggestions() WHERE reason = 'SUGGESTED' ORDER BY wait_days DESC LIMIT 1" >/dev/null
 q $src "UPDATE ptl.mutual_aid_request SET state = 'agreed' WHERE request_id = (SELECT min(request_id) FROM ptl.mutual_aid_request)"
@@ -75,8 +76,10 @@ q $src "INSERT INTO ptl.user_organisation (role_name, org_code) VALUES ('ptl_rea
 q $src "INSERT INTO ptl.ops_setting (snapshot_retention) VALUES ('5 years')"
 # Journey and beds: spells and a bed base, a trust's own stage and rule.
 q $src "SELECT count(*) FROM ptl_synth.beds(11)" >/dev/null
+q $src "SELECT count(*) FROM ptl.batch b, ptl.load(b.batch_id) WHERE b.status = 'ready'" >/dev/null
 # Outpatients: clinics, appointments, follow-ups, PIFU, advice; a follow-up campaign.
 q $src "SELECT count(*) FROM ptl_synth.outpatients(11)" >/dev/null
+q $src "SELECT count(*) FROM ptl.batch b, ptl.load(b.batch_id) WHERE b.status = 'ready'" >/dev/null
 q $src "SELECT ptl.start_follow_up_validation_campaign('follow-ups past LCAD', 0)" >/dev/null
 q $src "INSERT INTO ptl.journey_stage (stage, label, sort_order, closed, queue, description)
         VALUES ('awaiting_triage', 'Awaiting triage', 15, false, true, 'Referral waiting for consultant triage')"

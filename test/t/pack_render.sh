@@ -27,6 +27,7 @@ q "SELECT ptl.backfill_census_snapshots('2025-01-06', '2025-03-24')" >/dev/null
 q "SELECT count(*) FROM ptl_synth.theatres(7) b, ptl.load(b) l" >/dev/null
 q "CALL ptl.propose_theatre_lists('2025-04-01', '2025-05-11')"
 q "SELECT count(*) FROM ptl_synth.beds(7)" >/dev/null
+q "SELECT count(*) FROM ptl.batch b, ptl.load(b.batch_id) WHERE b.status = 'ready'" >/dev/null
 trust=$(q "SELECT min(org_code) FROM ptl.organisation WHERE org_kind = 'nhs_trust'")
 
 results=$out/results
