@@ -20,7 +20,7 @@ CROSS JOIN LATERAL (
     SELECT jsonb_object_agg(t.treatment_function, t.n) AS counts
     FROM (SELECT t.treatment_function, count(*) AS n
           FROM ptl_synth.pathway_truth t
-          WHERE t.batch_id = b.batch_id AND t.expected_outcome = 'waiting'
+          WHERE t.batch_id = b.batch_id AND t.expected_outcome IN ('waiting', 'duplicate')
           GROUP BY 1) t) c
 WHERE b.org_code = :'trust' AND b.status = 'loaded' AND NOT ptl.is_ptl_source(b.source_system)
   AND to_regclass('ptl_synth.pathway_truth') IS NOT NULL AND c.counts IS NOT NULL
@@ -38,7 +38,7 @@ ORDER BY r.site_code, r.treatment_function;
 
 \echo '== Totals per batch'
 SELECT b.batch_id, b.site_code, sum(r.source_open) AS source_open, sum(r.ptl_open) AS ptl_open,
-       sum(r.quarantined) AS quarantined, sum(r.duplicate) AS duplicate, sum(r.outside_rtt) AS outside_rtt,
+       sum(r.quarantined) AS quarantined, sum(r.stop_quarantined) AS stop_quarantined, sum(r.duplicate) AS duplicate, sum(r.outside_rtt) AS outside_rtt,
        sum(r.transferred) AS transferred, sum(r.provisional) AS provisional, sum(r.unexplained) AS unexplained
 FROM ptl.batch b
 CROSS JOIN LATERAL ptl.reconcile(b.batch_id) r

@@ -470,8 +470,8 @@ COMMENT ON FUNCTION ptl.declare_source_counts(bigint, jsonb) IS
 -- that may see the batch's organisation; it returns counts only.
 CREATE FUNCTION ptl.reconcile(batch bigint)
 RETURNS TABLE (provider_org text, site_code text, treatment_function text, source_open bigint, ptl_open bigint,
-               difference bigint, quarantined bigint, duplicate bigint, outside_rtt bigint, transferred bigint,
-               provisional bigint, unexplained bigint)
+               difference bigint, quarantined bigint, stop_quarantined bigint, duplicate bigint, outside_rtt bigint,
+               transferred bigint, provisional bigint, unexplained bigint)
 LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
@@ -511,7 +511,15 @@ BEGIN
                EXISTS (SELECT 1 FROM ptl.pathway_event e WHERE e.pathway_id = p.pathway_id AND e.origin = 'ptl'
                          AND e.provisional AND e.kind = 'transfer_in') AS ptl_transfer_in,
                EXISTS (SELECT 1 FROM ptl.outbound_action a WHERE a.pathway_id = p.pathway_id
-                         AND a.action_kind = 'clock_stop' AND a.state IN ('proposed', 'sent')) AS ptl_stop
+                         AND a.action_kind = 'clock_stop' AND a.state IN ('proposed', 'sent')) AS ptl_stop,
+               -- a clock-stop event (30-36) of the record quarantined and
+               -- not loaded since: the source has stopped a clock ptl still runs
+               EXISTS (SELECT 1 FROM ptl.rejected_row rr JOIN ptl.batch qb ON qb.batch_id = rr.batch_id
+                       WHERE rr.extract = 'pathway_event' AND qb.org_code = p.provider_org AND qb.batch_id <= b.batch_id
+                         AND rr.raw ->> 'ppid_issuer' = p.ppid_issuer AND rr.raw ->> 'ppid' = p.ppid
+                         AND btrim(rr.raw ->> 'rtt_status') IN ('30', '31', '32', '33', '34', '35', '36')
+                         AND NOT EXISTS (SELECT 1 FROM ptl.pathway_event e WHERE e.pathway_id = p.pathway_id
+                                           AND e.event_ref = ptl.extract_value(rr.raw ->> 'event_ref'))) AS stop_quarantined
         FROM ptl.pathway p
         LEFT JOIN ptl.rtt_pathway rp ON rp.pathway_id = p.pathway_id
         LEFT JOIN listed ls ON ls.pathway_id = p.pathway_id
@@ -528,7 +536,10 @@ BEGIN
                count(*) FILTER (WHERE NOT r.on_ptl AND r.ptl_transfer_out)
                  - count(*) FILTER (WHERE r.on_ptl AND r.ptl_transfer_in) AS transferred,
                -- REC5: ptl's own clock stop, not yet recorded by the source
-               count(*) FILTER (WHERE NOT r.on_ptl AND r.ptl_stop AND NOT r.running) AS provisional
+               count(*) FILTER (WHERE NOT r.on_ptl AND r.ptl_stop AND NOT r.running) AS provisional,
+               -- REC7: on the PTL, though the source stopped the clock in an
+               -- event that was quarantined (it counts against the source)
+               - count(*) FILTER (WHERE r.on_ptl AND r.stop_quarantined) AS stop_quarantined
         FROM rec r
         GROUP BY r.tfc),
     -- REC1: pathway rows of the provider (and site) quarantined and not
@@ -550,16 +561,16 @@ BEGIN
     q_side AS (SELECT q.tfc, count(*) AS quarantined FROM q GROUP BY q.tfc),
     src AS (SELECT c.treatment_function AS tfc, c.open_pathways FROM ptl.batch_source_count c WHERE c.batch_id = b.batch_id),
     tfcs AS (SELECT s.tfc FROM src s UNION SELECT p.tfc FROM ptl_side p WHERE p.ptl_open > 0 OR p.duplicate + p.outside_rtt
-                 + p.provisional <> 0 OR p.transferred <> 0
+                 + p.provisional <> 0 OR p.transferred <> 0 OR p.stop_quarantined <> 0
              UNION SELECT q.tfc FROM q_side q)
     SELECT b.org_code, b.site_code, t.tfc,
            coalesce(s.open_pathways, 0), coalesce(p.ptl_open, 0),
            coalesce(s.open_pathways, 0) - coalesce(p.ptl_open, 0),
-           coalesce(qs.quarantined, 0), coalesce(p.duplicate, 0), coalesce(p.outside_rtt, 0),
-           coalesce(p.transferred, 0), coalesce(p.provisional, 0),
+           coalesce(qs.quarantined, 0), coalesce(p.stop_quarantined, 0), coalesce(p.duplicate, 0),
+           coalesce(p.outside_rtt, 0), coalesce(p.transferred, 0), coalesce(p.provisional, 0),
            coalesce(s.open_pathways, 0) - coalesce(p.ptl_open, 0)
-             - coalesce(qs.quarantined, 0) - coalesce(p.duplicate, 0) - coalesce(p.outside_rtt, 0)
-             - coalesce(p.transferred, 0) - coalesce(p.provisional, 0)
+             - coalesce(qs.quarantined, 0) - coalesce(p.stop_quarantined, 0) - coalesce(p.duplicate, 0)
+             - coalesce(p.outside_rtt, 0) - coalesce(p.transferred, 0) - coalesce(p.provisional, 0)
     FROM tfcs t
     LEFT JOIN src s ON s.tfc = t.tfc
     LEFT JOIN ptl_side p ON p.tfc = t.tfc
@@ -568,4 +579,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ptl.reconcile(bigint) IS
-    'A batch''s declared source counts against the PTL after the refresh, per treatment function of its provider (and site), every difference explained: quarantined, merged duplicate, outside RTT, transferred by ptl, provisional clock stop, and unexplained (0 when nobody was lost); rules REC1-REC6, docs/outbound.md';
+    'A batch''s declared source counts against the PTL after the refresh, per treatment function of its provider (and site), every difference explained: quarantined, a clock stop quarantined, merged duplicate, outside RTT, transferred by ptl, provisional clock stop, and unexplained (0 when nobody was lost); rules REC1-REC7, docs/outbound.md';

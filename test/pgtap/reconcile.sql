@@ -6,7 +6,7 @@
 -- explained in their column, and a pathway lost on the way is the only
 -- thing unexplained.
 BEGIN;
-SELECT plan(12);
+SELECT plan(13);
 
 CREATE EXTENSION IF NOT EXISTS ptl_synth;
 CREATE TEMP TABLE b AS
@@ -44,6 +44,12 @@ DELETE FROM ptl_stage.pathway_event s USING pick p WHERE p.k = 4 AND s.batch_id 
 DELETE FROM ptl_stage.waiting_list_entry s USING pick p WHERE p.k = 4 AND s.batch_id = p.batch_id AND s.ppid = p.ppid;
 DELETE FROM ptl_stage.pathway s USING pick p WHERE p.k = 4 AND s.batch_id = p.batch_id AND s.ppid = p.ppid;
 
+-- REC7: the PAS discharged one (34), but the event's date is unusable: the
+-- event is quarantined, ptl still runs the clock, the PAS counts it closed
+INSERT INTO ptl_stage.pathway_event (batch_id, ppid_issuer, ppid, event_ref, event_date, kind, rtt_status)
+SELECT p.batch_id, p.ppid_issuer, p.ppid, 'REC7', '31/02/2025', 'discharge', '34' FROM pick p WHERE p.k = 7;
+UPDATE declared d SET n = d.n - 1 FROM pick p WHERE p.k = 7 AND d.batch_id = p.batch_id AND d.tfc = p.tfc;
+
 SELECT count(*) FROM b, ptl.load(b.batch_id);
 CALL ptl.refresh('2025-03-31');
 
@@ -70,8 +76,8 @@ SELECT ptl.declare_source_counts(sb.batch_id, (SELECT jsonb_object_agg(d.tfc, d.
 FROM site_batch sb;
 CREATE TEMP TABLE rec AS SELECT sb.batch_id, r.* FROM site_batch sb, ptl.reconcile(sb.batch_id) r;
 
-SELECT ok((SELECT bool_and(difference = quarantined + duplicate + outside_rtt + transferred + provisional + unexplained) FROM rec),
-    'REC6: every row adds up: difference = quarantined + duplicate + outside RTT + transferred + provisional + unexplained');
+SELECT ok((SELECT bool_and(difference = quarantined + stop_quarantined + duplicate + outside_rtt + transferred + provisional + unexplained) FROM rec),
+    'REC6: every row adds up: difference = quarantined + stop quarantined + duplicate + outside RTT + transferred + provisional + unexplained');
 SELECT is((SELECT sum(source_open) FROM rec), (SELECT sum(n) FROM declared)::numeric,
     'the source counts are the ones declared');
 SELECT is((SELECT array_agg(r.treatment_function ORDER BY r.treatment_function) FROM rec r WHERE r.quarantined <> 0),
@@ -87,6 +93,9 @@ SELECT is((SELECT sum(duplicate) FROM rec),
 SELECT is((SELECT array_agg(r.treatment_function) FROM rec r WHERE r.outside_rtt <> 0),
           (SELECT array_agg(k.tfc) FROM pick k WHERE k.k = 3),
     'REC3: the referral with activity outside RTT (98) is explained as outside RTT');
+SELECT is((SELECT array_agg(format('%s %s', r.treatment_function, r.stop_quarantined)) FROM rec r WHERE r.stop_quarantined <> 0),
+          (SELECT array_agg(format('%s -1', k.tfc)) FROM pick k WHERE k.k = 7),
+    'REC7: the record whose clock-stop event was quarantined is explained as stop_quarantined (-1: on the PTL, closed at the source)');
 SELECT is((SELECT array_agg(r.treatment_function) FROM rec r WHERE r.provisional <> 0),
           (SELECT array_agg(k.tfc) FROM pick k WHERE k.k = 5),
     'REC5: ptl''s provisional clock stop is explained as provisional');
