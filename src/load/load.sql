@@ -959,6 +959,158 @@ $$;
 COMMENT ON FUNCTION ptl.load_placeholders(bigint, text) IS
     'Internal to ptl.load(): notes the rows whose site, commissioner or treatment function code is not (yet) in the reference data, and adds such codes there as placeholders';
 
+-- Helpers for the feeds' loaders (theatre, risk, outpatient, beds, aid):
+-- row rules that quarantine rows or leave a value out, over the work table.
+
+-- Shared by the care feeds (outpatient, beds, aid): a row naming a site
+-- that belongs to another organisation than the batch's is quarantined.
+-- A trust's extract loads into its own organisation's rows only (an unknown
+-- code became a placeholder site of the batch's organisation before this:
+-- ptl.load_placeholders).
+CREATE FUNCTION ptl.load_mark_foreign_sites(batch bigint, extract_name text, column_name text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$
+DECLARE
+    org text := (SELECT b.org_code FROM ptl.batch b WHERE b.batch_id = load_mark_foreign_sites.batch);
+BEGIN
+    EXECUTE format($q$
+        UPDATE pg_temp.%1$I w
+        SET reason = 'unknown_parent', bad_sqlstate = '23503', rule_column = %2$L,
+            bad_message = format('%2$s %%s is a site of %%s, not of %%s, which sent this batch', s.site_code, s.org_code, $1)
+        FROM ptl.site s
+        WHERE w.bad_column IS NULL AND w.reason IS NULL AND %2$L <> ALL (w.warn_columns)
+          AND s.site_code = ptl.extract_value(w.%2$I) AND s.org_code <> $1$q$,
+        'ptl_load_' || extract_name, column_name)
+    USING org;
+END
+$$;
+COMMENT ON FUNCTION ptl.load_mark_foreign_sites(bigint, text, text) IS
+    'Internal to the care feeds'' loaders: quarantines (unknown_parent) rows whose site code is a site of another organisation than the batch''s';
+
+-- Shared by the care feeds' loaders: a staged value as the upsert takes it,
+-- or NULL when the row loads without it (it is in the row's warn_columns).
+CREATE FUNCTION ptl.load_kept(raw text, column_name text, warn_columns text[]) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN CASE WHEN column_name <> ALL (warn_columns) THEN ptl.extract_value(raw) END;
+COMMENT ON FUNCTION ptl.load_kept(text, text, text[]) IS
+    'Internal to the care feeds'' loaders: a staged value as loaded (spaces trimmed, empty as NULL), or NULL when the row loads without that column';
+
+-- Shared by the care feeds' loaders: a row rule that leaves a column out
+-- (warning, with its own reason) where a condition over the work table's
+-- row w holds, for rows still good and still holding the column.
+CREATE FUNCTION ptl.load_leave_out(extract_name text, column_name text, reason text, sqlstate text,
+                                   message_sql text, condition_sql text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$
+BEGIN
+    EXECUTE format($q$
+        UPDATE pg_temp.%1$I w
+        SET warn_columns = w.warn_columns || %2$L::text,
+            warn_notes = coalesce(w.warn_notes, '{}') || jsonb_build_object(%2$L, jsonb_build_object(
+                'reason', %3$L, 'sqlstate', %4$L, 'message', %5$s))
+        WHERE w.bad_column IS NULL AND w.reason IS NULL
+          -- (CASE: the condition, which may cast values, sees only rows
+          -- still good that hold the column)
+          AND CASE WHEN w.bad_column IS NULL AND w.reason IS NULL AND %2$L <> ALL (w.warn_columns)
+                        AND ptl.extract_value(w.%2$I) IS NOT NULL
+                   THEN (%6$s) END$q$,
+        'ptl_load_' || extract_name, column_name, reason, sqlstate, message_sql, condition_sql);
+END
+$$;
+COMMENT ON FUNCTION ptl.load_leave_out(text, text, text, text, text, text) IS
+    'Internal to the care feeds'' loaders: a row rule that loads the good rows meeting a condition without a column (a warning with the rule''s reason)';
+
+-- Shared by the care feeds' loaders: a row rule that quarantines the good
+-- rows meeting a condition.
+CREATE FUNCTION ptl.load_reject(extract_name text, column_name text, reason text, sqlstate text,
+                                message_sql text, condition_sql text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$
+BEGIN
+    EXECUTE format($q$
+        UPDATE pg_temp.%1$I w
+        SET reason = %3$L, bad_sqlstate = %4$L, rule_column = %2$L, bad_message = %5$s
+        WHERE w.bad_column IS NULL AND w.reason IS NULL
+          AND CASE WHEN w.bad_column IS NULL AND w.reason IS NULL THEN (%6$s) END$q$,
+        'ptl_load_' || extract_name, column_name, reason, sqlstate, message_sql, condition_sql);
+END
+$$;
+COMMENT ON FUNCTION ptl.load_reject(text, text, text, text, text, text) IS
+    'Internal to the care feeds'' loaders: a row rule that quarantines the good rows meeting a condition, with the rule''s reason, SQLSTATE and message';
+
+-- Quarantines a staged row with a reason of a row rule (the work table's
+-- row_no), unless already quarantined.  Internal to the theatre and risk
+-- loaders.
+CREATE FUNCTION ptl.load_mark_bad(work text, row_numbers bigint[], reason text, sqlstate text,
+                                  rule_column text, messages text[])
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$
+BEGIN
+    EXECUTE format($q$
+        UPDATE pg_temp.%I w
+        SET reason = $1, bad_sqlstate = $2, rule_column = $3, bad_message = m.message
+        FROM unnest($4, $5) m(row_no, message)
+        WHERE w.row_no = m.row_no AND w.bad_column IS NULL AND w.reason IS NULL$q$, work)
+    USING reason, sqlstate, rule_column, row_numbers, messages;
+END
+$$;
+COMMENT ON FUNCTION ptl.load_mark_bad(text, bigint[], text, text, text, text[]) IS
+    'Internal to ptl.load()''s loaders: quarantines the given rows of an extract''s work table with a row rule''s reason, SQLSTATE, column and messages';
+
+-- Loads a staged row without a value (a row rule's warning).
+CREATE FUNCTION ptl.load_mark_warn(work text, row_numbers bigint[], column_name text, reason text, sqlstate text,
+                                   messages text[])
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$
+BEGIN
+    EXECUTE format($q$
+        UPDATE pg_temp.%I w
+        SET warn_columns = w.warn_columns || $1,
+            warn_notes = coalesce(w.warn_notes, '{}') || jsonb_build_object($1, jsonb_build_object(
+                'reason', $2, 'sqlstate', $3, 'message', m.message))
+        FROM unnest($4, $5) m(row_no, message)
+        WHERE w.row_no = m.row_no AND w.bad_column IS NULL AND w.reason IS NULL
+          AND $1 <> ALL (w.warn_columns)$q$, work)
+    USING column_name, reason, sqlstate, row_numbers, messages;
+END
+$$;
+COMMENT ON FUNCTION ptl.load_mark_warn(text, bigint[], text, text, text, text[]) IS
+    'Internal to ptl.load()''s loaders: the given rows of an extract''s work table load without a column''s value, with a row rule''s reason, SQLSTATE and messages (a warning)';
+
+-- A period whose last day is before its first is meaningless: the row is
+-- quarantined (rule <extract>_period_in_order).
+CREATE FUNCTION ptl.load_mark_period(work text, from_column text, to_column text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$
+DECLARE
+    r bigint[];
+    m text[];
+BEGIN
+    EXECUTE format($q$
+        SELECT array_agg(d.row_no), array_agg(format('%3$s %%s is before %2$s %%s', d.t, d.f))
+        FROM (SELECT w.row_no, ptl.extract_value(w.%2$I)::date AS f, ptl.extract_value(w.%3$I)::date AS t
+              FROM pg_temp.%1$I w WHERE w.bad_column IS NULL AND w.reason IS NULL OFFSET 0) d
+        WHERE d.t < d.f$q$, work, from_column, to_column)
+    INTO r, m;
+    PERFORM ptl.load_mark_bad(work, r, 'inconsistent', '23514', to_column, m);
+END
+$$;
+COMMENT ON FUNCTION ptl.load_mark_period(text, text, text) IS
+    'Internal to ptl.load()''s loaders: quarantines rows of an extract''s work table whose period ends before it starts';
+
 -- Stage 3: quarantine the rows marked bad, log the warnings, and clear the
 -- batch's rows from staging.
 CREATE FUNCTION ptl.load_quarantine(batch bigint, extract_name text,

@@ -257,48 +257,6 @@ VALUES
 -- placeholders: see src/load/load.sql).
 -- ---------------------------------------------------------------------------
 
--- Quarantines a staged row with a reason of a row rule (the work table's
--- row_no), unless already quarantined.  Internal to the theatre and risk
--- loaders.
-CREATE FUNCTION ptl.load_mark_bad(work text, row_numbers bigint[], reason text, sqlstate text,
-                                  rule_column text, messages text[])
-RETURNS void
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, ptl, pg_temp
-AS $$
-BEGIN
-    EXECUTE format($q$
-        UPDATE pg_temp.%I w
-        SET reason = $1, bad_sqlstate = $2, rule_column = $3, bad_message = m.message
-        FROM unnest($4, $5) m(row_no, message)
-        WHERE w.row_no = m.row_no AND w.bad_column IS NULL AND w.reason IS NULL$q$, work)
-    USING reason, sqlstate, rule_column, row_numbers, messages;
-END
-$$;
-COMMENT ON FUNCTION ptl.load_mark_bad(text, bigint[], text, text, text, text[]) IS
-    'Internal to ptl.load()''s loaders: quarantines the given rows of an extract''s work table with a row rule''s reason, SQLSTATE, column and messages';
-
--- Loads a staged row without a value (a row rule's warning).
-CREATE FUNCTION ptl.load_mark_warn(work text, row_numbers bigint[], column_name text, reason text, sqlstate text,
-                                   messages text[])
-RETURNS void
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, ptl, pg_temp
-AS $$
-BEGIN
-    EXECUTE format($q$
-        UPDATE pg_temp.%I w
-        SET warn_columns = w.warn_columns || $1,
-            warn_notes = coalesce(w.warn_notes, '{}') || jsonb_build_object($1, jsonb_build_object(
-                'reason', $2, 'sqlstate', $3, 'message', m.message))
-        FROM unnest($4, $5) m(row_no, message)
-        WHERE w.row_no = m.row_no AND w.bad_column IS NULL AND w.reason IS NULL
-          AND $1 <> ALL (w.warn_columns)$q$, work)
-    USING column_name, reason, sqlstate, row_numbers, messages;
-END
-$$;
-COMMENT ON FUNCTION ptl.load_mark_warn(text, bigint[], text, text, text, text[]) IS
-    'Internal to ptl.load()''s loaders: the given rows of an extract''s work table load without a column''s value, with a row rule''s reason, SQLSTATE and messages (a warning)';
 
 CREATE FUNCTION ptl.load_theatre_sessions(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -642,28 +600,6 @@ $$;
 COMMENT ON FUNCTION ptl.load_theatre_cancellations(bigint) IS
     'Internal to ptl.load(): row rules and upsert of a batch''s theatre cancellation extract';
 
--- A period whose last day is before its first is meaningless: the row is
--- quarantined (rule <extract>_period_in_order).
-CREATE FUNCTION ptl.load_mark_period(work text, from_column text, to_column text)
-RETURNS void
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, ptl, pg_temp
-AS $$
-DECLARE
-    r bigint[];
-    m text[];
-BEGIN
-    EXECUTE format($q$
-        SELECT array_agg(d.row_no), array_agg(format('%3$s %%s is before %2$s %%s', d.t, d.f))
-        FROM (SELECT w.row_no, ptl.extract_value(w.%2$I)::date AS f, ptl.extract_value(w.%3$I)::date AS t
-              FROM pg_temp.%1$I w WHERE w.bad_column IS NULL AND w.reason IS NULL OFFSET 0) d
-        WHERE d.t < d.f$q$, work, from_column, to_column)
-    INTO r, m;
-    PERFORM ptl.load_mark_bad(work, r, 'inconsistent', '23514', to_column, m);
-END
-$$;
-COMMENT ON FUNCTION ptl.load_mark_period(text, text, text) IS
-    'Internal to ptl.load()''s loaders: quarantines rows of an extract''s work table whose period ends before it starts';
 
 CREATE FUNCTION ptl.load_consultant_leave(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
