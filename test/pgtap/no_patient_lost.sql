@@ -11,61 +11,91 @@
 -- quarantined for every extract; V32 lists every open pathway loaded with a
 -- fault.
 BEGIN;
-SELECT plan(22);
+SELECT plan(23);
 
 CREATE EXTENSION IF NOT EXISTS ptl_synth;
-CREATE TEMP TABLE run_batch AS SELECT b AS batch_id FROM ptl_synth.generate(20000, seed => 5) b;
-
--- Every staged row's place in its extract (the loader numbers rows staged
--- without a record number by arrival), and whether the generator spoiled
--- it or its pathway or patient.
+CREATE TEMP TABLE run_batch (batch_id bigint);
 CREATE TEMP TABLE staged_row (extract text, batch_id bigint, row_no bigint, place bigint, row_value jsonb, spoiled boolean);
-DO $$
+CREATE TEMP TABLE planted (extract text, column_name text, fault text, action text, bad_value text,
+                           batch_id bigint, row_no bigint, place bigint, row_value jsonb);
+CREATE TEMP TABLE loaded AS SELECT * FROM ptl.batch_extract WHERE false;
+
+-- Plants the policy's column faults (ptl.load_policy: missing, malformed,
+-- implausible, unknown code) in the staged rows of some batches: two rows
+-- of each extract per fault, rows the generator left sound (neither they
+-- nor their patient or pathway carry one of its faults), a fixed choice
+-- (the rows' hash), never one row twice.  Records each row's place in its
+-- extract (the loader numbers rows staged without a record number by
+-- arrival).
+CREATE FUNCTION pg_temp.plant(batches bigint[]) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
     f ptl.feed;
+    p record;
+    n bigint;
 BEGIN
+    INSERT INTO run_batch SELECT unnest(batches);
     FOR f IN SELECT * FROM ptl.feed ORDER BY load_order LOOP
         EXECUTE format($q$
             INSERT INTO staged_row
             SELECT %1$L, s.batch_id, s.row_no, row_number() OVER (PARTITION BY s.batch_id ORDER BY s.row_no),
                    to_jsonb(s) - '{batch_id,row_no,source_row}'::text[], false
-            FROM ptl_stage.%1$I s WHERE s.batch_id IN (SELECT batch_id FROM run_batch)$q$, f.extract);
+            FROM ptl_stage.%1$I s WHERE s.batch_id = ANY ($1)$q$, f.extract) USING batches;
     END LOOP;
-END $$;
-UPDATE staged_row r SET spoiled = true
-FROM ptl_synth.injected_fault f
-WHERE f.batch_id = r.batch_id
-  AND (r.row_value ->> 'local_patient_id' = f.local_patient_id OR r.row_value ->> 'ppid' = f.ppid);
-
--- The policy's column faults, two sound rows each (a fixed choice: the
--- rows' hash), never one row twice.
-CREATE TEMP TABLE policy_line AS
-SELECT row_number() OVER (PARTITION BY p.extract ORDER BY p.ordinal, p.fault) AS m, p.*,
-       ptl_synth.fault_value(c, p.fault) AS bad_value
-FROM ptl.load_policy p JOIN ptl.extract_column c USING (extract, column_name)
-WHERE p.fault IN ('missing', 'malformed', 'implausible', 'unknown_code')
-  AND EXISTS (SELECT 1 FROM staged_row r WHERE r.extract = p.extract);
-CREATE TEMP TABLE planted AS
-SELECT l.extract, l.column_name, l.fault, l.action, l.bad_value, r.batch_id, r.row_no, r.place, r.row_value
-FROM policy_line l
-JOIN (SELECT r.*, row_number() OVER (PARTITION BY r.extract ORDER BY hashtext(r.extract || r.row_value::text), r.row_value::text) AS k
-      FROM staged_row r WHERE NOT r.spoiled) r
-  ON r.extract = l.extract AND (r.k + 1) / 2 = l.m;
-DO $$
-DECLARE
-    p record;
-BEGIN
-    FOR p IN SELECT * FROM planted LOOP
+    UPDATE staged_row r SET spoiled = true
+    FROM ptl_synth.injected_fault i
+    WHERE r.batch_id = ANY (batches) AND i.batch_id = r.batch_id
+      AND (r.row_value ->> 'local_patient_id' = i.local_patient_id OR r.row_value ->> 'ppid' = i.ppid);
+    INSERT INTO planted
+    SELECT l.extract, l.column_name, l.fault, l.action, l.bad_value, r.batch_id, r.row_no, r.place, r.row_value
+    FROM (SELECT row_number() OVER (PARTITION BY lp.extract ORDER BY lp.ordinal, lp.fault) AS m, lp.*,
+                 ptl_synth.fault_value(c, lp.fault) AS bad_value
+          FROM ptl.load_policy lp JOIN ptl.extract_column c USING (extract, column_name)
+          WHERE lp.fault IN ('missing', 'malformed', 'implausible', 'unknown_code')) l
+    JOIN (SELECT x.*, row_number() OVER (PARTITION BY x.extract ORDER BY hashtext(x.extract || x.row_value::text),
+                                                                         x.row_value::text) AS k
+          FROM staged_row x WHERE x.batch_id = ANY (batches) AND NOT x.spoiled) r
+      ON r.extract = l.extract AND (r.k + 1) / 2 = l.m;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    FOR p IN SELECT * FROM planted WHERE batch_id = ANY (batches) LOOP
         EXECUTE format('UPDATE ptl_stage.%I SET %I = $1 WHERE batch_id = $2 AND row_no = $3', p.extract, p.column_name)
             USING p.bad_value, p.batch_id, p.row_no;
     END LOOP;
+    RETURN n;
 END $$;
 
-CREATE TEMP TABLE loaded AS SELECT l.* FROM run_batch b, ptl.load(b.batch_id) l;
+-- Loads the batches the generators left open or ready.
+CREATE FUNCTION pg_temp.load_staged() RETURNS bigint LANGUAGE sql AS $$
+    WITH l AS (INSERT INTO loaded SELECT x.* FROM ptl.batch b, ptl.load(b.batch_id) x
+               WHERE b.status IN ('open', 'ready') RETURNING 1)
+    SELECT count(*) FROM l;
+$$;
 
+-- The PAS extracts of the ICS, planted and loaded.
+SELECT pg_temp.plant(array_agg(b)) > 0 AS planted FROM ptl_synth.generate(20000, seed => 5) b;
+SELECT pg_temp.load_staged() > 0 AS loaded;
+
+-- Every other feed, staged by the generators from the refreshed ICS as
+-- the trusts' systems would send it, planted and loaded in turn.
+CALL ptl.refresh('2025-03-31');
+SELECT pg_temp.plant(array_agg(b)) > 0 AS planted FROM ptl_synth.assess_waiting_patients(seed => 5) b;
+SELECT pg_temp.load_staged() > 0 AS loaded;
+SELECT pg_temp.plant(array_agg(b)) > 0 AS planted FROM ptl_synth.theatres(5) b;
+SELECT pg_temp.load_staged() > 0 AS loaded;
+SELECT count(*) > 0 AS staged FROM ptl_synth.beds(5);
+SELECT pg_temp.plant(array_agg(batch_id)) > 0 AS planted FROM ptl.batch WHERE status IN ('open', 'ready');
+SELECT pg_temp.load_staged() > 0 AS loaded;
+SELECT count(*) > 0 AS staged FROM ptl_synth.outpatients(5);
+SELECT pg_temp.plant(array_agg(batch_id)) > 0 AS planted FROM ptl.batch WHERE status IN ('open', 'ready');
+SELECT pg_temp.load_staged() > 0 AS loaded;
+SELECT count(*) > 0 AS staged FROM ptl_synth.mutual_aid(5);
+SELECT pg_temp.plant(array_agg(batch_id)) > 0 AS planted FROM ptl.batch WHERE status IN ('open', 'ready');
+SELECT pg_temp.load_staged() > 0 AS loaded;
+
+SELECT is((SELECT count(DISTINCT extract) FROM planted), (SELECT count(*) FROM ptl.feed),
+          'every extract of every feed arrived through staging, with planted faults');
 SELECT is((SELECT count(DISTINCT (extract, column_name, fault)) FROM planted),
-          (SELECT count(*) FROM policy_line),
-          'every column fault of the policy was planted in the generated ICS');
+          (SELECT count(*) FROM ptl.load_policy WHERE fault IN ('missing', 'malformed', 'implausible', 'unknown_code')),
+          'every column fault of the policy, of every feed, was planted in the generated ICS');
 
 -- What became of each planted row.
 CREATE TEMP TABLE planted_outcome AS
@@ -144,26 +174,27 @@ SELECT is((SELECT count(*) FROM fault
 -- Quarantined rows that no planted fault explains must hang on a row that
 -- was quarantined itself (parent_rejected), or on a record whose key a
 -- planted fault spoiled (unknown_parent): no false alarms.
+-- (a fallen record: a planted row the policy quarantines, as first staged,
+-- or a quarantined row; a row hangs on it when it names one of its keys)
 CREATE TEMP TABLE fallen_key AS
-SELECT p.batch_id, p.extract, p.row_value ->> 'local_patient_id' AS local_patient_id, p.row_value ->> 'ppid' AS ppid,
-       p.row_value ->> 'entry_ref' AS entry_ref
-FROM planted p WHERE p.action = 'quarantine'
-UNION ALL
-SELECT r.batch_id, r.extract, r.raw ->> 'local_patient_id', r.raw ->> 'ppid', r.raw ->> 'entry_ref'
-FROM ptl.rejected_row r;
+SELECT p.batch_id, k.key AS key_column, p.row_value ->> k.key AS key_value
+FROM planted p JOIN ptl.feed f USING (extract),
+     unnest(f.natural_key || '{local_patient_id,ppid,entry_ref}'::text[]) k (key)
+WHERE p.action = 'quarantine' AND p.row_value ->> k.key IS NOT NULL
+UNION
+SELECT r.batch_id, k.key, r.raw ->> k.key
+FROM ptl.rejected_row r JOIN ptl.feed f USING (extract),
+     unnest(f.natural_key || '{local_patient_id,ppid,entry_ref}'::text[]) k (key)
+WHERE jsonb_typeof(r.raw) = 'object' AND r.raw ->> k.key IS NOT NULL;
+CREATE INDEX ON fallen_key (batch_id, key_column, key_value);
 SELECT is((SELECT count(*) FROM ptl.rejected_row r
            WHERE r.rejected_id NOT IN (SELECT rejected_id FROM fault WHERE rejected_id IS NOT NULL)
              AND NOT EXISTS (SELECT 1 FROM planted p
                              WHERE p.batch_id = r.batch_id AND p.extract = r.extract AND p.place = r.row_in_extract)
              AND NOT (r.reason IN ('parent_rejected', 'unknown_parent')
-                      AND EXISTS (SELECT 1 FROM fallen_key k
-                                  WHERE k.batch_id = r.batch_id
-                                    AND CASE (SELECT f.placed_on FROM ptl.feed f WHERE f.extract = r.extract)
-                                            WHEN 'patient' THEN k.extract = 'patient' AND k.local_patient_id = r.raw ->> 'local_patient_id'
-                                            WHEN 'pathway' THEN k.extract = 'pathway' AND k.ppid = r.raw ->> 'ppid'
-                                            WHEN 'entry' THEN k.extract = 'waiting_list_entry' AND k.ppid = r.raw ->> 'ppid'
-                                                              AND k.entry_ref = r.raw ->> 'entry_ref'
-                                            ELSE false END))),
+                      AND EXISTS (SELECT 1 FROM fallen_key k, jsonb_each_text(r.raw) v (key, value)
+                                  WHERE k.batch_id = r.batch_id AND k.key_column = v.key AND k.key_value = v.value
+                                    AND k.key_column <> 'ppid_issuer'))),
     0::bigint, 'no row is quarantined but a planted fault''s, or one that hangs on a quarantined or spoiled record');
 
 -- Invalid NHS numbers: the patient loads, the number is kept, a warning names it.
