@@ -80,6 +80,41 @@ VALUES
     ('mutual_aid_slot', 530, 'aid', '{offer_ref,slot_ref}', 'mutual aid slot (offer_ref, slot_ref)', 'organisation',
      'ptl.load_mutual_aid_slots', 'ptl.mutual_aid_slot', 'One patient-sized unit of an offer on a date');
 
+-- The policy's examples (ptl.feed_example: the PAS examples' pathway
+-- RZ9/EX-PW1 at site RZ901, offer EX-MA1) and the row rules beyond the
+-- column rules, named as in sql/load_care_feeds.sql (ptl.feed_rule;
+-- docs/loading.md).
+INSERT INTO ptl.feed_example (extract, example) VALUES
+    ('transfer_preference', '{"ppid_issuer": "RZ9", "ppid": "EX-PW1", "opted_in": "Y", "radius_miles": "50", "recorded_on": "2025-01-20",
+                              "clinician_veto": "N", "required_capability": "inpatient", "tertiary_referral": "N"}'),
+    ('mutual_aid_offer', '{"offer_ref": "EX-MA1", "site_code": "RZ901", "treatment_function": "110", "accepted_groups": "W37 W40",
+                           "capability": "inpatient", "available_from": "2025-04-01", "available_until": "2025-06-30", "sessions": "4",
+                           "conditions": "ASA 1-2 only"}'),
+    ('mutual_aid_slot', '{"offer_ref": "EX-MA1", "slot_ref": "EX-MS1", "slot_date": "2025-04-07"}');
+
+INSERT INTO ptl.feed_rule (extract, rule, column_name, action, reason, listed_by, description, example) VALUES
+    ('transfer_preference', 'C4_radius_positive', 'radius_miles', 'quarantine', 'out_of_range', NULL,
+     'A radius of 0 or less: left out it would read as anywhere in England, more than the patient agreed to',
+     '[{"extract": "transfer_preference", "set": {"radius_miles": "0"}}]'),
+    ('mutual_aid_offer', 'C1_site_of_another_trust', 'site_code', 'quarantine', 'unknown_parent', NULL,
+     'A site of another organisation: a trust offers its own sites'' capacity only',
+     '[{"extract": "mutual_aid_offer", "set": {"site_code": "RZ801"}}]'),
+    ('mutual_aid_offer', 'C6_until_before_from', 'available_until', 'quarantine', 'inconsistent', NULL,
+     'An offer ending before it starts offers nothing, and which date is wrong cannot be told',
+     '[{"extract": "mutual_aid_offer", "set": {"available_until": "2025-03-01"}}]'),
+    ('mutual_aid_offer', 'C9_offer_still_open', 'offer_ref', 'quarantine', 'inconsistent', NULL,
+     'An offer no longer open keeps its details: another trust may be using it, and its state changes only in ptl, where every change is audited',
+     '[{"extract": "mutual_aid_offer", "set": {"offer_ref": "EX-MA9"}}]'),
+    ('mutual_aid_offer', 'C4_sessions_positive', 'sessions', 'load_without', 'out_of_range', 'V32',
+     'Sessions offered of 0 or less are left out: the offer loads without a number of sessions',
+     '[{"extract": "mutual_aid_offer", "set": {"sessions": "0"}}]'),
+    ('mutual_aid_slot', 'C3_offer_known', 'offer_ref', 'quarantine', 'unknown_parent', NULL,
+     'A slot names an offer of the batch''s organisation: send the offer row first',
+     '[{"extract": "mutual_aid_slot", "set": {"offer_ref": "NO-SUCH-OFFER"}}]'),
+    ('mutual_aid_slot', 'C6_slot_in_offer', 'slot_date', 'quarantine', 'inconsistent', NULL,
+     'A slot outside its offer''s dates is not part of the offer',
+     '[{"extract": "mutual_aid_slot", "set": {"slot_date": "2025-08-01"}}]');
+
 INSERT INTO ptl.extract_column
     (extract, column_name, ordinal, required, value_type, allowed, pattern, pattern_meaning, code_table, when_invalid, description,
      earliest_date, latest_days_after_opening, listed_by)

@@ -53,6 +53,34 @@ VALUES
     ('elective_bed_base', 420, 'beds', '{site_code,valid_from,isodow}', 'bed base (site_code, valid_from, isodow)', 'organisation',
      'ptl.load_elective_bed_base', 'ptl.elective_bed_base', 'The elective beds a site keeps open overnight, from a date, every day or on one day of the week');
 
+-- The policy's examples (ptl.feed_example: the PAS examples' pathway
+-- RZ9/EX-PW1 and entry EX-W1 at site RZ901) and the row rules beyond the
+-- column rules, named as in sql/load_care_feeds.sql (ptl.feed_rule;
+-- docs/loading.md).  (C10, an every-day bed base row repeated, is the
+-- repeated key of ptl.load_policy: the example's isodow is empty.)
+INSERT INTO ptl.feed_example (extract, example) VALUES
+    ('hospital_spell', '{"ppid_issuer": "RZ9", "ppid": "EX-PW1", "spell_ref": "EX-SP1", "entry_ref": "EX-W1", "site_code": "RZ901",
+                         "procedure_code": "W37.1", "treatment_function": "110", "intended_management": "1", "elective": "Y",
+                         "admitted": "2025-02-03", "discharged": "2025-02-06"}'),
+    ('elective_bed_base', '{"site_code": "RZ901", "valid_from": "2025-01-01", "isodow": "", "beds": "24", "note": "Example ward"}');
+
+INSERT INTO ptl.feed_rule (extract, rule, column_name, action, reason, listed_by, description, example) VALUES
+    ('hospital_spell', 'C1_site_of_another_trust', 'site_code', 'quarantine', 'unknown_parent', NULL,
+     'A site of another organisation: a trust''s extract loads into its own organisation''s records only',
+     '[{"extract": "hospital_spell", "set": {"site_code": "RZ801"}}]'),
+    ('hospital_spell', 'C6_discharge_before_admission', 'discharged', 'quarantine', 'inconsistent', NULL,
+     'A discharge before the admission: which is wrong cannot be told, and left out the discharge would put the patient in a bed now',
+     '[{"extract": "hospital_spell", "set": {"discharged": "2025-02-01"}}]'),
+    ('hospital_spell', 'C8_entry_known', 'entry_ref', 'load_without', 'unknown_entry', 'V32',
+     'An entry reference the pathway does not hold is left out: the spell still counts in the length-of-stay history',
+     '[{"extract": "hospital_spell", "set": {"entry_ref": "NO-SUCH-ENTRY"}}]'),
+    ('elective_bed_base', 'C1_site_of_another_trust', 'site_code', 'quarantine', 'unknown_parent', NULL,
+     'A site of another organisation: a trust''s extract sets its own sites'' beds only',
+     '[{"extract": "elective_bed_base", "set": {"site_code": "RZ801"}}]'),
+    ('elective_bed_base', 'C4_beds_not_negative', 'beds', 'quarantine', 'out_of_range', NULL,
+     'Negative beds: a bed base is its number of beds, and none can be read from it',
+     '[{"extract": "elective_bed_base", "set": {"beds": "-1"}}]');
+
 INSERT INTO ptl.extract_column
     (extract, column_name, ordinal, required, value_type, allowed, pattern, pattern_meaning, code_table, when_invalid, description,
      earliest_date, latest_days_after_opening, listed_by)

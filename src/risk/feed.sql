@@ -27,6 +27,27 @@ VALUES ('risk_assessment', 190, 'risk', '{assessment_ref}', 'risk assessment (as
         'ptl.load_risk_assessments', 'ptl.risk_assessment',
         'A pre-operative risk assessment of a patient: the inputs of every risk model, dated');
 
+-- The policy's example (the PAS examples' patient EX-P1 and pathway
+-- RZ9/EX-PW1) and the row rules beyond the column rules (docs/loading.md).
+INSERT INTO ptl.feed_example (extract, example) VALUES
+    ('risk_assessment', '{"assessment_ref": "EX-RA1", "local_patient_id": "EX-P1", "pathway_ppid_issuer": "RZ9", "pathway_ppid": "EX-PW1",
+                          "assessed_on": "2025-01-20", "recorded_by": "Pre-op clinic", "asa_grade": "2", "emergency": "false",
+                          "spo2_pct": "97", "respiratory_infection_last_month": "false", "hb_g_dl": "13.5", "incision": "peripheral",
+                          "surgery_duration_hours": "2", "urgency": "elective", "sort_specialty": "orthopaedic", "severity": "major",
+                          "cancer": "false", "clinician_band": "<1%", "cardiac": "no_failure", "respiratory": "no_dyspnoea",
+                          "systolic_bp_mmhg": "130", "pulse_per_min": "72", "glasgow_coma_scale": "15", "wcc_10e9_per_l": "7.2",
+                          "urea_mmol_l": "5.4", "sodium_mmol_l": "139", "potassium_mmol_l": "4.1", "ecg": "normal",
+                          "operative_severity": "major", "procedure_count": "1", "blood_loss_ml": "300", "peritoneal_soiling": "none",
+                          "malignancy": "none", "mode_of_surgery": "elective", "cfs_level": "3"}');
+
+INSERT INTO ptl.feed_rule (extract, rule, column_name, action, reason, listed_by, description, example) VALUES
+    ('risk_assessment', 'risk_assessment_pathway_known', 'pathway_ppid', 'load_without', 'unknown_parent', 'V32',
+     'A pathway named that is not one of the patient''s at the organisation is left out: the assessment counts for any of the patient''s pathways',
+     '[{"extract": "risk_assessment", "set": {"pathway_ppid": "NO-SUCH-PW"}}]'),
+    ('risk_assessment', 'risk_assessment_model_accepts', 'spo2_pct', 'load_without', 'out_of_range', 'V32',
+     'A model input the model itself refuses (outside its published range) is left out: that model is not scored, the others are',
+     '[{"extract": "risk_assessment", "set": {"spo2_pct": "150"}}]');
+
 CREATE TABLE ptl_stage.risk_assessment (
     batch_id                           bigint NOT NULL DEFAULT ptl.current_batch(),
     row_no                             bigint GENERATED ALWAYS AS IDENTITY,

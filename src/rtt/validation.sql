@@ -16,7 +16,7 @@ CREATE TABLE ptl.validation_rule (
 );
 COMMENT ON TABLE ptl.validation_rule IS
     'The PTL validation rules (rtt-rules.md 10.2): what each checks, how serious it is, and whether ptl can check it yet';
-COMMENT ON COLUMN ptl.validation_rule.rule_id IS 'Rule id, V01..V31';
+COMMENT ON COLUMN ptl.validation_rule.rule_id IS 'Rule id, V01..V32';
 COMMENT ON COLUMN ptl.validation_rule.title IS 'What the rule finds';
 COMMENT ON COLUMN ptl.validation_rule.severity IS 'error (the return or the clock is wrong), warning (probably wrong), task (work to do)';
 COMMENT ON COLUMN ptl.validation_rule.basis IS 'Where the rule comes from';
