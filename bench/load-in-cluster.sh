@@ -38,7 +38,7 @@ for generator in "assess_waiting_patients(seed => 42)" "theatres(42)" "beds(42)"
     psql -At -c "SELECT count(*) FROM ptl_synth.$generator" >/dev/null
     psql -At -c "SELECT format('CREATE TABLE IF NOT EXISTS bench.%1\$I (LIKE ptl_stage.%1\$I);
                                 INSERT INTO bench.%1\$I SELECT * FROM ptl_stage.%1\$I;', f.extract)
-                 FROM ptl.feed f WHERE f.capability <> 'pas'" | psql
+                 FROM ptl.feed f WHERE f.capability <> 'pas'" | PGOPTIONS='-c client_min_messages=warning' psql
     psql -At -c "SELECT count(*) FROM ptl.batch b, ptl.load(b.batch_id) WHERE b.status IN ('open', 'ready')" >/dev/null
 done
 psql -At -c "SELECT e.extract, sum(e.rows_read), sum(e.load_ms) FROM ptl.batch_extract e JOIN ptl.feed f USING (extract)

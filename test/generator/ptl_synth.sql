@@ -1010,24 +1010,36 @@ COMMENT ON FUNCTION ptl_synth.value_breaks(ptl.extract_column, text) IS
 
 -- A value with a fault of the policy (missing, malformed, implausible,
 -- unknown_code), made from the column's own rule.
-CREATE FUNCTION ptl_synth.fault_value(c ptl.extract_column, fault text) RETURNS text
+CREATE FUNCTION ptl_synth.fault_value(c ptl.extract_column, fault text, skip int DEFAULT 0) RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, ptl, pg_temp
 AS $fn$
 DECLARE
     v text;
+    i int;
+    found int := 0;
 BEGIN
     IF fault = 'missing' THEN RETURN ''; END IF;
     IF fault = 'implausible' THEN RETURN (c.earliest_date - 1)::text; END IF;
     IF fault = 'unknown_code' THEN
-        FOREACH v IN ARRAY ARRAY['ZZ999', 'ZZ9', '998', 'Z9Z9Z'] LOOP
-            IF (c.pattern IS NULL OR v ~ c.pattern) AND NOT EXISTS (
-                   SELECT 1 FROM ptl.site WHERE c.code_table = 'site' AND site_code = v
-                   UNION ALL SELECT 1 FROM ptl.commissioner WHERE c.code_table = 'commissioner' AND commissioner_code = v
-                   UNION ALL SELECT 1 FROM ptl.treatment_function WHERE c.code_table = 'treatment_function' AND tfc = v) THEN
-                RETURN v;
-            END IF;
+        -- well-formed codes the reference table does not hold, the skip-th
+        -- of them (so that rows planted together get codes of their own)
+        FOR i IN 0..999 LOOP
+            FOREACH v IN ARRAY ARRAY[format('ZZ%s', 999 - i), format('Z%s', 99 - i % 100), lpad((999 - i)::text, 3, '0'),
+                                     format('Z%sZ', lpad((999 - i)::text, 3, '0'))] LOOP
+                IF (c.pattern IS NULL OR v ~ c.pattern) AND NOT EXISTS (
+                       SELECT 1 FROM ptl.site WHERE c.code_table = 'site' AND site_code = v
+                       UNION ALL SELECT 1 FROM ptl.commissioner WHERE c.code_table = 'commissioner' AND commissioner_code = v
+                       UNION ALL SELECT 1 FROM ptl.treatment_function WHERE c.code_table = 'treatment_function' AND tfc = v) THEN
+                    IF found = skip THEN
+                        RETURN v;
+                    END IF;
+                    found := found + 1;
+                    EXIT;
+                END IF;
+            END LOOP;
         END LOOP;
+        RETURN NULL;
     END IF;
     FOREACH v IN ARRAY ARRAY['31/02/2024', '=1+1', 'not valid!', '-1', '99999999999'] LOOP
         IF ptl.extract_value(v) IS NOT NULL AND ptl_synth.value_breaks(c, v) THEN
@@ -1037,8 +1049,8 @@ BEGIN
     RETURN NULL;
 END
 $fn$;
-COMMENT ON FUNCTION ptl_synth.fault_value(ptl.extract_column, text) IS
-    'A value with the fault (missing, malformed, implausible, unknown_code) for a column, made from its rule in ptl.extract_column';
+COMMENT ON FUNCTION ptl_synth.fault_value(ptl.extract_column, text, int) IS
+    'A value with the fault (missing, malformed, implausible, unknown_code) for a column, made from its rule in ptl.extract_column; for an unknown code, the skip-th well-formed code its table does not hold';
 
 -- Stage one row (an object of staged columns) with its place in the extract.
 CREATE FUNCTION ptl_synth.stage_row(batch bigint, extract_name text, row_value jsonb, place bigint) RETURNS void
