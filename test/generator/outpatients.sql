@@ -86,6 +86,10 @@ BEGIN
                                           ELSE 4 + floor(ptl_synth.u(x.event_id * 8 + 3, seed) * 23)::int END)) AS weeks) o
     WHERE x.kind IN ('outpatient', 'dna', 'patient_cancel', 'provider_cancel') AND x.site_code IS NOT NULL;
 
+    -- (the next attendance of a pathway is looked up per appointment)
+    CREATE INDEX ON synth_op_appt (pathway_id, appointment_date);
+    ANALYZE synth_op_appt;
+
     -- Follow-up requests from each follow-up outcome: due when asked, the
     -- LCAD 0 to 8 weeks later, a risk of harm from delay; met by the next
     -- attendance, or ended by a discharge, or still waiting.
