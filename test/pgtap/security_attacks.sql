@@ -351,6 +351,12 @@ SELECT is((SELECT count(*) FROM tap_attack.readable('tap_rz2_loader') r WHERE r:
 -- arguments where they take one.  Every such function a reader may call is
 -- here, or it fails the next test.
 -- ---------------------------------------------------------------------------
+-- (an outbound action of RZ2's, for ptl.outbound_actions to be asked about)
+INSERT INTO ptl.outbound_action (provider_org, action_kind, pathway_id, ppid_issuer, ppid, treatment_function,
+                                 action_date, detail, source_kind, source_id)
+SELECT p.provider_org, 'clock_stop', p.pathway_id, p.ppid_issuer, p.ppid, p.treatment_function,
+       '2025-03-31', 'a validation answer', 'validation_contact', 0
+FROM ptl.pathway p WHERE p.provider_org = 'RZ2' ORDER BY p.pathway_id LIMIT 1;
 CREATE TEMP TABLE call (fn text PRIMARY KEY, call_sql text);
 INSERT INTO call
 SELECT x.fn, x.call_sql FROM (VALUES
@@ -386,6 +392,9 @@ SELECT x.fn, x.call_sql FROM (VALUES
     ('ptl.follow_up_backlog(date)', $$SELECT * FROM ptl.follow_up_backlog()$$),
     ('ptl.pifu_summary(date)', $$SELECT * FROM ptl.pifu_summary()$$),
     ('ptl.weekly_pack(date,text)', $$SELECT ptl.weekly_pack('2025-03-31', 'RZ2') AS pack$$),
+    ('ptl.outbound_actions(text,timestamp with time zone)', $$SELECT * FROM ptl.outbound_actions('RZ2')$$),
+    ('ptl.outbound_actions_csv(text,timestamp with time zone)', $$SELECT * FROM ptl.outbound_actions_csv('RZ2') AS line$$),
+    ('ptl.successor_in_force(date)', $$SELECT * FROM ptl.successor_in_force('2025-03-31')$$),
     ('ptl.access_policy_violations()', $$SELECT * FROM ptl.access_policy_violations()$$)) x(fn, call_sql);
 
 -- Set-returning functions that read no table (their arguments are all they
