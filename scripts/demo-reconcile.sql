@@ -17,9 +17,14 @@
 SELECT b.batch_id, ptl.declare_source_counts(b.batch_id, c.counts) AS treatment_functions
 FROM ptl.batch b
 CROSS JOIN LATERAL (
-    SELECT jsonb_object_agg(t.treatment_function, t.n) AS counts
-    FROM (SELECT t.treatment_function, count(*) AS n
+    SELECT jsonb_object_agg(t.tfc, t.n) AS counts
+    FROM (SELECT coalesce(p.treatment_function, r.raw ->> 'treatment_function') AS tfc, count(*) AS n
           FROM ptl_synth.pathway_truth t
+          -- (the treatment function the PAS holds, as it sent it)
+          LEFT JOIN ptl.pathway p ON p.provider_org = t.org_code AND p.ppid_issuer = t.ppid_issuer AND p.ppid = t.ppid
+          LEFT JOIN LATERAL (SELECT r.raw FROM ptl.rejected_row r
+                             WHERE r.batch_id = t.batch_id AND r.extract = 'pathway' AND r.raw ->> 'ppid' = t.ppid
+                             LIMIT 1) r ON true
           WHERE t.batch_id = b.batch_id AND t.expected_outcome IN ('waiting', 'duplicate')
           GROUP BY 1) t) c
 WHERE b.org_code = :'trust' AND b.status = 'loaded' AND NOT ptl.is_ptl_source(b.source_system)

@@ -506,6 +506,9 @@ BEGIN
                EXISTS (SELECT 1 FROM ptl.rtt_period r WHERE r.pathway_id = p.pathway_id AND r.outcome = 'incomplete') AS running,
                NOT coalesce((SELECT t.consultant_led FROM ptl.treatment_function_in_use t WHERE t.tfc = p.treatment_function), true)
                    AS not_consultant_led,
+               -- validation V23: outside RTT, but its clock would be running
+               EXISTS (SELECT 1 FROM ptl.validation_issue v WHERE v.pathway_id = p.pathway_id AND v.rule_id = 'V23')
+                   AS would_run,
                EXISTS (SELECT 1 FROM ptl.pathway_event e WHERE e.pathway_id = p.pathway_id AND e.origin = 'ptl'
                          AND e.provisional AND e.kind = 'transfer_out') AS ptl_transfer_out,
                EXISTS (SELECT 1 FROM ptl.pathway_event e WHERE e.pathway_id = p.pathway_id AND e.origin = 'ptl'
@@ -530,8 +533,11 @@ BEGIN
                -- REC2: a record merged into another of the same person
                count(*) FILTER (WHERE NOT r.on_ptl AND r.merged AND r.running AND r.responsible) AS duplicate,
                -- REC3: no RTT clock applies
+               -- (a service that is not consultant-led has no periods: it
+               -- counts when its clock would be running, as V23 lists it)
                count(*) FILTER (WHERE NOT r.on_ptl AND NOT r.merged AND coalesce(r.responsible, true)
-                                  AND (r.periods = 0 OR (r.not_consultant_led AND r.running))) AS outside_rtt,
+                                  AND CASE WHEN r.not_consultant_led THEN r.would_run ELSE r.periods = 0 END)
+                   AS outside_rtt,
                -- REC4: ptl's own transfer, not yet recorded by the source
                count(*) FILTER (WHERE NOT r.on_ptl AND r.ptl_transfer_out)
                  - count(*) FILTER (WHERE r.on_ptl AND r.ptl_transfer_in) AS transferred,
