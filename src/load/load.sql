@@ -1479,16 +1479,9 @@ DECLARE
 BEGIN
     -- An expected theatre time outside 1 to 1440 minutes is left out
     -- (warning): theatre planning then uses the procedure's typical time.
-    UPDATE pg_temp.ptl_load_waiting_list_entry w
-    SET warn_columns = w.warn_columns || 'expected_duration_minutes'::text,
-        warn_notes = coalesce(w.warn_notes, '{}') || jsonb_build_object('expected_duration_minutes', jsonb_build_object(
-            'reason', 'out_of_range', 'sqlstate', '22003',
-            'message', format('expected_duration_minutes %s is outside 1 to 1440 minutes',
-                              ptl.extract_value(w.expected_duration_minutes))))
-    WHERE w.bad_column IS NULL AND w.reason IS NULL
-      -- (CASE: only a value that parsed as an integer is cast)
-      AND CASE WHEN 'expected_duration_minutes' = ANY (w.warn_columns) THEN false
-               ELSE ptl.extract_value(w.expected_duration_minutes)::int NOT BETWEEN 1 AND 1440 END;
+    PERFORM ptl.load_leave_out('waiting_list_entry', 'expected_duration_minutes', 'out_of_range', '22003',
+        $m$format('expected_duration_minutes %s is outside 1 to 1440 minutes', ptl.extract_value(w.expected_duration_minutes))$m$,
+        'ptl.extract_value(w.expected_duration_minutes)::int NOT BETWEEN 1 AND 1440');
 
     -- The dates' form and plausible window are column rules; these rules
     -- span columns.  Without a consistent removal the entry could be
