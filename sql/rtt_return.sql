@@ -37,6 +37,19 @@ SELECT array_to_string(f[1:13], ',') AS descriptive,
        f[119] AS total, f[120] AS unknown, f[121] AS total_all, array_length(f, 1) AS fields
 FROM (SELECT string_to_array(l, ',') AS f FROM rtt_return_csv('2025-03-31') l OFFSET 1) x;
 
+-- The wide layout is a linear pivot of the long form; it equals release
+-- 0.3.0's quadratic pivot (test/reference/rtt_return_wide_0_3.sql) row for
+-- row, in the same order.
+\set ECHO none
+\i test/reference/rtt_return_wide_0_3.sql
+\set ECHO all
+SELECT d AS period_end, count(*) AS wide_rows,
+       count(*) FILTER (WHERE n::text IS DISTINCT FROM o::text) AS rows_differing_from_0_3
+FROM (VALUES (date '2025-02-28'), (date '2025-03-31')) v (d),
+     LATERAL (SELECT n, o FROM rtt_return_wide(d) WITH ORDINALITY n
+              FULL JOIN pg_temp.rtt_return_wide_0_3(d) WITH ORDINALITY o ON o.ordinality = n.ordinality) x
+GROUP BY d ORDER BY d;
+
 -- NHS England's checks (Annex B) as assertions.
 SELECT check_id, provider_org, passed, detail FROM rtt_return_checks('2025-03-31');
 

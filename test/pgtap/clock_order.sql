@@ -12,7 +12,7 @@
 -- on event_id.
 BEGIN;
 SET client_min_messages = warning;
-SELECT plan(29);
+SELECT plan(30);
 
 CREATE EXTENSION IF NOT EXISTS ptl_synth;
 SELECT count(*) FROM ptl_synth.generate(20000, seed => 21) b, ptl.load(b) l;
@@ -158,6 +158,17 @@ SELECT is((SELECT count(*) FROM ptl.pathway p
           'start before activity before stop: a referral, a decision to admit and a treatment on one day give a 0-day admitted period');
 SELECT is(pg_temp.differences('references re-assigned', 'validation'), 0::bigint,
           'the validation work list is the same whatever the arrival order and references');
+
+-- The wide return is a linear pivot of the long form (issue 22): on this
+-- generated ICS, with its planted faults, it equals release 0.3.0's
+-- quadratic pivot row for row and in the same order.
+\i test/reference/rtt_return_wide_0_3.sql
+SELECT is((SELECT count(*) FILTER (WHERE n::text IS DISTINCT FROM o::text)
+           FROM (VALUES (date '2025-02-28'), (date '2025-03-31')) v (d),
+                LATERAL (SELECT n, o FROM ptl.rtt_return_wide(d) WITH ORDINALITY n
+                         FULL JOIN pg_temp.rtt_return_wide_0_3(d) WITH ORDINALITY o
+                                ON o.ordinality = n.ordinality) x), 0::bigint,
+          'linear pivot: ptl.rtt_return_wide equals release 0.3.0''s pivot row for row, in order (February and March)');
 
 SELECT * FROM finish();
 ROLLBACK;
