@@ -1,4 +1,4 @@
--- The PTL after the refresh (scripts/demo).
+-- The PTL after the first refresh (scripts/demo): what a manager looks at first.
 \pset footer off
 \echo
 \echo '==> headline measures per provider (ICS total last)'
@@ -38,18 +38,6 @@ ORDER BY l.treatment_function, l.list_position;
 \echo '==> the admitted list by order group, and set-aside patients (P5, P6, suspended)'
 SELECT order_group, count(*) AS pathways, count(*) FILTER (WHERE census >= target_date) AS "at or past target"
 FROM ptl.ptl WHERE waiting_list_entry_id IS NOT NULL GROUP BY 1 ORDER BY 1;
-
-\echo '==> risk cohorts per provider (latest assessment; stale = older than 12 weeks at the census)'
-SELECT provider_org AS provider, cohort, count(*) AS patients, count(*) FILTER (WHERE assessment_stale) AS stale,
-       round(avg(weeks_waited), 1) AS "mean RTT wk"
-FROM ptl.risk_cohort GROUP BY 1, 2 ORDER BY 1, 2;
-
-\echo '==> clinical harm review and priorities due for review'
-SELECT reason, count(*) AS pathways
-FROM (SELECT regexp_replace(unnest(reasons), ' by [0-9]+ days', '') AS reason FROM ptl.harm_review) r
-GROUP BY 1 ORDER BY 2 DESC;
-SELECT count(*) AS "priorities due for review", count(*) FILTER (WHERE clinical_priority IS NULL) AS "no priority"
-FROM ptl.priority_review_due;
 
 \echo '==> validation: issues per rule (all providers)'
 SELECT rule_id AS rule, severity, sum(issues) AS issues, sum(pathways) AS pathways, title
