@@ -44,7 +44,8 @@ SQL_PARTS    = src/types/types.sql \
                src/outpatient/feed.sql \
                src/outpatient/measures.sql \
                src/journey/pack.sql \
-               src/ops/security.sql
+               src/ops/security.sql \
+               src/ops/jit.sql
 SYNTH_PARTS  = test/generator/ptl_synth.sql test/generator/validation_recall.sql \
                test/generator/link_accuracy.sql test/generator/risk.sql \
                test/generator/theatre.sql test/generator/aid.sql test/generator/beds.sql \

@@ -23,6 +23,16 @@ JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'ptl'
 WHERE p.provolatile = 'v'
 ORDER BY 1;
 
+-- Functions that set a planner or path setting but leave JIT on (should be
+-- none: src/ops/jit.sql, the stall JIT compilation caused).
+SELECT p.oid::regprocedure::text AS jit_left_on
+FROM pg_proc p
+JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'ptl'
+WHERE p.prokind = 'f' AND p.proconfig IS NOT NULL
+  AND NOT 'jit=off' = ANY (p.proconfig)
+ORDER BY 1;
+
 -- Objects without a comment (should be none).
 SELECT 'function' AS kind, p.oid::regprocedure::text AS object
 FROM pg_proc p
