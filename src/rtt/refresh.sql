@@ -96,6 +96,36 @@ CREATE TRIGGER pathway_inserted AFTER INSERT ON ptl.pathway
 CREATE TRIGGER pathway_updated AFTER UPDATE ON ptl.pathway
     REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_pathways();
 
+-- What validation reads of a patient record (NHS number, birth, death) and
+-- the duplicates of a person: a changed patient record, or a deleted
+-- pathway record, marks every pathway of the person (the patient's own when
+-- not linked yet), so an incremental refresh looks at them again.
+CREATE FUNCTION ptl.mark_person_pathways_dirty() RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$
+BEGIN
+    INSERT INTO ptl.rtt_dirty_pathway (pathway_id)
+    SELECT q.pathway_id
+    FROM (SELECT DISTINCT c.patient_id FROM changed_rows c) c
+    JOIN ptl.person_link pl ON pl.patient_id = c.patient_id
+    JOIN ptl.person_link ql ON ql.person_id = pl.person_id
+    JOIN ptl.pathway q ON q.patient_id = ql.patient_id
+    UNION
+    SELECT q.pathway_id
+    FROM (SELECT DISTINCT c.patient_id FROM changed_rows c) c
+    JOIN ptl.pathway q ON q.patient_id = c.patient_id
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION ptl.mark_person_pathways_dirty() IS
+    'Trigger: marks every pathway of the ICS person of the changed rows'' patients (their own pathways when not linked) for the next refresh';
+CREATE TRIGGER patient_updated AFTER UPDATE ON ptl.patient
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_person_pathways_dirty();
+CREATE TRIGGER pathway_deleted AFTER DELETE ON ptl.pathway
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_person_pathways_dirty();
+
 -- Per pathway record: when it was computed and who reports it.
 CREATE TABLE ptl.rtt_pathway (
     pathway_id          bigint PRIMARY KEY REFERENCES ptl.pathway (pathway_id) ON DELETE CASCADE,
@@ -485,7 +515,9 @@ AS $$
 DECLARE
     started timestamptz := clock_timestamp();
     last_census date;
+    last_started timestamptz;
     everything boolean := "full";
+    persons_relinked boolean := false;
     computed record;
     n_snapshot bigint;
     n_validation bigint;
@@ -517,7 +549,7 @@ BEGIN
         IN SHARE UPDATE EXCLUSIVE MODE;
     steps := ptl.refresh_step(steps, 'table_lock', started);
 
-    SELECT r.census INTO last_census FROM ptl.refresh_run r
+    SELECT r.census, r.started_at INTO last_census, last_started FROM ptl.refresh_run r
     WHERE r.status = 'succeeded' ORDER BY r.run_id DESC LIMIT 1;
     -- Going back in time, or never computed: everything.
     IF last_census IS NULL OR census < last_census THEN
@@ -545,18 +577,36 @@ BEGIN
 
     -- Link first (link/): persons when patient records changed since the
     -- last linkage run, then pathways across providers.
+    -- An incremental refresh looks for duplicates among the persons whose
+    -- records changed: it keeps the linkage as it was, to see what moved.
+    IF NOT everything THEN
+        IF to_regclass('pg_temp.refresh_link_before') IS NOT NULL THEN
+            DROP TABLE pg_temp.refresh_link_before;
+        END IF;
+        CREATE TEMP TABLE refresh_link_before ON COMMIT DROP AS
+        SELECT l.pathway_id, l.ics_pathway_id FROM ptl.pathway_link l;
+    END IF;
     IF NOT EXISTS (SELECT 1 FROM ptl.link_run)
        OR EXISTS (SELECT 1 FROM ptl.patient p
                   WHERE p.updated_at >= (SELECT max(r.started_at) FROM ptl.link_run r))
        OR (SELECT count(*) FROM ptl.patient)
           <> (SELECT r.records FROM ptl.link_run r ORDER BY r.run_id DESC LIMIT 1) THEN
+        IF NOT everything THEN
+            IF to_regclass('pg_temp.refresh_person_before') IS NOT NULL THEN
+                DROP TABLE pg_temp.refresh_person_before;
+            END IF;
+            CREATE TEMP TABLE refresh_person_before ON COMMIT DROP AS
+            SELECT pl.patient_id, pl.person_id FROM ptl.person_link pl;
+            persons_relinked := true;
+        END IF;
         PERFORM ptl.link_persons();
     END IF;
-    IF to_regclass('pg_temp.rtt_receiver_before') IS NOT NULL THEN
-        DROP TABLE pg_temp.rtt_receiver_before;
+    IF to_regclass('pg_temp.rtt_transfer_before') IS NOT NULL THEN
+        DROP TABLE pg_temp.rtt_transfer_before;
     END IF;
-    CREATE TEMP TABLE rtt_receiver_before ON COMMIT DROP AS
-    SELECT DISTINCT receiver_pathway_id AS pathway_id FROM ptl.pathway_transfer;
+    CREATE TEMP TABLE rtt_transfer_before ON COMMIT DROP AS
+    SELECT x.receiver_pathway_id, x.sender_pathway_id, x.transferred_out_on, x.transfer_in_event_id, x.direct
+    FROM ptl.pathway_transfer x;
     PERFORM ptl.link_pathways();
     n_link := (SELECT count(*) FROM ptl.pathway_transfer);
     steps := ptl.refresh_step(steps, 'link', step_began, n_link);
@@ -576,17 +626,26 @@ BEGIN
         INSERT INTO rtt_target
         SELECT pathway_id FROM taken
         UNION
-        -- events that were in the future at the last census are not any more
-        SELECT pathway_id FROM ptl.rtt_pathway WHERE next_event_date <= census
+        -- events (or an admission date offered) that were in the future at
+        -- the last census are not any more
+        SELECT pathway_id FROM ptl.rtt_pathway WHERE next_event_date <= census OR next_booked_date <= census
         UNION
         SELECT p.pathway_id FROM ptl.pathway p
         WHERE NOT EXISTS (SELECT 1 FROM ptl.rtt_pathway r WHERE r.pathway_id = p.pathway_id);
-        -- Receivers of transfers (before and after this linkage) run on their
-        -- senders' events too: a few, always recomputed.
+        -- Receivers of transfers run on their senders' events too: those
+        -- whose matched transfers this linkage changed (made, altered or
+        -- undone), and those of a sender recomputed (a chain's receiver has
+        -- a row for each provider before it).
         INSERT INTO rtt_target
-        SELECT pathway_id FROM rtt_receiver_before
+        SELECT coalesce(a.receiver_pathway_id, b.receiver_pathway_id)
+        FROM ptl.pathway_transfer a
+        FULL JOIN rtt_transfer_before b ON b.receiver_pathway_id = a.receiver_pathway_id
+                                       AND b.sender_pathway_id = a.sender_pathway_id
+        WHERE (a.transferred_out_on, a.transfer_in_event_id, a.direct)
+              IS DISTINCT FROM (b.transferred_out_on, b.transfer_in_event_id, b.direct)
+           OR a.receiver_pathway_id IS NULL OR b.receiver_pathway_id IS NULL
         UNION
-        SELECT receiver_pathway_id FROM ptl.pathway_transfer
+        SELECT x.receiver_pathway_id FROM ptl.pathway_transfer x JOIN rtt_target t ON t.pathway_id = x.sender_pathway_id
         ON CONFLICT DO NOTHING;
         DELETE FROM rtt_target t WHERE NOT EXISTS (SELECT 1 FROM ptl.pathway p WHERE p.pathway_id = t.pathway_id);
     END IF;
@@ -621,8 +680,40 @@ BEGIN
     steps := ptl.refresh_step(steps, 'journey', step_began, n_journey);
     step_began := clock_timestamp();
 
-    PERFORM ptl.find_pathway_duplicates(census);
-    n_validation := ptl.validate(census);
+    -- Duplicates and validation: of everything, or of what can have
+    -- changed (the persons and pathways of the recomputed clocks and moved
+    -- links; validation's rules and their scopes: ptl.validation_scope).
+    -- Settings changed since the last refresh move every threshold.
+    IF NOT everything AND EXISTS (SELECT 1 FROM ptl.rtt_setting s WHERE s.set_at >= last_started) THEN
+        last_census := NULL;
+    END IF;
+    IF NOT everything THEN
+        IF to_regclass('pg_temp.duplicate_scope') IS NOT NULL THEN
+            DROP TABLE pg_temp.duplicate_scope;
+        END IF;
+        CREATE TEMP TABLE duplicate_scope (person_id bigint PRIMARY KEY) ON COMMIT DROP;
+        INSERT INTO pg_temp.duplicate_scope (person_id)
+        SELECT pl.person_id
+        FROM (SELECT t.pathway_id FROM rtt_target t
+              UNION
+              SELECT coalesce(a.pathway_id, b.pathway_id)
+              FROM ptl.pathway_link a FULL JOIN pg_temp.refresh_link_before b ON b.pathway_id = a.pathway_id
+              WHERE a.ics_pathway_id IS DISTINCT FROM b.ics_pathway_id) c
+        JOIN ptl.pathway p ON p.pathway_id = c.pathway_id
+        JOIN ptl.person_link pl ON pl.patient_id = p.patient_id
+        ON CONFLICT DO NOTHING;
+        IF persons_relinked THEN
+            INSERT INTO pg_temp.duplicate_scope (person_id)
+            SELECT x.person_id
+            FROM ptl.person_link a FULL JOIN pg_temp.refresh_person_before b ON b.patient_id = a.patient_id
+            CROSS JOIN LATERAL (VALUES (a.person_id), (b.person_id)) x (person_id)
+            WHERE a.person_id IS DISTINCT FROM b.person_id AND x.person_id IS NOT NULL
+            ON CONFLICT DO NOTHING;
+        END IF;
+        ANALYZE pg_temp.duplicate_scope;
+    END IF;
+    PERFORM ptl.find_pathway_duplicates(census, NOT everything);
+    n_validation := ptl.validate(census, CASE WHEN NOT everything THEN last_census END);
     steps := ptl.refresh_step(steps, 'validate', step_began, n_validation);
     step_began := clock_timestamp();
 
