@@ -600,6 +600,9 @@ BEGIN
             persons_relinked := true;
         END IF;
         PERFORM ptl.link_persons();
+        -- (its own step: a relinking of every patient record, linkage/)
+        steps := ptl.refresh_step(steps, 'link_persons', step_began, (SELECT count(*) FROM ptl.person_link));
+        step_began := clock_timestamp();
     END IF;
     IF to_regclass('pg_temp.rtt_transfer_before') IS NOT NULL THEN
         DROP TABLE pg_temp.rtt_transfer_before;
