@@ -674,7 +674,8 @@ BEGIN
                          THEN ptl.rtt_week_band(refresh.census - clock_start) END,
         adjusted_days = refresh.census - clock_start
     WHERE outcome = 'incomplete' AND rtt_period.census <> refresh.census;
-    UPDATE ptl.rtt_pathway SET census = refresh.census WHERE rtt_pathway.census <> refresh.census;
+    -- (ptl.rtt_pathway.census stays the census each clock was computed at:
+    -- rewriting every pathway's row each day would say nothing new.)
     steps := ptl.refresh_step(steps, 'clock', step_began, computed.pathways);
     step_began := clock_timestamp();
 
