@@ -86,7 +86,7 @@ psql -c "SELECT s ->> 'step' AS step,
          FROM (SELECT x.steps, row_number() OVER (ORDER BY x.run_id) AS k
                FROM (SELECT * FROM ptl.refresh_run ORDER BY run_id DESC LIMIT 3) x) r,
               jsonb_array_elements(r.steps) WITH ORDINALITY e(s, o)
-         GROUP BY 1 ORDER BY min(o)"
+         GROUP BY 1 ORDER BY min(o) FILTER (WHERE r.k = 1), min(o)"
 no_relink=$(psql -At -c "SELECT sum((s ->> 'ms')::bigint) FROM (SELECT steps FROM ptl.refresh_run ORDER BY run_id DESC OFFSET 1 LIMIT 1) r,
                                 jsonb_array_elements(r.steps) s WHERE s ->> 'step' <> 'link_persons'")
 echo

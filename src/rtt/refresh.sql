@@ -358,6 +358,7 @@ AS $$
 #variable_conflict use_variable
 DECLARE
     s ptl.rtt_setting;
+    events text := 'ptl.rtt_clock_event';
 BEGIN
     s := ptl.rtt_setting_in_force();
 
@@ -418,11 +419,28 @@ BEGIN
     -- handovers, left out) so the clock keeps its original start (link/pathway.sql).
     periods := 0;
     issues := 0;
+    -- The events the clocks read.  For a few pathways (a daily refresh),
+    -- theirs alone, fetched pathway by pathway: joined to the whole view,
+    -- the planner scans every event of the ICS (its stand-in referrals are
+    -- an anti-join it cannot reach through).  For many, the view itself.
+    IF to_regclass('pg_temp.rtt_target_event') IS NOT NULL THEN
+        DROP TABLE pg_temp.rtt_target_event;
+    END IF;
+    IF (SELECT count(*) FROM pg_temp.rtt_target) * 20
+       < greatest((SELECT c.reltuples FROM pg_class c WHERE c.oid = 'ptl.pathway'::regclass), 0) THEN
+        CREATE TEMP TABLE rtt_target_event ON COMMIT DROP AS
+        SELECT e.* FROM pg_temp.rtt_target t
+        CROSS JOIN LATERAL (SELECT * FROM ptl.rtt_clock_event c WHERE c.pathway_id = t.pathway_id OFFSET 0) e;
+        CREATE INDEX ON pg_temp.rtt_target_event (pathway_id);
+        ANALYZE pg_temp.rtt_target_event;
+        events := 'pg_temp.rtt_target_event';
+    END IF;
     FOR pass IN 1..2 LOOP
         IF pass = 2 THEN
             IF to_regclass('pg_temp.rtt_merged_event') IS NOT NULL THEN
                 DROP TABLE pg_temp.rtt_merged_event;
             END IF;
+            EXECUTE format($q$
             CREATE TEMP TABLE rtt_merged_event ON COMMIT DROP AS
             WITH receiver AS (
                 SELECT DISTINCT t.pathway_id FROM pg_temp.rtt_target t
@@ -437,11 +455,12 @@ BEGIN
                 UNION ALL
                 SELECT r.pathway_id, e.event_id, e.event_date, e.event_time, e.kind, e.rtt_status, e.ref_date,
                        e.site_code, e.treatment_function
-                FROM receiver r JOIN ptl.rtt_clock_event e ON e.pathway_id = r.pathway_id)
+                FROM receiver r JOIN %s e ON e.pathway_id = r.pathway_id)
             SELECT m.pathway_id, m.event_id, m.event_date, m.event_time, m.kind, m.rtt_status, m.ref_date,
                    m.site_code, m.treatment_function
             FROM merged m
-            WHERE NOT EXISTS (SELECT 1 FROM ptl.pathway_transfer x WHERE x.transfer_in_event_id = m.event_id);
+            WHERE NOT EXISTS (SELECT 1 FROM ptl.pathway_transfer x WHERE x.transfer_in_event_id = m.event_id)$q$,
+            events);
             DELETE FROM ptl.rtt_period r USING (SELECT DISTINCT pathway_id FROM rtt_merged_event) m
             WHERE r.pathway_id = m.pathway_id;
             DELETE FROM ptl.rtt_event_issue r USING (SELECT DISTINCT pathway_id FROM rtt_merged_event) m
@@ -467,7 +486,7 @@ BEGIN
                   JOIN ptl.treatment_function_in_use tf ON tf.tfc = p.treatment_function AND tf.consultant_led
                   JOIN %s e ON e.pathway_id = t.pathway_id
                   GROUP BY e.pathway_id) g$q$,
-            CASE pass WHEN 1 THEN 'ptl.rtt_clock_event' ELSE 'pg_temp.rtt_merged_event' END)
+            CASE pass WHEN 1 THEN events ELSE 'pg_temp.rtt_merged_event' END)
         USING census, s.two_week_wait_first_dna_nullifies, s.dna_discharge_stop, s.death_stop;
 
         -- Issues only on the record's own events (a sender's are its own).
@@ -486,7 +505,7 @@ BEGIN
             WHERE $3 = 1 OR EXISTS (SELECT 1 FROM ptl.pathway_event x
                                     WHERE x.event_id = (g.i).seq AND x.pathway_id = g.pathway_id)
             ON CONFLICT DO NOTHING$q$,
-            CASE pass WHEN 1 THEN 'ptl.rtt_clock_event' ELSE 'pg_temp.rtt_merged_event' END)
+            CASE pass WHEN 1 THEN events ELSE 'pg_temp.rtt_merged_event' END)
         USING census, s.two_week_wait_first_dna_nullifies, pass;
     END LOOP;
     SELECT count(*) INTO periods FROM ptl.rtt_period r WHERE r.pathway_id IN (SELECT pathway_id FROM pg_temp.rtt_target);

@@ -163,7 +163,7 @@ COMMENT ON FUNCTION ptl.duplicate_pathway_detail(text, text, text, text, boolean
 --    placeholder resolved: every pathway with an unresolved load warning,
 --    and its holders);
 --  * of the census, as it moves from last_census to census: V03 (a start
---    or referral after the census), V09 (a death on or before it), V10 (a
+--    or referral after the census: only its holders, as it moves on), V09 (a death on or before it), V10 (a
 --    last event more than the setting unbooked_days before it), V11 (a TCI
 --    date passed), V19 (a transfer out more than lost_transfer_days before
 --    it), V26 (a wait passing 12 weeks; a validation leaving or entering the
@@ -193,42 +193,47 @@ BEGIN
     CREATE TEMP TABLE validation_scope (pathway_id bigint PRIMARY KEY) ON COMMIT DROP;
 
     INSERT INTO pg_temp.validation_scope (pathway_id)
-    WITH target AS (
-        SELECT p.pathway_id, p.patient_id, p.ubrn, p.ppid_issuer, p.ppid
-        FROM pg_temp.rtt_target t JOIN ptl.pathway p ON p.pathway_id = t.pathway_id)
-    SELECT pathway_id FROM target
-    -- V07: the same NHS number, or the same UBRN
+    -- (the targets are few: their partners are looked up one by one, by
+    -- index, rather than joined to whole tables)
+    SELECT t.pathway_id FROM pg_temp.rtt_target t
+    -- V07: the same NHS number, or the same UBRN; V08, V19, V20: the same
+    -- issuer and PPID
     UNION
-    SELECT b.pathway_id
-    FROM target a
-    JOIN ptl.patient pa ON pa.patient_id = a.patient_id
-    JOIN ptl.patient pb ON pb.nhs_number = pa.nhs_number
-    JOIN ptl.pathway b ON b.patient_id = pb.patient_id
+    SELECT x.pathway_id
+    FROM pg_temp.rtt_target t
+    CROSS JOIN LATERAL (
+        SELECT b.pathway_id
+        FROM ptl.pathway a
+        JOIN ptl.patient pa ON pa.patient_id = a.patient_id
+        JOIN ptl.patient pb ON pb.nhs_number = pa.nhs_number
+        JOIN ptl.pathway b ON b.patient_id = pb.patient_id
+        WHERE a.pathway_id = t.pathway_id
+        UNION ALL
+        SELECT b.pathway_id FROM ptl.pathway a JOIN ptl.pathway b ON b.ubrn = a.ubrn
+        WHERE a.pathway_id = t.pathway_id
+        UNION ALL
+        SELECT b.pathway_id FROM ptl.pathway a JOIN ptl.pathway b ON b.ppid_issuer = a.ppid_issuer AND b.ppid = a.ppid
+        WHERE a.pathway_id = t.pathway_id
+        OFFSET 0) x
+    -- holders of the rules across records and on reference data; V03's
+    -- (a start or referral after the census: only fewer as it moves on)
     UNION
-    SELECT b.pathway_id FROM target a JOIN ptl.pathway b ON b.ubrn = a.ubrn
-    -- V08, V19, V20: the same issuer and PPID
-    UNION
-    SELECT b.pathway_id FROM target a JOIN ptl.pathway b ON b.ppid_issuer = a.ppid_issuer AND b.ppid = a.ppid
-    -- holders of the rules across records and on reference data
-    UNION
-    SELECT i.pathway_id FROM ptl.validation_issue i WHERE i.rule_id IN ('V07', 'V08', 'V19', 'V20', 'V23', 'V32')
-    -- V23: in a treatment function that is not consultant-led; V03: a
-    -- referral received after the last census
+    SELECT i.pathway_id FROM ptl.validation_issue i
+    WHERE i.rule_id IN ('V03', 'V07', 'V08', 'V19', 'V20', 'V23', 'V32')
+    -- V23: in a treatment function that is not consultant-led
     UNION
     SELECT p.pathway_id FROM ptl.pathway p
     WHERE p.treatment_function IN (SELECT t.tfc FROM ptl.treatment_function_in_use t WHERE NOT t.consultant_led)
-       OR p.referral_received > last_census
     -- V32: an unresolved load warning
     UNION
     SELECT w.pathway_id FROM ptl.load_warning w WHERE w.resolved_in IS NULL AND w.pathway_id IS NOT NULL
     UNION
     SELECT p.pathway_id FROM ptl.load_warning w JOIN ptl.pathway p ON p.patient_id = w.patient_id
     WHERE w.resolved_in IS NULL AND w.pathway_id IS NULL
-    -- V03: a clock start after the last census; V26: an open wait passing 12 weeks
+    -- V26: an open wait passing 12 weeks (its days are at the census already)
     UNION
     SELECT r.pathway_id FROM ptl.rtt_period r
-    WHERE r.clock_start > last_census
-       OR (r.outcome = 'incomplete' AND r.clock_start >= last_census - 84 AND r.clock_start < census - 84)
+    WHERE r.outcome = 'incomplete' AND r.days_waited > 84 AND r.days_waited <= 84 + (census - last_census)
     -- V10: the last event passing unbooked_days; V19: the transfer out passing lost_transfer_days
     UNION
     SELECT rp.pathway_id FROM ptl.rtt_pathway rp
@@ -283,6 +288,15 @@ BEGIN
     s := ptl.rtt_setting_in_force();
     IF NOT everything THEN
         PERFORM ptl.validation_scope(census, last_census);
+        -- The open periods of the scope, fetched once, pathway by pathway:
+        -- most rules start from them.
+        IF to_regclass('pg_temp.validation_open_period') IS NOT NULL THEN
+            DROP TABLE pg_temp.validation_open_period;
+        END IF;
+        CREATE TEMP TABLE validation_open_period ON COMMIT DROP AS
+        SELECT o.* FROM pg_temp.validation_scope z
+        CROSS JOIN LATERAL (SELECT * FROM ptl.rtt_open_period x WHERE x.pathway_id = z.pathway_id OFFSET 0) o;
+        ANALYZE pg_temp.validation_open_period;
     END IF;
     IF to_regclass('pg_temp.validation_found') IS NOT NULL THEN
         DROP TABLE pg_temp.validation_found;
@@ -497,6 +511,9 @@ BEGIN
                AND EXISTS (SELECT 1 FROM ptl.treatment_function x WHERE x.tfc = w.value AND NOT x.placeholder))
     GROUP BY o.pathway_id
     $q$;
+    IF NOT everything THEN
+        q := regexp_replace(q, 'ptl\.rtt_open_period (\w+) /\*scope:\1\*/', 'pg_temp.validation_open_period \1', 'g');
+    END IF;
     q := regexp_replace(q, '/\*scope:(\w+)\*/',
                         CASE WHEN everything THEN ''
                              ELSE 'JOIN pg_temp.validation_scope vs_\1 ON vs_\1.pathway_id = \1.pathway_id' END, 'g');
