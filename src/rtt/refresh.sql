@@ -125,6 +125,10 @@ CREATE TRIGGER patient_updated AFTER UPDATE ON ptl.patient
     REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_person_pathways_dirty();
 CREATE TRIGGER pathway_deleted AFTER DELETE ON ptl.pathway
     REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_person_pathways_dirty();
+-- (a pathway record changed, e.g. moved to another patient record or given
+-- another UBRN: the records of the person it was with are looked at again)
+CREATE TRIGGER pathway_updated_person AFTER UPDATE ON ptl.pathway
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_person_pathways_dirty();
 
 -- Per pathway record: when it was computed and who reports it.
 CREATE TABLE ptl.rtt_pathway (
