@@ -218,7 +218,21 @@ COMMENT ON COLUMN ptl.journey_episode.entered_by IS
     'What moved it there: an event kind (e.g. outpatient), or entry_decision, entry_booked, entry_admitted, entry_removed for a waiting-list entry';
 COMMENT ON COLUMN ptl.journey_episode.left_on IS 'Date it left the stage (NULL: still in it)';
 COMMENT ON COLUMN ptl.journey_episode.next_stage IS 'Stage it left for (NULL: still in it)';
-COMMENT ON COLUMN ptl.journey_episode.census IS 'Census the stages were derived at';
+COMMENT ON COLUMN ptl.journey_episode.census IS 'Census the pathway''s stages were derived at (an open stage is measured to ptl.journey_census)';
+
+-- The census the journey stages are current at: the last one
+-- ptl.journey_compute derived any at.  Open stages are measured to it (days
+-- in the stage), so a pathway not derived again keeps its rows untouched.
+CREATE TABLE ptl.journey_census (
+    census      date NOT NULL,
+    only_row    boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT journey_census_census_in_range CHECK (ptl.in_storage_range(census))
+);
+COMMENT ON TABLE ptl.journey_census IS
+    'The census of the last journey derivation (ptl.journey_compute): open stages are measured to it';
+COMMENT ON COLUMN ptl.journey_census.census IS 'Census date';
+COMMENT ON COLUMN ptl.journey_census.only_row IS 'Always true: the table holds one row';
 
 -- Replays the events (on or before the census) of the given pathways, or of
 -- all with NULL, through the rules in force, and stores their stages.  An
@@ -321,9 +335,11 @@ BEGIN
     FROM stays s
     JOIN journey_target t ON t.pathway_id = s.pathway_id;
     GET DIAGNOSTICS n = ROW_COUNT;
-    -- The stages of the other pathways are as they were, only older.
-    UPDATE ptl.journey_episode e SET census = census
-    WHERE e.left_on IS NULL AND e.census <> census;
+    -- The stages of the other pathways are as they were, only older: they
+    -- are measured to the census in ptl.journey_census (their rows keep the
+    -- census they were derived at).
+    INSERT INTO ptl.journey_census (census) VALUES (census)
+    ON CONFLICT (only_row) DO UPDATE SET census = excluded.census;
     PERFORM ptl.analyze_if_grown('ptl.journey_episode');
     RETURN n;
 END
@@ -344,14 +360,15 @@ CREATE TRIGGER waiting_list_entry_deleted AFTER DELETE ON ptl.waiting_list_entry
 CREATE VIEW ptl.journey AS
 SELECT e.pathway_id, p.patient_id, p.provider_org, p.site_code, p.treatment_function,
        e.stage, s.label AS stage_label, s.queue, e.entered AS stage_entered, e.entered_by,
-       e.census - e.entered AS days_in_stage,
-       (e.census - e.entered) / 7 AS weeks_in_stage,
+       c.census - e.entered AS days_in_stage,
+       (c.census - e.entered) / 7 AS weeks_in_stage,
        p.referral_received,
-       e.census - p.referral_received AS days_on_pathway,
-       (e.census - p.referral_received) / 7 AS weeks_on_pathway,
+       c.census - p.referral_received AS days_on_pathway,
+       (c.census - p.referral_received) / 7 AS weeks_on_pathway,
        o.days_waited AS rtt_days_waited,
-       e.census
+       c.census
 FROM ptl.journey_episode e
+CROSS JOIN ptl.journey_census c
 JOIN ptl.journey_stage s ON s.stage = e.stage AND NOT s.closed
 JOIN ptl.pathway p ON p.pathway_id = e.pathway_id
 LEFT JOIN ptl.rtt_period o ON o.pathway_id = e.pathway_id AND o.outcome = 'incomplete'
@@ -374,7 +391,7 @@ COMMENT ON COLUMN ptl.journey.referral_received IS 'Date the provider received t
 COMMENT ON COLUMN ptl.journey.days_on_pathway IS 'Days since the referral was received';
 COMMENT ON COLUMN ptl.journey.weeks_on_pathway IS 'Completed weeks since the referral was received';
 COMMENT ON COLUMN ptl.journey.rtt_days_waited IS 'Days waited on the open RTT clock, if one runs';
-COMMENT ON COLUMN ptl.journey.census IS 'Census the stages were derived at';
+COMMENT ON COLUMN ptl.journey.census IS 'Census the stages are current at (ptl.journey_census)';
 
 -- Movements between stages per week: how many entered each stage from which,
 -- i.e. how many left each stage for which (from_stage NULL: a new pathway).
@@ -432,7 +449,7 @@ SET jit = off
 AS $$
 #variable_conflict use_column
 DECLARE
-    at_date date := coalesce($1, (SELECT max(e.census) FROM ptl.journey_episode e));
+    at_date date := coalesce($1, (SELECT c.census FROM ptl.journey_census c));
     span int := coalesce($2, (ptl.ops_setting_in_force()).bottleneck_weeks);
     since date;
 BEGIN

@@ -143,7 +143,8 @@ CREATE FUNCTION ptl.start_validation_campaign(name text, min_weeks int DEFAULT 1
 LANGUAGE plpgsql AS $$
 #variable_conflict use_variable
 DECLARE
-    c date := (SELECT max(r.census) FROM ptl.rtt_pathway r);
+    -- (the census of the last refresh: every incomplete period is at it)
+    c date := (SELECT max(r.census) FROM ptl.rtt_period r WHERE r.outcome = 'incomplete');
     id bigint;
 BEGIN
     IF c IS NULL THEN

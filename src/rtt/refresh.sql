@@ -96,6 +96,40 @@ CREATE TRIGGER pathway_inserted AFTER INSERT ON ptl.pathway
 CREATE TRIGGER pathway_updated AFTER UPDATE ON ptl.pathway
     REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_pathways();
 
+-- What validation reads of a patient record (NHS number, birth, death) and
+-- the duplicates of a person: a changed patient record, or a deleted
+-- pathway record, marks every pathway of the person (the patient's own when
+-- not linked yet), so an incremental refresh looks at them again.
+CREATE FUNCTION ptl.mark_person_pathways_dirty() RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$
+BEGIN
+    INSERT INTO ptl.rtt_dirty_pathway (pathway_id)
+    SELECT q.pathway_id
+    FROM (SELECT DISTINCT c.patient_id FROM changed_rows c) c
+    JOIN ptl.person_link pl ON pl.patient_id = c.patient_id
+    JOIN ptl.person_link ql ON ql.person_id = pl.person_id
+    JOIN ptl.pathway q ON q.patient_id = ql.patient_id
+    UNION
+    SELECT q.pathway_id
+    FROM (SELECT DISTINCT c.patient_id FROM changed_rows c) c
+    JOIN ptl.pathway q ON q.patient_id = c.patient_id
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION ptl.mark_person_pathways_dirty() IS
+    'Trigger: marks every pathway of the ICS person of the changed rows'' patients (their own pathways when not linked) for the next refresh';
+CREATE TRIGGER patient_updated AFTER UPDATE ON ptl.patient
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_person_pathways_dirty();
+CREATE TRIGGER pathway_deleted AFTER DELETE ON ptl.pathway
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_person_pathways_dirty();
+-- (a pathway record changed, e.g. moved to another patient record or given
+-- another UBRN: the records of the person it was with are looked at again)
+CREATE TRIGGER pathway_updated_person AFTER UPDATE ON ptl.pathway
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_person_pathways_dirty();
+
 -- Per pathway record: when it was computed and who reports it.
 CREATE TABLE ptl.rtt_pathway (
     pathway_id          bigint PRIMARY KEY REFERENCES ptl.pathway (pathway_id) ON DELETE CASCADE,
@@ -328,6 +362,7 @@ AS $$
 #variable_conflict use_variable
 DECLARE
     s ptl.rtt_setting;
+    events text := 'ptl.rtt_clock_event';
 BEGIN
     s := ptl.rtt_setting_in_force();
 
@@ -388,11 +423,28 @@ BEGIN
     -- handovers, left out) so the clock keeps its original start (link/pathway.sql).
     periods := 0;
     issues := 0;
+    -- The events the clocks read.  For a few pathways (a daily refresh),
+    -- theirs alone, fetched pathway by pathway: joined to the whole view,
+    -- the planner scans every event of the ICS (its stand-in referrals are
+    -- an anti-join it cannot reach through).  For many, the view itself.
+    IF to_regclass('pg_temp.rtt_target_event') IS NOT NULL THEN
+        DROP TABLE pg_temp.rtt_target_event;
+    END IF;
+    IF (SELECT count(*) FROM pg_temp.rtt_target) * 20
+       < greatest((SELECT c.reltuples FROM pg_class c WHERE c.oid = 'ptl.pathway'::regclass), 0) THEN
+        CREATE TEMP TABLE rtt_target_event ON COMMIT DROP AS
+        SELECT e.* FROM pg_temp.rtt_target t
+        CROSS JOIN LATERAL (SELECT * FROM ptl.rtt_clock_event c WHERE c.pathway_id = t.pathway_id OFFSET 0) e;
+        CREATE INDEX ON pg_temp.rtt_target_event (pathway_id);
+        ANALYZE pg_temp.rtt_target_event;
+        events := 'pg_temp.rtt_target_event';
+    END IF;
     FOR pass IN 1..2 LOOP
         IF pass = 2 THEN
             IF to_regclass('pg_temp.rtt_merged_event') IS NOT NULL THEN
                 DROP TABLE pg_temp.rtt_merged_event;
             END IF;
+            EXECUTE format($q$
             CREATE TEMP TABLE rtt_merged_event ON COMMIT DROP AS
             WITH receiver AS (
                 SELECT DISTINCT t.pathway_id FROM pg_temp.rtt_target t
@@ -407,11 +459,12 @@ BEGIN
                 UNION ALL
                 SELECT r.pathway_id, e.event_id, e.event_date, e.event_time, e.kind, e.rtt_status, e.ref_date,
                        e.site_code, e.treatment_function
-                FROM receiver r JOIN ptl.rtt_clock_event e ON e.pathway_id = r.pathway_id)
+                FROM receiver r JOIN %s e ON e.pathway_id = r.pathway_id)
             SELECT m.pathway_id, m.event_id, m.event_date, m.event_time, m.kind, m.rtt_status, m.ref_date,
                    m.site_code, m.treatment_function
             FROM merged m
-            WHERE NOT EXISTS (SELECT 1 FROM ptl.pathway_transfer x WHERE x.transfer_in_event_id = m.event_id);
+            WHERE NOT EXISTS (SELECT 1 FROM ptl.pathway_transfer x WHERE x.transfer_in_event_id = m.event_id)$q$,
+            events);
             DELETE FROM ptl.rtt_period r USING (SELECT DISTINCT pathway_id FROM rtt_merged_event) m
             WHERE r.pathway_id = m.pathway_id;
             DELETE FROM ptl.rtt_event_issue r USING (SELECT DISTINCT pathway_id FROM rtt_merged_event) m
@@ -437,7 +490,7 @@ BEGIN
                   JOIN ptl.treatment_function_in_use tf ON tf.tfc = p.treatment_function AND tf.consultant_led
                   JOIN %s e ON e.pathway_id = t.pathway_id
                   GROUP BY e.pathway_id) g$q$,
-            CASE pass WHEN 1 THEN 'ptl.rtt_clock_event' ELSE 'pg_temp.rtt_merged_event' END)
+            CASE pass WHEN 1 THEN events ELSE 'pg_temp.rtt_merged_event' END)
         USING census, s.two_week_wait_first_dna_nullifies, s.dna_discharge_stop, s.death_stop;
 
         -- Issues only on the record's own events (a sender's are its own).
@@ -456,7 +509,7 @@ BEGIN
             WHERE $3 = 1 OR EXISTS (SELECT 1 FROM ptl.pathway_event x
                                     WHERE x.event_id = (g.i).seq AND x.pathway_id = g.pathway_id)
             ON CONFLICT DO NOTHING$q$,
-            CASE pass WHEN 1 THEN 'ptl.rtt_clock_event' ELSE 'pg_temp.rtt_merged_event' END)
+            CASE pass WHEN 1 THEN events ELSE 'pg_temp.rtt_merged_event' END)
         USING census, s.two_week_wait_first_dna_nullifies, pass;
     END LOOP;
     SELECT count(*) INTO periods FROM ptl.rtt_period r WHERE r.pathway_id IN (SELECT pathway_id FROM pg_temp.rtt_target);
@@ -485,7 +538,9 @@ AS $$
 DECLARE
     started timestamptz := clock_timestamp();
     last_census date;
+    last_started timestamptz;
     everything boolean := "full";
+    persons_relinked boolean := false;
     computed record;
     n_snapshot bigint;
     n_validation bigint;
@@ -517,7 +572,7 @@ BEGIN
         IN SHARE UPDATE EXCLUSIVE MODE;
     steps := ptl.refresh_step(steps, 'table_lock', started);
 
-    SELECT r.census INTO last_census FROM ptl.refresh_run r
+    SELECT r.census, r.started_at INTO last_census, last_started FROM ptl.refresh_run r
     WHERE r.status = 'succeeded' ORDER BY r.run_id DESC LIMIT 1;
     -- Going back in time, or never computed: everything.
     IF last_census IS NULL OR census < last_census THEN
@@ -545,18 +600,39 @@ BEGIN
 
     -- Link first (link/): persons when patient records changed since the
     -- last linkage run, then pathways across providers.
+    -- An incremental refresh looks for duplicates among the persons whose
+    -- records changed: it keeps the linkage as it was, to see what moved.
+    IF NOT everything THEN
+        IF to_regclass('pg_temp.refresh_link_before') IS NOT NULL THEN
+            DROP TABLE pg_temp.refresh_link_before;
+        END IF;
+        CREATE TEMP TABLE refresh_link_before ON COMMIT DROP AS
+        SELECT l.pathway_id, l.ics_pathway_id FROM ptl.pathway_link l;
+    END IF;
     IF NOT EXISTS (SELECT 1 FROM ptl.link_run)
        OR EXISTS (SELECT 1 FROM ptl.patient p
                   WHERE p.updated_at >= (SELECT max(r.started_at) FROM ptl.link_run r))
        OR (SELECT count(*) FROM ptl.patient)
           <> (SELECT r.records FROM ptl.link_run r ORDER BY r.run_id DESC LIMIT 1) THEN
+        IF NOT everything THEN
+            IF to_regclass('pg_temp.refresh_person_before') IS NOT NULL THEN
+                DROP TABLE pg_temp.refresh_person_before;
+            END IF;
+            CREATE TEMP TABLE refresh_person_before ON COMMIT DROP AS
+            SELECT pl.patient_id, pl.person_id FROM ptl.person_link pl;
+            persons_relinked := true;
+        END IF;
         PERFORM ptl.link_persons();
+        -- (its own step: a relinking of every patient record, linkage/)
+        steps := ptl.refresh_step(steps, 'link_persons', step_began, (SELECT count(*) FROM ptl.person_link));
+        step_began := clock_timestamp();
     END IF;
-    IF to_regclass('pg_temp.rtt_receiver_before') IS NOT NULL THEN
-        DROP TABLE pg_temp.rtt_receiver_before;
+    IF to_regclass('pg_temp.rtt_transfer_before') IS NOT NULL THEN
+        DROP TABLE pg_temp.rtt_transfer_before;
     END IF;
-    CREATE TEMP TABLE rtt_receiver_before ON COMMIT DROP AS
-    SELECT DISTINCT receiver_pathway_id AS pathway_id FROM ptl.pathway_transfer;
+    CREATE TEMP TABLE rtt_transfer_before ON COMMIT DROP AS
+    SELECT x.receiver_pathway_id, x.sender_pathway_id, x.transferred_out_on, x.transfer_in_event_id, x.direct
+    FROM ptl.pathway_transfer x;
     PERFORM ptl.link_pathways();
     n_link := (SELECT count(*) FROM ptl.pathway_transfer);
     steps := ptl.refresh_step(steps, 'link', step_began, n_link);
@@ -576,17 +652,26 @@ BEGIN
         INSERT INTO rtt_target
         SELECT pathway_id FROM taken
         UNION
-        -- events that were in the future at the last census are not any more
-        SELECT pathway_id FROM ptl.rtt_pathway WHERE next_event_date <= census
+        -- events (or an admission date offered) that were in the future at
+        -- the last census are not any more
+        SELECT pathway_id FROM ptl.rtt_pathway WHERE next_event_date <= census OR next_booked_date <= census
         UNION
         SELECT p.pathway_id FROM ptl.pathway p
         WHERE NOT EXISTS (SELECT 1 FROM ptl.rtt_pathway r WHERE r.pathway_id = p.pathway_id);
-        -- Receivers of transfers (before and after this linkage) run on their
-        -- senders' events too: a few, always recomputed.
+        -- Receivers of transfers run on their senders' events too: those
+        -- whose matched transfers this linkage changed (made, altered or
+        -- undone), and those of a sender recomputed (a chain's receiver has
+        -- a row for each provider before it).
         INSERT INTO rtt_target
-        SELECT pathway_id FROM rtt_receiver_before
+        SELECT coalesce(a.receiver_pathway_id, b.receiver_pathway_id)
+        FROM ptl.pathway_transfer a
+        FULL JOIN rtt_transfer_before b ON b.receiver_pathway_id = a.receiver_pathway_id
+                                       AND b.sender_pathway_id = a.sender_pathway_id
+        WHERE (a.transferred_out_on, a.transfer_in_event_id, a.direct)
+              IS DISTINCT FROM (b.transferred_out_on, b.transfer_in_event_id, b.direct)
+           OR a.receiver_pathway_id IS NULL OR b.receiver_pathway_id IS NULL
         UNION
-        SELECT receiver_pathway_id FROM ptl.pathway_transfer
+        SELECT x.receiver_pathway_id FROM ptl.pathway_transfer x JOIN rtt_target t ON t.pathway_id = x.sender_pathway_id
         ON CONFLICT DO NOTHING;
         DELETE FROM rtt_target t WHERE NOT EXISTS (SELECT 1 FROM ptl.pathway p WHERE p.pathway_id = t.pathway_id);
     END IF;
@@ -612,7 +697,8 @@ BEGIN
                          THEN ptl.rtt_week_band(refresh.census - clock_start) END,
         adjusted_days = refresh.census - clock_start
     WHERE outcome = 'incomplete' AND rtt_period.census <> refresh.census;
-    UPDATE ptl.rtt_pathway SET census = refresh.census WHERE rtt_pathway.census <> refresh.census;
+    -- (ptl.rtt_pathway.census stays the census each clock was computed at:
+    -- rewriting every pathway's row each day would say nothing new.)
     steps := ptl.refresh_step(steps, 'clock', step_began, computed.pathways);
     step_began := clock_timestamp();
 
@@ -621,8 +707,40 @@ BEGIN
     steps := ptl.refresh_step(steps, 'journey', step_began, n_journey);
     step_began := clock_timestamp();
 
-    PERFORM ptl.find_pathway_duplicates(census);
-    n_validation := ptl.validate(census);
+    -- Duplicates and validation: of everything, or of what can have
+    -- changed (the persons and pathways of the recomputed clocks and moved
+    -- links; validation's rules and their scopes: ptl.validation_scope).
+    -- Settings changed since the last refresh move every threshold.
+    IF NOT everything AND EXISTS (SELECT 1 FROM ptl.rtt_setting s WHERE s.set_at >= last_started) THEN
+        last_census := NULL;
+    END IF;
+    IF NOT everything THEN
+        IF to_regclass('pg_temp.duplicate_scope') IS NOT NULL THEN
+            DROP TABLE pg_temp.duplicate_scope;
+        END IF;
+        CREATE TEMP TABLE duplicate_scope (person_id bigint PRIMARY KEY) ON COMMIT DROP;
+        INSERT INTO pg_temp.duplicate_scope (person_id)
+        SELECT pl.person_id
+        FROM (SELECT t.pathway_id FROM rtt_target t
+              UNION
+              SELECT coalesce(a.pathway_id, b.pathway_id)
+              FROM ptl.pathway_link a FULL JOIN pg_temp.refresh_link_before b ON b.pathway_id = a.pathway_id
+              WHERE a.ics_pathway_id IS DISTINCT FROM b.ics_pathway_id) c
+        JOIN ptl.pathway p ON p.pathway_id = c.pathway_id
+        JOIN ptl.person_link pl ON pl.patient_id = p.patient_id
+        ON CONFLICT DO NOTHING;
+        IF persons_relinked THEN
+            INSERT INTO pg_temp.duplicate_scope (person_id)
+            SELECT x.person_id
+            FROM ptl.person_link a FULL JOIN pg_temp.refresh_person_before b ON b.patient_id = a.patient_id
+            CROSS JOIN LATERAL (VALUES (a.person_id), (b.person_id)) x (person_id)
+            WHERE a.person_id IS DISTINCT FROM b.person_id AND x.person_id IS NOT NULL
+            ON CONFLICT DO NOTHING;
+        END IF;
+        ANALYZE pg_temp.duplicate_scope;
+    END IF;
+    PERFORM ptl.find_pathway_duplicates(census, NOT everything);
+    n_validation := ptl.validate(census, CASE WHEN NOT everything THEN last_census END);
     steps := ptl.refresh_step(steps, 'validate', step_began, n_validation);
     step_began := clock_timestamp();
 

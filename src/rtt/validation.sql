@@ -77,6 +77,16 @@ COMMENT ON COLUMN ptl.pathway_validation.validated_on IS 'Date validated';
 COMMENT ON COLUMN ptl.pathway_validation.validated_by IS 'Who validated it';
 COMMENT ON COLUMN ptl.pathway_validation.outcome IS 'correct, corrected, remove (should leave the list) or clinical_review';
 COMMENT ON COLUMN ptl.pathway_validation.note IS 'Free text';
+-- A validation recorded, changed or removed moves V26 for its pathway: the
+-- next refresh looks at it again.
+CREATE TRIGGER pathway_validation_inserted AFTER INSERT ON ptl.pathway_validation
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_pathways();
+CREATE TRIGGER pathway_validation_updated_new AFTER UPDATE ON ptl.pathway_validation
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_pathways();
+CREATE TRIGGER pathway_validation_updated_old AFTER UPDATE ON ptl.pathway_validation
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_pathways();
+CREATE TRIGGER pathway_validation_deleted AFTER DELETE ON ptl.pathway_validation
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_pathways();
 
 CREATE TABLE ptl.validation_issue (
     pathway_id  bigint NOT NULL REFERENCES ptl.pathway (pathway_id) ON DELETE CASCADE,
@@ -89,12 +99,12 @@ CREATE TABLE ptl.validation_issue (
 );
 CREATE INDEX validation_issue_pathway_idx ON ptl.validation_issue (pathway_id);
 CREATE INDEX validation_issue_rule_idx ON ptl.validation_issue (rule_id);
-COMMENT ON TABLE ptl.validation_issue IS 'Every validation issue found by the last refresh (ptl.validate)';
+COMMENT ON TABLE ptl.validation_issue IS 'Every validation issue found by the last refresh (ptl.validate); an issue still found keeps its row';
 COMMENT ON COLUMN ptl.validation_issue.pathway_id IS 'The pathway record';
 COMMENT ON COLUMN ptl.validation_issue.rule_id IS 'Rule broken';
 COMMENT ON COLUMN ptl.validation_issue.event_id IS 'The event concerned, when the rule is about one';
 COMMENT ON COLUMN ptl.validation_issue.detail IS 'What is wrong, with the values';
-COMMENT ON COLUMN ptl.validation_issue.census IS 'Census date of the refresh that found it';
+COMMENT ON COLUMN ptl.validation_issue.census IS 'Census date of the refresh that first found it (kept while later refreshes find it again)';
 
 -- Open periods a provider reports: the population most rules look at.
 CREATE VIEW ptl.rtt_open_period AS
@@ -137,61 +147,211 @@ RETURN CASE WHEN provider = other_provider
 COMMENT ON FUNCTION ptl.duplicate_pathway_detail(text, text, text, text, boolean) IS
     'Internal to ptl.validate: the detail of a V07 issue (another provider''s record named by its provider only)';
 
-CREATE FUNCTION ptl.validate(census date) RETURNS bigint
+-- The pathways whose validation issues can have changed since the refresh
+-- at last_census, when that refresh stored every pathway's issues and this
+-- one recomputed the clocks of pg_temp.rtt_target (the pathways whose
+-- events, entries, pathway or patient record changed, or whose next event
+-- or booking has come: ptl.refresh).  Rule by rule (docs/rtt-engine.md):
+--  * of the pathway's own records only, which change only by recomputing
+--    its clock: V04, V06, V12, V15-V18, V24, V25, V31, and V01, V02, V05
+--    (a changed patient record marks its pathways);
+--  * of other records too: V07 (the same NHS number or UBRN), V08, V19, V20
+--    (the same issuer and PPID): the pathways sharing those with a target,
+--    and every pathway holding such an issue (its partner may be gone);
+--  * of reference data: V23 (whether a treatment function is consultant
+--    led: every pathway in one that is not, and its holders) and V32 (a
+--    placeholder resolved: every pathway with an unresolved load warning,
+--    and its holders);
+--  * of the census, as it moves from last_census to census: V03 (a start
+--    or referral after the census: only its holders, as it moves on), V09 (a death on or before it), V10 (a
+--    last event more than the setting unbooked_days before it), V11 (a TCI
+--    date passed), V19 (a transfer out more than lost_transfer_days before
+--    it), V26 (a wait passing 12 weeks; a validation leaving or entering the
+--    revalidate_days window) and V27 (status 99 older than
+--    status_unknown_days): the pathways whose dates cross the threshold.
+CREATE FUNCTION ptl.validation_scope(census date, last_census date) RETURNS bigint
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+    s ptl.rtt_setting := ptl.rtt_setting_in_force();
+    n bigint;
+BEGIN
+    IF last_census > census THEN
+        RAISE EXCEPTION 'census % is before the last census %: validate every pathway instead', census, last_census
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF to_regclass('pg_temp.rtt_target') IS NULL THEN
+        RAISE EXCEPTION 'no pathways were recomputed in this transaction (pg_temp.rtt_target is missing)'
+            USING ERRCODE = 'undefined_table',
+                  HINT = 'ptl.refresh makes it; outside a refresh, validate every pathway: ptl.validate(census).';
+    END IF;
+    IF to_regclass('pg_temp.validation_scope') IS NOT NULL THEN
+        DROP TABLE pg_temp.validation_scope;
+    END IF;
+    CREATE TEMP TABLE validation_scope (pathway_id bigint PRIMARY KEY) ON COMMIT DROP;
+
+    INSERT INTO pg_temp.validation_scope (pathway_id)
+    -- (the targets are few: their partners are looked up one by one, by
+    -- index, rather than joined to whole tables)
+    SELECT t.pathway_id FROM pg_temp.rtt_target t
+    -- V07: the same NHS number, or the same UBRN; V08, V19, V20: the same
+    -- issuer and PPID
+    UNION
+    SELECT x.pathway_id
+    FROM pg_temp.rtt_target t
+    CROSS JOIN LATERAL (
+        SELECT b.pathway_id
+        FROM ptl.pathway a
+        JOIN ptl.patient pa ON pa.patient_id = a.patient_id
+        JOIN ptl.patient pb ON pb.nhs_number = pa.nhs_number
+        JOIN ptl.pathway b ON b.patient_id = pb.patient_id
+        WHERE a.pathway_id = t.pathway_id
+        UNION ALL
+        SELECT b.pathway_id FROM ptl.pathway a JOIN ptl.pathway b ON b.ubrn = a.ubrn
+        WHERE a.pathway_id = t.pathway_id
+        UNION ALL
+        SELECT b.pathway_id FROM ptl.pathway a JOIN ptl.pathway b ON b.ppid_issuer = a.ppid_issuer AND b.ppid = a.ppid
+        WHERE a.pathway_id = t.pathway_id
+        OFFSET 0) x
+    -- holders of the rules across records and on reference data; V03's
+    -- (a start or referral after the census: only fewer as it moves on)
+    UNION
+    SELECT i.pathway_id FROM ptl.validation_issue i
+    WHERE i.rule_id IN ('V03', 'V07', 'V08', 'V19', 'V20', 'V23', 'V32')
+    -- V23: in a treatment function that is not consultant-led
+    UNION
+    SELECT p.pathway_id FROM ptl.pathway p
+    WHERE p.treatment_function IN (SELECT t.tfc FROM ptl.treatment_function_in_use t WHERE NOT t.consultant_led)
+    -- V32: an unresolved load warning
+    UNION
+    SELECT w.pathway_id FROM ptl.load_warning w WHERE w.resolved_in IS NULL AND w.pathway_id IS NOT NULL
+    UNION
+    SELECT p.pathway_id FROM ptl.load_warning w JOIN ptl.pathway p ON p.patient_id = w.patient_id
+    WHERE w.resolved_in IS NULL AND w.pathway_id IS NULL
+    -- V26: an open wait passing 12 weeks (its days are at the census already)
+    UNION
+    SELECT r.pathway_id FROM ptl.rtt_period r
+    WHERE r.outcome = 'incomplete' AND r.days_waited > 84 AND r.days_waited <= 84 + (census - last_census)
+    -- V10: the last event passing unbooked_days; V19: the transfer out passing lost_transfer_days
+    UNION
+    SELECT rp.pathway_id FROM ptl.rtt_pathway rp
+    WHERE (rp.last_event_date >= last_census - s.unbooked_days AND rp.last_event_date < census - s.unbooked_days)
+       OR (rp.transferred_out_on >= last_census - s.lost_transfer_days
+           AND rp.transferred_out_on < census - s.lost_transfer_days)
+    -- V09: a death since the last census
+    UNION
+    SELECT p.pathway_id FROM ptl.patient pa JOIN ptl.pathway p ON p.patient_id = pa.patient_id
+    WHERE pa.date_of_death > last_census AND pa.date_of_death <= census
+    -- V11: a TCI date passed
+    UNION
+    SELECT w.pathway_id FROM ptl.waiting_list_entry w
+    WHERE w.tci_date >= last_census AND w.tci_date < census
+    -- V26: a validation leaving or entering the window
+    UNION
+    SELECT v.pathway_id FROM ptl.pathway_validation v
+    WHERE v.validated_on > last_census - s.revalidate_days AND v.validated_on <= census
+    -- V27: status 99 passing status_unknown_days
+    UNION
+    SELECT i.pathway_id FROM ptl.rtt_event_issue i JOIN ptl.pathway_event e ON e.event_id = i.event_id
+    WHERE i.rule_id = 'V27' AND e.event_date >= last_census - s.status_unknown_days
+      AND e.event_date < census - s.status_unknown_days;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    ANALYZE pg_temp.validation_scope;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION ptl.validation_scope(date, date) IS
+    'Internal to ptl.validate: lists in pg_temp.validation_scope the pathways whose validation issues can have changed since the refresh at last_census, given the pathways this refresh recomputed (pg_temp.rtt_target); returns how many';
+
+-- Every rule at a census, over every pathway (last_census NULL) or, after
+-- a refresh that recomputed only some clocks, over the pathways whose issues
+-- can have changed since the refresh at last_census (ptl.validation_scope).
+-- The issues found replace those stored for the pathways looked at; an issue
+-- found again is kept as it is, with the census that first found it.
+CREATE FUNCTION ptl.validate(census date, last_census date) RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
     s ptl.rtt_setting;
-    n bigint;
+    everything boolean := last_census IS NULL OR last_census > census
+                          OR to_regclass('pg_temp.rtt_target') IS NULL;
+    q text;
 BEGIN
+    IF census IS NULL OR NOT isfinite(census) THEN
+        RAISE EXCEPTION 'census date must be a finite date, not %', coalesce(census::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     s := ptl.rtt_setting_in_force();
-    DELETE FROM ptl.validation_issue;
+    IF NOT everything THEN
+        PERFORM ptl.validation_scope(census, last_census);
+        -- The open periods of the scope, fetched once, pathway by pathway:
+        -- most rules start from them.
+        IF to_regclass('pg_temp.validation_open_period') IS NOT NULL THEN
+            DROP TABLE pg_temp.validation_open_period;
+        END IF;
+        CREATE TEMP TABLE validation_open_period ON COMMIT DROP AS
+        SELECT o.* FROM pg_temp.validation_scope z
+        CROSS JOIN LATERAL (SELECT * FROM ptl.rtt_open_period x WHERE x.pathway_id = z.pathway_id OFFSET 0) o;
+        ANALYZE pg_temp.validation_open_period;
+    END IF;
+    IF to_regclass('pg_temp.validation_found') IS NOT NULL THEN
+        DROP TABLE pg_temp.validation_found;
+    END IF;
+    CREATE TEMP TABLE validation_found (LIKE ptl.validation_issue) ON COMMIT DROP;
 
-    INSERT INTO ptl.validation_issue (pathway_id, rule_id, event_id, detail, census)
+    -- Each rule's query joins the scope to the record its issue is about
+    -- (the scope marks in the text): the planner then starts from the few
+    -- pathways in it rather than scanning the tables.
+    q := $q$
+    INSERT INTO pg_temp.validation_found (pathway_id, rule_id, event_id, detail, census)
     -- V01, V02: the patient's NHS number
     -- (Details name no identifier: plain readers read them; ptl.patient holds
     -- the values for those who may see them.)
-    SELECT o.pathway_id, 'V01', NULL::bigint, 'the patient record has no NHS number', census
-    FROM ptl.rtt_open_period o JOIN ptl.patient pa ON pa.patient_id = o.patient_id
+    SELECT o.pathway_id, 'V01', NULL::bigint, 'the patient record has no NHS number', $1
+    FROM ptl.rtt_open_period o /*scope:o*/ JOIN ptl.patient pa ON pa.patient_id = o.patient_id
     WHERE pa.nhs_number IS NULL AND pa.nhs_number_as_recorded IS NULL
     UNION ALL
     SELECT o.pathway_id, 'V02', NULL,
            CASE WHEN pa.nhs_number IS NULL THEN 'the patient record''s NHS number is invalid'
-                ELSE 'the patient record''s NHS number is all one digit' END, census
-    FROM ptl.rtt_open_period o JOIN ptl.patient pa ON pa.patient_id = o.patient_id
+                ELSE 'the patient record''s NHS number is all one digit' END, $1
+    FROM ptl.rtt_open_period o /*scope:o*/ JOIN ptl.patient pa ON pa.patient_id = o.patient_id
     WHERE (pa.nhs_number IS NULL AND pa.nhs_number_as_recorded IS NOT NULL)
-       OR pa.nhs_number::text ~ '^(\d)\1\1 \1\1\1 \1\1\1\1$'
+       -- all one digit: nothing but the display form's two spaces is left
+       -- without it (a test as cheap as the comparison, unlike a pattern)
+       OR replace(pa.nhs_number::text, left(pa.nhs_number::text, 1), '') = '  '
     -- V03: starts after the census
     UNION ALL
-    SELECT r.pathway_id, 'V03', NULL, format('clock start %s is after the census %s', r.clock_start, census), census
-    FROM ptl.rtt_period r WHERE r.clock_start > census
+    SELECT r.pathway_id, 'V03', NULL, format('clock start %s is after the census %s', r.clock_start, $1), $1
+    FROM ptl.rtt_period r /*scope:r*/ WHERE r.clock_start > $1
     UNION ALL
-    SELECT p.pathway_id, 'V03', NULL, format('referral received %s is after the census %s', p.referral_received, census), census
-    FROM ptl.pathway p WHERE p.referral_received > census
+    SELECT p.pathway_id, 'V03', NULL, format('referral received %s is after the census %s', p.referral_received, $1), $1
+    FROM ptl.pathway p /*scope:p*/ WHERE p.referral_received > $1
     -- V04: stop before start
     UNION ALL
-    SELECT r.pathway_id, 'V04', NULL, format('period %s stops %s before it starts %s', r.period_no, r.clock_stop, r.clock_start), census
-    FROM ptl.rtt_period r WHERE r.clock_stop < r.clock_start
+    SELECT r.pathway_id, 'V04', NULL, format('period %s stops %s before it starts %s', r.period_no, r.clock_stop, r.clock_start), $1
+    FROM ptl.rtt_period r /*scope:r*/ WHERE r.clock_stop < r.clock_start
     -- V05: start before birth
     UNION ALL
-    SELECT o.pathway_id, 'V05', NULL, format('clock start %s is before the patient''s date of birth', o.clock_start), census
-    FROM ptl.rtt_open_period o JOIN ptl.patient pa ON pa.patient_id = o.patient_id
+    SELECT o.pathway_id, 'V05', NULL, format('clock start %s is before the patient''s date of birth', o.clock_start), $1
+    FROM ptl.rtt_open_period o /*scope:o*/ JOIN ptl.patient pa ON pa.patient_id = o.patient_id
     WHERE o.clock_start < pa.date_of_birth
     -- V06: unknown start
     UNION ALL
-    SELECT o.pathway_id, 'V06', NULL, format('period %s has no known clock start', o.period_no), census
-    FROM ptl.rtt_open_period o WHERE o.clock_start IS NULL
+    SELECT o.pathway_id, 'V06', NULL, format('period %s has no known clock start', o.period_no), $1
+    FROM ptl.rtt_open_period o /*scope:o*/ WHERE o.clock_start IS NULL
     -- V07: an open pathway recorded twice: the same NHS number and treatment
     -- function open on another record, or closed there but for the same
     -- referral (same date received), or the same UBRN on another record
     UNION ALL
-    SELECT v.pathway_id, 'V07', NULL, v.detail, census
+    SELECT v.pathway_id, 'V07', NULL, v.detail, $1
     FROM (SELECT a.pathway_id,
                  ptl.duplicate_pathway_detail(a.provider_org, b.provider_org, b.ppid_issuer, b.ppid,
                                               bo.pathway_id IS NOT NULL) AS detail
-          FROM ptl.rtt_open_period a
+          FROM ptl.rtt_open_period a /*scope:a*/
           JOIN ptl.pathway ap ON ap.pathway_id = a.pathway_id
           JOIN ptl.patient pa ON pa.patient_id = a.patient_id
           JOIN ptl.patient pb ON pb.nhs_number = pa.nhs_number
@@ -204,7 +364,7 @@ BEGIN
           SELECT a.pathway_id,
                  ptl.duplicate_pathway_detail(a.provider_org, b.provider_org, b.ppid_issuer, b.ppid,
                                               bo.pathway_id IS NOT NULL)
-          FROM ptl.rtt_open_period a
+          FROM ptl.rtt_open_period a /*scope:a*/
           JOIN ptl.pathway b ON b.ubrn = a.ubrn
           LEFT JOIN ptl.rtt_open_period bo ON bo.pathway_id = b.pathway_id
           WHERE b.pathway_id <> a.pathway_id
@@ -212,80 +372,79 @@ BEGIN
     -- V08: two providers report the same pathway
     UNION ALL
     SELECT a.pathway_id, 'V08', NULL,
-           format('%s also reports pathway %s %s as open', b.provider_org, a.ppid_issuer, a.ppid), census
-    FROM ptl.rtt_open_period a
+           format('%s also reports pathway %s %s as open', b.provider_org, a.ppid_issuer, a.ppid), $1
+    FROM ptl.rtt_open_period a /*scope:a*/
     JOIN ptl.rtt_open_period b ON b.ppid_issuer = a.ppid_issuer AND b.ppid = a.ppid
                               AND b.pathway_id <> a.pathway_id
     -- V09: dead patients still waiting
     UNION ALL
-    SELECT o.pathway_id, 'V09', NULL, 'the patient has died (a date of death is recorded); the pathway needs a 36 stop', census
-    FROM ptl.rtt_open_period o JOIN ptl.patient pa ON pa.patient_id = o.patient_id
-    WHERE pa.date_of_death <= census
+    SELECT o.pathway_id, 'V09', NULL, 'the patient has died (a date of death is recorded); the pathway needs a 36 stop', $1
+    FROM ptl.rtt_open_period o /*scope:o*/ JOIN ptl.patient pa ON pa.patient_id = o.patient_id
+    WHERE pa.date_of_death <= $1
     -- V10: nothing booked for too long
     UNION ALL
     SELECT o.pathway_id, 'V10', NULL,
-           format('nothing booked, no decision to admit, last event %s (%s days before the census)',
-                  o.last_event_date, census - o.last_event_date), census
-    FROM ptl.rtt_open_period o
+           format('nothing booked, no decision to admit, last event %s', o.last_event_date), $1
+    FROM ptl.rtt_open_period o /*scope:o*/
     WHERE NOT o.has_dta AND o.next_booked_date IS NULL
-      AND o.last_event_date < census - s.unbooked_days
+      AND o.last_event_date < $1 - $2
     -- V11: TCI date passed without an admission
     UNION ALL
-    SELECT w.pathway_id, 'V11', NULL, format('waiting-list entry %s: TCI %s has passed with no admission', w.entry_ref, w.tci_date), census
-    FROM ptl.waiting_list_entry w
-    WHERE w.removed_date IS NULL AND w.tci_date < census
+    SELECT w.pathway_id, 'V11', NULL, format('waiting-list entry %s: TCI %s has passed with no admission', w.entry_ref, w.tci_date), $1
+    FROM ptl.waiting_list_entry w /*scope:w*/
+    WHERE w.removed_date IS NULL AND w.tci_date < $1
       AND EXISTS (SELECT 1 FROM ptl.rtt_open_period o WHERE o.pathway_id = w.pathway_id)
       AND NOT EXISTS (SELECT 1 FROM ptl.pathway_event e
                       WHERE e.pathway_id = w.pathway_id AND e.kind = 'admission'
-                        AND e.event_date >= w.tci_date AND e.event_date <= census)
+                        AND e.event_date >= w.tci_date AND e.event_date <= $1)
     -- V12: decision to admit and waiting list disagree
     UNION ALL
-    SELECT o.pathway_id, 'V12', NULL, 'decision to admit recorded but no open waiting-list entry', census
-    FROM ptl.rtt_open_period o
+    SELECT o.pathway_id, 'V12', NULL, 'decision to admit recorded but no open waiting-list entry', $1
+    FROM ptl.rtt_open_period o /*scope:o*/
     WHERE o.has_dta
       AND NOT EXISTS (SELECT 1 FROM ptl.waiting_list_entry w
                       WHERE w.pathway_id = o.pathway_id AND w.removed_date IS NULL)
     UNION ALL
-    SELECT w.pathway_id, 'V12', NULL, format('waiting-list entry %s is open but the pathway has no open RTT clock', w.entry_ref), census
-    FROM ptl.waiting_list_entry w
+    SELECT w.pathway_id, 'V12', NULL, format('waiting-list entry %s is open but the pathway has no open RTT clock', w.entry_ref), $1
+    FROM ptl.waiting_list_entry w /*scope:w*/
     WHERE w.removed_date IS NULL
       AND NOT EXISTS (SELECT 1 FROM ptl.rtt_period r
                       WHERE r.pathway_id = w.pathway_id AND r.outcome = 'incomplete')
     -- V15, V16, V17, V25: events the engine ignored or doubted
     UNION ALL
-    SELECT i.pathway_id, i.rule_id, i.event_id, i.detail, census
-    FROM ptl.rtt_event_issue i
+    SELECT i.pathway_id, i.rule_id, i.event_id, i.detail, $1
+    FROM ptl.rtt_event_issue i /*scope:i*/
     WHERE i.rule_id IN ('V15', 'V16', 'V17', 'V25')
     -- V31: a referral recorded outside RTT, while no clock runs on the record
     UNION ALL
     SELECT i.pathway_id, i.rule_id, i.event_id,
-           i.detail || format(' (event of %s)', e.event_date), census
-    FROM ptl.rtt_event_issue i
+           i.detail || format(' (event of %s)', e.event_date), $1
+    FROM ptl.rtt_event_issue i /*scope:i*/
     JOIN ptl.pathway_event e ON e.event_id = i.event_id
     WHERE i.rule_id = 'V31'
       AND NOT EXISTS (SELECT 1 FROM ptl.rtt_period r WHERE r.pathway_id = i.pathway_id AND r.outcome = 'incomplete')
     -- V24, V27: only while the period is still open
     UNION ALL
     SELECT i.pathway_id, i.rule_id, i.event_id,
-           i.detail || format(' (event of %s)', e.event_date), census
-    FROM ptl.rtt_event_issue i
+           i.detail || format(' (event of %s)', e.event_date), $1
+    FROM ptl.rtt_event_issue i /*scope:i*/
     JOIN ptl.rtt_period r ON r.pathway_id = i.pathway_id AND r.period_no = i.period_no AND r.outcome = 'incomplete'
     JOIN ptl.pathway_event e ON e.event_id = i.event_id
     WHERE i.rule_id = 'V24'
-       OR (i.rule_id = 'V27' AND e.event_date < census - s.status_unknown_days)
+       OR (i.rule_id = 'V27' AND e.event_date < $1 - $3)
     -- V18: a new period reusing an earlier start
     UNION ALL
     SELECT b.pathway_id, 'V18', NULL,
-           format('period %s starts %s, the start of period %s', b.period_no, b.clock_start, a.period_no), census
-    FROM ptl.rtt_period a
+           format('period %s starts %s, the start of period %s', b.period_no, b.clock_start, a.period_no), $1
+    FROM ptl.rtt_period a /*scope:a*/
     JOIN ptl.rtt_period b ON b.pathway_id = a.pathway_id AND b.period_no > a.period_no
                          AND b.clock_start = a.clock_start
     -- V19: lost transfers
     UNION ALL
     SELECT rp.pathway_id, 'V19', NULL,
-           format('transferred out on %s; no record of %s %s at another provider', rp.transferred_out_on, p.ppid_issuer, p.ppid), census
-    FROM ptl.rtt_pathway rp JOIN ptl.pathway p ON p.pathway_id = rp.pathway_id
-    WHERE rp.transferred_out_on < census - s.lost_transfer_days
+           format('transferred out on %s; no record of %s %s at another provider', rp.transferred_out_on, p.ppid_issuer, p.ppid), $1
+    FROM ptl.rtt_pathway rp /*scope:rp*/ JOIN ptl.pathway p ON p.pathway_id = rp.pathway_id
+    WHERE rp.transferred_out_on < $1 - $4
       AND NOT EXISTS (SELECT 1 FROM ptl.pathway q
                       WHERE q.ppid_issuer = p.ppid_issuer AND q.ppid = p.ppid
                         AND q.provider_org <> p.provider_org)
@@ -293,14 +452,14 @@ BEGIN
     UNION ALL
     SELECT e.pathway_id, 'V20', e.event_id,
            format('transfer in gives clock start %s; %s started the clock on %s',
-                  e.ref_date, q.provider_org, sr.clock_start), census
-    FROM ptl.pathway_event e
+                  e.ref_date, q.provider_org, sr.clock_start), $1
+    FROM ptl.pathway_event e /*scope:e*/
     JOIN ptl.pathway p ON p.pathway_id = e.pathway_id
     JOIN ptl.pathway q ON q.ppid_issuer = p.ppid_issuer AND q.ppid = p.ppid AND q.provider_org <> p.provider_org
     JOIN ptl.rtt_pathway qp ON qp.pathway_id = q.pathway_id AND NOT qp.responsible
     JOIN LATERAL (SELECT r.clock_start FROM ptl.rtt_period r
                   WHERE r.pathway_id = q.pathway_id ORDER BY r.period_no DESC LIMIT 1) sr ON true
-    WHERE e.kind = 'transfer_in' AND e.event_date <= census
+    WHERE e.kind = 'transfer_in' AND e.event_date <= $1
       AND e.ref_date IS DISTINCT FROM sr.clock_start
     -- V23: outside RTT.  Such a record has no clock (ptl.rtt_compute), so
     -- the rule asks the engine what its clock would be: the records that
@@ -308,50 +467,86 @@ BEGIN
     UNION ALL
     SELECT p.pathway_id, 'V23', NULL,
            format('treatment function %s (%s) is not consultant-led: no RTT clock, though it would have been running since %s',
-                  t.tfc, t.name, coalesce(((c.periods)[cardinality(c.periods)]).clock_start::text, 'an unknown date')), census
-    FROM ptl.pathway p
+                  t.tfc, t.name, coalesce(((c.periods)[cardinality(c.periods)]).clock_start::text, 'an unknown date')), $1
+    FROM ptl.pathway p /*scope:p*/
     JOIN ptl.treatment_function_in_use t ON t.tfc = p.treatment_function AND NOT t.consultant_led
     CROSS JOIN LATERAL (
         SELECT ptl.rtt_periods_agg(e.event_date, e.event_time, e.kind, e.rtt_status, e.ref_date, e.site_code,
-                                   e.treatment_function, e.event_id, census,
-                                   p.referral_priority = 'two_week_wait' AND NOT s.two_week_wait_first_dna_nullifies,
-                                   s.dna_discharge_stop, s.death_stop) AS periods
+                                   e.treatment_function, e.event_id, $1,
+                                   p.referral_priority = 'two_week_wait' AND NOT $6,
+                                   $7, $8) AS periods
         FROM ptl.pathway_event e WHERE e.pathway_id = p.pathway_id) c
     WHERE ((c.periods)[cardinality(c.periods)]).outcome = 'incomplete'
     -- V26: validation due
     UNION ALL
     SELECT o.pathway_id, 'V26', NULL,
-           format('waiting %s days; not validated since %s', o.days_waited,
+           format('clock started %s; not validated since %s', o.clock_start,
                   coalesce((SELECT max(v.validated_on)::text FROM ptl.pathway_validation v
-                            WHERE v.pathway_id = o.pathway_id), 'ever')), census
-    FROM ptl.rtt_open_period o
+                            WHERE v.pathway_id = o.pathway_id), 'ever')), $1
+    FROM ptl.rtt_open_period o /*scope:o*/
     WHERE o.days_waited > 84
       AND NOT EXISTS (SELECT 1 FROM ptl.pathway_validation v
                       WHERE v.pathway_id = o.pathway_id
-                        AND v.validated_on > census - s.revalidate_days AND v.validated_on <= census)
+                        AND v.validated_on > $1 - $5 AND v.validated_on <= $1)
     -- V32: the pathway's records (its patient, the pathway, its events and
     -- entries) loaded with a fault no later delivery has resolved; an NHS
     -- number is V01/V02's, and a placeholder the reference data has since
     -- resolved is no longer a fault.
     UNION ALL
     SELECT o.pathway_id, 'V32', NULL,
-           string_agg(DISTINCT format('%s.%s: %s', w.extract, w.column_name, w.reason), '; '), census
-    FROM ptl.rtt_open_period o
-    JOIN ptl.load_warning w ON w.resolved_in IS NULL
-                           AND (w.pathway_id = o.pathway_id OR (w.pathway_id IS NULL AND w.patient_id = o.patient_id))
+           string_agg(DISTINCT format('%s.%s: %s', w.extract, w.column_name, w.reason), '; '), $1
+    -- (the unresolved warnings first, each on its pathway or its patient's)
+    FROM (SELECT w.pathway_id, w.extract, w.column_name, w.reason, w.value
+          FROM ptl.load_warning w WHERE w.resolved_in IS NULL AND w.pathway_id IS NOT NULL
+          UNION ALL
+          SELECT p.pathway_id, w.extract, w.column_name, w.reason, w.value
+          FROM ptl.load_warning w JOIN ptl.pathway p ON p.patient_id = w.patient_id
+          WHERE w.resolved_in IS NULL AND w.pathway_id IS NULL) w
+    JOIN ptl.rtt_open_period o /*scope:o*/ ON o.pathway_id = w.pathway_id
     WHERE w.column_name <> 'nhs_number'
       AND NOT (w.reason = 'placeholder_site' AND EXISTS (SELECT 1 FROM ptl.site x WHERE x.site_code = w.value AND NOT x.placeholder))
       AND NOT (w.reason = 'placeholder_commissioner'
                AND EXISTS (SELECT 1 FROM ptl.commissioner x WHERE x.commissioner_code = w.value AND NOT x.placeholder))
       AND NOT (w.reason = 'placeholder_treatment_function'
                AND EXISTS (SELECT 1 FROM ptl.treatment_function x WHERE x.tfc = w.value AND NOT x.placeholder))
-    GROUP BY o.pathway_id;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    RETURN n;
+    GROUP BY o.pathway_id
+    $q$;
+    IF NOT everything THEN
+        q := regexp_replace(q, 'ptl\.rtt_open_period (\w+) /\*scope:\1\*/', 'pg_temp.validation_open_period \1', 'g');
+    END IF;
+    q := regexp_replace(q, '/\*scope:(\w+)\*/',
+                        CASE WHEN everything THEN ''
+                             ELSE 'JOIN pg_temp.validation_scope vs_\1 ON vs_\1.pathway_id = \1.pathway_id' END, 'g');
+    EXECUTE q USING census, s.unbooked_days, s.status_unknown_days, s.lost_transfer_days, s.revalidate_days,
+                    s.two_week_wait_first_dna_nullifies, s.dna_discharge_stop, s.death_stop;
+
+    -- Replace the issues of the pathways looked at: those no longer found
+    -- go, new ones come; one found again keeps its row (and first census).
+    EXECUTE format($q$
+        DELETE FROM ptl.validation_issue v %s
+        NOT EXISTS (SELECT 1 FROM pg_temp.validation_found f
+                    WHERE f.pathway_id = v.pathway_id AND f.rule_id = v.rule_id
+                      AND f.event_id IS NOT DISTINCT FROM v.event_id AND f.detail = v.detail)$q$,
+        CASE WHEN everything THEN 'WHERE'
+             ELSE 'USING pg_temp.validation_scope z WHERE z.pathway_id = v.pathway_id AND' END);
+    INSERT INTO ptl.validation_issue (pathway_id, rule_id, event_id, detail, census)
+    SELECT DISTINCT f.pathway_id, f.rule_id, f.event_id, f.detail, f.census
+    FROM pg_temp.validation_found f
+    WHERE NOT EXISTS (SELECT 1 FROM ptl.validation_issue v
+                      WHERE v.pathway_id = f.pathway_id AND v.rule_id = f.rule_id
+                        AND v.event_id IS NOT DISTINCT FROM f.event_id AND v.detail = f.detail);
+    RETURN (SELECT count(*) FROM ptl.validation_issue);
 END
 $$;
+COMMENT ON FUNCTION ptl.validate(date, date) IS
+    'Internal to ptl.refresh: runs every implemented validation rule at a census into ptl.validation_issue, over every pathway (last_census NULL, or after it) or over those whose issues can have changed since the refresh at last_census (ptl.validation_scope); an issue found again keeps its row; returns the number of issues stored';
+
+CREATE FUNCTION ptl.validate(census date) RETURNS bigint
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+RETURN ptl.validate(census, NULL);
 COMMENT ON FUNCTION ptl.validate(date) IS
-    'Runs every implemented validation rule over the stored clocks at a census into ptl.validation_issue (called by ptl.refresh); returns the number of issues';
+    'Runs every implemented validation rule over the stored clocks of every pathway at a census into ptl.validation_issue (an issue found again keeps its row); returns the number of issues';
 
 CREATE VIEW ptl.validation_issues AS
 SELECT i.rule_id, r.severity, r.title, i.pathway_id, p.provider_org, p.site_code,
@@ -373,7 +568,7 @@ COMMENT ON COLUMN ptl.validation_issues.ppid IS 'PPID';
 COMMENT ON COLUMN ptl.validation_issues.local_patient_id IS 'Hospital number';
 COMMENT ON COLUMN ptl.validation_issues.event_id IS 'Event concerned, if any';
 COMMENT ON COLUMN ptl.validation_issues.detail IS 'What is wrong';
-COMMENT ON COLUMN ptl.validation_issues.census IS 'Census of the refresh that found it';
+COMMENT ON COLUMN ptl.validation_issues.census IS 'Census of the refresh that first found it';
 
 CREATE VIEW ptl.validation_summary AS
 SELECT p.provider_org, r.rule_id, r.severity, r.title,
