@@ -727,6 +727,10 @@ COMMENT ON FUNCTION ptl.extract_value_problem(ptl.extract_column, text, date) IS
 CREATE FUNCTION ptl.load_check_columns(batch bigint, extract_name text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
+-- The work table is analysed for the row rules' joins (row counts, how
+-- many rows are still good, distinct keys); a sample of 3,000 rows tells
+-- them that as well as the default 30,000 and costs a tenth.
+SET default_statistics_target = 10
 AS $$
 DECLARE
     opened date := (SELECT b.opened_at::date FROM ptl.batch b WHERE b.batch_id = load_check_columns.batch);
