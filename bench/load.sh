@@ -2,8 +2,10 @@
 # Benchmark: load N generated referrals (default 1,000,000) through the staging
 # path with ptl.load(), and the same staged rows with a plain INSERT ... SELECT
 # that validates in SQL (regular expressions, a SQL Modulus 11, code lists,
-# joins for parents).  Same data, same cluster, same run; prints rows/second
-# for both and the ratio.
+# joins for parents); then the floor: the rows ptl.load() wrote, written again
+# into the same emptied tables by a bare INSERT ... SELECT (no validation).
+# Same data, same cluster, same run; prints rows/second for the three and the
+# ratios ptl/baseline and ptl/floor.
 #   bench/load.sh [referrals]
 set -euo pipefail
 cd "$(dirname "$0")/.."
