@@ -42,6 +42,13 @@ read -r org tfc list_rows < <(psql -At -F ' ' -c "
     SELECT provider_org, treatment_function, count(*) FROM ptl.ptl_entry
     WHERE provider_org = (SELECT provider_org FROM ptl.ptl_entry GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1)
     GROUP BY 1, 2 ORDER BY 3 DESC, 2 LIMIT 1")
+# and a typical list: the provider's treatment function of median size
+read -r tfc_mid mid_rows < <(psql -At -F ' ' -c "
+    SELECT treatment_function, n FROM (
+        SELECT treatment_function, count(*) AS n, row_number() OVER (ORDER BY count(*), treatment_function) AS k,
+               count(*) OVER () AS lists
+        FROM ptl.ptl_entry WHERE provider_org = '$org' GROUP BY 1) l
+    WHERE k = (lists + 1) / 2")
 pathway=$(psql -At -c "SELECT pathway_id FROM ptl.ptl_entry WHERE provider_org = '$org' AND treatment_function = '$tfc'
                        AND waiting_list_entry_id IS NOT NULL ORDER BY list_position OFFSET 100 LIMIT 1")
 psql -c "
@@ -56,6 +63,7 @@ psql -c "
 read -r ptl_rows provider_rows < <(psql -At -F ' ' -c "SELECT count(*), count(*) FILTER (WHERE provider_org = '$org') FROM ptl.ptl_entry")
 
 q_list() { echo "SELECT * FROM $1 WHERE provider_org = '$org' AND treatment_function = '$tfc' ORDER BY list_position;"; }
+q_mid() { echo "SELECT * FROM $1 WHERE provider_org = '$org' AND treatment_function = '$tfc_mid' ORDER BY list_position;"; }
 q_row() { echo "SELECT * FROM $1 WHERE pathway_id = $pathway;"; }
 q_head() { echo "SELECT * FROM $1 WHERE provider_org = '$org';"; }
 
@@ -79,7 +87,7 @@ same_rows() {   # role stored_query computed_query
 
 declare -A out
 for role in bench_bi_ics bench_bi_trust; do
-    for q in list row head; do
+    for q in list mid row head; do
         case $q in
             head) stored=$(q_head ptl.ptl_headline); computed=$(q_head bench.ptl_headline_computed) ;;
             *) stored=$(q_$q ptl.ptl); computed=$(q_$q bench.ptl_computed) ;;
@@ -96,12 +104,13 @@ steps=$(psql -At -c "SELECT step_times FROM ptl.refresh_status LIMIT 1" 2>/dev/n
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", a / (b > 0 ? b : 0.001) }'; }
 echo
 echo "BI latency: $n referrals, $ptl_rows on the PTL, $provider_rows at $org (the largest trust)"
-echo "list: $org treatment function $tfc, $list_rows rows (its largest); row: pathway $pathway; head: ptl_headline for $org"
+echo "list: $org treatment function $tfc, $list_rows rows (its largest); mid: $tfc_mid, $mid_rows rows (its median list)"
+echo "row: pathway $pathway; head: ptl_headline for $org"
 echo "medians of $runs runs (stored) and $base_runs runs (computed as read), ms, each query planned and every row sent"
 printf '%-34s %10s %12s %8s %6s\n' "query" "stored ms" "computed ms" "ratio" "same"
 for role in bench_bi_ics bench_bi_trust; do
     who=${role#bench_bi_}
-    for q in list row head; do
+    for q in list mid row head; do
         printf '%-34s %10s %12s %8s %6s\n' "$who reader: $q ($(rows_as $role "$(case $q in head) q_head ptl.ptl_headline ;; *) q_$q ptl.ptl ;; esac)") rows)" \
             "${out[$role.$q.stored]}" "${out[$role.$q.computed]}" \
             "$(ratio "${out[$role.$q.computed]}" "${out[$role.$q.stored]}")x" "${out[$role.$q.same]}"
@@ -110,7 +119,7 @@ done
 echo "trust reader's list query uses ptl_entry_list_idx: $trust_index"
 [ -n "$steps" ] && echo "refresh steps: $steps"
 for role in bench_bi_ics bench_bi_trust; do
-    for q in list row head; do
+    for q in list mid row head; do
         [ "${out[$role.$q.same]}" = yes ] || { echo "the stored and computed PTL disagree ($role, $q)" >&2; exit 1; }
     done
 done

@@ -5,7 +5,7 @@
 -- refreshes shows at the next refresh, ptl's own open outbound actions at
 -- once; a trust's reader's query for one list reads the list's index.
 BEGIN;
-SELECT plan(23);
+SELECT plan(24);
 
 CREATE EXTENSION IF NOT EXISTS ptl_synth;
 SELECT count(*) FROM ptl_synth.generate(4000, seed => 7) b, ptl.load(b) l;
@@ -112,6 +112,10 @@ SELECT p.provider_org, 'transfer_out', p.pathway_id, p.ppid_issuer, p.ppid, p.tr
 FROM trust_sees t JOIN ptl.pathway p USING (pathway_id)
 WHERE p.provider_org <> (SELECT org FROM trust);
 GRANT SELECT ON trust, trust_sees TO ptl_stored_trust;
+
+SELECT cmp_ok((SELECT count(*) FROM trust_sees t JOIN ptl.pathway p USING (pathway_id)
+               WHERE p.provider_org <> (SELECT org FROM trust)), '>', 0::bigint,
+              '(the trust sees other providers'' pathways through transfers, with their open actions)');
 
 SET LOCAL ROLE ptl_stored_trust;
 SELECT is(pg_temp.differs('SELECT * FROM ptl.ptl', 'SELECT * FROM bench.ptl_computed'), 0::bigint,
