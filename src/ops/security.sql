@@ -554,6 +554,7 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
     ('function', 'ptl.mutual_aid_suggestions(text,text,integer,integer,integer,integer,ptl.clinical_priority[])', 'any', 'caller'),
     ('function', 'ptl.mutual_aid_suggestions_csv(text,text)', 'any', 'caller'),
     ('function', 'ptl.my_organisations()', 'any', 'caller'),
+    ('function', 'ptl.my_transferred_pathways()', 'any', 'caller'),
     ('function', 'ptl.nhs_number_cmp(ptl.nhs_number,ptl.nhs_number)', 'any', 'caller'),
     ('function', 'ptl.nhs_number_eq(ptl.nhs_number,ptl.nhs_number)', 'any', 'caller'),
     ('function', 'ptl.nhs_number_from_bigint(bigint)', 'any', 'caller'),

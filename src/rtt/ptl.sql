@@ -245,6 +245,18 @@ COMMENT ON FUNCTION ptl.rank_ptl() IS
 -- otherwise see, or an error quote, another organisation's rows); equality
 -- on the provider, treatment function or pathway, which cannot leak, is
 -- still pushed down to the table's indexes.
+-- The pathway records the current user sees through transfers, as a
+-- function: the view's hashed look-up then costs what it does (a few rows,
+-- built only when a row of another provider is tested), not an estimate of
+-- every pathway of the user's organisations, which took a one-list query
+-- past jit_above_cost (48 ms of compiling at a million referrals).
+CREATE FUNCTION ptl.my_transferred_pathways() RETURNS SETOF bigint
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1000
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$ SELECT t.pathway_id FROM ptl.transferred_pathway_visible t $$;
+COMMENT ON FUNCTION ptl.my_transferred_pathways() IS
+    'Pathway records the current user sees because they were transferred to or from one of its organisations (ptl.transferred_pathway_visible), for ptl.ptl';
+
 CREATE VIEW ptl.ptl WITH (security_barrier) AS
 SELECT e.pathway_id, e.period_no, e.patient_id,
        CASE WHEN (SELECT ptl.may_identify()) THEN e.nhs_number END AS nhs_number,
@@ -278,7 +290,7 @@ LEFT JOIN (
     GROUP BY a.pathway_id) oa ON oa.pathway_id = e.pathway_id
 WHERE (SELECT ptl.sees_all_organisations())
    OR e.provider_org = ANY ((SELECT ptl.my_organisations())::text[])
-   OR e.pathway_id IN (SELECT t.pathway_id FROM ptl.transferred_pathway_visible t);
+   OR e.pathway_id IN (SELECT ptl.my_transferred_pathways());
 COMMENT ON VIEW ptl.ptl IS
     'The patient tracking list: every incomplete RTT period a provider reports (clinical responsibility not transferred), at the census of the last ptl.refresh()';
 COMMENT ON COLUMN ptl.ptl.pathway_id IS 'Pathway record';
