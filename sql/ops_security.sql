@@ -71,7 +71,7 @@ SELECT patient_id, org_code FROM ptl.patient ORDER BY 1;
 SELECT nhs_number FROM ptl.patient;
 SELECT * FROM ptl.patient;
 SELECT provider_org, count(*) FROM ptl.census_snapshot GROUP BY 1 ORDER BY 1;
-SELECT provider_org, treatment_function, list_size FROM ptl.ptl_headline ORDER BY 1;
+SELECT provider_org, treatment_function, list_size FROM ptl.ptl_headline ORDER BY 1, 2;
 SELECT count(*) AS events FROM ptl.pathway_event;
 SELECT role_name, org_code FROM ptl.user_organisation;
 UPDATE ptl.waiting_list_entry SET clinical_priority = 'P2';

@@ -88,21 +88,23 @@ SELECT count(*) AS positioned, count(DISTINCT (waiting_list_entry_id IS NULL, li
 FROM ptl WHERE provider_org = 'RR1' AND list_position IS NOT NULL;
 
 -- Policy switch: longest RTT wait first (urgent still first, set-aside
--- still aside).
+-- still aside), from the next refresh (the PTL is as at the last refresh).
 INSERT INTO risk_setting (order_policy) VALUES ('longest_wait');
+CALL refresh('2025-03-01');
 SELECT local_patient_id AS patient, clinical_priority, clock_start, days_waited, list_position
 FROM ptl WHERE provider_org = 'RR1' AND waiting_list_entry_id IS NOT NULL
 ORDER BY list_position NULLS LAST, local_patient_id;
 INSERT INTO risk_setting (order_policy) VALUES ('clinical_priority');
 
 -- Priority review: W5 is re-prioritised P2 -> P4 on 25 February and drops
--- to the foot of the P2-P4 group; a review dated after the census does not
--- count yet.  The history keeps both writers: the source system's priority
--- at listing and the clinician's review.
+-- to the foot of the P2-P4 group from the next refresh; a review dated
+-- after the census does not count yet.  The history keeps both writers:
+-- the source system's priority at listing and the clinician's review.
 SELECT review_clinical_priority(entry_id, 'P4', 'Ms Surgeon', '2025-02-25', 'Symptoms settled') > 0 AS reviewed
 FROM waiting_list_entry WHERE entry_ref = 'WL-W5';
 SELECT review_clinical_priority(entry_id, 'P2', 'Ms Surgeon', '2025-03-05') > 0 AS future_review
 FROM waiting_list_entry WHERE entry_ref = 'WL-W3';
+CALL refresh('2025-03-01');
 SELECT local_patient_id AS patient, clinical_priority, list_position
 FROM ptl WHERE provider_org = 'RR1' AND local_patient_id IN ('W3', 'W5', 'N1') ORDER BY list_position;
 SELECT e.entry_ref, h.priority, h.valid_from, h.source, h.reviewed_by, h.reason

@@ -231,6 +231,7 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as, 
     ('table', 'ptl.rtt_event_issue', 'rows', NULL, 'pathway', NULL, NULL),
     ('table', 'ptl.rtt_dirty_pathway', 'work', NULL, 'pathway', NULL, NULL),
     ('table', 'ptl.census_snapshot', 'rows', NULL, 'pathway', NULL, 'its monthly partitions are granted nothing: read through this table'),
+    ('table', 'ptl.ptl_entry', 'rows_withheld', NULL, 'pathway', NULL, 'the PTL as the last refresh stored it; readers read it through ptl.ptl'),
     ('table', 'ptl.validation_issue', 'rows', NULL, 'pathway', NULL, NULL),
     ('table', 'ptl.pathway_validation', 'rows', NULL, 'pathway', NULL, NULL),
     ('table', 'ptl.validation_contact', 'rows', NULL, 'pathway', NULL, NULL),
@@ -294,6 +295,8 @@ INSERT INTO ptl.access_withheld_column (table_name, column_name, reason) VALUES
     ('ptl.patient', 'date_of_death', 'date of death'),
     ('ptl.patient', 'postcode', 'address'),
     ('ptl.patient', 'address_line_1', 'address'),
+    ('ptl.ptl_entry', 'local_patient_id', 'hospital number'),
+    ('ptl.ptl_entry', 'nhs_number', 'NHS number'),
     ('ptl.rejected_row', 'value', 'a delivered value, which may be an identifier'),
     ('ptl.rejected_row', 'raw', 'the delivered row, identifiers included'),
     ('ptl.load_warning', 'value', 'a delivered value, which may be an identifier'),
@@ -304,7 +307,7 @@ INSERT INTO ptl.access_withheld_column (table_name, column_name, reason) VALUES
 
 -- Views run with the caller's rights, so that row-level security applies
 -- through them, except two that must see every row to do their work: the
--- PTL (each provider's list is numbered whole, then filtered) and the
+-- PTL (its rows stored with identifiers, shown filtered and masked) and the
 -- transfers a pathway policy looks up.  Those are security barriers.  A
 -- view over a column kept back from readers is for ptl_identifiable.
 INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as, note)
@@ -339,7 +342,7 @@ VALUES
     ('view', 'ptl.procedure_duration_history', 'view', 'caller', NULL),
     ('view', 'ptl.provider_type_activity', 'view', 'caller', NULL),
     ('view', 'ptl.provider_waits', 'view', 'caller', NULL),
-    ('view', 'ptl.ptl', 'view', 'owner', 'numbers each provider''s list whole, then shows a user its own rows and blanks identifiers unless it may see them'),
+    ('view', 'ptl.ptl', 'view', 'owner', 'shows a user its own rows of the stored PTL (each provider''s list numbered whole by the refresh) and blanks identifiers unless it may see them'),
     ('view', 'ptl.ptl_headline', 'view', 'caller', NULL),
     ('view', 'ptl.ptl_risk', 'view_withheld', 'caller', NULL),
     ('view', 'ptl.quarantine_summary', 'load_view', 'caller', 'also for the loaders who sent the batches'),
@@ -406,6 +409,7 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
     ('function', 'ptl.extract_column_fails(ptl.extract_column,date)', 'internal', 'caller'),
     ('function', 'ptl.extract_column_is_text(ptl.extract_column)', 'internal', 'caller'),
     ('function', 'ptl.extract_value_problem(ptl.extract_column,text,date)', 'internal', 'caller'),
+    ('function', 'ptl.forget_ptl_entries()', 'internal', 'caller'),
     ('function', 'ptl.input_problem_text(ptl.input_problem,boolean)', 'internal', 'caller'),
     ('function', 'ptl.journey_stage_rule_changed()', 'internal', 'caller'),
     ('function', 'ptl.load_check_columns(bigint,text)', 'internal', 'caller'),
@@ -556,6 +560,7 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
     ('function', 'ptl.mutual_aid_suggestions(text,text,integer,integer,integer,integer,ptl.clinical_priority[])', 'any', 'caller'),
     ('function', 'ptl.mutual_aid_suggestions_csv(text,text)', 'any', 'caller'),
     ('function', 'ptl.my_organisations()', 'any', 'caller'),
+    ('function', 'ptl.my_transferred_pathways()', 'any', 'caller'),
     ('function', 'ptl.nhs_number_cmp(ptl.nhs_number,ptl.nhs_number)', 'any', 'caller'),
     ('function', 'ptl.nhs_number_eq(ptl.nhs_number,ptl.nhs_number)', 'any', 'caller'),
     ('function', 'ptl.nhs_number_from_bigint(bigint)', 'any', 'caller'),
@@ -595,9 +600,9 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
     ('function', 'ptl.propose_theatre_lists(date,date,date)', 'any', 'caller'),
     ('function', 'ptl.provider_waits_for(bigint,double precision)', 'any', 'caller'),
     ('function', 'ptl.provider_waits_near(text,text,double precision,date)', 'any', 'caller'),
-    ('function', 'ptl.provisional_action_text(bigint)', 'any', 'caller'),
     ('function', 'ptl.queue_check(text,double precision,boolean)', 'any', 'caller'),
     ('function', 'ptl.queue_load(double precision,double precision)', 'any', 'caller'),
+    ('function', 'ptl.rank_ptl()', 'any', 'caller'),
     ('function', 'ptl.refresh_run_is_live(integer,timestamp with time zone)', 'any', 'caller'),
     ('function', 'ptl.refresh_step(jsonb,text,timestamp with time zone,bigint)', 'any', 'caller'),
     ('function', 'ptl.reject_theatre_proposal(bigint,text,text)', 'any', 'caller'),

@@ -253,18 +253,6 @@ $$;
 COMMENT ON FUNCTION ptl.mark_outbound_sent(text, timestamptz) IS
     'Marks a provider''s proposed outbound actions decided by a time as sent to its PAS team at that time; returns how many';
 
--- The actions ptl.ptl shows beside a pathway still on the list (a TCI
--- booked in theatre, a transfer received): the open ones, newest first.
-CREATE FUNCTION ptl.provisional_action_text(pathway bigint) RETURNS text
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, ptl, pg_temp
-RETURN (SELECT string_agg(format('%s %s (%s, action %s)', a.action_kind, a.action_date, a.state, a.action_id),
-                          '; ' ORDER BY a.action_id DESC)
-        FROM ptl.outbound_action a
-        WHERE a.pathway_id = provisional_action_text.pathway AND a.state IN ('proposed', 'sent'));
-COMMENT ON FUNCTION ptl.provisional_action_text(bigint) IS
-    'The open (proposed or sent) outbound actions of a pathway record in words, e.g. "book_tci 2025-04-10 (sent, action 7)"; NULL when none';
-
 -- OUT3..OUT8: resolves the open actions against what the extracts hold.
 -- Run by ptl.refresh after loading, before the clocks are computed, so a
 -- withdrawn provisional event is out of the clock in the same refresh.

@@ -4,6 +4,122 @@
 -- it; headline measures; the clock as at any census.
 -- ---------------------------------------------------------------------------
 
+-- The PTL is stored, not computed as it is read (docs/rtt-engine.md, "The
+-- PTL as at the last refresh"): ptl.refresh computes every row and its place
+-- on its list once, at the census of its clocks, into ptl.ptl_entry, and the
+-- view ptl.ptl reads that table.  A BI tool's query for one provider's
+-- treatment function is then an index scan of that list, not a numbering of
+-- the whole ICS; what changes between refreshes (a waiting-list entry
+-- edited, a priority reviewed, a validation issue resolved) shows at the
+-- next refresh, like the clocks themselves.  Only what depends on the
+-- reader (which rows, whether identifiers show) and ptl's own open outbound
+-- actions are decided as the view is read.
+CREATE TABLE ptl.ptl_entry (
+    pathway_id              bigint NOT NULL,
+    period_no               int NOT NULL,
+    patient_id              bigint NOT NULL,
+    nhs_number              ptl.nhs_number,
+    local_patient_id        text,
+    provider_org            text NOT NULL,
+    site_code               text,
+    treatment_function      text NOT NULL,
+    treatment_function_name text,
+    rtt_line                text,
+    commissioner_code       text,
+    ppid_issuer             text NOT NULL,
+    ppid                    text NOT NULL,
+    referral_priority       ptl.referral_priority,
+    census                  date NOT NULL,
+    clock_start             date,
+    days_waited             int,
+    week_band               int,
+    has_dta                 boolean NOT NULL,
+    waiting_list_entry_id   bigint,
+    decision_to_admit       date,
+    clinical_priority       ptl.clinical_priority,
+    procedure_code          text,
+    tci_date                date,
+    next_booked_date        date,
+    next_booked_kind        ptl.event_kind,
+    validation_issues       text[] NOT NULL,
+    suspended_days          int,
+    days_on_list            int,
+    target_days             int,
+    target_date             date,
+    target_elapsed          ptl.target_elapsed,
+    order_group             text NOT NULL
+                            CHECK (order_group IN ('urgent', 'by_target', 'unprioritised', 'set_aside', 'non_admitted')),
+    list_position           bigint,
+    PRIMARY KEY (pathway_id, period_no),
+    CONSTRAINT ptl_entry_position_unless_set_aside CHECK ((list_position IS NULL) = (order_group = 'set_aside')),
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
+    CONSTRAINT ptl_entry_census_in_range CHECK (ptl.in_storage_range(census)),
+    CONSTRAINT ptl_entry_clock_start_in_range CHECK (ptl.in_storage_range(clock_start)),
+    CONSTRAINT ptl_entry_decision_to_admit_in_range CHECK (ptl.in_storage_range(decision_to_admit)),
+    CONSTRAINT ptl_entry_tci_date_in_range CHECK (ptl.in_storage_range(tci_date)),
+    CONSTRAINT ptl_entry_next_booked_date_in_range CHECK (ptl.in_storage_range(next_booked_date)),
+    CONSTRAINT ptl_entry_target_date_in_range CHECK (ptl.in_storage_range(target_date))
+);
+-- A provider's treatment function list in its order (both lists, admitted
+-- and non-admitted, are numbered from 1); one pathway by the primary key.
+CREATE INDEX ptl_entry_list_idx ON ptl.ptl_entry (provider_org, treatment_function, list_position);
+COMMENT ON TABLE ptl.ptl_entry IS
+    'The PTL as ptl.refresh computed it at the census of its clocks: one row per incomplete RTT period a provider reports, with its place on its list (read it through ptl.ptl, which adds what depends on the reader)';
+COMMENT ON COLUMN ptl.ptl_entry.pathway_id IS 'Pathway record';
+COMMENT ON COLUMN ptl.ptl_entry.period_no IS 'RTT period on it';
+COMMENT ON COLUMN ptl.ptl_entry.patient_id IS 'Patient record';
+COMMENT ON COLUMN ptl.ptl_entry.nhs_number IS 'NHS number at the refresh (NULL when missing or invalid); kept back from readers who may not see identifiers';
+COMMENT ON COLUMN ptl.ptl_entry.local_patient_id IS 'Hospital number at the refresh; kept back from readers who may not see identifiers';
+COMMENT ON COLUMN ptl.ptl_entry.provider_org IS 'Reporting provider';
+COMMENT ON COLUMN ptl.ptl_entry.site_code IS 'Managing site';
+COMMENT ON COLUMN ptl.ptl_entry.treatment_function IS 'Treatment function code';
+COMMENT ON COLUMN ptl.ptl_entry.treatment_function_name IS 'Treatment function name';
+COMMENT ON COLUMN ptl.ptl_entry.rtt_line IS 'Line of the RTT return';
+COMMENT ON COLUMN ptl.ptl_entry.commissioner_code IS 'Commissioner';
+COMMENT ON COLUMN ptl.ptl_entry.ppid_issuer IS 'PPID issuer';
+COMMENT ON COLUMN ptl.ptl_entry.ppid IS 'Patient pathway identifier';
+COMMENT ON COLUMN ptl.ptl_entry.referral_priority IS 'Referral priority';
+COMMENT ON COLUMN ptl.ptl_entry.census IS 'Census date of the waits (the last refresh''s)';
+COMMENT ON COLUMN ptl.ptl_entry.clock_start IS 'Clock start (NULL: unknown)';
+COMMENT ON COLUMN ptl.ptl_entry.days_waited IS 'Days waited at the census';
+COMMENT ON COLUMN ptl.ptl_entry.week_band IS 'Published weekly band 0..104';
+COMMENT ON COLUMN ptl.ptl_entry.has_dta IS 'A decision to admit was recorded in the period (Part 2A)';
+COMMENT ON COLUMN ptl.ptl_entry.waiting_list_entry_id IS 'Open waiting-list entry at the census (NULL: not on the admitted list)';
+COMMENT ON COLUMN ptl.ptl_entry.decision_to_admit IS 'Decision-to-admit date of the open waiting-list entry';
+COMMENT ON COLUMN ptl.ptl_entry.clinical_priority IS 'Clinical priority in force at the census';
+COMMENT ON COLUMN ptl.ptl_entry.procedure_code IS 'Intended procedure (OPCS-4)';
+COMMENT ON COLUMN ptl.ptl_entry.tci_date IS 'TCI date on the waiting-list entry';
+COMMENT ON COLUMN ptl.ptl_entry.next_booked_date IS 'Next booked date';
+COMMENT ON COLUMN ptl.ptl_entry.next_booked_kind IS 'Kind of the next booked event';
+COMMENT ON COLUMN ptl.ptl_entry.validation_issues IS 'Validation rules the pathway broke at the refresh';
+COMMENT ON COLUMN ptl.ptl_entry.suspended_days IS 'Days suspended since listing';
+COMMENT ON COLUMN ptl.ptl_entry.days_on_list IS 'Days on the admitted list at the census, suspended days excluded';
+COMMENT ON COLUMN ptl.ptl_entry.target_days IS 'Target days of the clinical priority';
+COMMENT ON COLUMN ptl.ptl_entry.target_date IS 'Date the clinical priority target is reached';
+COMMENT ON COLUMN ptl.ptl_entry.target_elapsed IS 'Days on list over target days, exactly ordered';
+COMMENT ON COLUMN ptl.ptl_entry.order_group IS 'urgent, by_target, unprioritised, set_aside (no position) or non_admitted';
+COMMENT ON COLUMN ptl.ptl_entry.list_position IS 'Place in the provider''s treatment function list (admitted and non-admitted numbered separately), 1 first';
+
+-- A pathway record deleted (it cannot be while it has events or a waiting
+-- list entry, so in practice a test's or a migration's clean-up) leaves the
+-- PTL at once, as its clocks do (ptl.rtt_pathway cascades): a statement
+-- trigger, not a foreign key, so that the refresh's rewrite of the PTL pays
+-- no check per row.
+CREATE FUNCTION ptl.forget_ptl_entries() RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$
+BEGIN
+    DELETE FROM ptl.ptl_entry e USING (SELECT DISTINCT pathway_id FROM changed_rows) g
+    WHERE e.pathway_id = g.pathway_id;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION ptl.forget_ptl_entries() IS
+    'Trigger: takes deleted pathway records off the stored PTL (ptl.ptl_entry)';
+CREATE TRIGGER pathway_deleted_leaves_ptl AFTER DELETE ON ptl.pathway
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.forget_ptl_entries();
+
 -- The order (clinical-theatre.md 1.7; docs/risk.md): within each provider's
 -- treatment function, the admitted list and the non-admitted list are each
 -- numbered from 1.  On the admitted list P1a/P1b come first, then P2-P4
@@ -16,111 +132,165 @@
 -- whose clock start is unknown (a transfer in without the original start)
 -- stays on the list, its wait NULL, after every known start of its group
 -- (NULLS LAST), and validation rule V06 flags it (docs/rtt-engine.md).
---
--- Access (ops/access.sql): the view runs with its owner's rights, so each
--- provider's list is numbered whole, then shows a user the rows of its
--- organisations (and of pathways transferred to or from them), with the NHS
--- number and hospital number blank unless it may see identifiers.  It is a
--- security barrier: a condition a user writes is applied only to the rows
--- the view shows it, never first (a cheap function could otherwise see, or
--- an error quote, another organisation's rows).
-CREATE VIEW ptl.ptl WITH (security_barrier) AS
-SELECT l.* FROM (
-SELECT o.pathway_id, o.period_no, o.patient_id,
-       CASE WHEN (SELECT ptl.may_identify()) THEN o.nhs_number END AS nhs_number,
-       CASE WHEN (SELECT ptl.may_identify()) THEN o.local_patient_id END AS local_patient_id,
-       o.provider_org, o.site_code,
-       o.treatment_function, o.treatment_function_name, o.rtt_line, o.commissioner_code, o.ppid_issuer, o.ppid,
-       o.referral_priority, o.census, o.clock_start, o.days_waited, o.weeks_waited, o.week_band,
-       o.breach_18_weeks_on, o.breach_52_weeks_on, o.breach_65_weeks_on, o.breach_78_weeks_on,
-       o.breach_104_weeks_on, o.has_dta, o.waiting_list_entry_id, o.decision_to_admit, o.clinical_priority,
-       o.procedure_code, o.tci_date, o.next_booked_date, o.next_booked_kind, o.validation_issues,
-       o.suspended_days, o.days_on_list, o.target_days,
-       o.decision_to_admit + o.suspended_days + o.target_days AS target_date,
-       round(ptl.pct(o.target_elapsed)::numeric, 2) AS pct_target_elapsed,
-       o.target_elapsed, o.order_group,
-       CASE WHEN o.order_group <> 'set_aside' THEN
-           row_number() OVER (PARTITION BY o.provider_org, o.treatment_function, o.waiting_list_entry_id IS NOT NULL
-                              ORDER BY o.group_rank,
-                                       CASE WHEN o.longest_wait_first OR o.group_rank >= 3 THEN o.clock_start END
-                                           NULLS LAST,
-                                       o.target_elapsed DESC NULLS LAST, o.decision_to_admit,
-                                       o.clock_start NULLS LAST, o.patient_id, o.pathway_id, o.period_no) END
-           AS list_position,
-       ptl.provisional_action_text(o.pathway_id) AS provisional_action
-FROM (
-    SELECT b.*,
-           CASE WHEN b.target_days IS NOT NULL
-                THEN ptl.target_elapsed(b.days_on_list, b.target_days) END AS target_elapsed,
-           CASE WHEN b.waiting_list_entry_id IS NULL THEN 3
-                WHEN b.suspended_now OR b.clinical_priority >= 'P5' THEN 9
-                WHEN b.clinical_priority <= 'P1b' THEN 1
-                WHEN b.clinical_priority IS NOT NULL THEN 2
-                ELSE 3 END AS group_rank,
-           CASE WHEN b.waiting_list_entry_id IS NULL THEN 'non_admitted'
-                WHEN b.suspended_now OR b.clinical_priority >= 'P5' THEN 'set_aside'
-                WHEN b.clinical_priority <= 'P1b' THEN 'urgent'
-                WHEN b.clinical_priority IS NOT NULL THEN 'by_target'
-                ELSE 'unprioritised' END AS order_group
+-- Each provider's list is numbered whole, whoever refreshes.  Run by
+-- ptl.refresh (step rank_and_snapshot) after the clocks and the
+-- validation; returns the rows written.
+CREATE FUNCTION ptl.rank_ptl() RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    -- Readers see the previous list until the refresh commits (a DELETE,
+    -- not a TRUNCATE, which would make them wait for it).
+    LOCK TABLE ptl.ptl_entry IN SHARE ROW EXCLUSIVE MODE;
+    DELETE FROM ptl.ptl_entry;
+    INSERT INTO ptl.ptl_entry
+    SELECT o.pathway_id, o.period_no, o.patient_id, o.nhs_number, o.local_patient_id, o.provider_org, o.site_code,
+           o.treatment_function, o.treatment_function_name, o.rtt_line, o.commissioner_code, o.ppid_issuer, o.ppid,
+           o.referral_priority, o.census, o.clock_start, o.days_waited, o.week_band, o.has_dta,
+           o.waiting_list_entry_id, o.decision_to_admit, o.clinical_priority, o.procedure_code, o.tci_date,
+           o.next_booked_date, o.next_booked_kind, o.validation_issues, o.suspended_days, o.days_on_list,
+           o.target_days, o.decision_to_admit + o.suspended_days + o.target_days,
+           o.target_elapsed, o.order_group,
+           CASE WHEN o.order_group <> 'set_aside' THEN
+               row_number() OVER (PARTITION BY o.provider_org, o.treatment_function, o.waiting_list_entry_id IS NOT NULL
+                                  ORDER BY o.group_rank,
+                                           CASE WHEN o.longest_wait_first OR o.group_rank >= 3 THEN o.clock_start END
+                                               NULLS LAST,
+                                           o.target_elapsed DESC NULLS LAST, o.decision_to_admit,
+                                           o.clock_start NULLS LAST, o.patient_id, o.pathway_id, o.period_no) END
     FROM (
-        SELECT r.pathway_id, r.period_no, p.patient_id, pa.nhs_number, pa.local_patient_id,
-               p.provider_org, p.site_code, p.treatment_function, tf.name AS treatment_function_name,
-               tf.rtt_line, p.commissioner_code, p.ppid_issuer, p.ppid, p.referral_priority,
-               r.census, r.clock_start, r.days_waited, r.days_waited / 7 AS weeks_waited, r.week_band,
-               -- The first day the wait is over N weeks: start + 7N + 1 (rtt-rules.md 5.2).
-               r.clock_start + 127 AS breach_18_weeks_on,
-               r.clock_start + 365 AS breach_52_weeks_on,
-               r.clock_start + 456 AS breach_65_weeks_on,
-               r.clock_start + 547 AS breach_78_weeks_on,
-               r.clock_start + 729 AS breach_104_weeks_on,
-               r.has_dta, w.entry_id AS waiting_list_entry_id, w.decision_to_admit,
-               coalesce(h.priority, w.clinical_priority) AS clinical_priority,
-               w.procedure_code, w.tci_date, rp.next_booked_date, rp.next_booked_kind,
-               coalesce(v.rules, '{}') AS validation_issues,
-               su.days AS suspended_days, coalesce(su.suspended_now, false) AS suspended_now,
-               CASE WHEN w.entry_id IS NOT NULL
-                    THEN greatest(0, r.census - w.decision_to_admit - su.days) END AS days_on_list,
-               t.target_days, s.order_policy = 'longest_wait' AS longest_wait_first
-        FROM ptl.rtt_period r
-        JOIN ptl.rtt_pathway rp ON rp.pathway_id = r.pathway_id AND rp.responsible
-        JOIN ptl.pathway p ON p.pathway_id = r.pathway_id
-        JOIN ptl.patient pa ON pa.patient_id = p.patient_id
-        JOIN ptl.treatment_function_in_use tf ON tf.tfc = p.treatment_function
-        CROSS JOIN ptl.risk_setting_in_force() s
-        LEFT JOIN LATERAL (
-            SELECT e.entry_id, e.decision_to_admit, e.clinical_priority, e.procedure_code, e.tci_date
-            FROM ptl.waiting_list_entry e
-            -- listed by the census (a refresh at an earlier census must not
-            -- see an entry decided later)
-            WHERE e.pathway_id = r.pathway_id AND e.removed_date IS NULL AND e.decision_to_admit <= r.census
-            ORDER BY e.decision_to_admit DESC, e.entry_id DESC
-            LIMIT 1) w ON true
-        -- the priority in force at the census (ptl.clinical_priority_history)
-        LEFT JOIN LATERAL (
-            SELECT ph.priority FROM ptl.clinical_priority_history ph
-            WHERE ph.entry_id = w.entry_id AND ph.valid_from <= r.census
-            ORDER BY ph.valid_from DESC, ph.history_id DESC
-            LIMIT 1) h ON true
-        -- suspended days since listing (overlaps once), and suspended at the census
-        LEFT JOIN LATERAL (
-            SELECT coalesce((SELECT sum(upper(x) - lower(x))
-                             FROM unnest(range_agg(daterange(ws.suspended_from, ws.suspended_until, '[]'))
-                                         * datemultirange(daterange(w.decision_to_admit, r.census))) x),
-                            0)::int AS days,
-                   bool_or(ws.suspended_from <= r.census
-                           AND coalesce(ws.suspended_until, 'infinity') >= r.census) AS suspended_now
-            FROM ptl.waiting_list_suspension ws
-            WHERE ws.entry_id = w.entry_id) su ON w.entry_id IS NOT NULL
-        LEFT JOIN ptl.priority_target t ON t.priority = coalesce(h.priority, w.clinical_priority)
-        LEFT JOIN LATERAL (
-            SELECT array_agg(DISTINCT i.rule_id ORDER BY i.rule_id) AS rules
-            FROM ptl.validation_issue i WHERE i.pathway_id = r.pathway_id) v ON true
-        WHERE r.outcome = 'incomplete'
-          -- a record duplicating another of the same person is counted once (link/pathway.sql)
-          AND NOT EXISTS (SELECT 1 FROM ptl.pathway_duplicate d WHERE d.pathway_id = r.pathway_id)) b) o) l
+        SELECT b.*,
+               CASE WHEN b.target_days IS NOT NULL
+                    THEN ptl.target_elapsed(b.days_on_list, b.target_days) END AS target_elapsed,
+               CASE WHEN b.waiting_list_entry_id IS NULL THEN 3
+                    WHEN b.suspended_now OR b.clinical_priority >= 'P5' THEN 9
+                    WHEN b.clinical_priority <= 'P1b' THEN 1
+                    WHEN b.clinical_priority IS NOT NULL THEN 2
+                    ELSE 3 END AS group_rank,
+               CASE WHEN b.waiting_list_entry_id IS NULL THEN 'non_admitted'
+                    WHEN b.suspended_now OR b.clinical_priority >= 'P5' THEN 'set_aside'
+                    WHEN b.clinical_priority <= 'P1b' THEN 'urgent'
+                    WHEN b.clinical_priority IS NOT NULL THEN 'by_target'
+                    ELSE 'unprioritised' END AS order_group
+        FROM (
+            SELECT r.pathway_id, r.period_no, p.patient_id, pa.nhs_number, pa.local_patient_id,
+                   p.provider_org, p.site_code, p.treatment_function, tf.name AS treatment_function_name,
+                   tf.rtt_line, p.commissioner_code, p.ppid_issuer, p.ppid, p.referral_priority,
+                   r.census, r.clock_start, r.days_waited, r.week_band,
+                   r.has_dta, w.entry_id AS waiting_list_entry_id, w.decision_to_admit,
+                   coalesce(h.priority, w.clinical_priority) AS clinical_priority,
+                   w.procedure_code, w.tci_date, rp.next_booked_date, rp.next_booked_kind,
+                   coalesce(v.rules, '{}') AS validation_issues,
+                   su.days AS suspended_days, coalesce(su.suspended_now, false) AS suspended_now,
+                   CASE WHEN w.entry_id IS NOT NULL
+                        THEN greatest(0, r.census - w.decision_to_admit - su.days) END AS days_on_list,
+                   t.target_days, s.order_policy = 'longest_wait' AS longest_wait_first
+            FROM ptl.rtt_period r
+            JOIN ptl.rtt_pathway rp ON rp.pathway_id = r.pathway_id AND rp.responsible
+            JOIN ptl.pathway p ON p.pathway_id = r.pathway_id
+            JOIN ptl.patient pa ON pa.patient_id = p.patient_id
+            JOIN ptl.treatment_function_in_use tf ON tf.tfc = p.treatment_function
+            CROSS JOIN ptl.risk_setting_in_force() s
+            LEFT JOIN LATERAL (
+                SELECT e.entry_id, e.decision_to_admit, e.clinical_priority, e.procedure_code, e.tci_date
+                FROM ptl.waiting_list_entry e
+                -- listed by the census (a refresh at an earlier census must not
+                -- see an entry decided later)
+                WHERE e.pathway_id = r.pathway_id AND e.removed_date IS NULL AND e.decision_to_admit <= r.census
+                ORDER BY e.decision_to_admit DESC, e.entry_id DESC
+                LIMIT 1) w ON true
+            -- the priority in force at the census (ptl.clinical_priority_history)
+            LEFT JOIN LATERAL (
+                SELECT ph.priority FROM ptl.clinical_priority_history ph
+                WHERE ph.entry_id = w.entry_id AND ph.valid_from <= r.census
+                ORDER BY ph.valid_from DESC, ph.history_id DESC
+                LIMIT 1) h ON true
+            -- suspended days since listing (overlaps once), and suspended at the census
+            LEFT JOIN LATERAL (
+                SELECT coalesce((SELECT sum(upper(x) - lower(x))
+                                 FROM unnest(range_agg(daterange(ws.suspended_from, ws.suspended_until, '[]'))
+                                             * datemultirange(daterange(w.decision_to_admit, r.census))) x),
+                                0)::int AS days,
+                       bool_or(ws.suspended_from <= r.census
+                               AND coalesce(ws.suspended_until, 'infinity') >= r.census) AS suspended_now
+                FROM ptl.waiting_list_suspension ws
+                WHERE ws.entry_id = w.entry_id) su ON w.entry_id IS NOT NULL
+            LEFT JOIN ptl.priority_target t ON t.priority = coalesce(h.priority, w.clinical_priority)
+            LEFT JOIN LATERAL (
+                SELECT array_agg(DISTINCT i.rule_id ORDER BY i.rule_id) AS rules
+                FROM ptl.validation_issue i WHERE i.pathway_id = r.pathway_id) v ON true
+            WHERE r.outcome = 'incomplete'
+              -- a record duplicating another of the same person is counted once (link/pathway.sql)
+              AND NOT EXISTS (SELECT 1 FROM ptl.pathway_duplicate d WHERE d.pathway_id = r.pathway_id)) b) o;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    -- Readers plan on these statistics: after a first refresh they say empty.
+    PERFORM ptl.analyze_if_grown('ptl.ptl_entry', n);
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION ptl.rank_ptl() IS
+    'Internal to ptl.refresh: computes every PTL row and its place on its list at the census of the stored clocks, into ptl.ptl_entry (replacing its rows); returns how many';
+
+-- What a reader sees (ops/access.sql): the view runs with its owner's
+-- rights, so each provider's list was numbered whole at the refresh; it
+-- shows a user the rows of its organisations (and of pathways transferred
+-- to or from them), with the NHS number and hospital number blank unless it
+-- may see identifiers, and ptl's own open outbound actions on the pathway
+-- (live: they change between refreshes) that the user's organisations may
+-- see.  It is a security barrier: a condition a user writes is applied only
+-- to the rows the view shows it, never first (a cheap function could
+-- otherwise see, or an error quote, another organisation's rows); equality
+-- on the provider, treatment function or pathway, which cannot leak, is
+-- still pushed down to the table's indexes.
+-- The pathway records the current user sees through transfers, as a
+-- function: the view's hashed look-up then costs what it does (a few rows,
+-- built only when a row of another provider is tested), not an estimate of
+-- every pathway of the user's organisations, which took a one-list query
+-- past jit_above_cost (48 ms of compiling at a million referrals).
+CREATE FUNCTION ptl.my_transferred_pathways() RETURNS SETOF bigint
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1000
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$ SELECT t.pathway_id FROM ptl.transferred_pathway_visible t $$;
+COMMENT ON FUNCTION ptl.my_transferred_pathways() IS
+    'Pathway records the current user sees because they were transferred to or from one of its organisations (ptl.transferred_pathway_visible), for ptl.ptl';
+
+CREATE VIEW ptl.ptl WITH (security_barrier) AS
+SELECT e.pathway_id, e.period_no, e.patient_id,
+       CASE WHEN (SELECT ptl.may_identify()) THEN e.nhs_number END AS nhs_number,
+       CASE WHEN (SELECT ptl.may_identify()) THEN e.local_patient_id END AS local_patient_id,
+       e.provider_org, e.site_code,
+       e.treatment_function, e.treatment_function_name, e.rtt_line, e.commissioner_code, e.ppid_issuer, e.ppid,
+       e.referral_priority, e.census, e.clock_start, e.days_waited, e.days_waited / 7 AS weeks_waited, e.week_band,
+       -- The first day the wait is over N weeks: start + 7N + 1 (rtt-rules.md 5.2).
+       e.clock_start + 127 AS breach_18_weeks_on,
+       e.clock_start + 365 AS breach_52_weeks_on,
+       e.clock_start + 456 AS breach_65_weeks_on,
+       e.clock_start + 547 AS breach_78_weeks_on,
+       e.clock_start + 729 AS breach_104_weeks_on,
+       e.has_dta, e.waiting_list_entry_id, e.decision_to_admit, e.clinical_priority,
+       e.procedure_code, e.tci_date, e.next_booked_date, e.next_booked_kind, e.validation_issues,
+       e.suspended_days, e.days_on_list, e.target_days, e.target_date,
+       round(ptl.pct(e.target_elapsed)::numeric, 2) AS pct_target_elapsed,
+       e.target_elapsed, e.order_group, e.list_position,
+       oa.provisional_action
+FROM ptl.ptl_entry e
+-- the open (proposed or sent) outbound actions, newest first, of the user's
+-- organisations (ptl.outbound_action's own row filter)
+LEFT JOIN (
+    SELECT a.pathway_id,
+           string_agg(format('%s %s (%s, action %s)', a.action_kind, a.action_date, a.state, a.action_id),
+                      '; ' ORDER BY a.action_id DESC) AS provisional_action
+    FROM ptl.outbound_action a
+    WHERE a.state IN ('proposed', 'sent')
+      AND ((SELECT ptl.sees_all_organisations())
+           OR a.provider_org = ANY ((SELECT ptl.my_organisations())::text[]))
+    GROUP BY a.pathway_id) oa ON oa.pathway_id = e.pathway_id
 WHERE (SELECT ptl.sees_all_organisations())
-   OR l.provider_org = ANY ((SELECT ptl.my_organisations())::text[])
-   OR l.pathway_id IN (SELECT t.pathway_id FROM ptl.transferred_pathway_visible t);
+   OR e.provider_org = ANY ((SELECT ptl.my_organisations())::text[])
+   OR e.pathway_id IN (SELECT ptl.my_transferred_pathways());
 COMMENT ON VIEW ptl.ptl IS
     'The patient tracking list: every incomplete RTT period a provider reports (clinical responsibility not transferred), at the census of the last ptl.refresh()';
 COMMENT ON COLUMN ptl.ptl.pathway_id IS 'Pathway record';
@@ -172,11 +342,15 @@ COMMENT ON COLUMN ptl.ptl.provisional_action IS
 -- Headline measures per provider and treatment function, with provider and
 -- ICS totals (treatment_function NULL; provider_org NULL for the ICS).  The
 -- median and 92nd percentile are exact over days, in weeks; NHS England
--- estimates its published ones from the bands (rtt-rules.md Q8).
+-- estimates its published ones from the bands (rtt-rules.md Q8).  Three
+-- groupings joined, not GROUPING SETS: a condition on the provider then
+-- reaches the stored PTL's index (below grouping sets it cannot), and the
+-- ICS total drops out of a query for one provider.  A reader who sees no
+-- row gets an ICS total of 0 and no percentage.
 CREATE VIEW ptl.ptl_headline AS
 SELECT l.provider_org, l.treatment_function,
        count(*) AS list_size,
-       round(100.0 * count(*) FILTER (WHERE l.days_waited <= 126) / count(*), 1) AS pct_within_18_weeks,
+       round(100.0 * count(*) FILTER (WHERE l.days_waited <= 126) / nullif(count(*), 0), 1) AS pct_within_18_weeks,
        round((percentile_cont(0.5) WITHIN GROUP (ORDER BY l.days_waited) / 7)::numeric, 1) AS median_weeks,
        round((percentile_cont(0.92) WITHIN GROUP (ORDER BY l.days_waited) / 7)::numeric, 1) AS p92_weeks,
        count(*) FILTER (WHERE l.days_waited > 7 * 18) AS over_18_weeks,
@@ -186,7 +360,34 @@ SELECT l.provider_org, l.treatment_function,
        count(*) FILTER (WHERE l.days_waited > 7 * 104) AS over_104_weeks,
        count(*) FILTER (WHERE l.clock_start IS NULL) AS unknown_clock_start
 FROM ptl.ptl l
-GROUP BY GROUPING SETS ((l.provider_org, l.treatment_function), (l.provider_org), ());
+GROUP BY l.provider_org, l.treatment_function
+UNION ALL
+SELECT l.provider_org, NULL::text,
+       count(*) AS list_size,
+       round(100.0 * count(*) FILTER (WHERE l.days_waited <= 126) / nullif(count(*), 0), 1) AS pct_within_18_weeks,
+       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY l.days_waited) / 7)::numeric, 1) AS median_weeks,
+       round((percentile_cont(0.92) WITHIN GROUP (ORDER BY l.days_waited) / 7)::numeric, 1) AS p92_weeks,
+       count(*) FILTER (WHERE l.days_waited > 7 * 18) AS over_18_weeks,
+       count(*) FILTER (WHERE l.days_waited > 7 * 52) AS over_52_weeks,
+       count(*) FILTER (WHERE l.days_waited > 7 * 65) AS over_65_weeks,
+       count(*) FILTER (WHERE l.days_waited > 7 * 78) AS over_78_weeks,
+       count(*) FILTER (WHERE l.days_waited > 7 * 104) AS over_104_weeks,
+       count(*) FILTER (WHERE l.clock_start IS NULL) AS unknown_clock_start
+FROM ptl.ptl l
+GROUP BY l.provider_org
+UNION ALL
+SELECT NULL::text, NULL::text,
+       count(*) AS list_size,
+       round(100.0 * count(*) FILTER (WHERE l.days_waited <= 126) / nullif(count(*), 0), 1) AS pct_within_18_weeks,
+       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY l.days_waited) / 7)::numeric, 1) AS median_weeks,
+       round((percentile_cont(0.92) WITHIN GROUP (ORDER BY l.days_waited) / 7)::numeric, 1) AS p92_weeks,
+       count(*) FILTER (WHERE l.days_waited > 7 * 18) AS over_18_weeks,
+       count(*) FILTER (WHERE l.days_waited > 7 * 52) AS over_52_weeks,
+       count(*) FILTER (WHERE l.days_waited > 7 * 65) AS over_65_weeks,
+       count(*) FILTER (WHERE l.days_waited > 7 * 78) AS over_78_weeks,
+       count(*) FILTER (WHERE l.days_waited > 7 * 104) AS over_104_weeks,
+       count(*) FILTER (WHERE l.clock_start IS NULL) AS unknown_clock_start
+FROM ptl.ptl l;
 COMMENT ON VIEW ptl.ptl_headline IS
     'Headline measures of the PTL per provider and treatment function, with provider totals (treatment_function NULL) and the ICS total (both NULL)';
 COMMENT ON COLUMN ptl.ptl_headline.provider_org IS 'Provider (NULL: the whole ICS)';

@@ -744,8 +744,10 @@ BEGIN
     steps := ptl.refresh_step(steps, 'validate', step_began, n_validation);
     step_began := clock_timestamp();
 
-    -- Rank and snapshot: ptl.ptl orders each list (list_position) as it is
-    -- read, and the snapshot keeps that order for the census.
+    -- Rank and snapshot: the PTL is computed and each list numbered
+    -- (list_position) once, into ptl.ptl_entry, which ptl.ptl reads until
+    -- the next refresh; the snapshot keeps it for the census.
+    PERFORM ptl.rank_ptl();
     PERFORM ptl.census_snapshot_partition(census);
 
     DELETE FROM ptl.census_snapshot s WHERE s.census_date = census;
@@ -756,7 +758,7 @@ BEGIN
     SELECT census, l.pathway_id, l.period_no, l.provider_org, l.site_code, l.treatment_function,
            l.rtt_line, l.commissioner_code, l.referral_priority, l.clinical_priority,
            l.clock_start, l.days_waited, l.week_band, l.has_dta, l.target_date, l.list_position
-    FROM ptl.ptl l;
+    FROM ptl.ptl_entry l;
     GET DIAGNOSTICS n_snapshot = ROW_COUNT;
     steps := ptl.refresh_step(steps, 'rank_and_snapshot', step_began, n_snapshot);
 
