@@ -11,7 +11,6 @@ CREATE EXTENSION IF NOT EXISTS ptl_synth;
 SET datestyle = 'ISO, YMD';
 SELECT count(*) FROM ptl_synth.generate(6000, seed => 31) b, ptl.load(b) l;
 CALL ptl.refresh('2025-03-31');
-ANALYZE;
 SELECT count(*) FROM ptl_synth.mutual_aid(31);
 SELECT count(*) FROM ptl.batch b, ptl.load(b.batch_id) WHERE b.status = 'ready';
 

@@ -40,9 +40,6 @@ SELECT ptl.backfill_census_snapshots('2025-01-27', '2025-03-03');
 SELECT count(*) FROM ptl_synth.outpatients(20);
 SELECT count(*) FROM ptl.batch b, ptl.load(b.batch_id) WHERE b.status = 'ready';
 SELECT ptl.start_validation_campaign('tap', min_weeks => 30);
--- Statistics for the world just made (this transaction's rows), so that
--- every probe's plan is the one a real database would get.
-ANALYZE;
 
 -- ---------------------------------------------------------------------------
 -- The attacker's tools and the truth, in a schema every role may use.
