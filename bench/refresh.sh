@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark: the daily refresh, full and on a typical day.  N generated
-# referrals (default 1,000,000; the issue asks for 1,000,000 and 5,000,000)
+# referrals (default 1,000,000; 5,000,000 shows how it grows)
 # are loaded and refreshed through ptl.daily_refresh at the census; then a
 # typical day (ptl_synth.next_day: 0.5% of the pathway records change, and
 # a day's new referrals, half for new patients) is staged, loaded and
