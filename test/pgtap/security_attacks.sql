@@ -392,6 +392,7 @@ SELECT x.fn, x.call_sql FROM (VALUES
     ('ptl.outbound_actions(text,timestamp with time zone)', $$SELECT * FROM ptl.outbound_actions('RZ2')$$),
     ('ptl.outbound_actions_csv(text,timestamp with time zone)', $$SELECT * FROM ptl.outbound_actions_csv('RZ2') AS line$$),
     ('ptl.successor_in_force(date)', $$SELECT * FROM ptl.successor_in_force('2025-03-31')$$),
+    ('ptl.my_transferred_pathways()', $$SELECT t.pathway_id FROM ptl.my_transferred_pathways() AS t (pathway_id)$$),
     ('ptl.access_policy_violations()', $$SELECT * FROM ptl.access_policy_violations()$$)) x(fn, call_sql);
 
 -- Set-returning functions that read no table (their arguments are all they
