@@ -34,7 +34,7 @@ else
     psql -c 'VACUUM ANALYZE'
 fi
 psql -c 'DROP SCHEMA IF EXISTS bench CASCADE' 2>/dev/null
-psql -f bench/bi-baseline.sql
+psql -f test/reference/ptl_computed.sql
 
 # Readers: the ICS's (mapped to the ICS organisation) and the largest
 # trust's (mapped to that trust: row-level security decides its rows).

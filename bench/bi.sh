@@ -4,7 +4,7 @@
 # trust's reader (row-level security on): one provider's largest treatment
 # function list and its median-sized one, in list order, every column; one
 # patient's row by pathway; and the provider's headline measures; each
-# against the same query on the PTL computed as it is read (bench/bi-baseline.sql, the view before it was
+# against the same query on the PTL computed as it is read (test/reference/ptl_computed.sql, the view before it was
 # stored at the refresh), in the same run.  Prints medians, the ratios, and
 # whether both give the same rows.
 #   bench/bi.sh [referrals]

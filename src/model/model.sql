@@ -508,7 +508,7 @@ INSERT INTO ptl.checked_reference (table_name, column_name, referenced_table, re
 -- foreign key's check does: the writer need not be able to lock reference
 -- rows.
 CREATE FUNCTION ptl.check_references() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 DECLARE
@@ -555,7 +555,7 @@ COMMENT ON FUNCTION ptl.check_references() IS
 -- After a DELETE, or an UPDATE that changes keys, of a referenced table:
 -- no PAS row still names a key that is gone.
 CREATE FUNCTION ptl.check_referenced() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 DECLARE

@@ -1,6 +1,6 @@
 -- The PTL stored at the refresh (docs/rtt-engine.md, "The PTL as at the
 -- last refresh"): on a generated ICS, ptl.ptl equals the definition it had
--- when it was computed as it was read (bench/bi-baseline.sql, row for row,
+-- when it was computed as it was read (test/reference/ptl_computed.sql, row for row,
 -- every column), for the ICS and for a trust's reader; what changes between
 -- refreshes shows at the next refresh, ptl's own open outbound actions at
 -- once; a trust's reader's query for one list reads the list's index.
@@ -11,7 +11,7 @@ CREATE EXTENSION IF NOT EXISTS ptl_synth;
 SELECT count(*) FROM ptl_synth.generate(4000, seed => 7) b, ptl.load(b) l;
 CALL ptl.refresh('2025-03-31');
 -- The computed definition: bench.ptl_computed, bench.ptl_headline_computed.
-\ir ../../bench/bi-baseline.sql
+\ir ../reference/ptl_computed.sql
 
 CREATE FUNCTION pg_temp.differs(stored text, computed text) RETURNS bigint
 LANGUAGE plpgsql AS $$
