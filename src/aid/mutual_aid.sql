@@ -155,7 +155,7 @@ BEGIN
                     WHEN coalesce(x.suspended, false) THEN 'SUSPENDED'
                     WHEN x.age IS NULL OR x.age < 18 THEN 'UNDER_18'
                     WHEN coalesce(x.tertiary_referral, false) THEN 'TERTIARY_REFERRAL'
-                    WHEN x.priority IS NULL OR NOT x.priority OPERATOR(ptl.=) ANY (categories) THEN 'CATEGORY'
+                    WHEN x.priority IS NULL OR NOT x.priority = ANY (categories) THEN 'CATEGORY'
                     WHEN x.clock_start IS NULL OR as_of - x.clock_start < min_wait_days THEN 'WAIT_BELOW_MIN'
                     WHEN x.tci_date IS NOT NULL AND x.tci_date - as_of <= tci_horizon_days THEN 'TCI_WITHIN_8W'
                END AS why_not

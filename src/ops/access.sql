@@ -87,6 +87,27 @@ RETURN ptl.current_user_in('ptl_identifiable') OR ptl.current_user_in('ptl_admin
 COMMENT ON FUNCTION ptl.may_identify() IS
     'Whether the current user may see patient-identifying values (member of ptl_identifiable or ptl_admin)';
 
+-- What the current user may see, and why a list it reads may be empty: a
+-- BI account nobody mapped sees no rows anywhere, which without this looks
+-- like an empty PTL.
+CREATE VIEW ptl.my_access WITH (security_invoker) AS
+SELECT current_user::text AS role_name,
+       ptl.my_organisations() AS organisations,
+       ptl.sees_all_organisations() AS sees_all_organisations,
+       ptl.may_identify() AS may_identify,
+       CASE WHEN ptl.sees_all_organisations() THEN 'sees every organisation''s patients'
+            WHEN cardinality(ptl.my_organisations()) > 0
+            THEN 'sees the patients of ' || array_to_string(ptl.my_organisations(), ', ')
+            ELSE 'mapped to no organisation, so every list is empty: a ptl_admin adds the role (or a group role it belongs to) to ptl.user_organisation'
+       END AS explanation;
+COMMENT ON VIEW ptl.my_access IS
+    'The current user''s access: organisations it sees, whether it sees all or identifiers, and why its lists would be empty';
+COMMENT ON COLUMN ptl.my_access.role_name IS 'The current user';
+COMMENT ON COLUMN ptl.my_access.organisations IS 'Organisations it is mapped to (ptl.user_organisation, through role membership)';
+COMMENT ON COLUMN ptl.my_access.sees_all_organisations IS 'Whether it sees every organisation (superuser, ptl_admin, or mapped to the ICS)';
+COMMENT ON COLUMN ptl.my_access.may_identify IS 'Whether it may read patient-identifying columns (ptl_identifiable)';
+COMMENT ON COLUMN ptl.my_access.explanation IS 'What it sees, in words; says how to fix an unmapped role';
+
 -- ptl's own SECURITY DEFINER functions act as their owner, so they cannot
 -- ask who current_user is.  They ask about the session's login instead:
 -- what it may do is what any role it may SET ROLE to may do, so this gives

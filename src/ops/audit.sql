@@ -143,3 +143,17 @@ CREATE TRIGGER audit_patient AFTER UPDATE OR DELETE ON ptl.patient
 CREATE TRIGGER audit_pathway AFTER UPDATE OR DELETE ON ptl.pathway
     FOR EACH ROW EXECUTE FUNCTION ptl.audit_change('pathway_id', 'patient_id', 'provider_org', 'ppid_issuer', 'ppid',
                                                    'treatment_function', 'referral_received');
+
+-- Dropping the extension would delete the audit log and every patient's
+-- data without a word: refused while they hold rows, unless the DBA sets
+-- ptl.allow_drop_with_data for that transaction (docs/operations.md,
+-- "Uninstalling").
+CREATE FUNCTION ptl.guard_drop() RETURNS event_trigger
+    AS 'MODULE_PATHNAME', 'ptl_guard_drop' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION ptl.guard_drop() IS
+    'Event trigger: refuses DROP EXTENSION ptl (and DROP SCHEMA ptl CASCADE) while ptl holds patient data or audit entries, unless ptl.allow_drop_with_data is on';
+CREATE EVENT TRIGGER ptl_guard_drop ON ddl_command_start
+    WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA')
+    EXECUTE FUNCTION ptl.guard_drop();
+COMMENT ON EVENT TRIGGER ptl_guard_drop IS
+    'Keeps DROP EXTENSION ptl from deleting patient data and the audit log by accident (ptl.guard_drop)';

@@ -201,28 +201,28 @@ COMMENT ON FUNCTION ptl.target_elapsed_ne(ptl.target_elapsed, ptl.target_elapsed
 COMMENT ON FUNCTION ptl.target_elapsed_ge(ptl.target_elapsed, ptl.target_elapsed) IS 'Implements >= on target_elapsed';
 COMMENT ON FUNCTION ptl.target_elapsed_gt(ptl.target_elapsed, ptl.target_elapsed) IS 'Implements > on target_elapsed';
 
-CREATE OPERATOR ptl.< (LEFTARG = ptl.target_elapsed, RIGHTARG = ptl.target_elapsed, FUNCTION = ptl.target_elapsed_lt,
-    COMMUTATOR = OPERATOR(ptl.>), NEGATOR = OPERATOR(ptl.>=), RESTRICT = scalarltsel, JOIN = scalarltjoinsel);
-CREATE OPERATOR ptl.<= (LEFTARG = ptl.target_elapsed, RIGHTARG = ptl.target_elapsed, FUNCTION = ptl.target_elapsed_le,
-    COMMUTATOR = OPERATOR(ptl.>=), NEGATOR = OPERATOR(ptl.>), RESTRICT = scalarlesel, JOIN = scalarlejoinsel);
-CREATE OPERATOR ptl.= (LEFTARG = ptl.target_elapsed, RIGHTARG = ptl.target_elapsed, FUNCTION = ptl.target_elapsed_eq,
-    COMMUTATOR = OPERATOR(ptl.=), NEGATOR = OPERATOR(ptl.<>), RESTRICT = eqsel, JOIN = eqjoinsel, MERGES);
-CREATE OPERATOR ptl.<> (LEFTARG = ptl.target_elapsed, RIGHTARG = ptl.target_elapsed, FUNCTION = ptl.target_elapsed_ne,
-    COMMUTATOR = OPERATOR(ptl.<>), NEGATOR = OPERATOR(ptl.=), RESTRICT = neqsel, JOIN = neqjoinsel);
-CREATE OPERATOR ptl.>= (LEFTARG = ptl.target_elapsed, RIGHTARG = ptl.target_elapsed, FUNCTION = ptl.target_elapsed_ge,
-    COMMUTATOR = OPERATOR(ptl.<=), NEGATOR = OPERATOR(ptl.<), RESTRICT = scalargesel, JOIN = scalargejoinsel);
-CREATE OPERATOR ptl.> (LEFTARG = ptl.target_elapsed, RIGHTARG = ptl.target_elapsed, FUNCTION = ptl.target_elapsed_gt,
-    COMMUTATOR = OPERATOR(ptl.<), NEGATOR = OPERATOR(ptl.<=), RESTRICT = scalargtsel, JOIN = scalargtjoinsel);
+CREATE OPERATOR pg_catalog.< (LEFTARG = ptl.target_elapsed, RIGHTARG = ptl.target_elapsed, FUNCTION = ptl.target_elapsed_lt,
+    COMMUTATOR = OPERATOR(pg_catalog.>), NEGATOR = OPERATOR(pg_catalog.>=), RESTRICT = scalarltsel, JOIN = scalarltjoinsel);
+CREATE OPERATOR pg_catalog.<= (LEFTARG = ptl.target_elapsed, RIGHTARG = ptl.target_elapsed, FUNCTION = ptl.target_elapsed_le,
+    COMMUTATOR = OPERATOR(pg_catalog.>=), NEGATOR = OPERATOR(pg_catalog.>), RESTRICT = scalarlesel, JOIN = scalarlejoinsel);
+CREATE OPERATOR pg_catalog.= (LEFTARG = ptl.target_elapsed, RIGHTARG = ptl.target_elapsed, FUNCTION = ptl.target_elapsed_eq,
+    COMMUTATOR = OPERATOR(pg_catalog.=), NEGATOR = OPERATOR(pg_catalog.<>), RESTRICT = eqsel, JOIN = eqjoinsel, MERGES);
+CREATE OPERATOR pg_catalog.<> (LEFTARG = ptl.target_elapsed, RIGHTARG = ptl.target_elapsed, FUNCTION = ptl.target_elapsed_ne,
+    COMMUTATOR = OPERATOR(pg_catalog.<>), NEGATOR = OPERATOR(pg_catalog.=), RESTRICT = neqsel, JOIN = neqjoinsel);
+CREATE OPERATOR pg_catalog.>= (LEFTARG = ptl.target_elapsed, RIGHTARG = ptl.target_elapsed, FUNCTION = ptl.target_elapsed_ge,
+    COMMUTATOR = OPERATOR(pg_catalog.<=), NEGATOR = OPERATOR(pg_catalog.<), RESTRICT = scalargesel, JOIN = scalargejoinsel);
+CREATE OPERATOR pg_catalog.> (LEFTARG = ptl.target_elapsed, RIGHTARG = ptl.target_elapsed, FUNCTION = ptl.target_elapsed_gt,
+    COMMUTATOR = OPERATOR(pg_catalog.<), NEGATOR = OPERATOR(pg_catalog.<=), RESTRICT = scalargtsel, JOIN = scalargtjoinsel);
 
 CREATE OPERATOR CLASS ptl.target_elapsed_ops DEFAULT FOR TYPE ptl.target_elapsed USING btree AS
-    OPERATOR 1 ptl.<, OPERATOR 2 ptl.<=, OPERATOR 3 ptl.=, OPERATOR 4 ptl.>=, OPERATOR 5 ptl.>,
+    OPERATOR 1 pg_catalog.<, OPERATOR 2 pg_catalog.<=, OPERATOR 3 pg_catalog.=, OPERATOR 4 pg_catalog.>=, OPERATOR 5 pg_catalog.>,
     FUNCTION 1 ptl.target_elapsed_cmp(ptl.target_elapsed, ptl.target_elapsed);
 COMMENT ON OPERATOR CLASS ptl.target_elapsed_ops USING btree IS
     'Exact order of target_elapsed values (ORDER BY, indexes, merge joins)';
 COMMENT ON OPERATOR FAMILY ptl.target_elapsed_ops USING btree IS 'Comparison operators of target_elapsed';
-COMMENT ON OPERATOR ptl.< (ptl.target_elapsed, ptl.target_elapsed) IS 'a smaller share of its target waited';
-COMMENT ON OPERATOR ptl.<= (ptl.target_elapsed, ptl.target_elapsed) IS 'no larger a share of its target waited';
-COMMENT ON OPERATOR ptl.= (ptl.target_elapsed, ptl.target_elapsed) IS 'the same share of its target waited';
-COMMENT ON OPERATOR ptl.<> (ptl.target_elapsed, ptl.target_elapsed) IS 'a different share of its target waited';
-COMMENT ON OPERATOR ptl.>= (ptl.target_elapsed, ptl.target_elapsed) IS 'no smaller a share of its target waited';
-COMMENT ON OPERATOR ptl.> (ptl.target_elapsed, ptl.target_elapsed) IS 'a larger share of its target waited';
+COMMENT ON OPERATOR pg_catalog.< (ptl.target_elapsed, ptl.target_elapsed) IS 'a smaller share of its target waited';
+COMMENT ON OPERATOR pg_catalog.<= (ptl.target_elapsed, ptl.target_elapsed) IS 'no larger a share of its target waited';
+COMMENT ON OPERATOR pg_catalog.= (ptl.target_elapsed, ptl.target_elapsed) IS 'the same share of its target waited';
+COMMENT ON OPERATOR pg_catalog.<> (ptl.target_elapsed, ptl.target_elapsed) IS 'a different share of its target waited';
+COMMENT ON OPERATOR pg_catalog.>= (ptl.target_elapsed, ptl.target_elapsed) IS 'no smaller a share of its target waited';
+COMMENT ON OPERATOR pg_catalog.> (ptl.target_elapsed, ptl.target_elapsed) IS 'a larger share of its target waited';

@@ -293,136 +293,142 @@ CREATE CAST (text AS ptl.clinical_priority) WITH INOUT;
 COMMENT ON CAST (text AS ptl.clinical_priority) IS 'Parses a surgical priority code, case-insensitively (22P02 when invalid)';
 
 -- ---------------------------------------------------------------------------
--- Operators: =, <>, <, <=, >, >= for each type
+-- Operators: =, <>, <, <=, >, >= for each type.  They live in pg_catalog,
+-- which every search_path includes, so an analyst's or a BI tool's
+-- `a.nhs_number = b.nhs_number`, `priority < 'P3'` or `IN (...)` works
+-- without ptl on the path.  Operators are found only through the path, and
+-- implicit casts to bigint or text would instead compare the wrong way
+-- (text order) or lose the indexes; the argument types are ptl's own, so
+-- nothing else in pg_catalog can clash with them.
 -- ---------------------------------------------------------------------------
-CREATE OPERATOR ptl.= (
+CREATE OPERATOR pg_catalog.= (
     LEFTARG = ptl.nhs_number, RIGHTARG = ptl.nhs_number, FUNCTION = ptl.nhs_number_eq,
-    COMMUTATOR = OPERATOR(ptl.=), NEGATOR = OPERATOR(ptl.<>),
+    COMMUTATOR = OPERATOR(pg_catalog.=), NEGATOR = OPERATOR(pg_catalog.<>),
     RESTRICT = eqsel, JOIN = eqjoinsel,
     HASHES, MERGES
 );
-COMMENT ON OPERATOR ptl.= (ptl.nhs_number, ptl.nhs_number) IS 'equal to';
+COMMENT ON OPERATOR pg_catalog.= (ptl.nhs_number, ptl.nhs_number) IS 'equal to';
 
-CREATE OPERATOR ptl.<> (
+CREATE OPERATOR pg_catalog.<> (
     LEFTARG = ptl.nhs_number, RIGHTARG = ptl.nhs_number, FUNCTION = ptl.nhs_number_ne,
-    COMMUTATOR = OPERATOR(ptl.<>), NEGATOR = OPERATOR(ptl.=),
+    COMMUTATOR = OPERATOR(pg_catalog.<>), NEGATOR = OPERATOR(pg_catalog.=),
     RESTRICT = neqsel, JOIN = neqjoinsel
 );
-COMMENT ON OPERATOR ptl.<> (ptl.nhs_number, ptl.nhs_number) IS 'not equal to';
+COMMENT ON OPERATOR pg_catalog.<> (ptl.nhs_number, ptl.nhs_number) IS 'not equal to';
 
-CREATE OPERATOR ptl.< (
+CREATE OPERATOR pg_catalog.< (
     LEFTARG = ptl.nhs_number, RIGHTARG = ptl.nhs_number, FUNCTION = ptl.nhs_number_lt,
-    COMMUTATOR = OPERATOR(ptl.>), NEGATOR = OPERATOR(ptl.>=),
+    COMMUTATOR = OPERATOR(pg_catalog.>), NEGATOR = OPERATOR(pg_catalog.>=),
     RESTRICT = scalarltsel, JOIN = scalarltjoinsel
 );
-COMMENT ON OPERATOR ptl.< (ptl.nhs_number, ptl.nhs_number) IS 'less than (by numeric order of the 10 digits)';
+COMMENT ON OPERATOR pg_catalog.< (ptl.nhs_number, ptl.nhs_number) IS 'less than (by numeric order of the 10 digits)';
 
-CREATE OPERATOR ptl.<= (
+CREATE OPERATOR pg_catalog.<= (
     LEFTARG = ptl.nhs_number, RIGHTARG = ptl.nhs_number, FUNCTION = ptl.nhs_number_le,
-    COMMUTATOR = OPERATOR(ptl.>=), NEGATOR = OPERATOR(ptl.>),
+    COMMUTATOR = OPERATOR(pg_catalog.>=), NEGATOR = OPERATOR(pg_catalog.>),
     RESTRICT = scalarlesel, JOIN = scalarlejoinsel
 );
-COMMENT ON OPERATOR ptl.<= (ptl.nhs_number, ptl.nhs_number) IS 'less than or equal to (by numeric order of the 10 digits)';
+COMMENT ON OPERATOR pg_catalog.<= (ptl.nhs_number, ptl.nhs_number) IS 'less than or equal to (by numeric order of the 10 digits)';
 
-CREATE OPERATOR ptl.> (
+CREATE OPERATOR pg_catalog.> (
     LEFTARG = ptl.nhs_number, RIGHTARG = ptl.nhs_number, FUNCTION = ptl.nhs_number_gt,
-    COMMUTATOR = OPERATOR(ptl.<), NEGATOR = OPERATOR(ptl.<=),
+    COMMUTATOR = OPERATOR(pg_catalog.<), NEGATOR = OPERATOR(pg_catalog.<=),
     RESTRICT = scalargtsel, JOIN = scalargtjoinsel
 );
-COMMENT ON OPERATOR ptl.> (ptl.nhs_number, ptl.nhs_number) IS 'greater than (by numeric order of the 10 digits)';
+COMMENT ON OPERATOR pg_catalog.> (ptl.nhs_number, ptl.nhs_number) IS 'greater than (by numeric order of the 10 digits)';
 
-CREATE OPERATOR ptl.>= (
+CREATE OPERATOR pg_catalog.>= (
     LEFTARG = ptl.nhs_number, RIGHTARG = ptl.nhs_number, FUNCTION = ptl.nhs_number_ge,
-    COMMUTATOR = OPERATOR(ptl.<=), NEGATOR = OPERATOR(ptl.<),
+    COMMUTATOR = OPERATOR(pg_catalog.<=), NEGATOR = OPERATOR(pg_catalog.<),
     RESTRICT = scalargesel, JOIN = scalargejoinsel
 );
-COMMENT ON OPERATOR ptl.>= (ptl.nhs_number, ptl.nhs_number) IS 'greater than or equal to (by numeric order of the 10 digits)';
+COMMENT ON OPERATOR pg_catalog.>= (ptl.nhs_number, ptl.nhs_number) IS 'greater than or equal to (by numeric order of the 10 digits)';
 
-CREATE OPERATOR ptl.= (
+CREATE OPERATOR pg_catalog.= (
     LEFTARG = ptl.rtt_status, RIGHTARG = ptl.rtt_status, FUNCTION = ptl.rtt_status_eq,
-    COMMUTATOR = OPERATOR(ptl.=), NEGATOR = OPERATOR(ptl.<>),
+    COMMUTATOR = OPERATOR(pg_catalog.=), NEGATOR = OPERATOR(pg_catalog.<>),
     RESTRICT = eqsel, JOIN = eqjoinsel,
     HASHES, MERGES
 );
-COMMENT ON OPERATOR ptl.= (ptl.rtt_status, ptl.rtt_status) IS 'equal to';
+COMMENT ON OPERATOR pg_catalog.= (ptl.rtt_status, ptl.rtt_status) IS 'equal to';
 
-CREATE OPERATOR ptl.<> (
+CREATE OPERATOR pg_catalog.<> (
     LEFTARG = ptl.rtt_status, RIGHTARG = ptl.rtt_status, FUNCTION = ptl.rtt_status_ne,
-    COMMUTATOR = OPERATOR(ptl.<>), NEGATOR = OPERATOR(ptl.=),
+    COMMUTATOR = OPERATOR(pg_catalog.<>), NEGATOR = OPERATOR(pg_catalog.=),
     RESTRICT = neqsel, JOIN = neqjoinsel
 );
-COMMENT ON OPERATOR ptl.<> (ptl.rtt_status, ptl.rtt_status) IS 'not equal to';
+COMMENT ON OPERATOR pg_catalog.<> (ptl.rtt_status, ptl.rtt_status) IS 'not equal to';
 
-CREATE OPERATOR ptl.< (
+CREATE OPERATOR pg_catalog.< (
     LEFTARG = ptl.rtt_status, RIGHTARG = ptl.rtt_status, FUNCTION = ptl.rtt_status_lt,
-    COMMUTATOR = OPERATOR(ptl.>), NEGATOR = OPERATOR(ptl.>=),
+    COMMUTATOR = OPERATOR(pg_catalog.>), NEGATOR = OPERATOR(pg_catalog.>=),
     RESTRICT = scalarltsel, JOIN = scalarltjoinsel
 );
-COMMENT ON OPERATOR ptl.< (ptl.rtt_status, ptl.rtt_status) IS 'less than (by numeric order of the codes)';
+COMMENT ON OPERATOR pg_catalog.< (ptl.rtt_status, ptl.rtt_status) IS 'less than (by numeric order of the codes)';
 
-CREATE OPERATOR ptl.<= (
+CREATE OPERATOR pg_catalog.<= (
     LEFTARG = ptl.rtt_status, RIGHTARG = ptl.rtt_status, FUNCTION = ptl.rtt_status_le,
-    COMMUTATOR = OPERATOR(ptl.>=), NEGATOR = OPERATOR(ptl.>),
+    COMMUTATOR = OPERATOR(pg_catalog.>=), NEGATOR = OPERATOR(pg_catalog.>),
     RESTRICT = scalarlesel, JOIN = scalarlejoinsel
 );
-COMMENT ON OPERATOR ptl.<= (ptl.rtt_status, ptl.rtt_status) IS 'less than or equal to (by numeric order of the codes)';
+COMMENT ON OPERATOR pg_catalog.<= (ptl.rtt_status, ptl.rtt_status) IS 'less than or equal to (by numeric order of the codes)';
 
-CREATE OPERATOR ptl.> (
+CREATE OPERATOR pg_catalog.> (
     LEFTARG = ptl.rtt_status, RIGHTARG = ptl.rtt_status, FUNCTION = ptl.rtt_status_gt,
-    COMMUTATOR = OPERATOR(ptl.<), NEGATOR = OPERATOR(ptl.<=),
+    COMMUTATOR = OPERATOR(pg_catalog.<), NEGATOR = OPERATOR(pg_catalog.<=),
     RESTRICT = scalargtsel, JOIN = scalargtjoinsel
 );
-COMMENT ON OPERATOR ptl.> (ptl.rtt_status, ptl.rtt_status) IS 'greater than (by numeric order of the codes)';
+COMMENT ON OPERATOR pg_catalog.> (ptl.rtt_status, ptl.rtt_status) IS 'greater than (by numeric order of the codes)';
 
-CREATE OPERATOR ptl.>= (
+CREATE OPERATOR pg_catalog.>= (
     LEFTARG = ptl.rtt_status, RIGHTARG = ptl.rtt_status, FUNCTION = ptl.rtt_status_ge,
-    COMMUTATOR = OPERATOR(ptl.<=), NEGATOR = OPERATOR(ptl.<),
+    COMMUTATOR = OPERATOR(pg_catalog.<=), NEGATOR = OPERATOR(pg_catalog.<),
     RESTRICT = scalargesel, JOIN = scalargejoinsel
 );
-COMMENT ON OPERATOR ptl.>= (ptl.rtt_status, ptl.rtt_status) IS 'greater than or equal to (by numeric order of the codes)';
+COMMENT ON OPERATOR pg_catalog.>= (ptl.rtt_status, ptl.rtt_status) IS 'greater than or equal to (by numeric order of the codes)';
 
-CREATE OPERATOR ptl.= (
+CREATE OPERATOR pg_catalog.= (
     LEFTARG = ptl.clinical_priority, RIGHTARG = ptl.clinical_priority, FUNCTION = ptl.clinical_priority_eq,
-    COMMUTATOR = OPERATOR(ptl.=), NEGATOR = OPERATOR(ptl.<>),
+    COMMUTATOR = OPERATOR(pg_catalog.=), NEGATOR = OPERATOR(pg_catalog.<>),
     RESTRICT = eqsel, JOIN = eqjoinsel,
     HASHES, MERGES
 );
-COMMENT ON OPERATOR ptl.= (ptl.clinical_priority, ptl.clinical_priority) IS 'equal to';
+COMMENT ON OPERATOR pg_catalog.= (ptl.clinical_priority, ptl.clinical_priority) IS 'equal to';
 
-CREATE OPERATOR ptl.<> (
+CREATE OPERATOR pg_catalog.<> (
     LEFTARG = ptl.clinical_priority, RIGHTARG = ptl.clinical_priority, FUNCTION = ptl.clinical_priority_ne,
-    COMMUTATOR = OPERATOR(ptl.<>), NEGATOR = OPERATOR(ptl.=),
+    COMMUTATOR = OPERATOR(pg_catalog.<>), NEGATOR = OPERATOR(pg_catalog.=),
     RESTRICT = neqsel, JOIN = neqjoinsel
 );
-COMMENT ON OPERATOR ptl.<> (ptl.clinical_priority, ptl.clinical_priority) IS 'not equal to';
+COMMENT ON OPERATOR pg_catalog.<> (ptl.clinical_priority, ptl.clinical_priority) IS 'not equal to';
 
-CREATE OPERATOR ptl.< (
+CREATE OPERATOR pg_catalog.< (
     LEFTARG = ptl.clinical_priority, RIGHTARG = ptl.clinical_priority, FUNCTION = ptl.clinical_priority_lt,
-    COMMUTATOR = OPERATOR(ptl.>), NEGATOR = OPERATOR(ptl.>=),
+    COMMUTATOR = OPERATOR(pg_catalog.>), NEGATOR = OPERATOR(pg_catalog.>=),
     RESTRICT = scalarltsel, JOIN = scalarltjoinsel
 );
-COMMENT ON OPERATOR ptl.< (ptl.clinical_priority, ptl.clinical_priority) IS 'less than (by urgency, P1a first)';
+COMMENT ON OPERATOR pg_catalog.< (ptl.clinical_priority, ptl.clinical_priority) IS 'less than (by urgency, P1a first)';
 
-CREATE OPERATOR ptl.<= (
+CREATE OPERATOR pg_catalog.<= (
     LEFTARG = ptl.clinical_priority, RIGHTARG = ptl.clinical_priority, FUNCTION = ptl.clinical_priority_le,
-    COMMUTATOR = OPERATOR(ptl.>=), NEGATOR = OPERATOR(ptl.>),
+    COMMUTATOR = OPERATOR(pg_catalog.>=), NEGATOR = OPERATOR(pg_catalog.>),
     RESTRICT = scalarlesel, JOIN = scalarlejoinsel
 );
-COMMENT ON OPERATOR ptl.<= (ptl.clinical_priority, ptl.clinical_priority) IS 'less than or equal to (by urgency, P1a first)';
+COMMENT ON OPERATOR pg_catalog.<= (ptl.clinical_priority, ptl.clinical_priority) IS 'less than or equal to (by urgency, P1a first)';
 
-CREATE OPERATOR ptl.> (
+CREATE OPERATOR pg_catalog.> (
     LEFTARG = ptl.clinical_priority, RIGHTARG = ptl.clinical_priority, FUNCTION = ptl.clinical_priority_gt,
-    COMMUTATOR = OPERATOR(ptl.<), NEGATOR = OPERATOR(ptl.<=),
+    COMMUTATOR = OPERATOR(pg_catalog.<), NEGATOR = OPERATOR(pg_catalog.<=),
     RESTRICT = scalargtsel, JOIN = scalargtjoinsel
 );
-COMMENT ON OPERATOR ptl.> (ptl.clinical_priority, ptl.clinical_priority) IS 'greater than (by urgency, P1a first)';
+COMMENT ON OPERATOR pg_catalog.> (ptl.clinical_priority, ptl.clinical_priority) IS 'greater than (by urgency, P1a first)';
 
-CREATE OPERATOR ptl.>= (
+CREATE OPERATOR pg_catalog.>= (
     LEFTARG = ptl.clinical_priority, RIGHTARG = ptl.clinical_priority, FUNCTION = ptl.clinical_priority_ge,
-    COMMUTATOR = OPERATOR(ptl.<=), NEGATOR = OPERATOR(ptl.<),
+    COMMUTATOR = OPERATOR(pg_catalog.<=), NEGATOR = OPERATOR(pg_catalog.<),
     RESTRICT = scalargesel, JOIN = scalargejoinsel
 );
-COMMENT ON OPERATOR ptl.>= (ptl.clinical_priority, ptl.clinical_priority) IS 'greater than or equal to (by urgency, P1a first)';
+COMMENT ON OPERATOR pg_catalog.>= (ptl.clinical_priority, ptl.clinical_priority) IS 'greater than or equal to (by urgency, P1a first)';
 
 -- ---------------------------------------------------------------------------
 -- Operator classes: btree (with sort support and deduplication) and hash
@@ -430,11 +436,11 @@ COMMENT ON OPERATOR ptl.>= (ptl.clinical_priority, ptl.clinical_priority) IS 'gr
 -- ---------------------------------------------------------------------------
 CREATE OPERATOR CLASS ptl.nhs_number_ops
     DEFAULT FOR TYPE ptl.nhs_number USING btree AS
-        OPERATOR 1 ptl.<,
-        OPERATOR 2 ptl.<=,
-        OPERATOR 3 ptl.=,
-        OPERATOR 4 ptl.>=,
-        OPERATOR 5 ptl.>,
+        OPERATOR 1 pg_catalog.<,
+        OPERATOR 2 pg_catalog.<=,
+        OPERATOR 3 pg_catalog.=,
+        OPERATOR 4 pg_catalog.>=,
+        OPERATOR 5 pg_catalog.>,
         FUNCTION 1 ptl.nhs_number_cmp(ptl.nhs_number, ptl.nhs_number),
         FUNCTION 2 pg_catalog.btint8sortsupport(internal),
         FUNCTION 4 pg_catalog.btequalimage(oid);
@@ -444,7 +450,7 @@ COMMENT ON OPERATOR FAMILY ptl.nhs_number_ops USING btree IS 'Btree operators of
 
 CREATE OPERATOR CLASS ptl.nhs_number_ops
     DEFAULT FOR TYPE ptl.nhs_number USING hash AS
-        OPERATOR 1 ptl.=,
+        OPERATOR 1 pg_catalog.=,
         FUNCTION 1 ptl.nhs_number_hash(ptl.nhs_number),
         FUNCTION 2 ptl.nhs_number_hash_extended(ptl.nhs_number, bigint);
 COMMENT ON OPERATOR CLASS ptl.nhs_number_ops USING hash IS
@@ -453,11 +459,11 @@ COMMENT ON OPERATOR FAMILY ptl.nhs_number_ops USING hash IS 'Hash operators of N
 
 CREATE OPERATOR CLASS ptl.rtt_status_ops
     DEFAULT FOR TYPE ptl.rtt_status USING btree AS
-        OPERATOR 1 ptl.<,
-        OPERATOR 2 ptl.<=,
-        OPERATOR 3 ptl.=,
-        OPERATOR 4 ptl.>=,
-        OPERATOR 5 ptl.>,
+        OPERATOR 1 pg_catalog.<,
+        OPERATOR 2 pg_catalog.<=,
+        OPERATOR 3 pg_catalog.=,
+        OPERATOR 4 pg_catalog.>=,
+        OPERATOR 5 pg_catalog.>,
         FUNCTION 1 ptl.rtt_status_cmp(ptl.rtt_status, ptl.rtt_status),
         FUNCTION 2 pg_catalog.btint2sortsupport(internal),
         FUNCTION 4 pg_catalog.btequalimage(oid);
@@ -467,7 +473,7 @@ COMMENT ON OPERATOR FAMILY ptl.rtt_status_ops USING btree IS 'Btree operators of
 
 CREATE OPERATOR CLASS ptl.rtt_status_ops
     DEFAULT FOR TYPE ptl.rtt_status USING hash AS
-        OPERATOR 1 ptl.=,
+        OPERATOR 1 pg_catalog.=,
         FUNCTION 1 ptl.rtt_status_hash(ptl.rtt_status),
         FUNCTION 2 ptl.rtt_status_hash_extended(ptl.rtt_status, bigint);
 COMMENT ON OPERATOR CLASS ptl.rtt_status_ops USING hash IS
@@ -476,11 +482,11 @@ COMMENT ON OPERATOR FAMILY ptl.rtt_status_ops USING hash IS 'Hash operators of R
 
 CREATE OPERATOR CLASS ptl.clinical_priority_ops
     DEFAULT FOR TYPE ptl.clinical_priority USING btree AS
-        OPERATOR 1 ptl.<,
-        OPERATOR 2 ptl.<=,
-        OPERATOR 3 ptl.=,
-        OPERATOR 4 ptl.>=,
-        OPERATOR 5 ptl.>,
+        OPERATOR 1 pg_catalog.<,
+        OPERATOR 2 pg_catalog.<=,
+        OPERATOR 3 pg_catalog.=,
+        OPERATOR 4 pg_catalog.>=,
+        OPERATOR 5 pg_catalog.>,
         FUNCTION 1 ptl.clinical_priority_cmp(ptl.clinical_priority, ptl.clinical_priority),
         FUNCTION 2 pg_catalog.btint2sortsupport(internal),
         FUNCTION 4 pg_catalog.btequalimage(oid);
@@ -490,7 +496,7 @@ COMMENT ON OPERATOR FAMILY ptl.clinical_priority_ops USING btree IS 'Btree opera
 
 CREATE OPERATOR CLASS ptl.clinical_priority_ops
     DEFAULT FOR TYPE ptl.clinical_priority USING hash AS
-        OPERATOR 1 ptl.=,
+        OPERATOR 1 pg_catalog.=,
         FUNCTION 1 ptl.clinical_priority_hash(ptl.clinical_priority),
         FUNCTION 2 ptl.clinical_priority_hash_extended(ptl.clinical_priority, bigint);
 COMMENT ON OPERATOR CLASS ptl.clinical_priority_ops USING hash IS
@@ -534,7 +540,7 @@ AS $$
 BEGIN
     UPDATE ptl.priority_target t
        SET target_days = NEW.target_days, description = NEW.description
-     WHERE t.priority OPERATOR(ptl.=) NEW.priority;
+     WHERE t.priority = NEW.priority;
     IF FOUND THEN
         RETURN NULL;            -- the existing row now holds the new values
     END IF;
@@ -552,7 +558,7 @@ CREATE FUNCTION ptl.priority_target_days(priority ptl.clinical_priority) RETURNS
 BEGIN ATOMIC
     SELECT t.target_days
       FROM ptl.priority_target t
-     WHERE t.priority OPERATOR(ptl.=) priority_target_days.priority;
+     WHERE t.priority = priority_target_days.priority;
 END;
 COMMENT ON FUNCTION ptl.priority_target_days(ptl.clinical_priority) IS
     'Target days to surgery for a clinical priority, read from ptl.priority_target (defaults: P1a 1, P1b 3, P2 28, P3 90, P4 365; NULL for P5, P6)';

@@ -72,8 +72,8 @@ SELECT is(4857773457::bigint::ptl.nhs_number::text, '485 777 3457', 'NHS number:
 SELECT ok(ptl.nhs_number_valid('485 777 3457') AND NOT ptl.nhs_number_valid('485 777 3456')
           AND NOT ptl.nhs_number_valid('not a number') AND NOT ptl.nhs_number_valid(''),
     'nhs_number_valid agrees with the input function and never raises');
-SELECT ok('400 000 0071'::ptl.nhs_number OPERATOR(ptl.<) '485-777-3457'::ptl.nhs_number
-          AND '943 476 5919'::ptl.nhs_number OPERATOR(ptl.=) '9434765919'::ptl.nhs_number,
+SELECT ok('400 000 0071'::ptl.nhs_number < '485-777-3457'::ptl.nhs_number
+          AND '943 476 5919'::ptl.nhs_number = '9434765919'::ptl.nhs_number,
     'NHS numbers compare by value, whatever their spelling');
 
 -- ---------------------------------------------------------------------------
@@ -137,13 +137,13 @@ SELECT is(ptl.priority_target_days('P6'), NULL, 'priority: P6 has no target (pat
 SELECT is((SELECT count(*) FROM ptl.priority_target), 7::bigint, 'priority: one target row per priority');
 SELECT ok((SELECT bool_and(description <> '') FROM ptl.priority_target), 'priority: every priority is described');
 -- A trust overrides a default by updating the table.
-UPDATE ptl.priority_target SET target_days = 60 WHERE priority OPERATOR(ptl.=) 'P3';
+UPDATE ptl.priority_target SET target_days = 60 WHERE priority = 'P3';
 SELECT is(ptl.priority_target_days('P3'), 60, 'priority: updating ptl.priority_target changes the target');
 -- Inserting a priority that is there replaces it (how pg_restore reloads the table).
 INSERT INTO ptl.priority_target VALUES ('P2', 21, 'Local policy: within 3 weeks');
 SELECT is(ptl.priority_target_days('P2'), 21, 'priority: inserting an existing priority replaces its target');
 SELECT is((SELECT count(*) FROM ptl.priority_target), 7::bigint, 'priority: ... without adding a row');
-SELECT throws_ok($$UPDATE ptl.priority_target SET target_days = 0 WHERE priority OPERATOR(ptl.=) 'P1a'$$, '23514',
+SELECT throws_ok($$UPDATE ptl.priority_target SET target_days = 0 WHERE priority = 'P1a'$$, '23514',
     NULL, 'priority: a target of 0 days is refused (check_violation)');
 
 -- ---------------------------------------------------------------------------

@@ -35,7 +35,7 @@ q $src "CREATE EXTENSION ptl; CREATE EXTENSION ptl_synth"
 q $src "SELECT count(*) FROM ptl_synth.generate(3000, seed => 11) b, ptl.load(b)" >/dev/null
 # A user-added treatment function and a changed target must survive too.
 q $src "INSERT INTO ptl.treatment_function (tfc, name, rtt_line) VALUES ('998', 'Local test service', 'X06')"
-q $src "UPDATE ptl.priority_target SET target_days = 14 WHERE priority OPERATOR(ptl.=) 'P2'"
+q $src "UPDATE ptl.priority_target SET target_days = 14 WHERE priority = 'P2'"
 q $src "INSERT INTO ptl.treatment_function_override VALUES ('172', 'X05', true, 'local reporting choice')"
 # Risk: assessments, a source change and a review of priority, a suspension, a setting.
 q $src "SELECT count(*) FROM ptl_synth.assess_waiting_patients(seed => 11) b, ptl.load(b) l" >/dev/null
