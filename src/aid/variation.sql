@@ -5,8 +5,8 @@
 --
 -- Waits are the snapshot's days waited (the clock's days, so pauses are
 -- already excluded); weeks are days / 7, not rounded.  Periods with an
--- unknown clock start have no wait and are left out of every measure (the
--- PTL's headline counts them separately).
+-- unknown clock start have no wait: the list size counts them, every wait
+-- measure leaves them out (docs/measures.md, as ptl.ptl_headline).
 -- ---------------------------------------------------------------------------
 
 -- Per provider: clinical-theatre.md section 7, first table.  The 92nd
@@ -21,26 +21,27 @@ SELECT s.census_date, s.treatment_function, s.provider_org,
        percentile_disc(0.92) WITHIN GROUP (ORDER BY s.days_waited / 7.0::float8) AS p92_weeks,
        avg(s.days_waited / 7.0::float8) AS mean_weeks,
        count(*) FILTER (WHERE s.days_waited > 126) AS over_18_weeks,
-       round(100.0 * count(*) FILTER (WHERE s.days_waited > 126) / count(*), 2) AS pct_over_18_weeks,
+       round(100.0 * count(*) FILTER (WHERE s.days_waited > 126) / nullif(count(s.days_waited), 0), 2) AS pct_over_18_weeks,
        count(*) FILTER (WHERE s.days_waited > 364) AS over_52_weeks,
        count(*) FILTER (WHERE s.days_waited > 455) AS over_65_weeks,
        count(*) FILTER (WHERE s.days_waited > 546) AS over_78_weeks,
        count(*) FILTER (WHERE s.days_waited > 728) AS over_104_weeks,
-       coalesce(sum(s.days_waited / 7.0 - 18) FILTER (WHERE s.days_waited > 126), 0) AS excess_patient_weeks
+       coalesce(sum(s.days_waited / 7.0 - 18) FILTER (WHERE s.days_waited > 126), 0) AS excess_patient_weeks,
+       count(*) FILTER (WHERE s.days_waited IS NULL) AS unknown_clock_start
 FROM ptl.census_snapshot s
-WHERE s.days_waited IS NOT NULL
 GROUP BY s.census_date, s.treatment_function, s.provider_org;
 COMMENT ON VIEW ptl.provider_waits IS
     'Each provider''s waits per treatment function at each census (census snapshots; clinical-theatre.md section 7): the figures a patient, referrer or ICS compares';
 COMMENT ON COLUMN ptl.provider_waits.census_date IS 'Census date of the snapshot';
 COMMENT ON COLUMN ptl.provider_waits.treatment_function IS 'Treatment function';
 COMMENT ON COLUMN ptl.provider_waits.provider_org IS 'Reporting provider';
-COMMENT ON COLUMN ptl.provider_waits.list_size IS 'Incomplete pathways with a known clock start';
+COMMENT ON COLUMN ptl.provider_waits.list_size IS 'Incomplete pathways on the PTL at that census, an unknown clock start included (the waits are over known starts)';
+COMMENT ON COLUMN ptl.provider_waits.unknown_clock_start IS 'Of which with an unknown clock start (no wait)';
 COMMENT ON COLUMN ptl.provider_waits.median_weeks IS 'Median wait in weeks (even count: mean of the two middle waits)';
 COMMENT ON COLUMN ptl.provider_waits.p92_weeks IS '92nd percentile wait in weeks, nearest rank (the wait at rank ceil(0.92 n))';
 COMMENT ON COLUMN ptl.provider_waits.mean_weeks IS 'Mean wait in weeks';
 COMMENT ON COLUMN ptl.provider_waits.over_18_weeks IS 'Waiting more than 126 days';
-COMMENT ON COLUMN ptl.provider_waits.pct_over_18_weeks IS 'Percentage waiting more than 126 days';
+COMMENT ON COLUMN ptl.provider_waits.pct_over_18_weeks IS 'Percentage waiting more than 126 days, of the pathways with a known clock start';
 COMMENT ON COLUMN ptl.provider_waits.over_52_weeks IS 'Waiting more than 364 days';
 COMMENT ON COLUMN ptl.provider_waits.over_65_weeks IS 'Waiting more than 455 days';
 COMMENT ON COLUMN ptl.provider_waits.over_78_weeks IS 'Waiting more than 546 days';
@@ -59,14 +60,15 @@ RETURNS TABLE (census_date date, treatment_function text, providers int, list_si
                between_share float8, gini_mean float8)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
 WITH pw AS MATERIALIZED (
-    SELECT w.census_date, w.treatment_function, w.provider_org, w.list_size,
+    -- known: the waits behind the provider's mean, its weight
+    SELECT w.census_date, w.treatment_function, w.provider_org, w.list_size - w.unknown_clock_start AS known,
            w.median_weeks, w.p92_weeks::float8 AS p92_weeks, w.mean_weeks,
            row_number() OVER (PARTITION BY w.census_date, w.treatment_function
                               ORDER BY w.mean_weeks, w.provider_org) AS mean_rank,
            count(*) OVER (PARTITION BY w.census_date, w.treatment_function) AS k
     FROM ptl.provider_waits w
     WHERE (wait_variation.census IS NULL OR w.census_date = wait_variation.census)
-      AND w.list_size >= greatest(wait_variation.n_min, 1)),
+      AND w.list_size - w.unknown_clock_start >= greatest(wait_variation.n_min, 1)),
 between_providers AS (
     SELECT pw.census_date, pw.treatment_function,
            count(*)::int AS k,
@@ -74,8 +76,8 @@ between_providers AS (
            max(pw.median_weeks) / nullif(min(pw.median_weeks), 0) AS ratio_median,
            stddev_pop(pw.median_weeks) / nullif(avg(pw.median_weeks), 0) AS cv_median,
            max(pw.p92_weeks) - min(pw.p92_weeks) AS gap_p92,
-           sum(pw.list_size * pw.mean_weeks) / sum(pw.list_size) AS grand_mean,
-           sum(pw.list_size * pw.mean_weeks ^ 2) / sum(pw.list_size) AS mean_of_squares_of_means,
+           sum(pw.known * pw.mean_weeks) / sum(pw.known) AS grand_mean,
+           sum(pw.known * pw.mean_weeks ^ 2) / sum(pw.known) AS mean_of_squares_of_means,
            sum((2 * pw.mean_rank - pw.k - 1) * pw.mean_weeks) AS gini_numerator,
            avg(pw.mean_weeks) AS mean_of_means
     FROM pw
@@ -90,7 +92,6 @@ patients AS (
     FROM ptl.census_snapshot s
     JOIN pw ON pw.census_date = s.census_date AND pw.treatment_function = s.treatment_function
            AND pw.provider_org = s.provider_org
-    WHERE s.days_waited IS NOT NULL
     GROUP BY s.census_date, s.treatment_function)
 SELECT b.census_date, b.treatment_function, b.k, p.n, p.median_weeks, p.p92_weeks::float8, p.over_18,
        b.range_median, b.ratio_median, b.cv_median, b.gap_p92,
@@ -133,7 +134,7 @@ COMMENT ON COLUMN ptl.wait_monitoring.week_ending IS 'Sunday ending the week';
 COMMENT ON COLUMN ptl.wait_monitoring.census_date IS 'The last census in that week';
 COMMENT ON COLUMN ptl.wait_monitoring.treatment_function IS 'Treatment function';
 COMMENT ON COLUMN ptl.wait_monitoring.provider_org IS 'Reporting provider';
-COMMENT ON COLUMN ptl.wait_monitoring.list_size IS 'Incomplete pathways with a known clock start';
+COMMENT ON COLUMN ptl.wait_monitoring.list_size IS 'Incomplete pathways on the PTL at that census, an unknown clock start included';
 COMMENT ON COLUMN ptl.wait_monitoring.median_weeks IS 'Median wait in weeks';
 COMMENT ON COLUMN ptl.wait_monitoring.p92_weeks IS '92nd percentile wait in weeks (nearest rank)';
 COMMENT ON COLUMN ptl.wait_monitoring.over_18_weeks IS 'Waiting more than 126 days';
@@ -175,7 +176,7 @@ COMMENT ON COLUMN ptl.wait_variation_trend.week_ending IS 'Sunday ending the wee
 COMMENT ON COLUMN ptl.wait_variation_trend.census_date IS 'The last census in that week';
 COMMENT ON COLUMN ptl.wait_variation_trend.treatment_function IS 'Treatment function';
 COMMENT ON COLUMN ptl.wait_variation_trend.providers IS 'Providers with patients waiting';
-COMMENT ON COLUMN ptl.wait_variation_trend.list_size IS 'Patients waiting (known clock start) at those providers';
+COMMENT ON COLUMN ptl.wait_variation_trend.list_size IS 'Patients waiting at those providers, an unknown clock start included';
 COMMENT ON COLUMN ptl.wait_variation_trend.range_median IS 'Highest less lowest provider median (weeks)';
 COMMENT ON COLUMN ptl.wait_variation_trend.cv_median IS 'Coefficient of variation of provider medians';
 COMMENT ON COLUMN ptl.wait_variation_trend.gap_p92 IS 'Highest less lowest provider 92nd percentile (weeks)';
@@ -217,7 +218,9 @@ BEGIN
         FROM ptl.rtt_periods_at(d) r
         JOIN ptl.pathway p ON p.pathway_id = r.pathway_id
         JOIN ptl.treatment_function_in_use tf ON tf.tfc = p.treatment_function
-        WHERE r.outcome = 'incomplete' AND r.responsible;
+        WHERE r.outcome = 'incomplete' AND r.responsible
+          -- the list as the PTL counts it (docs/measures.md): duplicates left out
+          AND NOT EXISTS (SELECT 1 FROM ptl.pathway_duplicate x WHERE x.pathway_id = r.pathway_id);
         GET DIAGNOSTICS n = ROW_COUNT;
         total := total + n;
     END LOOP;

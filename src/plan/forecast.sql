@@ -123,6 +123,8 @@ periods AS (
     WHERE (forecast_waiting_list.provider_org IS NULL OR p.provider_org = forecast_waiting_list.provider_org)
       AND (forecast_waiting_list.treatment_function IS NULL OR p.treatment_function = forecast_waiting_list.treatment_function)
       AND r.outcome <> 'nullified' AND r.days_waited IS NOT NULL
+      -- the list as the PTL counts it (docs/measures.md): duplicates left out
+      AND NOT EXISTS (SELECT 1 FROM ptl.pathway_duplicate d WHERE d.pathway_id = r.pathway_id)
       AND (r.outcome = 'incomplete'
            OR r.clock_stop > c.census - 7 * forecast_waiting_list.calibration_weeks AND r.clock_stop <= c.census
            OR r.clock_start > c.census - 7 * forecast_waiting_list.calibration_weeks AND r.clock_start <= c.census)),

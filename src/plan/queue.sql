@@ -134,6 +134,10 @@ COMMENT ON FUNCTION ptl.sustainable_list_size(float8, float8, float8) IS
 -- `weeks` weeks before the census, on the records their provider reports.
 -- Clock starts are dated by the period's start, so a transfer in adds to the
 -- receiver's list but not to its demand (peers.md 1.3, negative reneges).
+-- The list itself is the PTL's, as every view reports it (docs/measures.md):
+-- the census's snapshot of the stored PTL, so duplicates are left out and a
+-- past census gives that census's list (none kept: no rows).  Starts and
+-- stops leave duplicates out too.
 CREATE FUNCTION ptl.waiting_list_queue(census date DEFAULT NULL, target_weeks float8 DEFAULT 18,
                                        weeks int DEFAULT 12, factor float8 DEFAULT 4)
 RETURNS TABLE (provider_org text, treatment_function text, list_size bigint, mean_wait_weeks float8,
@@ -142,22 +146,32 @@ RETURNS TABLE (provider_org text, treatment_function text, list_size bigint, mea
                clearance_weeks float8, sustainable_list_size float8)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
 WITH c AS (SELECT coalesce(waiting_list_queue.census, (SELECT max(r.census) FROM ptl.rtt_pathway r)) AS census),
-periods AS (
-    SELECT p.provider_org, p.treatment_function, r.clock_start, r.clock_stop, r.outcome, r.days_waited
+listed AS (
+    SELECT s.provider_org, s.treatment_function, count(*) AS list_size,
+           avg(s.days_waited / 7.0::float8) AS mean_wait_weeks
+    FROM ptl.census_snapshot s CROSS JOIN c
+    WHERE s.census_date = c.census
+    GROUP BY s.provider_org, s.treatment_function),
+flows AS (
+    SELECT p.provider_org, p.treatment_function,
+           count(*) FILTER (WHERE r.outcome <> 'nullified' AND r.clock_start > c.census - 7 * waiting_list_queue.weeks
+                              AND r.clock_start <= c.census)::float8 / waiting_list_queue.weeks AS demand,
+           count(*) FILTER (WHERE r.outcome NOT IN ('nullified', 'incomplete')
+                              AND r.clock_stop > c.census - 7 * waiting_list_queue.weeks
+                              AND r.clock_stop <= c.census)::float8 / waiting_list_queue.weeks AS capacity
     FROM ptl.rtt_period r
     JOIN ptl.rtt_pathway rp ON rp.pathway_id = r.pathway_id AND rp.responsible
-    JOIN ptl.pathway p ON p.pathway_id = r.pathway_id),
+    JOIN ptl.pathway p ON p.pathway_id = r.pathway_id
+    CROSS JOIN c
+    WHERE NOT EXISTS (SELECT 1 FROM ptl.pathway_duplicate d WHERE d.pathway_id = r.pathway_id)
+    GROUP BY p.provider_org, p.treatment_function),
 lists AS (
-    SELECT x.provider_org, x.treatment_function,
-           count(*) FILTER (WHERE x.outcome = 'incomplete') AS list_size,
-           avg(x.days_waited / 7.0::float8) FILTER (WHERE x.outcome = 'incomplete') AS mean_wait_weeks,
-           count(*) FILTER (WHERE x.outcome <> 'nullified' AND x.clock_start > c.census - 7 * waiting_list_queue.weeks
-                              AND x.clock_start <= c.census)::float8 / waiting_list_queue.weeks AS demand,
-           count(*) FILTER (WHERE x.outcome NOT IN ('nullified', 'incomplete')
-                              AND x.clock_stop > c.census - 7 * waiting_list_queue.weeks
-                              AND x.clock_stop <= c.census)::float8 / waiting_list_queue.weeks AS capacity
-    FROM periods x CROSS JOIN c
-    GROUP BY x.provider_org, x.treatment_function)
+    SELECT coalesce(l.provider_org, f.provider_org) AS provider_org,
+           coalesce(l.treatment_function, f.treatment_function) AS treatment_function,
+           coalesce(l.list_size, 0) AS list_size, l.mean_wait_weeks,
+           coalesce(f.demand, 0) AS demand, coalesce(f.capacity, 0) AS capacity
+    FROM listed l
+    FULL JOIN flows f ON f.provider_org = l.provider_org AND f.treatment_function = l.treatment_function)
 SELECT l.provider_org, l.treatment_function, l.list_size, l.mean_wait_weeks, l.demand, l.capacity,
        CASE WHEN l.capacity > 0 THEN ptl.queue_load(l.demand, l.capacity) END,
        ptl.target_queue_size(l.demand, waiting_list_queue.target_weeks, waiting_list_queue.factor) AS tqs,
@@ -169,8 +183,10 @@ SELECT l.provider_org, l.treatment_function, l.list_size, l.mean_wait_weeks, l.d
        CASE WHEN l.capacity > 0 THEN l.list_size / l.capacity END,
        ptl.sustainable_list_size(l.demand, 0.92, 18)
 FROM lists l
-WHERE l.list_size > 0 OR l.demand > 0
+WHERE (l.list_size > 0 OR l.demand > 0)
+  -- a census with no snapshot kept has no list to report
+  AND EXISTS (SELECT 1 FROM listed)
 ORDER BY l.provider_org, l.treatment_function
 $$;
 COMMENT ON FUNCTION ptl.waiting_list_queue(date, float8, int, float8) IS
-    'Each provider''s treatment-function list as a queue at a census (default the last refresh): demand and capacity per week over the last `weeks` weeks, load, target size, relief and target capacity, pressure against target_weeks, clearance time (list / weekly clock stops) and the list the 92% standard allows';
+    'Each provider''s treatment-function list as a queue at a census (default the last refresh): demand and capacity per week over the last `weeks` weeks, load, target size, relief and target capacity, pressure against target_weeks, clearance time of the whole list (list / weekly clock stops; ptl.journey_bottleneck''s is one stage''s queue / its exits) and the list the 92% standard allows. The list is the PTL''s at that census (its snapshot: duplicates left out); no rows for a census with no snapshot kept';

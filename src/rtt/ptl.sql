@@ -340,9 +340,13 @@ COMMENT ON COLUMN ptl.ptl.provisional_action IS
     'ptl''s own changes to the pathway the PAS has not yet recorded (open outbound actions, e.g. "book_tci 2025-04-10 (sent, action 7)"): provisional until the extract confirms them (docs/outbound.md); NULL when none';
 
 -- Headline measures per provider and treatment function, with provider and
--- ICS totals (treatment_function NULL; provider_org NULL for the ICS).  The
--- median and 92nd percentile are exact over days, in weeks; NHS England
--- estimates its published ones from the bands (rtt-rules.md Q8).  Three
+-- ICS totals (treatment_function NULL; provider_org NULL for the ICS).  Each
+-- measure is defined once for every view (docs/measures.md): the list counts
+-- every incomplete pathway, an unknown clock start included; the waits, the
+-- percentage within 18 weeks among them, are over known clock starts; the
+-- median is interpolated and the 92nd percentile the nearest rank, over
+-- days, in weeks.  NHS England estimates its published percentiles from the
+-- bands (rtt-rules.md Q8).  Three
 -- groupings joined, not GROUPING SETS: a condition on the provider then
 -- reaches the stored PTL's index (below grouping sets it cannot), and the
 -- ICS total drops out of a query for one provider.  A reader who sees no
@@ -350,9 +354,9 @@ COMMENT ON COLUMN ptl.ptl.provisional_action IS
 CREATE VIEW ptl.ptl_headline AS
 SELECT l.provider_org, l.treatment_function,
        count(*) AS list_size,
-       round(100.0 * count(*) FILTER (WHERE l.days_waited <= 126) / nullif(count(*), 0), 1) AS pct_within_18_weeks,
+       round(100.0 * count(*) FILTER (WHERE l.days_waited <= 126) / nullif(count(l.days_waited), 0), 1) AS pct_within_18_weeks,
        round((percentile_cont(0.5) WITHIN GROUP (ORDER BY l.days_waited) / 7)::numeric, 1) AS median_weeks,
-       round((percentile_cont(0.92) WITHIN GROUP (ORDER BY l.days_waited) / 7)::numeric, 1) AS p92_weeks,
+       round((percentile_disc(0.92) WITHIN GROUP (ORDER BY l.days_waited) / 7.0)::numeric, 1) AS p92_weeks,
        count(*) FILTER (WHERE l.days_waited > 7 * 18) AS over_18_weeks,
        count(*) FILTER (WHERE l.days_waited > 7 * 52) AS over_52_weeks,
        count(*) FILTER (WHERE l.days_waited > 7 * 65) AS over_65_weeks,
@@ -364,9 +368,9 @@ GROUP BY l.provider_org, l.treatment_function
 UNION ALL
 SELECT l.provider_org, NULL::text,
        count(*) AS list_size,
-       round(100.0 * count(*) FILTER (WHERE l.days_waited <= 126) / nullif(count(*), 0), 1) AS pct_within_18_weeks,
+       round(100.0 * count(*) FILTER (WHERE l.days_waited <= 126) / nullif(count(l.days_waited), 0), 1) AS pct_within_18_weeks,
        round((percentile_cont(0.5) WITHIN GROUP (ORDER BY l.days_waited) / 7)::numeric, 1) AS median_weeks,
-       round((percentile_cont(0.92) WITHIN GROUP (ORDER BY l.days_waited) / 7)::numeric, 1) AS p92_weeks,
+       round((percentile_disc(0.92) WITHIN GROUP (ORDER BY l.days_waited) / 7.0)::numeric, 1) AS p92_weeks,
        count(*) FILTER (WHERE l.days_waited > 7 * 18) AS over_18_weeks,
        count(*) FILTER (WHERE l.days_waited > 7 * 52) AS over_52_weeks,
        count(*) FILTER (WHERE l.days_waited > 7 * 65) AS over_65_weeks,
@@ -378,9 +382,9 @@ GROUP BY l.provider_org
 UNION ALL
 SELECT NULL::text, NULL::text,
        count(*) AS list_size,
-       round(100.0 * count(*) FILTER (WHERE l.days_waited <= 126) / nullif(count(*), 0), 1) AS pct_within_18_weeks,
+       round(100.0 * count(*) FILTER (WHERE l.days_waited <= 126) / nullif(count(l.days_waited), 0), 1) AS pct_within_18_weeks,
        round((percentile_cont(0.5) WITHIN GROUP (ORDER BY l.days_waited) / 7)::numeric, 1) AS median_weeks,
-       round((percentile_cont(0.92) WITHIN GROUP (ORDER BY l.days_waited) / 7)::numeric, 1) AS p92_weeks,
+       round((percentile_disc(0.92) WITHIN GROUP (ORDER BY l.days_waited) / 7.0)::numeric, 1) AS p92_weeks,
        count(*) FILTER (WHERE l.days_waited > 7 * 18) AS over_18_weeks,
        count(*) FILTER (WHERE l.days_waited > 7 * 52) AS over_52_weeks,
        count(*) FILTER (WHERE l.days_waited > 7 * 65) AS over_65_weeks,
@@ -392,10 +396,10 @@ COMMENT ON VIEW ptl.ptl_headline IS
     'Headline measures of the PTL per provider and treatment function, with provider totals (treatment_function NULL) and the ICS total (both NULL)';
 COMMENT ON COLUMN ptl.ptl_headline.provider_org IS 'Provider (NULL: the whole ICS)';
 COMMENT ON COLUMN ptl.ptl_headline.treatment_function IS 'Treatment function (NULL: all)';
-COMMENT ON COLUMN ptl.ptl_headline.list_size IS 'Incomplete pathways';
-COMMENT ON COLUMN ptl.ptl_headline.pct_within_18_weeks IS 'Percentage waiting 126 days or less (the 92% standard)';
+COMMENT ON COLUMN ptl.ptl_headline.list_size IS 'Incomplete pathways on the PTL (duplicates left out), an unknown clock start included';
+COMMENT ON COLUMN ptl.ptl_headline.pct_within_18_weeks IS 'Percentage waiting 126 days or less (the 92% standard), of the pathways with a known clock start';
 COMMENT ON COLUMN ptl.ptl_headline.median_weeks IS 'Median wait in weeks (exact, from days)';
-COMMENT ON COLUMN ptl.ptl_headline.p92_weeks IS '92nd percentile wait in weeks (exact, from days)';
+COMMENT ON COLUMN ptl.ptl_headline.p92_weeks IS '92nd percentile wait in weeks, nearest rank (the wait at rank ceil(0.92 n)), from days';
 COMMENT ON COLUMN ptl.ptl_headline.over_18_weeks IS 'Waiting over 18 weeks (127+ days)';
 COMMENT ON COLUMN ptl.ptl_headline.over_52_weeks IS 'Over 52 weeks (365+ days)';
 COMMENT ON COLUMN ptl.ptl_headline.over_65_weeks IS 'Over 65 weeks (456+ days)';
