@@ -118,9 +118,10 @@ WHERE (SELECT ptl.sees_all_organisations())
 CREATE VIEW bench.ptl_headline_computed AS
 SELECT l.provider_org, l.treatment_function,
        count(*) AS list_size,
-       round(100.0 * count(*) FILTER (WHERE l.days_waited <= 126) / count(*), 1) AS pct_within_18_weeks,
+       -- the measures as docs/measures.md defines them
+       round(100.0 * count(*) FILTER (WHERE l.days_waited <= 126) / nullif(count(l.days_waited), 0), 1) AS pct_within_18_weeks,
        round((percentile_cont(0.5) WITHIN GROUP (ORDER BY l.days_waited) / 7)::numeric, 1) AS median_weeks,
-       round((percentile_cont(0.92) WITHIN GROUP (ORDER BY l.days_waited) / 7)::numeric, 1) AS p92_weeks,
+       round((percentile_disc(0.92) WITHIN GROUP (ORDER BY l.days_waited) / 7.0)::numeric, 1) AS p92_weeks,
        count(*) FILTER (WHERE l.days_waited > 7 * 18) AS over_18_weeks,
        count(*) FILTER (WHERE l.days_waited > 7 * 52) AS over_52_weeks,
        count(*) FILTER (WHERE l.days_waited > 7 * 65) AS over_65_weeks,
