@@ -417,13 +417,54 @@ $$;
 COMMENT ON PROCEDURE ptl.daily_refresh(date, boolean, boolean) IS
     'The unattended daily run: loads ready batches (each on its own: a batch whose load fails is marked failed and the run goes on), refreshes (link, clock, validate, rank, snapshot) and applies snapshot retention as one unit; one at a time (wait => false exits with a message), logged in ptl.refresh_run whether it succeeds, fails or is cancelled (a run that died is marked failed by the next); CALL it outside a transaction block';
 
+-- After pg_restore the derived tables (clocks, links, issues, the stored
+-- PTL, journeys) are empty: pg_dump keeps only what a refresh cannot
+-- rebuild.  Read with the caller's rights: a trust's operator is told about
+-- its own pathways, which is what its lists show.
+CREATE FUNCTION ptl.derived_tables_empty() RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN NOT EXISTS (SELECT 1 FROM ptl.rtt_pathway) AND EXISTS (SELECT 1 FROM ptl.pathway);
+COMMENT ON FUNCTION ptl.derived_tables_empty() IS
+    'Whether pathways are loaded but no clock is computed, as after pg_restore: the refresh''s results are gone until ptl.refresh_after_restore()';
+
+-- The next step after pg_restore: the derived tables rebuilt at the census
+-- of the last refresh that succeeded before the dump (not today's), by a
+-- full daily refresh, which also loads any batch that was ready.
+CREATE PROCEDURE ptl.refresh_after_restore()
+LANGUAGE plpgsql
+-- No SET clauses: it calls ptl.daily_refresh, which commits.
+AS $$
+DECLARE
+    last_census date;
+BEGIN
+    SELECT r.census INTO last_census
+    FROM ptl.refresh_run r WHERE r.status = 'succeeded' ORDER BY r.run_id DESC LIMIT 1;
+    IF last_census IS NULL THEN
+        RAISE EXCEPTION 'no refresh has succeeded in this database: there is no census to rebuild'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Run the first refresh instead: CALL ptl.daily_refresh(census => ''YYYY-MM-DD'').';
+    END IF;
+    RAISE NOTICE 'rebuilding clocks, links, validation, the PTL and journeys at census %, the last refresh before the dump',
+        last_census;
+    CALL ptl.daily_refresh(last_census, "full" => true);
+END
+$$;
+COMMENT ON PROCEDURE ptl.refresh_after_restore() IS
+    'The step after pg_restore: a full daily refresh at the census of the last refresh that succeeded (the derived tables are not dumped); CALL it outside a transaction block';
+
 -- The run log as an operator reads it: the runs newest first, how long they
 -- took, and a running row whose run is no longer alive (cancelled, or its
 -- server process gone) marked interrupted until the next run marks it failed.
 CREATE VIEW ptl.refresh_status AS
 SELECT r.run_id, r.census, r.entry_point,
        CASE WHEN r.status = 'running' AND NOT ptl.refresh_run_is_live(r.backend_pid, r.started_at)
-            THEN 'interrupted' ELSE r.status END AS status,
+            THEN 'interrupted'
+            -- its results are gone (a restore): not a success a list can be read from
+            WHEN r.status = 'succeeded' AND ptl.derived_tables_empty()
+                 AND r.run_id = (SELECT max(l.run_id) FROM ptl.refresh_run l WHERE l.status = 'succeeded')
+            THEN 'needs_refresh'
+            ELSE r.status END AS status,
        r.started_at, r.finished_at,
        coalesce(r.finished_at, clock_timestamp()) - r.started_at AS duration,
        r.full_refresh, r.batches_loaded, r.rows_loaded, r.rows_rejected, r.pathways_computed,
@@ -438,7 +479,7 @@ COMMENT ON VIEW ptl.refresh_status IS
 COMMENT ON COLUMN ptl.refresh_status.run_id IS 'Run number';
 COMMENT ON COLUMN ptl.refresh_status.census IS 'Census date';
 COMMENT ON COLUMN ptl.refresh_status.entry_point IS 'refresh or daily_refresh';
-COMMENT ON COLUMN ptl.refresh_status.status IS 'running, succeeded, failed or interrupted';
+COMMENT ON COLUMN ptl.refresh_status.status IS 'running, succeeded, failed, interrupted, or needs_refresh for the last success whose results are gone (after pg_restore: CALL ptl.refresh_after_restore())';
 COMMENT ON COLUMN ptl.refresh_status.started_at IS 'Start';
 COMMENT ON COLUMN ptl.refresh_status.finished_at IS 'End';
 COMMENT ON COLUMN ptl.refresh_status.duration IS 'How long it took (so far, if running)';

@@ -391,7 +391,8 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
     ('function', 'ptl.fail_batch(bigint,text,text)', 'operate', 'owner'),
     ('function', 'ptl.load_reference(text,bytea,text,text,name)', 'operate', 'owner'),
     ('function', 'ptl.reconcile_outbound()', 'operate', 'caller'),
-    ('function', 'ptl.refresh(date,boolean)', 'operate', 'caller');
+    ('function', 'ptl.refresh(date,boolean)', 'operate', 'caller'),
+    ('function', 'ptl.refresh_after_restore()', 'operate', 'caller');
 
 -- Statistics after a bulk write, for whoever bulk-writes.
 INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) VALUES
@@ -520,6 +521,7 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
     ('function', 'ptl.current_batch()', 'any', 'caller'),
     ('function', 'ptl.current_user_in(name)', 'any', 'caller'),
     ('function', 'ptl.damerau_levenshtein(text,text)', 'any', 'caller'),
+    ('function', 'ptl.derived_tables_empty()', 'any', 'caller'),
     ('function', 'ptl.dna_rates(date,date,integer)', 'any', 'caller'),
     ('function', 'ptl.duplicate_pathway_detail(text,text,text,text,boolean)', 'any', 'caller'),
     ('function', 'ptl.ethnic_group(text)', 'any', 'caller'),
