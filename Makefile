@@ -35,6 +35,7 @@ SQL_PARTS    = src/types/types.sql \
                src/plan/queue.sql \
                src/plan/forecast.sql \
                src/plan/inequality.sql \
+               src/export/export.sql \
                src/ops/refresh.sql \
                src/ops/audit.sql \
                src/journey/journey.sql \

@@ -56,15 +56,18 @@ SELECT ptl.open_batch('RZA', 'PAS', 'RZA01', 'first week') AS batch_a \gset
 COPY ptl_stage.patient (local_patient_id, nhs_number, date_of_birth, sex) FROM stdin WITH (FORMAT csv);
 A1,9434765919,1950-03-01,2
 A2,4857773457,1961-04-02,1
+007,,1972-05-03,1
 \.
 COPY ptl_stage.pathway (local_patient_id, ppid, ppid_issuer, treatment_function, referral_priority, referral_received)
     FROM stdin WITH (FORMAT csv);
 A1,RZA-1,RZA,110,1,2025-01-06
 A2,RZA-2,RZA,110,1,2024-02-05
+007,12345678901234567890,RZA,110,3,2025-03-03
 \.
 COPY ptl_stage.pathway_event (ppid, ppid_issuer, event_ref, event_date, kind, rtt_status) FROM stdin WITH (FORMAT csv);
 RZA-1,RZA,E1,2025-01-06,referral,
 RZA-2,RZA,E1,2024-02-05,referral,
+12345678901234567890,RZA,E1,2025-03-03,referral,
 \.
 SELECT status FROM ptl.close_batch(:batch_a);
 SELECT ptl.open_batch('RZB', 'PAS', 'RZB01', 'first week') AS batch_b \gset
@@ -107,6 +110,21 @@ FROM pg_operator o WHERE o.oprleft IN ('ptl.nhs_number'::regtype, 'ptl.rtt_statu
                                         'ptl.clinical_priority'::regtype, 'ptl.target_elapsed'::regtype)
 GROUP BY 1;
 RESET search_path;
+
+-- ---------------------------------------------------------------------------
+-- A spreadsheet user's export: names beside codes, Yes/No, readable lists and
+-- percentages, and identifiers that stay as they were: hospital number 007
+-- and a 20-digit PPID are written as text (="..."), not numbers that lose
+-- their zeros or digits.
+-- ---------------------------------------------------------------------------
+SELECT "Provider", "Provider name", "Treatment function", "Treatment function name", "RTT line name",
+       "PPID", "Hospital number", "Referral priority", "Decision to admit", "Validation issues", "List position"
+FROM ptl.ptl_export ORDER BY "Provider", "List position";
+SELECT line FROM ptl.ptl_export_csv('RZA') AS line;
+-- The rule on its own: numbers, dates and formulas stay text; quotes cannot escape.
+SELECT v AS value, ptl.csv_text(v) AS csv_field
+FROM unnest(ARRAY['0123', '12345678901234567890', '3/4', '1E5', '-2', '=1+1', '@SUM(A1)',
+                  'RZA-1', 'Alpha, General', '1" & "x', NULL]) v;
 
 -- ---------------------------------------------------------------------------
 -- Uninstalling: DROP EXTENSION ptl would delete the patients, pathways and

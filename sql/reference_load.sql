@@ -162,6 +162,12 @@ WHERE r.line = 'C_999' AND r.provider_org LIKE 'R9_' GROUP BY 1, 2, 3 ORDER BY 2
 SELECT left(csv_line, 120) AS csv_line FROM ptl.rtt_return_wide('2024-04-30') WHERE provider_org LIKE 'R9_' AND line = 'C_999';
 -- The pathway itself keeps its provider.
 SELECT provider_org FROM ptl.pathway WHERE pathway_id = :cpathway;
+-- Asked for one provider, the return counts the records of the trusts merged
+-- into it; the merged trust's own return is empty from the merger on.
+SELECT d AS month_end, p AS provider, sum(r.pathways) FILTER (WHERE r.part = 'Part_2' AND r.line = 'C_999') AS part_2
+FROM unnest(ARRAY['2024-03-31', '2024-04-30']::date[]) d, unnest(ARRAY['R9A', 'R9C']) p
+LEFT JOIN LATERAL ptl.rtt_return(d, p) r ON true
+GROUP BY 1, 2 ORDER BY 1, 2;
 
 -- Clean up (later scripts expect none of this).
 DELETE FROM ptl.pathway_event WHERE batch_id IN (:cbatch, :nbatch);

@@ -53,6 +53,18 @@ GROUP BY d ORDER BY d;
 -- NHS England's checks (Annex B) as assertions.
 SELECT check_id, provider_org, passed, detail FROM rtt_return_checks('2025-03-31');
 
+-- One provider's return (its records only are computed) is its rows of the
+-- whole return, in every layout.
+SELECT (SELECT count(*) FROM (SELECT * FROM rtt_return('2025-03-31', 'RA2')
+                              EXCEPT ALL SELECT * FROM rtt_return('2025-03-31') WHERE provider_org = 'RA2') x)
+     + (SELECT count(*) FROM (SELECT * FROM rtt_return('2025-03-31') WHERE provider_org = 'RA2'
+                              EXCEPT ALL SELECT * FROM rtt_return('2025-03-31', 'RA2')) y) AS long_rows_differing,
+       (SELECT array_agg(csv_line ORDER BY o) FROM rtt_return_wide('2025-03-31', 'RA2') WITH ORDINALITY w (period, provider_org, commissioner_code, part, line, bands, total, unknown_start, total_all, csv_line, o))
+     = (SELECT array_agg(csv_line ORDER BY o) FROM rtt_return_wide('2025-03-31') WITH ORDINALITY w (period, provider_org, commissioner_code, part, line, bands, total, unknown_start, total_all, csv_line, o)
+        WHERE provider_org = 'RA2') AS wide_same,
+       (SELECT count(*) FROM rtt_return_csv('2025-03-31', 'RA2')) AS csv_lines,
+       (SELECT count(*) FROM rtt_return('2025-03-31', 'NOPE')) AS unknown_provider_rows;
+
 -- Q9: counting nullified periods in Part 3 is a setting.
 INSERT INTO rtt_setting (part3_counts_nullified) VALUES (true);
 SELECT provider_org, sum(pathways) AS part_3 FROM rtt_return('2025-03-31')

@@ -344,6 +344,7 @@ VALUES
     ('view', 'ptl.provider_type_activity', 'view', 'caller', NULL),
     ('view', 'ptl.provider_waits', 'view', 'caller', NULL),
     ('view', 'ptl.ptl', 'view', 'owner', 'shows a user its own rows of the stored PTL (each provider''s list numbered whole by the refresh) and blanks identifiers unless it may see them'),
+    ('view', 'ptl.ptl_export', 'view', 'caller', NULL),
     ('view', 'ptl.ptl_headline', 'view', 'caller', NULL),
     ('view', 'ptl.ptl_risk', 'view_withheld', 'caller', NULL),
     ('view', 'ptl.quarantine_summary', 'load_view', 'caller', 'also for the loaders who sent the batches'),
@@ -518,6 +519,7 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
     ('function', 'ptl.clinical_priority_send(ptl.clinical_priority)', 'any', 'caller'),
     ('function', 'ptl.csv_field(text)', 'any', 'caller'),
     ('function', 'ptl.csv_records(bytea,name,text,integer)', 'any', 'caller'),
+    ('function', 'ptl.csv_text(text)', 'any', 'caller'),
     ('function', 'ptl.current_batch()', 'any', 'caller'),
     ('function', 'ptl.current_user_in(name)', 'any', 'caller'),
     ('function', 'ptl.damerau_levenshtein(text,text)', 'any', 'caller'),
@@ -604,6 +606,7 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
     ('function', 'ptl.propose_theatre_lists(date,date,date)', 'any', 'caller'),
     ('function', 'ptl.provider_waits_for(bigint,double precision)', 'any', 'caller'),
     ('function', 'ptl.provider_waits_near(text,text,double precision,date)', 'any', 'caller'),
+    ('function', 'ptl.ptl_export_csv(text)', 'any', 'caller'),
     ('function', 'ptl.queue_check(text,double precision,boolean)', 'any', 'caller'),
     ('function', 'ptl.queue_load(double precision,double precision)', 'any', 'caller'),
     ('function', 'ptl.rank_ptl()', 'any', 'caller'),
@@ -631,11 +634,15 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
     ('function', 'ptl.rtt_periods_agg_transfn(internal,date,ptl.event_kind,ptl.rtt_status,date,bigint,date,boolean)', 'any', 'caller'),
     ('function', 'ptl.rtt_periods_agg_transfn(internal,date,ptl.event_kind,ptl.rtt_status,date,bigint,date,boolean,text,text)', 'any', 'caller'),
     ('function', 'ptl.rtt_periods_at(date)', 'any', 'caller'),
+    ('function', 'ptl.rtt_periods_at(date,text[])', 'any', 'caller'),
     ('function', 'ptl.rtt_return(date)', 'any', 'caller'),
+    ('function', 'ptl.rtt_return(date,text)', 'any', 'caller'),
     ('function', 'ptl.rtt_return_checks(date)', 'any', 'caller'),
     ('function', 'ptl.rtt_return_csv(date)', 'any', 'caller'),
+    ('function', 'ptl.rtt_return_csv(date,text)', 'any', 'caller'),
     ('function', 'ptl.rtt_return_csv_header()', 'any', 'caller'),
     ('function', 'ptl.rtt_return_wide(date)', 'any', 'caller'),
+    ('function', 'ptl.rtt_return_wide(date,text)', 'any', 'caller'),
     ('function', 'ptl.rtt_same_day_precedence(ptl.event_kind,ptl.rtt_status)', 'any', 'caller'),
     ('function', 'ptl.rtt_setting_in_force()', 'any', 'caller'),
     ('function', 'ptl.rtt_status_cmp(ptl.rtt_status,ptl.rtt_status)', 'any', 'caller'),
@@ -708,7 +715,8 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
     ('function', 'ptl.waiting_list_queue(date,double precision,integer,double precision)', 'any', 'caller'),
     ('function', 'ptl.weekly_pack(date,text)', 'any', 'caller'),
     ('function', 'ptl.why_not_booked(bigint)', 'any', 'caller'),
-    ('function', 'ptl.wlmds(date)', 'any', 'caller');
+    ('function', 'ptl.wlmds(date)', 'any', 'caller'),
+    ('function', 'ptl.yes_no(boolean)', 'any', 'caller');
 
 -- ---------------------------------------------------------------------------
 -- Row filters.  A row filter is two tests: the rows a user sees (its

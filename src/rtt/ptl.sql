@@ -409,12 +409,14 @@ COMMENT ON COLUMN ptl.ptl_headline.unknown_clock_start IS 'Pathways with an unkn
 
 -- Every pathway record's periods as at any census, set-wise, with whether its
 -- provider reported it then.  The statutory outputs use this, so a return for
--- a past month end does not depend on when the last refresh ran.
-CREATE FUNCTION ptl.rtt_periods_at(census date)
+-- a past month end does not depend on when the last refresh ran.  Given
+-- providers, only their records are computed (one trust's return does not
+-- compute the ICS's); NULL computes every provider's.
+CREATE FUNCTION ptl.rtt_periods_at(census date, provider_orgs text[])
 RETURNS TABLE (pathway_id bigint, responsible boolean, period_no int, clock_start date,
                clock_stop date, stop_status ptl.rtt_status, outcome text, days_waited int,
                week_band int, has_dta boolean, stop_treatment_function text)
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET enable_hashagg = off   -- pathways in index order, not hashed (see ptl.rtt_compute)
 BEGIN ATOMIC
@@ -435,6 +437,8 @@ BEGIN ATOMIC
         -- a service that is not consultant-led is outside RTT: no clock (V23)
         JOIN ptl.treatment_function_in_use tf ON tf.tfc = p.treatment_function AND tf.consultant_led
         CROSS JOIN s
+        WHERE census IS NOT NULL
+          AND (provider_orgs IS NULL OR p.provider_org = ANY (provider_orgs))
         GROUP BY e.pathway_id)
     SELECT g.pathway_id,
            (g.out_on IS NULL OR g.back_on > g.out_on)
@@ -454,6 +458,16 @@ BEGIN ATOMIC
                 LIMIT 1) END
     FROM per_period g;
 END;
+COMMENT ON FUNCTION ptl.rtt_periods_at(date, text[]) IS
+    'The RTT periods as at a census of the pathway records of the providers listed (NULL: every provider), as ptl.rtt_periods_at(date)';
+
+CREATE FUNCTION ptl.rtt_periods_at(census date)
+RETURNS TABLE (pathway_id bigint, responsible boolean, period_no int, clock_start date,
+               clock_stop date, stop_status ptl.rtt_status, outcome text, days_waited int,
+               week_band int, has_dta boolean, stop_treatment_function text)
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$ SELECT * FROM ptl.rtt_periods_at(census, NULL::text[]) $$;
 COMMENT ON FUNCTION ptl.rtt_periods_at(date) IS
     'Every pathway record''s RTT periods as at a census (bulk engine), with whether its provider held clinical responsibility then (false for duplicate records the last refresh found) and the treatment function of the activity that stopped each completed period';
 

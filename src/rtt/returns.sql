@@ -23,17 +23,27 @@ COMMENT ON COLUMN ptl.rtt_part.sort_order IS 'Order in the published file';
 
 -- Long form: one row per provider, commissioner, part, line and band, with
 -- the all-lines total (line C_999).  week_band is NULL for Part 3 (new
--- periods have no wait) and for unknown clock starts (unknown_start).
-CREATE FUNCTION ptl.rtt_return(period_end date)
+-- periods have no wait) and for unknown clock starts (unknown_start).  For
+-- one provider (the reporting one: a merged trust's records count under its
+-- successor) only that provider's records are computed.
+CREATE FUNCTION ptl.rtt_return(period_end date, provider text)
 RETURNS TABLE (provider_org text, commissioner_code text, part text, line text,
                week_band int, unknown_start boolean, pathways bigint)
-LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 DECLARE
     month_start date := date_trunc('month', period_end)::date;
     count_nullified boolean := (ptl.rtt_setting_in_force()).part3_counts_nullified;
+    -- the provider's own records and those of trusts merged into it
+    records_of text[] := CASE WHEN provider IS NOT NULL THEN
+        provider || ARRAY(SELECT m.org_code FROM ptl.successor_in_force(period_end) m
+                          WHERE m.reporting_org = provider) END;
 BEGIN
+    IF period_end IS NULL THEN
+        RAISE EXCEPTION 'the RTT return needs a month end, not NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     IF period_end <> (month_start + interval '1 month' - interval '1 day')::date THEN
         RAISE EXCEPTION 'the RTT return is for a month: % is not the last day of its month', period_end
             USING ERRCODE = 'invalid_parameter_value',
@@ -50,12 +60,14 @@ BEGIN
                -- incomplete: the function now; completed: the one that stopped it (10.1.4)
                CASE WHEN r.outcome = 'incomplete' THEN p.treatment_function
                     ELSE coalesce(r.stop_treatment_function, p.treatment_function) END AS tfc
-        FROM ptl.rtt_periods_at(period_end) r
+        FROM ptl.rtt_periods_at(period_end, records_of) r
         JOIN ptl.pathway p ON p.pathway_id = r.pathway_id
         JOIN ptl.patient pa ON pa.patient_id = p.patient_id
         LEFT JOIN ptl.commissioner c ON c.commissioner_code = coalesce(p.commissioner_code, pa.commissioner_code)
         LEFT JOIN ptl.successor_in_force(period_end) m ON m.org_code = p.provider_org
-        WHERE r.responsible),
+        WHERE r.responsible
+          -- a trust merged into another reports nothing under its own code
+          AND (provider IS NULL OR coalesce(m.reporting_org, p.provider_org) = provider)),
     counted AS (
         SELECT x.provider_org, x.commissioner, 'Part_1A' AS part, x.tfc, x.week_band, x.clock_start IS NULL AS unknown
         FROM periods x WHERE x.outcome = 'admitted' AND x.clock_stop BETWEEN month_start AND period_end
@@ -82,6 +94,15 @@ BEGIN
                             (k.provider_org, k.commissioner, k.part, k.week_band, k.unknown));
 END
 $$;
+COMMENT ON FUNCTION ptl.rtt_return(date, text) IS
+    'The monthly RTT return for a month end of one reporting provider (NULL: every provider), in long form, as ptl.rtt_return(date); only that provider''s records are computed';
+
+CREATE FUNCTION ptl.rtt_return(period_end date)
+RETURNS TABLE (provider_org text, commissioner_code text, part text, line text,
+               week_band int, unknown_start boolean, pathways bigint)
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$ SELECT * FROM ptl.rtt_return(period_end, NULL::text) $$;
 COMMENT ON FUNCTION ptl.rtt_return(date) IS
     'The monthly RTT return for a month end in long form: provider (a merged trust''s successor, from the month the merger is in force), commissioner, part, line (C_999 = all lines), weekly band, unknown clock start, count';
 
@@ -107,10 +128,10 @@ RETURN CASE WHEN value IS NULL THEN ''
             ELSE value END;
 COMMENT ON FUNCTION ptl.csv_field(text) IS 'A value as one CSV field (RFC 4180 quoting; NULL as empty)';
 
-CREATE FUNCTION ptl.rtt_return_wide(period_end date)
+CREATE FUNCTION ptl.rtt_return_wide(period_end date, provider text)
 RETURNS TABLE (period text, provider_org text, commissioner_code text, part text, line text,
                bands bigint[], total bigint, unknown_start bigint, total_all bigint, csv_line text)
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, ptl, pg_temp
 -- A linear pivot: the long form is grouped once by its row key and each
 -- row's few non-empty bands are spread over 0..104 within the row, so the
@@ -124,7 +145,7 @@ BEGIN ATOMIC
                array_agg(r.pathways) FILTER (WHERE NOT r.unknown_start AND r.week_band BETWEEN 0 AND 104) AS band_n,
                coalesce(sum(r.pathways) FILTER (WHERE r.unknown_start), 0)::bigint AS unknown_n,
                sum(r.pathways)::bigint AS all_n
-        FROM ptl.rtt_return(period_end) r
+        FROM ptl.rtt_return(period_end, provider) r
         GROUP BY r.provider_org, r.commissioner_code, r.part, r.line),
     shaped AS (
         SELECT c.*, b.bands, (SELECT sum(x) FROM unnest(b.bands) x)::bigint AS banded
@@ -162,17 +183,33 @@ BEGIN ATOMIC
     ORDER BY s.provider_org, s.commissioner_code, pt.sort_order,
              coalesce(l.sort_order, 1000);
 END;
+COMMENT ON FUNCTION ptl.rtt_return_wide(date, text) IS
+    'The monthly RTT return of one reporting provider (NULL: every provider) in NHS England''s published wide layout, as ptl.rtt_return_wide(date)';
+
+CREATE FUNCTION ptl.rtt_return_wide(period_end date)
+RETURNS TABLE (period text, provider_org text, commissioner_code text, part text, line text,
+               bands bigint[], total bigint, unknown_start bigint, total_all bigint, csv_line text)
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$ SELECT * FROM ptl.rtt_return_wide(period_end, NULL::text) $$;
 COMMENT ON FUNCTION ptl.rtt_return_wide(date) IS
     'The monthly RTT return in NHS England''s published wide layout: bands 0..104 as an array, Total, unknown clock starts, Total All, and the row as a line of the full CSV extract';
 
-CREATE FUNCTION ptl.rtt_return_csv(period_end date) RETURNS SETOF text
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+CREATE FUNCTION ptl.rtt_return_csv(period_end date, provider text) RETURNS SETOF text
+LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, ptl, pg_temp
 BEGIN ATOMIC
     SELECT ptl.rtt_return_csv_header()
     UNION ALL
-    (SELECT w.csv_line FROM ptl.rtt_return_wide(period_end) w);
+    (SELECT w.csv_line FROM ptl.rtt_return_wide(period_end, provider) w);
 END;
+COMMENT ON FUNCTION ptl.rtt_return_csv(date, text) IS
+    'The monthly RTT return of one reporting provider (NULL: every provider) as NHS England''s full CSV extract, header first (e.g. \copy (SELECT * FROM ptl.rtt_return_csv(''2025-03-31'', ''RX1'')) TO ''rtt.csv'')';
+
+CREATE FUNCTION ptl.rtt_return_csv(period_end date) RETURNS SETOF text
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$ SELECT * FROM ptl.rtt_return_csv(period_end, NULL::text) $$;
 COMMENT ON FUNCTION ptl.rtt_return_csv(date) IS
     'The monthly RTT return as NHS England''s full CSV extract, header first (e.g. \copy (SELECT * FROM ptl.rtt_return_csv(''2025-03-31'')) TO ''rtt.csv'')';
 

@@ -363,6 +363,12 @@ SELECT x.fn, x.call_sql FROM (VALUES
     ('ptl.rtt_return_wide(date)', $$SELECT * FROM ptl.rtt_return_wide('2025-03-31')$$),
     ('ptl.rtt_return_csv(date)', $$SELECT * FROM ptl.rtt_return_csv('2025-03-31')$$),
     ('ptl.rtt_return_checks(date)', $$SELECT * FROM ptl.rtt_return_checks('2025-03-31')$$),
+    -- asking for another trust's return by name
+    ('ptl.rtt_periods_at(date,text[])', $$SELECT * FROM ptl.rtt_periods_at('2025-03-31', '{RZ2,RZ3}')$$),
+    ('ptl.rtt_return(date,text)', $$SELECT * FROM ptl.rtt_return('2025-03-31', 'RZ2')$$),
+    ('ptl.rtt_return_wide(date,text)', $$SELECT * FROM ptl.rtt_return_wide('2025-03-31', 'RZ2')$$),
+    ('ptl.rtt_return_csv(date,text)', $$SELECT * FROM ptl.rtt_return_csv('2025-03-31', 'RZ2')$$),
+    ('ptl.ptl_export_csv(text)', $$SELECT * FROM ptl.ptl_export_csv('RZ2')$$),
     ('ptl.link_explain(bigint,bigint)', format($$SELECT * FROM ptl.link_explain(%s, %s)$$,
         (SELECT min(patient_id) FROM ptl.patient WHERE org_code = 'RZ2'), (SELECT max(patient_id) FROM ptl.patient WHERE org_code = 'RZ3'))),
     ('ptl.first_free_window(bigint,date,date)', format($$SELECT * FROM ptl.first_free_window(%s, '2025-04-01', '2025-06-30')$$,
