@@ -35,6 +35,9 @@ SELECT group_value, appointments, dnas, dna_rate, suppressed
 FROM ptl.dna_rates('2024-01-01', '2024-12-31', suppress_below => 1) WHERE provider_org IS NULL;
 SELECT group_value, appointments, dnas, dna_rate, suppressed
 FROM ptl.dna_rates('2024-01-01', '2024-12-31', suppress_below => 7) WHERE provider_org IS NULL;
+-- Deciles are numbers too (decile): they sort 1, 2, ..., 10, not as text (1, 10, 2).
+SELECT group_value, decile FROM ptl.patient_equity_group WHERE dimension = 'imd_decile' AND patient_id > 990000
+GROUP BY 1, 2 ORDER BY decile NULLS LAST;
 ROLLBACK;
 \set SHOW_CONTEXT never
 

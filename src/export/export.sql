@@ -73,14 +73,13 @@ SELECT l.census AS "Census date",
                           WHEN 'non_admitted' THEN 'Non-admitted' END AS "Order group",
        l.list_position AS "List position",
        l.provisional_action AS "Provisional action",
-       eg.group_value::int AS "Deprivation decile"
+       eg.decile AS "Deprivation decile"
 FROM ptl.ptl l
 LEFT JOIN ptl.organisation po ON po.org_code = l.provider_org
 LEFT JOIN ptl.site si ON si.site_code = l.site_code
 LEFT JOIN ptl.rtt_line rl ON rl.line_code = l.rtt_line
 LEFT JOIN ptl.commissioner co ON co.commissioner_code = l.commissioner_code
-LEFT JOIN ptl.patient_equity_group eg ON eg.patient_id = l.patient_id AND eg.dimension = 'imd_decile'
-                                     AND eg.group_value ~ '^[0-9]+$';
+LEFT JOIN ptl.patient_equity_group eg ON eg.patient_id = l.patient_id AND eg.dimension = 'imd_decile';
 COMMENT ON VIEW ptl.ptl_export IS
     'The PTL for spreadsheets and people who are not SQL users: ptl.ptl''s rows with names beside codes, Yes/No, lists joined with "; ", percentages rounded, deprivation deciles as numbers (docs/export.md); ptl.ptl_export_csv writes it as CSV';
 COMMENT ON COLUMN ptl.ptl_export."Census date" IS 'Census of the last refresh';

@@ -69,32 +69,34 @@ COMMENT ON FUNCTION ptl.ethnic_group(text) IS
 -- The groups a patient record falls in, one row per dimension.
 CREATE VIEW ptl.patient_equity_group AS
 SELECT pa.patient_id, 'imd_decile'::text AS dimension,
-       coalesce(d.imd_decile::text, 'Not known') AS group_value
+       coalesce(d.imd_decile::text, 'Not known') AS group_value,
+       d.imd_decile::int AS decile
 FROM ptl.patient pa LEFT JOIN ptl.area_deprivation d ON d.lsoa_code = pa.lsoa_code
 UNION ALL
-SELECT pa.patient_id, 'ethnic_group', ptl.ethnic_group(pa.ethnic_category)
+SELECT pa.patient_id, 'ethnic_group', ptl.ethnic_group(pa.ethnic_category), NULL::int
 FROM ptl.patient pa;
 COMMENT ON VIEW ptl.patient_equity_group IS
     'Each patient record''s deprivation decile (1 most deprived; from its LSOA) and ethnic group, one row per dimension';
 COMMENT ON COLUMN ptl.patient_equity_group.patient_id IS 'Patient record';
 COMMENT ON COLUMN ptl.patient_equity_group.dimension IS 'imd_decile or ethnic_group';
 COMMENT ON COLUMN ptl.patient_equity_group.group_value IS 'Decile 1-10 or ethnic group; Not known when missing';
+COMMENT ON COLUMN ptl.patient_equity_group.decile IS 'The deprivation decile as a number, so that it sorts 1, 2, ..., 10 (NULL: not known, or an ethnic group row)';
 
 -- Did-not-attend rates: DNAs over appointments (attended plus DNA'd) dated
 -- in [from_date, to_date], first and follow-up alike.
 CREATE FUNCTION ptl.dna_rates(from_date date, to_date date, suppress_below int DEFAULT 5)
 RETURNS TABLE (dimension text, group_value text, provider_org text, treatment_function text,
-               appointments bigint, dnas bigint, dna_rate numeric, suppressed boolean)
+               appointments bigint, dnas bigint, dna_rate numeric, suppressed boolean, decile int)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
 WITH counts AS (
-    SELECT g.dimension, g.group_value, p.provider_org, p.treatment_function,
+    SELECT g.dimension, g.group_value, g.decile, p.provider_org, p.treatment_function,
            grouping(p.provider_org, p.treatment_function) AS level,
            count(*) AS appointments, count(*) FILTER (WHERE e.kind = 'dna') AS dnas
     FROM ptl.pathway_event e
     JOIN ptl.pathway p ON p.pathway_id = e.pathway_id
     JOIN ptl.patient_equity_group g ON g.patient_id = e.patient_id
     WHERE e.kind IN ('outpatient', 'dna') AND e.event_date BETWEEN dna_rates.from_date AND dna_rates.to_date
-    GROUP BY g.dimension, g.group_value, GROUPING SETS ((p.provider_org, p.treatment_function), (p.provider_org), ())),
+    GROUP BY g.dimension, g.group_value, g.decile, GROUPING SETS ((p.provider_org, p.treatment_function), (p.provider_org), ())),
 rows_hidden AS (
     SELECT c.*, row_number() OVER w AS pos,
            ptl.suppressed_cells(array_agg(c.appointments) OVER w, dna_rates.suppress_below, false) AS hide_row
@@ -110,13 +112,13 @@ SELECT c.dimension, c.group_value, c.provider_org, c.treatment_function,
        CASE WHEN NOT c.hide_row[c.pos] THEN c.appointments END,
        CASE WHEN NOT c.hide_events[c.pos] THEN c.dnas END,
        CASE WHEN NOT c.hide_events[c.pos] THEN round(100.0 * c.dnas / c.appointments, 2) END,
-       c.hide_events[c.pos]
+       c.hide_events[c.pos], c.decile
 FROM events_hidden c
 ORDER BY c.dimension, c.level DESC, c.provider_org NULLS FIRST, c.treatment_function NULLS FIRST,
          CASE WHEN c.group_value ~ '^[0-9]+$' THEN lpad(c.group_value, 2, '0') ELSE c.group_value END
 $$;
 COMMENT ON FUNCTION ptl.dna_rates(date, date, int) IS
-    'Did-not-attend rate (%) of outpatient appointments dated in the range, by deprivation decile and by ethnic group, per provider and treatment function with provider totals (treatment_function NULL) and ICS totals (both NULL); groups of fewer than suppress_below appointments are suppressed, and DNA counts from 1 to suppress_below - 1 with their rate, with secondary suppression (ptl.suppressed_cells)';
+    'Did-not-attend rate (%) of outpatient appointments dated in the range, by deprivation decile and by ethnic group, per provider and treatment function with provider totals (treatment_function NULL) and ICS totals (both NULL); groups of fewer than suppress_below appointments are suppressed, and DNA counts from 1 to suppress_below - 1 with their rate, with secondary suppression (ptl.suppressed_cells); decile is the deprivation decile as a number, to sort by';
 
 -- Waits and list position on the PTL at the last refresh.  List position
 -- is compared as a percentile of the list (position / list size x 100; 1
@@ -124,7 +126,7 @@ COMMENT ON FUNCTION ptl.dna_rates(date, date, int) IS
 CREATE FUNCTION ptl.wait_inequality(suppress_below int DEFAULT 5)
 RETURNS TABLE (dimension text, group_value text, provider_org text, treatment_function text,
                patients bigint, median_weeks float8, pct_over_18_weeks numeric, over_52_weeks bigint,
-               mean_list_percentile numeric, suppressed boolean)
+               mean_list_percentile numeric, suppressed boolean, decile int)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
 WITH l AS (
     SELECT l.*, 100.0 * l.list_position
@@ -132,7 +134,7 @@ WITH l AS (
                                                             l.waiting_list_entry_id IS NOT NULL) AS list_percentile
     FROM ptl.ptl l),
 counts AS (
-    SELECT g.dimension, g.group_value, l.provider_org, l.treatment_function,
+    SELECT g.dimension, g.group_value, g.decile, l.provider_org, l.treatment_function,
            grouping(l.provider_org, l.treatment_function) AS level,
            count(*) AS patients,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY l.days_waited / 7.0::float8) AS median_weeks,
@@ -141,7 +143,7 @@ counts AS (
            count(*) FILTER (WHERE l.days_waited > 364) AS over52,
            round(avg(l.list_percentile), 1) AS pos
     FROM l JOIN ptl.patient_equity_group g ON g.patient_id = l.patient_id
-    GROUP BY g.dimension, g.group_value, GROUPING SETS ((l.provider_org, l.treatment_function), (l.provider_org), ())),
+    GROUP BY g.dimension, g.group_value, g.decile, GROUPING SETS ((l.provider_org, l.treatment_function), (l.provider_org), ())),
 rows_hidden AS (
     SELECT c.*, row_number() OVER w AS n,
            ptl.suppressed_cells(array_agg(c.patients) OVER w, wait_inequality.suppress_below, false) AS hide_row
@@ -157,10 +159,10 @@ events_hidden AS (
 SELECT c.dimension, c.group_value, c.provider_org, c.treatment_function,
        CASE WHEN NOT c.hide_row[c.n] THEN c.patients END, CASE WHEN NOT c.hide_row[c.n] THEN c.median_weeks END,
        CASE WHEN NOT c.hide_18[c.n] THEN c.pct18 END, CASE WHEN NOT c.hide_events[c.n] THEN c.over52 END,
-       CASE WHEN NOT c.hide_row[c.n] THEN c.pos END, c.hide_events[c.n] OR c.hide_18[c.n]
+       CASE WHEN NOT c.hide_row[c.n] THEN c.pos END, c.hide_events[c.n] OR c.hide_18[c.n], c.decile
 FROM events_hidden c
 ORDER BY c.dimension, c.level DESC, c.provider_org NULLS FIRST, c.treatment_function NULLS FIRST,
          CASE WHEN c.group_value ~ '^[0-9]+$' THEN lpad(c.group_value, 2, '0') ELSE c.group_value END
 $$;
 COMMENT ON FUNCTION ptl.wait_inequality(int) IS
-    'Waits and list position on the PTL by deprivation decile and by ethnic group, per provider and treatment function with provider and ICS totals; groups of fewer than suppress_below patients are suppressed, and counts over 18 or 52 weeks from 1 to suppress_below - 1 (the share over 18 weeks with its count), with secondary suppression (ptl.suppressed_cells)';
+    'Waits and list position on the PTL by deprivation decile and by ethnic group, per provider and treatment function with provider and ICS totals; groups of fewer than suppress_below patients are suppressed, and counts over 18 or 52 weeks from 1 to suppress_below - 1 (the share over 18 weeks with its count), with secondary suppression (ptl.suppressed_cells); decile is the deprivation decile as a number, to sort by';
