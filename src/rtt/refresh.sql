@@ -629,7 +629,8 @@ BEGIN
     -- since the last refresh, or when persons were linked since it by
     -- another than a refresh (what moved is not known then).
     link_everything := everything
-        OR EXISTS (SELECT 1 FROM ptl.link_setting ls WHERE ls.set_at >= last_started)
+        -- (set since the last refresh began, or in this refresh's own transaction)
+        OR EXISTS (SELECT 1 FROM ptl.link_setting ls WHERE ls.set_at >= least(last_started, now()))
         OR EXISTS (SELECT 1 FROM ptl.link_run r WHERE r.started_at > last_finished);
     -- A refresh that links every record but recomputes incrementally keeps
     -- the linkage as it was, to see what moved (duplicates).
