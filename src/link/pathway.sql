@@ -72,45 +72,136 @@ COMMENT ON COLUMN ptl.pathway_duplicate.kept_pathway_id IS 'The record counted i
 COMMENT ON COLUMN ptl.pathway_duplicate.reason IS 'same_ubrn or open_twice (same person and treatment function, both open)';
 COMMENT ON COLUMN ptl.pathway_duplicate.found_on IS 'Census of the refresh that first found it (kept while later refreshes find it again)';
 
-CREATE FUNCTION ptl.link_pathways(OUT records bigint, OUT ics_pathways bigint, OUT transfers bigint)
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+-- Linking every record, or (incremental) only what can have changed since
+-- the last linkage.  An ICS pathway is a connected set of records joined by
+-- two kinds of edge: the same issuer and PPID (any persons), and a matched
+-- transfer (two records of one ICS person).  So a record's ICS pathway and
+-- transfers can change only if something changed in its own connected set,
+-- before or after the change.  ptl.refresh lists in pg_temp.pathway_link_scope
+-- the records that changed (ptl.rtt_dirty_pathway: new or changed records and
+-- events, and every record of the person of a deleted record or a changed
+-- patient record, and the records sharing a deleted record's PPID), those
+-- never linked, and those of the patients a person linkage moved to another
+-- person; this function grows that set until it is closed under: every
+-- record of the same ICS person, every record of the same issuer and PPID,
+-- and every record of the same ICS pathway as linked before.  Those records
+-- alone are linked again, with exactly the statements of a full linkage
+-- restricted to them (each ICS pathway and transfer lies wholly inside the
+-- set or wholly outside it); the others' rows stand.  Their links as they
+-- were are left in pg_temp.pathway_relink (ics_before) for the refresh to
+-- see what moved.
+CREATE FUNCTION ptl.link_pathways(incremental boolean, OUT records bigint, OUT ics_pathways bigint,
+                                  OUT transfers bigint)
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET client_min_messages = warning
 AS $$
+#variable_conflict use_variable
 DECLARE
     s ptl.link_setting := ptl.link_setting_in_force();
+    ring int := 0;
+    grown bigint;
+    -- the scope of each statement: every record, or those of pathway_relink
+    only_so text := '';
+    only_rp text := '';
+    only_t text := '';
+    only_p text := '';
 BEGIN
+    IF incremental AND to_regclass('pg_temp.pathway_link_scope') IS NULL THEN
+        RAISE EXCEPTION 'no pathway records to link again (pg_temp.pathway_link_scope is missing)'
+            USING ERRCODE = 'undefined_table',
+                  HINT = 'ptl.refresh makes it; outside a refresh, link every record: ptl.link_pathways().';
+    END IF;
     LOCK TABLE ptl.pathway_link IN SHARE ROW EXCLUSIVE MODE;
     DROP TABLE IF EXISTS pathway_edge;
+    IF to_regclass('pg_temp.pathway_relink') IS NOT NULL THEN
+        DROP TABLE pg_temp.pathway_relink;
+    END IF;
+    CREATE TEMP TABLE pathway_relink (pathway_id bigint PRIMARY KEY, ring int NOT NULL, ics_before bigint)
+        ON COMMIT DROP;
+
+    IF incremental THEN
+        INSERT INTO pg_temp.pathway_relink (pathway_id, ring)
+        SELECT DISTINCT z.pathway_id, 0
+        FROM pg_temp.pathway_link_scope z JOIN ptl.pathway p ON p.pathway_id = z.pathway_id;
+        -- The closure, a ring at a time.
+        LOOP
+            ring := ring + 1;
+            INSERT INTO pg_temp.pathway_relink (pathway_id, ring)
+            SELECT x.pathway_id, ring
+            FROM (-- the same ICS person (its matched transfers)
+                  SELECT q.pathway_id
+                  FROM pg_temp.pathway_relink r
+                  JOIN ptl.pathway p ON p.pathway_id = r.pathway_id
+                  JOIN ptl.person_link pl ON pl.patient_id = p.patient_id
+                  JOIN ptl.person_link ql ON ql.person_id = pl.person_id
+                  JOIN ptl.pathway q ON q.patient_id = ql.patient_id
+                  WHERE r.ring = ring - 1
+                  UNION
+                  -- the same issuer and PPID
+                  SELECT q.pathway_id
+                  FROM pg_temp.pathway_relink r
+                  JOIN ptl.pathway p ON p.pathway_id = r.pathway_id
+                  JOIN ptl.pathway q ON q.ppid_issuer = p.ppid_issuer AND q.ppid = p.ppid
+                  WHERE r.ring = ring - 1
+                  UNION
+                  -- the same ICS pathway as linked before
+                  SELECT m.pathway_id
+                  FROM pg_temp.pathway_relink r
+                  JOIN ptl.pathway_link l ON l.pathway_id = r.pathway_id
+                  JOIN ptl.pathway_link m ON m.ics_pathway_id = l.ics_pathway_id
+                  WHERE r.ring = ring - 1) x
+            ON CONFLICT DO NOTHING;
+            GET DIAGNOSTICS grown = ROW_COUNT;
+            EXIT WHEN grown = 0;
+        END LOOP;
+        UPDATE pg_temp.pathway_relink r SET ics_before = l.ics_pathway_id
+        FROM ptl.pathway_link l WHERE l.pathway_id = r.pathway_id;
+        ANALYZE pg_temp.pathway_relink;
+        only_so := 'JOIN pg_temp.pathway_relink zs ON zs.pathway_id = so.pathway_id';
+        only_rp := 'JOIN pg_temp.pathway_relink zr ON zr.pathway_id = rp.pathway_id';
+        only_t := 'WHERE t.receiver_pathway_id IN (SELECT z.pathway_id FROM pg_temp.pathway_relink z)';
+        only_p := 'JOIN pg_temp.pathway_relink zp ON zp.pathway_id = p.pathway_id';
+        DELETE FROM ptl.pathway_transfer t
+        WHERE t.receiver_pathway_id IN (SELECT z.pathway_id FROM pg_temp.pathway_relink z)
+           OR t.sender_pathway_id IN (SELECT z.pathway_id FROM pg_temp.pathway_relink z);
+    ELSE
+        DELETE FROM ptl.pathway_transfer;
+    END IF;
 
     -- Direct transfers: a transfer out (kind or status 21) matched to the
     -- other provider's transfer in that carries the sender's start.
-    DELETE FROM ptl.pathway_transfer;
+    EXECUTE format($q$
     INSERT INTO ptl.pathway_transfer (receiver_pathway_id, sender_pathway_id, transferred_out_on,
                                       transfer_in_event_id, direct)
     SELECT DISTINCT ON (ti.pathway_id, so.pathway_id)
            ti.pathway_id, so.pathway_id, so.event_date, ti.event_id, true
     FROM ptl.pathway_event so
+    %s
     JOIN ptl.pathway sp ON sp.pathway_id = so.pathway_id
     JOIN ptl.person_link spl ON spl.patient_id = sp.patient_id
     JOIN ptl.person_link rpl ON rpl.person_id = spl.person_id
     JOIN ptl.pathway rp ON rp.patient_id = rpl.patient_id AND rp.provider_org <> sp.provider_org
+    %s
     JOIN ptl.pathway_event ti ON ti.pathway_id = rp.pathway_id AND ti.kind = 'transfer_in'
     WHERE (so.kind = 'transfer_out' OR so.rtt_status = '21')
-      AND ti.event_date BETWEEN so.event_date AND so.event_date + s.transfer_window_days
+      AND ti.event_date BETWEEN so.event_date AND so.event_date + $1
       -- the same pathway identifier, or the sender's original start carried over
       AND ((rp.ppid_issuer, rp.ppid) = (sp.ppid_issuer, sp.ppid)
            OR ti.ref_date = coalesce((SELECT min(e.ref_date) FROM ptl.pathway_event e
                                       WHERE e.pathway_id = sp.pathway_id AND e.kind = 'transfer_in'),
                                      sp.referral_received))
-    ORDER BY ti.pathway_id, so.pathway_id, so.event_date DESC;
+    ORDER BY ti.pathway_id, so.pathway_id, so.event_date DESC$q$, only_so, only_rp)
+    USING s.transfer_window_days;
 
     -- Earlier providers of a chain of transfers, up to each one's own transfer out.
+    EXECUTE format($q$
     INSERT INTO ptl.pathway_transfer (receiver_pathway_id, sender_pathway_id, transferred_out_on,
                                       transfer_in_event_id, direct)
     WITH RECURSIVE chain AS (
         SELECT t.receiver_pathway_id, t.sender_pathway_id, ARRAY[t.receiver_pathway_id, t.sender_pathway_id] AS seen
         FROM ptl.pathway_transfer t
+        %s
         UNION ALL
         SELECT c.receiver_pathway_id, t.sender_pathway_id, c.seen || t.sender_pathway_id
         FROM chain c JOIN ptl.pathway_transfer t ON t.receiver_pathway_id = c.sender_pathway_id AND t.direct
@@ -121,20 +212,27 @@ BEGIN
     JOIN ptl.pathway_transfer t ON t.sender_pathway_id = c.sender_pathway_id AND t.direct
     WHERE NOT EXISTS (SELECT 1 FROM ptl.pathway_transfer d
                       WHERE d.receiver_pathway_id = c.receiver_pathway_id AND d.sender_pathway_id = c.sender_pathway_id)
-    ORDER BY c.receiver_pathway_id, c.sender_pathway_id, t.transferred_out_on DESC;
+    ORDER BY c.receiver_pathway_id, c.sender_pathway_id, t.transferred_out_on DESC$q$, only_t);
 
     -- Edges: same issuer and PPID (each record to the first), and transfers.
+    EXECUTE format($q$
     CREATE TEMP TABLE pathway_edge ON COMMIT DROP AS
     SELECT least(x.first_id, x.pathway_id) AS a, greatest(x.first_id, x.pathway_id) AS b, 'ppid' AS method
     FROM (SELECT p.pathway_id, min(p.pathway_id) OVER (PARTITION BY p.ppid_issuer, p.ppid) AS first_id
-          FROM ptl.pathway p) x
+          FROM ptl.pathway p %s) x
     WHERE x.pathway_id <> x.first_id
     UNION
     SELECT least(t.receiver_pathway_id, t.sender_pathway_id), greatest(t.receiver_pathway_id, t.sender_pathway_id),
            'transfer'
-    FROM ptl.pathway_transfer t WHERE t.direct;
+    FROM ptl.pathway_transfer t WHERE t.direct %s$q$,
+        only_p, CASE WHEN incremental THEN replace(only_t, 'WHERE', 'AND') ELSE '' END);
 
-    DELETE FROM ptl.pathway_link;
+    IF incremental THEN
+        DELETE FROM ptl.pathway_link l USING pg_temp.pathway_relink z WHERE z.pathway_id = l.pathway_id;
+    ELSE
+        DELETE FROM ptl.pathway_link;
+    END IF;
+    EXECUTE format($q$
     INSERT INTO ptl.pathway_link (pathway_id, ics_pathway_id, method)
     WITH joined AS (
         SELECT o.*
@@ -158,18 +256,36 @@ BEGIN
                 WHEN pp.pathway_id IS NOT NULL THEN 'ppid'
                 ELSE 'transfer' END
     FROM ptl.pathway p
+    %s
     LEFT JOIN member m ON m.pathway_id = p.pathway_id
-    LEFT JOIN by_ppid pp ON pp.pathway_id = p.pathway_id;
+    LEFT JOIN by_ppid pp ON pp.pathway_id = p.pathway_id$q$, only_p);
 
-    records := (SELECT count(*) FROM ptl.pathway_link);
-    PERFORM ptl.analyze_if_grown('ptl.pathway_link', records);
+    IF incremental THEN
+        -- What this linkage did: the records linked again.
+        records := (SELECT count(*) FROM pg_temp.pathway_relink);
+        ics_pathways := (SELECT count(DISTINCT l.ics_pathway_id)
+                         FROM ptl.pathway_link l JOIN pg_temp.pathway_relink z ON z.pathway_id = l.pathway_id);
+        transfers := (SELECT count(*) FROM ptl.pathway_transfer t
+                      WHERE t.direct AND t.receiver_pathway_id IN (SELECT z.pathway_id FROM pg_temp.pathway_relink z));
+    ELSE
+        records := (SELECT count(*) FROM ptl.pathway_link);
+        ics_pathways := (SELECT count(DISTINCT ics_pathway_id) FROM ptl.pathway_link);
+        transfers := (SELECT count(*) FROM ptl.pathway_transfer WHERE direct);
+    END IF;
+    -- (incremental: by its pages, without counting every row)
+    PERFORM ptl.analyze_if_grown('ptl.pathway_link', CASE WHEN NOT incremental THEN records END);
     PERFORM ptl.analyze_if_grown('ptl.pathway_transfer', (SELECT count(*) FROM ptl.pathway_transfer));
-    ics_pathways := (SELECT count(DISTINCT ics_pathway_id) FROM ptl.pathway_link);
-    transfers := (SELECT count(*) FROM ptl.pathway_transfer WHERE direct);
 END
 $$;
+COMMENT ON FUNCTION ptl.link_pathways(boolean) IS
+    'Joins pathway records into ICS pathways (same issuer and PPID, or a matched transfer out and in of one person) and lists the transfers whose receivers'' clocks run on merged events; needs ptl.person_link; every record, or with incremental only the records ptl.refresh listed in pg_temp.pathway_link_scope and those connected to them (before or now); returns the records linked, their ICS pathways and direct transfers';
+
+CREATE FUNCTION ptl.link_pathways(OUT records bigint, OUT ics_pathways bigint, OUT transfers bigint)
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$ SELECT l.records, l.ics_pathways, l.transfers FROM ptl.link_pathways(false) l $$;
 COMMENT ON FUNCTION ptl.link_pathways() IS
-    'Joins pathway records into ICS pathways (same issuer and PPID, or a matched transfer out and in of one person) and lists the transfers whose receivers'' clocks run on merged events; needs ptl.person_link';
+    'Joins pathway records into ICS pathways (same issuer and PPID, or a matched transfer out and in of one person) and lists the transfers whose receivers'' clocks run on merged events, over every record; needs ptl.person_link';
 
 -- Duplicates among the open pathways of the last refresh: of every person,
 -- or (incremental) of the persons listed in pg_temp.duplicate_scope, which

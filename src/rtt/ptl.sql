@@ -147,6 +147,49 @@ BEGIN
     LOCK TABLE ptl.ptl_entry IN SHARE ROW EXCLUSIVE MODE;
     DELETE FROM ptl.ptl_entry;
     INSERT INTO ptl.ptl_entry
+    -- Set-wise: each look-up is one pass over its table for every listed
+    -- pathway (at the census of its period), joined by hash, not a subquery
+    -- run once a row.
+    WITH listed AS (
+        SELECT r.pathway_id, r.period_no, r.census, r.clock_start, r.days_waited, r.week_band, r.has_dta,
+               rp.next_booked_date, rp.next_booked_kind
+        FROM ptl.rtt_period r
+        JOIN ptl.rtt_pathway rp ON rp.pathway_id = r.pathway_id AND rp.responsible
+        WHERE r.outcome = 'incomplete'
+          -- a record duplicating another of the same person is counted once (link/pathway.sql)
+          AND NOT EXISTS (SELECT 1 FROM ptl.pathway_duplicate d WHERE d.pathway_id = r.pathway_id)),
+    -- the latest open waiting-list entry listed by the census (a refresh at
+    -- an earlier census must not see an entry decided later)
+    entry AS (
+        SELECT DISTINCT ON (x.pathway_id, x.census)
+               x.pathway_id, x.census, e.entry_id, e.decision_to_admit, e.clinical_priority, e.procedure_code,
+               e.tci_date
+        FROM (SELECT DISTINCT l.pathway_id, l.census FROM listed l) x
+        JOIN ptl.waiting_list_entry e ON e.pathway_id = x.pathway_id
+        WHERE e.removed_date IS NULL AND e.decision_to_admit <= x.census
+        ORDER BY x.pathway_id, x.census, e.decision_to_admit DESC, e.entry_id DESC),
+    -- the priority in force at the census (ptl.clinical_priority_history)
+    priority AS (
+        SELECT DISTINCT ON (w.entry_id, w.census) w.entry_id, w.census, ph.priority
+        FROM entry w
+        JOIN ptl.clinical_priority_history ph ON ph.entry_id = w.entry_id AND ph.valid_from <= w.census
+        ORDER BY w.entry_id, w.census, ph.valid_from DESC, ph.history_id DESC),
+    -- suspended days since listing (overlaps once), and suspended at the census
+    suspension AS (
+        SELECT w.entry_id, w.decision_to_admit, w.census,
+               coalesce((SELECT sum(upper(x) - lower(x))
+                         FROM unnest(range_agg(daterange(ws.suspended_from, ws.suspended_until, '[]'))
+                                     * datemultirange(daterange(w.decision_to_admit, w.census))) x),
+                        0)::int AS days,
+               bool_or(ws.suspended_from <= w.census
+                       AND coalesce(ws.suspended_until, 'infinity') >= w.census) AS suspended_now
+        FROM entry w
+        JOIN ptl.waiting_list_suspension ws ON ws.entry_id = w.entry_id
+        GROUP BY w.entry_id, w.decision_to_admit, w.census),
+    issue AS (
+        SELECT i.pathway_id, array_agg(DISTINCT i.rule_id ORDER BY i.rule_id) AS rules
+        FROM ptl.validation_issue i
+        GROUP BY i.pathway_id)
     SELECT o.pathway_id, o.period_no, o.patient_id, o.nhs_number, o.local_patient_id, o.provider_org, o.site_code,
            o.treatment_function, o.treatment_function_name, o.rtt_line, o.commissioner_code, o.ppid_issuer, o.ppid,
            o.referral_priority, o.census, o.clock_start, o.days_waited, o.week_band, o.has_dta,
@@ -182,49 +225,24 @@ BEGIN
                    r.census, r.clock_start, r.days_waited, r.week_band,
                    r.has_dta, w.entry_id AS waiting_list_entry_id, w.decision_to_admit,
                    coalesce(h.priority, w.clinical_priority) AS clinical_priority,
-                   w.procedure_code, w.tci_date, rp.next_booked_date, rp.next_booked_kind,
+                   w.procedure_code, w.tci_date, r.next_booked_date, r.next_booked_kind,
                    coalesce(v.rules, '{}') AS validation_issues,
-                   su.days AS suspended_days, coalesce(su.suspended_now, false) AS suspended_now,
+                   CASE WHEN w.entry_id IS NOT NULL THEN coalesce(su.days, 0) END AS suspended_days,
+                   coalesce(su.suspended_now, false) AS suspended_now,
                    CASE WHEN w.entry_id IS NOT NULL
-                        THEN greatest(0, r.census - w.decision_to_admit - su.days) END AS days_on_list,
+                        THEN greatest(0, r.census - w.decision_to_admit - coalesce(su.days, 0)) END AS days_on_list,
                    t.target_days, s.order_policy = 'longest_wait' AS longest_wait_first
-            FROM ptl.rtt_period r
-            JOIN ptl.rtt_pathway rp ON rp.pathway_id = r.pathway_id AND rp.responsible
+            FROM listed r
             JOIN ptl.pathway p ON p.pathway_id = r.pathway_id
             JOIN ptl.patient pa ON pa.patient_id = p.patient_id
             JOIN ptl.treatment_function_in_use tf ON tf.tfc = p.treatment_function
             CROSS JOIN ptl.risk_setting_in_force() s
-            LEFT JOIN LATERAL (
-                SELECT e.entry_id, e.decision_to_admit, e.clinical_priority, e.procedure_code, e.tci_date
-                FROM ptl.waiting_list_entry e
-                -- listed by the census (a refresh at an earlier census must not
-                -- see an entry decided later)
-                WHERE e.pathway_id = r.pathway_id AND e.removed_date IS NULL AND e.decision_to_admit <= r.census
-                ORDER BY e.decision_to_admit DESC, e.entry_id DESC
-                LIMIT 1) w ON true
-            -- the priority in force at the census (ptl.clinical_priority_history)
-            LEFT JOIN LATERAL (
-                SELECT ph.priority FROM ptl.clinical_priority_history ph
-                WHERE ph.entry_id = w.entry_id AND ph.valid_from <= r.census
-                ORDER BY ph.valid_from DESC, ph.history_id DESC
-                LIMIT 1) h ON true
-            -- suspended days since listing (overlaps once), and suspended at the census
-            LEFT JOIN LATERAL (
-                SELECT coalesce((SELECT sum(upper(x) - lower(x))
-                                 FROM unnest(range_agg(daterange(ws.suspended_from, ws.suspended_until, '[]'))
-                                             * datemultirange(daterange(w.decision_to_admit, r.census))) x),
-                                0)::int AS days,
-                       bool_or(ws.suspended_from <= r.census
-                               AND coalesce(ws.suspended_until, 'infinity') >= r.census) AS suspended_now
-                FROM ptl.waiting_list_suspension ws
-                WHERE ws.entry_id = w.entry_id) su ON w.entry_id IS NOT NULL
+            LEFT JOIN entry w ON w.pathway_id = r.pathway_id AND w.census = r.census
+            LEFT JOIN priority h ON h.entry_id = w.entry_id AND h.census = r.census
+            LEFT JOIN suspension su ON su.entry_id = w.entry_id AND su.decision_to_admit = w.decision_to_admit
+                                   AND su.census = r.census
             LEFT JOIN ptl.priority_target t ON t.priority = coalesce(h.priority, w.clinical_priority)
-            LEFT JOIN LATERAL (
-                SELECT array_agg(DISTINCT i.rule_id ORDER BY i.rule_id) AS rules
-                FROM ptl.validation_issue i WHERE i.pathway_id = r.pathway_id) v ON true
-            WHERE r.outcome = 'incomplete'
-              -- a record duplicating another of the same person is counted once (link/pathway.sql)
-              AND NOT EXISTS (SELECT 1 FROM ptl.pathway_duplicate d WHERE d.pathway_id = r.pathway_id)) b) o;
+            LEFT JOIN issue v ON v.pathway_id = r.pathway_id) b) o;
     GET DIAGNOSTICS n = ROW_COUNT;
     -- Readers plan on these statistics: after a first refresh they say empty.
     PERFORM ptl.analyze_if_grown('ptl.ptl_entry', n);

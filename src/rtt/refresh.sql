@@ -130,6 +130,27 @@ CREATE TRIGGER pathway_deleted AFTER DELETE ON ptl.pathway
 CREATE TRIGGER pathway_updated_person AFTER UPDATE ON ptl.pathway
     REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_person_pathways_dirty();
 
+-- A deleted pathway record's link is gone with it (ptl.pathway_link
+-- cascades), so the records that shared its issuer and PPID, of whatever
+-- person, are marked: the refresh links them again (link/pathway.sql).
+CREATE FUNCTION ptl.mark_ppid_pathways_dirty() RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$
+BEGIN
+    INSERT INTO ptl.rtt_dirty_pathway (pathway_id)
+    SELECT q.pathway_id
+    FROM (SELECT DISTINCT c.ppid_issuer, c.ppid FROM changed_rows c) c
+    JOIN ptl.pathway q ON q.ppid_issuer = c.ppid_issuer AND q.ppid = c.ppid
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION ptl.mark_ppid_pathways_dirty() IS
+    'Trigger: marks the pathway records sharing the issuer and PPID of deleted records for the next refresh (their ICS pathway is linked again)';
+CREATE TRIGGER ppid_pathway_deleted AFTER DELETE ON ptl.pathway
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_ppid_pathways_dirty();
+
 -- Per pathway record: when it was computed and who reports it.
 CREATE TABLE ptl.rtt_pathway (
     pathway_id          bigint PRIMARY KEY REFERENCES ptl.pathway (pathway_id) ON DELETE CASCADE,
@@ -539,8 +560,10 @@ DECLARE
     started timestamptz := clock_timestamp();
     last_census date;
     last_started timestamptz;
+    last_finished timestamptz;
     everything boolean := "full";
     persons_relinked boolean := false;
+    link_everything boolean;
     computed record;
     n_snapshot bigint;
     n_validation bigint;
@@ -572,7 +595,7 @@ BEGIN
         IN SHARE UPDATE EXCLUSIVE MODE;
     steps := ptl.refresh_step(steps, 'table_lock', started);
 
-    SELECT r.census, r.started_at INTO last_census, last_started FROM ptl.refresh_run r
+    SELECT r.census, r.started_at, r.finished_at INTO last_census, last_started, last_finished FROM ptl.refresh_run r
     WHERE r.status = 'succeeded' ORDER BY r.run_id DESC LIMIT 1;
     -- Going back in time, or never computed: everything.
     IF last_census IS NULL OR census < last_census THEN
@@ -600,9 +623,18 @@ BEGIN
 
     -- Link first (link/): persons when patient records changed since the
     -- last linkage run, then pathways across providers.
-    -- An incremental refresh looks for duplicates among the persons whose
-    -- records changed: it keeps the linkage as it was, to see what moved.
-    IF NOT everything THEN
+    -- Pathways are linked again where something can have changed (the rule:
+    -- ptl.link_pathways(boolean), docs/rtt-engine.md "The daily refresh"),
+    -- and everywhere on a full refresh, when the linkage settings changed
+    -- since the last refresh, or when persons were linked since it by
+    -- another than a refresh (what moved is not known then).
+    link_everything := everything
+        -- (set since the last refresh began, or in this refresh's own transaction)
+        OR EXISTS (SELECT 1 FROM ptl.link_setting ls WHERE ls.set_at >= least(last_started, now()))
+        OR EXISTS (SELECT 1 FROM ptl.link_run r WHERE r.started_at > last_finished);
+    -- A refresh that links every record but recomputes incrementally keeps
+    -- the linkage as it was, to see what moved (duplicates).
+    IF NOT everything AND link_everything THEN
         IF to_regclass('pg_temp.refresh_link_before') IS NOT NULL THEN
             DROP TABLE pg_temp.refresh_link_before;
         END IF;
@@ -633,8 +665,48 @@ BEGIN
     CREATE TEMP TABLE rtt_transfer_before ON COMMIT DROP AS
     SELECT x.receiver_pathway_id, x.sender_pathway_id, x.transferred_out_on, x.transfer_in_event_id, x.direct
     FROM ptl.pathway_transfer x;
-    PERFORM ptl.link_pathways();
-    n_link := (SELECT count(*) FROM ptl.pathway_transfer);
+    IF NOT link_everything THEN
+        -- What changed since the last refresh: records and events marked
+        -- by the triggers (a deleted record marks its person's records and
+        -- those of its PPID), records never linked, and the records of the
+        -- patients the person linkage moved.
+        IF to_regclass('pg_temp.pathway_link_scope') IS NOT NULL THEN
+            DROP TABLE pg_temp.pathway_link_scope;
+        END IF;
+        CREATE TEMP TABLE pathway_link_scope (pathway_id bigint PRIMARY KEY) ON COMMIT DROP;
+        INSERT INTO pg_temp.pathway_link_scope (pathway_id)
+        SELECT d.pathway_id FROM ptl.rtt_dirty_pathway d
+        UNION
+        SELECT p.pathway_id FROM ptl.pathway p
+        WHERE NOT EXISTS (SELECT 1 FROM ptl.pathway_link l WHERE l.pathway_id = p.pathway_id);
+        IF persons_relinked THEN
+            INSERT INTO pg_temp.pathway_link_scope (pathway_id)
+            SELECT p.pathway_id
+            FROM ptl.person_link a FULL JOIN pg_temp.refresh_person_before b ON b.patient_id = a.patient_id
+            JOIN ptl.pathway p ON p.patient_id = coalesce(a.patient_id, b.patient_id)
+            WHERE a.person_id IS DISTINCT FROM b.person_id
+            ON CONFLICT DO NOTHING;
+        END IF;
+    END IF;
+    -- (the step's rows: the records linked)
+    n_link := (SELECT l.records FROM ptl.link_pathways(NOT link_everything) l);
+    -- The records whose ICS pathway moved (for the duplicates).
+    IF NOT everything THEN
+        IF to_regclass('pg_temp.refresh_link_moved') IS NOT NULL THEN
+            DROP TABLE pg_temp.refresh_link_moved;
+        END IF;
+        IF link_everything THEN
+            CREATE TEMP TABLE refresh_link_moved ON COMMIT DROP AS
+            SELECT coalesce(a.pathway_id, b.pathway_id) AS pathway_id
+            FROM ptl.pathway_link a FULL JOIN pg_temp.refresh_link_before b ON b.pathway_id = a.pathway_id
+            WHERE a.ics_pathway_id IS DISTINCT FROM b.ics_pathway_id;
+        ELSE
+            CREATE TEMP TABLE refresh_link_moved ON COMMIT DROP AS
+            SELECT z.pathway_id
+            FROM pg_temp.pathway_relink z LEFT JOIN ptl.pathway_link l ON l.pathway_id = z.pathway_id
+            WHERE l.ics_pathway_id IS DISTINCT FROM z.ics_before;
+        END IF;
+    END IF;
     steps := ptl.refresh_step(steps, 'link', step_began, n_link);
     step_began := clock_timestamp();
 
@@ -723,9 +795,7 @@ BEGIN
         SELECT pl.person_id
         FROM (SELECT t.pathway_id FROM rtt_target t
               UNION
-              SELECT coalesce(a.pathway_id, b.pathway_id)
-              FROM ptl.pathway_link a FULL JOIN pg_temp.refresh_link_before b ON b.pathway_id = a.pathway_id
-              WHERE a.ics_pathway_id IS DISTINCT FROM b.ics_pathway_id) c
+              SELECT m.pathway_id FROM pg_temp.refresh_link_moved m) c
         JOIN ptl.pathway p ON p.pathway_id = c.pathway_id
         JOIN ptl.person_link pl ON pl.patient_id = p.patient_id
         ON CONFLICT DO NOTHING;

@@ -28,10 +28,14 @@ WHERE pa.nhs_number IS NOT NULL AND pb.nhs_number IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM ptl.validation_issue i WHERE i.pathway_id IN (a.pathway_id, b.pathway_id) AND i.rule_id = 'V07')
 ORDER BY a.pathway_id, b.pathway_id LIMIT 1;
 UPDATE ptl.patient p SET nhs_number = r.nhs_number, updated_at = now() FROM renumbered r WHERE p.patient_id = r.patient_id;
--- Another patient with an open pathway dies after the first census (V09).
+-- Another patient with an open pathway dies after the first census (V09):
+-- one whose pathway the day's extracts leave alone and that has nothing
+-- booked after the census, so that it is still open a month on.
 CREATE TEMP TABLE died AS
 SELECT o.patient_id FROM ptl.rtt_open_period o
+JOIN ptl.rtt_pathway r ON r.pathway_id = o.pathway_id AND r.next_event_date IS NULL
 WHERE o.patient_id NOT IN (SELECT patient_id FROM renumbered)
+  AND NOT EXISTS (SELECT 1 FROM ptl.rtt_dirty_pathway d WHERE d.pathway_id = o.pathway_id)
 ORDER BY o.pathway_id LIMIT 1;
 UPDATE ptl.patient p SET date_of_death = '2025-04-10', updated_at = now() FROM died d WHERE p.patient_id = d.patient_id;
 -- A pathway due for validation is validated (V26 goes).
