@@ -1,6 +1,6 @@
 # ptl: PGXS build.  One ptl.so from src/*/*.c, one install script from the
 # capability SQL files in the order below (later files use earlier objects).
-EXTENSION    = ptl ptl_synth
+EXTENSION    = ptl
 EXTVERSION   = 0.4.0
 SYNTHVERSION = 0.1.0
 
@@ -60,7 +60,7 @@ OBJS         = src/ptl.o $(patsubst %.c,%.o,$(sort $(wildcard src/*/*.c)))
 UPGRADES     = ptl--0.3.0--0.4.0.sql
 DATA         = releases/ptl--0.1.0.sql releases/ptl--0.2.0.sql releases/ptl--0.3.0.sql \
                releases/ptl--0.1.0--0.2.0.sql releases/ptl--0.2.0--0.3.0.sql
-DATA_built   = ptl--$(EXTVERSION).sql ptl_synth--$(SYNTHVERSION).sql $(UPGRADES)
+DATA_built   = ptl--$(EXTVERSION).sql $(UPGRADES)
 
 # pg_regress: every script in sql/, in name order, against one database that
 # already has ptl installed.  Isolation specs live in specs/.
@@ -71,11 +71,20 @@ ISOLATION_OPTS = --load-extension=ptl
 
 PG_CPPFLAGS  = -I$(srcdir)/src -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 
-EXTRA_CLEAN  = $(DATA_built) results regression.diffs regression.out output_iso
+EXTRA_CLEAN  = $(DATA_built) $(SYNTH_BUILT) results regression.diffs regression.out output_iso
 
 PG_CONFIG   ?= pg_config
 PGXS        := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# The synthetic ICS generator (ptl_synth) is for demos, tests and benchmarks,
+# never a production server: `make install` leaves it out, and
+# `make install-synth` adds it (scripts/test, scripts/demo and bench/ do).
+SYNTH_BUILT  = ptl_synth--$(SYNTHVERSION).sql
+all: $(SYNTH_BUILT)
+.PHONY: install-synth
+install-synth: $(SYNTH_BUILT)
+	$(INSTALL_DATA) $(srcdir)/ptl_synth.control $(SYNTH_BUILT) '$(DESTDIR)$(datadir)/extension/'
 
 ptl--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@

@@ -31,5 +31,5 @@ build_and_install() {
     else
         make -s PG_CONFIG="$PG_CONFIG"
     fi
-    make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
+    make -s PG_CONFIG="$PG_CONFIG" install install-synth >/dev/null
 }
