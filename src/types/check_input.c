@@ -34,6 +34,18 @@
 
 #include "types/types.h"
 
+/*
+ * The integer and date rules copied here are PostgreSQL 15's.  PostgreSQL 16
+ * changed integer input (underscores; 0x, 0o and 0b prefixes) and added
+ * soft input errors (InputFunctionCallSafe), which would replace this file's
+ * copies altogether.  Building against another major version would give a
+ * loader that quarantines by other rules than the casts it stands in for,
+ * so it stops here instead.
+ */
+#if PG_VERSION_NUM < 150000 || PG_VERSION_NUM >= 160000
+#error "src/types/check_input.c follows PostgreSQL 15's input rules: build ptl against PostgreSQL 15 (on 16 and later, port it to InputFunctionCallSafe)"
+#endif
+
 /* How a target type is checked. */
 typedef enum CheckKind
 {
