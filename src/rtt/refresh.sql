@@ -654,8 +654,23 @@ BEGIN
             SELECT pl.patient_id, pl.person_id FROM ptl.person_link pl;
             persons_relinked := true;
         END IF;
-        PERFORM ptl.link_persons();
-        -- (its own step: a relinking of every patient record, linkage/)
+        -- The model is estimated by a full run and then frozen: a daily
+        -- refresh links incrementally (only the pairs touching records
+        -- changed since the last run, docs/linkage.md "Incremental runs")
+        -- when a model exists and the link settings did not change since the
+        -- full run that estimated it; a full refresh, the first run and new
+        -- link settings estimate the model again and link every record.
+        IF NOT everything
+           AND EXISTS (SELECT 1 FROM ptl.link_parameter)
+           AND EXISTS (SELECT 1 FROM ptl.link_record)
+           AND EXISTS (SELECT 1 FROM ptl.link_run r WHERE r.kind = 'full')
+           AND NOT EXISTS (SELECT 1 FROM ptl.link_setting ls
+                           WHERE ls.set_at >= (SELECT max(r.started_at) FROM ptl.link_run r WHERE r.kind = 'full')) THEN
+            PERFORM ptl.link_persons_incremental();
+        ELSE
+            PERFORM ptl.link_persons();
+        END IF;
+        -- (its own step: linkage of the patient records, linkage/)
         steps := ptl.refresh_step(steps, 'link_persons', step_began, (SELECT count(*) FROM ptl.person_link));
         step_began := clock_timestamp();
     END IF;
