@@ -860,12 +860,17 @@ BEGIN
     run.started_at := clock_timestamp();
     LOCK TABLE ptl.person_link IN SHARE ROW EXCLUSIVE MODE;
     stored := ptl.link_stored_model();
-    -- Settings changed since the last run change which blocks are compared
-    -- and which pairs link everywhere: only a full run applies them.
-    IF EXISTS (SELECT 1 FROM ptl.link_setting ls WHERE ls.set_at >= stored.started_at) THEN
-        RAISE EXCEPTION 'link settings changed since linkage run %: an incremental run cannot apply them', stored.run_id
+    -- Settings changed since the full run that estimated the model change
+    -- which blocks are compared and which pairs link everywhere: only a full
+    -- run applies them (set since it began, or in this transaction: now() is
+    -- when the transaction began).
+    IF EXISTS (SELECT 1 FROM ptl.link_setting ls
+               WHERE ls.set_at >= least((SELECT max(r.started_at) FROM ptl.link_run r WHERE r.kind = 'full'), now()))
+    THEN
+        RAISE EXCEPTION 'link settings changed since the full linkage run that estimated the model: an incremental run (last run %) cannot apply them',
+                        stored.run_id
             USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'Run SELECT ptl.link_persons() (or ptl.link_persons(false) to keep the model).';
+                  HINT = 'Run SELECT ptl.link_persons(): it estimates the model again and links every record with the settings in force.';
     END IF;
 
     DROP TABLE IF EXISTS link_rec, link_cand, link_edge, link_block, link_block_pair, link_draw, link_u, link_m,

@@ -664,8 +664,10 @@ BEGIN
            AND EXISTS (SELECT 1 FROM ptl.link_parameter)
            AND EXISTS (SELECT 1 FROM ptl.link_record)
            AND EXISTS (SELECT 1 FROM ptl.link_run r WHERE r.kind = 'full')
+           -- (set since it began, or in this refresh's own transaction)
            AND NOT EXISTS (SELECT 1 FROM ptl.link_setting ls
-                           WHERE ls.set_at >= (SELECT max(r.started_at) FROM ptl.link_run r WHERE r.kind = 'full')) THEN
+                           WHERE ls.set_at >= least((SELECT max(r.started_at) FROM ptl.link_run r WHERE r.kind = 'full'),
+                                                    now())) THEN
             PERFORM ptl.link_persons_incremental();
         ELSE
             PERFORM ptl.link_persons();
