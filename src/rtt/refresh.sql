@@ -641,7 +641,13 @@ BEGIN
         CREATE TEMP TABLE refresh_link_before ON COMMIT DROP AS
         SELECT l.pathway_id, l.ics_pathway_id FROM ptl.pathway_link l;
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM ptl.link_run)
+    -- Persons are linked again on a full refresh, when the link settings
+    -- changed since the full linkage run that estimated the model (or in
+    -- this refresh's own transaction), and when patient records changed.
+    IF everything
+       OR NOT EXISTS (SELECT 1 FROM ptl.link_run r WHERE r.kind = 'full')
+       OR EXISTS (SELECT 1 FROM ptl.link_setting ls
+                  WHERE ls.set_at >= least((SELECT max(r.started_at) FROM ptl.link_run r WHERE r.kind = 'full'), now()))
        OR EXISTS (SELECT 1 FROM ptl.patient p
                   WHERE p.updated_at >= (SELECT max(r.started_at) FROM ptl.link_run r))
        OR (SELECT count(*) FROM ptl.patient)
