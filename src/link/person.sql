@@ -200,17 +200,19 @@ CREATE TABLE ptl.link_run (
     review_pairs        bigint NOT NULL,
     persons             bigint NOT NULL,
     run_by              text NOT NULL DEFAULT current_user,
+    kind                text NOT NULL DEFAULT 'full' CHECK (kind IN ('full', 'frozen', 'incremental')),
+    compared_records    bigint NOT NULL,
     -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
     CONSTRAINT link_run_started_at_in_range CHECK (ptl.in_storage_range(started_at)),
     CONSTRAINT link_run_finished_at_in_range CHECK (ptl.in_storage_range(finished_at))
 );
 SELECT pg_catalog.pg_extension_config_dump('ptl.link_run', '');
-COMMENT ON TABLE ptl.link_run IS 'One row per ptl.link_persons() run: the work done and what the model found';
+COMMENT ON TABLE ptl.link_run IS 'One row per linkage run (ptl.link_persons, ptl.link_persons_incremental): the work done and what the model found';
 COMMENT ON COLUMN ptl.link_run.run_id IS 'Run number';
 COMMENT ON COLUMN ptl.link_run.started_at IS 'Start';
 COMMENT ON COLUMN ptl.link_run.finished_at IS 'End';
 COMMENT ON COLUMN ptl.link_run.records IS 'Patient records linked';
-COMMENT ON COLUMN ptl.link_run.candidate_pairs IS 'Distinct pairs the blocking rules produced and compared';
+COMMENT ON COLUMN ptl.link_run.candidate_pairs IS 'Distinct pairs the blocking rules produced and compared (an incremental run: the pairs touching a changed record or a block it changed)';
 COMMENT ON COLUMN ptl.link_run.skipped_blocks IS 'Blocks over max_block_size, not compared';
 COMMENT ON COLUMN ptl.link_run.u_sample_pairs IS 'Random pairs compared to estimate u';
 COMMENT ON COLUMN ptl.link_run.em_iterations IS 'EM iterations, all rules together';
@@ -223,6 +225,10 @@ COMMENT ON COLUMN ptl.link_run.refused_links IS 'Links the chaining guard refuse
 COMMENT ON COLUMN ptl.link_run.review_pairs IS 'Pairs between the review and link probabilities';
 COMMENT ON COLUMN ptl.link_run.persons IS 'Persons after the run';
 COMMENT ON COLUMN ptl.link_run.run_by IS 'Database user';
+COMMENT ON COLUMN ptl.link_run.kind IS
+    'full (estimated the model, then linked every record), frozen (linked every record with the stored model) or incremental (compared only the pairs touching records changed since the last run, stored model)';
+COMMENT ON COLUMN ptl.link_run.compared_records IS
+    'Records whose candidate pairs the run compared: every record for full and frozen runs, the new, changed and deleted ones for an incremental run';
 
 CREATE TABLE ptl.link_parameter (
     field_no    int NOT NULL,
@@ -326,6 +332,43 @@ COMMENT ON COLUMN ptl.person_link.method IS
 COMMENT ON COLUMN ptl.person_link.match_weight IS 'Weight of that link (NULL for single)';
 COMMENT ON COLUMN ptl.person_link.linked_at IS 'When the run that linked it finished';
 
+-- What the last linkage run saw of each record: an incremental run finds the
+-- records new, changed or deleted since then by comparing with it (no
+-- foreign key: a deleted record's row stays until the next run has seen it).
+CREATE TABLE ptl.link_record (
+    patient_id          bigint PRIMARY KEY,
+    fields              ptl.link_fields NOT NULL,
+    nhs_valid           text,
+    decisions           text,
+    person_id           bigint,
+    key_nhs             bigint,
+    key_dob_given       bigint,
+    key_dob_district    bigint,
+    key_postcode_given  bigint,
+    key_names_year      bigint,
+    key_postcode_family bigint
+);
+CREATE INDEX link_record_key_nhs_idx ON ptl.link_record (key_nhs);
+CREATE INDEX link_record_key_dob_given_idx ON ptl.link_record (key_dob_given);
+CREATE INDEX link_record_key_dob_district_idx ON ptl.link_record (key_dob_district);
+CREATE INDEX link_record_key_postcode_given_idx ON ptl.link_record (key_postcode_given);
+CREATE INDEX link_record_key_names_year_idx ON ptl.link_record (key_names_year);
+CREATE INDEX link_record_key_postcode_family_idx ON ptl.link_record (key_postcode_family);
+SELECT pg_catalog.pg_extension_config_dump('ptl.link_record', '');
+COMMENT ON TABLE ptl.link_record IS
+    'Each patient record as the last linkage run saw it (normalised fields, blocking keys, reviewer decisions, person): an incremental run compares only what changed since';
+COMMENT ON COLUMN ptl.link_record.patient_id IS 'Patient record (kept after the record is deleted, until the next run)';
+COMMENT ON COLUMN ptl.link_record.fields IS 'The record as linkage compared it (ptl.link_fields_of)';
+COMMENT ON COLUMN ptl.link_record.nhs_valid IS 'Valid NHS number digits (the chaining guard''s key), NULL when none';
+COMMENT ON COLUMN ptl.link_record.decisions IS 'The reviewer decisions on the record''s pairs the run applied (other record:decision, comma separated), NULL when none';
+COMMENT ON COLUMN ptl.link_record.person_id IS 'ICS person the run gave the record';
+COMMENT ON COLUMN ptl.link_record.key_nhs IS 'Blocking key of rule 1 (ptl.link_keys)';
+COMMENT ON COLUMN ptl.link_record.key_dob_given IS 'Blocking key of rule 2 (ptl.link_keys)';
+COMMENT ON COLUMN ptl.link_record.key_dob_district IS 'Blocking key of rule 3 (ptl.link_keys)';
+COMMENT ON COLUMN ptl.link_record.key_postcode_given IS 'Blocking key of rule 4 (ptl.link_keys)';
+COMMENT ON COLUMN ptl.link_record.key_names_year IS 'Blocking key of rule 5 (ptl.link_keys)';
+COMMENT ON COLUMN ptl.link_record.key_postcode_family IS 'Blocking key of rule 6 (ptl.link_keys)';
+
 -- ---------------------------------------------------------------------------
 -- The run
 -- ---------------------------------------------------------------------------
@@ -341,8 +384,234 @@ END;
 COMMENT ON FUNCTION ptl.link_parameter_array(int[], float8[]) IS
     'Internal: slots (f*16+l) and probabilities into the 112-element array ptl.link_em takes (other slots 1e-6)';
 
-CREATE FUNCTION ptl.link_persons() RETURNS ptl.link_run
+-- The blocking keys of a record, hashed to bigint: grouping integers is
+-- several times faster than collating text, and a collision only adds a
+-- pair to compare.  Full and incremental runs both take them from here.
+-- (A set-returning SQL function: inlined into the query that calls it.)
+CREATE FUNCTION ptl.link_keys(f ptl.link_fields)
+RETURNS TABLE (key_nhs bigint, key_dob_given bigint, key_dob_district bigint, key_postcode_given bigint,
+               key_names_year bigint, key_postcode_family bigint)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT hashtextextended((f).nhs_number, 0),
+           hashtextextended((f).date_of_birth::text || left((f).given_name, 1), 0),
+           hashtextextended((f).date_of_birth::text || left((f).postcode, length((f).postcode) - 3), 0),
+           hashtextextended((f).postcode || left((f).given_name, 1), 0),
+           hashtextextended((f).family_name || ' ' || (f).given_name
+                            || extract(year FROM (f).date_of_birth)::text, 0),
+           hashtextextended((f).postcode || left((f).family_name, 1), 0)
+$$;
+COMMENT ON FUNCTION ptl.link_keys(ptl.link_fields) IS
+    'The blocking keys of a normalised record (ptl.link_blocking_rule), hashed to bigint; NULL where a field the key needs is missing';
+
+CREATE FUNCTION ptl.link_nhs_valid(nhs ptl.nhs_number) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN regexp_replace(nhs::text, '[^0-9]', '', 'g');
+COMMENT ON FUNCTION ptl.link_nhs_valid(ptl.nhs_number) IS
+    'Digits of a valid NHS number (NULL when none): the key of the chaining guard';
+
+-- The reviewer decisions on each record's pairs, as one text per record.
+CREATE FUNCTION ptl.link_decisions_by_record()
+RETURNS TABLE (patient_id bigint, decisions text)
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT x.patient_id, string_agg(x.other || ':' || x.decision, ',' ORDER BY x.other)
+    FROM (SELECT d.patient_a AS patient_id, d.patient_b AS other, d.decision FROM ptl.link_decision d
+          UNION ALL
+          SELECT d.patient_b, d.patient_a, d.decision FROM ptl.link_decision d) x
+    GROUP BY x.patient_id
+$$;
+COMMENT ON FUNCTION ptl.link_decisions_by_record() IS
+    'Internal: every record with a reviewer decision, and its decisions (other record:decision, comma separated), as ptl.link_record keeps them';
+
+-- The model a run that does not estimate one uses: the last run's.
+CREATE FUNCTION ptl.link_stored_model() RETURNS ptl.link_run
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$
+DECLARE
+    last ptl.link_run;
+BEGIN
+    SELECT r.* INTO last FROM ptl.link_run r ORDER BY r.run_id DESC LIMIT 1;
+    IF last.run_id IS NULL OR NOT EXISTS (SELECT 1 FROM ptl.link_parameter) THEN
+        RAISE EXCEPTION 'no stored linkage model: no full linkage run has estimated m, u and the prior yet'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Run SELECT ptl.link_persons() first: it estimates the model and links every record.';
+    END IF;
+    RETURN last;
+END
+$$;
+COMMENT ON FUNCTION ptl.link_stored_model() IS
+    'Internal: the last linkage run (its prior weight is the model''s), or an error when no full run has estimated a model (ptl.link_parameter)';
+
+-- Scores the candidate pairs in pg_temp.link_cand with the model in
+-- ptl.link_parameter, ptl.link_term_frequency and the given prior weight,
+-- and applies the NHS-number rules and reviewers' decisions: pg_temp.link_edge
+-- (pairs with a method).  Full and incremental runs score through this.
+CREATE FUNCTION ptl.link_score(prior_weight float8, touched_only boolean) RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$
+DECLARE
+    s ptl.link_setting := ptl.link_setting_in_force();
+    link_weight float8 := (ln(s.link_probability / (1 - s.link_probability)) / ln(2.0::float8));
+    review_weight float8 := (ln(s.review_probability / (1 - s.review_probability)) / ln(2.0::float8));
+    n bigint;
+BEGIN
+    -- Identical valid NHS numbers link unless the record flatly contradicts
+    -- them: the date of birth and both names all different (each present).
+    CREATE TEMP TABLE link_edge ON COMMIT DROP AS
+    WITH scored AS (
+        SELECT c.a, c.b, c.rules, c.gamma, c.same_nhs,
+               link_score.prior_weight + pw.weight
+               + CASE WHEN (c.gamma >> 4) & 15 = 1
+                      THEN (ln(pw.u_given / greatest(tg.frequency, 1e-9)) / ln(2.0::float8)) ELSE 0 END
+               + CASE WHEN (c.gamma >> 8) & 15 = 1
+                      THEN (ln(pw.u_family / greatest(tf.frequency, 1e-9)) / ln(2.0::float8)) ELSE 0 END
+                 AS w
+        FROM pg_temp.link_cand c
+        JOIN (SELECT g.gamma,
+                     sum(p.weight) FILTER (WHERE p.level = (g.gamma >> (4 * p.field_no)) & 15) AS weight,
+                     max(p.u) FILTER (WHERE p.field_no = 1 AND p.level = 1) AS u_given,
+                     max(p.u) FILTER (WHERE p.field_no = 2 AND p.level = 1) AS u_family
+              FROM (SELECT DISTINCT gamma FROM pg_temp.link_cand) g CROSS JOIN ptl.link_parameter p
+              GROUP BY g.gamma) pw ON pw.gamma = c.gamma
+        LEFT JOIN ptl.link_term_frequency tg ON tg.field_no = 1 AND tg.value = c.given_a
+        LEFT JOIN ptl.link_term_frequency tf ON tf.field_no = 2 AND tf.value = c.family_a)
+    SELECT sc.a, sc.b, sc.rules, sc.gamma, sc.w,
+           CASE WHEN d.decision = 'match' THEN 'reviewer'
+                WHEN sc.same_nhs AND (sc.gamma >> 12) & 15 = 4 AND (sc.gamma >> 4) & 15 = 5
+                     AND (sc.gamma >> 8) & 15 = 5 THEN 'conflict'
+                WHEN sc.same_nhs THEN 'nhs_number'
+                WHEN d.decision = 'non_match' THEN NULL
+                WHEN sc.w >= link_weight THEN 'probabilistic'
+                WHEN sc.w >= review_weight THEN 'review' END AS method
+    FROM scored sc
+    LEFT JOIN ptl.link_decision d ON d.patient_a = sc.a AND d.patient_b = sc.b;
+    -- A reviewer's match on a pair no blocking rule produced still counts
+    -- (an incremental run: those touching a changed record or a pair it
+    -- looked at again; the others are stored already).
+    IF touched_only THEN
+        INSERT INTO pg_temp.link_edge (a, b, rules, gamma, w, method)
+        SELECT d.patient_a, d.patient_b, 0, ptl.link_compare(ra.f, rb.f), 'Infinity', 'reviewer'
+        FROM ptl.link_decision d
+        JOIN pg_temp.link_rec ra ON ra.patient_id = d.patient_a
+        JOIN pg_temp.link_rec rb ON rb.patient_id = d.patient_b
+        WHERE d.decision = 'match'
+          AND NOT EXISTS (SELECT 1 FROM pg_temp.link_edge e WHERE e.a = d.patient_a AND e.b = d.patient_b)
+          AND (EXISTS (SELECT 1 FROM pg_temp.link_changed c WHERE c.patient_id IN (d.patient_a, d.patient_b))
+               OR EXISTS (SELECT 1 FROM pg_temp.link_touched t WHERE t.a = d.patient_a AND t.b = d.patient_b));
+    ELSE
+        INSERT INTO pg_temp.link_edge (a, b, rules, gamma, w, method)
+        SELECT d.patient_a, d.patient_b, 0, ptl.link_compare(ra.f, rb.f), 'Infinity', 'reviewer'
+        FROM ptl.link_decision d
+        JOIN pg_temp.link_rec ra ON ra.patient_id = d.patient_a
+        JOIN pg_temp.link_rec rb ON rb.patient_id = d.patient_b
+        WHERE d.decision = 'match'
+          AND NOT EXISTS (SELECT 1 FROM pg_temp.link_edge e WHERE e.a = d.patient_a AND e.b = d.patient_b);
+    END IF;
+    DELETE FROM pg_temp.link_edge WHERE method IS NULL;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    ANALYZE pg_temp.link_edge;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION ptl.link_score(float8, boolean) IS
+    'Internal to the linkage runs: scores pg_temp.link_cand with the stored m, u and name frequencies and the given prior, applies the NHS-number rules and ptl.link_decision, into pg_temp.link_edge; touched_only: reviewers'' matches only on pairs touching pg_temp.link_changed or in pg_temp.link_touched';
+
+-- Persons of the records in pg_temp.link_scope (patient_id, nhs_valid) from
+-- the pairs in pg_temp.link_edge (every pair touching them: links by
+-- union-find, the rest stored as they are), and their stable numbers;
+-- writes ptl.link_pair and ptl.person_link for those records (all rows when
+-- not scoped).  Full and incremental runs cluster through this.
+CREATE FUNCTION ptl.link_cluster(scoped boolean) RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$
+DECLARE
+    s ptl.link_setting := ptl.link_setting_in_force();
+BEGIN
+    -- Union-find over the links, strongest first (identical NHS numbers and
+    -- reviewers' matches before any probabilistic link; ties in record order).
+    CREATE TEMP TABLE link_outcome ON COMMIT DROP AS
+    SELECT o.*
+    FROM (SELECT array_agg(a ORDER BY a, b) AS l, array_agg(b ORDER BY a, b) AS r,
+                 array_agg(CASE WHEN method IN ('nhs_number', 'reviewer') THEN 'Infinity' ELSE w END ORDER BY a, b) AS w
+          FROM pg_temp.link_edge WHERE method IN ('nhs_number', 'reviewer', 'probabilistic')) e,
+         (SELECT array_agg(patient_id ORDER BY patient_id) AS ids,
+                 array_agg(nhs_valid ORDER BY patient_id) AS keys
+          FROM pg_temp.link_scope
+          WHERE patient_id IN (SELECT a FROM pg_temp.link_edge UNION SELECT b FROM pg_temp.link_edge)) rec,
+         ptl.link_clusters(rec.ids, rec.keys, e.l, e.r, e.w, s.max_cluster_size) o
+    WHERE e.l IS NOT NULL;
+
+    IF scoped THEN
+        DELETE FROM ptl.link_pair lp
+        WHERE lp.patient_a IN (SELECT patient_id FROM pg_temp.link_scope)
+           OR lp.patient_b IN (SELECT patient_id FROM pg_temp.link_scope);
+    ELSE
+        DELETE FROM ptl.link_pair;
+    END IF;
+    INSERT INTO ptl.link_pair (patient_a, patient_b, rules, gamma, match_weight, match_probability, method, outcome)
+    SELECT e.a, e.b, e.rules, e.gamma, e.w,
+           CASE WHEN e.w = 'Infinity' THEN 1 ELSE 1 - 1 / (1 + power(2::float8, least(e.w, 1000))) END,
+           e.method, o.outcome
+    FROM pg_temp.link_edge e
+    LEFT JOIN pg_temp.link_outcome o ON o.left_id = e.a AND o.right_id = e.b;
+
+    -- Stable person numbers: a cluster keeps the person number most of its
+    -- records had (the larger cluster wins a split); others get new ones.
+    CREATE TEMP TABLE link_member ON COMMIT DROP AS
+    SELECT r.patient_id, coalesce(c.cluster, r.patient_id) AS cluster
+    FROM pg_temp.link_scope r
+    LEFT JOIN (SELECT left_id AS patient_id, min(left_cluster) AS cluster FROM pg_temp.link_outcome GROUP BY 1
+               UNION
+               SELECT right_id, min(right_cluster) FROM pg_temp.link_outcome GROUP BY 1) c USING (patient_id);
+    CREATE TEMP TABLE link_person ON COMMIT DROP AS
+    WITH votes AS (
+        SELECT m.cluster, pl.person_id, count(*) AS n
+        FROM pg_temp.link_member m JOIN ptl.person_link pl USING (patient_id)
+        GROUP BY m.cluster, pl.person_id),
+    best AS (
+        SELECT DISTINCT ON (v.cluster) v.cluster, v.person_id, v.n
+        FROM votes v ORDER BY v.cluster, v.n DESC, v.person_id),
+    kept AS (
+        SELECT DISTINCT ON (b.person_id) b.cluster, b.person_id
+        FROM best b ORDER BY b.person_id, b.n DESC, b.cluster)
+    SELECT c.cluster, coalesce(k.person_id, nextval('ptl.person_id_seq')) AS person_id
+    FROM (SELECT DISTINCT cluster FROM pg_temp.link_member) c
+    LEFT JOIN kept k USING (cluster);
+
+    IF scoped THEN
+        DELETE FROM ptl.person_link pl WHERE pl.patient_id IN (SELECT patient_id FROM pg_temp.link_scope);
+    ELSE
+        DELETE FROM ptl.person_link;
+    END IF;
+    INSERT INTO ptl.person_link (patient_id, person_id, method, match_weight, linked_at)
+    SELECT m.patient_id, p.person_id,
+           coalesce(strongest.method, 'single'), strongest.w, clock_timestamp()
+    FROM pg_temp.link_member m
+    JOIN pg_temp.link_person p USING (cluster)
+    LEFT JOIN (
+        SELECT DISTINCT ON (x.patient_id) x.patient_id, x.method, x.w
+        FROM (SELECT e.a AS patient_id, e.method, e.w FROM pg_temp.link_edge e
+              JOIN pg_temp.link_outcome o ON o.left_id = e.a AND o.right_id = e.b AND o.outcome = 'linked'
+              UNION ALL
+              SELECT e.b, e.method, e.w FROM pg_temp.link_edge e
+              JOIN pg_temp.link_outcome o ON o.left_id = e.a AND o.right_id = e.b AND o.outcome = 'linked') x
+        ORDER BY x.patient_id, x.method = 'nhs_number' DESC, x.method = 'reviewer' DESC, x.w DESC
+        ) strongest USING (patient_id);
+END
+$$;
+COMMENT ON FUNCTION ptl.link_cluster(boolean) IS
+    'Internal to the linkage runs: union-find with the chaining guard over pg_temp.link_edge for the records of pg_temp.link_scope, stable person numbers by vote; rewrites their ptl.link_pair and ptl.person_link rows (all rows when not scoped)';
+
+-- A full run links every record.  With retrain (ptl.link_persons()) it first
+-- estimates the model: u from random pairs, m by EM per blocking rule, the
+-- prior and the name frequencies.  Without (a frozen relink) it uses the
+-- model the last run left, unchanged.
+CREATE FUNCTION ptl.link_persons(retrain boolean) RETURNS ptl.link_run
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET work_mem = '256MB'
 SET client_min_messages = warning
@@ -350,39 +619,31 @@ AS $$
 DECLARE
     s ptl.link_setting := ptl.link_setting_in_force();
     run ptl.link_run;
+    stored ptl.link_run;
     rule record;
     u_arr float8[];
     m_start float8[];
     em record;
     lambda_candidates float8;
     prior float8;
-    link_weight float8 := (ln(s.link_probability / (1 - s.link_probability)) / ln(2.0::float8));
-    review_weight float8 := (ln(s.review_probability / (1 - s.review_probability)) / ln(2.0::float8));
 BEGIN
     run.started_at := clock_timestamp();
     -- One run at a time; readers of person_link see the old persons until commit.
     LOCK TABLE ptl.person_link IN SHARE ROW EXCLUSIVE MODE;
+    IF NOT retrain THEN
+        stored := ptl.link_stored_model();
+    END IF;
 
     -- 1. Normalised records and their blocking keys.
     DROP TABLE IF EXISTS link_rec, link_cand, link_edge, link_block, link_block_pair, link_draw, link_u, link_m,
-                         link_outcome, link_member, link_person;
+                         link_outcome, link_member, link_person, link_scope, link_changed, link_touched;
     CREATE TEMP TABLE link_rec ON COMMIT DROP AS
     SELECT x.patient_id, x.f, x.nhs_valid,
-           row_number() OVER (ORDER BY x.patient_id) AS rn,
-           -- keys hashed to bigint: grouping integers is several times faster
-           -- than collating text, and a collision only adds a pair to compare
-           hashtextextended((x.f).nhs_number, 0) AS key_nhs,
-           hashtextextended((x.f).date_of_birth::text || left((x.f).given_name, 1), 0) AS key_dob_given,
-           hashtextextended((x.f).date_of_birth::text || left((x.f).postcode, length((x.f).postcode) - 3), 0)
-               AS key_dob_district,
-           hashtextextended((x.f).postcode || left((x.f).given_name, 1), 0) AS key_postcode_given,
-           hashtextextended((x.f).family_name || ' ' || (x.f).given_name
-                            || extract(year FROM (x.f).date_of_birth)::text, 0) AS key_names_year,
-           hashtextextended((x.f).postcode || left((x.f).family_name, 1), 0) AS key_postcode_family
-    FROM (SELECT p.patient_id, ptl.link_fields_of(p) AS f,
-                 regexp_replace(p.nhs_number::text, '[^0-9]', '', 'g') AS nhs_valid
+           row_number() OVER (ORDER BY x.patient_id) AS rn, k.*
+    FROM (SELECT p.patient_id, ptl.link_fields_of(p) AS f, ptl.link_nhs_valid(p.nhs_number) AS nhs_valid
           FROM ptl.patient p
-          OFFSET 0) x;  -- a fence: normalise each record once, not once per key
+          OFFSET 0) x  -- a fence: normalise each record once, not once per key
+    CROSS JOIN LATERAL ptl.link_keys(x.f) k;
     run.records := (SELECT count(*) FROM link_rec);
     ANALYZE link_rec;
 
@@ -416,203 +677,127 @@ BEGIN
     DROP TABLE link_block_pair;
     run.candidate_pairs := (SELECT count(*) FROM link_cand);
 
-    -- 3. u: the levels of random pairs (almost all different persons),
-    --    drawn reproducibly from the record numbers.
-    CREATE TEMP TABLE link_draw ON COMMIT DROP AS
-    SELECT 1 + (abs(hashint8extended(i, 1)) % run.records) AS x,
-           1 + (abs(hashint8extended(i, 2)) % run.records) AS y
-    FROM generate_series(1, least(s.u_sample_pairs, run.records * (run.records - 1) / 2)) AS i;
-    ANALYZE link_draw;
-    CREATE TEMP TABLE link_u ON COMMIT DROP AS
-    WITH g AS MATERIALIZED (
-        SELECT ptl.link_compare(rx.f, ry.f) AS gamma, count(*) AS n
-        FROM link_draw d JOIN link_rec rx ON rx.rn = d.x JOIN link_rec ry ON ry.rn = d.y
-        WHERE d.x <> d.y
-        GROUP BY 1),
-    seen AS (
-        SELECT lv.field_no, lv.level, coalesce(sum(g.n), 0) AS n
+    IF retrain THEN
+        -- 3. u: the levels of random pairs (almost all different persons),
+        --    drawn reproducibly from the record numbers.
+        CREATE TEMP TABLE link_draw ON COMMIT DROP AS
+        SELECT 1 + (abs(hashint8extended(i, 1)) % run.records) AS x,
+               1 + (abs(hashint8extended(i, 2)) % run.records) AS y
+        FROM generate_series(1, least(s.u_sample_pairs, run.records * (run.records - 1) / 2)) AS i;
+        ANALYZE link_draw;
+        CREATE TEMP TABLE link_u ON COMMIT DROP AS
+        WITH g AS MATERIALIZED (
+            SELECT ptl.link_compare(rx.f, ry.f) AS gamma, count(*) AS n
+            FROM link_draw d JOIN link_rec rx ON rx.rn = d.x JOIN link_rec ry ON ry.rn = d.y
+            WHERE d.x <> d.y
+            GROUP BY 1),
+        seen AS (
+            SELECT lv.field_no, lv.level, coalesce(sum(g.n), 0) AS n
+            FROM ptl.link_level lv
+            LEFT JOIN g ON (g.gamma >> (4 * lv.field_no)) & 15 = lv.level
+            WHERE lv.level > 0
+            GROUP BY lv.field_no, lv.level)
+        -- add-one smoothing: a level never seen at random is rare, not impossible
+        SELECT field_no, level,
+               (n + 1)::float8 / (sum(n) OVER (PARTITION BY field_no) + count(*) OVER (PARTITION BY field_no)) AS u
+        FROM seen;
+        run.u_sample_pairs := least(s.u_sample_pairs, run.records * (run.records - 1) / 2);
+        SELECT ptl.link_parameter_array(array_agg(field_no * 16 + level), array_agg(u)) INTO u_arr FROM link_u;
+
+        -- Starting m: exact agreement likely among matches, the rest shared out.
+        SELECT ptl.link_parameter_array(array_agg(lv.field_no * 16 + lv.level),
+                                        array_agg(CASE WHEN lv.level = 1 THEN 0.9
+                                                       ELSE 0.1 / (n.levels - 2) END))
+        INTO m_start
         FROM ptl.link_level lv
-        LEFT JOIN g ON (g.gamma >> (4 * lv.field_no)) & 15 = lv.level
-        WHERE lv.level > 0
-        GROUP BY lv.field_no, lv.level)
-    -- add-one smoothing: a level never seen at random is rare, not impossible
-    SELECT field_no, level,
-           (n + 1)::float8 / (sum(n) OVER (PARTITION BY field_no) + count(*) OVER (PARTITION BY field_no)) AS u
-    FROM seen;
-    run.u_sample_pairs := least(s.u_sample_pairs, run.records * (run.records - 1) / 2);
-    SELECT ptl.link_parameter_array(array_agg(field_no * 16 + level), array_agg(u)) INTO u_arr FROM link_u;
+        JOIN (SELECT field_no, count(*) AS levels FROM ptl.link_level GROUP BY field_no) n USING (field_no)
+        WHERE lv.level > 0;
 
-    -- Starting m: exact agreement likely among matches, the rest shared out.
-    SELECT ptl.link_parameter_array(array_agg(lv.field_no * 16 + lv.level),
-                                    array_agg(CASE WHEN lv.level = 1 THEN 0.9
-                                                   ELSE 0.1 / (n.levels - 2) END))
-    INTO m_start
-    FROM ptl.link_level lv
-    JOIN (SELECT field_no, count(*) AS levels FROM ptl.link_level GROUP BY field_no) n USING (field_no)
-    WHERE lv.level > 0;
+        -- 4. m by EM, once per blocking rule on the pairs it produced, not
+        --    training the fields it blocks on; a field's m is the mean over the
+        --    rules that trained it.
+        CREATE TEMP TABLE link_m (field_no int, level int, m float8) ON COMMIT DROP;
+        run.em_iterations := 0;
+        FOR rule IN SELECT * FROM ptl.link_blocking_rule ORDER BY rule_no LOOP
+            SELECT e.* INTO em
+            FROM (SELECT array_agg(gamma) AS patterns, array_agg(n::float8) AS counts
+                  FROM (SELECT gamma, count(*) AS n FROM link_cand
+                        WHERE rules & (1 << (rule.rule_no - 1)) <> 0 GROUP BY gamma) g) x,
+                 ptl.link_em(x.patterns, x.counts, u_arr, m_start, 0.5,
+                             127 & ~rule.blocked_fields, 127 & ~rule.blocked_fields,
+                             s.em_max_iterations, s.em_tolerance) e
+            WHERE x.patterns IS NOT NULL;
+            CONTINUE WHEN em IS NULL OR em.m IS NULL;
+            run.em_iterations := run.em_iterations + em.iterations;
+            INSERT INTO link_m
+            SELECT lv.field_no, lv.level, em.m[lv.field_no * 16 + lv.level + 1]
+            FROM ptl.link_level lv
+            WHERE lv.level > 0 AND rule.blocked_fields & (1 << lv.field_no) = 0;
+        END LOOP;
 
-    -- 4. m by EM, once per blocking rule on the pairs it produced, not
-    --    training the fields it blocks on; a field's m is the mean over the
-    --    rules that trained it.
-    CREATE TEMP TABLE link_m (field_no int, level int, m float8) ON COMMIT DROP;
-    run.em_iterations := 0;
-    FOR rule IN SELECT * FROM ptl.link_blocking_rule ORDER BY rule_no LOOP
-        SELECT e.* INTO em
+        DELETE FROM ptl.link_parameter;
+        INSERT INTO ptl.link_parameter (field_no, level, m, u)
+        SELECT u.field_no, u.level,
+               coalesce(m.m, m_start[u.field_no * 16 + u.level + 1]), u.u
+        FROM link_u u
+        LEFT JOIN (SELECT field_no, level, avg(m) AS m FROM link_m GROUP BY field_no, level) m
+               USING (field_no, level);
+
+        -- 5. The prior: EM for lambda alone over all candidates with m and u
+        --    fixed, then from the candidates' share to any two records.
+        SELECT e.lambda, e.iterations INTO em
         FROM (SELECT array_agg(gamma) AS patterns, array_agg(n::float8) AS counts
-              FROM (SELECT gamma, count(*) AS n FROM link_cand
-                    WHERE rules & (1 << (rule.rule_no - 1)) <> 0 GROUP BY gamma) g) x,
-             ptl.link_em(x.patterns, x.counts, u_arr, m_start, 0.5,
-                         127 & ~rule.blocked_fields, 127 & ~rule.blocked_fields,
-                         s.em_max_iterations, s.em_tolerance) e
+              FROM (SELECT gamma, count(*) AS n FROM link_cand GROUP BY gamma) g) x,
+             ptl.link_em(x.patterns, x.counts, u_arr,
+                         (SELECT ptl.link_parameter_array(array_agg(field_no * 16 + level), array_agg(m))
+                          FROM ptl.link_parameter),
+                         0.5, 127, 0, s.em_max_iterations, s.em_tolerance) e
         WHERE x.patterns IS NOT NULL;
-        CONTINUE WHEN em IS NULL OR em.m IS NULL;
-        run.em_iterations := run.em_iterations + em.iterations;
-        INSERT INTO link_m
-        SELECT lv.field_no, lv.level, em.m[lv.field_no * 16 + lv.level + 1]
-        FROM ptl.link_level lv
-        WHERE lv.level > 0 AND rule.blocked_fields & (1 << lv.field_no) = 0;
-    END LOOP;
+        lambda_candidates := coalesce(em.lambda, 1e-6);
+        run.em_iterations := run.em_iterations + coalesce(em.iterations, 0);
+        run.candidate_match_share := lambda_candidates;
+        prior := greatest(lambda_candidates * greatest(run.candidate_pairs, 1)
+                          / greatest(run.records::float8 * (run.records - 1) / 2, 1), 1e-12);
+        prior := least(prior, 0.5);
+        run.prior_weight := (ln(prior / (1 - prior)) / ln(2.0::float8));
 
-    DELETE FROM ptl.link_parameter;
-    INSERT INTO ptl.link_parameter (field_no, level, m, u)
-    SELECT u.field_no, u.level,
-           coalesce(m.m, m_start[u.field_no * 16 + u.level + 1]), u.u
-    FROM link_u u
-    LEFT JOIN (SELECT field_no, level, avg(m) AS m FROM link_m GROUP BY field_no, level) m
-           USING (field_no, level);
+        -- Name frequencies, for the term-frequency adjustment.
+        DELETE FROM ptl.link_term_frequency;
+        INSERT INTO ptl.link_term_frequency (field_no, value, frequency)
+        SELECT 1, v, count(*)::float8 / sum(count(*)) OVER ()
+        FROM (SELECT (f).given_name AS v FROM link_rec) x WHERE v IS NOT NULL GROUP BY v
+        UNION ALL
+        SELECT 2, v, count(*)::float8 / sum(count(*)) OVER ()
+        FROM (SELECT (f).family_name AS v FROM link_rec) x WHERE v IS NOT NULL GROUP BY v;
+    ELSE
+        -- The stored model, unchanged.
+        run.u_sample_pairs := 0;
+        run.em_iterations := 0;
+        run.candidate_match_share := stored.candidate_match_share;
+        run.prior_weight := stored.prior_weight;
+    END IF;
 
-    -- 5. The prior: EM for lambda alone over all candidates with m and u
-    --    fixed, then from the candidates' share to any two records.
-    SELECT e.lambda, e.iterations INTO em
-    FROM (SELECT array_agg(gamma) AS patterns, array_agg(n::float8) AS counts
-          FROM (SELECT gamma, count(*) AS n FROM link_cand GROUP BY gamma) g) x,
-         ptl.link_em(x.patterns, x.counts, u_arr,
-                     (SELECT ptl.link_parameter_array(array_agg(field_no * 16 + level), array_agg(m))
-                      FROM ptl.link_parameter),
-                     0.5, 127, 0, s.em_max_iterations, s.em_tolerance) e
-    WHERE x.patterns IS NOT NULL;
-    lambda_candidates := coalesce(em.lambda, 1e-6);
-    run.em_iterations := run.em_iterations + coalesce(em.iterations, 0);
-    run.candidate_match_share := lambda_candidates;
-    prior := greatest(lambda_candidates * greatest(run.candidate_pairs, 1)
-                      / greatest(run.records::float8 * (run.records - 1) / 2, 1), 1e-12);
-    prior := least(prior, 0.5);
-    run.prior_weight := (ln(prior / (1 - prior)) / ln(2.0::float8));
+    -- 6. Scores, NHS-number rules and reviewers' decisions (ptl.link_score).
+    PERFORM ptl.link_score(run.prior_weight, false);
 
-    -- Name frequencies, for the term-frequency adjustment.
-    DELETE FROM ptl.link_term_frequency;
-    INSERT INTO ptl.link_term_frequency (field_no, value, frequency)
-    SELECT 1, v, count(*)::float8 / sum(count(*)) OVER ()
-    FROM (SELECT (f).given_name AS v FROM link_rec) x WHERE v IS NOT NULL GROUP BY v
-    UNION ALL
-    SELECT 2, v, count(*)::float8 / sum(count(*)) OVER ()
-    FROM (SELECT (f).family_name AS v FROM link_rec) x WHERE v IS NOT NULL GROUP BY v;
+    -- 7, 8. Persons by union-find and their stable numbers (ptl.link_cluster).
+    CREATE TEMP TABLE link_scope ON COMMIT DROP AS SELECT patient_id, nhs_valid FROM link_rec;
+    PERFORM ptl.link_cluster(false);
 
-    -- 6. Scores.  Identical valid NHS numbers link unless the record
-    --    flatly contradicts them: the date of birth and both names all
-    --    different (each present).
-    CREATE TEMP TABLE link_edge ON COMMIT DROP AS
-    WITH scored AS (
-        SELECT c.a, c.b, c.rules, c.gamma, c.same_nhs,
-               run.prior_weight + pw.weight
-               + CASE WHEN (c.gamma >> 4) & 15 = 1
-                      THEN (ln(pw.u_given / greatest(tg.frequency, 1e-9)) / ln(2.0::float8)) ELSE 0 END
-               + CASE WHEN (c.gamma >> 8) & 15 = 1
-                      THEN (ln(pw.u_family / greatest(tf.frequency, 1e-9)) / ln(2.0::float8)) ELSE 0 END
-                 AS w
-        FROM link_cand c
-        JOIN (SELECT g.gamma,
-                     sum(p.weight) FILTER (WHERE p.level = (g.gamma >> (4 * p.field_no)) & 15) AS weight,
-                     max(p.u) FILTER (WHERE p.field_no = 1 AND p.level = 1) AS u_given,
-                     max(p.u) FILTER (WHERE p.field_no = 2 AND p.level = 1) AS u_family
-              FROM (SELECT DISTINCT gamma FROM link_cand) g CROSS JOIN ptl.link_parameter p
-              GROUP BY g.gamma) pw ON pw.gamma = c.gamma
-        LEFT JOIN ptl.link_term_frequency tg ON tg.field_no = 1 AND tg.value = c.given_a
-        LEFT JOIN ptl.link_term_frequency tf ON tf.field_no = 2 AND tf.value = c.family_a)
-    SELECT sc.a, sc.b, sc.rules, sc.gamma, sc.w,
-           CASE WHEN d.decision = 'match' THEN 'reviewer'
-                WHEN sc.same_nhs AND (sc.gamma >> 12) & 15 = 4 AND (sc.gamma >> 4) & 15 = 5
-                     AND (sc.gamma >> 8) & 15 = 5 THEN 'conflict'
-                WHEN sc.same_nhs THEN 'nhs_number'
-                WHEN d.decision = 'non_match' THEN NULL
-                WHEN sc.w >= link_weight THEN 'probabilistic'
-                WHEN sc.w >= review_weight THEN 'review' END AS method
-    FROM scored sc
-    LEFT JOIN ptl.link_decision d ON d.patient_a = sc.a AND d.patient_b = sc.b;
-    -- A reviewer's match on a pair no blocking rule produced still counts.
-    INSERT INTO link_edge (a, b, rules, gamma, w, method)
-    SELECT d.patient_a, d.patient_b, 0, ptl.link_compare(ra.f, rb.f), 'Infinity', 'reviewer'
-    FROM ptl.link_decision d
-    JOIN link_rec ra ON ra.patient_id = d.patient_a
-    JOIN link_rec rb ON rb.patient_id = d.patient_b
-    WHERE d.decision = 'match'
-      AND NOT EXISTS (SELECT 1 FROM link_edge e WHERE e.a = d.patient_a AND e.b = d.patient_b);
-    DELETE FROM link_edge WHERE method IS NULL;
-    ANALYZE link_edge;
-
-    -- 7. Persons: union-find over the links, strongest first (identical NHS
-    --    numbers and reviewers' matches before any probabilistic link).
-    CREATE TEMP TABLE link_outcome ON COMMIT DROP AS
-    SELECT o.*
-    FROM (SELECT array_agg(a ORDER BY a, b) AS l, array_agg(b ORDER BY a, b) AS r,
-                 array_agg(CASE WHEN method IN ('nhs_number', 'reviewer') THEN 'Infinity' ELSE w END ORDER BY a, b) AS w
-          FROM link_edge WHERE method IN ('nhs_number', 'reviewer', 'probabilistic')) e,
-         (SELECT array_agg(patient_id ORDER BY patient_id) AS ids,
-                 array_agg(nhs_valid ORDER BY patient_id) AS keys
-          FROM link_rec
-          WHERE patient_id IN (SELECT a FROM link_edge UNION SELECT b FROM link_edge)) rec,
-         ptl.link_clusters(rec.ids, rec.keys, e.l, e.r, e.w, s.max_cluster_size) o
-    WHERE e.l IS NOT NULL;
-
-    DELETE FROM ptl.link_pair;
-    INSERT INTO ptl.link_pair (patient_a, patient_b, rules, gamma, match_weight, match_probability, method, outcome)
-    SELECT e.a, e.b, e.rules, e.gamma, e.w,
-           CASE WHEN e.w = 'Infinity' THEN 1 ELSE 1 - 1 / (1 + power(2::float8, least(e.w, 1000))) END,
-           e.method, o.outcome
-    FROM link_edge e
-    LEFT JOIN link_outcome o ON o.left_id = e.a AND o.right_id = e.b;
-
-    -- 8. Stable person numbers: a cluster keeps the person number most of
-    --    its records had (the larger cluster wins a split); others get new ones.
-    CREATE TEMP TABLE link_member ON COMMIT DROP AS
-    SELECT r.patient_id, coalesce(c.cluster, r.patient_id) AS cluster
+    -- What this run saw of each record, for the next incremental run.
+    DELETE FROM ptl.link_record;
+    INSERT INTO ptl.link_record (patient_id, fields, nhs_valid, decisions, person_id, key_nhs, key_dob_given,
+                                 key_dob_district, key_postcode_given, key_names_year, key_postcode_family)
+    SELECT r.patient_id, r.f, r.nhs_valid, d.decisions, pl.person_id, r.key_nhs, r.key_dob_given,
+           r.key_dob_district, r.key_postcode_given, r.key_names_year, r.key_postcode_family
     FROM link_rec r
-    LEFT JOIN (SELECT left_id AS patient_id, min(left_cluster) AS cluster FROM link_outcome GROUP BY 1
-               UNION
-               SELECT right_id, min(right_cluster) FROM link_outcome GROUP BY 1) c USING (patient_id);
-    CREATE TEMP TABLE link_person ON COMMIT DROP AS
-    WITH votes AS (
-        SELECT m.cluster, pl.person_id, count(*) AS n
-        FROM link_member m JOIN ptl.person_link pl USING (patient_id)
-        GROUP BY m.cluster, pl.person_id),
-    best AS (
-        SELECT DISTINCT ON (v.cluster) v.cluster, v.person_id, v.n
-        FROM votes v ORDER BY v.cluster, v.n DESC, v.person_id),
-    kept AS (
-        SELECT DISTINCT ON (b.person_id) b.cluster, b.person_id
-        FROM best b ORDER BY b.person_id, b.n DESC, b.cluster)
-    SELECT c.cluster, coalesce(k.person_id, nextval('ptl.person_id_seq')) AS person_id
-    FROM (SELECT DISTINCT cluster FROM link_member) c
-    LEFT JOIN kept k USING (cluster);
+    JOIN ptl.person_link pl USING (patient_id)
+    LEFT JOIN ptl.link_decisions_by_record() d USING (patient_id);
 
-    DELETE FROM ptl.person_link;
-    INSERT INTO ptl.person_link (patient_id, person_id, method, match_weight, linked_at)
-    SELECT m.patient_id, p.person_id,
-           coalesce(strongest.method, 'single'), strongest.w, clock_timestamp()
-    FROM link_member m
-    JOIN link_person p USING (cluster)
-    LEFT JOIN (
-        SELECT DISTINCT ON (x.patient_id) x.patient_id, x.method, x.w
-        FROM (SELECT e.a AS patient_id, e.method, e.w FROM link_edge e
-              JOIN link_outcome o ON o.left_id = e.a AND o.right_id = e.b AND o.outcome = 'linked'
-              UNION ALL
-              SELECT e.b, e.method, e.w FROM link_edge e
-              JOIN link_outcome o ON o.left_id = e.a AND o.right_id = e.b AND o.outcome = 'linked') x
-        ORDER BY x.patient_id, x.method = 'nhs_number' DESC, x.method = 'reviewer' DESC, x.w DESC
-        ) strongest USING (patient_id);
     -- Pathway linkage and the clocks join through these next.
     PERFORM ptl.analyze_if_grown('ptl.person_link', run.records);
     PERFORM ptl.analyze_if_grown('ptl.link_pair', (SELECT count(*) FROM ptl.link_pair));
+    PERFORM ptl.analyze_if_grown('ptl.link_record', run.records);
 
     SELECT count(*) FILTER (WHERE method = 'nhs_number'),
            count(*) FILTER (WHERE method = 'probabilistic'),
@@ -627,17 +812,274 @@ BEGIN
 
     INSERT INTO ptl.link_run (started_at, finished_at, records, candidate_pairs, skipped_blocks, u_sample_pairs,
                               em_iterations, candidate_match_share, prior_weight, nhs_number_links,
-                              probabilistic_links, conflicts, refused_links, review_pairs, persons)
+                              probabilistic_links, conflicts, refused_links, review_pairs, persons,
+                              kind, compared_records)
     VALUES (run.started_at, run.finished_at, run.records, run.candidate_pairs, run.skipped_blocks,
             run.u_sample_pairs, run.em_iterations, run.candidate_match_share, run.prior_weight,
             run.nhs_number_links, run.probabilistic_links, run.conflicts, run.refused_links,
-            run.review_pairs, run.persons)
+            run.review_pairs, run.persons, CASE WHEN retrain THEN 'full' ELSE 'frozen' END, run.records)
     RETURNING * INTO run;
     RETURN run;
 END
 $$;
+COMMENT ON FUNCTION ptl.link_persons(boolean) IS
+    'Links every patient record to an ICS person (ptl.person_link); retrain: first estimates the model (m, u, prior, name frequencies) from the data, else uses the stored model unchanged (a frozen relink); returns the run''s figures';
+
+CREATE FUNCTION ptl.link_persons() RETURNS ptl.link_run
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+RETURN ptl.link_persons(true);
 COMMENT ON FUNCTION ptl.link_persons() IS
     'Links every patient record to an ICS person (ptl.person_link): blocking, identical NHS numbers, a Fellegi-Sunter model estimated from the data, union-find with a chaining guard; returns the run''s figures';
+
+-- An incremental run.  The rule (docs/linkage.md, "Incremental runs"): the
+-- model is estimated by a full run and then frozen; an incremental run
+-- compares only the pairs touching a record new, changed (its
+-- ptl.link_fields_of or its reviewer decisions) or deleted since the last
+-- run, found through the same blocking keys against all records (and, where
+-- such a record moved a block across max_block_size, the block's other
+-- pairs), scores them with the stored model as a full run scores, and
+-- clusters again only the affected persons: those of the changed records and
+-- of every record a replaced or new link touches, closed over the links the
+-- chaining guard refused between persons.  Its result equals a frozen full
+-- relink, ptl.link_persons(false).
+CREATE FUNCTION ptl.link_persons_incremental() RETURNS ptl.link_run
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+SET work_mem = '256MB'
+SET client_min_messages = warning
+AS $$
+DECLARE
+    s ptl.link_setting := ptl.link_setting_in_force();
+    run ptl.link_run;
+    stored ptl.link_run;
+    rule record;
+    n_affected bigint;
+    n_persons_after bigint;
+BEGIN
+    run.started_at := clock_timestamp();
+    LOCK TABLE ptl.person_link IN SHARE ROW EXCLUSIVE MODE;
+    stored := ptl.link_stored_model();
+    -- Settings changed since the full run that estimated the model change
+    -- which blocks are compared and which pairs link everywhere: only a full
+    -- run applies them (set since it began, or in this transaction: now() is
+    -- when the transaction began).
+    IF EXISTS (SELECT 1 FROM ptl.link_setting ls
+               WHERE ls.set_at >= least((SELECT max(r.started_at) FROM ptl.link_run r WHERE r.kind = 'full'), now()))
+    THEN
+        RAISE EXCEPTION 'link settings changed since the full linkage run that estimated the model: an incremental run (last run %) cannot apply them',
+                        stored.run_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Run SELECT ptl.link_persons(): it estimates the model again and links every record with the settings in force.';
+    END IF;
+
+    DROP TABLE IF EXISTS link_rec, link_cand, link_edge, link_block, link_block_pair, link_draw, link_u, link_m,
+                         link_outcome, link_member, link_person, link_scope, link_changed, link_touched,
+                         link_old, link_affected;
+
+    -- 1. Records new, changed or deleted since the last run.
+    CREATE TEMP TABLE link_changed ON COMMIT DROP AS
+    SELECT coalesce(c.patient_id, r.patient_id) AS patient_id, c.f, c.nhs_valid,
+           c.patient_id IS NOT NULL AS present
+    FROM (SELECT p.patient_id, ptl.link_fields_of(p) AS f, ptl.link_nhs_valid(p.nhs_number) AS nhs_valid
+          FROM ptl.patient p OFFSET 0) c
+    FULL JOIN ptl.link_record r ON r.patient_id = c.patient_id
+    LEFT JOIN ptl.link_decisions_by_record() d ON d.patient_id = coalesce(c.patient_id, r.patient_id)
+    WHERE c.patient_id IS NULL OR r.patient_id IS NULL
+       OR c.f IS DISTINCT FROM r.fields OR c.nhs_valid IS DISTINCT FROM r.nhs_valid
+       OR d.decisions IS DISTINCT FROM r.decisions;
+    ALTER TABLE link_changed ADD PRIMARY KEY (patient_id);
+    ANALYZE link_changed;
+    run.compared_records := (SELECT count(*) FROM link_changed);
+    CREATE TEMP TABLE link_old ON COMMIT DROP AS
+    SELECT r.* FROM ptl.link_record r JOIN link_changed c USING (patient_id);
+
+    -- ptl.link_record becomes what this run sees (person numbers follow).
+    DELETE FROM ptl.link_record r WHERE r.patient_id IN (SELECT patient_id FROM link_changed);
+    INSERT INTO ptl.link_record (patient_id, fields, nhs_valid, decisions, person_id, key_nhs, key_dob_given,
+                                 key_dob_district, key_postcode_given, key_names_year, key_postcode_family)
+    SELECT c.patient_id, c.f, c.nhs_valid, d.decisions, o.person_id, k.*
+    FROM link_changed c
+    CROSS JOIN LATERAL ptl.link_keys(c.f) k
+    LEFT JOIN link_old o USING (patient_id)
+    LEFT JOIN ptl.link_decisions_by_record() d USING (patient_id)
+    WHERE c.present;
+    -- The records as the scoring and clustering read them.
+    CREATE TEMP VIEW link_rec AS
+    SELECT r.patient_id, r.fields AS f, r.nhs_valid FROM ptl.link_record r;
+
+    -- 2. Pairs to compare, rule by rule: each changed record with the
+    --    records sharing its key (the block not over max_block_size); in a
+    --    block a changed record moved across max_block_size, its other pairs
+    --    too (they gained or lost the rule).
+    CREATE TEMP TABLE link_touched (a bigint, b bigint) ON COMMIT DROP;
+    run.skipped_blocks := 0;
+    FOR rule IN SELECT * FROM ptl.link_blocking_rule ORDER BY rule_no LOOP
+        EXECUTE format($q$
+            CREATE TEMP TABLE link_block ON COMMIT DROP AS
+            WITH k AS (
+                SELECT x.k, count(*) FILTER (WHERE x.now) AS n_new, count(*) FILTER (WHERE NOT x.now) AS n_old
+                FROM (SELECT r.%1$I AS k, true AS now FROM ptl.link_record r
+                      WHERE r.patient_id IN (SELECT patient_id FROM pg_temp.link_changed)
+                      UNION ALL
+                      SELECT o.%1$I, false FROM pg_temp.link_old o) x
+                WHERE x.k IS NOT NULL
+                GROUP BY x.k)
+            SELECT k.k, n.n, n.n - k.n_new + k.n_old AS n_before
+            FROM k CROSS JOIN LATERAL (SELECT count(*) AS n FROM ptl.link_record r WHERE r.%1$I = k.k) n$q$,
+            rule.key_column);
+        run.skipped_blocks := run.skipped_blocks + (SELECT count(*) FROM link_block WHERE n > s.max_block_size);
+        EXECUTE format($q$
+            INSERT INTO pg_temp.link_touched (a, b)
+            SELECT least(c.patient_id, x.patient_id), greatest(c.patient_id, x.patient_id)
+            FROM pg_temp.link_block b
+            JOIN ptl.link_record c ON c.%1$I = b.k
+            JOIN ptl.link_record x ON x.%1$I = b.k AND x.patient_id <> c.patient_id
+            WHERE b.n BETWEEN 2 AND $1
+              AND (c.patient_id IN (SELECT patient_id FROM pg_temp.link_changed)
+                   OR (b.n_before BETWEEN 2 AND $1) IS DISTINCT FROM true AND c.patient_id < x.patient_id)
+            UNION ALL
+            SELECT lp.patient_a, lp.patient_b
+            FROM pg_temp.link_block b
+            JOIN ptl.link_record c ON c.%1$I = b.k
+            JOIN ptl.link_pair lp ON lp.patient_a = c.patient_id
+            JOIN ptl.link_record x ON x.patient_id = lp.patient_b AND x.%1$I = b.k
+            WHERE b.n NOT BETWEEN 2 AND $1 AND b.n_before BETWEEN 2 AND $1$q$,
+            rule.key_column) USING s.max_block_size;
+        DROP TABLE link_block;
+    END LOOP;
+    -- every pair once, with all the rules it now satisfies
+    CREATE TEMP TABLE link_block_pair ON COMMIT DROP AS SELECT DISTINCT a, b FROM link_touched;
+    TRUNCATE link_touched;
+    INSERT INTO link_touched SELECT a, b FROM link_block_pair;
+    DROP TABLE link_block_pair;
+    ANALYZE link_touched;
+    CREATE TEMP TABLE link_block_pair (a bigint, b bigint, rule_bit int) ON COMMIT DROP;
+    FOR rule IN SELECT * FROM ptl.link_blocking_rule ORDER BY rule_no LOOP
+        EXECUTE format($q$
+            INSERT INTO pg_temp.link_block_pair
+            SELECT t.a, t.b, $2
+            FROM pg_temp.link_touched t
+            JOIN ptl.link_record ra ON ra.patient_id = t.a
+            JOIN ptl.link_record rb ON rb.patient_id = t.b AND rb.%1$I = ra.%1$I
+            WHERE (SELECT count(*) FROM ptl.link_record r WHERE r.%1$I = ra.%1$I) BETWEEN 2 AND $1$q$,
+            rule.key_column) USING s.max_block_size, 1 << (rule.rule_no - 1);
+    END LOOP;
+    CREATE TEMP TABLE link_cand ON COMMIT DROP AS
+    SELECT c.a, c.b, c.rules, ptl.link_compare(ra.fields, rb.fields) AS gamma,
+           ra.nhs_valid IS NOT NULL AND ra.nhs_valid = rb.nhs_valid AS same_nhs,
+           (ra.fields).given_name AS given_a, (ra.fields).family_name AS family_a
+    FROM (SELECT a, b, bit_or(rule_bit) AS rules FROM link_block_pair GROUP BY a, b) c
+    JOIN ptl.link_record ra ON ra.patient_id = c.a
+    JOIN ptl.link_record rb ON rb.patient_id = c.b;
+    DROP TABLE link_block_pair;
+    run.candidate_pairs := (SELECT count(*) FROM link_cand);
+
+    -- 3. Scores with the stored model, as a full run scores (ptl.link_score).
+    PERFORM ptl.link_score(stored.prior_weight, true);
+
+    -- 4. Affected persons: those of the changed records, and of both records
+    --    of every link replaced or made; then those a link the chaining
+    --    guard refused joins to them (their clustering can change too).
+    CREATE TEMP TABLE link_affected (person_id bigint PRIMARY KEY) ON COMMIT DROP;
+    INSERT INTO link_affected
+    SELECT o.person_id FROM link_old o WHERE o.person_id IS NOT NULL
+    UNION
+    SELECT pl.person_id
+    FROM (SELECT e.a AS patient_id FROM link_edge e WHERE e.method IN ('nhs_number', 'reviewer', 'probabilistic')
+          UNION SELECT e.b FROM link_edge e WHERE e.method IN ('nhs_number', 'reviewer', 'probabilistic')
+          UNION SELECT lp.patient_a FROM ptl.link_pair lp JOIN link_touched t ON t.a = lp.patient_a AND t.b = lp.patient_b
+                WHERE lp.method IN ('nhs_number', 'reviewer', 'probabilistic')
+          UNION SELECT lp.patient_b FROM ptl.link_pair lp JOIN link_touched t ON t.a = lp.patient_a AND t.b = lp.patient_b
+                WHERE lp.method IN ('nhs_number', 'reviewer', 'probabilistic')) x
+    JOIN ptl.person_link pl USING (patient_id);
+    -- (the stored pairs touching a changed record are in link_touched when
+    -- still candidates; the others are replaced below: their records' persons)
+    INSERT INTO link_affected
+    SELECT pl.person_id
+    FROM ptl.link_pair lp
+    JOIN ptl.person_link pl ON pl.patient_id IN (lp.patient_a, lp.patient_b)
+    WHERE (lp.patient_a IN (SELECT patient_id FROM link_changed) OR lp.patient_b IN (SELECT patient_id FROM link_changed))
+      AND lp.method IN ('nhs_number', 'reviewer', 'probabilistic')
+    ON CONFLICT DO NOTHING;
+    LOOP
+        INSERT INTO link_affected
+        SELECT DISTINCT q.person_id
+        FROM link_affected af
+        JOIN ptl.person_link pl ON pl.person_id = af.person_id
+        JOIN (SELECT lp.patient_a AS x, lp.patient_b AS y FROM ptl.link_pair lp
+              WHERE lp.method IN ('nhs_number', 'reviewer', 'probabilistic')
+              UNION ALL
+              SELECT lp.patient_b, lp.patient_a FROM ptl.link_pair lp
+              WHERE lp.method IN ('nhs_number', 'reviewer', 'probabilistic')) lp ON lp.x = pl.patient_id
+        JOIN ptl.person_link q ON q.patient_id = lp.y
+        WHERE true
+          AND NOT EXISTS (SELECT 1 FROM link_affected y WHERE y.person_id = q.person_id)
+        ON CONFLICT DO NOTHING;
+        EXIT WHEN NOT FOUND;
+    END LOOP;
+    n_affected := (SELECT count(*) FROM link_affected);
+
+    -- 5. The records clustered again: every record of an affected person,
+    --    and the new and changed ones; their pairs are the stored ones not
+    --    replaced, and the ones just scored.
+    CREATE TEMP TABLE link_scope ON COMMIT DROP AS
+    SELECT r.patient_id, r.nhs_valid
+    FROM ptl.link_record r
+    WHERE r.patient_id IN (SELECT pl.patient_id FROM ptl.person_link pl JOIN link_affected USING (person_id)
+                           UNION SELECT c.patient_id FROM link_changed c WHERE c.present);
+    ALTER TABLE link_scope ADD PRIMARY KEY (patient_id);
+    ANALYZE link_scope;
+    DELETE FROM ptl.link_pair lp
+    WHERE lp.patient_a IN (SELECT patient_id FROM link_changed)
+       OR lp.patient_b IN (SELECT patient_id FROM link_changed)
+       OR EXISTS (SELECT 1 FROM link_touched t WHERE t.a = lp.patient_a AND t.b = lp.patient_b);
+    INSERT INTO link_edge (a, b, rules, gamma, w, method)
+    SELECT lp.patient_a, lp.patient_b, lp.rules, lp.gamma, lp.match_weight, lp.method
+    FROM ptl.link_pair lp
+    WHERE lp.patient_a IN (SELECT patient_id FROM link_scope)
+    UNION
+    SELECT lp.patient_a, lp.patient_b, lp.rules, lp.gamma, lp.match_weight, lp.method
+    FROM ptl.link_pair lp
+    WHERE lp.patient_b IN (SELECT patient_id FROM link_scope);
+    ANALYZE link_edge;
+    n_persons_after := -n_affected;
+    PERFORM ptl.link_cluster(true);
+    n_persons_after := n_persons_after + (SELECT count(DISTINCT person_id) FROM link_person);
+    UPDATE ptl.link_record r SET person_id = pl.person_id
+    FROM ptl.person_link pl
+    WHERE pl.patient_id = r.patient_id AND r.patient_id IN (SELECT patient_id FROM link_scope);
+    DROP VIEW link_rec;
+
+    run.records := (SELECT count(*) FROM ptl.link_record);
+    run.u_sample_pairs := 0;
+    run.em_iterations := 0;
+    run.candidate_match_share := stored.candidate_match_share;
+    run.prior_weight := stored.prior_weight;
+    SELECT count(*) FILTER (WHERE method = 'nhs_number'),
+           count(*) FILTER (WHERE method = 'probabilistic'),
+           count(*) FILTER (WHERE method = 'conflict'),
+           count(*) FILTER (WHERE outcome LIKE 'refused%'),
+           count(*) FILTER (WHERE method = 'review')
+    INTO run.nhs_number_links, run.probabilistic_links, run.conflicts, run.refused_links, run.review_pairs
+    FROM ptl.link_pair;
+    -- persons outside the affected ones are untouched
+    run.persons := stored.persons + n_persons_after;
+    run.finished_at := clock_timestamp();
+    INSERT INTO ptl.link_run (started_at, finished_at, records, candidate_pairs, skipped_blocks, u_sample_pairs,
+                              em_iterations, candidate_match_share, prior_weight, nhs_number_links,
+                              probabilistic_links, conflicts, refused_links, review_pairs, persons,
+                              kind, compared_records)
+    VALUES (run.started_at, run.finished_at, run.records, run.candidate_pairs, run.skipped_blocks,
+            run.u_sample_pairs, run.em_iterations, run.candidate_match_share, run.prior_weight,
+            run.nhs_number_links, run.probabilistic_links, run.conflicts, run.refused_links,
+            run.review_pairs, run.persons, 'incremental', run.compared_records)
+    RETURNING * INTO run;
+    RETURN run;
+END
+$$;
+COMMENT ON FUNCTION ptl.link_persons_incremental() IS
+    'Links the patient records new, changed or deleted since the last linkage run with the stored model (no retraining): compares only the pairs touching them, clusters again only the persons affected; equals ptl.link_persons(false); returns the run''s figures';
 
 -- Each ICS person with the records behind them.
 CREATE VIEW ptl.person_record AS

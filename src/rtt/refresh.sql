@@ -641,7 +641,13 @@ BEGIN
         CREATE TEMP TABLE refresh_link_before ON COMMIT DROP AS
         SELECT l.pathway_id, l.ics_pathway_id FROM ptl.pathway_link l;
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM ptl.link_run)
+    -- Persons are linked again on a full refresh, when the link settings
+    -- changed since the full linkage run that estimated the model (or in
+    -- this refresh's own transaction), and when patient records changed.
+    IF everything
+       OR NOT EXISTS (SELECT 1 FROM ptl.link_run r WHERE r.kind = 'full')
+       OR EXISTS (SELECT 1 FROM ptl.link_setting ls
+                  WHERE ls.set_at >= least((SELECT max(r.started_at) FROM ptl.link_run r WHERE r.kind = 'full'), now()))
        OR EXISTS (SELECT 1 FROM ptl.patient p
                   WHERE p.updated_at >= (SELECT max(r.started_at) FROM ptl.link_run r))
        OR (SELECT count(*) FROM ptl.patient)
@@ -654,8 +660,25 @@ BEGIN
             SELECT pl.patient_id, pl.person_id FROM ptl.person_link pl;
             persons_relinked := true;
         END IF;
-        PERFORM ptl.link_persons();
-        -- (its own step: a relinking of every patient record, linkage/)
+        -- The model is estimated by a full run and then frozen: a daily
+        -- refresh links incrementally (only the pairs touching records
+        -- changed since the last run, docs/linkage.md "Incremental runs")
+        -- when a model exists and the link settings did not change since the
+        -- full run that estimated it; a full refresh, the first run and new
+        -- link settings estimate the model again and link every record.
+        IF NOT everything
+           AND EXISTS (SELECT 1 FROM ptl.link_parameter)
+           AND EXISTS (SELECT 1 FROM ptl.link_record)
+           AND EXISTS (SELECT 1 FROM ptl.link_run r WHERE r.kind = 'full')
+           -- (set since it began, or in this refresh's own transaction)
+           AND NOT EXISTS (SELECT 1 FROM ptl.link_setting ls
+                           WHERE ls.set_at >= least((SELECT max(r.started_at) FROM ptl.link_run r WHERE r.kind = 'full'),
+                                                    now())) THEN
+            PERFORM ptl.link_persons_incremental();
+        ELSE
+            PERFORM ptl.link_persons();
+        END IF;
+        -- (its own step: linkage of the patient records, linkage/)
         steps := ptl.refresh_step(steps, 'link_persons', step_began, (SELECT count(*) FROM ptl.person_link));
         step_began := clock_timestamp();
     END IF;

@@ -13,7 +13,7 @@
 -- transfer out and in recorded earlier now match (the person linkage's
 -- moves).
 BEGIN;
-SELECT plan(15);
+SELECT plan(18);
 
 -- A record like another (jsonb_populate_record keeps every other column),
 -- numbered as the loader numbers.
@@ -261,6 +261,8 @@ CREATE TEMP TABLE incremental_ptl AS SELECT * FROM ptl.ptl;
 
 SELECT ok((SELECT NOT r.full_refresh FROM ptl.refresh_run r ORDER BY r.run_id DESC LIMIT 1),
           'the second refresh was incremental');
+SELECT is((SELECT array_agg(r.kind ORDER BY r.run_id) FROM ptl.link_run r), ARRAY['full', 'incremental'],
+          'the first refresh estimated the linkage model (a full run); the daily one, with a model and the same link settings, linked persons incrementally (docs/linkage.md, "Incremental runs")');
 SELECT ok((SELECT (s ->> 'rows')::bigint BETWEEN 1 AND (SELECT count(*) FROM ptl.pathway) / 4
            FROM (SELECT steps FROM ptl.refresh_run ORDER BY run_id DESC LIMIT 1) r, jsonb_array_elements(r.steps) s
            WHERE s ->> 'step' = 'link'),
@@ -308,6 +310,16 @@ SELECT is((SELECT count(*) FROM ((TABLE incremental_ptl EXCEPT ALL TABLE ptl.ptl
           'the PTL of the incremental refresh equals the full refresh''s');
 SELECT cmp_ok((SELECT count(*) FROM ptl.pathway_transfer), '>', 10::bigint,
               'the full linkage matched transfers to compare');
+SELECT is((SELECT r.kind FROM ptl.link_run r ORDER BY r.run_id DESC LIMIT 1), 'full',
+          'a full refresh estimates the linkage model again');
+
+-- New link settings: the next daily refresh estimates the model again too.
+UPDATE ptl.patient SET family_name = family_name || 'E'
+WHERE patient_id = (SELECT min(patient_id) FROM ptl.patient WHERE family_name IS NOT NULL);
+INSERT INTO ptl.link_setting (review_probability) VALUES (0.6);
+CALL ptl.refresh('2025-04-30');
+SELECT is((SELECT r.kind FROM ptl.link_run r ORDER BY r.run_id DESC LIMIT 1), 'full',
+          'a daily refresh after the link settings changed links with a full, retraining run');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,0 +1,170 @@
+-- Incremental person linkage equals a frozen full relink (the rule:
+-- docs/linkage.md, "Incremental runs"): after a day's planted changes (new
+-- records of existing persons, a changed surname, a corrected date of birth,
+-- a changed NHS number, a deleted record that bridged two persons, a new
+-- record a reviewer joins to another person, a reviewer's non_match),
+-- ptl.link_persons_incremental() compares only the pairs touching the
+-- records changed, and stores the same persons (as a partition of the
+-- records, and the same numbers where a person kept its number) and the same
+-- ptl.link_pair as ptl.link_persons(false) from the same starting point.
+BEGIN;
+SELECT plan(18);
+
+CREATE FUNCTION pg_temp.add_patient(like_patient bigint, changes jsonb) RETURNS bigint
+LANGUAGE sql AS $$
+    INSERT INTO ptl.patient
+    SELECT (jsonb_populate_record(pa, jsonb_build_object('patient_id', nextval(pg_get_serial_sequence('ptl.patient', 'patient_id')))
+                                      || changes)).*
+    FROM ptl.patient pa WHERE pa.patient_id = like_patient
+    RETURNING patient_id $$;
+
+-- What linkage compares of each record: its fields, its NHS number and the
+-- reviewers' decisions on its pairs (the test's own reading, not ptl.link_record).
+CREATE FUNCTION pg_temp.linkage_view() RETURNS TABLE (patient_id bigint, seen text)
+LANGUAGE sql AS $$
+    SELECT p.patient_id,
+           ptl.link_fields_of(p)::text || '|' || coalesce(p.nhs_number::text, '') || '|'
+           || coalesce((SELECT string_agg(d.patient_a || '-' || d.patient_b || d.decision, ',' ORDER BY d.patient_a, d.patient_b)
+                        FROM ptl.link_decision d WHERE p.patient_id IN (d.patient_a, d.patient_b)), '')
+    FROM ptl.patient p $$;
+
+CREATE EXTENSION IF NOT EXISTS ptl_synth;
+SELECT count(*) FROM ptl_synth.generate(3000, seed => 23) b, ptl.load(b) l;
+
+-- Eight records that are persons of their own: a valid NHS number and every
+-- field, no other record with their NHS number or date of birth.
+CREATE TEMP TABLE pick AS
+WITH singles AS (
+    SELECT p.* FROM ptl.patient p
+    WHERE p.nhs_number IS NOT NULL AND p.given_name IS NOT NULL AND p.family_name IS NOT NULL
+      AND p.date_of_birth IS NOT NULL AND p.postcode IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM ptl.patient q WHERE q.patient_id <> p.patient_id
+                      AND (q.nhs_number = p.nhs_number OR q.date_of_birth = p.date_of_birth)))
+SELECT (array_agg(patient_id ORDER BY patient_id))[1:10] AS ids FROM singles;
+SELECT ok((SELECT cardinality(ids) FROM pick) = 10, 'ten isolated records to plant changes on');
+SELECT ids[1] AS x1, ids[2] AS x2, ids[3] AS x3, ids[4] AS x4, ids[5] AS x5, ids[6] AS x6, ids[7] AS x7,
+       ids[8] AS x8, ids[9] AS x9, ids[10] AS x10 FROM pick \gset
+
+-- A bridge, planted before the full run: a second record of x1 (its NHS
+-- number links them) that a reviewer matched with x2 (which has no NHS
+-- number, so the chaining guard lets them join).  Deleted later.
+UPDATE ptl.patient SET nhs_number = NULL, nhs_number_as_recorded = NULL WHERE patient_id = :x2;
+SELECT pg_temp.add_patient(:x1, jsonb_build_object('local_patient_id', 'BRIDGE1')) AS bridge \gset
+INSERT INTO ptl.link_decision (patient_a, patient_b, decision, note) VALUES (:x2, :bridge, 'match', 'test');
+
+-- A link the chaining guard refused between two unchanged records: m, a
+-- copy of x9 without an NHS number, is matched by a reviewer with r, a copy
+-- of x10 (which gives r its NHS number), so m's link to x9 would bring two
+-- NHS numbers together.  Later r loses its NHS number: the refused link then
+-- joins the persons, though neither of its records changed and no pair r is
+-- in leads to x9.
+SELECT pg_temp.add_patient(:x9, jsonb_build_object('local_patient_id', 'M1', 'nhs_number', NULL,
+                                                   'nhs_number_as_recorded', NULL)) AS m \gset
+SELECT pg_temp.add_patient(:x10, jsonb_build_object('local_patient_id', 'R1')) AS r \gset
+UPDATE ptl.patient SET nhs_number = NULL, nhs_number_as_recorded = NULL WHERE patient_id = :x10;
+INSERT INTO ptl.link_decision (patient_a, patient_b, decision, note) VALUES (:m, :r, 'match', 'test');
+
+SELECT ptl.link_persons();
+SELECT is((SELECT count(DISTINCT person_id) FROM ptl.person_link WHERE patient_id IN (:x1, :x2, :bridge)), 1::bigint,
+          'before the day, the bridge joins two records into one person');
+SELECT is((SELECT outcome FROM ptl.link_pair WHERE patient_a = :x9 AND patient_b = :m), 'refused_nhs_number',
+          'before the day, the chaining guard refuses x9''s link with m (m''s person has another NHS number)');
+CREATE TEMP TABLE seen_before AS SELECT * FROM pg_temp.linkage_view();
+
+-- The day's changes.
+-- new records of existing persons (copies at another organisation)
+CREATE TEMP TABLE new_copy AS
+SELECT pg_temp.add_patient(patient_id, jsonb_build_object('local_patient_id', 'NEW' || patient_id)) AS patient_id
+FROM (SELECT patient_id FROM ptl.person_link WHERE patient_id NOT IN (SELECT unnest(ids) FROM pick)
+      ORDER BY patient_id LIMIT 5) x;
+-- a changed surname, a corrected date of birth, a changed NHS number (x5 takes x6's)
+UPDATE ptl.patient SET family_name = family_name || 'SON' WHERE patient_id = :x3;
+UPDATE ptl.patient SET date_of_birth = date_of_birth + 400 WHERE patient_id = :x4;
+UPDATE ptl.patient SET nhs_number = (SELECT nhs_number FROM ptl.patient WHERE patient_id = :x6),
+                       nhs_number_as_recorded = NULL
+WHERE patient_id = :x5;
+-- the bridge is deleted (and with it the reviewer's match on it)
+DELETE FROM ptl.patient WHERE patient_id = :bridge;
+-- a new record of x7 that a reviewer matches with x8 (which loses its NHS number)
+UPDATE ptl.patient SET nhs_number = NULL, nhs_number_as_recorded = NULL WHERE patient_id = :x8;
+SELECT pg_temp.add_patient(:x7, jsonb_build_object('local_patient_id', 'JOIN1')) AS joiner \gset
+INSERT INTO ptl.link_decision (patient_a, patient_b, decision, note) VALUES (:x8, :joiner, 'match', 'test');
+-- r loses its NHS number
+UPDATE ptl.patient SET nhs_number = NULL, nhs_number_as_recorded = NULL WHERE patient_id = :r;
+-- a reviewer's non_match on a probabilistic link, a person of two records
+CREATE TEMP TABLE refused AS
+SELECT lp.patient_a, lp.patient_b FROM ptl.link_pair lp
+JOIN ptl.person_link pl ON pl.patient_id = lp.patient_a
+WHERE lp.method = 'probabilistic' AND lp.outcome = 'linked'
+  AND (SELECT count(*) FROM ptl.person_link q WHERE q.person_id = pl.person_id) = 2
+ORDER BY lp.patient_a LIMIT 1;
+INSERT INTO ptl.link_decision (patient_a, patient_b, decision, note)
+SELECT patient_a, patient_b, 'non_match', 'test' FROM refused;
+
+-- Every planted change is one linkage sees.
+CREATE TEMP TABLE changed AS
+SELECT coalesce(n.patient_id, b.patient_id) AS patient_id
+FROM pg_temp.linkage_view() n FULL JOIN seen_before b USING (patient_id)
+WHERE n.seen IS DISTINCT FROM b.seen;
+SELECT is((SELECT array_agg(x ORDER BY x) FROM (
+               SELECT patient_id FROM new_copy
+               UNION SELECT unnest(ARRAY[:x2, :x3, :x4, :x5, :x8, :bridge, :joiner, :r])
+               UNION SELECT patient_a FROM refused UNION SELECT patient_b FROM refused
+               EXCEPT SELECT patient_id FROM changed) m (x)), NULL,
+          'every planted change changes what linkage compares (fields, NHS number, reviewer decisions) or deletes the record');
+SELECT ok((SELECT count(*) FROM refused) = 1 AND (SELECT count(*) FROM new_copy) = 5, 'a linked pair and five records to copy were found');
+
+-- The starting point, kept for the frozen relink.
+CREATE TEMP TABLE before_link AS SELECT * FROM ptl.person_link;
+
+SELECT ptl.link_persons_incremental() IS NOT NULL;
+CREATE TEMP TABLE inc_run AS SELECT * FROM ptl.link_run ORDER BY run_id DESC LIMIT 1;
+CREATE TEMP TABLE inc_person AS SELECT * FROM ptl.person_link;
+CREATE TEMP TABLE inc_pair AS SELECT * FROM ptl.link_pair;
+
+SELECT is((SELECT kind || ' ' || compared_records FROM inc_run),
+          'incremental ' || (SELECT count(*) FROM changed),
+          'ptl.link_run records an incremental run and compared exactly the records new, changed or deleted');
+SELECT is((SELECT count(DISTINCT person_id) FROM inc_person WHERE patient_id IN (:x7, :x8, :joiner)), 1::bigint,
+          'the new record joins two persons (its NHS number and a reviewer''s match)');
+SELECT isnt((SELECT person_id FROM inc_person WHERE patient_id = :x1),
+            (SELECT person_id FROM inc_person WHERE patient_id = :x2),
+            'the deleted bridge leaves two persons');
+SELECT is((SELECT count(DISTINCT person_id) FROM inc_person WHERE patient_id IN (:x9, :m, :r, :x10)), 1::bigint,
+          'a link the chaining guard refused between unchanged records joins their persons once the conflict is gone');
+SELECT isnt((SELECT person_id FROM inc_person WHERE patient_id = (SELECT patient_a FROM refused)),
+            (SELECT person_id FROM inc_person WHERE patient_id = (SELECT patient_b FROM refused)),
+            'the reviewer''s non_match splits the pair');
+SELECT is((SELECT persons FROM inc_run), (SELECT count(DISTINCT person_id) FROM inc_person),
+          'the incremental run counts the persons there are');
+SELECT ok((SELECT count(*) FROM inc_person i JOIN before_link b USING (patient_id)
+           WHERE (i.person_id, i.linked_at) IS DISTINCT FROM (b.person_id, b.linked_at)) * 20
+          < (SELECT count(*) FROM before_link),
+          'the incremental run clusters again only the persons the changes touch');
+
+-- The frozen full relink from the same starting point.
+DELETE FROM ptl.person_link;
+INSERT INTO ptl.person_link SELECT * FROM before_link;
+SELECT is((SELECT kind FROM ptl.link_persons(false)), 'frozen', 'ptl.link_persons(false) is a frozen relink');
+SELECT ok((SELECT candidate_pairs FROM inc_run) * 10 < (SELECT candidate_pairs FROM ptl.link_run ORDER BY run_id DESC LIMIT 1),
+          'the incremental run compared a small share of the pairs');
+
+SELECT bag_eq(
+    'SELECT a.patient_id AS a, b.patient_id AS b FROM inc_person a JOIN inc_person b USING (person_id) WHERE a.patient_id < b.patient_id',
+    'SELECT a.patient_id AS a, b.patient_id AS b FROM ptl.person_link a JOIN ptl.person_link b USING (person_id) WHERE a.patient_id < b.patient_id',
+    'incremental persons equal a frozen full relink (pairs of records in one person)');
+SELECT bag_eq(
+    'SELECT i.patient_id, i.person_id FROM inc_person i JOIN ptl.person_link f USING (patient_id)
+     WHERE f.person_id IN (SELECT person_id FROM before_link)',
+    'SELECT f.patient_id, f.person_id FROM ptl.person_link f WHERE f.person_id IN (SELECT person_id FROM before_link)',
+    'person numbers a frozen relink keeps, the incremental run keeps');
+SELECT bag_eq('SELECT * FROM inc_pair', 'SELECT * FROM ptl.link_pair',
+              'incremental ptl.link_pair equals a frozen full relink''s');
+
+-- The model is frozen: settings changed since the full run need a full run.
+INSERT INTO ptl.link_setting (max_block_size) VALUES (500);
+SELECT throws_ok('SELECT ptl.link_persons_incremental()', '55000', NULL,
+                 'an incremental run refuses link settings changed since the full run that estimated the model');
+
+SELECT * FROM finish();
+ROLLBACK;
