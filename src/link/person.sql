@@ -207,6 +207,7 @@ CREATE TABLE ptl.link_run (
     CONSTRAINT link_run_finished_at_in_range CHECK (ptl.in_storage_range(finished_at))
 );
 SELECT pg_catalog.pg_extension_config_dump('ptl.link_run', '');
+SELECT pg_catalog.pg_extension_config_dump('ptl.link_run_run_id_seq', '');
 COMMENT ON TABLE ptl.link_run IS 'One row per linkage run (ptl.link_persons, ptl.link_persons_incremental): the work done and what the model found';
 COMMENT ON COLUMN ptl.link_run.run_id IS 'Run number';
 COMMENT ON COLUMN ptl.link_run.started_at IS 'Start';
