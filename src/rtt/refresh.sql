@@ -650,6 +650,10 @@ BEGIN
                   WHERE ls.set_at >= least((SELECT max(r.started_at) FROM ptl.link_run r WHERE r.kind = 'full'), now()))
        OR EXISTS (SELECT 1 FROM ptl.patient p
                   WHERE p.updated_at >= (SELECT max(r.started_at) FROM ptl.link_run r))
+       -- a reviewer's decision is a change to the linkage of its two records
+       -- (made since the last run began, or in this refresh's own transaction)
+       OR EXISTS (SELECT 1 FROM ptl.link_decision d
+                  WHERE d.decided_at >= least((SELECT max(r.started_at) FROM ptl.link_run r), now()))
        OR (SELECT count(*) FROM ptl.patient)
           <> (SELECT r.records FROM ptl.link_run r ORDER BY r.run_id DESC LIMIT 1) THEN
         IF NOT everything THEN

@@ -8,7 +8,7 @@
 -- records, and the same numbers where a person kept its number) and the same
 -- ptl.link_pair as ptl.link_persons(false) from the same starting point.
 BEGIN;
-SELECT plan(18);
+SELECT plan(19);
 
 CREATE FUNCTION pg_temp.add_patient(like_patient bigint, changes jsonb) RETURNS bigint
 LANGUAGE sql AS $$
@@ -160,6 +160,23 @@ SELECT bag_eq(
     'person numbers a frozen relink keeps, the incremental run keeps');
 SELECT bag_eq('SELECT * FROM inc_pair', 'SELECT * FROM ptl.link_pair',
               'incremental ptl.link_pair equals a frozen full relink''s');
+
+-- A reviewer's match alone, with no patient record changed, is applied by
+-- the next daily refresh (records without an NHS number: no guard refuses it).
+CALL ptl.refresh('2025-03-31');
+CREATE TEMP TABLE apart AS
+SELECT a.patient_id AS a, b.patient_id AS b
+FROM ptl.person_link a JOIN ptl.patient pa ON pa.patient_id = a.patient_id,
+     ptl.person_link b JOIN ptl.patient pb ON pb.patient_id = b.patient_id
+WHERE a.person_id <> b.person_id AND a.patient_id < b.patient_id
+  AND pa.nhs_number IS NULL AND pb.nhs_number IS NULL
+  AND NOT EXISTS (SELECT 1 FROM ptl.link_decision d WHERE d.patient_a = a.patient_id OR d.patient_b = b.patient_id)
+ORDER BY a.patient_id DESC, b.patient_id DESC LIMIT 1;
+INSERT INTO ptl.link_decision (patient_a, patient_b, decision) SELECT a, b, 'match' FROM apart;
+CALL ptl.refresh('2025-04-01');
+SELECT is((SELECT count(DISTINCT person_id) FROM ptl.person_link
+           WHERE patient_id IN (SELECT a FROM apart UNION SELECT b FROM apart)), 1::bigint,
+          'a reviewer''s match alone is applied by the next daily refresh');
 
 -- The model is frozen: settings changed since the full run need a full run.
 INSERT INTO ptl.link_setting (max_block_size) VALUES (500);
