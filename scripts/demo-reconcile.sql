@@ -27,7 +27,7 @@ CROSS JOIN LATERAL (
                              LIMIT 1) r ON true
           WHERE t.batch_id = b.batch_id AND t.expected_outcome IN ('waiting', 'duplicate')
           GROUP BY 1) t) c
-WHERE b.org_code = :'trust' AND b.status = 'loaded' AND NOT ptl.is_ptl_source(b.source_system)
+WHERE b.org_code = :'trust' AND b.status = 'loaded' AND NOT ptl_internal.is_ptl_source(b.source_system)
   AND to_regclass('ptl_synth.pathway_truth') IS NOT NULL AND c.counts IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM ptl.batch_source_count s WHERE s.batch_id = b.batch_id)
 ORDER BY b.batch_id;

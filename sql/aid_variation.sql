@@ -20,7 +20,7 @@ VALUES ('2025-03-02', 99, 1, 'CCC', '110', '110', 'routine', NULL, NULL, false);
 -- 1 (14.29%), 0, 1; C 5 (listed: 6), 9, 14, 8.8, 0, 0, 0.  52 weeks is not over 52.
 SELECT provider_org, list_size, median_weeks, p92_weeks, round(mean_weeks::numeric, 3) AS mean_weeks,
        over_18_weeks, pct_over_18_weeks, over_52_weeks, round(excess_patient_weeks, 6) AS excess_pw
-FROM ptl.provider_waits WHERE census_date = '2025-03-02' ORDER BY provider_org;
+FROM ptl.provider_waits WHERE census = '2025-03-02' ORDER BY provider_org;
 
 -- WE-47 between providers: range 29.5, ratio 4.6875, cv 0.75285, gap 56,
 -- between_share 0.44027, gini 0.33781; system n 20 (listed: 21), median 11.5, p92 60, 7 over 18.
@@ -51,11 +51,11 @@ WHERE census_date = '2025-03-02' AND days_waited IS NOT NULL AND days_waited < 7
 INSERT INTO ptl.census_snapshot (census_date, pathway_id, period_no, provider_org, treatment_function,
                                  rtt_line, referral_priority, clock_start, days_waited, has_dta)
 VALUES ('2025-03-07', 300, 1, 'BBB', '110', '110', 'routine', '2025-03-06', 1, false);
-SELECT week_ending, census_date, provider_org, list_size, median_weeks, over_52_weeks, weeks_since_previous,
+SELECT week_ending, census, provider_org, list_size, median_weeks, over_52_weeks, weeks_since_previous,
        list_size_change, round(median_weeks_change::numeric, 4) AS median_change, over_52_weeks_change
 FROM ptl.wait_monitoring ORDER BY provider_org, week_ending;
 -- ... and the between-provider measures week by week.
-SELECT week_ending, census_date, providers, list_size, range_median, round(range_median_change::numeric, 4) AS range_change,
+SELECT week_ending, census, providers, list_size, range_median, round(range_median_change::numeric, 4) AS range_change,
        round(between_share::numeric, 5) AS between_share, weeks_since_previous
 FROM ptl.wait_variation_trend ORDER BY week_ending;
 ROLLBACK;

@@ -3,15 +3,18 @@
 -- carries a comment.  A change of marking shows up here as a diff.
 
 -- Functions and procedures: v = volatile, s = stable, i = immutable;
--- parallel s = safe, r = restricted, u = unsafe.
-SELECT p.oid::regprocedure::text AS function,
+-- parallel s = safe, r = restricted, u = unsafe.  Schema ptl is the
+-- interface (what \df ptl.* lists); ptl_internal holds the helpers only ptl's
+-- own code calls.  A function that joins the interface shows up here.
+SELECT p.pronamespace::regnamespace AS schema,
+       p.oid::regprocedure::text AS function,
        p.provolatile AS volatility,
        p.proisstrict AS strict,
        p.proparallel AS parallel
 FROM pg_proc p
 JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
 JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'ptl'
-ORDER BY 1;
+ORDER BY 1, 2;
 
 -- The volatile functions, listed so that a new one is seen in review: each
 -- of them writes (the loader); anything that only reads is stable or
@@ -66,3 +69,16 @@ ORDER BY 1, 2;
 SELECT unnest(extconfig)::regclass::text AS dumped, unnest(extcondition) AS condition
 FROM pg_extension WHERE extname = 'ptl'
 ORDER BY 1;
+
+-- Names in the interface: in a view, the date a figure is as at is census
+-- and a treatment function code is treatment_function.  Another spelling is
+-- a column deprecated in 0.4.0 (removed in 0.5.0), which says so, or the key
+-- of the code table itself (tfc in ptl.treatment_function_in_use, as in
+-- ptl.treatment_function).
+SELECT c.oid::regclass AS view, a.attname AS name,
+       col_description(c.oid, a.attnum) LIKE 'Deprecated since 0.4.0 and removed in 0.5.0:%' AS deprecated
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+WHERE c.relnamespace = 'ptl'::regnamespace AND c.relkind = 'v' AND a.attnum > 0 AND NOT a.attisdropped
+  AND a.attname IN ('census_date', 'census_day', 'as_at', 'specialty', 'tfc', 'treatment_function_code')
+ORDER BY 1, 2;

@@ -93,8 +93,8 @@ SELECT count(*) AS rows_placed FROM prio_part;
 -- Binary send/receive: on the wire a priority is its rank as an int2, 0
 -- (P1a) to 6 (P6); a binary COPY round-trips, and receive refuses a rank
 -- outside 0-6.
-SELECT clinical_priority_send('P1a') = int2send(0::smallint) AS p1a_is_0,
-       clinical_priority_send('P6') = int2send(6::smallint) AS p6_is_6;
+SELECT ptl_internal.clinical_priority_send('P1a') = int2send(0::smallint) AS p1a_is_0,
+       ptl_internal.clinical_priority_send('P6') = int2send(6::smallint) AS p6_is_6;
 COPY prio_t TO '/tmp/ptl_types_priority.bin' (FORMAT binary);
 CREATE TABLE prio_back (p clinical_priority);
 COPY prio_back FROM '/tmp/ptl_types_priority.bin' (FORMAT binary);

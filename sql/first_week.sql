@@ -127,6 +127,21 @@ FROM unnest(ARRAY['0123', '12345678901234567890', '3/4', '1E5', '-2', '=1+1', '@
                   'RZA-1', 'Alpha, General', '1" & "x', NULL]) v;
 
 -- ---------------------------------------------------------------------------
+-- A public interface a person can read: \df ptl.* lists what users call;
+-- the helpers (type support, aggregate states, trigger functions, loader
+-- steps, the linkage engine's steps, the pack's drawing) are in ptl_internal.
+-- One name for one thing: census and treatment_function in every view; the
+-- old column names still answer, deprecated, until 0.5.0.
+-- ---------------------------------------------------------------------------
+SELECT p.pronamespace::regnamespace AS schema, count(*) AS functions,
+       count(*) FILTER (WHERE p.prorettype = 'trigger'::regtype) AS trigger_functions,
+       count(*) FILTER (WHERE p.proname ~ '_(in|out|recv|send|cmp|hash|transfn|final)$') AS type_and_aggregate_support
+FROM pg_proc p WHERE p.pronamespace IN ('ptl'::regnamespace, 'ptl_internal'::regnamespace)
+GROUP BY 1 ORDER BY 1;
+SELECT count(*) FILTER (WHERE census IS DISTINCT FROM census_date) AS provider_waits_disagree
+FROM ptl.provider_waits;
+
+-- ---------------------------------------------------------------------------
 -- Uninstalling: DROP EXTENSION ptl would delete the patients, pathways and
 -- the audit log without a word.  While they hold rows it is refused, as is
 -- DROP SCHEMA ptl CASCADE, unless the DBA says so for that transaction.

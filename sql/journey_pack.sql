@@ -8,38 +8,38 @@ SET datestyle = 'ISO, YMD';
 -- Drawing.  A stacked chart of 2 series by 3 categories: one rect per
 -- non-zero value, each with a title naming series, category and value; the
 -- gridline step is round (1, 2 or 5 times a power of ten).
-SELECT chart_step(7) AS step_7, chart_step(130) AS step_130, chart_step(0.9) AS step_0_9,
-       chart_number(1234567) AS whole, chart_number(12.345) AS fraction;
+SELECT ptl_internal.chart_step(7) AS step_7, ptl_internal.chart_step(130) AS step_130, ptl_internal.chart_step(0.9) AS step_0_9,
+       ptl_internal.chart_number(1234567) AS whole, ptl_internal.chart_number(12.345) AS fraction;
 SELECT (SELECT count(*) FROM regexp_matches(svg, '<rect class="mark"', 'g')) AS bars,
        (regexp_match(svg, '<title>P2, 4–7: 5</title>'))[1] IS NOT NULL AS titled,
        (regexp_match(svg, 'viewBox="0 0 720 300"'))[1] IS NOT NULL AS sized,
        svg ~ '^<svg class="chart-svg" role="img"' AS opens, svg ~ '</svg>$' AS closes
-FROM (SELECT svg_chart('stacked', 'Waits', ARRAY['0–3', '4–7', '8–11'], ARRAY['P2', 'P3'],
+FROM (SELECT ptl_internal.svg_chart('stacked', 'Waits', ARRAY['0–3', '4–7', '8–11'], ARRAY['P2', 'P3'],
                        ARRAY[[1, 5, 0], [2, NULL, 3]]::float8[], 'Pathways') AS svg) c;
 -- Lines break at a missing value; a reference line is dashed and labelled.
 SELECT (SELECT count(*) FROM regexp_matches(svg, '<polyline class="mark"', 'g')) AS line_pieces,
        (SELECT count(*) FROM regexp_matches(svg, '<circle class="mark"', 'g')) AS points,
        (regexp_match(svg, '<line class="reference"[^>]*/><text class="reference-label"[^>]*>target 85%</text>'))[1] IS NOT NULL
            AS reference
-FROM (SELECT svg_chart('lines', 'Utilisation', ARRAY['w1', 'w2', 'w3', 'w4'], ARRAY['site A'],
+FROM (SELECT ptl_internal.svg_chart('lines', 'Utilisation', ARRAY['w1', 'w2', 'w3', 'w4'], ARRAY['site A'],
                        ARRAY[[80, 90, NULL, 70]]::float8[], '%', 85, 'target 85%') AS svg) c;
 -- A reference that changes along the axis (a bed base) is a dashed step line.
 SELECT (regexp_match(svg, '<polyline class="reference" fill="none" points="([^"]*)"/>'))[1] AS step_line
-FROM (SELECT svg_chart('stacked', 'Beds', ARRAY['Mon', 'Tue'], ARRAY['A'], ARRAY[[1, 2]]::float8[], 'Beds',
+FROM (SELECT ptl_internal.svg_chart('stacked', 'Beds', ARRAY['Mon', 'Tue'], ARRAY['A'], ARRAY[[1, 2]]::float8[], 'Beds',
                        reference_line => ARRAY[3, 2], width => 200, height => 200) AS svg) c;
 -- Nothing to draw says so (and the figure is marked empty).
-SELECT svg_chart('grouped', 'Nothing', '{}', '{}', '{}', 'n') ~ '<text class="no-data"' AS says_no_data,
-       pack_figure('x', 'Nothing', 'caption', svg_chart('grouped', 'Nothing', '{}', '{}', '{}', 'n'), ARRAY['a'], '')
+SELECT ptl_internal.svg_chart('grouped', 'Nothing', '{}', '{}', '{}', 'n') ~ '<text class="no-data"' AS says_no_data,
+       ptl_internal.pack_figure('x', 'Nothing', 'caption', ptl_internal.svg_chart('grouped', 'Nothing', '{}', '{}', '{}', 'n'), ARRAY['a'], '')
            ~ '^<figure class="chart" id="chart-x" data-empty="true">' AS marked_empty;
 -- Text is escaped wherever it goes: titles, labels, legends, tables.
-SELECT svg_chart('stacked', '<script>alert(1)</script>', ARRAY['a&b'], ARRAY['"quoted"'], ARRAY[[1]]::float8[], 'y')
+SELECT ptl_internal.svg_chart('stacked', '<script>alert(1)</script>', ARRAY['a&b'], ARRAY['"quoted"'], ARRAY[[1]]::float8[], 'y')
            !~ '<script|a&b|"quoted"' AS escaped,
-       html_row(ARRAY['<b>', '1,234', '12.5%', NULL]) AS row_cells,
-       html_row(ARRAY['Rule', 'Count'], true) AS header_cells;
+       ptl_internal.html_row(ARRAY['<b>', '1,234', '12.5%', NULL]) AS row_cells,
+       ptl_internal.html_row(ARRAY['Rule', 'Count'], true) AS header_cells;
 \set VERBOSITY terse
-SELECT svg_chart('pie', 'x', ARRAY['a'], ARRAY['s'], ARRAY[[1]]::float8[], 'y');
-SELECT svg_chart('stacked', 'Bad shape', ARRAY['a', 'b'], ARRAY['s'], ARRAY[1, 2]::float8[], 'y');
-SELECT svg_chart('lines', 'Bad reference', ARRAY['a', 'b'], ARRAY['s'], ARRAY[[1, 2]]::float8[], 'y',
+SELECT ptl_internal.svg_chart('pie', 'x', ARRAY['a'], ARRAY['s'], ARRAY[[1]]::float8[], 'y');
+SELECT ptl_internal.svg_chart('stacked', 'Bad shape', ARRAY['a', 'b'], ARRAY['s'], ARRAY[1, 2]::float8[], 'y');
+SELECT ptl_internal.svg_chart('lines', 'Bad reference', ARRAY['a', 'b'], ARRAY['s'], ARRAY[[1, 2]]::float8[], 'y',
                  reference_line => ARRAY[1]);
 \set VERBOSITY default
 

@@ -21,8 +21,8 @@ SELECT v.gamma,
                        * (CASE v.g3 WHEN 1 THEN 0.01 ELSE 0.99 END))::float8 AS n
 FROM v;
 CREATE TEMP TABLE em_u AS
-SELECT link_parameter_array(ARRAY[17, 21, 33, 37, 49, 52], ARRAY[0.05, 0.95, 0.02, 0.98, 0.01, 0.99]) AS u,
-       link_parameter_array(ARRAY[17, 21, 33, 37, 49, 52], ARRAY[0.5, 0.5, 0.5, 0.5, 0.5, 0.5]) AS m0;
+SELECT ptl_internal.link_parameter_array(ARRAY[17, 21, 33, 37, 49, 52], ARRAY[0.05, 0.95, 0.02, 0.98, 0.01, 0.99]) AS u,
+       ptl_internal.link_parameter_array(ARRAY[17, 21, 33, 37, 49, 52], ARRAY[0.5, 0.5, 0.5, 0.5, 0.5, 0.5]) AS m0;
 SELECT round(e.lambda::numeric, 4) AS lambda,
        round(e.m[18]::numeric, 4) AS m_given_exact, round(e.m[34]::numeric, 4) AS m_family_exact,
        round(e.m[50]::numeric, 4) AS m_dob_exact, round(e.m[53]::numeric, 4) AS m_dob_different,

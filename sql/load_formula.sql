@@ -74,7 +74,7 @@ WHERE p.org_code = 'RFX' AND ptl.is_formula_cell(v);
 
 -- F2 covers the other extracts' text columns too, as the specification says.
 SELECT extract, column_name, when_invalid
-FROM ptl.extract_column c WHERE ptl.extract_column_is_text(c)
+FROM ptl.extract_column c WHERE ptl_internal.extract_column_is_text(c)
 ORDER BY (SELECT f.load_order FROM ptl.feed f WHERE f.extract = c.extract), ordinal;
 
 -- Clean up: this database is shared with the other tests.

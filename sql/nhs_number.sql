@@ -150,8 +150,8 @@ SELECT (SELECT count(*) FROM nhs_part) = (SELECT count(*) FROM nhs_t WHERE n IS 
 EXPLAIN (COSTS OFF) SELECT * FROM nhs_part WHERE n = '943 476 5919';
 SELECT tableoid::regclass AS partition, n FROM nhs_part WHERE n = '943 476 5919';
 -- The hashes are bigint's hashes of the same integer.
-SELECT nhs_number_hash('943 476 5919') = hashint8(9434765919) AS hash_as_bigint,
-       nhs_number_hash_extended('943 476 5919', 42) = hashint8extended(9434765919, 42) AS extended_as_bigint;
+SELECT ptl_internal.nhs_number_hash('943 476 5919') = hashint8(9434765919) AS hash_as_bigint,
+       ptl_internal.nhs_number_hash_extended('943 476 5919', 42) = hashint8extended(9434765919, 42) AS extended_as_bigint;
 
 -- Binary send/receive: a binary COPY out and back in gives the same numbers.
 COPY (SELECT n FROM nhs_t WHERE n IS NOT NULL) TO '/tmp/ptl_types_nhs_number.bin' (FORMAT binary);
@@ -162,7 +162,7 @@ SELECT count(*) AS rows_back,
        AND NOT EXISTS (SELECT n FROM nhs_back EXCEPT ALL SELECT n FROM nhs_t WHERE n IS NOT NULL) AS identical
 FROM nhs_back;
 -- On the wire it is an int8: the bytes of 9434765919.
-SELECT nhs_number_send('943 476 5919') = int8send(9434765919) AS same_bytes_as_bigint;
+SELECT ptl_internal.nhs_number_send('943 476 5919') = int8send(9434765919) AS same_bytes_as_bigint;
 -- Receive validates: an int8 that is not a valid NHS number is refused.
 COPY (SELECT 4857773456::bigint) TO '/tmp/ptl_types_nhs_number_bad.bin' (FORMAT binary);
 COPY nhs_back FROM '/tmp/ptl_types_nhs_number_bad.bin' (FORMAT binary);

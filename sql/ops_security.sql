@@ -185,7 +185,7 @@ WHERE c.relnamespace = 'ptl'::regnamespace AND c.relkind = 'v'
 SELECT p.oid::regprocedure, p.proconfig,
        has_function_privilege('regress_rs1_reader', p.oid, 'EXECUTE') AS reader_may_call,
        has_function_privilege('regress_admin', p.oid, 'EXECUTE') AS admin_may_call
-FROM pg_proc p WHERE p.pronamespace = 'ptl'::regnamespace AND p.prosecdef ORDER BY 1;
+FROM pg_proc p WHERE p.pronamespace IN ('ptl'::regnamespace, 'ptl_internal'::regnamespace) AND p.prosecdef ORDER BY 1;
 
 -- Search-path hijacking: an administrator's own schema, first on its path,
 -- holds functions and a table that shadow the names the definer functions
@@ -207,15 +207,15 @@ SELECT ptl.apply_snapshot_retention('2025-06-15') AS dropped_with_three_years;
 -- The definer's ANALYZE is for ptl's own tables only.
 SELECT ptl.analyze_if_grown('regress_evil.ops_setting');
 -- ptl's internal functions are not for anyone to call.
-SELECT ptl.load_mark_repeats('patient', '{local_patient_id}', 'x');
-SELECT ptl.row_filter_sql('organisation', 'org_code', false);
+SELECT ptl_internal.load_mark_repeats('patient', '{local_patient_id}', 'x');
+SELECT ptl_internal.row_filter_sql('organisation', 'org_code', false);
 RESET search_path;
 RESET SESSION AUTHORIZATION;
 -- Even called by their owner, a hostile table or column name is quoted,
 -- never run.
-SELECT ptl.row_filter_sql('organisation', 'org_code) OR (true', false);
-SELECT ptl.load_mark_repeats('patient; DROP TABLE ptl.patient', '{local_patient_id}', 'x');
-SELECT ptl.load_mark_repeats('patient', '{"local_patient_id) FROM ptl.patient; --"}', 'x');
+SELECT ptl_internal.row_filter_sql('organisation', 'org_code) OR (true', false);
+SELECT ptl_internal.load_mark_repeats('patient; DROP TABLE ptl.patient', '{local_patient_id}', 'x');
+SELECT ptl_internal.load_mark_repeats('patient', '{"local_patient_id) FROM ptl.patient; --"}', 'x');
 SELECT count(*) > 0 AS patient_table_intact FROM ptl.patient;
 
 \c :home

@@ -219,7 +219,7 @@ SELECT '90/90'::target_elapsed = '28/28'::target_elapsed AS we30_we31_tie,
        '273/365'::target_elapsed > '45/90'::target_elapsed AS we32_before_we33,
        target_elapsed(2147483647, 1) > target_elapsed(2147483646, 1) AS no_overflow,
        ' 9 / 28 '::target_elapsed AS spaces_allowed,
-       round(pct('456/365')::numeric, 2) AS pct_456_365;
+       round(ptl_internal.pct('456/365')::numeric, 2) AS pct_456_365;
 SELECT array_agg(t ORDER BY t DESC, t::text) AS most_elapsed_first
 FROM unnest('{9/28, 45/90, 456/365, 90/90, 28/28, 273/365, 2/6, 1/3}'::target_elapsed[]) t;
 SELECT c.opcname, amvalidate(c.oid) FROM pg_opclass c WHERE c.opcname = 'target_elapsed_ops';

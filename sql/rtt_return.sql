@@ -26,9 +26,9 @@ FROM rtt_return_wide('2025-03-31');
 -- The CSV header is NHS England's, column for column (121 columns, as in the
 -- November 2024 full CSV extract): 13 descriptive, 105 bands, 3 totals.
 SELECT n, h[n] AS column_name
-FROM (SELECT string_to_array(rtt_return_csv_header(), ',') AS h) x,
+FROM (SELECT string_to_array(ptl_internal.rtt_return_csv_header(), ',') AS h) x,
      unnest(ARRAY[1, 12, 13, 14, 15, 23, 24, 113, 114, 117, 118, 119, 120, 121]) n;
-SELECT array_length(string_to_array(rtt_return_csv_header(), ','), 1) AS columns;
+SELECT array_length(string_to_array(ptl_internal.rtt_return_csv_header(), ','), 1) AS columns;
 -- CSV lines: the descriptive fields, the non-zero bands as band:count, then
 -- Total, unknown clock starts and Total All (blank where NHS England leaves them blank).
 SELECT array_to_string(f[1:13], ',') AS descriptive,

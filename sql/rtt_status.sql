@@ -97,7 +97,7 @@ COPY rtt_back FROM '/tmp/ptl_types_rtt_status.bin' (FORMAT binary);
 SELECT count(*) AS rows_back,
        (SELECT array_agg(s ORDER BY s) FROM rtt_back) = (SELECT array_agg(s ORDER BY s) FROM rtt_t) AS identical
 FROM rtt_back;
-SELECT rtt_status_send('33') = int2send(33::smallint) AS same_bytes_as_smallint;
+SELECT ptl_internal.rtt_status_send('33') = int2send(33::smallint) AS same_bytes_as_smallint;
 COPY (SELECT 13::smallint) TO '/tmp/ptl_types_rtt_status_bad.bin' (FORMAT binary);
 COPY rtt_back FROM '/tmp/ptl_types_rtt_status_bad.bin' (FORMAT binary);
 

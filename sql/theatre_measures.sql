@@ -105,7 +105,7 @@ FROM theatre_cancellations ORDER BY reason_code;
 SELECT grouping, week_starting, site_code, theatre_code, specialty, sessions, sessions_without_operation,
        planned_minutes, capped_utilisation_pct, uncapped_utilisation_pct, late_starts, early_finishes,
        overrun_minutes, mean_turnaround_minutes, cases, cases_per_4_hours, day_case_rate_pct, cancelled_on_the_day
-FROM theatre_productivity ORDER BY week_starting, grouping DESC, theatre_code NULLS LAST, specialty NULLS LAST;
+FROM theatre_productivity ORDER BY week_starting, grouping DESC, theatre_code NULLS LAST, treatment_function NULLS LAST;
 
 -- Day-case rate: an inpatient case (intended management 1) in WE-37's list.
 UPDATE theatre_booking SET day_case = false

@@ -112,7 +112,7 @@ CROSS JOIN c
 CROSS JOIN home h
 JOIN ptl.site_location l ON l.site_code = s.site_code
 CROSS JOIN LATERAL (SELECT ptl.haversine_miles(h.latitude, h.longitude, l.latitude, l.longitude) AS miles) d
-JOIN ptl.provider_waits w ON w.census_date = c.census AND w.provider_org = s.provider_org
+JOIN ptl.provider_waits w ON w.census = c.census AND w.provider_org = s.provider_org
                          AND w.treatment_function = provider_waits_near.treatment_function
 WHERE provider_waits_near.radius_miles IS NULL OR d.miles <= provider_waits_near.radius_miles
 ORDER BY d.miles NULLS LAST, s.provider_org, s.site_code

@@ -10,7 +10,7 @@
 -- offer and its slots under its own references, and a re-sent offer changes
 -- its details while it is still open.  Its state after that (agreed,
 -- completed, withdrawn) is changed in ptl, where the trigger
--- ptl.mutual_aid_state_guard checks and audits every change, so the extract
+-- ptl_internal.mutual_aid_state_guard checks and audits every change, so the extract
 -- has no state column.
 -- ---------------------------------------------------------------------------
 
@@ -74,11 +74,11 @@ COMMENT ON TABLE ptl_stage.mutual_aid_slot IS 'Mutual aid slot extract as delive
 INSERT INTO ptl.feed (extract, load_order, capability, natural_key, key_words, placed_on, loader, target, description)
 VALUES
     ('transfer_preference', 510, 'aid', '{ppid_issuer,ppid}', 'transfer preference (ppid_issuer, ppid)', 'pathway',
-     'ptl.load_transfer_preferences', 'ptl.transfer_preference', 'Whether a patient will move provider for treatment and how far, with the clinical review'),
+     'ptl_internal.load_transfer_preferences', 'ptl.transfer_preference', 'Whether a patient will move provider for treatment and how far, with the clinical review'),
     ('mutual_aid_offer', 520, 'aid', '{offer_ref}', 'mutual aid offer (offer_ref)', 'organisation',
-     'ptl.load_mutual_aid_offers', 'ptl.mutual_aid_offer', 'Capacity the trust offers the ICS: a specialty at a site, over dates'),
+     'ptl_internal.load_mutual_aid_offers', 'ptl.mutual_aid_offer', 'Capacity the trust offers the ICS: a specialty at a site, over dates'),
     ('mutual_aid_slot', 530, 'aid', '{offer_ref,slot_ref}', 'mutual aid slot (offer_ref, slot_ref)', 'organisation',
-     'ptl.load_mutual_aid_slots', 'ptl.mutual_aid_slot', 'One patient-sized unit of an offer on a date');
+     'ptl_internal.load_mutual_aid_slots', 'ptl.mutual_aid_slot', 'One patient-sized unit of an offer on a date');
 
 -- The policy's examples (ptl.feed_example: the PAS examples' pathway
 -- RZ9/EX-PW1 at site RZ901, offer EX-MA1) and the row rules beyond the
@@ -143,7 +143,7 @@ VALUES
     ('mutual_aid_slot', 'slot_ref', 2, true, NULL, NULL, '^[!-~]{1,40}$', 'up to 40 printable characters without spaces', NULL, 'quarantine', 'The trust''s own reference of the slot, unique on its offer', NULL, NULL, NULL),
     ('mutual_aid_slot', 'slot_date', 3, true, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'quarantine', 'Date a patient would be treated, YYYY-MM-DD or DD/MM/YYYY, inside the offer''s dates. Required: a slot is its day', '1980-01-01', 730, NULL);
 
-CREATE FUNCTION ptl.load_transfer_preferences(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
+CREATE FUNCTION ptl_internal.load_transfer_preferences(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
@@ -151,7 +151,7 @@ AS $$
 DECLARE
     b ptl.batch := (SELECT x FROM ptl.batch x WHERE x.batch_id = batch);
 BEGIN
-    PERFORM ptl.load_reject('transfer_preference', 'radius_miles', 'out_of_range', '22003',
+    PERFORM ptl_internal.load_reject('transfer_preference', 'radius_miles', 'out_of_range', '22003',
         $m$format('radius_miles %s is not more than 0', ptl.extract_value(w.radius_miles))$m$,
         'ptl.extract_value(w.radius_miles)::float8 <= 0');
 
@@ -161,13 +161,13 @@ BEGIN
              tertiary_referral, recorded_by)
         SELECT p.pathway_id, ptl.extract_value(w.opted_in) IN ('Y', 'true'),
                ptl.extract_value(w.radius_miles)::float8,
-               coalesce(ptl.load_kept(w.recorded_on, 'recorded_on', w.warn_columns)::date, b.opened_at::date),
+               coalesce(ptl_internal.load_kept(w.recorded_on, 'recorded_on', w.warn_columns)::date, b.opened_at::date),
                coalesce(ptl.extract_value(w.clinician_veto) IN ('Y', 'true'), false),
                CASE WHEN ptl.extract_value(w.clinician_veto) IN ('Y', 'true')
-                    THEN coalesce(ptl.load_kept(w.veto_reason, 'veto_reason', w.warn_columns), 'not given in the extract')
-                    ELSE ptl.load_kept(w.veto_reason, 'veto_reason', w.warn_columns) END,
-               ptl.load_kept(w.required_capability, 'required_capability', w.warn_columns),
-               ptl.load_kept(w.tertiary_referral, 'tertiary_referral', w.warn_columns) IN ('Y', 'true'),
+                    THEN coalesce(ptl_internal.load_kept(w.veto_reason, 'veto_reason', w.warn_columns), 'not given in the extract')
+                    ELSE ptl_internal.load_kept(w.veto_reason, 'veto_reason', w.warn_columns) END,
+               ptl_internal.load_kept(w.required_capability, 'required_capability', w.warn_columns),
+               ptl_internal.load_kept(w.tertiary_referral, 'tertiary_referral', w.warn_columns) IN ('Y', 'true'),
                b.opened_by
         FROM pg_temp.ptl_load_transfer_preference w
         JOIN ptl.pathway p ON p.provider_org = b.org_code AND p.ppid_issuer = ptl.extract_value(w.ppid_issuer)
@@ -194,10 +194,10 @@ BEGIN
     WHERE w.bad_column IS NULL AND w.reason IS NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_transfer_preferences(bigint) IS
+COMMENT ON FUNCTION ptl_internal.load_transfer_preferences(bigint) IS
     'Internal to ptl.load(): row rules and upsert of a batch''s transfer preference extract';
 
-CREATE FUNCTION ptl.load_mutual_aid_offers(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
+CREATE FUNCTION ptl_internal.load_mutual_aid_offers(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
@@ -205,19 +205,19 @@ AS $$
 DECLARE
     b ptl.batch := (SELECT x FROM ptl.batch x WHERE x.batch_id = batch);
 BEGIN
-    PERFORM ptl.load_mark_foreign_sites(batch, 'mutual_aid_offer', 'site_code');
-    PERFORM ptl.load_reject('mutual_aid_offer', 'available_until', 'inconsistent', '23514',
+    PERFORM ptl_internal.load_mark_foreign_sites(batch, 'mutual_aid_offer', 'site_code');
+    PERFORM ptl_internal.load_reject('mutual_aid_offer', 'available_until', 'inconsistent', '23514',
         $m$format('available_until %s is before available_from %s', ptl.extract_value(w.available_until), ptl.extract_value(w.available_from))$m$,
         'ptl.extract_value(w.available_until)::date < ptl.extract_value(w.available_from)::date');
     -- An offer another trust may already be using changes only while open;
-    -- its state is changed in ptl, where ptl.mutual_aid_state_guard audits it.
-    PERFORM ptl.load_reject('mutual_aid_offer', 'offer_ref', 'inconsistent', '55000',
+    -- its state is changed in ptl, where ptl_internal.mutual_aid_state_guard audits it.
+    PERFORM ptl_internal.load_reject('mutual_aid_offer', 'offer_ref', 'inconsistent', '55000',
         format($m$format('offer %%s of %s is %%s: its details change only while it is open', ptl.extract_value(w.offer_ref),
                          (SELECT o.state FROM ptl.mutual_aid_offer o WHERE o.offering_org = %L AND o.source_ref = ptl.extract_value(w.offer_ref)))$m$,
                b.org_code, b.org_code),
         format($c$EXISTS (SELECT 1 FROM ptl.mutual_aid_offer o WHERE o.offering_org = %L
                           AND o.source_ref = ptl.extract_value(w.offer_ref) AND o.state <> 'open')$c$, b.org_code));
-    PERFORM ptl.load_leave_out('mutual_aid_offer', 'sessions', 'out_of_range', '22003',
+    PERFORM ptl_internal.load_leave_out('mutual_aid_offer', 'sessions', 'out_of_range', '22003',
         $m$format('sessions %s is not more than 0', ptl.extract_value(w.sessions))$m$,
         'ptl.extract_value(w.sessions)::int <= 0');
 
@@ -228,8 +228,8 @@ BEGIN
         SELECT b.org_code, ptl.extract_value(w.offer_ref), ptl.extract_value(w.site_code), ptl.extract_value(w.treatment_function),
                string_to_array(ptl.extract_value(w.accepted_groups), ' '), ptl.extract_value(w.capability),
                ptl.extract_value(w.available_from)::date, ptl.extract_value(w.available_until)::date,
-               ptl.load_kept(w.sessions, 'sessions', w.warn_columns)::int,
-               ptl.load_kept(w.conditions, 'conditions', w.warn_columns), b.opened_by
+               ptl_internal.load_kept(w.sessions, 'sessions', w.warn_columns)::int,
+               ptl_internal.load_kept(w.conditions, 'conditions', w.warn_columns), b.opened_by
         FROM pg_temp.ptl_load_mutual_aid_offer w
         WHERE w.bad_column IS NULL AND w.reason IS NULL
         ON CONFLICT (offering_org, source_ref) DO UPDATE
@@ -251,10 +251,10 @@ BEGIN
     WHERE w.bad_column IS NULL AND w.reason IS NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_mutual_aid_offers(bigint) IS
+COMMENT ON FUNCTION ptl_internal.load_mutual_aid_offers(bigint) IS
     'Internal to ptl.load(): row rules and upsert of a batch''s mutual aid offer extract';
 
-CREATE FUNCTION ptl.load_mutual_aid_slots(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
+CREATE FUNCTION ptl_internal.load_mutual_aid_slots(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
@@ -262,18 +262,18 @@ AS $$
 DECLARE
     b ptl.batch := (SELECT x FROM ptl.batch x WHERE x.batch_id = batch);
 BEGIN
-    PERFORM ptl.load_reject('mutual_aid_slot', 'offer_ref', 'unknown_parent', '23503',
+    PERFORM ptl_internal.load_reject('mutual_aid_slot', 'offer_ref', 'unknown_parent', '23503',
         format($m$format('no mutual aid offer %%s of %s is known; send the offer row first', ptl.extract_value(w.offer_ref))$m$, b.org_code),
         format($c$NOT EXISTS (SELECT 1 FROM ptl.mutual_aid_offer o WHERE o.offering_org = %L
                               AND o.source_ref = ptl.extract_value(w.offer_ref))$c$, b.org_code));
-    PERFORM ptl.load_reject('mutual_aid_slot', 'slot_date', 'inconsistent', '23514',
+    PERFORM ptl_internal.load_reject('mutual_aid_slot', 'slot_date', 'inconsistent', '23514',
         format($m$(SELECT format('slot_date %%s is outside the offer''s dates %%s to %%s', ptl.extract_value(w.slot_date), o.available_from, o.available_until)
                    FROM ptl.mutual_aid_offer o WHERE o.offering_org = %L AND o.source_ref = ptl.extract_value(w.offer_ref))$m$, b.org_code),
         format($c$EXISTS (SELECT 1 FROM ptl.mutual_aid_offer o WHERE o.offering_org = %L
                           AND o.source_ref = ptl.extract_value(w.offer_ref)
                           AND ptl.extract_value(w.slot_date)::date NOT BETWEEN o.available_from AND o.available_until)$c$, b.org_code));
     -- A slot a patient has taken keeps its day.
-    PERFORM ptl.load_reject('mutual_aid_slot', 'slot_date', 'inconsistent', '55000',
+    PERFORM ptl_internal.load_reject('mutual_aid_slot', 'slot_date', 'inconsistent', '55000',
         $m$format('slot %s of offer %s is taken by a transfer: its date cannot change', ptl.extract_value(w.slot_ref), ptl.extract_value(w.offer_ref))$m$,
         format($c$EXISTS (SELECT 1 FROM ptl.mutual_aid_offer o
                           JOIN ptl.mutual_aid_slot s ON s.offer_id = o.offer_id
@@ -301,7 +301,7 @@ BEGIN
     WHERE w.bad_column IS NULL AND w.reason IS NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_mutual_aid_slots(bigint) IS
+COMMENT ON FUNCTION ptl_internal.load_mutual_aid_slots(bigint) IS
     'Internal to ptl.load(): row rules and upsert of a batch''s mutual aid slot extract';
 
-SELECT ptl.prepare_staging_table(e.extract) FROM ptl.feed e WHERE e.capability = 'aid';
+SELECT ptl_internal.prepare_staging_table(e.extract) FROM ptl.feed e WHERE e.capability = 'aid';

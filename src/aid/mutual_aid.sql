@@ -292,14 +292,14 @@ COMMENT ON FUNCTION ptl.tertiary_referral(bigint) IS
 
 -- States: a request or offer is open, then agreed (a partner is found),
 -- then completed; or it ends withdrawn, declined or expired.
-CREATE FUNCTION ptl.mutual_aid_state_allowed(old_state text, new_state text) RETURNS boolean
+CREATE FUNCTION ptl_internal.mutual_aid_state_allowed(old_state text, new_state text) RETURNS boolean
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
 SELECT old_state = new_state
     OR (old_state, new_state) IN (('open', 'agreed'), ('agreed', 'completed'), ('open', 'withdrawn'),
                                   ('agreed', 'withdrawn'), ('open', 'declined'), ('open', 'expired'),
                                   ('agreed', 'open'))
 $$;
-COMMENT ON FUNCTION ptl.mutual_aid_state_allowed(text, text) IS
+COMMENT ON FUNCTION ptl_internal.mutual_aid_state_allowed(text, text) IS
     'Whether a mutual aid request or offer may go from one state to another: open -> agreed -> completed; open or agreed -> withdrawn; open -> declined or expired; agreed -> open (the agreement fell through)';
 
 CREATE TABLE ptl.mutual_aid_request (
@@ -442,7 +442,7 @@ COMMENT ON COLUMN ptl.mutual_aid_state_change.changed_by IS 'Database user';
 -- Only changes are guarded: a row may be recorded in any state (a request
 -- agreed outside ptl, or rows a restore brings back), and its creation is
 -- in created_at / created_by.
-CREATE FUNCTION ptl.mutual_aid_state_guard() RETURNS trigger
+CREATE FUNCTION ptl_internal.mutual_aid_state_guard() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     kind text := CASE TG_TABLE_NAME WHEN 'mutual_aid_request' THEN 'request' ELSE 'offer' END;
@@ -450,7 +450,7 @@ DECLARE
                                     ELSE (to_jsonb(NEW) ->> 'offer_id')::bigint END;
 BEGIN
     IF NEW.state IS DISTINCT FROM OLD.state THEN
-        IF NOT ptl.mutual_aid_state_allowed(OLD.state, NEW.state) THEN
+        IF NOT ptl_internal.mutual_aid_state_allowed(OLD.state, NEW.state) THEN
             RAISE EXCEPTION 'mutual aid % % cannot go from % to %', kind, id, OLD.state, NEW.state
                 USING ERRCODE = 'check_violation',
                       HINT = 'open -> agreed -> completed; open or agreed -> withdrawn; open -> declined or expired; agreed -> open.';
@@ -459,12 +459,12 @@ BEGIN
     END IF;
     RETURN NEW;
 END $$;
-COMMENT ON FUNCTION ptl.mutual_aid_state_guard() IS
+COMMENT ON FUNCTION ptl_internal.mutual_aid_state_guard() IS
     'Trigger: refuses a state change mutual_aid_state_allowed does not allow and records every change in ptl.mutual_aid_state_change';
 CREATE TRIGGER mutual_aid_request_state BEFORE UPDATE OF state ON ptl.mutual_aid_request
-    FOR EACH ROW EXECUTE FUNCTION ptl.mutual_aid_state_guard();
+    FOR EACH ROW EXECUTE FUNCTION ptl_internal.mutual_aid_state_guard();
 CREATE TRIGGER mutual_aid_offer_state BEFORE UPDATE OF state ON ptl.mutual_aid_offer
-    FOR EACH ROW EXECUTE FUNCTION ptl.mutual_aid_state_guard();
+    FOR EACH ROW EXECUTE FUNCTION ptl_internal.mutual_aid_state_guard();
 
 -- Spreads `slots` slots over the weekdays of an offer's dates, evenly, the
 -- first on the first weekday; returns how many it added.

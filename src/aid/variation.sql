@@ -15,7 +15,7 @@
 -- interpolated within weekly bands (rtt-rules.md Q8), so they can differ by
 -- up to a week.
 CREATE VIEW ptl.provider_waits AS
-SELECT s.census_date, s.treatment_function, s.provider_org,
+SELECT s.census_date AS census, s.treatment_function, s.provider_org,
        count(*) AS list_size,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY s.days_waited / 7.0::float8) AS median_weeks,
        percentile_disc(0.92) WITHIN GROUP (ORDER BY s.days_waited / 7.0::float8) AS p92_weeks,
@@ -27,12 +27,15 @@ SELECT s.census_date, s.treatment_function, s.provider_org,
        count(*) FILTER (WHERE s.days_waited > 546) AS over_78_weeks,
        count(*) FILTER (WHERE s.days_waited > 728) AS over_104_weeks,
        coalesce(sum(s.days_waited / 7.0 - 18) FILTER (WHERE s.days_waited > 126), 0) AS excess_patient_weeks,
-       count(*) FILTER (WHERE s.days_waited IS NULL) AS unknown_clock_start
+       count(*) FILTER (WHERE s.days_waited IS NULL) AS unknown_clock_start,
+       s.census_date
 FROM ptl.census_snapshot s
 GROUP BY s.census_date, s.treatment_function, s.provider_org;
 COMMENT ON VIEW ptl.provider_waits IS
     'Each provider''s waits per treatment function at each census (census snapshots; clinical-theatre.md section 7): the figures a patient, referrer or ICS compares';
-COMMENT ON COLUMN ptl.provider_waits.census_date IS 'Census date of the snapshot';
+COMMENT ON COLUMN ptl.provider_waits.census IS 'Census date of the snapshot';
+COMMENT ON COLUMN ptl.provider_waits.census_date IS
+    'Deprecated since 0.4.0 and removed in 0.5.0: the same as census (the interface names the date a figure is as at census)';
 COMMENT ON COLUMN ptl.provider_waits.treatment_function IS 'Treatment function';
 COMMENT ON COLUMN ptl.provider_waits.provider_org IS 'Reporting provider';
 COMMENT ON COLUMN ptl.provider_waits.list_size IS 'Incomplete pathways on the PTL at that census, an unknown clock start included (the waits are over known starts)';
@@ -61,13 +64,13 @@ RETURNS TABLE (census_date date, treatment_function text, providers int, list_si
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
 WITH pw AS MATERIALIZED (
     -- known: the waits behind the provider's mean, its weight
-    SELECT w.census_date, w.treatment_function, w.provider_org, w.list_size - w.unknown_clock_start AS known,
+    SELECT w.census AS census_date, w.treatment_function, w.provider_org, w.list_size - w.unknown_clock_start AS known,
            w.median_weeks, w.p92_weeks::float8 AS p92_weeks, w.mean_weeks,
-           row_number() OVER (PARTITION BY w.census_date, w.treatment_function
+           row_number() OVER (PARTITION BY w.census, w.treatment_function
                               ORDER BY w.mean_weeks, w.provider_org) AS mean_rank,
-           count(*) OVER (PARTITION BY w.census_date, w.treatment_function) AS k
+           count(*) OVER (PARTITION BY w.census, w.treatment_function) AS k
     FROM ptl.provider_waits w
-    WHERE (wait_variation.census IS NULL OR w.census_date = wait_variation.census)
+    WHERE (wait_variation.census IS NULL OR w.census = wait_variation.census)
       AND w.list_size - w.unknown_clock_start >= greatest(wait_variation.n_min, 1)),
 between_providers AS (
     SELECT pw.census_date, pw.treatment_function,
@@ -111,11 +114,11 @@ COMMENT ON FUNCTION ptl.wait_variation(date, int) IS
 -- (weeks_since_previous says how far back that was).
 CREATE VIEW ptl.wait_monitoring AS
 WITH by_week AS (
-    SELECT w.*, (date_trunc('week', w.census_date) + interval '6 days')::date AS week_ending,
-           dense_rank() OVER (PARTITION BY date_trunc('week', w.census_date) ORDER BY w.census_date DESC) AS latest
+    SELECT w.*, (date_trunc('week', w.census) + interval '6 days')::date AS week_ending,
+           dense_rank() OVER (PARTITION BY date_trunc('week', w.census) ORDER BY w.census DESC) AS latest
     FROM ptl.provider_waits w),
 weekly AS (SELECT * FROM by_week WHERE latest = 1)
-SELECT w.week_ending, w.census_date, w.treatment_function, w.provider_org,
+SELECT w.week_ending, w.census, w.treatment_function, w.provider_org,
        w.list_size, w.median_weeks, w.p92_weeks, w.over_18_weeks, w.pct_over_18_weeks,
        w.over_52_weeks, w.over_65_weeks, w.over_78_weeks, w.over_104_weeks,
        (w.week_ending - lag(w.week_ending) OVER t) / 7 AS weeks_since_previous,
@@ -125,13 +128,16 @@ SELECT w.week_ending, w.census_date, w.treatment_function, w.provider_org,
        w.over_18_weeks - lag(w.over_18_weeks) OVER t AS over_18_weeks_change,
        w.over_52_weeks - lag(w.over_52_weeks) OVER t AS over_52_weeks_change,
        w.over_65_weeks - lag(w.over_65_weeks) OVER t AS over_65_weeks_change,
-       w.over_78_weeks - lag(w.over_78_weeks) OVER t AS over_78_weeks_change
+       w.over_78_weeks - lag(w.over_78_weeks) OVER t AS over_78_weeks_change,
+       w.census AS census_date
 FROM weekly w
 WINDOW t AS (PARTITION BY w.treatment_function, w.provider_org ORDER BY w.week_ending);
 COMMENT ON VIEW ptl.wait_monitoring IS
     'Weekly monitoring of waits per treatment function and provider: the last census of each week (ending Sunday) and the change since the previous week with a snapshot';
 COMMENT ON COLUMN ptl.wait_monitoring.week_ending IS 'Sunday ending the week';
-COMMENT ON COLUMN ptl.wait_monitoring.census_date IS 'The last census in that week';
+COMMENT ON COLUMN ptl.wait_monitoring.census IS 'The last census in that week';
+COMMENT ON COLUMN ptl.wait_monitoring.census_date IS
+    'Deprecated since 0.4.0 and removed in 0.5.0: the same as census (the interface names the date a figure is as at census)';
 COMMENT ON COLUMN ptl.wait_monitoring.treatment_function IS 'Treatment function';
 COMMENT ON COLUMN ptl.wait_monitoring.provider_org IS 'Reporting provider';
 COMMENT ON COLUMN ptl.wait_monitoring.list_size IS 'Incomplete pathways on the PTL at that census, an unknown clock start included';
@@ -160,20 +166,23 @@ WITH weekly AS (
     SELECT v.*, (date_trunc('week', v.census_date) + interval '6 days')::date AS week_ending,
            dense_rank() OVER (PARTITION BY date_trunc('week', v.census_date) ORDER BY v.census_date DESC) AS latest
     FROM ptl.wait_variation() v)
-SELECT w.week_ending, w.census_date, w.treatment_function, w.providers, w.list_size,
+SELECT w.week_ending, w.census_date AS census, w.treatment_function, w.providers, w.list_size,
        w.range_median, w.cv_median, w.gap_p92, w.between_share, w.gini_mean,
        (w.week_ending - lag(w.week_ending) OVER t) / 7 AS weeks_since_previous,
        w.range_median - lag(w.range_median) OVER t AS range_median_change,
        w.cv_median - lag(w.cv_median) OVER t AS cv_median_change,
        w.gap_p92 - lag(w.gap_p92) OVER t AS gap_p92_change,
-       w.between_share - lag(w.between_share) OVER t AS between_share_change
+       w.between_share - lag(w.between_share) OVER t AS between_share_change,
+       w.census_date
 FROM weekly w
 WHERE w.latest = 1
 WINDOW t AS (PARTITION BY w.treatment_function ORDER BY w.week_ending);
 COMMENT ON VIEW ptl.wait_variation_trend IS
     'Between-provider variation per treatment function week by week (last census of each week ending Sunday), with the change since the previous week with a snapshot';
 COMMENT ON COLUMN ptl.wait_variation_trend.week_ending IS 'Sunday ending the week';
-COMMENT ON COLUMN ptl.wait_variation_trend.census_date IS 'The last census in that week';
+COMMENT ON COLUMN ptl.wait_variation_trend.census IS 'The last census in that week';
+COMMENT ON COLUMN ptl.wait_variation_trend.census_date IS
+    'Deprecated since 0.4.0 and removed in 0.5.0: the same as census (the interface names the date a figure is as at census)';
 COMMENT ON COLUMN ptl.wait_variation_trend.treatment_function IS 'Treatment function';
 COMMENT ON COLUMN ptl.wait_variation_trend.providers IS 'Providers with patients waiting';
 COMMENT ON COLUMN ptl.wait_variation_trend.list_size IS 'Patients waiting at those providers, an unknown clock start included';

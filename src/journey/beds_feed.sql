@@ -49,9 +49,9 @@ COMMENT ON TABLE ptl_stage.elective_bed_base IS 'Elective bed base extract as de
 INSERT INTO ptl.feed (extract, load_order, capability, natural_key, key_words, placed_on, loader, target, description)
 VALUES
     ('hospital_spell', 410, 'beds', '{ppid_issuer,ppid,spell_ref}', 'spell (ppid_issuer, ppid, spell_ref)', 'pathway',
-     'ptl.load_hospital_spells', 'ptl.hospital_spell', 'A hospital spell of a pathway''s patient, admission to discharge'),
+     'ptl_internal.load_hospital_spells', 'ptl.hospital_spell', 'A hospital spell of a pathway''s patient, admission to discharge'),
     ('elective_bed_base', 420, 'beds', '{site_code,valid_from,isodow}', 'bed base (site_code, valid_from, isodow)', 'organisation',
-     'ptl.load_elective_bed_base', 'ptl.elective_bed_base', 'The elective beds a site keeps open overnight, from a date, every day or on one day of the week');
+     'ptl_internal.load_elective_bed_base', 'ptl.elective_bed_base', 'The elective beds a site keeps open overnight, from a date, every day or on one day of the week');
 
 -- The policy's examples (ptl.feed_example: the PAS examples' pathway
 -- RZ9/EX-PW1 and entry EX-W1 at site RZ901) and the row rules beyond the
@@ -103,7 +103,7 @@ VALUES
     ('elective_bed_base', 'beds', 4, true, 'integer', NULL, NULL, NULL, NULL, 'quarantine', 'Elective beds open overnight (0 or more). Required: a bed base without its number of beds says nothing, so a missing, non-integer or negative value quarantines the row', NULL, NULL, NULL),
     ('elective_bed_base', 'note', 5, false, NULL, NULL, NULL, NULL, NULL, 'load_without', 'Why, e.g. ward closed for refurbishment. A value that starts like a spreadsheet formula is left out (warning)', NULL, NULL, 'V32');
 
-CREATE FUNCTION ptl.load_hospital_spells(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
+CREATE FUNCTION ptl_internal.load_hospital_spells(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
@@ -111,7 +111,7 @@ AS $$
 DECLARE
     b ptl.batch := (SELECT x FROM ptl.batch x WHERE x.batch_id = batch);
 BEGIN
-    PERFORM ptl.load_mark_foreign_sites(batch, 'hospital_spell', 'site_code');
+    PERFORM ptl_internal.load_mark_foreign_sites(batch, 'hospital_spell', 'site_code');
 
     -- Where the spell is: the site given, else the batch's, else the
     -- pathway's; a spell nowhere cannot be placed in a bed count.
@@ -187,10 +187,10 @@ BEGIN
     WHERE w.bad_column IS NULL AND w.reason IS NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_hospital_spells(bigint) IS
+COMMENT ON FUNCTION ptl_internal.load_hospital_spells(bigint) IS
     'Internal to ptl.load(): row rules and upsert of a batch''s hospital spell extract';
 
-CREATE FUNCTION ptl.load_elective_bed_base(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
+CREATE FUNCTION ptl_internal.load_elective_bed_base(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
@@ -198,7 +198,7 @@ AS $$
 DECLARE
     b ptl.batch := (SELECT x FROM ptl.batch x WHERE x.batch_id = batch);
 BEGIN
-    PERFORM ptl.load_mark_foreign_sites(batch, 'elective_bed_base', 'site_code');
+    PERFORM ptl_internal.load_mark_foreign_sites(batch, 'elective_bed_base', 'site_code');
 
     UPDATE pg_temp.ptl_load_elective_bed_base w
     SET reason = 'out_of_range', bad_sqlstate = '22003', rule_column = 'beds',
@@ -207,7 +207,7 @@ BEGIN
       AND CASE WHEN w.bad_column IS NULL THEN ptl.extract_value(w.beds)::int < 0 END;
 
     -- Every-day rows (isodow empty) repeated for a site and first day: the
-    -- last counts (ptl.load_mark_repeats compares keys, and an empty day
+    -- last counts (ptl_internal.load_mark_repeats compares keys, and an empty day
     -- is no value to compare).
     UPDATE pg_temp.ptl_load_elective_bed_base w
     SET reason = 'duplicate_in_extract', bad_sqlstate = '23505',
@@ -244,7 +244,7 @@ BEGIN
     WHERE w.bad_column IS NULL AND w.reason IS NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_elective_bed_base(bigint) IS
+COMMENT ON FUNCTION ptl_internal.load_elective_bed_base(bigint) IS
     'Internal to ptl.load(): row rules and upsert of a batch''s elective bed base extract';
 
-SELECT ptl.prepare_staging_table(e.extract) FROM ptl.feed e WHERE e.capability = 'beds';
+SELECT ptl_internal.prepare_staging_table(e.extract) FROM ptl.feed e WHERE e.capability = 'beds';

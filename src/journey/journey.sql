@@ -139,7 +139,7 @@ FROM (VALUES
 
 -- A changed rule may move any pathway of the providers it covers: the next
 -- refresh derives their stages (and clocks) again.
-CREATE FUNCTION ptl.journey_stage_rule_changed() RETURNS trigger
+CREATE FUNCTION ptl_internal.journey_stage_rule_changed() RETURNS trigger
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
@@ -151,14 +151,14 @@ BEGIN
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.journey_stage_rule_changed() IS
+COMMENT ON FUNCTION ptl_internal.journey_stage_rule_changed() IS
     'Trigger: marks the pathways of the providers a changed journey stage rule covers for the next refresh';
 CREATE TRIGGER journey_stage_rule_inserted AFTER INSERT ON ptl.journey_stage_rule
-    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.journey_stage_rule_changed();
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.journey_stage_rule_changed();
 CREATE TRIGGER journey_stage_rule_updated AFTER UPDATE ON ptl.journey_stage_rule
-    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.journey_stage_rule_changed();
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.journey_stage_rule_changed();
 CREATE TRIGGER journey_stage_rule_deleted AFTER DELETE ON ptl.journey_stage_rule
-    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.journey_stage_rule_changed();
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.journey_stage_rule_changed();
 
 -- The rule in force for each provider, event kind and status key ('*' =
 -- any status): for each, a provider's own rule before the ICS-wide one, a
@@ -350,11 +350,11 @@ COMMENT ON FUNCTION ptl.journey_compute(date, bigint[]) IS
 -- A change to a waiting-list entry (a decision, a date booked, a removal)
 -- moves its pathway's stage: the next refresh derives it again.
 CREATE TRIGGER waiting_list_entry_inserted AFTER INSERT ON ptl.waiting_list_entry
-    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_pathways();
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.mark_dirty_pathways();
 CREATE TRIGGER waiting_list_entry_updated AFTER UPDATE ON ptl.waiting_list_entry
-    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_pathways();
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.mark_dirty_pathways();
 CREATE TRIGGER waiting_list_entry_deleted AFTER DELETE ON ptl.waiting_list_entry
-    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_pathways();
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.mark_dirty_pathways();
 
 -- Where every open pathway is now.
 CREATE VIEW ptl.journey AS

@@ -10,32 +10,32 @@
 -- colour-vision deficiency can tell apart.
 -- ---------------------------------------------------------------------------
 
-CREATE FUNCTION ptl.html_escape(t text) RETURNS text
+CREATE FUNCTION ptl_internal.html_escape(t text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN replace(replace(replace(replace(replace(t, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;'), '''', '&#39;');
-COMMENT ON FUNCTION ptl.html_escape(text) IS 'Text made safe inside HTML or SVG, in elements and quoted attributes';
+COMMENT ON FUNCTION ptl_internal.html_escape(text) IS 'Text made safe inside HTML or SVG, in elements and quoted attributes';
 
 -- A table row: header cells (th) or data cells (td, numbers right-aligned).
-CREATE FUNCTION ptl.html_row(cells text[], header boolean DEFAULT false) RETURNS text
+CREATE FUNCTION ptl_internal.html_row(cells text[], header boolean DEFAULT false) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN '<tr>' || coalesce((SELECT string_agg(
-            CASE WHEN header THEN '<th scope="col">' || ptl.html_escape(coalesce(c, '')) || '</th>'
+            CASE WHEN header THEN '<th scope="col">' || ptl_internal.html_escape(coalesce(c, '')) || '</th>'
                  WHEN c ~ '^[-+]?[0-9][0-9,]*(\.[0-9]+)?%?$' THEN '<td class="num">' || c || '</td>'
-                 ELSE '<td>' || ptl.html_escape(coalesce(c, '')) || '</td>' END, '' ORDER BY i)
+                 ELSE '<td>' || ptl_internal.html_escape(coalesce(c, '')) || '</td>' END, '' ORDER BY i)
         FROM unnest(cells) WITH ORDINALITY u (c, i)), '') || '</tr>';
-COMMENT ON FUNCTION ptl.html_row(text[], boolean) IS 'One HTML table row of the cells, escaped: th cells for a header, else td (numbers right-aligned)';
+COMMENT ON FUNCTION ptl_internal.html_row(text[], boolean) IS 'One HTML table row of the cells, escaped: th cells for a header, else td (numbers right-aligned)';
 
 -- The i-th colour of the palette (Okabe and Ito 2008, "Color Universal
 -- Design"), repeating after eight.
-CREATE FUNCTION ptl.chart_colour(i int) RETURNS text
+CREATE FUNCTION ptl_internal.chart_colour(i int) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN (ARRAY['#0072B2', '#E69F00', '#009E73', '#D55E00', '#CC79A7', '#56B4E9', '#7F7F7F', '#F0E442'])
        [1 + ((i - 1) % 8 + 8) % 8];
-COMMENT ON FUNCTION ptl.chart_colour(int) IS 'Series colour i (1-based) of the Okabe-Ito palette, distinguishable with colour-vision deficiency';
+COMMENT ON FUNCTION ptl_internal.chart_colour(int) IS 'Series colour i (1-based) of the Okabe-Ito palette, distinguishable with colour-vision deficiency';
 
 -- A round step for about `ticks` gridlines up to top: 1, 2 or 5 times a
 -- power of ten.
-CREATE FUNCTION ptl.chart_step(top float8, ticks int DEFAULT 5) RETURNS float8
+CREATE FUNCTION ptl_internal.chart_step(top float8, ticks int DEFAULT 5) RETURNS float8
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
 AS $$
 DECLARE
@@ -51,25 +51,25 @@ BEGIN
                             WHEN raw / magnitude <= 5 THEN 5 ELSE 10 END;
 END
 $$;
-COMMENT ON FUNCTION ptl.chart_step(float8, int) IS 'A round gridline step (1, 2 or 5 times a power of ten) giving about ticks lines up to top';
+COMMENT ON FUNCTION ptl_internal.chart_step(float8, int) IS 'A round gridline step (1, 2 or 5 times a power of ten) giving about ticks lines up to top';
 
 -- A number as a chart prints it: whole numbers plainly, others to one place.
-CREATE FUNCTION ptl.chart_number(v float8) RETURNS text
+CREATE FUNCTION ptl_internal.chart_number(v float8) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN CASE WHEN v = trunc(v) AND abs(v) < 1e15 THEN to_char(v, 'FM999,999,999,999,990')
             ELSE to_char(v, 'FM999,999,999,990.0') END;
-COMMENT ON FUNCTION ptl.chart_number(float8) IS 'A number for a chart or table: thousands separated, one decimal place unless whole';
+COMMENT ON FUNCTION ptl_internal.chart_number(float8) IS 'A number for a chart or table: thousands separated, one decimal place unless whole';
 
 -- Bars (stacked or side by side) or lines, on one frame: axes, gridlines,
 -- a legend, and an optional dashed reference line (a target, a bed base).
 -- Each mark has a <title>, so hovering names the series, category and value.
-CREATE FUNCTION ptl.svg_chart(kind text, title text, categories text[], series text[], vals float8[],
+CREATE FUNCTION ptl_internal.svg_chart(kind text, title text, categories text[], series text[], vals float8[],
                               y_label text, reference float8 DEFAULT NULL, reference_label text DEFAULT NULL,
                               colours text[] DEFAULT NULL, reference_line float8[] DEFAULT NULL,
                               width int DEFAULT 720, height int DEFAULT 300)
 RETURNS text
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, ptl, pg_temp
+SET search_path = pg_catalog, ptl, ptl_internal, pg_temp
 AS $$
 DECLARE
     n int := coalesce(cardinality(categories), 0);
@@ -264,21 +264,21 @@ BEGIN
     RETURN out || '</svg>';
 END
 $$;
-COMMENT ON FUNCTION ptl.svg_chart(text, text, text[], text[], float8[], text, float8, text, text[], float8[], int, int) IS
+COMMENT ON FUNCTION ptl_internal.svg_chart(text, text, text[], text[], float8[], text, float8, text, text[], float8[], int, int) IS
     'An SVG chart: kind stacked or grouped (bars) or lines, categories on the x axis, vals[series][category], an optional dashed reference line (constant, or reference_line[category]), series colours (default: the Okabe-Ito palette)';
 
 -- A chart, its caption and its table, as one figure.
-CREATE FUNCTION ptl.pack_figure(chart_id text, heading text, caption text, svg text, table_header text[], table_rows text)
+CREATE FUNCTION ptl_internal.pack_figure(chart_id text, heading text, caption text, svg text, table_header text[], table_rows text)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN format('<figure class="chart" id="chart-%s"%s><h2>%s</h2>%s<figcaption>%s</figcaption>'
               '<table><caption>%s: the numbers</caption><thead>%s</thead><tbody>%s</tbody></table></figure>',
               chart_id, CASE WHEN svg LIKE '%class="no-data"%' THEN ' data-empty="true"' ELSE '' END,
-              ptl.html_escape(heading), svg, ptl.html_escape(caption), ptl.html_escape(heading),
-              ptl.html_row(table_header, true),
+              ptl_internal.html_escape(heading), svg, ptl_internal.html_escape(caption), ptl_internal.html_escape(heading),
+              ptl_internal.html_row(table_header, true),
               coalesce(nullif(table_rows, ''),
                        format('<tr><td colspan="%s">No data</td></tr>', cardinality(table_header))));
-COMMENT ON FUNCTION ptl.pack_figure(text, text, text, text, text[], text) IS
+COMMENT ON FUNCTION ptl_internal.pack_figure(text, text, text, text, text[], text) IS
     'One figure of the weekly pack: heading, chart, caption, and the table of its numbers';
 
 -- The weekly PTL pack.  Every number is read as the caller may see it (row
@@ -289,7 +289,7 @@ COMMENT ON FUNCTION ptl.pack_figure(text, text, text, text, text[], text) IS
 -- only because it gathers each part once into temporary tables.
 CREATE FUNCTION ptl.weekly_pack(census date, provider text DEFAULT NULL) RETURNS text
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, ptl, pg_temp
+SET search_path = pg_catalog, ptl, ptl_internal, pg_temp
 -- Each query reads a few hundred thousand rows at most: compiling them (JIT)
 -- cost more than it saved, about half a second a query at a million referrals.
 SET jit = off
@@ -384,7 +384,7 @@ BEGIN
         SELECT g.k, g.priority, array_agg(g.n::float8 ORDER BY g.bucket) AS counts FROM grid g GROUP BY 1, 2
     )
     SELECT array_agg(ps.priority ORDER BY ps.k), array_agg(ps.counts ORDER BY ps.k),
-           (SELECT string_agg(ptl.html_row(ARRAY[CASE WHEN b = 26 THEN '104+' ELSE (4 * b) || '–' || (4 * b + 3) END]
+           (SELECT string_agg(ptl_internal.html_row(ARRAY[CASE WHEN b = 26 THEN '104+' ELSE (4 * b) || '–' || (4 * b + 3) END]
                                            || ARRAY(SELECT chart_number(x.counts[b + 1]) FROM per_series x ORDER BY x.k)
                                            || chart_number((SELECT sum(x.counts[b + 1]) FROM per_series x))), '' ORDER BY b)
             FROM generate_series(0, 26) b)
@@ -429,7 +429,7 @@ BEGIN
     SELECT array_agg(c.census_date::text ORDER BY c.census_date),
            ARRAY[array_agg(c.w52::float8 ORDER BY c.census_date), array_agg(c.w65::float8 ORDER BY c.census_date),
                  array_agg(c.w78::float8 ORDER BY c.census_date), array_agg(c.w104::float8 ORDER BY c.census_date)],
-           string_agg(ptl.html_row(ARRAY[c.census_date::text, chart_number(c.w52), chart_number(c.w65),
+           string_agg(ptl_internal.html_row(ARRAY[c.census_date::text, chart_number(c.w52), chart_number(c.w65),
                                          chart_number(c.w78), chart_number(c.w104)]), '' ORDER BY c.census_date)
     INTO cats, vals, rows_html FROM counted c;
     figures := figures || pack_figure('long-waiters', 'Long waiters over time',
@@ -467,7 +467,7 @@ BEGIN
                   FROM ordered o CROSS JOIN largest g
                   LEFT JOIN per p ON p.provider_org = o.provider_org AND p.treatment_function = g.treatment_function
                   GROUP BY o.k) x),
-           (SELECT string_agg(ptl.html_row(ARRAY[g.treatment_function, p.provider_org, chart_number(p.waiting),
+           (SELECT string_agg(ptl_internal.html_row(ARRAY[g.treatment_function, p.provider_org, chart_number(p.waiting),
                                                  chart_number(round(p.median_weeks::numeric, 1)),
                                                  chart_number(round(p.p92_weeks::numeric, 1)),
                                                  chart_number(round(p.pct_over_18, 1)) || '%']), '' ORDER BY g.k, p.provider_org)
@@ -493,7 +493,7 @@ BEGIN
     SELECT array_agg(p.label ORDER BY p.sort_order),
            ARRAY[array_agg(p.before::float8 ORDER BY p.sort_order), array_agg(p.now::float8 ORDER BY p.sort_order)]
     INTO cats, vals FROM per_stage p;
-    SELECT string_agg(ptl.html_row(ARRAY[b.provider_org, b.treatment_function, b.stage_label, chart_number(b.queue_now),
+    SELECT string_agg(ptl_internal.html_row(ARRAY[b.provider_org, b.treatment_function, b.stage_label, chart_number(b.queue_now),
                                          chart_number(b.entered_per_week), chart_number(b.exited_per_week),
                                          coalesce(chart_number(b.clearance_weeks), 'no exits')]), '')
     INTO rows_html
@@ -527,7 +527,7 @@ BEGIN
                   FROM sites si CROSS JOIN week_list x
                   LEFT JOIN weeks w ON w.site_code = si.site_code AND w.week_starting = x.week_starting
                   GROUP BY si.k) y),
-           (SELECT string_agg(ptl.html_row(ARRAY[w.week_starting::text, w.site_code, chart_number(w.sessions),
+           (SELECT string_agg(ptl_internal.html_row(ARRAY[w.week_starting::text, w.site_code, chart_number(w.sessions),
                                                  chart_number(w.cases), coalesce(chart_number(w.capped_utilisation_pct) || '%', '')]),
                               '' ORDER BY w.week_starting, w.site_code) FROM weeks w)
     INTO cats, sers, vals, rows_html;
@@ -555,7 +555,7 @@ BEGIN
            (SELECT array_agg(z.base ORDER BY z.day)
             FROM (SELECT b.day, sum(b.bed_base)::float8 AS base FROM pack_beds b GROUP BY 1) z)
     INTO cats, sers, vals, base_line;
-    SELECT string_agg(ptl.html_row(ARRAY[x.site_code, chart_number(x.admissions), chart_number(x.peak_planned),
+    SELECT string_agg(ptl_internal.html_row(ARRAY[x.site_code, chart_number(x.admissions), chart_number(x.peak_planned),
                                          chart_number(x.peak_expected), coalesce(chart_number(x.base), 'not set'),
                                          chart_number(x.days_over), coalesce(x.first_over::text, '')]), '' ORDER BY x.site_code)
     INTO rows_html
@@ -591,7 +591,7 @@ BEGIN
             FROM (SELECT v.k, array_agg(coalesce(p.pathways, 0)::float8 ORDER BY r.k) AS counts
                   FROM providers v CROSS JOIN rules r
                   LEFT JOIN per p ON p.provider_org = v.provider_org AND p.rule_id = r.rule_id GROUP BY v.k) y),
-           (SELECT string_agg(ptl.html_row(ARRAY[r.rule_id, x.title, x.severity, chart_number(x.pathways)]), '' ORDER BY r.k)
+           (SELECT string_agg(ptl_internal.html_row(ARRAY[r.rule_id, x.title, x.severity, chart_number(x.pathways)]), '' ORDER BY r.k)
             FROM rules r
             JOIN (SELECT p.rule_id, min(p.title) AS title, min(p.severity) AS severity, sum(p.pathways) AS pathways
                   FROM per p GROUP BY 1) x USING (rule_id))
@@ -650,7 +650,7 @@ BEGIN
           AND (orgs IS NULL OR si.org_code = ANY (orgs))
         GROUP BY 1
     )
-    SELECT string_agg(ptl.html_row(ARRAY[
+    SELECT string_agg(ptl_internal.html_row(ARRAY[
                x.treatment_function || ' ' || coalesce(t.name, ''), chart_number(coalesce(w.waiting, 0)),
                chart_number(coalesce(w.past_lcad, 0)), chart_number(coalesce(w.past_12_weeks, 0)),
                chart_number(coalesce(w.high_risk_past, 0)),

@@ -98,7 +98,7 @@ SET client_min_messages = warning
 AS $$
 #variable_conflict use_variable
 DECLARE
-    s ptl.link_setting := ptl.link_setting_in_force();
+    s ptl.link_setting := ptl_internal.link_setting_in_force();
     ring int := 0;
     grown bigint;
     -- the scope of each statement: every record, or those of pathway_relink
@@ -293,7 +293,7 @@ COMMENT ON FUNCTION ptl.link_pathways() IS
 -- recomputed or whose linkage changed.  A duplicate is a matter of one
 -- person's records only, so the others' rows stand.  A row found again is
 -- kept as it is (found_on: the census that first found it).
-CREATE FUNCTION ptl.find_pathway_duplicates(census date, incremental boolean) RETURNS bigint
+CREATE FUNCTION ptl_internal.find_pathway_duplicates(census date, incremental boolean) RETURNS bigint
 LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
@@ -308,7 +308,7 @@ BEGIN
     IF incremental AND to_regclass('pg_temp.duplicate_scope') IS NULL THEN
         RAISE EXCEPTION 'no persons to look at (pg_temp.duplicate_scope is missing)'
             USING ERRCODE = 'undefined_table',
-                  HINT = 'ptl.refresh makes it; outside a refresh, look at every person: ptl.find_pathway_duplicates(census).';
+                  HINT = 'ptl.refresh makes it; outside a refresh, look at every person: ptl_internal.find_pathway_duplicates(census).';
     END IF;
     IF to_regclass('pg_temp.duplicate_found') IS NOT NULL THEN
         DROP TABLE pg_temp.duplicate_found;
@@ -363,12 +363,12 @@ BEGIN
     RETURN (SELECT count(*) FROM ptl.pathway_duplicate);
 END
 $$;
-COMMENT ON FUNCTION ptl.find_pathway_duplicates(date, boolean) IS
+COMMENT ON FUNCTION ptl_internal.find_pathway_duplicates(date, boolean) IS
     'Internal to ptl.refresh: lists open pathway records that duplicate another open record of the same person (same UBRN, or the same treatment function), keeping the earliest clock start; of every person, or with incremental of the persons in pg_temp.duplicate_scope; a row found again keeps its found_on; returns the rows stored';
 
-CREATE FUNCTION ptl.find_pathway_duplicates(census date) RETURNS bigint
+CREATE FUNCTION ptl_internal.find_pathway_duplicates(census date) RETURNS bigint
 LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
-RETURN ptl.find_pathway_duplicates(census, false);
-COMMENT ON FUNCTION ptl.find_pathway_duplicates(date) IS
+RETURN ptl_internal.find_pathway_duplicates(census, false);
+COMMENT ON FUNCTION ptl_internal.find_pathway_duplicates(date) IS
     'Lists open pathway records that duplicate another open record of the same person (same UBRN, or the same treatment function), keeping the earliest clock start, over every person; a row found again keeps its found_on; returns the rows stored';

@@ -11,7 +11,7 @@
 -- log2(m / u) over the fields.
 -- ---------------------------------------------------------------------------
 
--- The normalised fields linkage compares (ptl.link_fields_of).
+-- The normalised fields linkage compares (ptl_internal.link_fields_of).
 CREATE TYPE ptl.link_fields AS (
     nhs_number      text,
     given_name      text,
@@ -157,14 +157,14 @@ COMMENT ON COLUMN ptl.link_setting.em_tolerance IS 'EM stops when no probability
 COMMENT ON COLUMN ptl.link_setting.transfer_window_days IS
     'Pathway linkage: a transfer_in matches a transfer_out of the same person at another provider when it comes at most this many days later';
 
-CREATE FUNCTION ptl.link_setting_in_force() RETURNS ptl.link_setting
+CREATE FUNCTION ptl_internal.link_setting_in_force() RETURNS ptl.link_setting
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, ptl, pg_temp
 RETURN (SELECT s FROM ptl.link_setting s ORDER BY s.set_at DESC, s.setting_id DESC LIMIT 1);
-COMMENT ON FUNCTION ptl.link_setting_in_force() IS 'The person linkage settings in force: the latest row of ptl.link_setting';
+COMMENT ON FUNCTION ptl_internal.link_setting_in_force() IS 'The person linkage settings in force: the latest row of ptl.link_setting';
 
 -- The fields of a patient record as linkage compares them.
-CREATE FUNCTION ptl.link_fields_of(p ptl.patient) RETURNS ptl.link_fields
+CREATE FUNCTION ptl_internal.link_fields_of(p ptl.patient) RETURNS ptl.link_fields
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN ROW(
     nullif(upper(regexp_replace(coalesce(p.nhs_number::text, p.nhs_number_as_recorded), '[^[:alnum:]]', '', 'g')), ''),
@@ -175,7 +175,7 @@ RETURN ROW(
     nullif(upper(regexp_replace(p.postcode, '[^[:alnum:]]', '', 'g')), ''),
     nullif(upper(btrim(regexp_replace(p.address_line_1, '[^[:alnum:]]+', ' ', 'g'))), '')
 )::ptl.link_fields;
-COMMENT ON FUNCTION ptl.link_fields_of(ptl.patient) IS
+COMMENT ON FUNCTION ptl_internal.link_fields_of(ptl.patient) IS
     'A patient record normalised for linkage (ptl.link_fields)';
 
 -- ---------------------------------------------------------------------------
@@ -359,37 +359,37 @@ SELECT pg_catalog.pg_extension_config_dump('ptl.link_record', '');
 COMMENT ON TABLE ptl.link_record IS
     'Each patient record as the last linkage run saw it (normalised fields, blocking keys, reviewer decisions, person): an incremental run compares only what changed since';
 COMMENT ON COLUMN ptl.link_record.patient_id IS 'Patient record (kept after the record is deleted, until the next run)';
-COMMENT ON COLUMN ptl.link_record.fields IS 'The record as linkage compared it (ptl.link_fields_of)';
+COMMENT ON COLUMN ptl.link_record.fields IS 'The record as linkage compared it (ptl_internal.link_fields_of)';
 COMMENT ON COLUMN ptl.link_record.nhs_valid IS 'Valid NHS number digits (the chaining guard''s key), NULL when none';
 COMMENT ON COLUMN ptl.link_record.decisions IS 'The reviewer decisions on the record''s pairs the run applied (other record:decision, comma separated), NULL when none';
 COMMENT ON COLUMN ptl.link_record.person_id IS 'ICS person the run gave the record';
-COMMENT ON COLUMN ptl.link_record.key_nhs IS 'Blocking key of rule 1 (ptl.link_keys)';
-COMMENT ON COLUMN ptl.link_record.key_dob_given IS 'Blocking key of rule 2 (ptl.link_keys)';
-COMMENT ON COLUMN ptl.link_record.key_dob_district IS 'Blocking key of rule 3 (ptl.link_keys)';
-COMMENT ON COLUMN ptl.link_record.key_postcode_given IS 'Blocking key of rule 4 (ptl.link_keys)';
-COMMENT ON COLUMN ptl.link_record.key_names_year IS 'Blocking key of rule 5 (ptl.link_keys)';
-COMMENT ON COLUMN ptl.link_record.key_postcode_family IS 'Blocking key of rule 6 (ptl.link_keys)';
+COMMENT ON COLUMN ptl.link_record.key_nhs IS 'Blocking key of rule 1 (ptl_internal.link_keys)';
+COMMENT ON COLUMN ptl.link_record.key_dob_given IS 'Blocking key of rule 2 (ptl_internal.link_keys)';
+COMMENT ON COLUMN ptl.link_record.key_dob_district IS 'Blocking key of rule 3 (ptl_internal.link_keys)';
+COMMENT ON COLUMN ptl.link_record.key_postcode_given IS 'Blocking key of rule 4 (ptl_internal.link_keys)';
+COMMENT ON COLUMN ptl.link_record.key_names_year IS 'Blocking key of rule 5 (ptl_internal.link_keys)';
+COMMENT ON COLUMN ptl.link_record.key_postcode_family IS 'Blocking key of rule 6 (ptl_internal.link_keys)';
 
 -- ---------------------------------------------------------------------------
 -- The run
 -- ---------------------------------------------------------------------------
 
 -- m and u arrays (112 elements, field f level l at f*16+l+1) from rows.
-CREATE FUNCTION ptl.link_parameter_array(levels int[], probabilities float8[]) RETURNS float8[]
+CREATE FUNCTION ptl_internal.link_parameter_array(levels int[], probabilities float8[]) RETURNS float8[]
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 BEGIN ATOMIC
     SELECT array_agg(coalesce(x.p, 1e-6) ORDER BY s.i)
     FROM generate_series(0, 111) AS s (i)
     LEFT JOIN unnest(levels, probabilities) AS x (slot, p) ON x.slot = s.i;
 END;
-COMMENT ON FUNCTION ptl.link_parameter_array(int[], float8[]) IS
+COMMENT ON FUNCTION ptl_internal.link_parameter_array(int[], float8[]) IS
     'Internal: slots (f*16+l) and probabilities into the 112-element array ptl.link_em takes (other slots 1e-6)';
 
 -- The blocking keys of a record, hashed to bigint: grouping integers is
 -- several times faster than collating text, and a collision only adds a
 -- pair to compare.  Full and incremental runs both take them from here.
 -- (A set-returning SQL function: inlined into the query that calls it.)
-CREATE FUNCTION ptl.link_keys(f ptl.link_fields)
+CREATE FUNCTION ptl_internal.link_keys(f ptl.link_fields)
 RETURNS TABLE (key_nhs bigint, key_dob_given bigint, key_dob_district bigint, key_postcode_given bigint,
                key_names_year bigint, key_postcode_family bigint)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -402,13 +402,13 @@ AS $$
                             || extract(year FROM (f).date_of_birth)::text, 0),
            hashtextextended((f).postcode || left((f).family_name, 1), 0)
 $$;
-COMMENT ON FUNCTION ptl.link_keys(ptl.link_fields) IS
+COMMENT ON FUNCTION ptl_internal.link_keys(ptl.link_fields) IS
     'The blocking keys of a normalised record (ptl.link_blocking_rule), hashed to bigint; NULL where a field the key needs is missing';
 
-CREATE FUNCTION ptl.link_nhs_valid(nhs ptl.nhs_number) RETURNS text
+CREATE FUNCTION ptl_internal.link_nhs_valid(nhs ptl.nhs_number) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN regexp_replace(nhs::text, '[^0-9]', '', 'g');
-COMMENT ON FUNCTION ptl.link_nhs_valid(ptl.nhs_number) IS
+COMMENT ON FUNCTION ptl_internal.link_nhs_valid(ptl.nhs_number) IS
     'Digits of a valid NHS number (NULL when none): the key of the chaining guard';
 
 -- The reviewer decisions on each record's pairs, as one text per record.
@@ -426,7 +426,7 @@ COMMENT ON FUNCTION ptl.link_decisions_by_record() IS
     'Internal: every record with a reviewer decision, and its decisions (other record:decision, comma separated), as ptl.link_record keeps them';
 
 -- The model a run that does not estimate one uses: the last run's.
-CREATE FUNCTION ptl.link_stored_model() RETURNS ptl.link_run
+CREATE FUNCTION ptl_internal.link_stored_model() RETURNS ptl.link_run
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
@@ -442,19 +442,19 @@ BEGIN
     RETURN last;
 END
 $$;
-COMMENT ON FUNCTION ptl.link_stored_model() IS
+COMMENT ON FUNCTION ptl_internal.link_stored_model() IS
     'Internal: the last linkage run (its prior weight is the model''s), or an error when no full run has estimated a model (ptl.link_parameter)';
 
 -- Scores the candidate pairs in pg_temp.link_cand with the model in
 -- ptl.link_parameter, ptl.link_term_frequency and the given prior weight,
 -- and applies the NHS-number rules and reviewers' decisions: pg_temp.link_edge
 -- (pairs with a method).  Full and incremental runs score through this.
-CREATE FUNCTION ptl.link_score(prior_weight float8, touched_only boolean) RETURNS bigint
+CREATE FUNCTION ptl_internal.link_score(prior_weight float8, touched_only boolean) RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 DECLARE
-    s ptl.link_setting := ptl.link_setting_in_force();
+    s ptl.link_setting := ptl_internal.link_setting_in_force();
     link_weight float8 := (ln(s.link_probability / (1 - s.link_probability)) / ln(2.0::float8));
     review_weight float8 := (ln(s.review_probability / (1 - s.review_probability)) / ln(2.0::float8));
     n bigint;
@@ -517,7 +517,7 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION ptl.link_score(float8, boolean) IS
+COMMENT ON FUNCTION ptl_internal.link_score(float8, boolean) IS
     'Internal to the linkage runs: scores pg_temp.link_cand with the stored m, u and name frequencies and the given prior, applies the NHS-number rules and ptl.link_decision, into pg_temp.link_edge; touched_only: reviewers'' matches only on pairs touching pg_temp.link_changed or in pg_temp.link_touched';
 
 -- Persons of the records in pg_temp.link_scope (patient_id, nhs_valid) from
@@ -525,12 +525,12 @@ COMMENT ON FUNCTION ptl.link_score(float8, boolean) IS
 -- union-find, the rest stored as they are), and their stable numbers;
 -- writes ptl.link_pair and ptl.person_link for those records (all rows when
 -- not scoped).  Full and incremental runs cluster through this.
-CREATE FUNCTION ptl.link_cluster(scoped boolean) RETURNS void
+CREATE FUNCTION ptl_internal.link_cluster(scoped boolean) RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 DECLARE
-    s ptl.link_setting := ptl.link_setting_in_force();
+    s ptl.link_setting := ptl_internal.link_setting_in_force();
 BEGIN
     -- Union-find over the links, strongest first (identical NHS numbers and
     -- reviewers' matches before any probabilistic link; ties in record order).
@@ -604,7 +604,7 @@ BEGIN
         ) strongest USING (patient_id);
 END
 $$;
-COMMENT ON FUNCTION ptl.link_cluster(boolean) IS
+COMMENT ON FUNCTION ptl_internal.link_cluster(boolean) IS
     'Internal to the linkage runs: union-find with the chaining guard over pg_temp.link_edge for the records of pg_temp.link_scope, stable person numbers by vote; rewrites their ptl.link_pair and ptl.person_link rows (all rows when not scoped)';
 
 -- A full run links every record.  With retrain (ptl.link_persons()) it first
@@ -618,7 +618,7 @@ SET work_mem = '256MB'
 SET client_min_messages = warning
 AS $$
 DECLARE
-    s ptl.link_setting := ptl.link_setting_in_force();
+    s ptl.link_setting := ptl_internal.link_setting_in_force();
     run ptl.link_run;
     stored ptl.link_run;
     rule record;
@@ -632,7 +632,7 @@ BEGIN
     -- One run at a time; readers of person_link see the old persons until commit.
     LOCK TABLE ptl.person_link IN SHARE ROW EXCLUSIVE MODE;
     IF NOT retrain THEN
-        stored := ptl.link_stored_model();
+        stored := ptl_internal.link_stored_model();
     END IF;
 
     -- 1. Normalised records and their blocking keys.
@@ -641,10 +641,10 @@ BEGIN
     CREATE TEMP TABLE link_rec ON COMMIT DROP AS
     SELECT x.patient_id, x.f, x.nhs_valid,
            row_number() OVER (ORDER BY x.patient_id) AS rn, k.*
-    FROM (SELECT p.patient_id, ptl.link_fields_of(p) AS f, ptl.link_nhs_valid(p.nhs_number) AS nhs_valid
+    FROM (SELECT p.patient_id, ptl_internal.link_fields_of(p) AS f, ptl_internal.link_nhs_valid(p.nhs_number) AS nhs_valid
           FROM ptl.patient p
           OFFSET 0) x  -- a fence: normalise each record once, not once per key
-    CROSS JOIN LATERAL ptl.link_keys(x.f) k;
+    CROSS JOIN LATERAL ptl_internal.link_keys(x.f) k;
     run.records := (SELECT count(*) FROM link_rec);
     ANALYZE link_rec;
 
@@ -703,10 +703,10 @@ BEGIN
                (n + 1)::float8 / (sum(n) OVER (PARTITION BY field_no) + count(*) OVER (PARTITION BY field_no)) AS u
         FROM seen;
         run.u_sample_pairs := least(s.u_sample_pairs, run.records * (run.records - 1) / 2);
-        SELECT ptl.link_parameter_array(array_agg(field_no * 16 + level), array_agg(u)) INTO u_arr FROM link_u;
+        SELECT ptl_internal.link_parameter_array(array_agg(field_no * 16 + level), array_agg(u)) INTO u_arr FROM link_u;
 
         -- Starting m: exact agreement likely among matches, the rest shared out.
-        SELECT ptl.link_parameter_array(array_agg(lv.field_no * 16 + lv.level),
+        SELECT ptl_internal.link_parameter_array(array_agg(lv.field_no * 16 + lv.level),
                                         array_agg(CASE WHEN lv.level = 1 THEN 0.9
                                                        ELSE 0.1 / (n.levels - 2) END))
         INTO m_start
@@ -750,7 +750,7 @@ BEGIN
         FROM (SELECT array_agg(gamma) AS patterns, array_agg(n::float8) AS counts
               FROM (SELECT gamma, count(*) AS n FROM link_cand GROUP BY gamma) g) x,
              ptl.link_em(x.patterns, x.counts, u_arr,
-                         (SELECT ptl.link_parameter_array(array_agg(field_no * 16 + level), array_agg(m))
+                         (SELECT ptl_internal.link_parameter_array(array_agg(field_no * 16 + level), array_agg(m))
                           FROM ptl.link_parameter),
                          0.5, 127, 0, s.em_max_iterations, s.em_tolerance) e
         WHERE x.patterns IS NOT NULL;
@@ -778,12 +778,12 @@ BEGIN
         run.prior_weight := stored.prior_weight;
     END IF;
 
-    -- 6. Scores, NHS-number rules and reviewers' decisions (ptl.link_score).
-    PERFORM ptl.link_score(run.prior_weight, false);
+    -- 6. Scores, NHS-number rules and reviewers' decisions (ptl_internal.link_score).
+    PERFORM ptl_internal.link_score(run.prior_weight, false);
 
-    -- 7, 8. Persons by union-find and their stable numbers (ptl.link_cluster).
+    -- 7, 8. Persons by union-find and their stable numbers (ptl_internal.link_cluster).
     CREATE TEMP TABLE link_scope ON COMMIT DROP AS SELECT patient_id, nhs_valid FROM link_rec;
-    PERFORM ptl.link_cluster(false);
+    PERFORM ptl_internal.link_cluster(false);
 
     -- What this run saw of each record, for the next incremental run.
     DELETE FROM ptl.link_record;
@@ -836,7 +836,7 @@ COMMENT ON FUNCTION ptl.link_persons() IS
 -- An incremental run.  The rule (docs/linkage.md, "Incremental runs"): the
 -- model is estimated by a full run and then frozen; an incremental run
 -- compares only the pairs touching a record new, changed (its
--- ptl.link_fields_of or its reviewer decisions) or deleted since the last
+-- ptl_internal.link_fields_of or its reviewer decisions) or deleted since the last
 -- run, found through the same blocking keys against all records (and, where
 -- such a record moved a block across max_block_size, the block's other
 -- pairs), scores them with the stored model as a full run scores, and
@@ -851,7 +851,7 @@ SET work_mem = '256MB'
 SET client_min_messages = warning
 AS $$
 DECLARE
-    s ptl.link_setting := ptl.link_setting_in_force();
+    s ptl.link_setting := ptl_internal.link_setting_in_force();
     run ptl.link_run;
     stored ptl.link_run;
     rule record;
@@ -860,7 +860,7 @@ DECLARE
 BEGIN
     run.started_at := clock_timestamp();
     LOCK TABLE ptl.person_link IN SHARE ROW EXCLUSIVE MODE;
-    stored := ptl.link_stored_model();
+    stored := ptl_internal.link_stored_model();
     -- Settings changed since the full run that estimated the model change
     -- which blocks are compared and which pairs link everywhere: only a full
     -- run applies them (set since it began, or in this transaction: now() is
@@ -882,7 +882,7 @@ BEGIN
     CREATE TEMP TABLE link_changed ON COMMIT DROP AS
     SELECT coalesce(c.patient_id, r.patient_id) AS patient_id, c.f, c.nhs_valid,
            c.patient_id IS NOT NULL AS present
-    FROM (SELECT p.patient_id, ptl.link_fields_of(p) AS f, ptl.link_nhs_valid(p.nhs_number) AS nhs_valid
+    FROM (SELECT p.patient_id, ptl_internal.link_fields_of(p) AS f, ptl_internal.link_nhs_valid(p.nhs_number) AS nhs_valid
           FROM ptl.patient p OFFSET 0) c
     FULL JOIN ptl.link_record r ON r.patient_id = c.patient_id
     LEFT JOIN ptl.link_decisions_by_record() d ON d.patient_id = coalesce(c.patient_id, r.patient_id)
@@ -901,7 +901,7 @@ BEGIN
                                  key_dob_district, key_postcode_given, key_names_year, key_postcode_family)
     SELECT c.patient_id, c.f, c.nhs_valid, d.decisions, o.person_id, k.*
     FROM link_changed c
-    CROSS JOIN LATERAL ptl.link_keys(c.f) k
+    CROSS JOIN LATERAL ptl_internal.link_keys(c.f) k
     LEFT JOIN link_old o USING (patient_id)
     LEFT JOIN ptl.link_decisions_by_record() d USING (patient_id)
     WHERE c.present;
@@ -976,8 +976,8 @@ BEGIN
     DROP TABLE link_block_pair;
     run.candidate_pairs := (SELECT count(*) FROM link_cand);
 
-    -- 3. Scores with the stored model, as a full run scores (ptl.link_score).
-    PERFORM ptl.link_score(stored.prior_weight, true);
+    -- 3. Scores with the stored model, as a full run scores (ptl_internal.link_score).
+    PERFORM ptl_internal.link_score(stored.prior_weight, true);
 
     -- 4. Affected persons: those of the changed records, and of both records
     --    of every link replaced or made; then those a link the chaining
@@ -1045,7 +1045,7 @@ BEGIN
     WHERE lp.patient_b IN (SELECT patient_id FROM link_scope);
     ANALYZE link_edge;
     n_persons_after := -n_affected;
-    PERFORM ptl.link_cluster(true);
+    PERFORM ptl_internal.link_cluster(true);
     n_persons_after := n_persons_after + (SELECT count(DISTINCT person_id) FROM link_person);
     UPDATE ptl.link_record r SET person_id = pl.person_id
     FROM ptl.person_link pl
@@ -1190,8 +1190,8 @@ RETURNS TABLE (field text, value_a text, value_b text, level int, level_label te
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 BEGIN ATOMIC
     WITH r AS (
-        SELECT ptl.link_fields_of(a) AS fa, ptl.link_fields_of(b) AS fb,
-               ptl.link_compare(ptl.link_fields_of(a), ptl.link_fields_of(b)) AS gamma
+        SELECT ptl_internal.link_fields_of(a) AS fa, ptl_internal.link_fields_of(b) AS fb,
+               ptl.link_compare(ptl_internal.link_fields_of(a), ptl_internal.link_fields_of(b)) AS gamma
         FROM ptl.patient a, ptl.patient b
         WHERE a.patient_id = link_explain.patient_a AND b.patient_id = link_explain.patient_b),
     v AS (

@@ -18,7 +18,7 @@
 -- a loader has no privilege on the canonical tables or the load accounting,
 -- so it can change them only through these, each of which first checks
 -- that the session's login may load the batch's organisation
--- (ptl.assert_may_load).
+-- (ptl_internal.assert_may_load).
 CREATE FUNCTION ptl.open_batch(org_code text, source_system text,
                                site_code text DEFAULT NULL, label text DEFAULT NULL)
 RETURNS bigint
@@ -28,7 +28,7 @@ AS $$
 DECLARE
     new_batch bigint;
 BEGIN
-    PERFORM ptl.assert_may_load(open_batch.org_code);
+    PERFORM ptl_internal.assert_may_load(open_batch.org_code);
     IF NOT EXISTS (SELECT 1 FROM ptl.organisation o WHERE o.org_code = open_batch.org_code) THEN
         RAISE EXCEPTION 'organisation "%" is not in ptl.organisation', open_batch.org_code
             USING ERRCODE = 'foreign_key_violation',
@@ -67,7 +67,7 @@ BEGIN
         RAISE EXCEPTION 'batch % does not exist', coalesce(close_batch.batch::text, 'NULL')
             USING ERRCODE = 'no_data_found', HINT = 'Open a batch with ptl.open_batch().';
     END IF;
-    PERFORM ptl.assert_may_load(b.org_code);
+    PERFORM ptl_internal.assert_may_load(b.org_code);
     IF b.status <> 'open' THEN
         RAISE EXCEPTION 'batch % is already %', b.batch_id, b.status
             USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -88,7 +88,7 @@ COMMENT ON FUNCTION ptl.close_batch(bigint) IS
 -- either loaded with the batch or refused with this message: never left
 -- behind unloaded.  Runs with its owner's rights: a loader may read, not
 -- lock, batches.
-CREATE FUNCTION ptl.stage_batch_is_open() RETURNS trigger
+CREATE FUNCTION ptl_internal.stage_batch_is_open() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
@@ -102,7 +102,7 @@ BEGIN
         ORDER BY s.batch_id
     LOOP
         IF b.org_code IS NOT NULL THEN
-            PERFORM ptl.assert_may_load(b.org_code);
+            PERFORM ptl_internal.assert_may_load(b.org_code);
         END IF;
         IF b.status IS DISTINCT FROM 'open' THEN
             RAISE EXCEPTION 'cannot stage rows into batch %: it is %', coalesce(b.batch_id::text, 'NULL'),
@@ -117,11 +117,11 @@ BEGIN
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.stage_batch_is_open() IS
+COMMENT ON FUNCTION ptl_internal.stage_batch_is_open() IS
     'Trigger on the staging tables: refuses rows for a batch that is not open (ready or loaded) or whose organisation the session may not load';
 
 -- The extract a caller names must be one of ptl.feed.
-CREATE FUNCTION ptl.assert_extract(extract_name text) RETURNS void
+CREATE FUNCTION ptl_internal.assert_extract(extract_name text) RETURNS void
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -134,11 +134,11 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION ptl.assert_extract(text) IS
+COMMENT ON FUNCTION ptl_internal.assert_extract(text) IS
     'Internal to the loading functions: raises invalid_parameter_value, listing the extracts, unless the name is one of ptl.feed';
 
 -- Whether a batch has rows staged in an extract.
-CREATE FUNCTION ptl.load_has_staged(batch bigint, extract_name text) RETURNS boolean
+CREATE FUNCTION ptl_internal.load_has_staged(batch bigint, extract_name text) RETURNS boolean
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -150,23 +150,23 @@ BEGIN
     RETURN found;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_has_staged(bigint, text) IS
+COMMENT ON FUNCTION ptl_internal.load_has_staged(bigint, text) IS
     'Internal to ptl.load(): whether a batch has rows staged in an extract';
 
 -- A registered extract's staging table gets the batch check (the trigger
 -- above) and its columns are described by the extract specification.
 -- Called once per extract when ptl is installed or updated.
-CREATE FUNCTION ptl.prepare_staging_table(extract_name text) RETURNS void
+CREATE FUNCTION ptl_internal.prepare_staging_table(extract_name text) RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 DECLARE
     c record;
 BEGIN
-    PERFORM ptl.assert_extract(extract_name);
+    PERFORM ptl_internal.assert_extract(extract_name);
     EXECUTE format('DROP TRIGGER IF EXISTS stage_batch_is_open ON ptl_stage.%I', extract_name);
     EXECUTE format('CREATE TRIGGER stage_batch_is_open AFTER INSERT ON ptl_stage.%I
-                    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.stage_batch_is_open()',
+                    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.stage_batch_is_open()',
                    extract_name);
     FOR c IN SELECT x.column_name, x.description FROM ptl.extract_column x WHERE x.extract = extract_name LOOP
         EXECUTE format('COMMENT ON COLUMN ptl_stage.%I.%I IS %L', extract_name, c.column_name,
@@ -180,7 +180,7 @@ BEGIN
                    'Data record number in the delivered file (ptl.stage_extract); NULL when COPYed, and the position follows from row_no');
 END
 $$;
-COMMENT ON FUNCTION ptl.prepare_staging_table(text) IS
+COMMENT ON FUNCTION ptl_internal.prepare_staging_table(text) IS
     'Internal, at install: puts the batch check on an extract''s staging table and describes its columns from ptl.extract_column';
 
 -- A loader may insert into staging but not read or delete there (another
@@ -198,7 +198,7 @@ BEGIN
         RAISE EXCEPTION 'batch % does not exist', coalesce(batch::text, 'NULL')
             USING ERRCODE = 'no_data_found', HINT = 'Open a batch with ptl.open_batch().';
     END IF;
-    PERFORM ptl.assert_may_load(org);
+    PERFORM ptl_internal.assert_may_load(org);
     FOR "extract" IN SELECT e.extract FROM ptl.feed e ORDER BY e.load_order LOOP
         EXECUTE format('SELECT count(*) FROM ptl_stage.%I s WHERE s.batch_id = $1', staged_rows."extract")
             INTO rows_staged USING batch;
@@ -226,14 +226,14 @@ BEGIN
         RAISE EXCEPTION 'batch % does not exist', coalesce(batch::text, 'NULL')
             USING ERRCODE = 'no_data_found', HINT = 'Open a batch with ptl.open_batch().';
     END IF;
-    PERFORM ptl.assert_may_load(b.org_code);
+    PERFORM ptl_internal.assert_may_load(b.org_code);
     IF b.status <> 'open' THEN
         RAISE EXCEPTION 'cannot unstage rows of batch %: it is %', b.batch_id, b.status
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Only an open batch''s rows can be taken back.';
     END IF;
     IF extract_name IS NOT NULL THEN
-        PERFORM ptl.assert_extract(extract_name);
+        PERFORM ptl_internal.assert_extract(extract_name);
     END IF;
     FOR e IN SELECT x.extract FROM ptl.feed x ORDER BY x.load_order LOOP
         CONTINUE WHEN extract_name IS NOT NULL AND e <> extract_name;
@@ -514,7 +514,7 @@ COMMENT ON FUNCTION ptl.extract_value(text) IS
 -- judged as it would be stored (ptl.extract_value: spaces trimmed), so
 -- ' =HYPERLINK(...)' is a formula too.  The loader applies this to every
 -- text column of every staged row, however it was staged
--- (ptl.extract_column_fails); this is the rule's one definition.  The
+-- (ptl_internal.extract_column_fails); this is the rule's one definition.  The
 -- loader calls it for every text value, so, like ptl.extract_value, it is
 -- written to be inlined: no SET clause (its body is parsed once, when it is
 -- created, so the search path cannot change what it calls), and not STRICT
@@ -529,18 +529,18 @@ COMMENT ON FUNCTION ptl.is_formula_cell(text) IS
 -- Whether a column's value is stored as the text delivered: no type parses
 -- it and no code list or code table confines it.  Such columns are the ones
 -- a spreadsheet formula could reach.
-CREATE FUNCTION ptl.extract_column_is_text(c ptl.extract_column) RETURNS boolean
+CREATE FUNCTION ptl_internal.extract_column_is_text(c ptl.extract_column) RETURNS boolean
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 RETURN (c.value_type IS NULL OR c.value_type = 'text'::regtype) AND c.allowed IS NULL AND c.code_table IS NULL;
-COMMENT ON FUNCTION ptl.extract_column_is_text(ptl.extract_column) IS
+COMMENT ON FUNCTION ptl_internal.extract_column_is_text(ptl.extract_column) IS
     'Internal to ptl.load(): whether an extract column is stored as the text delivered (no type, code list or code table), so that the spreadsheet-formula rule applies to it';
 
 -- SQL expression (over staged row alias s) that is true when the column's
 -- value breaks its rule in ptl.extract_column, for a batch opened on
 -- batch_opened (the end of a date column's plausible window is counted from
 -- it).
-CREATE FUNCTION ptl.extract_column_fails(c ptl.extract_column, batch_opened date DEFAULT CURRENT_DATE)
+CREATE FUNCTION ptl_internal.extract_column_fails(c ptl.extract_column, batch_opened date DEFAULT CURRENT_DATE)
 RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, ptl, pg_temp
@@ -560,7 +560,7 @@ BEGIN
             ' ELSE %1$s::date NOT BETWEEN %3$L::date AND %4$L::date END',
             v, c.pattern, c.earliest_date, batch_opened + c.latest_days_after_opening);
     ELSE
-        IF ptl.extract_column_is_text(c) THEN
+        IF ptl_internal.extract_column_is_text(c) THEN
             tests := tests || format('ptl.is_formula_cell(%s)', v);
         END IF;
         IF c.value_type IS NOT NULL AND c.value_type <> 'text'::regtype THEN
@@ -572,7 +572,7 @@ BEGIN
         IF c.pattern IS NOT NULL THEN
             tests := tests || format('%s !~ %L', v, c.pattern);
         END IF;
-        -- A placeholder column's code is looked up by ptl.load_placeholders:
+        -- A placeholder column's code is looked up by ptl_internal.load_placeholders:
         -- an unknown code is not a fault of the row.
         IF c.code_table IS NOT NULL AND c.when_invalid <> 'placeholder' THEN
             EXECUTE format('SELECT coalesce(array_agg(%I ORDER BY 1), ''{}'') FROM ptl.%I',
@@ -599,22 +599,22 @@ BEGIN
                   array_to_string(tests, ' OR '));
 END
 $$;
-COMMENT ON FUNCTION ptl.extract_column_fails(ptl.extract_column, date) IS
+COMMENT ON FUNCTION ptl_internal.extract_column_fails(ptl.extract_column, date) IS
     'Internal to ptl.load(): SQL test, over staged row s, that a column breaks its rule in ptl.extract_column (for dates, the plausible window of a batch opened on the given day)';
 
 -- A parser's complaint, for a message: its detail, or its message, which
 -- quotes the value and so is not used for a column that identifies the
 -- patient.
-CREATE FUNCTION ptl.input_problem_text(p ptl.input_problem, identifying boolean) RETURNS text
+CREATE FUNCTION ptl_internal.input_problem_text(p ptl.input_problem, identifying boolean) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN coalesce(p.detail, CASE WHEN identifying THEN 'it cannot be read' ELSE p.message END);
-COMMENT ON FUNCTION ptl.input_problem_text(ptl.input_problem, boolean) IS
+COMMENT ON FUNCTION ptl_internal.input_problem_text(ptl.input_problem, boolean) IS
     'Internal to ptl.load(): a parser''s complaint for a message (never quoting a value of a column that identifies the patient)';
 
 -- Why one value breaks its column's rule: reason, SQLSTATE and message.
 -- Called only for rows that failed, so it may take its time.  The rules are
--- checked in the order ptl.extract_column_fails states them.
-CREATE FUNCTION ptl.extract_value_problem(c ptl.extract_column, raw text, batch_opened date DEFAULT CURRENT_DATE,
+-- checked in the order ptl_internal.extract_column_fails states them.
+CREATE FUNCTION ptl_internal.extract_value_problem(c ptl.extract_column, raw text, batch_opened date DEFAULT CURRENT_DATE,
                                           OUT reason text, OUT sqlstate text, OUT message text)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, ptl, pg_temp
@@ -668,7 +668,7 @@ BEGIN
         END IF;
         RETURN;
     END IF;
-    IF ptl.extract_column_is_text(c) AND ptl.is_formula_cell(v) THEN
+    IF ptl_internal.extract_column_is_text(c) AND ptl.is_formula_cell(v) THEN
         reason := 'formula_injection';
         sqlstate := '22P02';
         message := format('%s%s starts like a spreadsheet formula (= + - @, tab or carriage return), which is never stored',
@@ -684,7 +684,7 @@ BEGIN
             sqlstate := p.sqlstate;
             message := format('%s%s is not a valid %s: %s', c.column_name, shown,
                               replace(format_type(c.value_type, NULL), 'ptl.', ''),
-                              ptl.input_problem_text(p, c.identifying));
+                              ptl_internal.input_problem_text(p, c.identifying));
             RETURN;
         END IF;
     END IF;
@@ -698,7 +698,7 @@ BEGIN
         sqlstate := '22P02';
         message := format('%s%s is not %s', c.column_name, shown, c.pattern_meaning);
     ELSIF c.when_invalid = 'placeholder' THEN
-        NULL;  -- an unknown code becomes a placeholder (ptl.load_placeholders)
+        NULL;  -- an unknown code becomes a placeholder (ptl_internal.load_placeholders)
     ELSIF c.code_table = 'site' AND NOT EXISTS (SELECT 1 FROM ptl.site WHERE site_code = v) THEN
         reason := 'invalid_code';
         sqlstate := '23503';
@@ -714,7 +714,7 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION ptl.extract_value_problem(ptl.extract_column, text, date) IS
+COMMENT ON FUNCTION ptl_internal.extract_value_problem(ptl.extract_column, text, date) IS
     'Internal to ptl.load(): the reason code, SQLSTATE and message for a value that breaks its column''s rule, for a batch opened on the given day (all NULL when it does not)';
 
 -- Stage 1 of loading one extract: copy the batch's staged rows into a work
@@ -722,9 +722,9 @@ COMMENT ON FUNCTION ptl.extract_value_problem(ptl.extract_column, text, date) IS
 -- quarantines, the first failing column (bad_column); and the columns whose
 -- invalid value the row loads without (warn_columns).  Row rules of stage 2
 -- may add to warn_columns, with their own reason in warn_notes; placeholder
--- codes are noted in kept_columns (ptl.load_placeholders).  Returns the
+-- codes are noted in kept_columns (ptl_internal.load_placeholders).  Returns the
 -- number of rows read.
-CREATE FUNCTION ptl.load_check_columns(batch bigint, extract_name text) RETURNS bigint
+CREATE FUNCTION ptl_internal.load_check_columns(batch bigint, extract_name text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 -- The work table is analysed for the row rules' joins (row counts, how
@@ -743,7 +743,7 @@ DECLARE
     refused_before bigint;
 BEGIN
     FOR c IN SELECT * FROM ptl.extract_column WHERE extract = extract_name ORDER BY ordinal LOOP
-        test := ptl.extract_column_fails(c, opened);
+        test := ptl_internal.extract_column_fails(c, opened);
         CONTINUE WHEN test IS NULL;
         -- (a required placeholder column: only an unknown code is a
         -- placeholder; a missing or malformed one quarantines the row)
@@ -796,13 +796,13 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_check_columns(bigint, text) IS
+COMMENT ON FUNCTION ptl_internal.load_check_columns(bigint, text) IS
     'Internal to ptl.load(): stages one extract of a batch in a work table, marking the first column of each row that breaks a rule that quarantines, and every column to load without';
 
 -- Stage 2 helper: quarantine rows (still good so far) that repeat a key
 -- later in the same extract.  The last row is the source's latest word; if
 -- it is itself bad, nothing of that key loads from this batch.
-CREATE FUNCTION ptl.load_mark_repeats(extract_name text, key_columns text[], key_words text)
+CREATE FUNCTION ptl_internal.load_mark_repeats(extract_name text, key_columns text[], key_words text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
@@ -831,7 +831,7 @@ BEGIN
         (SELECT string_agg(format('ptl.extract_value(w.%I)', k), ', ') FROM unnest(key_columns) k));
 END
 $$;
-COMMENT ON FUNCTION ptl.load_mark_repeats(text, text[], text) IS
+COMMENT ON FUNCTION ptl_internal.load_mark_repeats(text, text[], text) IS
     'Internal to ptl.load(): marks rows whose key appears again later in the same extract';
 
 -- Stage 2 helper: a row must hang on a record the batch's organisation
@@ -841,7 +841,7 @@ COMMENT ON FUNCTION ptl.load_mark_repeats(text, text[], text) IS
 -- quarantined: parent_rejected when this batch quarantined the parent's row
 -- (the message points at it), unknown_parent otherwise.  Messages never
 -- quote a local patient identifier.
-CREATE FUNCTION ptl.load_mark_orphans(extract_name text, batch bigint)
+CREATE FUNCTION ptl_internal.load_mark_orphans(extract_name text, batch bigint)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
@@ -906,7 +906,7 @@ BEGIN
     USING batch, b.org_code, b.source_system;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_mark_orphans(text, bigint) IS
+COMMENT ON FUNCTION ptl_internal.load_mark_orphans(text, bigint) IS
     'Internal to ptl.load(): marks rows whose patient, pathway or waiting-list entry (ptl.feed.placed_on) the batch''s organisation does not hold';
 
 -- Stage 2 helper: codes of placeholder columns (ptl.extract_column) that the
@@ -916,7 +916,7 @@ COMMENT ON FUNCTION ptl.load_mark_orphans(text, bigint) IS
 -- reference data to resolve (a site is taken to be the batch's
 -- organisation's).  So an unknown site, commissioner or treatment function
 -- never takes a patient off the list.
-CREATE FUNCTION ptl.load_placeholders(batch bigint, extract_name text)
+CREATE FUNCTION ptl_internal.load_placeholders(batch bigint, extract_name text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
@@ -960,7 +960,7 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_placeholders(bigint, text) IS
+COMMENT ON FUNCTION ptl_internal.load_placeholders(bigint, text) IS
     'Internal to ptl.load(): notes the rows whose site, commissioner or treatment function code is not (yet) in the reference data, and adds such codes there as placeholders';
 
 -- Helpers for the feeds' loaders (theatre, risk, outpatient, beds, aid):
@@ -970,8 +970,8 @@ COMMENT ON FUNCTION ptl.load_placeholders(bigint, text) IS
 -- that belongs to another organisation than the batch's is quarantined.
 -- A trust's extract loads into its own organisation's rows only (an unknown
 -- code became a placeholder site of the batch's organisation before this:
--- ptl.load_placeholders).
-CREATE FUNCTION ptl.load_mark_foreign_sites(batch bigint, extract_name text, column_name text)
+-- ptl_internal.load_placeholders).
+CREATE FUNCTION ptl_internal.load_mark_foreign_sites(batch bigint, extract_name text, column_name text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
@@ -990,22 +990,22 @@ BEGIN
     USING org;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_mark_foreign_sites(bigint, text, text) IS
+COMMENT ON FUNCTION ptl_internal.load_mark_foreign_sites(bigint, text, text) IS
     'Internal to the care feeds'' loaders: quarantines (unknown_parent) rows whose site code is a site of another organisation than the batch''s';
 
 -- Shared by the care feeds' loaders: a staged value as the upsert takes it,
 -- or NULL when the row loads without it (it is in the row's warn_columns).
-CREATE FUNCTION ptl.load_kept(raw text, column_name text, warn_columns text[]) RETURNS text
+CREATE FUNCTION ptl_internal.load_kept(raw text, column_name text, warn_columns text[]) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 RETURN CASE WHEN column_name <> ALL (warn_columns) THEN ptl.extract_value(raw) END;
-COMMENT ON FUNCTION ptl.load_kept(text, text, text[]) IS
+COMMENT ON FUNCTION ptl_internal.load_kept(text, text, text[]) IS
     'Internal to the care feeds'' loaders: a staged value as loaded (spaces trimmed, empty as NULL), or NULL when the row loads without that column';
 
 -- Shared by the care feeds' loaders: a row rule that leaves a column out
 -- (warning, with its own reason) where a condition over the work table's
 -- row w holds, for rows still good and still holding the column.
-CREATE FUNCTION ptl.load_leave_out(extract_name text, column_name text, reason text, sqlstate text,
+CREATE FUNCTION ptl_internal.load_leave_out(extract_name text, column_name text, reason text, sqlstate text,
                                    message_sql text, condition_sql text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -1026,12 +1026,12 @@ BEGIN
         'ptl_load_' || extract_name, column_name, reason, sqlstate, message_sql, condition_sql);
 END
 $$;
-COMMENT ON FUNCTION ptl.load_leave_out(text, text, text, text, text, text) IS
+COMMENT ON FUNCTION ptl_internal.load_leave_out(text, text, text, text, text, text) IS
     'Internal to the care feeds'' loaders: a row rule that loads the good rows meeting a condition without a column (a warning with the rule''s reason)';
 
 -- Shared by the care feeds' loaders: a row rule that quarantines the good
 -- rows meeting a condition.
-CREATE FUNCTION ptl.load_reject(extract_name text, column_name text, reason text, sqlstate text,
+CREATE FUNCTION ptl_internal.load_reject(extract_name text, column_name text, reason text, sqlstate text,
                                 message_sql text, condition_sql text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -1046,13 +1046,13 @@ BEGIN
         'ptl_load_' || extract_name, column_name, reason, sqlstate, message_sql, condition_sql);
 END
 $$;
-COMMENT ON FUNCTION ptl.load_reject(text, text, text, text, text, text) IS
+COMMENT ON FUNCTION ptl_internal.load_reject(text, text, text, text, text, text) IS
     'Internal to the care feeds'' loaders: a row rule that quarantines the good rows meeting a condition, with the rule''s reason, SQLSTATE and message';
 
 -- Quarantines a staged row with a reason of a row rule (the work table's
 -- row_no), unless already quarantined.  Internal to the theatre and risk
 -- loaders.
-CREATE FUNCTION ptl.load_mark_bad(work text, row_numbers bigint[], reason text, sqlstate text,
+CREATE FUNCTION ptl_internal.load_mark_bad(work text, row_numbers bigint[], reason text, sqlstate text,
                                   rule_column text, messages text[])
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -1067,11 +1067,11 @@ BEGIN
     USING reason, sqlstate, rule_column, row_numbers, messages;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_mark_bad(text, bigint[], text, text, text, text[]) IS
+COMMENT ON FUNCTION ptl_internal.load_mark_bad(text, bigint[], text, text, text, text[]) IS
     'Internal to ptl.load()''s loaders: quarantines the given rows of an extract''s work table with a row rule''s reason, SQLSTATE, column and messages';
 
 -- Loads a staged row without a value (a row rule's warning).
-CREATE FUNCTION ptl.load_mark_warn(work text, row_numbers bigint[], column_name text, reason text, sqlstate text,
+CREATE FUNCTION ptl_internal.load_mark_warn(work text, row_numbers bigint[], column_name text, reason text, sqlstate text,
                                    messages text[])
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -1089,12 +1089,12 @@ BEGIN
     USING column_name, reason, sqlstate, row_numbers, messages;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_mark_warn(text, bigint[], text, text, text, text[]) IS
+COMMENT ON FUNCTION ptl_internal.load_mark_warn(text, bigint[], text, text, text, text[]) IS
     'Internal to ptl.load()''s loaders: the given rows of an extract''s work table load without a column''s value, with a row rule''s reason, SQLSTATE and messages (a warning)';
 
 -- A period whose last day is before its first is meaningless: the row is
 -- quarantined (rule <extract>_period_in_order).
-CREATE FUNCTION ptl.load_mark_period(work text, from_column text, to_column text)
+CREATE FUNCTION ptl_internal.load_mark_period(work text, from_column text, to_column text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
@@ -1109,15 +1109,15 @@ BEGIN
               FROM pg_temp.%1$I w WHERE w.bad_column IS NULL AND w.reason IS NULL OFFSET 0) d
         WHERE d.t < d.f$q$, work, from_column, to_column)
     INTO r, m;
-    PERFORM ptl.load_mark_bad(work, r, 'inconsistent', '23514', to_column, m);
+    PERFORM ptl_internal.load_mark_bad(work, r, 'inconsistent', '23514', to_column, m);
 END
 $$;
-COMMENT ON FUNCTION ptl.load_mark_period(text, text, text) IS
+COMMENT ON FUNCTION ptl_internal.load_mark_period(text, text, text) IS
     'Internal to ptl.load()''s loaders: quarantines rows of an extract''s work table whose period ends before it starts';
 
 -- Stage 3: quarantine the rows marked bad, log the warnings, and clear the
 -- batch's rows from staging.
-CREATE FUNCTION ptl.load_quarantine(batch bigint, extract_name text,
+CREATE FUNCTION ptl_internal.load_quarantine(batch bigint, extract_name text,
                                     OUT quarantined bigint, OUT warned bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
@@ -1154,7 +1154,7 @@ BEGIN
             SELECT to_jsonb(w) ->> w.bad_column AS value,
                    to_jsonb(w) - '{bad_column,warn_columns,kept_columns,warn_notes,reason,rule_column,bad_sqlstate,bad_message,row_in_extract,batch_id,row_no,source_row}'::text[] AS raw) r
         JOIN ptl.extract_column c ON c.extract = $2 AND c.column_name = w.bad_column
-        CROSS JOIN LATERAL ptl.extract_value_problem(c, r.value, $3) p
+        CROSS JOIN LATERAL ptl_internal.extract_value_problem(c, r.value, $3) p
         WHERE w.bad_column IS NOT NULL$q$, work)
     USING batch, extract_name, opened;
     GET DIAGNOSTICS quarantined = ROW_COUNT;
@@ -1200,7 +1200,7 @@ BEGIN
                             SELECT k.column_name, to_jsonb(w) ->> k.column_name, NULL, true
                             FROM unnest(w.kept_columns) k(column_name)) x
         JOIN ptl.extract_column c ON c.extract = $2 AND c.column_name = x.column_name
-        CROSS JOIN LATERAL ptl.extract_value_problem(c, x.value, $3) p
+        CROSS JOIN LATERAL ptl_internal.extract_value_problem(c, x.value, $3) p
         LEFT JOIN LATERAL (%3$s) s ON true
         WHERE w.bad_column IS NULL AND w.reason IS NULL
           AND cardinality(w.warn_columns) + cardinality(w.kept_columns) > 0
@@ -1227,7 +1227,7 @@ BEGIN
     EXECUTE format('DELETE FROM ptl_stage.%I WHERE batch_id = $1', extract_name) USING batch;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_quarantine(bigint, text) IS
+COMMENT ON FUNCTION ptl_internal.load_quarantine(bigint, text) IS
     'Internal to ptl.load(): quarantines an extract''s bad rows with their reasons, logs warnings and clears the batch from staging';
 
 -- ---------------------------------------------------------------------------
@@ -1237,7 +1237,7 @@ COMMENT ON FUNCTION ptl.load_quarantine(bigint, text) IS
 -- identical rows write nothing.
 -- ---------------------------------------------------------------------------
 
-CREATE FUNCTION ptl.load_patients(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
+CREATE FUNCTION ptl_internal.load_patients(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
@@ -1319,10 +1319,10 @@ BEGIN
     WHERE w.bad_column IS NULL AND w.reason IS NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_patients(bigint) IS
+COMMENT ON FUNCTION ptl_internal.load_patients(bigint) IS
     'Internal to ptl.load(): row rules and upsert of a batch''s patient extract';
 
-CREATE FUNCTION ptl.load_pathways(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
+CREATE FUNCTION ptl_internal.load_pathways(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
@@ -1389,10 +1389,10 @@ BEGIN
       AND e.patient_id <> p.patient_id;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_pathways(bigint) IS
+COMMENT ON FUNCTION ptl_internal.load_pathways(bigint) IS
     'Internal to ptl.load(): row rules and upsert of a batch''s pathway extract';
 
-CREATE FUNCTION ptl.load_events(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
+CREATE FUNCTION ptl_internal.load_events(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
@@ -1417,7 +1417,7 @@ BEGIN
           WHERE bad_column IS NULL AND reason IS NULL
             AND (ptl.extract_value(ref_date) IS NULL OR 'ref_date' = ANY (warn_columns))) d
     JOIN ptl.extract_column c ON c.extract = 'pathway_event' AND c.column_name = 'ref_date'
-    CROSS JOIN LATERAL ptl.extract_value_problem(c, d.ref_date, (SELECT x.opened_at::date FROM ptl.batch x WHERE x.batch_id = load_events.batch)) p
+    CROSS JOIN LATERAL ptl_internal.extract_value_problem(c, d.ref_date, (SELECT x.opened_at::date FROM ptl.batch x WHERE x.batch_id = load_events.batch)) p
     WHERE w.row_no = d.row_no
       AND d.kind IN ('tci_offer', 'tci_declined');
     UPDATE pg_temp.ptl_load_pathway_event w
@@ -1471,10 +1471,10 @@ BEGIN
     WHERE w.bad_column IS NULL AND w.reason IS NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_events(bigint) IS
+COMMENT ON FUNCTION ptl_internal.load_events(bigint) IS
     'Internal to ptl.load(): row rules and upsert of a batch''s pathway event extract';
 
-CREATE FUNCTION ptl.load_waiting_list(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
+CREATE FUNCTION ptl_internal.load_waiting_list(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
@@ -1484,7 +1484,7 @@ DECLARE
 BEGIN
     -- An expected theatre time outside 1 to 1440 minutes is left out
     -- (warning): theatre planning then uses the procedure's typical time.
-    PERFORM ptl.load_leave_out('waiting_list_entry', 'expected_duration_minutes', 'out_of_range', '22003',
+    PERFORM ptl_internal.load_leave_out('waiting_list_entry', 'expected_duration_minutes', 'out_of_range', '22003',
         $m$format('expected_duration_minutes %s is outside 1 to 1440 minutes', ptl.extract_value(w.expected_duration_minutes))$m$,
         'ptl.extract_value(w.expected_duration_minutes)::int NOT BETWEEN 1 AND 1440');
 
@@ -1565,11 +1565,11 @@ BEGIN
     WHERE w.bad_column IS NULL AND w.reason IS NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_waiting_list(bigint) IS
+COMMENT ON FUNCTION ptl_internal.load_waiting_list(bigint) IS
     'Internal to ptl.load(): row rules and upsert of a batch''s admitted waiting-list extract';
 
 -- The PAS extracts' staging tables (registered in src/load/stage.sql).
-SELECT ptl.prepare_staging_table(e.extract) FROM ptl.feed e WHERE e.capability = 'pas';
+SELECT ptl_internal.prepare_staging_table(e.extract) FROM ptl.feed e WHERE e.capability = 'pas';
 
 -- ---------------------------------------------------------------------------
 -- ptl.load(batch): the one call that loads a batch.
@@ -1606,7 +1606,7 @@ BEGIN
         RAISE EXCEPTION 'batch % does not exist', batch
             USING ERRCODE = 'no_data_found', HINT = 'Open a batch with ptl.open_batch().';
     END IF;
-    PERFORM ptl.assert_may_load(b.org_code);
+    PERFORM ptl_internal.assert_may_load(b.org_code);
     IF b.status NOT IN ('open', 'ready') THEN
         RAISE EXCEPTION 'batch % was already %', batch, b.status
             USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -1622,14 +1622,14 @@ BEGIN
         n_refused := (SELECT count(*) FROM ptl.rejected_row r
                       WHERE r.batch_id = load.batch AND r.extract = extract_name);
         -- An extract the batch did not deliver is not accounted.
-        CONTINUE WHEN n_refused = 0 AND NOT ptl.load_has_staged(batch, extract_name);
+        CONTINUE WHEN n_refused = 0 AND NOT ptl_internal.load_has_staged(batch, extract_name);
         started := clock_timestamp();
-        n_read := ptl.load_check_columns(batch, extract_name) + n_refused;
-        PERFORM ptl.load_mark_repeats(extract_name, e.natural_key, e.key_words);
-        PERFORM ptl.load_mark_orphans(extract_name, batch);
-        PERFORM ptl.load_placeholders(batch, extract_name);
+        n_read := ptl_internal.load_check_columns(batch, extract_name) + n_refused;
+        PERFORM ptl_internal.load_mark_repeats(extract_name, e.natural_key, e.key_words);
+        PERFORM ptl_internal.load_mark_orphans(extract_name, batch);
+        PERFORM ptl_internal.load_placeholders(batch, extract_name);
         EXECUTE format('SELECT * FROM %s($1)', e.loader) INTO n_loaded, n_changed, n_matched USING batch;
-        SELECT * INTO q FROM ptl.load_quarantine(batch, extract_name);
+        SELECT * INTO q FROM ptl_internal.load_quarantine(batch, extract_name);
         EXECUTE format('DROP TABLE pg_temp.%I', 'ptl_load_' || extract_name);
         -- The next extract joins this one: plan it for its new size.
         PERFORM ptl.analyze_if_grown(e.target, n_loaded);
@@ -1788,9 +1788,9 @@ CROSS JOIN LATERAL (VALUES
     ('missing', CASE WHEN c.required THEN 'quarantine' END,
      'a value every row needs'),
     ('malformed', CASE WHEN c.value_type IS NOT NULL OR c.allowed IS NOT NULL OR c.pattern IS NOT NULL
-                            OR ptl.extract_column_is_text(c)
+                            OR ptl_internal.extract_column_is_text(c)
                        THEN CASE WHEN c.when_invalid = 'quarantine' OR c.required THEN 'quarantine' ELSE 'load_without' END END,
-     CASE WHEN ptl.extract_column_is_text(c) THEN 'starts like a spreadsheet formula'
+     CASE WHEN ptl_internal.extract_column_is_text(c) THEN 'starts like a spreadsheet formula'
           ELSE coalesce(c.pattern_meaning, 'not a valid ' || format_type(c.value_type, NULL), 'not one of the allowed codes') END),
     ('implausible', CASE WHEN c.earliest_date IS NOT NULL
                          THEN CASE WHEN c.when_invalid = 'quarantine' OR c.required THEN 'quarantine' ELSE 'load_without' END END,
@@ -1863,7 +1863,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'batch % does not exist', retry_rejected.batch USING ERRCODE = 'no_data_found';
     END IF;
-    PERFORM ptl.assert_may_load(b.org_code);
+    PERFORM ptl_internal.assert_may_load(b.org_code);
     new_batch := ptl.open_batch(b.org_code, b.source_system, b.site_code,
                                 format('retry of batch %s', b.batch_id));
     FOR extract_name IN SELECT x.extract FROM ptl.feed x ORDER BY x.load_order LOOP
@@ -1940,10 +1940,10 @@ DECLARE
     bad text;
     records_before bigint;
 BEGIN
-    PERFORM ptl.assert_extract(extract_name);
+    PERFORM ptl_internal.assert_extract(extract_name);
     SELECT * INTO b FROM ptl.batch x WHERE x.batch_id = stage_extract.batch FOR SHARE;
     IF FOUND THEN
-        PERFORM ptl.assert_may_load(b.org_code);
+        PERFORM ptl_internal.assert_may_load(b.org_code);
     END IF;
     IF NOT FOUND OR b.status <> 'open' THEN
         RAISE EXCEPTION 'cannot stage rows into batch %: it is %', coalesce(batch::text, 'NULL'),

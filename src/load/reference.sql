@@ -155,7 +155,7 @@ SELECT pg_catalog.pg_extension_config_dump('ptl.reference_rejected', '');
 
 -- An ODS date (CCYYMMDD) as a date; NULL when it is not one.  Checked
 -- field by field so that no input can raise.
-CREATE FUNCTION ptl.ods_date(value text) RETURNS date
+CREATE FUNCTION ptl_internal.ods_date(value text) RETURNS date
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN CASE WHEN value !~ '^[0-9]{8}$' THEN NULL
             WHEN substr(value, 1, 4)::int < 1 OR substr(value, 5, 2)::int NOT BETWEEN 1 AND 12 THEN NULL
@@ -163,7 +163,7 @@ RETURN CASE WHEN value !~ '^[0-9]{8}$' THEN NULL
                  AND extract(day FROM make_date(substr(value, 1, 4)::int, substr(value, 5, 2)::int, 1)
                                       + interval '1 month - 1 day')::int THEN NULL
             ELSE make_date(substr(value, 1, 4)::int, substr(value, 5, 2)::int, substr(value, 7, 2)::int) END;
-COMMENT ON FUNCTION ptl.ods_date(text) IS
+COMMENT ON FUNCTION ptl_internal.ods_date(text) IS
     'A date as ODS writes it (CCYYMMDD, e.g. 20240401) as a date; NULL when it is not a valid date';
 
 -- Who reports an organisation's pathways for a month: its successor, and
@@ -328,7 +328,7 @@ BEGIN
                 WHEN 'required' THEN format('r.%I IS NULL', chk.col)
                 WHEN 'pattern' THEN format('r.%1$I !~ %2$L', chk.col, chk.pattern)
                 WHEN 'status' THEN format('r.%I NOT IN (''A'', ''C'', ''D'', ''P'')', chk.col)
-                ELSE format('r.%1$I IS NOT NULL AND NOT coalesce(ptl.in_storage_range(ptl.ods_date(r.%1$I)), false)', chk.col)
+                ELSE format('r.%1$I IS NOT NULL AND NOT coalesce(ptl.in_storage_range(ptl_internal.ods_date(r.%1$I)), false)', chk.col)
                 END);
     END LOOP;
 
@@ -336,7 +336,7 @@ BEGIN
     UPDATE ptl_reference_record r
     SET reason = 'inconsistent', field_no = 12,
         message = format('Close Date %s is before Open Date %s', r.close_text, r.open_text)
-    WHERE r.reason IS NULL AND ptl.ods_date(r.close_text) < ptl.ods_date(r.open_text);
+    WHERE r.reason IS NULL AND ptl_internal.ods_date(r.close_text) < ptl_internal.ods_date(r.open_text);
     UPDATE ptl_reference_record r
     SET reason = 'inconsistent', field_no = 2,
         message = format('organisation %s cannot succeed itself', r.code)
@@ -450,9 +450,9 @@ BEGIN
         SET outcome = CASE WHEN c.commissioner_code IS NULL AND o.org_code IS NULL THEN 'inserted'
                            WHEN c.commissioner_code IS NULL OR o.org_code IS NULL
                                 OR (c.name, c.commissioner_kind, c.parent_code, c.open_date, c.close_date, c.placeholder)
-                                   IS DISTINCT FROM (r.name, 'icb', NULL::text, ptl.ods_date(r.open_text), ptl.ods_date(r.close_text), false)
+                                   IS DISTINCT FROM (r.name, 'icb', NULL::text, ptl_internal.ods_date(r.open_text), ptl_internal.ods_date(r.close_text), false)
                                 OR (o.name, o.open_date, o.close_date, o.placeholder)
-                                   IS DISTINCT FROM (r.name, ptl.ods_date(r.open_text), ptl.ods_date(r.close_text), false)
+                                   IS DISTINCT FROM (r.name, ptl_internal.ods_date(r.open_text), ptl_internal.ods_date(r.close_text), false)
                                 OR (ics_code IS NOT NULL AND (o.org_kind, o.in_ics) IS DISTINCT FROM
                                     (CASE WHEN r.code = ics_code THEN 'ics' ELSE 'other' END, r.code = ics_code))
                                 THEN 'updated'
@@ -462,7 +462,7 @@ BEGIN
         LEFT JOIN ptl.organisation o ON o.org_code = x.code
         WHERE r.record_no = x.record_no AND r.reason IS NULL;
         INSERT INTO ptl.commissioner AS c (commissioner_code, name, commissioner_kind, parent_code, open_date, close_date, placeholder)
-        SELECT r.code, r.name, 'icb', NULL, ptl.ods_date(r.open_text), ptl.ods_date(r.close_text), false
+        SELECT r.code, r.name, 'icb', NULL, ptl_internal.ods_date(r.open_text), ptl_internal.ods_date(r.close_text), false
         FROM ptl_reference_record r WHERE r.outcome IN ('inserted', 'updated') ORDER BY r.record_no
         ON CONFLICT (commissioner_code) DO UPDATE
         SET name = excluded.name, commissioner_kind = excluded.commissioner_kind, parent_code = excluded.parent_code,
@@ -472,7 +472,7 @@ BEGIN
         -- the ICS, the others are outside it.
         INSERT INTO ptl.organisation AS o (org_code, name, org_kind, in_ics, open_date, close_date, placeholder)
         SELECT r.code, r.name, CASE WHEN r.code = ics_code THEN 'ics' ELSE 'other' END,
-               coalesce(r.code = ics_code, false), ptl.ods_date(r.open_text), ptl.ods_date(r.close_text), false
+               coalesce(r.code = ics_code, false), ptl_internal.ods_date(r.open_text), ptl_internal.ods_date(r.close_text), false
         FROM ptl_reference_record r WHERE r.outcome IN ('inserted', 'updated') ORDER BY r.record_no
         ON CONFLICT (org_code) DO UPDATE
         SET name = excluded.name, open_date = excluded.open_date, close_date = excluded.close_date, placeholder = false,
@@ -482,13 +482,13 @@ BEGIN
         UPDATE ptl_reference_record r
         SET outcome = CASE WHEN c.commissioner_code IS NULL THEN 'inserted'
                            WHEN (c.name, c.commissioner_kind, c.parent_code, c.open_date, c.close_date, c.placeholder)
-                                IS DISTINCT FROM (r.name, 'sub_icb', r.parent, ptl.ods_date(r.open_text), ptl.ods_date(r.close_text), false)
+                                IS DISTINCT FROM (r.name, 'sub_icb', r.parent, ptl_internal.ods_date(r.open_text), ptl_internal.ods_date(r.close_text), false)
                                 THEN 'updated'
                            ELSE 'unchanged' END
         FROM ptl_reference_record x LEFT JOIN ptl.commissioner c ON c.commissioner_code = x.code
         WHERE r.record_no = x.record_no AND r.reason IS NULL;
         INSERT INTO ptl.commissioner (commissioner_code, name, commissioner_kind, parent_code, open_date, close_date, placeholder)
-        SELECT r.code, r.name, 'sub_icb', r.parent, ptl.ods_date(r.open_text), ptl.ods_date(r.close_text), false
+        SELECT r.code, r.name, 'sub_icb', r.parent, ptl_internal.ods_date(r.open_text), ptl_internal.ods_date(r.close_text), false
         FROM ptl_reference_record r WHERE r.outcome IN ('inserted', 'updated') ORDER BY r.record_no
         ON CONFLICT (commissioner_code) DO UPDATE
         SET name = excluded.name, commissioner_kind = excluded.commissioner_kind, parent_code = excluded.parent_code,
@@ -498,8 +498,8 @@ BEGIN
         UPDATE ptl_reference_record r
         SET outcome = CASE WHEN o.org_code IS NULL THEN 'inserted'
                            WHEN (o.name, o.org_kind, o.parent_org_code, o.in_ics, o.open_date, o.close_date, o.placeholder)
-                                IS DISTINCT FROM (r.name, 'nhs_trust', r.parent, p.in_ics, ptl.ods_date(r.open_text),
-                                                  ptl.ods_date(r.close_text), false)
+                                IS DISTINCT FROM (r.name, 'nhs_trust', r.parent, p.in_ics, ptl_internal.ods_date(r.open_text),
+                                                  ptl_internal.ods_date(r.close_text), false)
                                 THEN 'updated'
                            ELSE 'unchanged' END
         FROM ptl_reference_record x
@@ -507,7 +507,7 @@ BEGIN
         LEFT JOIN ptl.organisation o ON o.org_code = x.code
         WHERE r.record_no = x.record_no AND r.reason IS NULL;
         INSERT INTO ptl.organisation (org_code, name, org_kind, parent_org_code, in_ics, open_date, close_date, placeholder)
-        SELECT r.code, r.name, 'nhs_trust', r.parent, p.in_ics, ptl.ods_date(r.open_text), ptl.ods_date(r.close_text), false
+        SELECT r.code, r.name, 'nhs_trust', r.parent, p.in_ics, ptl_internal.ods_date(r.open_text), ptl_internal.ods_date(r.close_text), false
         FROM ptl_reference_record r JOIN ptl.organisation p ON p.org_code = r.parent
         WHERE r.outcome IN ('inserted', 'updated') ORDER BY r.record_no
         ON CONFLICT (org_code) DO UPDATE
@@ -518,14 +518,14 @@ BEGIN
         UPDATE ptl_reference_record r
         SET outcome = CASE WHEN s.site_code IS NULL THEN 'inserted'
                            WHEN (s.org_code, s.name, s.postcode, s.open_date, s.close_date, s.placeholder)
-                                IS DISTINCT FROM (r.parent, r.name, r.postcode, ptl.ods_date(r.open_text),
-                                                  ptl.ods_date(r.close_text), false)
+                                IS DISTINCT FROM (r.parent, r.name, r.postcode, ptl_internal.ods_date(r.open_text),
+                                                  ptl_internal.ods_date(r.close_text), false)
                                 THEN 'updated'
                            ELSE 'unchanged' END
         FROM ptl_reference_record x LEFT JOIN ptl.site s ON s.site_code = x.code
         WHERE r.record_no = x.record_no AND r.reason IS NULL;
         INSERT INTO ptl.site (site_code, org_code, name, postcode, open_date, close_date, placeholder)
-        SELECT r.code, r.parent, r.name, r.postcode, ptl.ods_date(r.open_text), ptl.ods_date(r.close_text), false
+        SELECT r.code, r.parent, r.name, r.postcode, ptl_internal.ods_date(r.open_text), ptl_internal.ods_date(r.close_text), false
         FROM ptl_reference_record r WHERE r.outcome IN ('inserted', 'updated') ORDER BY r.record_no
         ON CONFLICT (site_code) DO UPDATE
         SET org_code = excluded.org_code, name = excluded.name, postcode = excluded.postcode,
@@ -537,7 +537,7 @@ BEGIN
                                 IS DISTINCT FROM (r.name, r.postcode, r.parent,
                                                   CASE r.extra WHEN 'A' THEN 'active' WHEN 'C' THEN 'closed'
                                                                WHEN 'D' THEN 'dormant' ELSE 'proposed' END,
-                                                  r.setting::smallint, ptl.ods_date(r.open_text), ptl.ods_date(r.close_text))
+                                                  r.setting::smallint, ptl_internal.ods_date(r.open_text), ptl_internal.ods_date(r.close_text))
                                 THEN 'updated'
                            ELSE 'unchanged' END
         FROM ptl_reference_record x LEFT JOIN ptl.gp_practice g ON g.practice_code = x.code
@@ -546,7 +546,7 @@ BEGIN
                                      open_date, close_date)
         SELECT r.code, r.name, r.postcode, r.parent,
                CASE r.extra WHEN 'A' THEN 'active' WHEN 'C' THEN 'closed' WHEN 'D' THEN 'dormant' ELSE 'proposed' END,
-               r.setting::smallint, ptl.ods_date(r.open_text), ptl.ods_date(r.close_text)
+               r.setting::smallint, ptl_internal.ods_date(r.open_text), ptl_internal.ods_date(r.close_text)
         FROM ptl_reference_record r WHERE r.outcome IN ('inserted', 'updated') ORDER BY r.record_no
         ON CONFLICT (practice_code) DO UPDATE
         SET name = excluded.name, postcode = excluded.postcode, commissioner_code = excluded.commissioner_code,
@@ -555,13 +555,13 @@ BEGIN
     ELSIF k = 'successor' THEN
         UPDATE ptl_reference_record r
         SET outcome = CASE WHEN s.predecessor_code IS NULL THEN 'inserted'
-                           WHEN (s.effective_date, s.reason) IS DISTINCT FROM (ptl.ods_date(r.open_text), r.extra)
+                           WHEN (s.effective_date, s.reason) IS DISTINCT FROM (ptl_internal.ods_date(r.open_text), r.extra)
                                 THEN 'updated'
                            ELSE 'unchanged' END
         FROM ptl_reference_record x LEFT JOIN ptl.organisation_successor s ON s.predecessor_code = x.code
         WHERE r.record_no = x.record_no AND r.reason IS NULL AND r.outcome IS NULL;
         INSERT INTO ptl.organisation_successor (predecessor_code, successor_code, effective_date, reason)
-        SELECT r.code, r.parent, ptl.ods_date(r.open_text), r.extra
+        SELECT r.code, r.parent, ptl_internal.ods_date(r.open_text), r.extra
         FROM ptl_reference_record r WHERE r.outcome IN ('inserted', 'updated') ORDER BY r.record_no
         ON CONFLICT (predecessor_code) DO UPDATE
         SET effective_date = excluded.effective_date, reason = excluded.reason;

@@ -32,7 +32,7 @@ CREATE TABLE ptl.feed (
     key_words       text NOT NULL,
     placed_on       text NOT NULL CHECK (placed_on IN ('patient', 'pathway', 'entry', 'organisation')),
     -- (one of ptl's own functions: ptl.load runs it with its owner's rights)
-    loader          text NOT NULL CHECK (loader ~ '^ptl[.]load_[a-z_]+$'),
+    loader          text NOT NULL CHECK (loader ~ '^ptl_internal[.]load_[a-z_]+$'),
     target          regclass NOT NULL,
     description     text NOT NULL
 );
@@ -55,13 +55,13 @@ COMMENT ON COLUMN ptl.feed.description IS 'What one row of the extract is';
 INSERT INTO ptl.feed (extract, load_order, capability, natural_key, key_words, placed_on, loader, target, description)
 VALUES
     ('patient', 10, 'pas', '{local_patient_id}', 'patient (local_patient_id)', 'organisation',
-     'ptl.load_patients', 'ptl.patient', 'A patient as the source system records them'),
+     'ptl_internal.load_patients', 'ptl.patient', 'A patient as the source system records them'),
     ('pathway', 20, 'pas', '{ppid_issuer,ppid}', 'pathway (ppid_issuer, ppid)', 'patient',
-     'ptl.load_pathways', 'ptl.pathway', 'A referral: one patient pathway at this provider'),
+     'ptl_internal.load_pathways', 'ptl.pathway', 'A referral: one patient pathway at this provider'),
     ('pathway_event', 30, 'pas', '{ppid_issuer,ppid,event_ref}', 'event (ppid_issuer, ppid, event_ref)', 'pathway',
-     'ptl.load_events', 'ptl.pathway_event', 'Something that happened on a pathway, dated, with its RTT status'),
+     'ptl_internal.load_events', 'ptl.pathway_event', 'Something that happened on a pathway, dated, with its RTT status'),
     ('waiting_list_entry', 40, 'pas', '{ppid_issuer,ppid,entry_ref}', 'waiting-list entry (ppid_issuer, ppid, entry_ref)', 'pathway',
-     'ptl.load_waiting_list', 'ptl.waiting_list_entry', 'An admitted waiting-list entry: a decision to admit until admission or removal');
+     'ptl_internal.load_waiting_list', 'ptl.waiting_list_entry', 'An admitted waiting-list entry: a decision to admit until admission or removal');
 CREATE TABLE ptl_stage.patient (
     batch_id            bigint NOT NULL DEFAULT ptl.current_batch(),
     row_no              bigint GENERATED ALWAYS AS IDENTITY,

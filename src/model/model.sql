@@ -459,9 +459,9 @@ COMMENT ON COLUMN ptl.waiting_list_entry.updated_at IS 'When the entry was last 
 -- inserts with a query of its own; on the PAS tables, which ptl.load fills
 -- a million rows at a time, those queries were most of a load's time (five
 -- per event).  The references below are instead checked once per
--- statement, over all the rows it wrote (ptl.check_references), and a
+-- statement, over all the rows it wrote (ptl_internal.check_references), and a
 -- referenced row they name cannot be deleted, nor its key changed, while
--- they name it (ptl.check_referenced): the same rule as the foreign key,
+-- they name it (ptl_internal.check_referenced): the same rule as the foreign key,
 -- paid once per statement.  Each one's former constraint name is kept as
 -- the rule's name in errors.  A row's parent stays a foreign key: a
 -- patient's pathway (pathway_patient_id_fkey), an event's and an entry's
@@ -478,7 +478,7 @@ CREATE TABLE ptl.checked_reference (
     PRIMARY KEY (table_name, column_name)
 );
 COMMENT ON TABLE ptl.checked_reference IS
-    'References of the PAS tables checked once per statement (ptl.check_references, ptl.check_referenced) instead of by a foreign key per row: every value must be a key of the referenced table, which cannot lose a key still named';
+    'References of the PAS tables checked once per statement (ptl_internal.check_references, ptl_internal.check_referenced) instead of by a foreign key per row: every value must be a key of the referenced table, which cannot lose a key still named';
 COMMENT ON COLUMN ptl.checked_reference.table_name IS 'The table holding the reference (schema ptl)';
 COMMENT ON COLUMN ptl.checked_reference.column_name IS 'The column holding the reference (NULL refers to nothing)';
 COMMENT ON COLUMN ptl.checked_reference.referenced_table IS 'The table referred to (schema ptl)';
@@ -507,7 +507,7 @@ INSERT INTO ptl.checked_reference (table_name, column_name, referenced_table, re
 -- delete waits and then sees the rows.  Runs with its owner's rights, as a
 -- foreign key's check does: the writer need not be able to lock reference
 -- rows.
-CREATE FUNCTION ptl.check_references() RETURNS trigger
+CREATE FUNCTION ptl_internal.check_references() RETURNS trigger
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
@@ -520,7 +520,7 @@ BEGIN
     -- A superuser's pg_restore puts back rows that passed these checks when
     -- they were written, table by table in an order no foreign key now
     -- dictates (a pathway's site may come after it): not checked again.
-    IF ptl.restoring() THEN
+    IF ptl_internal.restoring() THEN
         RETURN NULL;
     END IF;
     FOR r IN SELECT * FROM ptl.checked_reference c WHERE c.table_name = TG_TABLE_NAME ORDER BY c.column_name LOOP
@@ -549,12 +549,12 @@ BEGIN
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.check_references() IS
+COMMENT ON FUNCTION ptl_internal.check_references() IS
     'Trigger, once per INSERT or UPDATE statement on a PAS table: every value of a checked reference (ptl.checked_reference) its rows hold is a key of the referenced table, locked as a foreign key locks it (foreign_key_violation otherwise)';
 
 -- After a DELETE, or an UPDATE that changes keys, of a referenced table:
 -- no PAS row still names a key that is gone.
-CREATE FUNCTION ptl.check_referenced() RETURNS trigger
+CREATE FUNCTION ptl_internal.check_referenced() RETURNS trigger
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
@@ -585,7 +585,7 @@ BEGIN
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.check_referenced() IS
+COMMENT ON FUNCTION ptl_internal.check_referenced() IS
     'Trigger, once per DELETE or UPDATE statement on a table the PAS tables refer to (ptl.checked_reference): refuses to take away a key a PAS row still names (foreign_key_violation)';
 
 DO $$
@@ -594,15 +594,15 @@ DECLARE
 BEGIN
     FOREACH t IN ARRAY ARRAY['patient', 'pathway', 'pathway_event', 'waiting_list_entry'] LOOP
         EXECUTE format('CREATE TRIGGER %1$I AFTER INSERT ON ptl.%2$I REFERENCING NEW TABLE AS checked_rows
-                        FOR EACH STATEMENT EXECUTE FUNCTION ptl.check_references()', t || '_references_inserted', t);
+                        FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.check_references()', t || '_references_inserted', t);
         EXECUTE format('CREATE TRIGGER %1$I AFTER UPDATE ON ptl.%2$I REFERENCING NEW TABLE AS checked_rows
-                        FOR EACH STATEMENT EXECUTE FUNCTION ptl.check_references()', t || '_references_updated', t);
+                        FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.check_references()', t || '_references_updated', t);
     END LOOP;
     FOREACH t IN ARRAY ARRAY['organisation', 'site', 'commissioner', 'treatment_function', 'batch', 'patient'] LOOP
         EXECUTE format('CREATE TRIGGER %1$I AFTER DELETE ON ptl.%2$I REFERENCING OLD TABLE AS old_rows
-                        FOR EACH STATEMENT EXECUTE FUNCTION ptl.check_referenced()', t || '_referenced_deleted', t);
+                        FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.check_referenced()', t || '_referenced_deleted', t);
         EXECUTE format('CREATE TRIGGER %1$I AFTER UPDATE ON ptl.%2$I REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-                        FOR EACH STATEMENT EXECUTE FUNCTION ptl.check_referenced()', t || '_referenced_updated', t);
+                        FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.check_referenced()', t || '_referenced_updated', t);
     END LOOP;
 END
 $$;
@@ -741,7 +741,7 @@ COMMENT ON COLUMN ptl.treatment_function_override.reason IS 'Why (e.g. the DCB00
 COMMENT ON COLUMN ptl.treatment_function_override.changed_at IS 'When it was set';
 COMMENT ON COLUMN ptl.treatment_function_override.changed_by IS 'Who set it';
 
-CREATE FUNCTION ptl.refuse_shipped_change() RETURNS trigger
+CREATE FUNCTION ptl_internal.refuse_shipped_change() RETURNS trigger
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -752,11 +752,11 @@ BEGIN
               HINT = 'Put the correction in ptl.treatment_function_override.';
 END
 $$;
-COMMENT ON FUNCTION ptl.refuse_shipped_change() IS
+COMMENT ON FUNCTION ptl_internal.refuse_shipped_change() IS
     'Trigger: refuses UPDATE or DELETE of a treatment function shipped with ptl (use ptl.treatment_function_override)';
 CREATE TRIGGER treatment_function_shipped_is_read_only
     BEFORE UPDATE OR DELETE ON ptl.treatment_function
-    FOR EACH ROW WHEN (OLD.shipped) EXECUTE FUNCTION ptl.refuse_shipped_change();
+    FOR EACH ROW WHEN (OLD.shipped) EXECUTE FUNCTION ptl_internal.refuse_shipped_change();
 
 CREATE VIEW ptl.treatment_function_in_use AS
 SELECT tf.tfc, tf.name,

@@ -26,12 +26,12 @@ COMMENT ON COLUMN ptl.user_organisation.granted_by IS 'Who made it';
 -- The organisations a role is mapped to, directly or through a role it
 -- belongs to.  A mapping whose role has been dropped matches nobody (it
 -- must not make every policy check fail).
-CREATE FUNCTION ptl.organisations_of(who name) RETURNS text[]
+CREATE FUNCTION ptl_internal.organisations_of(who name) RETURNS text[]
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 RETURN coalesce((SELECT array_agg(DISTINCT u.org_code ORDER BY u.org_code) FROM ptl.user_organisation u
                  WHERE pg_catalog.pg_has_role(who, pg_catalog.to_regrole(u.role_name), 'MEMBER')), '{}');
-COMMENT ON FUNCTION ptl.organisations_of(name) IS
+COMMENT ON FUNCTION ptl_internal.organisations_of(name) IS
     'Organisations whose patients a role may see (ptl.user_organisation, through role membership)';
 
 -- The current user's.  Not SECURITY DEFINER: current_user must be the
@@ -39,42 +39,42 @@ COMMENT ON FUNCTION ptl.organisations_of(name) IS
 CREATE FUNCTION ptl.my_organisations() RETURNS text[]
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-RETURN ptl.organisations_of(current_user);
+RETURN ptl_internal.organisations_of(current_user);
 COMMENT ON FUNCTION ptl.my_organisations() IS
     'Organisations whose patients the current user may see (ptl.user_organisation, through role membership)';
 
 -- Whether a role is a superuser or belongs to a ptl role (NULL role, e.g.
 -- not created yet: no).
-CREATE FUNCTION ptl.role_in(who name, role_name name) RETURNS boolean
+CREATE FUNCTION ptl_internal.role_in(who name, role_name name) RETURNS boolean
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 RETURN coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = who), false)
     OR coalesce(pg_catalog.pg_has_role(who, pg_catalog.to_regrole(role_name), 'MEMBER'), false);
-COMMENT ON FUNCTION ptl.role_in(name, name) IS
+COMMENT ON FUNCTION ptl_internal.role_in(name, name) IS
     'Whether a role is a superuser or a member of another role';
 
-CREATE FUNCTION ptl.current_user_in(role_name name) RETURNS boolean
+CREATE FUNCTION ptl_internal.current_user_in(role_name name) RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-RETURN ptl.role_in(current_user, role_name);
-COMMENT ON FUNCTION ptl.current_user_in(name) IS
+RETURN ptl_internal.role_in(current_user, role_name);
+COMMENT ON FUNCTION ptl_internal.current_user_in(name) IS
     'Whether the current user is a superuser or a member of the role';
 
 -- Sees every organisation: a superuser, a member of ptl_admin, or a role
 -- mapped to an organisation of kind ics.
-CREATE FUNCTION ptl.sees_all_organisations_of(who name) RETURNS boolean
+CREATE FUNCTION ptl_internal.sees_all_organisations_of(who name) RETURNS boolean
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-RETURN ptl.role_in(who, 'ptl_admin')
+RETURN ptl_internal.role_in(who, 'ptl_admin')
     OR EXISTS (SELECT 1 FROM ptl.organisation o
-               WHERE o.org_kind = 'ics' AND o.org_code = ANY (ptl.organisations_of(who)));
-COMMENT ON FUNCTION ptl.sees_all_organisations_of(name) IS
+               WHERE o.org_kind = 'ics' AND o.org_code = ANY (ptl_internal.organisations_of(who)));
+COMMENT ON FUNCTION ptl_internal.sees_all_organisations_of(name) IS
     'Whether a role sees every organisation''s patients (superuser, ptl_admin, or mapped to the ICS)';
 
 CREATE FUNCTION ptl.sees_all_organisations() RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-RETURN ptl.sees_all_organisations_of(current_user);
+RETURN ptl_internal.sees_all_organisations_of(current_user);
 COMMENT ON FUNCTION ptl.sees_all_organisations() IS
     'Whether the current user sees every organisation''s patients (superuser, ptl_admin, or mapped to the ICS)';
 
@@ -83,7 +83,7 @@ COMMENT ON FUNCTION ptl.sees_all_organisations() IS
 CREATE FUNCTION ptl.may_identify() RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-RETURN ptl.current_user_in('ptl_identifiable') OR ptl.current_user_in('ptl_admin');
+RETURN ptl_internal.current_user_in('ptl_identifiable') OR ptl_internal.current_user_in('ptl_admin');
 COMMENT ON FUNCTION ptl.may_identify() IS
     'Whether the current user may see patient-identifying values (member of ptl_identifiable or ptl_admin)';
 
@@ -112,24 +112,24 @@ COMMENT ON COLUMN ptl.my_access.explanation IS 'What it sees, in words; says how
 -- ask who current_user is.  They ask about the session's login instead:
 -- what it may do is what any role it may SET ROLE to may do, so this gives
 -- a caller nothing it could not take anyway.
-CREATE FUNCTION ptl.assert_may_load(org text) RETURNS void
+CREATE FUNCTION ptl_internal.assert_may_load(org text) RETURNS void
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF NOT (ptl.role_in(session_user, 'ptl_loader') OR ptl.role_in(session_user, 'ptl_admin')) THEN
+    IF NOT (ptl_internal.role_in(session_user, 'ptl_loader') OR ptl_internal.role_in(session_user, 'ptl_admin')) THEN
         RAISE EXCEPTION 'role "%" may not load extracts', session_user
             USING ERRCODE = 'insufficient_privilege',
                   HINT = 'Loading needs membership of ptl_loader.';
     END IF;
-    IF NOT (ptl.sees_all_organisations_of(session_user) OR coalesce(org = ANY (ptl.organisations_of(session_user)), false)) THEN
+    IF NOT (ptl_internal.sees_all_organisations_of(session_user) OR coalesce(org = ANY (ptl_internal.organisations_of(session_user)), false)) THEN
         RAISE EXCEPTION 'role "%" may not load extracts of organisation "%"', session_user, coalesce(org, 'NULL')
             USING ERRCODE = 'insufficient_privilege',
                   HINT = 'An administrator maps the role to the organisation in ptl.user_organisation.';
     END IF;
 END
 $$;
-COMMENT ON FUNCTION ptl.assert_may_load(text) IS
+COMMENT ON FUNCTION ptl_internal.assert_may_load(text) IS
     'Internal to the loading functions: refuses (42501) a session whose login may not load an organisation''s extracts';
 
 -- Pathway records another organisation's user sees because of a transfer:

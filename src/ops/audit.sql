@@ -49,24 +49,24 @@ COMMENT ON COLUMN ptl.audit_log.new_value IS 'Value after (NULL for a delete)';
 -- were first written: its inserts are neither audited again nor re-stamped.
 -- (Restore custom-format dumps with pg_restore; a plain SQL dump replayed
 -- through psql would audit every restored row as new.)
-CREATE FUNCTION ptl.restoring() RETURNS boolean
+CREATE FUNCTION ptl_internal.restoring() RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 RETURN current_setting('application_name', true) = 'pg_restore'
    AND (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user);
-COMMENT ON FUNCTION ptl.restoring() IS
+COMMENT ON FUNCTION ptl_internal.restoring() IS
     'Whether this session is a superuser''s pg_restore (whose inserts restore audited rows rather than make changes)';
 
 -- Whoever writes an entry, it says who and when truly: a role that may
 -- change audited rows may insert entries (the triggers run with its rights),
 -- but not backdate them, sign them for someone else, or change or delete
 -- them (no UPDATE or DELETE is granted).
-CREATE FUNCTION ptl.audit_log_stamp() RETURNS trigger
+CREATE FUNCTION ptl_internal.audit_log_stamp() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF ptl.restoring() THEN
+    IF ptl_internal.restoring() THEN
         RETURN NEW;
     END IF;
     NEW.changed_at := clock_timestamp();
@@ -82,12 +82,12 @@ BEGIN
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION ptl.audit_log_stamp() IS 'Trigger: stamps an audit entry with the real user, time and transaction';
+COMMENT ON FUNCTION ptl_internal.audit_log_stamp() IS 'Trigger: stamps an audit entry with the real user, time and transaction';
 CREATE TRIGGER audit_log_stamp BEFORE INSERT ON ptl.audit_log
-    FOR EACH ROW EXECUTE FUNCTION ptl.audit_log_stamp();
+    FOR EACH ROW EXECUTE FUNCTION ptl_internal.audit_log_stamp();
 
 -- Trigger: TG_ARGV[0] lists the key columns, the rest the audited columns.
-CREATE FUNCTION ptl.audit_change() RETURNS trigger
+CREATE FUNCTION ptl_internal.audit_change() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -97,7 +97,7 @@ DECLARE
     key jsonb;
     col text;
 BEGIN
-    IF TG_OP = 'INSERT' AND ptl.restoring() THEN
+    IF TG_OP = 'INSERT' AND ptl_internal.restoring() THEN
         RETURN NULL;
     END IF;
     SELECT jsonb_object_agg(k, coalesce(new_row, old_row) -> k) INTO key
@@ -111,49 +111,49 @@ BEGIN
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.audit_change() IS
+COMMENT ON FUNCTION ptl_internal.audit_change() IS
     'Trigger: writes a ptl.audit_log entry for each audited column a row change altered (arguments: key columns, then audited columns)';
 
 -- What is audited.  Events and entries arrive by the hundred thousand in
 -- loads, so their inserts are not (the batch records them); their changes
 -- and deletions are.
 CREATE TRIGGER audit_priority AFTER INSERT OR UPDATE OR DELETE ON ptl.clinical_priority_history
-    FOR EACH ROW EXECUTE FUNCTION ptl.audit_change('history_id', 'entry_id', 'priority', 'valid_from', 'reviewed_by', 'reason');
+    FOR EACH ROW EXECUTE FUNCTION ptl_internal.audit_change('history_id', 'entry_id', 'priority', 'valid_from', 'reviewed_by', 'reason');
 CREATE TRIGGER audit_entry AFTER UPDATE OR DELETE ON ptl.waiting_list_entry
-    FOR EACH ROW EXECUTE FUNCTION ptl.audit_change('entry_id', 'clinical_priority', 'removed_date', 'removal_reason', 'tci_date');
+    FOR EACH ROW EXECUTE FUNCTION ptl_internal.audit_change('entry_id', 'clinical_priority', 'removed_date', 'removal_reason', 'tci_date');
 CREATE TRIGGER audit_event AFTER UPDATE OR DELETE ON ptl.pathway_event
-    FOR EACH ROW EXECUTE FUNCTION ptl.audit_change('event_id', 'pathway_id', 'kind', 'rtt_status', 'event_date', 'ref_date');
+    FOR EACH ROW EXECUTE FUNCTION ptl_internal.audit_change('event_id', 'pathway_id', 'kind', 'rtt_status', 'event_date', 'ref_date');
 CREATE TRIGGER audit_validation AFTER INSERT OR UPDATE OR DELETE ON ptl.pathway_validation
-    FOR EACH ROW EXECUTE FUNCTION ptl.audit_change('validation_id', 'pathway_id', 'validated_on', 'validated_by', 'outcome');
+    FOR EACH ROW EXECUTE FUNCTION ptl_internal.audit_change('validation_id', 'pathway_id', 'validated_on', 'validated_by', 'outcome');
 CREATE TRIGGER audit_validation_contact AFTER INSERT OR UPDATE OR DELETE ON ptl.validation_contact
-    FOR EACH ROW EXECUTE FUNCTION ptl.audit_change('contact_id', 'pathway_id', 'answer', 'applied_at', 'rtt_status_applied');
+    FOR EACH ROW EXECUTE FUNCTION ptl_internal.audit_change('contact_id', 'pathway_id', 'answer', 'applied_at', 'rtt_status_applied');
 CREATE TRIGGER audit_request_state AFTER INSERT OR UPDATE OR DELETE ON ptl.mutual_aid_request
-    FOR EACH ROW EXECUTE FUNCTION ptl.audit_change('request_id', 'state');
+    FOR EACH ROW EXECUTE FUNCTION ptl_internal.audit_change('request_id', 'state');
 CREATE TRIGGER audit_offer_state AFTER INSERT OR UPDATE OR DELETE ON ptl.mutual_aid_offer
-    FOR EACH ROW EXECUTE FUNCTION ptl.audit_change('offer_id', 'state');
+    FOR EACH ROW EXECUTE FUNCTION ptl_internal.audit_change('offer_id', 'state');
 CREATE TRIGGER audit_link_decision AFTER INSERT OR UPDATE OR DELETE ON ptl.link_decision
-    FOR EACH ROW EXECUTE FUNCTION ptl.audit_change('patient_a,patient_b', 'decision', 'decided_by');
+    FOR EACH ROW EXECUTE FUNCTION ptl_internal.audit_change('patient_a,patient_b', 'decision', 'decided_by');
 -- Who a record is: a load or an administrator changing a patient's
 -- identifiers, or moving a pathway to another patient or provider.
 CREATE TRIGGER audit_patient AFTER UPDATE OR DELETE ON ptl.patient
-    FOR EACH ROW EXECUTE FUNCTION ptl.audit_change('patient_id', 'org_code', 'local_patient_id', 'nhs_number',
+    FOR EACH ROW EXECUTE FUNCTION ptl_internal.audit_change('patient_id', 'org_code', 'local_patient_id', 'nhs_number',
                                                    'nhs_number_as_recorded', 'given_name', 'family_name',
                                                    'date_of_birth', 'date_of_death', 'postcode', 'address_line_1',
                                                    'sex', 'commissioner_code');
 CREATE TRIGGER audit_pathway AFTER UPDATE OR DELETE ON ptl.pathway
-    FOR EACH ROW EXECUTE FUNCTION ptl.audit_change('pathway_id', 'patient_id', 'provider_org', 'ppid_issuer', 'ppid',
+    FOR EACH ROW EXECUTE FUNCTION ptl_internal.audit_change('pathway_id', 'patient_id', 'provider_org', 'ppid_issuer', 'ppid',
                                                    'treatment_function', 'referral_received');
 
 -- Dropping the extension would delete the audit log and every patient's
 -- data without a word: refused while they hold rows, unless the DBA sets
 -- ptl.allow_drop_with_data for that transaction (docs/operations.md,
 -- "Uninstalling").
-CREATE FUNCTION ptl.guard_drop() RETURNS event_trigger
+CREATE FUNCTION ptl_internal.guard_drop() RETURNS event_trigger
     AS 'MODULE_PATHNAME', 'ptl_guard_drop' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION ptl.guard_drop() IS
+COMMENT ON FUNCTION ptl_internal.guard_drop() IS
     'Event trigger: refuses DROP EXTENSION ptl (and DROP SCHEMA ptl CASCADE) while ptl holds patient data or audit entries, unless ptl.allow_drop_with_data is on';
 CREATE EVENT TRIGGER ptl_guard_drop ON ddl_command_start
     WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA')
-    EXECUTE FUNCTION ptl.guard_drop();
+    EXECUTE FUNCTION ptl_internal.guard_drop();
 COMMENT ON EVENT TRIGGER ptl_guard_drop IS
-    'Keeps DROP EXTENSION ptl from deleting patient data and the audit log by accident (ptl.guard_drop)';
+    'Keeps DROP EXTENSION ptl from deleting patient data and the audit log by accident (ptl_internal.guard_drop)';

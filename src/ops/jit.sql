@@ -25,7 +25,7 @@ BEGIN
     FOR f IN
         SELECT p.oid::regprocedure
         FROM pg_catalog.pg_proc p
-        WHERE p.pronamespace IN ('ptl'::regnamespace, 'ptl_stage'::regnamespace)
+        WHERE p.pronamespace IN ('ptl'::regnamespace, 'ptl_internal'::regnamespace, 'ptl_stage'::regnamespace)
           AND p.prokind = 'f'
           AND p.proconfig IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'jit=%')

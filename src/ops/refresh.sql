@@ -96,7 +96,7 @@ BEGIN
                    format('Census snapshots of %s (a partition of ptl.census_snapshot)', to_char(census, 'FMMonth YYYY')));
     -- Read through ptl.census_snapshot only, whatever the database's
     -- default privileges grant a new table (docs/security.md).
-    PERFORM ptl.revoke_all_grants(format('ptl.%I', part_name)::regclass);
+    PERFORM ptl_internal.revoke_all_grants(format('ptl.%I', part_name)::regclass);
     RETURN format('ptl.%I', part_name)::regclass;
 END
 $$;
@@ -318,7 +318,7 @@ BEGIN
 
     INSERT INTO ptl.refresh_run (census, full_refresh, started_at, finished_at, status, entry_point, steps)
     VALUES (census, "full", began, NULL, 'running', 'daily_refresh',
-            ptl.refresh_step('[]', 'lock', began))
+            ptl_internal.refresh_step('[]', 'lock', began))
     RETURNING run_id INTO run;
     COMMIT;
 
@@ -368,7 +368,7 @@ BEGIN
         END LOOP;
         UPDATE ptl.refresh_run r
         SET batches_loaded = n_batches, batches_failed = n_failed, rows_loaded = n_loaded, rows_rejected = n_rejected,
-            steps = ptl.refresh_step(r.steps, 'load', began, n_loaded)
+            steps = ptl_internal.refresh_step(r.steps, 'load', began, n_loaded)
         WHERE r.run_id = run;
 
         -- Link, clock, validate, rank and snapshot.
@@ -380,7 +380,7 @@ BEGIN
         n_dropped := ptl.apply_snapshot_retention(census);
         UPDATE ptl.refresh_run r
         SET snapshot_partitions_dropped = n_dropped,
-            steps = ptl.refresh_step(r.steps, 'retention', began, n_dropped),
+            steps = ptl_internal.refresh_step(r.steps, 'retention', began, n_dropped),
             status = 'succeeded', finished_at = clock_timestamp()
         WHERE r.run_id = run;
     -- query_canceled is not among OTHERS: named, so that a cancel or a
@@ -421,11 +421,11 @@ COMMENT ON PROCEDURE ptl.daily_refresh(date, boolean, boolean) IS
 -- PTL, journeys) are empty: pg_dump keeps only what a refresh cannot
 -- rebuild.  Read with the caller's rights: a trust's operator is told about
 -- its own pathways, which is what its lists show.
-CREATE FUNCTION ptl.derived_tables_empty() RETURNS boolean
+CREATE FUNCTION ptl_internal.derived_tables_empty() RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 RETURN NOT EXISTS (SELECT 1 FROM ptl.rtt_pathway) AND EXISTS (SELECT 1 FROM ptl.pathway);
-COMMENT ON FUNCTION ptl.derived_tables_empty() IS
+COMMENT ON FUNCTION ptl_internal.derived_tables_empty() IS
     'Whether pathways are loaded but no clock is computed, as after pg_restore: the refresh''s results are gone until ptl.refresh_after_restore()';
 
 -- The next step after pg_restore: the derived tables rebuilt at the census
@@ -461,7 +461,7 @@ SELECT r.run_id, r.census, r.entry_point,
        CASE WHEN r.status = 'running' AND NOT ptl.refresh_run_is_live(r.backend_pid, r.started_at)
             THEN 'interrupted'
             -- its results are gone (a restore): not a success a list can be read from
-            WHEN r.status = 'succeeded' AND ptl.derived_tables_empty()
+            WHEN r.status = 'succeeded' AND ptl_internal.derived_tables_empty()
                  AND r.run_id = (SELECT max(l.run_id) FROM ptl.refresh_run l WHERE l.status = 'succeeded')
             THEN 'needs_refresh'
             ELSE r.status END AS status,

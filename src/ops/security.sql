@@ -19,7 +19,7 @@
 -- The model: every object of schemas ptl and ptl_stage is declared in
 -- ptl.access_object with an access class (ptl.access_class says what each
 -- role may do with an object of that class) and, for tables, a row filter.
--- ptl.apply_access_policy() makes the catalogue say exactly that;
+-- ptl_internal.apply_access_policy() makes the catalogue say exactly that;
 -- ptl.access_policy_violations() reads the catalogue and lists every way it
 -- differs, and every object nobody declared.
 -- ---------------------------------------------------------------------------
@@ -167,6 +167,7 @@ INSERT INTO ptl.access_class (access_class, grantee, privileges) VALUES
 
 INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as, row_filter, filter_column, note) VALUES
     ('schema', 'ptl', 'schema', NULL, NULL, NULL, NULL),
+    ('schema', 'ptl_internal', 'schema', NULL, NULL, NULL, 'helpers: each function''s own class says who may execute it'),
     ('schema', 'ptl_stage', 'stage_schema', NULL, NULL, NULL, NULL),
     -- reference data and settings
     ('table', 'ptl.area_deprivation', 'shared', NULL, NULL, NULL, NULL),
@@ -403,52 +404,52 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
 
 -- Internal: triggers, and the steps of ptl.load (run with its owner's rights).
 INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) VALUES
-    ('function', 'ptl.apply_access_policy()', 'internal', 'caller'),
-    ('function', 'ptl.assert_extract(text)', 'internal', 'caller'),
-    ('function', 'ptl.assert_may_load(text)', 'internal', 'caller'),
-    ('function', 'ptl.audit_change()', 'internal', 'caller'),
-    ('function', 'ptl.audit_log_stamp()', 'internal', 'caller'),
-    ('function', 'ptl.check_referenced()', 'internal', 'owner'),
-    ('function', 'ptl.check_references()', 'internal', 'owner'),
-    ('function', 'ptl.clinical_priority_history_extract()', 'internal', 'caller'),
-    ('function', 'ptl.extract_column_fails(ptl.extract_column,date)', 'internal', 'caller'),
-    ('function', 'ptl.extract_column_is_text(ptl.extract_column)', 'internal', 'caller'),
-    ('function', 'ptl.extract_value_problem(ptl.extract_column,text,date)', 'internal', 'caller'),
-    ('function', 'ptl.forget_ptl_entries()', 'internal', 'caller'),
-    ('function', 'ptl.guard_drop()', 'internal', 'caller'),
-    ('function', 'ptl.input_problem_text(ptl.input_problem,boolean)', 'internal', 'caller'),
-    ('function', 'ptl.journey_stage_rule_changed()', 'internal', 'caller'),
-    ('function', 'ptl.load_check_columns(bigint,text)', 'internal', 'caller'),
-    ('function', 'ptl.load_consultant_leave(bigint)', 'internal', 'caller'),
-    ('function', 'ptl.load_events(bigint)', 'internal', 'caller'),
-    ('function', 'ptl.load_has_staged(bigint,text)', 'internal', 'caller'),
-    ('function', 'ptl.load_mark_bad(text,bigint[],text,text,text,text[])', 'internal', 'caller'),
-    ('function', 'ptl.load_mark_orphans(text,bigint)', 'internal', 'caller'),
-    ('function', 'ptl.load_mark_period(text,text,text)', 'internal', 'caller'),
-    ('function', 'ptl.load_mark_repeats(text,text[],text)', 'internal', 'caller'),
-    ('function', 'ptl.load_mark_warn(text,bigint[],text,text,text,text[])', 'internal', 'caller'),
-    ('function', 'ptl.load_pathways(bigint)', 'internal', 'caller'),
-    ('function', 'ptl.load_patient_unavailability(bigint)', 'internal', 'caller'),
-    ('function', 'ptl.load_patients(bigint)', 'internal', 'caller'),
-    ('function', 'ptl.load_placeholders(bigint,text)', 'internal', 'caller'),
-    ('function', 'ptl.load_preop_assessments(bigint)', 'internal', 'caller'),
-    ('function', 'ptl.load_procedure_durations(bigint)', 'internal', 'caller'),
-    ('function', 'ptl.load_quarantine(bigint,text)', 'internal', 'caller'),
-    ('function', 'ptl.load_risk_assessments(bigint)', 'internal', 'caller'),
-    ('function', 'ptl.load_theatre_bookings(bigint)', 'internal', 'caller'),
-    ('function', 'ptl.load_theatre_cancellations(bigint)', 'internal', 'caller'),
-    ('function', 'ptl.load_theatre_sessions(bigint)', 'internal', 'caller'),
-    ('function', 'ptl.load_waiting_list(bigint)', 'internal', 'caller'),
-    ('function', 'ptl.mark_dirty_pathways()', 'internal', 'caller'),
-    ('function', 'ptl.mark_person_pathways_dirty()', 'internal', 'caller'),
-    ('function', 'ptl.mark_ppid_pathways_dirty()', 'internal', 'caller'),
-    ('function', 'ptl.mutual_aid_state_guard()', 'internal', 'caller'),
-    ('function', 'ptl.prepare_staging_table(text)', 'internal', 'caller'),
-    ('function', 'ptl.priority_target_replace()', 'internal', 'caller'),
-    ('function', 'ptl.refuse_shipped_change()', 'internal', 'caller'),
-    ('function', 'ptl.revoke_all_grants(regclass)', 'internal', 'caller'),
-    ('function', 'ptl.row_filter_sql(text,text,boolean)', 'internal', 'caller'),
-    ('function', 'ptl.stage_batch_is_open()', 'internal', 'owner');
+    ('function', 'ptl_internal.apply_access_policy()', 'internal', 'caller'),
+    ('function', 'ptl_internal.assert_extract(text)', 'internal', 'caller'),
+    ('function', 'ptl_internal.assert_may_load(text)', 'internal', 'caller'),
+    ('function', 'ptl_internal.audit_change()', 'internal', 'caller'),
+    ('function', 'ptl_internal.audit_log_stamp()', 'internal', 'caller'),
+    ('function', 'ptl_internal.check_referenced()', 'internal', 'owner'),
+    ('function', 'ptl_internal.check_references()', 'internal', 'owner'),
+    ('function', 'ptl_internal.clinical_priority_history_extract()', 'internal', 'caller'),
+    ('function', 'ptl_internal.extract_column_fails(ptl.extract_column,date)', 'internal', 'caller'),
+    ('function', 'ptl_internal.extract_column_is_text(ptl.extract_column)', 'internal', 'caller'),
+    ('function', 'ptl_internal.extract_value_problem(ptl.extract_column,text,date)', 'internal', 'caller'),
+    ('function', 'ptl_internal.forget_ptl_entries()', 'internal', 'caller'),
+    ('function', 'ptl_internal.guard_drop()', 'internal', 'caller'),
+    ('function', 'ptl_internal.input_problem_text(ptl.input_problem,boolean)', 'internal', 'caller'),
+    ('function', 'ptl_internal.journey_stage_rule_changed()', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_check_columns(bigint,text)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_consultant_leave(bigint)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_events(bigint)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_has_staged(bigint,text)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_mark_bad(text,bigint[],text,text,text,text[])', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_mark_orphans(text,bigint)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_mark_period(text,text,text)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_mark_repeats(text,text[],text)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_mark_warn(text,bigint[],text,text,text,text[])', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_pathways(bigint)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_patient_unavailability(bigint)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_patients(bigint)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_placeholders(bigint,text)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_preop_assessments(bigint)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_procedure_durations(bigint)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_quarantine(bigint,text)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_risk_assessments(bigint)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_theatre_bookings(bigint)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_theatre_cancellations(bigint)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_theatre_sessions(bigint)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_waiting_list(bigint)', 'internal', 'caller'),
+    ('function', 'ptl_internal.mark_dirty_pathways()', 'internal', 'caller'),
+    ('function', 'ptl_internal.mark_person_pathways_dirty()', 'internal', 'caller'),
+    ('function', 'ptl_internal.mark_ppid_pathways_dirty()', 'internal', 'caller'),
+    ('function', 'ptl_internal.mutual_aid_state_guard()', 'internal', 'caller'),
+    ('function', 'ptl_internal.prepare_staging_table(text)', 'internal', 'caller'),
+    ('function', 'ptl_internal.priority_target_replace()', 'internal', 'caller'),
+    ('function', 'ptl_internal.refuse_shipped_change()', 'internal', 'caller'),
+    ('function', 'ptl_internal.revoke_all_grants(regclass)', 'internal', 'caller'),
+    ('function', 'ptl_internal.row_filter_sql(text,text,boolean)', 'internal', 'caller'),
+    ('function', 'ptl_internal.stage_batch_is_open()', 'internal', 'owner');
 
 -- The care feeds (outpatient, beds, aid: src/outpatient/feed.sql,
 -- src/journey/beds_feed.sql, src/aid/feed.sql): their staging tables and
@@ -466,23 +467,23 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as, 
     ('table', 'ptl_stage.pifu_episode', 'staging', NULL, 'COPY needs a table without row-level security'),
     ('table', 'ptl_stage.transfer_preference', 'staging', NULL, 'COPY needs a table without row-level security');
 INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) VALUES
-    ('function', 'ptl.load_advice_requests(bigint)', 'internal', 'caller'),
-    ('function', 'ptl.load_appointment_is_known(text,text)', 'internal', 'caller'),
-    ('function', 'ptl.load_clinic_is_known(text,text)', 'internal', 'caller'),
-    ('function', 'ptl.load_clinic_sessions(bigint)', 'internal', 'caller'),
-    ('function', 'ptl.load_clinics(bigint)', 'internal', 'caller'),
-    ('function', 'ptl.load_elective_bed_base(bigint)', 'internal', 'caller'),
-    ('function', 'ptl.load_follow_up_requests(bigint)', 'internal', 'caller'),
-    ('function', 'ptl.load_hospital_spells(bigint)', 'internal', 'caller'),
-    ('function', 'ptl.load_kept(text,text,text[])', 'internal', 'caller'),
-    ('function', 'ptl.load_leave_out(text,text,text,text,text,text)', 'internal', 'caller'),
-    ('function', 'ptl.load_mark_foreign_sites(bigint,text,text)', 'internal', 'caller'),
-    ('function', 'ptl.load_mutual_aid_offers(bigint)', 'internal', 'caller'),
-    ('function', 'ptl.load_mutual_aid_slots(bigint)', 'internal', 'caller'),
-    ('function', 'ptl.load_outpatient_appointments(bigint)', 'internal', 'caller'),
-    ('function', 'ptl.load_pifu_episodes(bigint)', 'internal', 'caller'),
-    ('function', 'ptl.load_reject(text,text,text,text,text,text)', 'internal', 'caller'),
-    ('function', 'ptl.load_transfer_preferences(bigint)', 'internal', 'caller');
+    ('function', 'ptl_internal.load_advice_requests(bigint)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_appointment_is_known(text,text)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_clinic_is_known(text,text)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_clinic_sessions(bigint)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_clinics(bigint)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_elective_bed_base(bigint)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_follow_up_requests(bigint)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_hospital_spells(bigint)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_kept(text,text,text[])', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_leave_out(text,text,text,text,text,text)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_mark_foreign_sites(bigint,text,text)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_mutual_aid_offers(bigint)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_mutual_aid_slots(bigint)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_outpatient_appointments(bigint)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_pifu_episodes(bigint)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_reject(text,text,text,text,text,text)', 'internal', 'caller'),
+    ('function', 'ptl_internal.load_transfer_preferences(bigint)', 'internal', 'caller');
 
 -- Everything else: anyone may call them; they read and write with the caller's
 -- rights, so a table's privileges and row filter decide what they may do.
@@ -498,112 +499,112 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
     ('function', 'ptl.asa_physical_status(integer,boolean)', 'any', 'caller'),
     ('function', 'ptl.backfill_census_snapshots(date,date,integer)', 'any', 'caller'),
     ('function', 'ptl.bed_occupancy(date,integer,double precision)', 'any', 'caller'),
-    ('function', 'ptl.campaign_provider(text)', 'any', 'caller'),
+    ('function', 'ptl_internal.campaign_provider(text)', 'any', 'caller'),
     ('function', 'ptl.capability_rank(text)', 'any', 'caller'),
     ('function', 'ptl.cfs_frail(integer,integer)', 'any', 'caller'),
     ('function', 'ptl.cfs_label(integer)', 'any', 'caller'),
     ('function', 'ptl.cfs_warning(integer,integer)', 'any', 'caller'),
-    ('function', 'ptl.chart_colour(integer)', 'any', 'caller'),
-    ('function', 'ptl.chart_number(double precision)', 'any', 'caller'),
-    ('function', 'ptl.chart_step(double precision,integer)', 'any', 'caller'),
+    ('function', 'ptl_internal.chart_colour(integer)', 'any', 'caller'),
+    ('function', 'ptl_internal.chart_number(double precision)', 'any', 'caller'),
+    ('function', 'ptl_internal.chart_step(double precision,integer)', 'any', 'caller'),
     ('function', 'ptl.check_input(text,regtype)', 'any', 'caller'),
-    ('function', 'ptl.clinical_priority_cmp(ptl.clinical_priority,ptl.clinical_priority)', 'any', 'caller'),
-    ('function', 'ptl.clinical_priority_eq(ptl.clinical_priority,ptl.clinical_priority)', 'any', 'caller'),
-    ('function', 'ptl.clinical_priority_ge(ptl.clinical_priority,ptl.clinical_priority)', 'any', 'caller'),
-    ('function', 'ptl.clinical_priority_gt(ptl.clinical_priority,ptl.clinical_priority)', 'any', 'caller'),
-    ('function', 'ptl.clinical_priority_hash(ptl.clinical_priority)', 'any', 'caller'),
-    ('function', 'ptl.clinical_priority_hash_extended(ptl.clinical_priority,bigint)', 'any', 'caller'),
-    ('function', 'ptl.clinical_priority_in(cstring)', 'any', 'caller'),
-    ('function', 'ptl.clinical_priority_le(ptl.clinical_priority,ptl.clinical_priority)', 'any', 'caller'),
-    ('function', 'ptl.clinical_priority_lt(ptl.clinical_priority,ptl.clinical_priority)', 'any', 'caller'),
-    ('function', 'ptl.clinical_priority_ne(ptl.clinical_priority,ptl.clinical_priority)', 'any', 'caller'),
-    ('function', 'ptl.clinical_priority_out(ptl.clinical_priority)', 'any', 'caller'),
-    ('function', 'ptl.clinical_priority_recv(internal)', 'any', 'caller'),
-    ('function', 'ptl.clinical_priority_send(ptl.clinical_priority)', 'any', 'caller'),
+    ('function', 'ptl_internal.clinical_priority_cmp(ptl.clinical_priority,ptl.clinical_priority)', 'any', 'caller'),
+    ('function', 'ptl_internal.clinical_priority_eq(ptl.clinical_priority,ptl.clinical_priority)', 'any', 'caller'),
+    ('function', 'ptl_internal.clinical_priority_ge(ptl.clinical_priority,ptl.clinical_priority)', 'any', 'caller'),
+    ('function', 'ptl_internal.clinical_priority_gt(ptl.clinical_priority,ptl.clinical_priority)', 'any', 'caller'),
+    ('function', 'ptl_internal.clinical_priority_hash(ptl.clinical_priority)', 'any', 'caller'),
+    ('function', 'ptl_internal.clinical_priority_hash_extended(ptl.clinical_priority,bigint)', 'any', 'caller'),
+    ('function', 'ptl_internal.clinical_priority_in(cstring)', 'any', 'caller'),
+    ('function', 'ptl_internal.clinical_priority_le(ptl.clinical_priority,ptl.clinical_priority)', 'any', 'caller'),
+    ('function', 'ptl_internal.clinical_priority_lt(ptl.clinical_priority,ptl.clinical_priority)', 'any', 'caller'),
+    ('function', 'ptl_internal.clinical_priority_ne(ptl.clinical_priority,ptl.clinical_priority)', 'any', 'caller'),
+    ('function', 'ptl_internal.clinical_priority_out(ptl.clinical_priority)', 'any', 'caller'),
+    ('function', 'ptl_internal.clinical_priority_recv(internal)', 'any', 'caller'),
+    ('function', 'ptl_internal.clinical_priority_send(ptl.clinical_priority)', 'any', 'caller'),
     ('function', 'ptl.csv_field(text)', 'any', 'caller'),
     ('function', 'ptl.csv_records(bytea,name,text,integer)', 'any', 'caller'),
     ('function', 'ptl.csv_text(text)', 'any', 'caller'),
     ('function', 'ptl.current_batch()', 'any', 'caller'),
-    ('function', 'ptl.current_user_in(name)', 'any', 'caller'),
+    ('function', 'ptl_internal.current_user_in(name)', 'any', 'caller'),
     ('function', 'ptl.damerau_levenshtein(text,text)', 'any', 'caller'),
-    ('function', 'ptl.derived_tables_empty()', 'any', 'caller'),
+    ('function', 'ptl_internal.derived_tables_empty()', 'any', 'caller'),
     ('function', 'ptl.dna_rates(date,date,integer)', 'any', 'caller'),
-    ('function', 'ptl.duplicate_pathway_detail(text,text,text,text,boolean)', 'any', 'caller'),
+    ('function', 'ptl_internal.duplicate_pathway_detail(text,text,text,text,boolean)', 'any', 'caller'),
     ('function', 'ptl.ethnic_group(text)', 'any', 'caller'),
     ('function', 'ptl.extract_value(text)', 'any', 'caller'),
-    ('function', 'ptl.find_pathway_duplicates(date)', 'any', 'caller'),
-    ('function', 'ptl.find_pathway_duplicates(date,boolean)', 'any', 'caller'),
+    ('function', 'ptl_internal.find_pathway_duplicates(date)', 'any', 'caller'),
+    ('function', 'ptl_internal.find_pathway_duplicates(date,boolean)', 'any', 'caller'),
     ('function', 'ptl.first_free_window(bigint,date,date)', 'any', 'caller'),
     ('function', 'ptl.follow_up_backlog(date)', 'any', 'caller'),
     ('function', 'ptl.forecast_queue(double precision[],double precision[],double precision,integer,double precision,double precision,double precision)', 'any', 'caller'),
     ('function', 'ptl.forecast_waiting_list(date,integer,double precision,double precision,double precision,integer,text,text)', 'any', 'caller'),
     ('function', 'ptl.haversine_miles(double precision,double precision,double precision,double precision)', 'any', 'caller'),
-    ('function', 'ptl.html_escape(text)', 'any', 'caller'),
-    ('function', 'ptl.html_row(text[],boolean)', 'any', 'caller'),
+    ('function', 'ptl_internal.html_escape(text)', 'any', 'caller'),
+    ('function', 'ptl_internal.html_row(text[],boolean)', 'any', 'caller'),
     ('function', 'ptl.in_storage_range(date)', 'any', 'caller'),
     ('function', 'ptl.in_storage_range(timestamp with time zone)', 'any', 'caller'),
     ('function', 'ptl.in_storage_range(timestamp without time zone)', 'any', 'caller'),
     ('function', 'ptl.is_formula_cell(text)', 'any', 'caller'),
-    ('function', 'ptl.is_ptl_source(text)', 'any', 'caller'),
+    ('function', 'ptl_internal.is_ptl_source(text)', 'any', 'caller'),
     ('function', 'ptl.jaro(text,text)', 'any', 'caller'),
     ('function', 'ptl.jaro_winkler(text,text)', 'any', 'caller'),
     ('function', 'ptl.journey_bottlenecks(date,integer)', 'any', 'caller'),
     ('function', 'ptl.journey_compute(date,bigint[])', 'any', 'caller'),
     ('function', 'ptl.length_of_stay(date,double precision)', 'any', 'caller'),
-    ('function', 'ptl.link_cluster(boolean)', 'any', 'caller'),
+    ('function', 'ptl_internal.link_cluster(boolean)', 'any', 'caller'),
     ('function', 'ptl.link_clusters(bigint[],text[],bigint[],bigint[],double precision[],integer)', 'any', 'caller'),
     ('function', 'ptl.link_compare(ptl.link_fields,ptl.link_fields)', 'any', 'caller'),
     ('function', 'ptl.link_em(integer[],double precision[],double precision[],double precision[],double precision,integer,integer,integer,double precision)', 'any', 'caller'),
     ('function', 'ptl.link_explain(bigint,bigint)', 'any', 'caller'),
-    ('function', 'ptl.link_fields_of(ptl.patient)', 'any', 'caller'),
-    ('function', 'ptl.link_keys(ptl.link_fields)', 'any', 'caller'),
-    ('function', 'ptl.link_nhs_valid(ptl.nhs_number)', 'any', 'caller'),
-    ('function', 'ptl.link_parameter_array(integer[],double precision[])', 'any', 'caller'),
+    ('function', 'ptl_internal.link_fields_of(ptl.patient)', 'any', 'caller'),
+    ('function', 'ptl_internal.link_keys(ptl.link_fields)', 'any', 'caller'),
+    ('function', 'ptl_internal.link_nhs_valid(ptl.nhs_number)', 'any', 'caller'),
+    ('function', 'ptl_internal.link_parameter_array(integer[],double precision[])', 'any', 'caller'),
     ('function', 'ptl.link_pathways()', 'any', 'caller'),
     ('function', 'ptl.link_pathways(boolean)', 'any', 'caller'),
     ('function', 'ptl.link_persons()', 'any', 'caller'),
     ('function', 'ptl.link_persons(boolean)', 'any', 'caller'),
     ('function', 'ptl.link_persons_incremental()', 'any', 'caller'),
-    ('function', 'ptl.link_score(double precision,boolean)', 'any', 'caller'),
-    ('function', 'ptl.link_setting_in_force()', 'any', 'caller'),
-    ('function', 'ptl.link_stored_model()', 'any', 'caller'),
+    ('function', 'ptl_internal.link_score(double precision,boolean)', 'any', 'caller'),
+    ('function', 'ptl_internal.link_setting_in_force()', 'any', 'caller'),
+    ('function', 'ptl_internal.link_stored_model()', 'any', 'caller'),
     ('function', 'ptl.lognormal_quantile(double precision,double precision,double precision)', 'any', 'caller'),
     ('function', 'ptl.mark_outbound_sent(text,timestamp with time zone)', 'any', 'caller'),
     ('function', 'ptl.may_identify()', 'any', 'caller'),
     ('function', 'ptl.mutual_aid_match(bigint[],bigint[],integer[],date[],date[],double precision[],integer[],boolean)', 'any', 'caller'),
     ('function', 'ptl.mutual_aid_pairs(ptl.aid_patient[],ptl.aid_slot[],date,integer,integer,integer,integer,ptl.clinical_priority[])', 'any', 'caller'),
     ('function', 'ptl.mutual_aid_plan(ptl.aid_patient[],ptl.aid_slot[],date,text,integer,integer,integer,integer,ptl.clinical_priority[])', 'any', 'caller'),
-    ('function', 'ptl.mutual_aid_state_allowed(text,text)', 'any', 'caller'),
+    ('function', 'ptl_internal.mutual_aid_state_allowed(text,text)', 'any', 'caller'),
     ('function', 'ptl.mutual_aid_suggestions(text,text,integer,integer,integer,integer,ptl.clinical_priority[])', 'any', 'caller'),
     ('function', 'ptl.mutual_aid_suggestions_csv(text,text)', 'any', 'caller'),
     ('function', 'ptl.my_organisations()', 'any', 'caller'),
-    ('function', 'ptl.my_transferred_pathways()', 'any', 'caller'),
-    ('function', 'ptl.nhs_number_cmp(ptl.nhs_number,ptl.nhs_number)', 'any', 'caller'),
-    ('function', 'ptl.nhs_number_eq(ptl.nhs_number,ptl.nhs_number)', 'any', 'caller'),
-    ('function', 'ptl.nhs_number_from_bigint(bigint)', 'any', 'caller'),
-    ('function', 'ptl.nhs_number_ge(ptl.nhs_number,ptl.nhs_number)', 'any', 'caller'),
-    ('function', 'ptl.nhs_number_gt(ptl.nhs_number,ptl.nhs_number)', 'any', 'caller'),
-    ('function', 'ptl.nhs_number_hash(ptl.nhs_number)', 'any', 'caller'),
-    ('function', 'ptl.nhs_number_hash_extended(ptl.nhs_number,bigint)', 'any', 'caller'),
-    ('function', 'ptl.nhs_number_in(cstring)', 'any', 'caller'),
-    ('function', 'ptl.nhs_number_le(ptl.nhs_number,ptl.nhs_number)', 'any', 'caller'),
-    ('function', 'ptl.nhs_number_lt(ptl.nhs_number,ptl.nhs_number)', 'any', 'caller'),
-    ('function', 'ptl.nhs_number_ne(ptl.nhs_number,ptl.nhs_number)', 'any', 'caller'),
-    ('function', 'ptl.nhs_number_out(ptl.nhs_number)', 'any', 'caller'),
-    ('function', 'ptl.nhs_number_recv(internal)', 'any', 'caller'),
-    ('function', 'ptl.nhs_number_send(ptl.nhs_number)', 'any', 'caller'),
+    ('function', 'ptl_internal.my_transferred_pathways()', 'any', 'caller'),
+    ('function', 'ptl_internal.nhs_number_cmp(ptl.nhs_number,ptl.nhs_number)', 'any', 'caller'),
+    ('function', 'ptl_internal.nhs_number_eq(ptl.nhs_number,ptl.nhs_number)', 'any', 'caller'),
+    ('function', 'ptl_internal.nhs_number_from_bigint(bigint)', 'any', 'caller'),
+    ('function', 'ptl_internal.nhs_number_ge(ptl.nhs_number,ptl.nhs_number)', 'any', 'caller'),
+    ('function', 'ptl_internal.nhs_number_gt(ptl.nhs_number,ptl.nhs_number)', 'any', 'caller'),
+    ('function', 'ptl_internal.nhs_number_hash(ptl.nhs_number)', 'any', 'caller'),
+    ('function', 'ptl_internal.nhs_number_hash_extended(ptl.nhs_number,bigint)', 'any', 'caller'),
+    ('function', 'ptl_internal.nhs_number_in(cstring)', 'any', 'caller'),
+    ('function', 'ptl_internal.nhs_number_le(ptl.nhs_number,ptl.nhs_number)', 'any', 'caller'),
+    ('function', 'ptl_internal.nhs_number_lt(ptl.nhs_number,ptl.nhs_number)', 'any', 'caller'),
+    ('function', 'ptl_internal.nhs_number_ne(ptl.nhs_number,ptl.nhs_number)', 'any', 'caller'),
+    ('function', 'ptl_internal.nhs_number_out(ptl.nhs_number)', 'any', 'caller'),
+    ('function', 'ptl_internal.nhs_number_recv(internal)', 'any', 'caller'),
+    ('function', 'ptl_internal.nhs_number_send(ptl.nhs_number)', 'any', 'caller'),
     ('function', 'ptl.nhs_number_valid(text)', 'any', 'caller'),
     ('function', 'ptl.normal_quantile(double precision)', 'any', 'caller'),
-    ('function', 'ptl.ods_date(text)', 'any', 'caller'),
+    ('function', 'ptl_internal.ods_date(text)', 'any', 'caller'),
     ('function', 'ptl.ops_setting_in_force()', 'any', 'caller'),
-    ('function', 'ptl.organisations_of(name)', 'any', 'caller'),
+    ('function', 'ptl_internal.organisations_of(name)', 'any', 'caller'),
     ('function', 'ptl.outbound_actions(text,timestamp with time zone)', 'any', 'caller'),
     ('function', 'ptl.outbound_actions_csv(text,timestamp with time zone)', 'any', 'caller'),
-    ('function', 'ptl.outbound_actions_csv_header()', 'any', 'caller'),
+    ('function', 'ptl_internal.outbound_actions_csv_header()', 'any', 'caller'),
     ('function', 'ptl.p_possum_logit(integer,integer)', 'any', 'caller'),
     ('function', 'ptl.p_possum_mortality_pct(integer,integer)', 'any', 'caller'),
-    ('function', 'ptl.pack_figure(text,text,text,text,text[],text)', 'any', 'caller'),
-    ('function', 'ptl.pct(ptl.target_elapsed)', 'any', 'caller'),
+    ('function', 'ptl_internal.pack_figure(text,text,text,text,text[],text)', 'any', 'caller'),
+    ('function', 'ptl_internal.pct(ptl.target_elapsed)', 'any', 'caller'),
     ('function', 'ptl.pifu_summary(date)', 'any', 'caller'),
     ('function', 'ptl.planned_admissions(date,integer)', 'any', 'caller'),
     ('function', 'ptl.planned_case_minutes(text,text,integer)', 'any', 'caller'),
@@ -618,32 +619,32 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
     ('function', 'ptl.provider_waits_for(bigint,double precision)', 'any', 'caller'),
     ('function', 'ptl.provider_waits_near(text,text,double precision,date)', 'any', 'caller'),
     ('function', 'ptl.ptl_export_csv(text)', 'any', 'caller'),
-    ('function', 'ptl.queue_check(text,double precision,boolean)', 'any', 'caller'),
+    ('function', 'ptl_internal.queue_check(text,double precision,boolean)', 'any', 'caller'),
     ('function', 'ptl.queue_load(double precision,double precision)', 'any', 'caller'),
     ('function', 'ptl.rank_ptl()', 'any', 'caller'),
     ('function', 'ptl.refresh_run_is_live(integer,timestamp with time zone)', 'any', 'caller'),
-    ('function', 'ptl.refresh_step(jsonb,text,timestamp with time zone,bigint)', 'any', 'caller'),
+    ('function', 'ptl_internal.refresh_step(jsonb,text,timestamp with time zone,bigint)', 'any', 'caller'),
     ('function', 'ptl.reject_theatre_proposal(bigint,text,text)', 'any', 'caller'),
     ('function', 'ptl.relief_capacity(double precision,double precision,double precision,double precision,double precision,double precision)', 'any', 'caller'),
     ('function', 'ptl.reporting_org(text,date)', 'any', 'caller'),
-    ('function', 'ptl.restoring()', 'any', 'caller'),
+    ('function', 'ptl_internal.restoring()', 'any', 'caller'),
     ('function', 'ptl.review_clinical_priority(bigint,ptl.clinical_priority,text,date,text)', 'any', 'caller'),
     ('function', 'ptl.risk_setting_in_force()', 'any', 'caller'),
-    ('function', 'ptl.role_in(name,name)', 'any', 'caller'),
+    ('function', 'ptl_internal.role_in(name,name)', 'any', 'caller'),
     ('function', 'ptl.rtt_compute(date)', 'any', 'caller'),
     ('function', 'ptl.rtt_event_issues(ptl.rtt_event[],date,boolean)', 'any', 'caller'),
     ('function', 'ptl.rtt_issues_agg(date,ptl.event_kind,ptl.rtt_status,date,bigint,date,boolean)', 'any', 'caller'),
     ('function', 'ptl.rtt_issues_agg(date,time without time zone,ptl.event_kind,ptl.rtt_status,date,text,text,bigint,date,boolean,text,text)', 'any', 'caller'),
-    ('function', 'ptl.rtt_issues_agg_final(internal)', 'any', 'caller'),
+    ('function', 'ptl_internal.rtt_issues_agg_final(internal)', 'any', 'caller'),
     ('function', 'ptl.rtt_over_weeks(integer,integer)', 'any', 'caller'),
     ('function', 'ptl.rtt_periods(ptl.rtt_event[],date,boolean,text,text)', 'any', 'caller'),
     ('function', 'ptl.rtt_periods_agg(date,ptl.event_kind,ptl.rtt_status,date,bigint,date,boolean)', 'any', 'caller'),
     ('function', 'ptl.rtt_periods_agg(date,ptl.event_kind,ptl.rtt_status,date,bigint,date,boolean,text,text)', 'any', 'caller'),
     ('function', 'ptl.rtt_periods_agg(date,time without time zone,ptl.event_kind,ptl.rtt_status,date,text,text,bigint,date,boolean,text,text)', 'any', 'caller'),
-    ('function', 'ptl.rtt_periods_agg_final(internal)', 'any', 'caller'),
-    ('function', 'ptl.rtt_periods_agg_timed_transfn(internal,date,time without time zone,ptl.event_kind,ptl.rtt_status,date,text,text,bigint,date,boolean,text,text)', 'any', 'caller'),
-    ('function', 'ptl.rtt_periods_agg_transfn(internal,date,ptl.event_kind,ptl.rtt_status,date,bigint,date,boolean)', 'any', 'caller'),
-    ('function', 'ptl.rtt_periods_agg_transfn(internal,date,ptl.event_kind,ptl.rtt_status,date,bigint,date,boolean,text,text)', 'any', 'caller'),
+    ('function', 'ptl_internal.rtt_periods_agg_final(internal)', 'any', 'caller'),
+    ('function', 'ptl_internal.rtt_periods_agg_timed_transfn(internal,date,time without time zone,ptl.event_kind,ptl.rtt_status,date,text,text,bigint,date,boolean,text,text)', 'any', 'caller'),
+    ('function', 'ptl_internal.rtt_periods_agg_transfn(internal,date,ptl.event_kind,ptl.rtt_status,date,bigint,date,boolean)', 'any', 'caller'),
+    ('function', 'ptl_internal.rtt_periods_agg_transfn(internal,date,ptl.event_kind,ptl.rtt_status,date,bigint,date,boolean,text,text)', 'any', 'caller'),
     ('function', 'ptl.rtt_periods_at(date)', 'any', 'caller'),
     ('function', 'ptl.rtt_periods_at(date,text[])', 'any', 'caller'),
     ('function', 'ptl.rtt_return(date)', 'any', 'caller'),
@@ -651,37 +652,37 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
     ('function', 'ptl.rtt_return_checks(date)', 'any', 'caller'),
     ('function', 'ptl.rtt_return_csv(date)', 'any', 'caller'),
     ('function', 'ptl.rtt_return_csv(date,text)', 'any', 'caller'),
-    ('function', 'ptl.rtt_return_csv_header()', 'any', 'caller'),
+    ('function', 'ptl_internal.rtt_return_csv_header()', 'any', 'caller'),
     ('function', 'ptl.rtt_return_wide(date)', 'any', 'caller'),
     ('function', 'ptl.rtt_return_wide(date,text)', 'any', 'caller'),
     ('function', 'ptl.rtt_same_day_precedence(ptl.event_kind,ptl.rtt_status)', 'any', 'caller'),
     ('function', 'ptl.rtt_setting_in_force()', 'any', 'caller'),
-    ('function', 'ptl.rtt_status_cmp(ptl.rtt_status,ptl.rtt_status)', 'any', 'caller'),
+    ('function', 'ptl_internal.rtt_status_cmp(ptl.rtt_status,ptl.rtt_status)', 'any', 'caller'),
     ('function', 'ptl.rtt_status_continues_clock(ptl.rtt_status)', 'any', 'caller'),
     ('function', 'ptl.rtt_status_description(ptl.rtt_status)', 'any', 'caller'),
-    ('function', 'ptl.rtt_status_eq(ptl.rtt_status,ptl.rtt_status)', 'any', 'caller'),
-    ('function', 'ptl.rtt_status_from_integer(integer)', 'any', 'caller'),
-    ('function', 'ptl.rtt_status_ge(ptl.rtt_status,ptl.rtt_status)', 'any', 'caller'),
+    ('function', 'ptl_internal.rtt_status_eq(ptl.rtt_status,ptl.rtt_status)', 'any', 'caller'),
+    ('function', 'ptl_internal.rtt_status_from_integer(integer)', 'any', 'caller'),
+    ('function', 'ptl_internal.rtt_status_ge(ptl.rtt_status,ptl.rtt_status)', 'any', 'caller'),
     ('function', 'ptl.rtt_status_group(ptl.rtt_status)', 'any', 'caller'),
-    ('function', 'ptl.rtt_status_gt(ptl.rtt_status,ptl.rtt_status)', 'any', 'caller'),
-    ('function', 'ptl.rtt_status_hash(ptl.rtt_status)', 'any', 'caller'),
-    ('function', 'ptl.rtt_status_hash_extended(ptl.rtt_status,bigint)', 'any', 'caller'),
-    ('function', 'ptl.rtt_status_in(cstring)', 'any', 'caller'),
-    ('function', 'ptl.rtt_status_le(ptl.rtt_status,ptl.rtt_status)', 'any', 'caller'),
-    ('function', 'ptl.rtt_status_lt(ptl.rtt_status,ptl.rtt_status)', 'any', 'caller'),
-    ('function', 'ptl.rtt_status_ne(ptl.rtt_status,ptl.rtt_status)', 'any', 'caller'),
+    ('function', 'ptl_internal.rtt_status_gt(ptl.rtt_status,ptl.rtt_status)', 'any', 'caller'),
+    ('function', 'ptl_internal.rtt_status_hash(ptl.rtt_status)', 'any', 'caller'),
+    ('function', 'ptl_internal.rtt_status_hash_extended(ptl.rtt_status,bigint)', 'any', 'caller'),
+    ('function', 'ptl_internal.rtt_status_in(cstring)', 'any', 'caller'),
+    ('function', 'ptl_internal.rtt_status_le(ptl.rtt_status,ptl.rtt_status)', 'any', 'caller'),
+    ('function', 'ptl_internal.rtt_status_lt(ptl.rtt_status,ptl.rtt_status)', 'any', 'caller'),
+    ('function', 'ptl_internal.rtt_status_ne(ptl.rtt_status,ptl.rtt_status)', 'any', 'caller'),
     ('function', 'ptl.rtt_status_nullifies_clock(ptl.rtt_status)', 'any', 'caller'),
-    ('function', 'ptl.rtt_status_out(ptl.rtt_status)', 'any', 'caller'),
+    ('function', 'ptl_internal.rtt_status_out(ptl.rtt_status)', 'any', 'caller'),
     ('function', 'ptl.rtt_status_outside_rtt(ptl.rtt_status)', 'any', 'caller'),
-    ('function', 'ptl.rtt_status_recv(internal)', 'any', 'caller'),
-    ('function', 'ptl.rtt_status_send(ptl.rtt_status)', 'any', 'caller'),
+    ('function', 'ptl_internal.rtt_status_recv(internal)', 'any', 'caller'),
+    ('function', 'ptl_internal.rtt_status_send(ptl.rtt_status)', 'any', 'caller'),
     ('function', 'ptl.rtt_status_starts_clock(ptl.rtt_status)', 'any', 'caller'),
     ('function', 'ptl.rtt_status_stops_clock(ptl.rtt_status)', 'any', 'caller'),
-    ('function', 'ptl.rtt_status_to_integer(ptl.rtt_status)', 'any', 'caller'),
+    ('function', 'ptl_internal.rtt_status_to_integer(ptl.rtt_status)', 'any', 'caller'),
     ('function', 'ptl.rtt_week_band(integer)', 'any', 'caller'),
     ('function', 'ptl.rtt_week_band_label(integer)', 'any', 'caller'),
     ('function', 'ptl.sees_all_organisations()', 'any', 'caller'),
-    ('function', 'ptl.sees_all_organisations_of(name)', 'any', 'caller'),
+    ('function', 'ptl_internal.sees_all_organisations_of(name)', 'any', 'caller'),
     ('function', 'ptl.session_overrun_probability(double precision[],double precision[],double precision,text)', 'any', 'caller'),
     ('function', 'ptl.sort_cj_logit(double precision,text)', 'any', 'caller'),
     ('function', 'ptl.sort_cj_mortality_pct(double precision,text)', 'any', 'caller'),
@@ -695,21 +696,21 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
     ('function', 'ptl.successor_in_force(date)', 'any', 'caller'),
     ('function', 'ptl.suppressed_cells(bigint[],integer,boolean,boolean[])', 'any', 'caller'),
     ('function', 'ptl.sustainable_list_size(double precision,double precision,double precision)', 'any', 'caller'),
-    ('function', 'ptl.svg_chart(text,text,text[],text[],double precision[],text,double precision,text,text[],double precision[],integer,integer)', 'any', 'caller'),
+    ('function', 'ptl_internal.svg_chart(text,text,text[],text[],double precision[],text,double precision,text,text[],double precision[],integer,integer)', 'any', 'caller'),
     ('function', 'ptl.target_capacity(double precision,double precision,double precision,double precision,double precision)', 'any', 'caller'),
     ('function', 'ptl.target_days(ptl.target_elapsed)', 'any', 'caller'),
     ('function', 'ptl.target_elapsed(integer,integer)', 'any', 'caller'),
-    ('function', 'ptl.target_elapsed_cmp(ptl.target_elapsed,ptl.target_elapsed)', 'any', 'caller'),
-    ('function', 'ptl.target_elapsed_eq(ptl.target_elapsed,ptl.target_elapsed)', 'any', 'caller'),
-    ('function', 'ptl.target_elapsed_ge(ptl.target_elapsed,ptl.target_elapsed)', 'any', 'caller'),
-    ('function', 'ptl.target_elapsed_gt(ptl.target_elapsed,ptl.target_elapsed)', 'any', 'caller'),
-    ('function', 'ptl.target_elapsed_in(cstring)', 'any', 'caller'),
-    ('function', 'ptl.target_elapsed_le(ptl.target_elapsed,ptl.target_elapsed)', 'any', 'caller'),
-    ('function', 'ptl.target_elapsed_lt(ptl.target_elapsed,ptl.target_elapsed)', 'any', 'caller'),
-    ('function', 'ptl.target_elapsed_ne(ptl.target_elapsed,ptl.target_elapsed)', 'any', 'caller'),
-    ('function', 'ptl.target_elapsed_out(ptl.target_elapsed)', 'any', 'caller'),
-    ('function', 'ptl.target_elapsed_recv(internal)', 'any', 'caller'),
-    ('function', 'ptl.target_elapsed_send(ptl.target_elapsed)', 'any', 'caller'),
+    ('function', 'ptl_internal.target_elapsed_cmp(ptl.target_elapsed,ptl.target_elapsed)', 'any', 'caller'),
+    ('function', 'ptl_internal.target_elapsed_eq(ptl.target_elapsed,ptl.target_elapsed)', 'any', 'caller'),
+    ('function', 'ptl_internal.target_elapsed_ge(ptl.target_elapsed,ptl.target_elapsed)', 'any', 'caller'),
+    ('function', 'ptl_internal.target_elapsed_gt(ptl.target_elapsed,ptl.target_elapsed)', 'any', 'caller'),
+    ('function', 'ptl_internal.target_elapsed_in(cstring)', 'any', 'caller'),
+    ('function', 'ptl_internal.target_elapsed_le(ptl.target_elapsed,ptl.target_elapsed)', 'any', 'caller'),
+    ('function', 'ptl_internal.target_elapsed_lt(ptl.target_elapsed,ptl.target_elapsed)', 'any', 'caller'),
+    ('function', 'ptl_internal.target_elapsed_ne(ptl.target_elapsed,ptl.target_elapsed)', 'any', 'caller'),
+    ('function', 'ptl_internal.target_elapsed_out(ptl.target_elapsed)', 'any', 'caller'),
+    ('function', 'ptl_internal.target_elapsed_recv(internal)', 'any', 'caller'),
+    ('function', 'ptl_internal.target_elapsed_send(ptl.target_elapsed)', 'any', 'caller'),
     ('function', 'ptl.target_mean_wait(double precision,double precision)', 'any', 'caller'),
     ('function', 'ptl.target_queue_size(double precision,double precision,double precision)', 'any', 'caller'),
     ('function', 'ptl.tertiary_referral(bigint)', 'any', 'caller'),
@@ -718,7 +719,7 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
     ('function', 'ptl.transfer_for_mutual_aid(bigint,bigint,date,integer)', 'any', 'caller'),
     ('function', 'ptl.validate(date)', 'any', 'caller'),
     ('function', 'ptl.validate(date,date)', 'any', 'caller'),
-    ('function', 'ptl.validation_scope(date,date)', 'any', 'caller'),
+    ('function', 'ptl_internal.validation_scope(date,date)', 'any', 'caller'),
     ('function', 'ptl.wait_days(ptl.target_elapsed)', 'any', 'caller'),
     ('function', 'ptl.wait_inequality(integer)', 'any', 'caller'),
     ('function', 'ptl.wait_variation(date,integer)', 'any', 'caller'),
@@ -736,7 +737,7 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
 -- does not hand it over).  ptl_admin, a superuser and a role mapped to the
 -- ICS pass both.  (SELECT f()) makes each test an init plan: once a query.
 -- ---------------------------------------------------------------------------
-CREATE FUNCTION ptl.row_filter_sql(row_filter text, filter_column text, writing boolean) RETURNS text
+CREATE FUNCTION ptl_internal.row_filter_sql(row_filter text, filter_column text, writing boolean) RETURNS text
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -752,8 +753,8 @@ BEGIN
     -- A role's own mappings (ptl.my_organisations reads them, so this test
     -- cannot call it); administrators change them.
     IF row_filter = 'own_role' THEN
-        RETURN CASE WHEN writing THEN 'ptl.current_user_in(''ptl_admin'')'
-                    ELSE 'ptl.current_user_in(''ptl_admin'') OR coalesce(pg_catalog.pg_has_role(current_user, '
+        RETURN CASE WHEN writing THEN 'ptl_internal.current_user_in(''ptl_admin'')'
+                    ELSE 'ptl_internal.current_user_in(''ptl_admin'') OR coalesce(pg_catalog.pg_has_role(current_user, '
                          || 'pg_catalog.to_regrole(role_name), ''MEMBER''), false)' END;
     END IF;
     test := CASE row_filter
@@ -788,7 +789,7 @@ BEGIN
     RETURN everyone || ' OR ' || test;
 END
 $$;
-COMMENT ON FUNCTION ptl.row_filter_sql(text, text, boolean) IS
+COMMENT ON FUNCTION ptl_internal.row_filter_sql(text, text, boolean) IS
     'The row-level security test of a row filter of the security model (ptl.access_object.row_filter), for reading or for writing';
 
 -- Takes back every privilege any role but the owner holds on a relation,
@@ -796,7 +797,7 @@ COMMENT ON FUNCTION ptl.row_filter_sql(text, text, boolean) IS
 -- refresh; this keeps a database's default privileges from opening them.
 -- (The first REVOKE writes out the default privileges, so that a fresh
 -- install and an upgraded database hold the same catalogue.)
-CREATE FUNCTION ptl.revoke_all_grants(rel regclass) RETURNS void
+CREATE FUNCTION ptl_internal.revoke_all_grants(rel regclass) RETURNS void
 LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -825,7 +826,7 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION ptl.revoke_all_grants(regclass) IS
+COMMENT ON FUNCTION ptl_internal.revoke_all_grants(regclass) IS
     'Internal: takes back every privilege on a relation and its columns from every role but its owner';
 
 -- Makes the catalogue say what the model says: every grant on every object
@@ -833,7 +834,7 @@ COMMENT ON FUNCTION ptl.revoke_all_grants(regclass) IS
 -- security and its policies; how views run.  Run by CREATE EXTENSION and
 -- by every upgrade, so an upgrade can never leave an object more open than
 -- a fresh install.
-CREATE FUNCTION ptl.apply_access_policy() RETURNS void
+CREATE FUNCTION ptl_internal.apply_access_policy() RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -849,14 +850,14 @@ BEGIN
                AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
              ORDER BY c.oid
     LOOP
-        PERFORM ptl.revoke_all_grants(r.rel);
+        PERFORM ptl_internal.revoke_all_grants(r.rel);
     END LOOP;
     FOR r IN SELECT DISTINCT p.oid, p.oid::regprocedure AS f, x.grantee
              FROM pg_proc p CROSS JOIN LATERAL (SELECT 0::oid AS grantee
                                                 UNION
                                                 SELECT a.grantee FROM aclexplode(p.proacl) a
                                                 WHERE a.grantee <> p.proowner) x
-             WHERE p.pronamespace IN ('ptl'::regnamespace, 'ptl_stage'::regnamespace)
+             WHERE p.pronamespace IN ('ptl'::regnamespace, 'ptl_internal'::regnamespace, 'ptl_stage'::regnamespace)
              ORDER BY p.oid, x.grantee
     LOOP
         EXECUTE format('REVOKE ALL ON ROUTINE %s FROM %s', r.f,
@@ -867,7 +868,7 @@ BEGIN
                                                      UNION
                                                      SELECT a.grantee FROM aclexplode(n.nspacl) a
                                                      WHERE a.grantee <> n.nspowner) x
-             WHERE n.nspname IN ('ptl', 'ptl_stage')
+             WHERE n.nspname IN ('ptl', 'ptl_internal', 'ptl_stage')
              ORDER BY n.nspname, x.grantee
     LOOP
         EXECUTE format('REVOKE ALL ON SCHEMA %I FROM %s', r.nspname,
@@ -920,8 +921,8 @@ BEGIN
                 EXECUTE format('ALTER TABLE %s DISABLE ROW LEVEL SECURITY', r.object_name);
             END IF;
         ELSE
-            read_test := ptl.row_filter_sql(r.row_filter, r.filter_column, false);
-            write_test := ptl.row_filter_sql(r.row_filter, r.filter_column, true);
+            read_test := ptl_internal.row_filter_sql(r.row_filter, r.filter_column, false);
+            write_test := ptl_internal.row_filter_sql(r.row_filter, r.filter_column, true);
             IF NOT r.relrowsecurity THEN
                 EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', r.object_name);
             END IF;
@@ -948,7 +949,7 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION ptl.apply_access_policy() IS
+COMMENT ON FUNCTION ptl_internal.apply_access_policy() IS
     'Makes every privilege, row-level security policy and view setting of ptl and ptl_stage what the security model (ptl.access_object) declares, and nothing more; run by CREATE EXTENSION and every upgrade';
 
 -- Everything about the catalogue that is not what the model declares.
@@ -976,10 +977,10 @@ WITH catalogue AS (
     UNION ALL
     SELECT 'function', p.oid::regprocedure::text, NULL, p.oid, false, p.proowner,
            coalesce(p.proacl, acldefault('f', p.proowner))
-    FROM pg_proc p WHERE p.pronamespace IN ('ptl'::regnamespace, 'ptl_stage'::regnamespace)
+    FROM pg_proc p WHERE p.pronamespace IN ('ptl'::regnamespace, 'ptl_internal'::regnamespace, 'ptl_stage'::regnamespace)
     UNION ALL
     SELECT 'schema', n.nspname::text, NULL, NULL, false, n.nspowner, coalesce(n.nspacl, acldefault('n', n.nspowner))
-    FROM pg_namespace n WHERE n.nspname IN ('ptl', 'ptl_stage')
+    FROM pg_namespace n WHERE n.nspname IN ('ptl', 'ptl_internal', 'ptl_stage')
 ),
 declared AS (
     SELECT o.*, c.grantee, c.privileges
@@ -1084,7 +1085,7 @@ SELECT 'function', p.oid::regprocedure::text,
 FROM pg_proc p
 CROSS JOIN LATERAL (SELECT string_to_array(replace(substr(s, 13), ' ', ''), ',') AS path
                     FROM unnest(coalesce(p.proconfig, '{}')) s WHERE s LIKE 'search_path=%') sp
-WHERE p.pronamespace IN ('ptl'::regnamespace, 'ptl_stage'::regnamespace) AND p.prosecdef
+WHERE p.pronamespace IN ('ptl'::regnamespace, 'ptl_internal'::regnamespace, 'ptl_stage'::regnamespace) AND p.prosecdef
   AND (sp.path[1] <> 'pg_catalog' OR sp.path[cardinality(sp.path)] <> 'pg_temp'
        OR EXISTS (SELECT 1 FROM unnest(sp.path) s JOIN pg_namespace n ON n.nspname = s
                   CROSS JOIN LATERAL aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) x
@@ -1093,7 +1094,7 @@ UNION ALL
 SELECT 'function', p.oid::regprocedure::text,
        'is SECURITY DEFINER without a search_path of its own'
 FROM pg_proc p
-WHERE p.pronamespace IN ('ptl'::regnamespace, 'ptl_stage'::regnamespace) AND p.prosecdef
+WHERE p.pronamespace IN ('ptl'::regnamespace, 'ptl_internal'::regnamespace, 'ptl_stage'::regnamespace) AND p.prosecdef
   AND NOT EXISTS (SELECT 1 FROM unnest(coalesce(p.proconfig, '{}')) s WHERE s LIKE 'search_path=%')
 -- Rules that hold whatever the declarations say.
 UNION ALL
@@ -1139,4 +1140,4 @@ $$;
 COMMENT ON FUNCTION ptl.access_policy_violations() IS
     'Every way the catalogue differs from the security model (privileges, row-level security, views'' and functions'' rights, search paths) and every object of ptl or ptl_stage the model does not declare; empty when all is as declared';
 
-SELECT ptl.apply_access_policy();
+SELECT ptl_internal.apply_access_policy();

@@ -128,17 +128,17 @@ COMMENT ON TABLE ptl_stage.advice_request IS 'Advice and guidance extract as del
 INSERT INTO ptl.feed (extract, load_order, capability, natural_key, key_words, placed_on, loader, target, description)
 VALUES
     ('clinic', 310, 'outpatient', '{clinic_code}', 'clinic (clinic_code)', 'organisation',
-     'ptl.load_clinics', 'ptl.clinic', 'An outpatient clinic: a specialty''s clinic at a site of the trust'),
+     'ptl_internal.load_clinics', 'ptl.clinic', 'An outpatient clinic: a specialty''s clinic at a site of the trust'),
     ('clinic_session', 320, 'outpatient', '{clinic_code,session_date}', 'clinic session (clinic_code, session_date)', 'organisation',
-     'ptl.load_clinic_sessions', 'ptl.clinic_session', 'A clinic on a day, with the appointment slots it offers'),
+     'ptl_internal.load_clinic_sessions', 'ptl.clinic_session', 'A clinic on a day, with the appointment slots it offers'),
     ('outpatient_appointment', 330, 'outpatient', '{ppid_issuer,ppid,appointment_ref}', 'appointment (ppid_issuer, ppid, appointment_ref)', 'pathway',
-     'ptl.load_outpatient_appointments', 'ptl.outpatient_appointment', 'An outpatient appointment of a pathway, with its attendance and clinic outcome'),
+     'ptl_internal.load_outpatient_appointments', 'ptl.outpatient_appointment', 'An outpatient appointment of a pathway, with its attendance and clinic outcome'),
     ('follow_up_request', 340, 'outpatient', '{ppid_issuer,ppid,request_ref}', 'follow-up request (ppid_issuer, ppid, request_ref)', 'pathway',
-     'ptl.load_follow_up_requests', 'ptl.follow_up_request', 'A follow-up a clinician asked for, with its due date and latest clinically appropriate date'),
+     'ptl_internal.load_follow_up_requests', 'ptl.follow_up_request', 'A follow-up a clinician asked for, with its due date and latest clinically appropriate date'),
     ('pifu_episode', 350, 'outpatient', '{ppid_issuer,ppid,pifu_ref}', 'PIFU episode (ppid_issuer, ppid, pifu_ref)', 'pathway',
-     'ptl.load_pifu_episodes', 'ptl.pifu_episode', 'A patient-initiated follow-up episode: its window and how it ended'),
+     'ptl_internal.load_pifu_episodes', 'ptl.pifu_episode', 'A patient-initiated follow-up episode: its window and how it ended'),
     ('advice_request', 360, 'outpatient', '{advice_ref}', 'advice request (advice_ref)', 'organisation',
-     'ptl.load_advice_requests', 'ptl.advice_request', 'An advice and guidance request a GP practice sent to the trust''s specialists');
+     'ptl_internal.load_advice_requests', 'ptl.advice_request', 'An advice and guidance request a GP practice sent to the trust''s specialists');
 
 -- The policy's examples (ptl.feed_example: the PAS examples' pathway
 -- RZ9/EX-PW1 at site RZ901, clinic EX-C1, appointment EX-A1) and the row
@@ -306,7 +306,7 @@ VALUES
     ('advice_request', 'referred_ppid', 8, false, NULL, NULL, '^[!-~]{1,20}$', 'up to 20 printable characters without spaces', NULL, 'load_without', 'The referral that followed, if any: PPID of its pathway at the trust. A pathway the trust does not hold is left out (warning): the request still counts', NULL, NULL, 'V32');
 
 -- A clinic of the batch's organisation: at one of its sites.
-CREATE FUNCTION ptl.load_clinics(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
+CREATE FUNCTION ptl_internal.load_clinics(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
@@ -314,9 +314,9 @@ AS $$
 DECLARE
     b ptl.batch := (SELECT x FROM ptl.batch x WHERE x.batch_id = batch);
 BEGIN
-    PERFORM ptl.load_mark_foreign_sites(batch, 'clinic', 'site_code');
+    PERFORM ptl_internal.load_mark_foreign_sites(batch, 'clinic', 'site_code');
     -- Clinic codes are ptl-wide: a trust's extract changes its own clinics.
-    PERFORM ptl.load_reject('clinic', 'clinic_code', 'inconsistent', '23505',
+    PERFORM ptl_internal.load_reject('clinic', 'clinic_code', 'inconsistent', '23505',
         format($m$format('clinic_code %%s is a clinic of another organisation; %s may send only its own clinics', ptl.extract_value(w.clinic_code))$m$, b.org_code),
         format($c$EXISTS (SELECT 1 FROM ptl.clinic c JOIN ptl.site s ON s.site_code = c.site_code
                           WHERE c.clinic_code = ptl.extract_value(w.clinic_code) AND s.org_code <> %L)$c$, b.org_code));
@@ -324,8 +324,8 @@ BEGIN
     WITH upserted AS (
         INSERT INTO ptl.clinic AS t (clinic_code, site_code, treatment_function, name, consultant_code)
         SELECT ptl.extract_value(w.clinic_code), ptl.extract_value(w.site_code), ptl.extract_value(w.treatment_function),
-               coalesce(ptl.load_kept(w.name, 'name', w.warn_columns), ptl.extract_value(w.clinic_code)),
-               ptl.load_kept(w.consultant_code, 'consultant_code', w.warn_columns)
+               coalesce(ptl_internal.load_kept(w.name, 'name', w.warn_columns), ptl.extract_value(w.clinic_code)),
+               ptl_internal.load_kept(w.consultant_code, 'consultant_code', w.warn_columns)
         FROM pg_temp.ptl_load_clinic w
         WHERE w.bad_column IS NULL AND w.reason IS NULL
         ON CONFLICT (clinic_code) DO UPDATE
@@ -342,20 +342,20 @@ BEGIN
     WHERE w.bad_column IS NULL AND w.reason IS NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_clinics(bigint) IS
+COMMENT ON FUNCTION ptl_internal.load_clinics(bigint) IS
     'Internal to ptl.load(): row rules and upsert of a batch''s clinic extract';
 
 -- SQL test, over work row w, that a staged clinic code names a clinic of
 -- an organisation (for the loaders' row rules).
-CREATE FUNCTION ptl.load_clinic_is_known(column_sql text, org_code text) RETURNS text
+CREATE FUNCTION ptl_internal.load_clinic_is_known(column_sql text, org_code text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 RETURN format('EXISTS (SELECT 1 FROM ptl.clinic c JOIN ptl.site s ON s.site_code = c.site_code
                        WHERE c.clinic_code = %s AND s.org_code = %L)', column_sql, org_code);
-COMMENT ON FUNCTION ptl.load_clinic_is_known(text, text) IS
+COMMENT ON FUNCTION ptl_internal.load_clinic_is_known(text, text) IS
     'Internal to the outpatient loaders: SQL test that a staged clinic code is a clinic at a site of the organisation';
 
-CREATE FUNCTION ptl.load_clinic_sessions(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
+CREATE FUNCTION ptl_internal.load_clinic_sessions(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
@@ -363,17 +363,17 @@ AS $$
 DECLARE
     b ptl.batch := (SELECT x FROM ptl.batch x WHERE x.batch_id = batch);
 BEGIN
-    PERFORM ptl.load_reject('clinic_session', 'clinic_code', 'unknown_parent', '23503',
+    PERFORM ptl_internal.load_reject('clinic_session', 'clinic_code', 'unknown_parent', '23503',
         format($m$format('no clinic %%s is known at %s; send the clinic row first', ptl.extract_value(w.clinic_code))$m$, b.org_code),
-        'NOT ' || ptl.load_clinic_is_known('ptl.extract_value(w.clinic_code)', b.org_code));
-    PERFORM ptl.load_reject('clinic_session', 'slots', 'out_of_range', '22003',
+        'NOT ' || ptl_internal.load_clinic_is_known('ptl.extract_value(w.clinic_code)', b.org_code));
+    PERFORM ptl_internal.load_reject('clinic_session', 'slots', 'out_of_range', '22003',
         $m$format('slots %s is negative', ptl.extract_value(w.slots))$m$,
         'ptl.extract_value(w.slots)::int < 0');
 
     WITH upserted AS (
         INSERT INTO ptl.clinic_session AS t (clinic_code, session_date, slots, cancelled)
         SELECT ptl.extract_value(w.clinic_code), ptl.extract_value(w.session_date)::date, ptl.extract_value(w.slots)::int,
-               coalesce(ptl.load_kept(w.cancelled, 'cancelled', w.warn_columns) IN ('Y', 'true'), false)
+               coalesce(ptl_internal.load_kept(w.cancelled, 'cancelled', w.warn_columns) IN ('Y', 'true'), false)
         FROM pg_temp.ptl_load_clinic_session w
         WHERE w.bad_column IS NULL AND w.reason IS NULL
         ON CONFLICT (clinic_code, session_date) DO UPDATE
@@ -389,21 +389,21 @@ BEGIN
     WHERE w.bad_column IS NULL AND w.reason IS NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_clinic_sessions(bigint) IS
+COMMENT ON FUNCTION ptl_internal.load_clinic_sessions(bigint) IS
     'Internal to ptl.load(): row rules and upsert of a batch''s clinic session extract';
 
 -- SQL test, over work row w, that a staged appointment reference names an
 -- appointment on the row's pathway at an organisation.
-CREATE FUNCTION ptl.load_appointment_is_known(column_sql text, org_code text) RETURNS text
+CREATE FUNCTION ptl_internal.load_appointment_is_known(column_sql text, org_code text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 RETURN format('EXISTS (SELECT 1 FROM ptl.pathway p JOIN ptl.outpatient_appointment a ON a.pathway_id = p.pathway_id
                        WHERE p.provider_org = %L AND p.ppid_issuer = ptl.extract_value(w.ppid_issuer)
                          AND p.ppid = ptl.extract_value(w.ppid) AND a.source_ref = %s)', org_code, column_sql);
-COMMENT ON FUNCTION ptl.load_appointment_is_known(text, text) IS
+COMMENT ON FUNCTION ptl_internal.load_appointment_is_known(text, text) IS
     'Internal to the outpatient loaders: SQL test that a staged appointment reference is an appointment of the row''s pathway';
 
-CREATE FUNCTION ptl.load_outpatient_appointments(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
+CREATE FUNCTION ptl_internal.load_outpatient_appointments(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
@@ -411,25 +411,25 @@ AS $$
 DECLARE
     b ptl.batch := (SELECT x FROM ptl.batch x WHERE x.batch_id = batch);
 BEGIN
-    PERFORM ptl.load_reject('outpatient_appointment', 'clinic_code', 'unknown_parent', '23503',
+    PERFORM ptl_internal.load_reject('outpatient_appointment', 'clinic_code', 'unknown_parent', '23503',
         format($m$format('no clinic %%s is known at %s; send the clinic row first', ptl.extract_value(w.clinic_code))$m$, b.org_code),
-        'NOT ' || ptl.load_clinic_is_known('ptl.extract_value(w.clinic_code)', b.org_code));
+        'NOT ' || ptl_internal.load_clinic_is_known('ptl.extract_value(w.clinic_code)', b.org_code));
     -- Cross-column rules (the table's CHECKs): each leaves out the value
     -- that breaks it, with a warning; the appointment still loads.
-    PERFORM ptl.load_leave_out('outpatient_appointment', 'outcome', 'inconsistent', '23514',
+    PERFORM ptl_internal.load_leave_out('outpatient_appointment', 'outcome', 'inconsistent', '23514',
         $m$format('outcome %s is given, but the appointment was not attended (attendance %s)',
-                  ptl.extract_value(w.outcome), coalesce(ptl.load_kept(w.attendance, 'attendance', w.warn_columns), 'booked'))$m$,
-        $c$coalesce(ptl.load_kept(w.attendance, 'attendance', w.warn_columns), 'booked') <> 'attended'$c$);
-    PERFORM ptl.load_leave_out('outpatient_appointment', 'follow_up_weeks', 'out_of_range', '22003',
+                  ptl.extract_value(w.outcome), coalesce(ptl_internal.load_kept(w.attendance, 'attendance', w.warn_columns), 'booked'))$m$,
+        $c$coalesce(ptl_internal.load_kept(w.attendance, 'attendance', w.warn_columns), 'booked') <> 'attended'$c$);
+    PERFORM ptl_internal.load_leave_out('outpatient_appointment', 'follow_up_weeks', 'out_of_range', '22003',
         $m$format('follow_up_weeks %s is outside 1 to 520 weeks', ptl.extract_value(w.follow_up_weeks))$m$,
         'ptl.extract_value(w.follow_up_weeks)::int NOT BETWEEN 1 AND 520');
-    PERFORM ptl.load_leave_out('outpatient_appointment', 'outcome', 'inconsistent', '23514',
+    PERFORM ptl_internal.load_leave_out('outpatient_appointment', 'outcome', 'inconsistent', '23514',
         $m$'outcome follow_up needs follow_up_weeks (1 to 520)'$m$,
-        $c$ptl.extract_value(w.outcome) = 'follow_up' AND ptl.load_kept(w.follow_up_weeks, 'follow_up_weeks', w.warn_columns) IS NULL$c$);
-    PERFORM ptl.load_leave_out('outpatient_appointment', 'follow_up_weeks', 'inconsistent', '23514',
+        $c$ptl.extract_value(w.outcome) = 'follow_up' AND ptl_internal.load_kept(w.follow_up_weeks, 'follow_up_weeks', w.warn_columns) IS NULL$c$);
+    PERFORM ptl_internal.load_leave_out('outpatient_appointment', 'follow_up_weeks', 'inconsistent', '23514',
         $m$format('follow_up_weeks %s is given, but the outcome is not follow_up', ptl.extract_value(w.follow_up_weeks))$m$,
-        $c$ptl.load_kept(w.outcome, 'outcome', w.warn_columns) IS DISTINCT FROM 'follow_up'$c$);
-    PERFORM ptl.load_leave_out('outpatient_appointment', 'booked_on', 'inconsistent', '23514',
+        $c$ptl_internal.load_kept(w.outcome, 'outcome', w.warn_columns) IS DISTINCT FROM 'follow_up'$c$);
+    PERFORM ptl_internal.load_leave_out('outpatient_appointment', 'booked_on', 'inconsistent', '23514',
         $m$format('booked_on %s is after appointment_date %s', ptl.extract_value(w.booked_on), ptl.extract_value(w.appointment_date))$m$,
         'ptl.extract_value(w.booked_on)::date > ptl.extract_value(w.appointment_date)::date');
 
@@ -439,10 +439,10 @@ BEGIN
              follow_up_weeks, booked_on)
         SELECT p.pathway_id, ptl.extract_value(w.appointment_ref), ptl.extract_value(w.clinic_code),
                ptl.extract_value(w.appointment_date)::date, ptl.extract_value(w.appointment_type),
-               coalesce(ptl.load_kept(w.attendance, 'attendance', w.warn_columns), 'booked'),
-               ptl.load_kept(w.outcome, 'outcome', w.warn_columns),
-               ptl.load_kept(w.follow_up_weeks, 'follow_up_weeks', w.warn_columns)::int,
-               ptl.load_kept(w.booked_on, 'booked_on', w.warn_columns)::date
+               coalesce(ptl_internal.load_kept(w.attendance, 'attendance', w.warn_columns), 'booked'),
+               ptl_internal.load_kept(w.outcome, 'outcome', w.warn_columns),
+               ptl_internal.load_kept(w.follow_up_weeks, 'follow_up_weeks', w.warn_columns)::int,
+               ptl_internal.load_kept(w.booked_on, 'booked_on', w.warn_columns)::date
         FROM pg_temp.ptl_load_outpatient_appointment w
         JOIN ptl.pathway p ON p.provider_org = b.org_code AND p.ppid_issuer = ptl.extract_value(w.ppid_issuer)
                           AND p.ppid = ptl.extract_value(w.ppid)
@@ -466,10 +466,10 @@ BEGIN
     WHERE w.bad_column IS NULL AND w.reason IS NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_outpatient_appointments(bigint) IS
+COMMENT ON FUNCTION ptl_internal.load_outpatient_appointments(bigint) IS
     'Internal to ptl.load(): row rules and upsert of a batch''s outpatient appointment extract';
 
-CREATE FUNCTION ptl.load_follow_up_requests(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
+CREATE FUNCTION ptl_internal.load_follow_up_requests(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
@@ -479,33 +479,33 @@ DECLARE
 BEGIN
     -- Without a consistent end the request could be neither kept on nor
     -- taken off the follow-up list: quarantined.
-    PERFORM ptl.load_reject('follow_up_request', 'due_date', 'inconsistent', '23514',
+    PERFORM ptl_internal.load_reject('follow_up_request', 'due_date', 'inconsistent', '23514',
         $m$format('due_date %s is before requested_on %s', ptl.extract_value(w.due_date), ptl.extract_value(w.requested_on))$m$,
         'ptl.extract_value(w.due_date)::date < ptl.extract_value(w.requested_on)::date');
-    PERFORM ptl.load_reject('follow_up_request', 'closed_on', 'inconsistent', '23514',
+    PERFORM ptl_internal.load_reject('follow_up_request', 'closed_on', 'inconsistent', '23514',
         $m$'closed_on and closed_reason must be given together'$m$,
         '(ptl.extract_value(w.closed_on) IS NULL) <> (ptl.extract_value(w.closed_reason) IS NULL)');
-    PERFORM ptl.load_reject('follow_up_request', 'closed_on', 'inconsistent', '23514',
+    PERFORM ptl_internal.load_reject('follow_up_request', 'closed_on', 'inconsistent', '23514',
         $m$format('closed_on %s is before requested_on %s', ptl.extract_value(w.closed_on), ptl.extract_value(w.requested_on))$m$,
         'ptl.extract_value(w.closed_on)::date < ptl.extract_value(w.requested_on)::date');
     -- References to other records that do not resolve are left out.
-    PERFORM ptl.load_leave_out('follow_up_request', 'clinic_code', 'unknown_clinic', '23503',
+    PERFORM ptl_internal.load_leave_out('follow_up_request', 'clinic_code', 'unknown_clinic', '23503',
         format($m$format('clinic_code %%s is not a clinic of %s', ptl.extract_value(w.clinic_code))$m$, b.org_code),
-        'NOT ' || ptl.load_clinic_is_known('ptl.extract_value(w.clinic_code)', b.org_code));
-    PERFORM ptl.load_leave_out('follow_up_request', 'from_appointment_ref', 'unknown_appointment', '23503',
+        'NOT ' || ptl_internal.load_clinic_is_known('ptl.extract_value(w.clinic_code)', b.org_code));
+    PERFORM ptl_internal.load_leave_out('follow_up_request', 'from_appointment_ref', 'unknown_appointment', '23503',
         $m$format('from_appointment_ref %s is not an appointment of this pathway', ptl.extract_value(w.from_appointment_ref))$m$,
-        'NOT ' || ptl.load_appointment_is_known('ptl.extract_value(w.from_appointment_ref)', b.org_code));
-    PERFORM ptl.load_leave_out('follow_up_request', 'seen_appointment_ref', 'unknown_appointment', '23503',
+        'NOT ' || ptl_internal.load_appointment_is_known('ptl.extract_value(w.from_appointment_ref)', b.org_code));
+    PERFORM ptl_internal.load_leave_out('follow_up_request', 'seen_appointment_ref', 'unknown_appointment', '23503',
         $m$format('seen_appointment_ref %s is not an appointment of this pathway', ptl.extract_value(w.seen_appointment_ref))$m$,
-        'NOT ' || ptl.load_appointment_is_known('ptl.extract_value(w.seen_appointment_ref)', b.org_code));
-    PERFORM ptl.load_leave_out('follow_up_request', 'seen_appointment_ref', 'inconsistent', '23514',
+        'NOT ' || ptl_internal.load_appointment_is_known('ptl.extract_value(w.seen_appointment_ref)', b.org_code));
+    PERFORM ptl_internal.load_leave_out('follow_up_request', 'seen_appointment_ref', 'inconsistent', '23514',
         $m$'seen_appointment_ref is given, but closed_reason is not seen'$m$,
         $c$ptl.extract_value(w.closed_reason) IS DISTINCT FROM 'seen'$c$);
-    PERFORM ptl.load_reject('follow_up_request', 'closed_reason', 'inconsistent', '23514',
+    PERFORM ptl_internal.load_reject('follow_up_request', 'closed_reason', 'inconsistent', '23514',
         $m$'closed_reason seen needs seen_appointment_ref naming an appointment of this pathway'$m$,
-        $c$ptl.extract_value(w.closed_reason) = 'seen' AND ptl.load_kept(w.seen_appointment_ref, 'seen_appointment_ref', w.warn_columns) IS NULL$c$);
+        $c$ptl.extract_value(w.closed_reason) = 'seen' AND ptl_internal.load_kept(w.seen_appointment_ref, 'seen_appointment_ref', w.warn_columns) IS NULL$c$);
     -- An LCAD before the due date is left out: the due date stands.
-    PERFORM ptl.load_leave_out('follow_up_request', 'lcad', 'inconsistent', '23514',
+    PERFORM ptl_internal.load_leave_out('follow_up_request', 'lcad', 'inconsistent', '23514',
         $m$format('lcad %s is before due_date %s', ptl.extract_value(w.lcad), ptl.extract_value(w.due_date))$m$,
         'ptl.extract_value(w.lcad)::date < ptl.extract_value(w.due_date)::date');
 
@@ -514,22 +514,22 @@ BEGIN
             (pathway_id, source_ref, treatment_function, clinic_code, from_appointment_id, requested_on, due_date, lcad,
              clinical_risk, unavailable_until, seen_appointment_id, closed_on, closed_reason)
         SELECT p.pathway_id, ptl.extract_value(w.request_ref),
-               coalesce(ptl.load_kept(w.treatment_function, 'treatment_function', w.warn_columns), p.treatment_function),
-               ptl.load_kept(w.clinic_code, 'clinic_code', w.warn_columns),
+               coalesce(ptl_internal.load_kept(w.treatment_function, 'treatment_function', w.warn_columns), p.treatment_function),
+               ptl_internal.load_kept(w.clinic_code, 'clinic_code', w.warn_columns),
                fa.appointment_id,
                ptl.extract_value(w.requested_on)::date, ptl.extract_value(w.due_date)::date,
-               coalesce(ptl.load_kept(w.lcad, 'lcad', w.warn_columns)::date, ptl.extract_value(w.due_date)::date),
-               ptl.load_kept(w.clinical_risk, 'clinical_risk', w.warn_columns),
-               ptl.load_kept(w.unavailable_until, 'unavailable_until', w.warn_columns)::date,
+               coalesce(ptl_internal.load_kept(w.lcad, 'lcad', w.warn_columns)::date, ptl.extract_value(w.due_date)::date),
+               ptl_internal.load_kept(w.clinical_risk, 'clinical_risk', w.warn_columns),
+               ptl_internal.load_kept(w.unavailable_until, 'unavailable_until', w.warn_columns)::date,
                sa.appointment_id,
                ptl.extract_value(w.closed_on)::date, ptl.extract_value(w.closed_reason)
         FROM pg_temp.ptl_load_follow_up_request w
         JOIN ptl.pathway p ON p.provider_org = b.org_code AND p.ppid_issuer = ptl.extract_value(w.ppid_issuer)
                           AND p.ppid = ptl.extract_value(w.ppid)
         LEFT JOIN ptl.outpatient_appointment fa
-               ON fa.pathway_id = p.pathway_id AND fa.source_ref = ptl.load_kept(w.from_appointment_ref, 'from_appointment_ref', w.warn_columns)
+               ON fa.pathway_id = p.pathway_id AND fa.source_ref = ptl_internal.load_kept(w.from_appointment_ref, 'from_appointment_ref', w.warn_columns)
         LEFT JOIN ptl.outpatient_appointment sa
-               ON sa.pathway_id = p.pathway_id AND sa.source_ref = ptl.load_kept(w.seen_appointment_ref, 'seen_appointment_ref', w.warn_columns)
+               ON sa.pathway_id = p.pathway_id AND sa.source_ref = ptl_internal.load_kept(w.seen_appointment_ref, 'seen_appointment_ref', w.warn_columns)
         WHERE w.bad_column IS NULL AND w.reason IS NULL
         ON CONFLICT (pathway_id, source_ref) DO UPDATE
         SET treatment_function = excluded.treatment_function, clinic_code = excluded.clinic_code,
@@ -554,10 +554,10 @@ BEGIN
     WHERE w.bad_column IS NULL AND w.reason IS NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_follow_up_requests(bigint) IS
+COMMENT ON FUNCTION ptl_internal.load_follow_up_requests(bigint) IS
     'Internal to ptl.load(): row rules and upsert of a batch''s follow-up request extract';
 
-CREATE FUNCTION ptl.load_pifu_episodes(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
+CREATE FUNCTION ptl_internal.load_pifu_episodes(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
@@ -565,37 +565,37 @@ AS $$
 DECLARE
     b ptl.batch := (SELECT x FROM ptl.batch x WHERE x.batch_id = batch);
 BEGIN
-    PERFORM ptl.load_reject('pifu_episode', 'window_end', 'inconsistent', '23514',
+    PERFORM ptl_internal.load_reject('pifu_episode', 'window_end', 'inconsistent', '23514',
         $m$format('window_end %s is not after started_on %s', ptl.extract_value(w.window_end), ptl.extract_value(w.started_on))$m$,
         'ptl.extract_value(w.window_end)::date <= ptl.extract_value(w.started_on)::date');
-    PERFORM ptl.load_reject('pifu_episode', 'ended_on', 'inconsistent', '23514',
+    PERFORM ptl_internal.load_reject('pifu_episode', 'ended_on', 'inconsistent', '23514',
         $m$'ended_on and end_reason must be given together'$m$,
         '(ptl.extract_value(w.ended_on) IS NULL) <> (ptl.extract_value(w.end_reason) IS NULL)');
-    PERFORM ptl.load_reject('pifu_episode', 'ended_on', 'inconsistent', '23514',
+    PERFORM ptl_internal.load_reject('pifu_episode', 'ended_on', 'inconsistent', '23514',
         $m$format('ended_on %s is before started_on %s', ptl.extract_value(w.ended_on), ptl.extract_value(w.started_on))$m$,
         'ptl.extract_value(w.ended_on)::date < ptl.extract_value(w.started_on)::date');
-    PERFORM ptl.load_leave_out('pifu_episode', 'initiated_on', 'inconsistent', '23514',
+    PERFORM ptl_internal.load_leave_out('pifu_episode', 'initiated_on', 'inconsistent', '23514',
         $m$format('initiated_on %s is outside the window %s to %s', ptl.extract_value(w.initiated_on),
                   ptl.extract_value(w.started_on), ptl.extract_value(w.window_end))$m$,
         'ptl.extract_value(w.initiated_on)::date NOT BETWEEN ptl.extract_value(w.started_on)::date AND ptl.extract_value(w.window_end)::date');
-    PERFORM ptl.load_leave_out('pifu_episode', 'from_appointment_ref', 'unknown_appointment', '23503',
+    PERFORM ptl_internal.load_leave_out('pifu_episode', 'from_appointment_ref', 'unknown_appointment', '23503',
         $m$format('from_appointment_ref %s is not an appointment of this pathway', ptl.extract_value(w.from_appointment_ref))$m$,
-        'NOT ' || ptl.load_appointment_is_known('ptl.extract_value(w.from_appointment_ref)', b.org_code));
+        'NOT ' || ptl_internal.load_appointment_is_known('ptl.extract_value(w.from_appointment_ref)', b.org_code));
 
     WITH upserted AS (
         INSERT INTO ptl.pifu_episode AS t
             (pathway_id, source_ref, treatment_function, from_appointment_id, started_on, window_end, initiated_on,
              ended_on, end_reason)
         SELECT p.pathway_id, ptl.extract_value(w.pifu_ref),
-               coalesce(ptl.load_kept(w.treatment_function, 'treatment_function', w.warn_columns), p.treatment_function),
+               coalesce(ptl_internal.load_kept(w.treatment_function, 'treatment_function', w.warn_columns), p.treatment_function),
                fa.appointment_id, ptl.extract_value(w.started_on)::date, ptl.extract_value(w.window_end)::date,
-               ptl.load_kept(w.initiated_on, 'initiated_on', w.warn_columns)::date,
+               ptl_internal.load_kept(w.initiated_on, 'initiated_on', w.warn_columns)::date,
                ptl.extract_value(w.ended_on)::date, ptl.extract_value(w.end_reason)
         FROM pg_temp.ptl_load_pifu_episode w
         JOIN ptl.pathway p ON p.provider_org = b.org_code AND p.ppid_issuer = ptl.extract_value(w.ppid_issuer)
                           AND p.ppid = ptl.extract_value(w.ppid)
         LEFT JOIN ptl.outpatient_appointment fa
-               ON fa.pathway_id = p.pathway_id AND fa.source_ref = ptl.load_kept(w.from_appointment_ref, 'from_appointment_ref', w.warn_columns)
+               ON fa.pathway_id = p.pathway_id AND fa.source_ref = ptl_internal.load_kept(w.from_appointment_ref, 'from_appointment_ref', w.warn_columns)
         WHERE w.bad_column IS NULL AND w.reason IS NULL
         ON CONFLICT (pathway_id, source_ref) DO UPDATE
         SET treatment_function = excluded.treatment_function, from_appointment_id = excluded.from_appointment_id,
@@ -616,10 +616,10 @@ BEGIN
     WHERE w.bad_column IS NULL AND w.reason IS NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_pifu_episodes(bigint) IS
+COMMENT ON FUNCTION ptl_internal.load_pifu_episodes(bigint) IS
     'Internal to ptl.load(): row rules and upsert of a batch''s PIFU episode extract';
 
-CREATE FUNCTION ptl.load_advice_requests(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
+CREATE FUNCTION ptl_internal.load_advice_requests(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
@@ -628,19 +628,19 @@ DECLARE
     b ptl.batch := (SELECT x FROM ptl.batch x WHERE x.batch_id = batch);
 BEGIN
     -- Answered exactly when the outcome is not pending.
-    PERFORM ptl.load_reject('advice_request', 'responded_on', 'inconsistent', '23514',
+    PERFORM ptl_internal.load_reject('advice_request', 'responded_on', 'inconsistent', '23514',
         $m$CASE WHEN ptl.extract_value(w.responded_on) IS NULL
                 THEN format('outcome %s needs responded_on', ptl.extract_value(w.outcome))
                 ELSE 'responded_on is given, but the outcome is pending' END$m$,
         $c$(coalesce(ptl.extract_value(w.outcome), 'pending') = 'pending') <> (ptl.extract_value(w.responded_on) IS NULL)$c$);
-    PERFORM ptl.load_reject('advice_request', 'responded_on', 'inconsistent', '23514',
+    PERFORM ptl_internal.load_reject('advice_request', 'responded_on', 'inconsistent', '23514',
         $m$format('responded_on %s is before requested_on %s', ptl.extract_value(w.responded_on), ptl.extract_value(w.requested_on))$m$,
         'ptl.extract_value(w.responded_on)::date < ptl.extract_value(w.requested_on)::date');
-    PERFORM ptl.load_leave_out('advice_request', 'referred_ppid', 'unknown_pathway', '23503',
+    PERFORM ptl_internal.load_leave_out('advice_request', 'referred_ppid', 'unknown_pathway', '23503',
         format($m$format('no pathway with PPID %%s issued by %%s is known at %s', ptl.extract_value(w.referred_ppid),
-                         coalesce(ptl.load_kept(w.referred_ppid_issuer, 'referred_ppid_issuer', w.warn_columns), '(none)'))$m$, b.org_code),
+                         coalesce(ptl_internal.load_kept(w.referred_ppid_issuer, 'referred_ppid_issuer', w.warn_columns), '(none)'))$m$, b.org_code),
         format($c$NOT EXISTS (SELECT 1 FROM ptl.pathway p WHERE p.provider_org = %L
-                              AND p.ppid_issuer = ptl.load_kept(w.referred_ppid_issuer, 'referred_ppid_issuer', w.warn_columns)
+                              AND p.ppid_issuer = ptl_internal.load_kept(w.referred_ppid_issuer, 'referred_ppid_issuer', w.warn_columns)
                               AND p.ppid = ptl.extract_value(w.referred_ppid))$c$, b.org_code));
 
     WITH upserted AS (
@@ -648,13 +648,13 @@ BEGIN
             (provider_org, source_ref, treatment_function, gp_practice_code, requested_on, responded_on, outcome,
              referred_pathway_id)
         SELECT b.org_code, ptl.extract_value(w.advice_ref), ptl.extract_value(w.treatment_function),
-               ptl.load_kept(w.gp_practice_code, 'gp_practice_code', w.warn_columns),
+               ptl_internal.load_kept(w.gp_practice_code, 'gp_practice_code', w.warn_columns),
                ptl.extract_value(w.requested_on)::date, ptl.extract_value(w.responded_on)::date,
                coalesce(ptl.extract_value(w.outcome), 'pending'), p.pathway_id
         FROM pg_temp.ptl_load_advice_request w
         LEFT JOIN ptl.pathway p ON p.provider_org = b.org_code
-                               AND p.ppid_issuer = ptl.load_kept(w.referred_ppid_issuer, 'referred_ppid_issuer', w.warn_columns)
-                               AND p.ppid = ptl.load_kept(w.referred_ppid, 'referred_ppid', w.warn_columns)
+                               AND p.ppid_issuer = ptl_internal.load_kept(w.referred_ppid_issuer, 'referred_ppid_issuer', w.warn_columns)
+                               AND p.ppid = ptl_internal.load_kept(w.referred_ppid, 'referred_ppid', w.warn_columns)
         WHERE w.bad_column IS NULL AND w.reason IS NULL
         ON CONFLICT (provider_org, source_ref) DO UPDATE
         SET treatment_function = excluded.treatment_function, gp_practice_code = excluded.gp_practice_code,
@@ -673,7 +673,7 @@ BEGIN
     WHERE w.bad_column IS NULL AND w.reason IS NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_advice_requests(bigint) IS
+COMMENT ON FUNCTION ptl_internal.load_advice_requests(bigint) IS
     'Internal to ptl.load(): row rules and upsert of a batch''s advice and guidance extract';
 
-SELECT ptl.prepare_staging_table(e.extract) FROM ptl.feed e WHERE e.capability = 'outpatient';
+SELECT ptl_internal.prepare_staging_table(e.extract) FROM ptl.feed e WHERE e.capability = 'outpatient';

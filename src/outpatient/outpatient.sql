@@ -292,7 +292,7 @@ BEGIN
         RAISE EXCEPTION 'there is no census to pick a follow-up validation cohort at'
             USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'CALL ptl.refresh() first.';
     END IF;
-    provider_org := ptl.campaign_provider(provider_org);
+    provider_org := ptl_internal.campaign_provider(provider_org);
     INSERT INTO ptl.validation_campaign (name, census, min_weeks, not_validated_weeks, provider_org,
                                          treatment_function, list, min_days_past_lcad)
     VALUES (name, c, 0, not_validated_weeks, provider_org, treatment_function, 'follow_up', min_days_past_lcad)

@@ -9,7 +9,7 @@
 -- function refuses an argument outside its domain with 22023.
 -- ---------------------------------------------------------------------------
 
-CREATE FUNCTION ptl.queue_check(name text, value float8, allow_zero boolean) RETURNS void
+CREATE FUNCTION ptl_internal.queue_check(name text, value float8, allow_zero boolean) RETURNS void
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
 BEGIN
     IF value < 0 OR (value = 0 AND NOT allow_zero) OR value = 'NaN' OR value = 'Infinity' THEN
@@ -19,15 +19,15 @@ BEGIN
                               ELSE 'It must be a finite number greater than zero.' END;
     END IF;
 END $$;
-COMMENT ON FUNCTION ptl.queue_check(text, float8, boolean) IS
+COMMENT ON FUNCTION ptl_internal.queue_check(text, float8, boolean) IS
     'Raises 22023 naming the argument when a queue formula''s input is negative, zero (where not allowed) or not finite';
 
 -- Fact 2: load = demand / capacity; over 1 the list grows without bound.
 CREATE FUNCTION ptl.queue_load(demand float8, capacity float8) RETURNS float8
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
 BEGIN
-    PERFORM ptl.queue_check('demand', demand, true);
-    PERFORM ptl.queue_check('capacity', capacity, false);
+    PERFORM ptl_internal.queue_check('demand', demand, true);
+    PERFORM ptl_internal.queue_check('capacity', capacity, false);
     RETURN demand / capacity;
 END $$;
 COMMENT ON FUNCTION ptl.queue_load(float8, float8) IS
@@ -38,8 +38,8 @@ COMMENT ON FUNCTION ptl.queue_load(float8, float8) IS
 CREATE FUNCTION ptl.target_mean_wait(target_wait float8, factor float8 DEFAULT 4) RETURNS float8
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
 BEGIN
-    PERFORM ptl.queue_check('target_wait', target_wait, false);
-    PERFORM ptl.queue_check('factor', factor, false);
+    PERFORM ptl_internal.queue_check('target_wait', target_wait, false);
+    PERFORM ptl_internal.queue_check('factor', factor, false);
     RETURN target_wait / factor;
 END $$;
 COMMENT ON FUNCTION ptl.target_mean_wait(float8, float8) IS
@@ -49,7 +49,7 @@ COMMENT ON FUNCTION ptl.target_mean_wait(float8, float8) IS
 CREATE FUNCTION ptl.target_queue_size(demand float8, target_wait float8, factor float8 DEFAULT 4) RETURNS float8
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
 BEGIN
-    PERFORM ptl.queue_check('demand', demand, true);
+    PERFORM ptl_internal.queue_check('demand', demand, true);
     RETURN demand * ptl.target_mean_wait(target_wait, factor);
 END $$;
 COMMENT ON FUNCTION ptl.target_queue_size(float8, float8, float8) IS
@@ -66,12 +66,12 @@ LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
 DECLARE
     spread float8;
 BEGIN
-    PERFORM ptl.queue_check('demand', demand, true);
-    PERFORM ptl.queue_check('queue_size', queue_size, true);
-    PERFORM ptl.queue_check('target_queue_size', target_queue_size, true);
-    PERFORM ptl.queue_check('time_to_target', time_to_target, false);
-    PERFORM ptl.queue_check('num_referrals', num_referrals, true);
-    PERFORM ptl.queue_check('cv_demand', cv_demand, true);
+    PERFORM ptl_internal.queue_check('demand', demand, true);
+    PERFORM ptl_internal.queue_check('queue_size', queue_size, true);
+    PERFORM ptl_internal.queue_check('target_queue_size', target_queue_size, true);
+    PERFORM ptl_internal.queue_check('time_to_target', time_to_target, false);
+    PERFORM ptl_internal.queue_check('num_referrals', num_referrals, true);
+    PERFORM ptl_internal.queue_check('cv_demand', cv_demand, true);
     IF num_referrals > 0 THEN
         spread := 2 * demand * cv_demand / sqrt(num_referrals);
         IF spread < 1 THEN
@@ -90,11 +90,11 @@ CREATE FUNCTION ptl.target_capacity(demand float8, target_wait float8, factor fl
                                     cv_demand float8 DEFAULT 1, cv_capacity float8 DEFAULT 1) RETURNS float8
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
 BEGIN
-    PERFORM ptl.queue_check('demand', demand, true);
-    PERFORM ptl.queue_check('target_wait', target_wait, false);
-    PERFORM ptl.queue_check('factor', factor, false);
-    PERFORM ptl.queue_check('cv_demand', cv_demand, true);
-    PERFORM ptl.queue_check('cv_capacity', cv_capacity, true);
+    PERFORM ptl_internal.queue_check('demand', demand, true);
+    PERFORM ptl_internal.queue_check('target_wait', target_wait, false);
+    PERFORM ptl_internal.queue_check('factor', factor, false);
+    PERFORM ptl_internal.queue_check('cv_demand', cv_demand, true);
+    PERFORM ptl_internal.queue_check('cv_capacity', cv_capacity, true);
     RETURN demand + ((cv_demand ^ 2 + cv_capacity ^ 2) / 2) * (factor / target_wait);
 END $$;
 COMMENT ON FUNCTION ptl.target_capacity(float8, float8, float8, float8, float8) IS
@@ -104,8 +104,8 @@ COMMENT ON FUNCTION ptl.target_capacity(float8, float8, float8, float8, float8) 
 CREATE FUNCTION ptl.waiting_list_pressure(mean_wait float8, target_wait float8) RETURNS float8
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
 BEGIN
-    PERFORM ptl.queue_check('mean_wait', mean_wait, true);
-    PERFORM ptl.queue_check('target_wait', target_wait, false);
+    PERFORM ptl_internal.queue_check('mean_wait', mean_wait, true);
+    PERFORM ptl_internal.queue_check('target_wait', target_wait, false);
     RETURN 2 * mean_wait / target_wait;
 END $$;
 COMMENT ON FUNCTION ptl.waiting_list_pressure(float8, float8) IS
@@ -117,8 +117,8 @@ CREATE FUNCTION ptl.sustainable_list_size(weekly_clock_starts float8, share_with
                                           standard_weeks float8 DEFAULT 18) RETURNS float8
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
 BEGIN
-    PERFORM ptl.queue_check('weekly_clock_starts', weekly_clock_starts, true);
-    PERFORM ptl.queue_check('standard_weeks', standard_weeks, false);
+    PERFORM ptl_internal.queue_check('weekly_clock_starts', weekly_clock_starts, true);
+    PERFORM ptl_internal.queue_check('standard_weeks', standard_weeks, false);
     IF NOT (share_within > 0 AND share_within < 1) THEN
         RAISE EXCEPTION 'invalid share_within for a waiting-list formula: %', share_within
             USING ERRCODE = 'invalid_parameter_value', HINT = 'It is a share strictly between 0 and 1, e.g. 0.92.';

@@ -187,7 +187,7 @@ COMMENT ON COLUMN ptl.clinical_priority_history.reviewed_by IS 'Reviewing clinic
 COMMENT ON COLUMN ptl.clinical_priority_history.reason IS 'Why it changed';
 COMMENT ON COLUMN ptl.clinical_priority_history.recorded_at IS 'When the row was written';
 
-CREATE FUNCTION ptl.clinical_priority_history_extract() RETURNS trigger
+CREATE FUNCTION ptl_internal.clinical_priority_history_extract() RETURNS trigger
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
@@ -209,11 +209,11 @@ BEGIN
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.clinical_priority_history_extract() IS
+COMMENT ON FUNCTION ptl_internal.clinical_priority_history_extract() IS
     'Trigger on ptl.waiting_list_entry: records a change of priority in the source system (and, the first time, the priority it replaced) in ptl.clinical_priority_history';
 CREATE TRIGGER clinical_priority_history_update
     AFTER UPDATE ON ptl.waiting_list_entry REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION ptl.clinical_priority_history_extract();
+    FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.clinical_priority_history_extract();
 
 CREATE FUNCTION ptl.review_clinical_priority(entry_id bigint, priority ptl.clinical_priority,
                                              reviewed_by text, reviewed_on date DEFAULT current_date,

@@ -10,7 +10,7 @@
 -- that model is simply not scored.  The pathway columns are named
 -- pathway_ppid_issuer and pathway_ppid, not ppid_issuer and ppid: they are
 -- an optional reference, so a warning about the row belongs to the patient
--- (ptl.load_quarantine), never to a pathway the row may name wrongly.
+-- (ptl_internal.load_quarantine), never to a pathway the row may name wrongly.
 -- (After src/theatre/feed.sql, whose row-rule helpers it uses.)
 -- ---------------------------------------------------------------------------
 
@@ -24,7 +24,7 @@ COMMENT ON COLUMN ptl.risk_assessment.source_ref IS 'The source system''s refere
 
 INSERT INTO ptl.feed (extract, load_order, capability, natural_key, key_words, placed_on, loader, target, description)
 VALUES ('risk_assessment', 190, 'risk', '{assessment_ref}', 'risk assessment (assessment_ref)', 'patient',
-        'ptl.load_risk_assessments', 'ptl.risk_assessment',
+        'ptl_internal.load_risk_assessments', 'ptl.risk_assessment',
         'A pre-operative risk assessment of a patient: the inputs of every risk model, dated');
 
 -- The policy's example (the PAS examples' patient EX-P1 and pathway
@@ -131,7 +131,7 @@ VALUES
     ('risk_assessment', 'mode_of_surgery', 34, false, NULL, '{elective,emergency,emergency_immediate}', NULL, NULL, NULL, 'load_without', 'V32', 'POSSUM: mode of surgery. Another value is left out (warning)', NULL, NULL, false),
     ('risk_assessment', 'cfs_level', 35, false, 'smallint', NULL, NULL, NULL, NULL, 'load_without', 'V32', 'Clinical Frailty Scale level 1 to 9. An invalid or out-of-range value is left out (warning): the frailty cohort does not count the assessment', NULL, NULL, false);
 
-CREATE FUNCTION ptl.load_risk_assessments(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
+CREATE FUNCTION ptl_internal.load_risk_assessments(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
@@ -171,7 +171,7 @@ BEGIN
                         AND p.ppid_issuer = ptl.extract_value(w.pathway_ppid_issuer) AND 'pathway_ppid_issuer' <> ALL (w.warn_columns)
                         AND pt.org_code = b.org_code AND pt.source_system = b.source_system
                         AND pt.local_patient_id = ptl.extract_value(w.local_patient_id));
-    PERFORM ptl.load_mark_warn('ptl_load_risk_assessment', r, 'pathway_ppid', 'unknown_parent', '23503', m);
+    PERFORM ptl_internal.load_mark_warn('ptl_load_risk_assessment', r, 'pathway_ppid', 'unknown_parent', '23503', m);
 
     -- Rule risk_assessment_model_accepts: every model (each CHECK of
     -- ptl.risk_assessment) is tried on the row's inputs, a missing one
@@ -257,7 +257,7 @@ BEGIN
                 FOR bad IN SELECT i FROM unnest(inputs) i
                            WHERE i NOT IN ('emergency', 'urgency') AND to_jsonb(ra) ->> i IS NOT NULL
                              AND (bad IS NULL OR i = bad) LOOP
-                    PERFORM ptl.load_mark_warn('ptl_load_risk_assessment', ARRAY[x.row_no], bad, 'out_of_range', '22003',
+                    PERFORM ptl_internal.load_mark_warn('ptl_load_risk_assessment', ARRAY[x.row_no], bad, 'out_of_range', '22003',
                                                ARRAY[rtrim(problem, '.') || ' (' || replace(model_inputs[model], ',', ', ') || ')']);
                     ra := jsonb_populate_record(ra, jsonb_build_object(bad, NULL));
                 END LOOP;
@@ -356,7 +356,7 @@ BEGIN
     WHERE w.bad_column IS NULL AND w.reason IS NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_risk_assessments(bigint) IS
+COMMENT ON FUNCTION ptl_internal.load_risk_assessments(bigint) IS
     'Internal to ptl.load(): row rules and upsert of a batch''s risk assessment extract';
 
-SELECT ptl.prepare_staging_table('risk_assessment');
+SELECT ptl_internal.prepare_staging_table('risk_assessment');

@@ -109,7 +109,7 @@ COMMENT ON COLUMN ptl.validation_contact.suspension_id IS 'The suspension record
 -- sees one organisation only (a trust's analyst works on its own list, not
 -- on records another trust transferred); else the whole ICS, for a caller
 -- that sees it all.
-CREATE FUNCTION ptl.campaign_provider(provider_org text) RETURNS text
+CREATE FUNCTION ptl_internal.campaign_provider(provider_org text) RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -130,7 +130,7 @@ BEGIN
               HINT = 'Pass provider_org => one of its organisations.';
 END
 $$;
-COMMENT ON FUNCTION ptl.campaign_provider(text) IS
+COMMENT ON FUNCTION ptl_internal.campaign_provider(text) IS
     'Internal to the validation campaigns: the provider a campaign is for (the caller''s own organisation when it sees only one)';
 
 -- Picks the cohort from the PTL at the last refresh: pathways waiting more
@@ -155,7 +155,7 @@ BEGIN
         RAISE EXCEPTION 'invalid campaign rule: over % weeks, not validated in % weeks', min_weeks, not_validated_weeks
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Both are weeks, zero or more (e.g. 12, 26 or 52, and 12).';
     END IF;
-    provider_org := ptl.campaign_provider(provider_org);
+    provider_org := ptl_internal.campaign_provider(provider_org);
     INSERT INTO ptl.validation_campaign (name, census, min_weeks, not_validated_weeks, provider_org, treatment_function)
     VALUES (name, c, min_weeks, not_validated_weeks, provider_org, treatment_function)
     RETURNING validation_campaign.campaign_id INTO id;

@@ -78,41 +78,41 @@ COMMENT ON FUNCTION ptl.rtt_event_issues(ptl.rtt_event[], date, boolean) IS
 -- SSPACE is the measured state size (about 350 bytes for a three-event
 -- pathway), so the planner sees what hashing a million pathways costs;
 -- reading them in pathway order (GroupAggregate) is about twice as fast.
-CREATE FUNCTION ptl.rtt_periods_agg_transfn(internal, date, ptl.event_kind, ptl.rtt_status,
+CREATE FUNCTION ptl_internal.rtt_periods_agg_transfn(internal, date, ptl.event_kind, ptl.rtt_status,
                                             date, bigint, date, boolean)
 RETURNS internal AS 'MODULE_PATHNAME', 'rtt_periods_agg_transfn'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION ptl.rtt_periods_agg_transfn(internal, date, ptl.event_kind, ptl.rtt_status, date, bigint, date, boolean) IS
+COMMENT ON FUNCTION ptl_internal.rtt_periods_agg_transfn(internal, date, ptl.event_kind, ptl.rtt_status, date, bigint, date, boolean) IS
     'Transition function of ptl.rtt_periods_agg and ptl.rtt_issues_agg: collects a pathway''s events';
-CREATE FUNCTION ptl.rtt_periods_agg_transfn(internal, date, ptl.event_kind, ptl.rtt_status,
+CREATE FUNCTION ptl_internal.rtt_periods_agg_transfn(internal, date, ptl.event_kind, ptl.rtt_status,
                                             date, bigint, date, boolean, text, text)
 RETURNS internal AS 'MODULE_PATHNAME', 'rtt_periods_agg_transfn'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION ptl.rtt_periods_agg_transfn(internal, date, ptl.event_kind, ptl.rtt_status, date, bigint, date, boolean, text, text) IS
+COMMENT ON FUNCTION ptl_internal.rtt_periods_agg_transfn(internal, date, ptl.event_kind, ptl.rtt_status, date, bigint, date, boolean, text, text) IS
     'Transition function of ptl.rtt_periods_agg with the rule choices: collects a pathway''s events';
 -- With the source time of day and the content that orders same-day events
 -- (site, treatment function): the form the refresh uses.
-CREATE FUNCTION ptl.rtt_periods_agg_timed_transfn(internal, date, time, ptl.event_kind, ptl.rtt_status,
+CREATE FUNCTION ptl_internal.rtt_periods_agg_timed_transfn(internal, date, time, ptl.event_kind, ptl.rtt_status,
                                                   date, text, text, bigint, date, boolean, text, text)
 RETURNS internal AS 'MODULE_PATHNAME', 'rtt_periods_agg_timed_transfn'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION ptl.rtt_periods_agg_timed_transfn(internal, date, time, ptl.event_kind, ptl.rtt_status, date, text, text, bigint, date, boolean, text, text) IS
+COMMENT ON FUNCTION ptl_internal.rtt_periods_agg_timed_transfn(internal, date, time, ptl.event_kind, ptl.rtt_status, date, text, text, bigint, date, boolean, text, text) IS
     'Transition function of ptl.rtt_periods_agg and ptl.rtt_issues_agg with source times and same-day content: collects a pathway''s events';
-CREATE FUNCTION ptl.rtt_periods_agg_final(internal) RETURNS ptl.rtt_computed_period[]
+CREATE FUNCTION ptl_internal.rtt_periods_agg_final(internal) RETURNS ptl.rtt_computed_period[]
 AS 'MODULE_PATHNAME', 'rtt_periods_agg_final'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION ptl.rtt_periods_agg_final(internal) IS
+COMMENT ON FUNCTION ptl_internal.rtt_periods_agg_final(internal) IS
     'Final function of ptl.rtt_periods_agg: folds the collected events into periods';
-CREATE FUNCTION ptl.rtt_issues_agg_final(internal) RETURNS ptl.rtt_computed_issue[]
+CREATE FUNCTION ptl_internal.rtt_issues_agg_final(internal) RETURNS ptl.rtt_computed_issue[]
 AS 'MODULE_PATHNAME', 'rtt_issues_agg_final'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION ptl.rtt_issues_agg_final(internal) IS
+COMMENT ON FUNCTION ptl_internal.rtt_issues_agg_final(internal) IS
     'Final function of ptl.rtt_issues_agg: the events the fold ignored or doubted';
 
 CREATE AGGREGATE ptl.rtt_periods_agg(event_date date, kind ptl.event_kind, rtt_status ptl.rtt_status,
                                      ref_date date, seq bigint, census date, two_week_wait boolean) (
-    SFUNC = ptl.rtt_periods_agg_transfn, STYPE = internal, SSPACE = 400,
-    FINALFUNC = ptl.rtt_periods_agg_final, FINALFUNC_MODIFY = READ_WRITE,
+    SFUNC = ptl_internal.rtt_periods_agg_transfn, STYPE = internal, SSPACE = 400,
+    FINALFUNC = ptl_internal.rtt_periods_agg_final, FINALFUNC_MODIFY = READ_WRITE,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE ptl.rtt_periods_agg(date, ptl.event_kind, ptl.rtt_status, date, bigint, date, boolean) IS
@@ -120,16 +120,16 @@ COMMENT ON AGGREGATE ptl.rtt_periods_agg(date, ptl.event_kind, ptl.rtt_status, d
 CREATE AGGREGATE ptl.rtt_periods_agg(event_date date, kind ptl.event_kind, rtt_status ptl.rtt_status,
                                      ref_date date, seq bigint, census date, two_week_wait boolean,
                                      dna_discharge_stop text, death_stop text) (
-    SFUNC = ptl.rtt_periods_agg_transfn, STYPE = internal, SSPACE = 400,
-    FINALFUNC = ptl.rtt_periods_agg_final, FINALFUNC_MODIFY = READ_WRITE,
+    SFUNC = ptl_internal.rtt_periods_agg_transfn, STYPE = internal, SSPACE = 400,
+    FINALFUNC = ptl_internal.rtt_periods_agg_final, FINALFUNC_MODIFY = READ_WRITE,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE ptl.rtt_periods_agg(date, ptl.event_kind, ptl.rtt_status, date, bigint, date, boolean, text, text) IS
     'Bulk RTT clock with the rule choices of docs/rtt-engine.md (Q2, Q6)';
 CREATE AGGREGATE ptl.rtt_issues_agg(event_date date, kind ptl.event_kind, rtt_status ptl.rtt_status,
                                     ref_date date, seq bigint, census date, two_week_wait boolean) (
-    SFUNC = ptl.rtt_periods_agg_transfn, STYPE = internal, SSPACE = 400,
-    FINALFUNC = ptl.rtt_issues_agg_final, FINALFUNC_MODIFY = READ_WRITE,
+    SFUNC = ptl_internal.rtt_periods_agg_transfn, STYPE = internal, SSPACE = 400,
+    FINALFUNC = ptl_internal.rtt_issues_agg_final, FINALFUNC_MODIFY = READ_WRITE,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE ptl.rtt_issues_agg(date, ptl.event_kind, ptl.rtt_status, date, bigint, date, boolean) IS
@@ -139,8 +139,8 @@ CREATE AGGREGATE ptl.rtt_periods_agg(event_date date, event_time time, kind ptl.
                                      rtt_status ptl.rtt_status, ref_date date, site_code text,
                                      treatment_function text, seq bigint, census date, two_week_wait boolean,
                                      dna_discharge_stop text, death_stop text) (
-    SFUNC = ptl.rtt_periods_agg_timed_transfn, STYPE = internal, SSPACE = 400,
-    FINALFUNC = ptl.rtt_periods_agg_final, FINALFUNC_MODIFY = READ_WRITE,
+    SFUNC = ptl_internal.rtt_periods_agg_timed_transfn, STYPE = internal, SSPACE = 400,
+    FINALFUNC = ptl_internal.rtt_periods_agg_final, FINALFUNC_MODIFY = READ_WRITE,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE ptl.rtt_periods_agg(date, time, ptl.event_kind, ptl.rtt_status, date, text, text, bigint, date, boolean, text, text) IS
@@ -149,8 +149,8 @@ CREATE AGGREGATE ptl.rtt_issues_agg(event_date date, event_time time, kind ptl.e
                                     rtt_status ptl.rtt_status, ref_date date, site_code text,
                                     treatment_function text, seq bigint, census date, two_week_wait boolean,
                                     dna_discharge_stop text, death_stop text) (
-    SFUNC = ptl.rtt_periods_agg_timed_transfn, STYPE = internal, SSPACE = 400,
-    FINALFUNC = ptl.rtt_issues_agg_final, FINALFUNC_MODIFY = READ_WRITE,
+    SFUNC = ptl_internal.rtt_periods_agg_timed_transfn, STYPE = internal, SSPACE = 400,
+    FINALFUNC = ptl_internal.rtt_issues_agg_final, FINALFUNC_MODIFY = READ_WRITE,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE ptl.rtt_issues_agg(date, time, ptl.event_kind, ptl.rtt_status, date, text, text, bigint, date, boolean, text, text) IS

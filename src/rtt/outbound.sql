@@ -125,10 +125,10 @@ SELECT pg_catalog.pg_extension_config_dump('ptl.batch_source_count', '');
 
 -- The batches ptl writes its own rows under (validation answers, mutual aid);
 -- every other batch is an extract of a source system.
-CREATE FUNCTION ptl.is_ptl_source(source_system text) RETURNS boolean
+CREATE FUNCTION ptl_internal.is_ptl_source(source_system text) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN source_system IN ('ptl_validation', 'ptl_mutual_aid');
-COMMENT ON FUNCTION ptl.is_ptl_source(text) IS
+COMMENT ON FUNCTION ptl_internal.is_ptl_source(text) IS
     'Whether a batch''s source system is ptl itself (ptl_validation, ptl_mutual_aid) rather than an extract of a source system';
 
 -- The actions as the PAS team receives them: each provider's own (and, for
@@ -194,12 +194,12 @@ END;
 COMMENT ON FUNCTION ptl.outbound_actions(text, timestamptz) IS
     'A provider''s outbound actions (NULL: every provider the user sees) decided or resolved since a time, in the documented outbound layout (docs/outbound.md)';
 
-CREATE FUNCTION ptl.outbound_actions_csv_header() RETURNS text
+CREATE FUNCTION ptl_internal.outbound_actions_csv_header() RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN 'Action ID,Provider Org Code,Action,State,PPID Issuer,PPID,Local Patient ID,Treatment Function Code,'
     || 'Waiting List Entry Ref,Event Kind,RTT Status,Action Date,Original Clock Start,Removal Reason,Source,'
     || 'Detail,Decided By,Decided At,Sent At,Resolved At,Resolution Rule,Resolution';
-COMMENT ON FUNCTION ptl.outbound_actions_csv_header() IS 'Header line of the outbound actions CSV (docs/outbound.md)';
+COMMENT ON FUNCTION ptl_internal.outbound_actions_csv_header() IS 'Header line of the outbound actions CSV (docs/outbound.md)';
 
 -- (plpgsql: ptl.csv_field is defined later, with the RTT return.)
 CREATE FUNCTION ptl.outbound_actions_csv(provider text, since timestamptz DEFAULT '-infinity') RETURNS SETOF text
@@ -208,7 +208,7 @@ SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 BEGIN
     RETURN QUERY
-    SELECT ptl.outbound_actions_csv_header()
+    SELECT ptl_internal.outbound_actions_csv_header()
     UNION ALL
     (SELECT concat_ws(',', a.action_id::text, ptl.csv_field(a.provider_org), ptl.csv_field(a.action_kind),
                       ptl.csv_field(a.state), ptl.csv_field(a.ppid_issuer), ptl.csv_field(a.ppid),
@@ -300,7 +300,7 @@ BEGIN
         SELECT 'confirmed', 'OUT3', we.batch_id, NULL, format('the extract booked the entry for %s', we.tci_date), 2
         FROM ptl.waiting_list_entry we JOIN ptl.batch b ON b.batch_id = we.batch_id
         WHERE a.action_kind = 'book_tci' AND we.entry_id = a.entry_id AND we.tci_date = a.action_date
-          AND NOT ptl.is_ptl_source(b.source_system)
+          AND NOT ptl_internal.is_ptl_source(b.source_system)
         UNION ALL
         -- OUT4: the extract holds a different outcome
         SELECT 'contradicted', 'OUT4', e.batch_id, e.event_id,
@@ -315,7 +315,7 @@ BEGIN
                     THEN format('the extract removed the entry (%s) on %s', we.removal_reason, we.removed_date)
                     ELSE format('the extract booked the entry for %s instead', we.tci_date) END, 3
         FROM ptl.waiting_list_entry we JOIN ptl.batch b ON b.batch_id = we.batch_id
-        WHERE a.action_kind = 'book_tci' AND we.entry_id = a.entry_id AND NOT ptl.is_ptl_source(b.source_system)
+        WHERE a.action_kind = 'book_tci' AND we.entry_id = a.entry_id AND NOT ptl_internal.is_ptl_source(b.source_system)
           AND b.loaded_at > a.decided_at
           AND ((we.tci_date IS NOT NULL AND we.tci_date <> a.action_date)
                OR (we.removed_date IS NOT NULL AND we.removal_reason <> 'admitted'))
@@ -334,7 +334,7 @@ BEGIN
                format('not recorded by the PAS within %s days of being sent', w), 5
         FROM ptl.batch b
         WHERE a.state = 'sent' AND b.org_code = a.provider_org AND b.status = 'loaded'
-          AND NOT ptl.is_ptl_source(b.source_system) AND b.loaded_at > a.sent_at + make_interval(days => w)
+          AND NOT ptl_internal.is_ptl_source(b.source_system) AND b.loaded_at > a.sent_at + make_interval(days => w)
         HAVING count(*) > 0
         ORDER BY 6, 4 NULLS LAST
         LIMIT 1) d
@@ -364,7 +364,7 @@ BEGIN
     FROM pg_temp.outbound_resolution r JOIN ptl.outbound_action a ON a.action_id = r.action_id
     WHERE r.state = 'contradicted' AND a.action_kind = 'transfer_in'
       AND we.entry_id = a.entry_id AND we.removed_date IS NULL
-      AND ptl.is_ptl_source((SELECT b.source_system FROM ptl.batch b WHERE b.batch_id = we.batch_id));
+      AND ptl_internal.is_ptl_source((SELECT b.source_system FROM ptl.batch b WHERE b.batch_id = we.batch_id));
     RETURN n;
 END
 $$;
@@ -419,8 +419,8 @@ BEGIN
         RAISE EXCEPTION 'batch % does not exist', coalesce(declare_source_counts.batch::text, 'NULL')
             USING ERRCODE = 'no_data_found', HINT = 'Open a batch with ptl.open_batch().';
     END IF;
-    PERFORM ptl.assert_may_load(b.org_code);
-    IF ptl.is_ptl_source(b.source_system) THEN
+    PERFORM ptl_internal.assert_may_load(b.org_code);
+    IF ptl_internal.is_ptl_source(b.source_system) THEN
         RAISE EXCEPTION 'batch % holds ptl''s own rows (%), not an extract', b.batch_id, b.source_system
             USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Declare counts with the extract batch they describe.';
     END IF;
@@ -472,7 +472,7 @@ BEGIN
         RAISE EXCEPTION 'batch % does not exist', coalesce(reconcile.batch::text, 'NULL')
             USING ERRCODE = 'no_data_found';
     END IF;
-    IF NOT (ptl.sees_all_organisations_of(session_user) OR b.org_code = ANY (ptl.organisations_of(session_user))) THEN
+    IF NOT (ptl_internal.sees_all_organisations_of(session_user) OR b.org_code = ANY (ptl_internal.organisations_of(session_user))) THEN
         RAISE EXCEPTION 'role "%" may not see organisation "%"', session_user, b.org_code
             USING ERRCODE = 'insufficient_privilege',
                   HINT = 'An administrator maps the role to the organisation in ptl.user_organisation.';

@@ -105,7 +105,7 @@ COMMENT ON COLUMN ptl.ptl_entry.list_position IS 'Place in the provider''s treat
 -- PTL at once, as its clocks do (ptl.rtt_pathway cascades): a statement
 -- trigger, not a foreign key, so that the refresh's rewrite of the PTL pays
 -- no check per row.
-CREATE FUNCTION ptl.forget_ptl_entries() RETURNS trigger
+CREATE FUNCTION ptl_internal.forget_ptl_entries() RETURNS trigger
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
@@ -115,10 +115,10 @@ BEGIN
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.forget_ptl_entries() IS
+COMMENT ON FUNCTION ptl_internal.forget_ptl_entries() IS
     'Trigger: takes deleted pathway records off the stored PTL (ptl.ptl_entry)';
 CREATE TRIGGER pathway_deleted_leaves_ptl AFTER DELETE ON ptl.pathway
-    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.forget_ptl_entries();
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.forget_ptl_entries();
 
 -- The order (clinical-theatre.md 1.7; docs/risk.md): within each provider's
 -- treatment function, the admitted list and the non-admitted list are each
@@ -268,11 +268,11 @@ COMMENT ON FUNCTION ptl.rank_ptl() IS
 -- built only when a row of another provider is tested), not an estimate of
 -- every pathway of the user's organisations, which took a one-list query
 -- past jit_above_cost (48 ms of compiling at a million referrals).
-CREATE FUNCTION ptl.my_transferred_pathways() RETURNS SETOF bigint
+CREATE FUNCTION ptl_internal.my_transferred_pathways() RETURNS SETOF bigint
 LANGUAGE sql STABLE PARALLEL SAFE ROWS 1000
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$ SELECT t.pathway_id FROM ptl.transferred_pathway_visible t $$;
-COMMENT ON FUNCTION ptl.my_transferred_pathways() IS
+COMMENT ON FUNCTION ptl_internal.my_transferred_pathways() IS
     'Pathway records the current user sees because they were transferred to or from one of its organisations (ptl.transferred_pathway_visible), for ptl.ptl';
 
 CREATE VIEW ptl.ptl WITH (security_barrier) AS
@@ -291,7 +291,7 @@ SELECT e.pathway_id, e.period_no, e.patient_id,
        e.has_dta, e.waiting_list_entry_id, e.decision_to_admit, e.clinical_priority,
        e.procedure_code, e.tci_date, e.next_booked_date, e.next_booked_kind, e.validation_issues,
        e.suspended_days, e.days_on_list, e.target_days, e.target_date,
-       round(ptl.pct(e.target_elapsed)::numeric, 2) AS pct_target_elapsed,
+       round(ptl_internal.pct(e.target_elapsed)::numeric, 2) AS pct_target_elapsed,
        e.target_elapsed, e.order_group, e.list_position,
        oa.provisional_action
 FROM ptl.ptl_entry e
@@ -308,7 +308,7 @@ LEFT JOIN (
     GROUP BY a.pathway_id) oa ON oa.pathway_id = e.pathway_id
 WHERE (SELECT ptl.sees_all_organisations())
    OR e.provider_org = ANY ((SELECT ptl.my_organisations())::text[])
-   OR e.pathway_id IN (SELECT ptl.my_transferred_pathways());
+   OR e.pathway_id IN (SELECT ptl_internal.my_transferred_pathways());
 COMMENT ON VIEW ptl.ptl IS
     'The patient tracking list: every incomplete RTT period a provider reports (clinical responsibility not transferred), at the census of the last ptl.refresh()';
 COMMENT ON COLUMN ptl.ptl.pathway_id IS 'Pathway record';

@@ -68,7 +68,7 @@ COMMENT ON COLUMN ptl.rtt_dirty_pathway.pathway_id IS 'The pathway record';
 -- ids per statement, not one per row, so a bulk load pays little for them.
 -- Every trigger names its transition table changed_rows (the new rows of an
 -- insert, the old ones of a delete, both of an update), so one function serves.
-CREATE FUNCTION ptl.mark_dirty_pathways() RETURNS trigger
+CREATE FUNCTION ptl_internal.mark_dirty_pathways() RETURNS trigger
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
@@ -79,28 +79,28 @@ BEGIN
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.mark_dirty_pathways() IS
+COMMENT ON FUNCTION ptl_internal.mark_dirty_pathways() IS
     'Trigger: marks the pathways of inserted, updated or deleted rows for the next refresh';
 
 CREATE TRIGGER pathway_event_inserted AFTER INSERT ON ptl.pathway_event
-    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_pathways();
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.mark_dirty_pathways();
 CREATE TRIGGER pathway_event_updated_new AFTER UPDATE ON ptl.pathway_event
-    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_pathways();
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.mark_dirty_pathways();
 CREATE TRIGGER pathway_event_updated_old AFTER UPDATE ON ptl.pathway_event
-    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_pathways();
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.mark_dirty_pathways();
 CREATE TRIGGER pathway_event_deleted AFTER DELETE ON ptl.pathway_event
-    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_pathways();
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.mark_dirty_pathways();
 -- A pathway's referral priority decides the two-week-wait rule.
 CREATE TRIGGER pathway_inserted AFTER INSERT ON ptl.pathway
-    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_pathways();
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.mark_dirty_pathways();
 CREATE TRIGGER pathway_updated AFTER UPDATE ON ptl.pathway
-    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_pathways();
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.mark_dirty_pathways();
 
 -- What validation reads of a patient record (NHS number, birth, death) and
 -- the duplicates of a person: a changed patient record, or a deleted
 -- pathway record, marks every pathway of the person (the patient's own when
 -- not linked yet), so an incremental refresh looks at them again.
-CREATE FUNCTION ptl.mark_person_pathways_dirty() RETURNS trigger
+CREATE FUNCTION ptl_internal.mark_person_pathways_dirty() RETURNS trigger
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
@@ -119,21 +119,21 @@ BEGIN
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.mark_person_pathways_dirty() IS
+COMMENT ON FUNCTION ptl_internal.mark_person_pathways_dirty() IS
     'Trigger: marks every pathway of the ICS person of the changed rows'' patients (their own pathways when not linked) for the next refresh';
 CREATE TRIGGER patient_updated AFTER UPDATE ON ptl.patient
-    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_person_pathways_dirty();
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.mark_person_pathways_dirty();
 CREATE TRIGGER pathway_deleted AFTER DELETE ON ptl.pathway
-    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_person_pathways_dirty();
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.mark_person_pathways_dirty();
 -- (a pathway record changed, e.g. moved to another patient record or given
 -- another UBRN: the records of the person it was with are looked at again)
 CREATE TRIGGER pathway_updated_person AFTER UPDATE ON ptl.pathway
-    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_person_pathways_dirty();
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.mark_person_pathways_dirty();
 
 -- A deleted pathway record's link is gone with it (ptl.pathway_link
 -- cascades), so the records that shared its issuer and PPID, of whatever
 -- person, are marked: the refresh links them again (link/pathway.sql).
-CREATE FUNCTION ptl.mark_ppid_pathways_dirty() RETURNS trigger
+CREATE FUNCTION ptl_internal.mark_ppid_pathways_dirty() RETURNS trigger
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
@@ -146,10 +146,10 @@ BEGIN
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.mark_ppid_pathways_dirty() IS
+COMMENT ON FUNCTION ptl_internal.mark_ppid_pathways_dirty() IS
     'Trigger: marks the pathway records sharing the issuer and PPID of deleted records for the next refresh (their ICS pathway is linked again)';
 CREATE TRIGGER ppid_pathway_deleted AFTER DELETE ON ptl.pathway
-    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_ppid_pathways_dirty();
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.mark_ppid_pathways_dirty();
 
 -- Per pathway record: when it was computed and who reports it.
 CREATE TABLE ptl.rtt_pathway (
@@ -361,14 +361,14 @@ COMMENT ON COLUMN ptl.refresh_run.batches_failed IS
 
 -- A step's entry for refresh_run.steps: its name, milliseconds since it
 -- began, and the rows it reports.
-CREATE FUNCTION ptl.refresh_step(steps jsonb, step text, began timestamptz, n bigint DEFAULT NULL) RETURNS jsonb
+CREATE FUNCTION ptl_internal.refresh_step(steps jsonb, step text, began timestamptz, n bigint DEFAULT NULL) RETURNS jsonb
 LANGUAGE sql VOLATILE PARALLEL SAFE
 SET search_path = pg_catalog, ptl, pg_temp
 RETURN steps || jsonb_build_array(jsonb_build_object(
     'step', step,
     'ms', round(extract(epoch FROM clock_timestamp() - began) * 1000),
     'rows', n));
-COMMENT ON FUNCTION ptl.refresh_step(jsonb, text, timestamptz, bigint) IS
+COMMENT ON FUNCTION ptl_internal.refresh_step(jsonb, text, timestamptz, bigint) IS
     'Internal to the refresh: appends a step''s name, elapsed milliseconds and row count to a run''s steps';
 
 -- Clock state of a set of pathways (ids in pg_temp.rtt_target), replacing what
@@ -593,7 +593,7 @@ BEGIN
                ptl.waiting_list_suspension, ptl.risk_assessment, ptl.clinical_priority_history,
                ptl.journey_episode, ptl.validation_issue
         IN SHARE UPDATE EXCLUSIVE MODE;
-    steps := ptl.refresh_step(steps, 'table_lock', started);
+    steps := ptl_internal.refresh_step(steps, 'table_lock', started);
 
     SELECT r.census, r.started_at, r.finished_at INTO last_census, last_started, last_finished FROM ptl.refresh_run r
     WHERE r.status = 'succeeded' ORDER BY r.run_id DESC LIMIT 1;
@@ -611,14 +611,14 @@ BEGIN
                       'ptl.pathway_link', 'ptl.pathway_transfer', 'ptl.pathway_duplicate',
                       'ptl.census_snapshot', 'ptl.waiting_list_suspension', 'ptl.risk_assessment',
                       'ptl.clinical_priority_history']::regclass[]) t;
-    steps := ptl.refresh_step(steps, 'analyze', step_began);
+    steps := ptl_internal.refresh_step(steps, 'analyze', step_began);
     step_began := clock_timestamp();
 
     -- The PAS is the system of record: ptl's proposed actions are confirmed
     -- or contradicted by what was loaded, and a provisional event that gives
     -- way leaves before the clocks are computed (rtt/outbound.sql).
     n_outbound := ptl.reconcile_outbound();
-    steps := ptl.refresh_step(steps, 'reconcile_outbound', step_began, n_outbound);
+    steps := ptl_internal.refresh_step(steps, 'reconcile_outbound', step_began, n_outbound);
     step_began := clock_timestamp();
 
     -- Link first (link/): persons when patient records changed since the
@@ -683,7 +683,7 @@ BEGIN
             PERFORM ptl.link_persons();
         END IF;
         -- (its own step: linkage of the patient records, linkage/)
-        steps := ptl.refresh_step(steps, 'link_persons', step_began, (SELECT count(*) FROM ptl.person_link));
+        steps := ptl_internal.refresh_step(steps, 'link_persons', step_began, (SELECT count(*) FROM ptl.person_link));
         step_began := clock_timestamp();
     END IF;
     IF to_regclass('pg_temp.rtt_transfer_before') IS NOT NULL THEN
@@ -734,7 +734,7 @@ BEGIN
             WHERE l.ics_pathway_id IS DISTINCT FROM z.ics_before;
         END IF;
     END IF;
-    steps := ptl.refresh_step(steps, 'link', step_began, n_link);
+    steps := ptl_internal.refresh_step(steps, 'link', step_began, n_link);
     step_began := clock_timestamp();
 
     IF to_regclass('pg_temp.rtt_target') IS NOT NULL THEN
@@ -798,17 +798,17 @@ BEGIN
     WHERE outcome = 'incomplete' AND rtt_period.census <> refresh.census;
     -- (ptl.rtt_pathway.census stays the census each clock was computed at:
     -- rewriting every pathway's row each day would say nothing new.)
-    steps := ptl.refresh_step(steps, 'clock', step_began, computed.pathways);
+    steps := ptl_internal.refresh_step(steps, 'clock', step_began, computed.pathways);
     step_began := clock_timestamp();
 
     -- Journey stages (journey/journey.sql) of the same pathways.
     n_journey := ptl.journey_compute(census, CASE WHEN NOT everything THEN ARRAY(SELECT t.pathway_id FROM rtt_target t) END);
-    steps := ptl.refresh_step(steps, 'journey', step_began, n_journey);
+    steps := ptl_internal.refresh_step(steps, 'journey', step_began, n_journey);
     step_began := clock_timestamp();
 
     -- Duplicates and validation: of everything, or of what can have
     -- changed (the persons and pathways of the recomputed clocks and moved
-    -- links; validation's rules and their scopes: ptl.validation_scope).
+    -- links; validation's rules and their scopes: ptl_internal.validation_scope).
     -- Settings changed since the last refresh move every threshold.
     IF NOT everything AND EXISTS (SELECT 1 FROM ptl.rtt_setting s WHERE s.set_at >= last_started) THEN
         last_census := NULL;
@@ -836,9 +836,9 @@ BEGIN
         END IF;
         ANALYZE pg_temp.duplicate_scope;
     END IF;
-    PERFORM ptl.find_pathway_duplicates(census, NOT everything);
+    PERFORM ptl_internal.find_pathway_duplicates(census, NOT everything);
     n_validation := ptl.validate(census, CASE WHEN NOT everything THEN last_census END);
-    steps := ptl.refresh_step(steps, 'validate', step_began, n_validation);
+    steps := ptl_internal.refresh_step(steps, 'validate', step_began, n_validation);
     step_began := clock_timestamp();
 
     -- Rank and snapshot: the PTL is computed and each list numbered
@@ -857,7 +857,7 @@ BEGIN
            l.clock_start, l.days_waited, l.week_band, l.has_dta, l.target_date, l.list_position
     FROM ptl.ptl_entry l;
     GET DIAGNOSTICS n_snapshot = ROW_COUNT;
-    steps := ptl.refresh_step(steps, 'rank_and_snapshot', step_began, n_snapshot);
+    steps := ptl_internal.refresh_step(steps, 'rank_and_snapshot', step_began, n_snapshot);
 
     IF daily_run IS NULL THEN
         INSERT INTO ptl.refresh_run (census, full_refresh, started_at, pathways_computed, periods,

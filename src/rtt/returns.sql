@@ -111,7 +111,7 @@ COMMENT ON FUNCTION ptl.rtt_return(date) IS
 -- November 2024 extract): completed parts fill Total and the unknown-start
 -- column; incomplete parts leave both blank (the unknown count is shown when
 -- there is one); Part 3 fills only Total All.
-CREATE FUNCTION ptl.rtt_return_csv_header() RETURNS text
+CREATE FUNCTION ptl_internal.rtt_return_csv_header() RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, ptl, pg_temp
 RETURN 'Period,Provider Parent Org Code,Provider Parent Name,Provider Org Code,Provider Org Name,'
@@ -119,7 +119,7 @@ RETURN 'Period,Provider Parent Org Code,Provider Parent Name,Provider Org Code,P
     || 'RTT Part Type,RTT Part Description,Treatment Function Code,Treatment Function Name,'
     || (SELECT string_agg(ptl.rtt_week_band_label(b), ',' ORDER BY b) FROM generate_series(0, 104) b)
     || ',Total,Patients with unknown clock start date,Total All';
-COMMENT ON FUNCTION ptl.rtt_return_csv_header() IS 'Header line of NHS England''s full CSV extract of the RTT return';
+COMMENT ON FUNCTION ptl_internal.rtt_return_csv_header() IS 'Header line of NHS England''s full CSV extract of the RTT return';
 
 CREATE FUNCTION ptl.csv_field(value text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -199,7 +199,7 @@ CREATE FUNCTION ptl.rtt_return_csv(period_end date, provider text) RETURNS SETOF
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, ptl, pg_temp
 BEGIN ATOMIC
-    SELECT ptl.rtt_return_csv_header()
+    SELECT ptl_internal.rtt_return_csv_header()
     UNION ALL
     (SELECT w.csv_line FROM ptl.rtt_return_wide(period_end, provider) w);
 END;

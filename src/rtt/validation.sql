@@ -80,13 +80,13 @@ COMMENT ON COLUMN ptl.pathway_validation.note IS 'Free text';
 -- A validation recorded, changed or removed moves V26 for its pathway: the
 -- next refresh looks at it again.
 CREATE TRIGGER pathway_validation_inserted AFTER INSERT ON ptl.pathway_validation
-    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_pathways();
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.mark_dirty_pathways();
 CREATE TRIGGER pathway_validation_updated_new AFTER UPDATE ON ptl.pathway_validation
-    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_pathways();
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.mark_dirty_pathways();
 CREATE TRIGGER pathway_validation_updated_old AFTER UPDATE ON ptl.pathway_validation
-    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_pathways();
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.mark_dirty_pathways();
 CREATE TRIGGER pathway_validation_deleted AFTER DELETE ON ptl.pathway_validation
-    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl.mark_dirty_pathways();
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.mark_dirty_pathways();
 
 CREATE TABLE ptl.validation_issue (
     pathway_id  bigint NOT NULL REFERENCES ptl.pathway (pathway_id) ON DELETE CASCADE,
@@ -136,7 +136,7 @@ COMMENT ON COLUMN ptl.rtt_open_period.next_booked_date IS 'Next booked date';
 -- V07's detail: the other record by its PPID at the same provider; at
 -- another provider by the provider alone (a trust's reader sees the issue,
 -- not another trust's identifiers).
-CREATE FUNCTION ptl.duplicate_pathway_detail(provider text, other_provider text, other_ppid_issuer text,
+CREATE FUNCTION ptl_internal.duplicate_pathway_detail(provider text, other_provider text, other_ppid_issuer text,
                                              other_ppid text, other_open boolean) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -144,7 +144,7 @@ RETURN CASE WHEN provider = other_provider
             THEN format('also recorded as %s %s', other_ppid_issuer, other_ppid)
             ELSE format('also recorded at %s', other_provider) END
        || CASE WHEN other_open THEN '' ELSE ', closed there' END;
-COMMENT ON FUNCTION ptl.duplicate_pathway_detail(text, text, text, text, boolean) IS
+COMMENT ON FUNCTION ptl_internal.duplicate_pathway_detail(text, text, text, text, boolean) IS
     'Internal to ptl.validate: the detail of a V07 issue (another provider''s record named by its provider only)';
 
 -- The pathways whose validation issues can have changed since the refresh
@@ -169,7 +169,7 @@ COMMENT ON FUNCTION ptl.duplicate_pathway_detail(text, text, text, text, boolean
 --    it), V26 (a wait passing 12 weeks; a validation leaving or entering the
 --    revalidate_days window) and V27 (status 99 older than
 --    status_unknown_days): the pathways whose dates cross the threshold.
-CREATE FUNCTION ptl.validation_scope(census date, last_census date) RETURNS bigint
+CREATE FUNCTION ptl_internal.validation_scope(census date, last_census date) RETURNS bigint
 LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
@@ -262,12 +262,12 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION ptl.validation_scope(date, date) IS
+COMMENT ON FUNCTION ptl_internal.validation_scope(date, date) IS
     'Internal to ptl.validate: lists in pg_temp.validation_scope the pathways whose validation issues can have changed since the refresh at last_census, given the pathways this refresh recomputed (pg_temp.rtt_target); returns how many';
 
 -- Every rule at a census, over every pathway (last_census NULL) or, after
 -- a refresh that recomputed only some clocks, over the pathways whose issues
--- can have changed since the refresh at last_census (ptl.validation_scope).
+-- can have changed since the refresh at last_census (ptl_internal.validation_scope).
 -- The issues found replace those stored for the pathways looked at; an issue
 -- found again is kept as it is, with the census that first found it.
 CREATE FUNCTION ptl.validate(census date, last_census date) RETURNS bigint
@@ -287,7 +287,7 @@ BEGIN
     END IF;
     s := ptl.rtt_setting_in_force();
     IF NOT everything THEN
-        PERFORM ptl.validation_scope(census, last_census);
+        PERFORM ptl_internal.validation_scope(census, last_census);
         -- The open periods of the scope, fetched once, pathway by pathway:
         -- most rules start from them.
         IF to_regclass('pg_temp.validation_open_period') IS NOT NULL THEN
@@ -349,7 +349,7 @@ BEGIN
     UNION ALL
     SELECT v.pathway_id, 'V07', NULL, v.detail, $1
     FROM (SELECT a.pathway_id,
-                 ptl.duplicate_pathway_detail(a.provider_org, b.provider_org, b.ppid_issuer, b.ppid,
+                 ptl_internal.duplicate_pathway_detail(a.provider_org, b.provider_org, b.ppid_issuer, b.ppid,
                                               bo.pathway_id IS NOT NULL) AS detail
           FROM ptl.rtt_open_period a /*scope:a*/
           JOIN ptl.pathway ap ON ap.pathway_id = a.pathway_id
@@ -362,7 +362,7 @@ BEGIN
             AND (bo.pathway_id IS NOT NULL OR b.referral_received = ap.referral_received)
           UNION
           SELECT a.pathway_id,
-                 ptl.duplicate_pathway_detail(a.provider_org, b.provider_org, b.ppid_issuer, b.ppid,
+                 ptl_internal.duplicate_pathway_detail(a.provider_org, b.provider_org, b.ppid_issuer, b.ppid,
                                               bo.pathway_id IS NOT NULL)
           FROM ptl.rtt_open_period a /*scope:a*/
           JOIN ptl.pathway b ON b.ubrn = a.ubrn
@@ -539,7 +539,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ptl.validate(date, date) IS
-    'Internal to ptl.refresh: runs every implemented validation rule at a census into ptl.validation_issue, over every pathway (last_census NULL, or after it) or over those whose issues can have changed since the refresh at last_census (ptl.validation_scope); an issue found again keeps its row; returns the number of issues stored';
+    'Internal to ptl.refresh: runs every implemented validation rule at a census into ptl.validation_issue, over every pathway (last_census NULL, or after it) or over those whose issues can have changed since the refresh at last_census (ptl_internal.validation_scope); an issue found again keeps its row; returns the number of issues stored';
 
 CREATE FUNCTION ptl.validate(census date) RETURNS bigint
 LANGUAGE sql VOLATILE PARALLEL UNSAFE

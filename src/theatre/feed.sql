@@ -70,19 +70,19 @@ COMMENT ON COLUMN ptl.procedure_duration.source_ref IS 'The theatre system''s re
 INSERT INTO ptl.feed (extract, load_order, capability, natural_key, key_words, placed_on, loader, target, description)
 VALUES
     ('theatre_session', 110, 'theatre', '{session_ref}', 'theatre session (session_ref)', 'organisation',
-     'ptl.load_theatre_sessions', 'ptl.theatre_session', 'A theatre session (list): one theatre''s time on one day for one specialty'),
+     'ptl_internal.load_theatre_sessions', 'ptl.theatre_session', 'A theatre session (list): one theatre''s time on one day for one specialty'),
     ('theatre_booking', 120, 'theatre', '{booking_ref}', 'theatre booking (booking_ref)', 'entry',
-     'ptl.load_theatre_bookings', 'ptl.theatre_booking', 'A waiting-list entry booked into a session, with its place, minutes and actual times'),
+     'ptl_internal.load_theatre_bookings', 'ptl.theatre_booking', 'A waiting-list entry booked into a session, with its place, minutes and actual times'),
     ('theatre_cancellation', 130, 'theatre', '{booking_ref}', 'cancelled booking (booking_ref)', 'organisation',
-     'ptl.load_theatre_cancellations', 'ptl.theatre_cancellation', 'A booking cancelled: when and why'),
+     'ptl_internal.load_theatre_cancellations', 'ptl.theatre_cancellation', 'A booking cancelled: when and why'),
     ('consultant_leave', 140, 'theatre', '{leave_ref}', 'consultant leave (leave_ref)', 'organisation',
-     'ptl.load_consultant_leave', 'ptl.consultant_leave', 'A period of a consultant''s leave'),
+     'ptl_internal.load_consultant_leave', 'ptl.consultant_leave', 'A period of a consultant''s leave'),
     ('preop_assessment', 150, 'theatre', '{assessment_ref}', 'pre-operative assessment (assessment_ref)', 'entry',
-     'ptl.load_preop_assessments', 'ptl.preop_assessment', 'A pre-operative assessment of a waiting-list entry: outcome and expiry'),
+     'ptl_internal.load_preop_assessments', 'ptl.preop_assessment', 'A pre-operative assessment of a waiting-list entry: outcome and expiry'),
     ('patient_unavailability', 160, 'theatre', '{unavailability_ref}', 'patient unavailability (unavailability_ref)', 'patient',
-     'ptl.load_patient_unavailability', 'ptl.patient_unavailability', 'A period a patient has said they cannot come in'),
+     'ptl_internal.load_patient_unavailability', 'ptl.patient_unavailability', 'A period a patient has said they cannot come in'),
     ('procedure_duration', 170, 'theatre', '{case_ref}', 'past case (case_ref)', 'organisation',
-     'ptl.load_procedure_durations', 'ptl.procedure_duration', 'A past operation''s touch time from the theatre system');
+     'ptl_internal.load_procedure_durations', 'ptl.procedure_duration', 'A past operation''s touch time from the theatre system');
 
 -- The policy's examples (ptl.feed_example: one clean row of each extract,
 -- at the PAS examples' organisation, patient EX-P1 and entry RZ9/EX-PW1/EX-W1;
@@ -340,7 +340,7 @@ VALUES
 -- ---------------------------------------------------------------------------
 
 
-CREATE FUNCTION ptl.load_theatre_sessions(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
+CREATE FUNCTION ptl_internal.load_theatre_sessions(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
@@ -358,7 +358,7 @@ BEGIN
     WHERE w.bad_column IS NULL AND w.reason IS NULL
       AND NOT EXISTS (SELECT 1 FROM ptl.theatre t JOIN ptl.site s ON s.site_code = t.site_code
                       WHERE t.theatre_code = ptl.extract_value(w.theatre_code) AND s.org_code = b.org_code);
-    PERFORM ptl.load_mark_bad('ptl_load_theatre_session', r, 'unknown_parent', '23503', 'theatre_code', m);
+    PERFORM ptl_internal.load_mark_bad('ptl_load_theatre_session', r, 'unknown_parent', '23503', 'theatre_code', m);
 
     -- Rule theatre_session_ends_after_start: a session ending at or before
     -- its start has no time to give.
@@ -368,7 +368,7 @@ BEGIN
           FROM pg_temp.ptl_load_theatre_session w
           WHERE w.bad_column IS NULL AND w.reason IS NULL OFFSET 0) d
     WHERE d.e <= d.s;
-    PERFORM ptl.load_mark_bad('ptl_load_theatre_session', r, 'inconsistent', '23514', 'planned_end', m);
+    PERFORM ptl_internal.load_mark_bad('ptl_load_theatre_session', r, 'inconsistent', '23514', 'planned_end', m);
 
     -- Rule theatre_session_slot_taken: one theatre holds one session at a
     -- start; a second session there (another session held, or an earlier
@@ -390,7 +390,7 @@ BEGIN
                                AND (s.source_org, s.source_ref) IS DISTINCT FROM (b.org_code, g.session_ref)) h ON true
           WINDOW slot AS (PARTITION BY g.theatre_code, g.session_date, g.planned_start ORDER BY g.row_in_extract)) d
     WHERE d.held IS NOT NULL OR d.nth > 1;
-    PERFORM ptl.load_mark_bad('ptl_load_theatre_session', r, 'inconsistent', '23505', 'planned_start', m);
+    PERFORM ptl_internal.load_mark_bad('ptl_load_theatre_session', r, 'inconsistent', '23505', 'planned_start', m);
 
     -- A reason for a session that is not cancelled is left out.
     SELECT array_agg(w.row_no), array_agg('cancelled_reason is given, but the session is not cancelled'::text)
@@ -400,7 +400,7 @@ BEGIN
       AND ptl.extract_value(w.cancelled_reason) IS NOT NULL AND 'cancelled_reason' <> ALL (w.warn_columns)
       AND CASE WHEN 'cancelled' = ANY (w.warn_columns) THEN true
                ELSE NOT coalesce(ptl.extract_value(w.cancelled)::boolean, false) END;
-    PERFORM ptl.load_mark_warn('ptl_load_theatre_session', r, 'cancelled_reason', 'inconsistent', '23514', m);
+    PERFORM ptl_internal.load_mark_warn('ptl_load_theatre_session', r, 'cancelled_reason', 'inconsistent', '23514', m);
 
     WITH upserted AS (
         INSERT INTO ptl.theatre_session AS t
@@ -440,10 +440,10 @@ BEGIN
     WHERE w.bad_column IS NULL AND w.reason IS NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_theatre_sessions(bigint) IS
+COMMENT ON FUNCTION ptl_internal.load_theatre_sessions(bigint) IS
     'Internal to ptl.load(): row rules and upsert of a batch''s theatre session extract';
 
-CREATE FUNCTION ptl.load_theatre_bookings(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
+CREATE FUNCTION ptl_internal.load_theatre_bookings(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
@@ -469,7 +469,7 @@ BEGIN
           WHERE w.bad_column IS NULL AND w.reason IS NULL
             AND NOT EXISTS (SELECT 1 FROM ptl.theatre_session s
                             WHERE s.source_org = b.org_code AND s.source_ref = ptl.extract_value(w.session_ref))) d;
-    PERFORM ptl.load_mark_bad('ptl_load_theatre_booking', r, 'parent_rejected', '23503', 'session_ref', m);
+    PERFORM ptl_internal.load_mark_bad('ptl_load_theatre_booking', r, 'parent_rejected', '23503', 'session_ref', m);
     SELECT array_agg(w.row_no), array_agg(format('no theatre session %s is known at %s; send the session row first',
                                                  ptl.extract_value(w.session_ref), b.org_code))
     INTO r, m
@@ -477,7 +477,7 @@ BEGIN
     WHERE w.bad_column IS NULL AND w.reason IS NULL
       AND NOT EXISTS (SELECT 1 FROM ptl.theatre_session s
                       WHERE s.source_org = b.org_code AND s.source_ref = ptl.extract_value(w.session_ref));
-    PERFORM ptl.load_mark_bad('ptl_load_theatre_booking', r, 'unknown_parent', '23503', 'session_ref', m);
+    PERFORM ptl_internal.load_mark_bad('ptl_load_theatre_booking', r, 'unknown_parent', '23503', 'session_ref', m);
 
     -- The place is 1 or more, the minutes 1 to 1440 (the booking's share
     -- of its session).
@@ -486,13 +486,13 @@ BEGIN
     FROM (SELECT w.row_no, ptl.extract_value(w.planned_order)::int AS v FROM pg_temp.ptl_load_theatre_booking w
           WHERE w.bad_column IS NULL AND w.reason IS NULL OFFSET 0) d
     WHERE d.v < 1;
-    PERFORM ptl.load_mark_bad('ptl_load_theatre_booking', r, 'out_of_range', '22003', 'planned_order', m);
+    PERFORM ptl_internal.load_mark_bad('ptl_load_theatre_booking', r, 'out_of_range', '22003', 'planned_order', m);
     SELECT array_agg(d.row_no), array_agg(format('planned_minutes %s is outside 1 to 1440 minutes', d.v))
     INTO r, m
     FROM (SELECT w.row_no, ptl.extract_value(w.planned_minutes)::int AS v FROM pg_temp.ptl_load_theatre_booking w
           WHERE w.bad_column IS NULL AND w.reason IS NULL OFFSET 0) d
     WHERE d.v NOT BETWEEN 1 AND 1440;
-    PERFORM ptl.load_mark_bad('ptl_load_theatre_booking', r, 'out_of_range', '22003', 'planned_minutes', m);
+    PERFORM ptl_internal.load_mark_bad('ptl_load_theatre_booking', r, 'out_of_range', '22003', 'planned_minutes', m);
 
     -- Rule theatre_booking_times_on_session_day: an actual time lies on the
     -- session's day or the next (a list may overrun past midnight);
@@ -506,7 +506,7 @@ BEGIN
             WHERE w.bad_column IS NULL AND w.reason IS NULL AND %1$L <> ALL (w.warn_columns)
               AND NOT (ptl.check_input(left(ptl.extract_value(w.%1$I), 10), 'date'::regtype) IS NULL)$q$, col)
         INTO r, m;
-        PERFORM ptl.load_mark_warn('ptl_load_theatre_booking', r, col, 'invalid_date', '22008', m);
+        PERFORM ptl_internal.load_mark_warn('ptl_load_theatre_booking', r, col, 'invalid_date', '22008', m);
         EXECUTE format($q$
             SELECT array_agg(d.row_no), array_agg(format('%1$s %%s is not on the session''s day (%%s) or the next', d.v, d.session_date))
             FROM (SELECT w.row_no, ptl.extract_value(w.%1$I) AS v, s.session_date
@@ -516,7 +516,7 @@ BEGIN
                     AND ptl.extract_value(w.%1$I) IS NOT NULL OFFSET 0) d
             WHERE d.v::timestamp NOT BETWEEN d.session_date AND d.session_date + 2 - interval '1 second'$q$, col)
         INTO r, m USING b.org_code;
-        PERFORM ptl.load_mark_warn('ptl_load_theatre_booking', r, col, 'implausible_date', '23514', m);
+        PERFORM ptl_internal.load_mark_warn('ptl_load_theatre_booking', r, col, 'implausible_date', '23514', m);
     END LOOP;
     -- Rule theatre_booking_out_after_start: out of theatre after the
     -- anaesthetic start (or into theatre); otherwise left out.
@@ -529,7 +529,7 @@ BEGIN
           FROM pg_temp.ptl_load_theatre_booking w
           WHERE w.bad_column IS NULL AND w.reason IS NULL OFFSET 0) d
     WHERE d.o <= d.s;
-    PERFORM ptl.load_mark_warn('ptl_load_theatre_booking', r, 'out_of_theatre', 'inconsistent', '23514', m);
+    PERFORM ptl_internal.load_mark_warn('ptl_load_theatre_booking', r, 'out_of_theatre', 'inconsistent', '23514', m);
     -- A completed case without its end time loads as booked.
     SELECT array_agg(w.row_no), array_agg('status completed needs a usable out_of_theatre'::text)
     INTO r, m
@@ -537,7 +537,7 @@ BEGIN
     WHERE w.bad_column IS NULL AND w.reason IS NULL AND 'status' <> ALL (w.warn_columns)
       AND ptl.extract_value(w.status) = 'completed'
       AND (ptl.extract_value(w.out_of_theatre) IS NULL OR 'out_of_theatre' = ANY (w.warn_columns));
-    PERFORM ptl.load_mark_warn('ptl_load_theatre_booking', r, 'status', 'inconsistent', '23514', m);
+    PERFORM ptl_internal.load_mark_warn('ptl_load_theatre_booking', r, 'status', 'inconsistent', '23514', m);
 
     -- Rule theatre_booking_place_taken: one booking per place in a
     -- session's running order, after this delivery: a place held by a
@@ -567,7 +567,7 @@ BEGIN
               WINDOW place AS (PARTITION BY g.session_id, g.planned_order ORDER BY g.row_in_extract)) d
         WHERE d.held IS NOT NULL OR d.nth > 1;
         EXIT WHEN r IS NULL;
-        PERFORM ptl.load_mark_bad('ptl_load_theatre_booking', r, 'inconsistent', '23505', 'planned_order', m);
+        PERFORM ptl_internal.load_mark_bad('ptl_load_theatre_booking', r, 'inconsistent', '23505', 'planned_order', m);
     END LOOP;
 
     WITH upserted AS (
@@ -611,10 +611,10 @@ BEGIN
     WHERE w.bad_column IS NULL AND w.reason IS NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_theatre_bookings(bigint) IS
+COMMENT ON FUNCTION ptl_internal.load_theatre_bookings(bigint) IS
     'Internal to ptl.load(): row rules and upsert of a batch''s theatre booking extract';
 
-CREATE FUNCTION ptl.load_theatre_cancellations(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
+CREATE FUNCTION ptl_internal.load_theatre_cancellations(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
@@ -638,7 +638,7 @@ BEGIN
           WHERE w.bad_column IS NULL AND w.reason IS NULL
             AND NOT EXISTS (SELECT 1 FROM ptl.theatre_booking t
                             WHERE t.source_org = b.org_code AND t.source_ref = ptl.extract_value(w.booking_ref))) d;
-    PERFORM ptl.load_mark_bad('ptl_load_theatre_cancellation', r, 'parent_rejected', '23503', 'booking_ref', m);
+    PERFORM ptl_internal.load_mark_bad('ptl_load_theatre_cancellation', r, 'parent_rejected', '23503', 'booking_ref', m);
     SELECT array_agg(w.row_no), array_agg(format('no theatre booking %s is known at %s; send the booking row first',
                                                  ptl.extract_value(w.booking_ref), b.org_code))
     INTO r, m
@@ -646,7 +646,7 @@ BEGIN
     WHERE w.bad_column IS NULL AND w.reason IS NULL
       AND NOT EXISTS (SELECT 1 FROM ptl.theatre_booking t
                       WHERE t.source_org = b.org_code AND t.source_ref = ptl.extract_value(w.booking_ref));
-    PERFORM ptl.load_mark_bad('ptl_load_theatre_cancellation', r, 'unknown_parent', '23503', 'booking_ref', m);
+    PERFORM ptl_internal.load_mark_bad('ptl_load_theatre_cancellation', r, 'unknown_parent', '23503', 'booking_ref', m);
 
     -- Rule theatre_cancellation_reason_known: the reason is one of
     -- ptl.cancellation_reason (it says whether the cancellation counts as
@@ -656,7 +656,7 @@ BEGIN
     FROM pg_temp.ptl_load_theatre_cancellation w
     WHERE w.bad_column IS NULL AND w.reason IS NULL
       AND NOT EXISTS (SELECT 1 FROM ptl.cancellation_reason c WHERE c.reason_code = ptl.extract_value(w.reason_code));
-    PERFORM ptl.load_mark_bad('ptl_load_theatre_cancellation', r, 'invalid_code', '23503', 'reason_code', m);
+    PERFORM ptl_internal.load_mark_bad('ptl_load_theatre_cancellation', r, 'invalid_code', '23503', 'reason_code', m);
 
     WITH upserted AS (
         INSERT INTO ptl.theatre_cancellation AS t (booking_id, cancelled_on, reason_code)
@@ -679,11 +679,11 @@ BEGIN
     WHERE w.bad_column IS NULL AND w.reason IS NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_theatre_cancellations(bigint) IS
+COMMENT ON FUNCTION ptl_internal.load_theatre_cancellations(bigint) IS
     'Internal to ptl.load(): row rules and upsert of a batch''s theatre cancellation extract';
 
 
-CREATE FUNCTION ptl.load_consultant_leave(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
+CREATE FUNCTION ptl_internal.load_consultant_leave(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
@@ -691,7 +691,7 @@ AS $$
 DECLARE
     b ptl.batch := (SELECT x FROM ptl.batch x WHERE x.batch_id = batch);
 BEGIN
-    PERFORM ptl.load_mark_period('ptl_load_consultant_leave', 'leave_from', 'leave_to');
+    PERFORM ptl_internal.load_mark_period('ptl_load_consultant_leave', 'leave_from', 'leave_to');
 
     WITH upserted AS (
         INSERT INTO ptl.consultant_leave AS t (source_org, source_ref, consultant_code, leave_from, leave_to, reason)
@@ -717,10 +717,10 @@ BEGIN
     WHERE w.bad_column IS NULL AND w.reason IS NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_consultant_leave(bigint) IS
+COMMENT ON FUNCTION ptl_internal.load_consultant_leave(bigint) IS
     'Internal to ptl.load(): row rules and upsert of a batch''s consultant leave extract';
 
-CREATE FUNCTION ptl.load_preop_assessments(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
+CREATE FUNCTION ptl_internal.load_preop_assessments(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
@@ -740,7 +740,7 @@ BEGIN
           FROM pg_temp.ptl_load_preop_assessment w
           WHERE w.bad_column IS NULL AND w.reason IS NULL OFFSET 0) d
     WHERE d.v < d.a;
-    PERFORM ptl.load_mark_warn('ptl_load_preop_assessment', r, 'valid_until', 'inconsistent', '23514', m);
+    PERFORM ptl_internal.load_mark_warn('ptl_load_preop_assessment', r, 'valid_until', 'inconsistent', '23514', m);
 
     WITH upserted AS (
         INSERT INTO ptl.preop_assessment AS t
@@ -773,10 +773,10 @@ BEGIN
     WHERE w.bad_column IS NULL AND w.reason IS NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_preop_assessments(bigint) IS
+COMMENT ON FUNCTION ptl_internal.load_preop_assessments(bigint) IS
     'Internal to ptl.load(): row rules and upsert of a batch''s pre-operative assessment extract';
 
-CREATE FUNCTION ptl.load_patient_unavailability(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
+CREATE FUNCTION ptl_internal.load_patient_unavailability(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
@@ -784,7 +784,7 @@ AS $$
 DECLARE
     b ptl.batch := (SELECT x FROM ptl.batch x WHERE x.batch_id = batch);
 BEGIN
-    PERFORM ptl.load_mark_period('ptl_load_patient_unavailability', 'unavailable_from', 'unavailable_to');
+    PERFORM ptl_internal.load_mark_period('ptl_load_patient_unavailability', 'unavailable_from', 'unavailable_to');
 
     WITH upserted AS (
         INSERT INTO ptl.patient_unavailability AS t
@@ -812,10 +812,10 @@ BEGIN
     WHERE w.bad_column IS NULL AND w.reason IS NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_patient_unavailability(bigint) IS
+COMMENT ON FUNCTION ptl_internal.load_patient_unavailability(bigint) IS
     'Internal to ptl.load(): row rules and upsert of a batch''s patient unavailability extract';
 
-CREATE FUNCTION ptl.load_procedure_durations(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
+CREATE FUNCTION ptl_internal.load_procedure_durations(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET datestyle = 'ISO, DMY'
@@ -832,7 +832,7 @@ BEGIN
     FROM (SELECT w.row_no, ptl.extract_value(w.minutes)::int AS v FROM pg_temp.ptl_load_procedure_duration w
           WHERE w.bad_column IS NULL AND w.reason IS NULL OFFSET 0) d
     WHERE d.v NOT BETWEEN 1 AND 1440;
-    PERFORM ptl.load_mark_bad('ptl_load_procedure_duration', r, 'out_of_range', '22003', 'minutes', m);
+    PERFORM ptl_internal.load_mark_bad('ptl_load_procedure_duration', r, 'out_of_range', '22003', 'minutes', m);
 
     WITH upserted AS (
         INSERT INTO ptl.procedure_duration AS t (source_org, source_ref, procedure_code, consultant_code, performed_on, minutes)
@@ -857,8 +857,8 @@ BEGIN
     WHERE w.bad_column IS NULL AND w.reason IS NULL;
 END
 $$;
-COMMENT ON FUNCTION ptl.load_procedure_durations(bigint) IS
+COMMENT ON FUNCTION ptl_internal.load_procedure_durations(bigint) IS
     'Internal to ptl.load(): row rules and upsert of a batch''s past case duration extract';
 
 -- The theatre extracts' staging tables.
-SELECT ptl.prepare_staging_table(e.extract) FROM ptl.feed e WHERE e.capability = 'theatre';
+SELECT ptl_internal.prepare_staging_table(e.extract) FROM ptl.feed e WHERE e.capability = 'theatre';

@@ -66,7 +66,7 @@ WITH cfg AS (SELECT * FROM ptl.theatre_setting_in_force()),
            WHERE k.cancelled_on = s.session_date AND NOT r.clinical
            GROUP BY b.session_id)
 SELECT s.session_id, s.session_date, date_trunc('week', s.session_date)::date AS week_starting,
-       t.site_code, s.theatre_code, s.specialty, s.consultant_code, s.session_type, s.planned_minutes,
+       t.site_code, s.theatre_code, s.specialty AS treatment_function, s.consultant_code, s.session_type, s.planned_minutes,
        coalesce(c.cases, 0) AS cases, c.cases IS NULL AS no_operation,
        round(coalesce(c.touch, 0)::numeric, 1) AS touch_minutes,
        round(coalesce(c.capped, 0)::numeric, 1) AS capped_touch_minutes,
@@ -81,7 +81,8 @@ SELECT s.session_id, s.session_date, date_trunc('week', s.session_date)::date AS
        coalesce(c.day_cases, 0) AS day_cases,
        coalesce(x.cancelled_on_day, 0) AS cancelled_on_the_day,
        extract(epoch FROM c.first_start - (s.session_date + s.planned_start)) / 60 >= cfg.late_start_flag_minutes AS late_start_flag,
-       extract(epoch FROM (s.session_date + s.planned_end) - c.last_end) / 60 >= cfg.early_finish_flag_minutes AS early_finish_flag
+       extract(epoch FROM (s.session_date + s.planned_end) - c.last_end) / 60 >= cfg.early_finish_flag_minutes AS early_finish_flag,
+       s.specialty
 FROM ptl.theatre_session s
 JOIN ptl.theatre t USING (theatre_code)
 LEFT JOIN c USING (session_id)
@@ -95,7 +96,9 @@ COMMENT ON COLUMN ptl.theatre_session_measures.session_date IS 'Date';
 COMMENT ON COLUMN ptl.theatre_session_measures.week_starting IS 'Monday of its week';
 COMMENT ON COLUMN ptl.theatre_session_measures.site_code IS 'Site';
 COMMENT ON COLUMN ptl.theatre_session_measures.theatre_code IS 'Theatre';
-COMMENT ON COLUMN ptl.theatre_session_measures.specialty IS 'Specialty (treatment function)';
+COMMENT ON COLUMN ptl.theatre_session_measures.treatment_function IS 'Treatment function (specialty) that owns the session';
+COMMENT ON COLUMN ptl.theatre_session_measures.specialty IS
+    'Deprecated since 0.4.0 and removed in 0.5.0: the same as treatment_function (the interface names a treatment function code treatment_function)';
 COMMENT ON COLUMN ptl.theatre_session_measures.consultant_code IS 'Consultant';
 COMMENT ON COLUMN ptl.theatre_session_measures.session_type IS 'elective, day_case, emergency or trauma';
 COMMENT ON COLUMN ptl.theatre_session_measures.planned_minutes IS 'Planned session minutes C';
@@ -120,10 +123,10 @@ COMMENT ON COLUMN ptl.theatre_session_measures.early_finish_flag IS 'Finished ea
 -- averaged from the sessions' ratios.  grouping says which level a row is.
 CREATE VIEW ptl.theatre_productivity AS
 SELECT CASE WHEN GROUPING(m.theatre_code) = 0 THEN 'theatre'
-            WHEN GROUPING(m.specialty) = 0 THEN 'specialty'
+            WHEN GROUPING(m.treatment_function) = 0 THEN 'specialty'
             WHEN GROUPING(m.site_code) = 0 THEN 'site'
             ELSE 'ics' END AS grouping,
-       m.week_starting, m.site_code, m.theatre_code, m.specialty,
+       m.week_starting, m.site_code, m.theatre_code, m.treatment_function,
        count(*) FILTER (WHERE NOT m.no_operation) AS sessions,
        count(*) FILTER (WHERE m.no_operation) AS sessions_without_operation,
        sum(m.planned_minutes) FILTER (WHERE NOT m.no_operation) AS planned_minutes,
@@ -141,10 +144,11 @@ SELECT CASE WHEN GROUPING(m.theatre_code) = 0 THEN 'theatre'
        sum(m.cases) AS cases,
        round(sum(m.cases) * 240.0 / nullif(sum(m.planned_minutes) FILTER (WHERE NOT m.no_operation), 0), 2) AS cases_per_4_hours,
        round(100.0 * sum(m.day_cases) / nullif(sum(m.cases), 0), 1) AS day_case_rate_pct,
-       sum(m.cancelled_on_the_day) AS cancelled_on_the_day
+       sum(m.cancelled_on_the_day) AS cancelled_on_the_day,
+       m.treatment_function AS specialty
 FROM ptl.theatre_session_measures m
 GROUP BY GROUPING SETS ((m.week_starting, m.site_code, m.theatre_code),
-                        (m.week_starting, m.site_code, m.specialty),
+                        (m.week_starting, m.site_code, m.treatment_function),
                         (m.week_starting, m.site_code),
                         (m.week_starting));
 COMMENT ON VIEW ptl.theatre_productivity IS
@@ -153,7 +157,9 @@ COMMENT ON COLUMN ptl.theatre_productivity.grouping IS 'theatre (site and theatr
 COMMENT ON COLUMN ptl.theatre_productivity.week_starting IS 'Monday of the week';
 COMMENT ON COLUMN ptl.theatre_productivity.site_code IS 'Site (NULL on ics rows)';
 COMMENT ON COLUMN ptl.theatre_productivity.theatre_code IS 'Theatre (theatre rows only)';
-COMMENT ON COLUMN ptl.theatre_productivity.specialty IS 'Specialty (specialty rows only)';
+COMMENT ON COLUMN ptl.theatre_productivity.treatment_function IS 'Treatment function (specialty rows only)';
+COMMENT ON COLUMN ptl.theatre_productivity.specialty IS
+    'Deprecated since 0.4.0 and removed in 0.5.0: the same as treatment_function (the interface names a treatment function code treatment_function)';
 COMMENT ON COLUMN ptl.theatre_productivity.sessions IS 'Sessions held with at least one operation';
 COMMENT ON COLUMN ptl.theatre_productivity.sessions_without_operation IS 'Sessions held with none (counted as cancelled)';
 COMMENT ON COLUMN ptl.theatre_productivity.planned_minutes IS 'Planned minutes of the sessions with an operation';
@@ -172,7 +178,7 @@ COMMENT ON COLUMN ptl.theatre_productivity.day_case_rate_pct IS 'Day cases / com
 COMMENT ON COLUMN ptl.theatre_productivity.cancelled_on_the_day IS 'Bookings cancelled on the day for non-clinical reasons';
 
 CREATE VIEW ptl.theatre_cancellations AS
-SELECT date_trunc('week', s.session_date)::date AS week_starting, t.site_code, s.specialty, k.reason_code,
+SELECT date_trunc('week', s.session_date)::date AS week_starting, t.site_code, s.specialty AS treatment_function, k.reason_code,
        r.description, r.clinical, r.initiated_by,
        count(*) AS cancellations,
        count(*) FILTER (WHERE k.cancelled_on = s.session_date) AS on_the_day,
@@ -182,7 +188,8 @@ SELECT date_trunc('week', s.session_date)::date AS week_starting, t.site_code, s
                                           WHERE b2.entry_id = b.entry_id AND b2.booking_id <> b.booking_id
                                             AND b2.status <> 'cancelled'
                                             AND s2.session_date > k.cancelled_on
-                                            AND s2.session_date <= k.cancelled_on + 28)) AS not_rebooked_within_28_days
+                                            AND s2.session_date <= k.cancelled_on + 28)) AS not_rebooked_within_28_days,
+       s.specialty
 FROM ptl.theatre_cancellation k
 JOIN ptl.theatre_booking b USING (booking_id)
 JOIN ptl.theatre_session s USING (session_id)
@@ -193,7 +200,9 @@ COMMENT ON VIEW ptl.theatre_cancellations IS
     'Cancelled operations per week, site, specialty and reason; last-minute (on the day, non-clinical) ones and those not rebooked within 28 days (NHS Constitution standard)';
 COMMENT ON COLUMN ptl.theatre_cancellations.week_starting IS 'Monday of the week of the session';
 COMMENT ON COLUMN ptl.theatre_cancellations.site_code IS 'Site';
-COMMENT ON COLUMN ptl.theatre_cancellations.specialty IS 'Specialty (treatment function)';
+COMMENT ON COLUMN ptl.theatre_cancellations.treatment_function IS 'Treatment function (specialty) that owns the session';
+COMMENT ON COLUMN ptl.theatre_cancellations.specialty IS
+    'Deprecated since 0.4.0 and removed in 0.5.0: the same as treatment_function (the interface names a treatment function code treatment_function)';
 COMMENT ON COLUMN ptl.theatre_cancellations.reason_code IS 'Reason';
 COMMENT ON COLUMN ptl.theatre_cancellations.description IS 'Reason in words';
 COMMENT ON COLUMN ptl.theatre_cancellations.clinical IS 'Clinical reason';
@@ -220,18 +229,21 @@ WITH b AS (
                          AND a.outcome IN ('fit', 'fit_with_conditions')
                        ORDER BY a.assessed_on DESC, a.preop_id DESC LIMIT 1) pa ON true
     WHERE bk.status <> 'cancelled')
-SELECT week_starting, site_code, specialty, count(*) AS operations,
+SELECT week_starting, site_code, specialty AS treatment_function, count(*) AS operations,
        count(*) FILTER (WHERE no_assessment) AS without_assessment,
        count(*) FILTER (WHERE expired) AS assessment_expired,
        percentile_disc(0.5) WITHIN GROUP (ORDER BY lead_days) AS median_lead_days,
-       percentile_disc(0.9) WITHIN GROUP (ORDER BY lead_days) AS p90_lead_days
+       percentile_disc(0.9) WITHIN GROUP (ORDER BY lead_days) AS p90_lead_days,
+       specialty
 FROM b
 GROUP BY 1, 2, 3;
 COMMENT ON VIEW ptl.preop_lead_time IS
     'Pre-operative assessment lead time before the operation, per week, site and specialty of the session';
 COMMENT ON COLUMN ptl.preop_lead_time.week_starting IS 'Monday of the week of the operation';
 COMMENT ON COLUMN ptl.preop_lead_time.site_code IS 'Site';
-COMMENT ON COLUMN ptl.preop_lead_time.specialty IS 'Specialty (treatment function)';
+COMMENT ON COLUMN ptl.preop_lead_time.treatment_function IS 'Treatment function (specialty) that owns the session';
+COMMENT ON COLUMN ptl.preop_lead_time.specialty IS
+    'Deprecated since 0.4.0 and removed in 0.5.0: the same as treatment_function (the interface names a treatment function code treatment_function)';
 COMMENT ON COLUMN ptl.preop_lead_time.operations IS 'Operations booked or done';
 COMMENT ON COLUMN ptl.preop_lead_time.without_assessment IS 'With no fit assessment before the operation';
 COMMENT ON COLUMN ptl.preop_lead_time.assessment_expired IS 'Whose latest fit assessment had expired by the operation';

@@ -119,9 +119,10 @@ SELECT pg_catalog.pg_extension_config_dump('ptl.theatre_proposal_outcome', '');
 
 -- Minutes booked in a session and still to happen or done (not cancelled).
 CREATE VIEW ptl.theatre_session_load AS
-SELECT s.session_id, s.session_date, t.site_code, s.theatre_code, s.specialty, s.consultant_code,
+SELECT s.session_id, s.session_date, t.site_code, s.theatre_code, s.specialty AS treatment_function, s.consultant_code,
        s.planned_minutes, b.cases AS cases_booked, b.minutes AS minutes_booked,
-       p.cases AS cases_proposed, p.minutes AS minutes_proposed
+       p.cases AS cases_proposed, p.minutes AS minutes_proposed,
+       s.specialty
 FROM ptl.theatre_session s
 JOIN ptl.theatre t USING (theatre_code)
 CROSS JOIN LATERAL (SELECT count(*) AS cases, coalesce(sum(x.planned_minutes), 0) AS minutes
@@ -135,7 +136,9 @@ COMMENT ON COLUMN ptl.theatre_session_load.session_id IS 'Session';
 COMMENT ON COLUMN ptl.theatre_session_load.session_date IS 'Date';
 COMMENT ON COLUMN ptl.theatre_session_load.site_code IS 'Site';
 COMMENT ON COLUMN ptl.theatre_session_load.theatre_code IS 'Theatre';
-COMMENT ON COLUMN ptl.theatre_session_load.specialty IS 'Specialty (treatment function)';
+COMMENT ON COLUMN ptl.theatre_session_load.treatment_function IS 'Treatment function (specialty) that owns the session';
+COMMENT ON COLUMN ptl.theatre_session_load.specialty IS
+    'Deprecated since 0.4.0 and removed in 0.5.0: the same as treatment_function (the interface names a treatment function code treatment_function)';
 COMMENT ON COLUMN ptl.theatre_session_load.consultant_code IS 'Consultant';
 COMMENT ON COLUMN ptl.theatre_session_load.planned_minutes IS 'Planned session minutes';
 COMMENT ON COLUMN ptl.theatre_session_load.cases_booked IS 'Cases booked (not cancelled)';

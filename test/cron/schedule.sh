@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The scheduling recipe of docs/operations.md ("Scheduling with pg_cron"), run
-# as written in a cluster that preloads pg_cron (scripts/test starts it:
+# The scheduling recipe of docs/operations.md ("Scheduling with pg_cron") and
+# the README, run as written in a cluster that preloads pg_cron (scripts/test starts it:
 # pg_virtualenv -o shared_preload_libraries=pg_cron ...).  pg_cron lives in
 # database postgres, ptl in warehouse; the refresh runs as a login that is a
 # member of ptl_admin, not as a superuser.  Prints TAP.
@@ -8,25 +8,35 @@ set -euo pipefail
 q() { psql -qAtX -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 n=0
 ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
-echo "1..6"
+echo "1..7"
 
 q postgres "CREATE EXTENSION IF NOT EXISTS pg_cron"
 dropdb --if-exists warehouse
 createdb warehouse
 q warehouse "CREATE EXTENSION ptl"
-q warehouse "DO \$\$ BEGIN IF to_regrole('ptl_operator') IS NULL THEN CREATE ROLE ptl_operator LOGIN; END IF; END \$\$"
-q warehouse "GRANT ptl_admin TO ptl_operator"
 # A small ICS for the run to refresh.
 q warehouse "INSERT INTO ptl.organisation (org_code, name) VALUES ('RZZ', 'Test Hospitals NHS Trust')"
 q warehouse "INSERT INTO ptl.site (site_code, org_code, name) VALUES ('RZZ01', 'RZZ', 'Test General')"
 
-# The recipe, as the superuser runs it once (docs/operations.md): the
-# incremental run Monday to Saturday, the full run on Sundays, each in the
-# warehouse database and as the operator.
-q postgres "SELECT cron.schedule_in_database('ptl-daily-refresh', '30 5 * * 1-6',
-            \$\$CALL ptl.daily_refresh()\$\$, 'warehouse', 'ptl_operator')" >/dev/null
-q postgres "SELECT cron.schedule_in_database('ptl-weekly-full', '30 5 * * 0',
-            \$\$CALL ptl.daily_refresh(\"full\" => true)\$\$, 'warehouse', 'ptl_operator')" >/dev/null
+# The recipe, as the superuser runs it once: docs/operations.md's block
+# (marked "test/cron/schedule.sh runs this block"), taken from the file as
+# written: the operator login, the incremental run Monday to Saturday, the
+# full run on Sundays, each in the warehouse database and as the operator.
+# The README's short form must say the same.
+block() {   # file -> the marked block, without a list item's indentation
+    awk 'index($0, "test/cron/schedule.sh runs this block") { found = 1; next }
+         found == 1 && /^ *```/ { found = 2; match($0, /^ */); indent = RLENGTH; next }
+         found == 2 && /^ *```/ { exit }
+         found == 2 { print substr($0, indent + 1) }' "$1"
+}
+docs=$(dirname "$0")/../..
+recipe=$(block "$docs/docs/operations.md")
+short=$(block "$docs/README.md")
+[ -n "$recipe" ] && [ -n "$short" ] || { echo "Bail out! a scheduling block is not marked in README.md or docs/operations.md"; exit 1; }
+printf '%s\n' "$recipe" | psql -qAtX -v ON_ERROR_STOP=1 -d postgres >/dev/null
+missing=$(comm -23 <(printf '%s\n' "$short" | sed 's/ *--.*//; /^$/d' | sort) \
+                   <(printf '%s\n' "$recipe" | sed 's/ *--.*//; /^$/d' | sort))
+ok "$([ -z "$missing" ] && echo 0 || echo 1)" "the README's schedule is the one docs/operations.md gives${missing:+ (not in the guide: $missing)}"
 
 # No day has both runs (the recipe before 0.4.0 ran both on Sundays at
 # the same minute, and the second failed with 55P03).

@@ -997,7 +997,7 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, ptl, pg_temp
 AS $fn$
 DECLARE
-    t text := ptl.extract_column_fails(c, current_date);
+    t text := ptl_internal.extract_column_fails(c, current_date);
     r boolean;
 BEGIN
     IF t IS NULL THEN RETURN false; END IF;
@@ -1006,7 +1006,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION ptl_synth.value_breaks(ptl.extract_column, text) IS
-    'Whether the loader''s test for a column (ptl.extract_column_fails) finds the value at fault';
+    'Whether the loader''s test for a column (ptl_internal.extract_column_fails) finds the value at fault';
 
 -- A value with a fault of the policy (missing, malformed, implausible,
 -- unknown_code), made from the column's own rule.

@@ -23,7 +23,7 @@ LANGUAGE sql AS $$
 CREATE FUNCTION pg_temp.linkage_view() RETURNS TABLE (patient_id bigint, seen text)
 LANGUAGE sql AS $$
     SELECT p.patient_id,
-           ptl.link_fields_of(p)::text || '|' || coalesce(p.nhs_number::text, '') || '|'
+           ptl_internal.link_fields_of(p)::text || '|' || coalesce(p.nhs_number::text, '') || '|'
            || coalesce((SELECT string_agg(d.patient_a || '-' || d.patient_b || d.decision, ',' ORDER BY d.patient_a, d.patient_b)
                         FROM ptl.link_decision d WHERE p.patient_id IN (d.patient_a, d.patient_b)), '')
     FROM ptl.patient p $$;

@@ -181,7 +181,7 @@ SELECT l.n, l.extract, l.fault, l.column_name, l.action, p.bad_value,
        -- the reason: the column rule's (as the loader's message function
        -- gives it for the value), or the row rule's
        CASE WHEN l.fault IN ('missing', 'malformed', 'implausible', 'unknown_code')
-            THEN ARRAY[(ptl.extract_value_problem(c, p.bad_value, current_date)).reason]
+            THEN ARRAY[(ptl_internal.extract_value_problem(c, p.bad_value, current_date)).reason]
             WHEN l.fault = 'repeated_key' THEN '{duplicate_in_extract}'
             WHEN l.fault = 'unknown_parent' THEN '{unknown_parent}'
             ELSE ARRAY[(SELECT fr.reason FROM ptl.feed_rule fr WHERE fr.extract = l.extract AND fr.rule = l.fault)]

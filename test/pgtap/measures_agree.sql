@@ -33,7 +33,7 @@ SELECT set_eq(
     $$SELECT provider_org, treatment_function, list_size FROM ptl_list$$,
     'list size: ptl.ptl_headline counts the PTL');
 SELECT set_eq(
-    $$SELECT provider_org, treatment_function, list_size FROM ptl.provider_waits WHERE census_date = '2025-03-31'$$,
+    $$SELECT provider_org, treatment_function, list_size FROM ptl.provider_waits WHERE census = '2025-03-31'$$,
     $$SELECT provider_org, treatment_function, list_size FROM ptl_list$$,
     'list size: ptl.provider_waits at the last census counts the PTL');
 SELECT set_eq(
@@ -63,7 +63,7 @@ SELECT set_eq(
              round(p92_weeks::numeric, 1) AS p92, over_18_weeks, over_52_weeks,
              round(100.0 * (list_size - unknown_clock_start - over_18_weeks)
                    / nullif(list_size - unknown_clock_start, 0), 1) AS pct_within_18, unknown_clock_start
-      FROM ptl.provider_waits WHERE census_date = '2025-03-31'$$,
+      FROM ptl.provider_waits WHERE census = '2025-03-31'$$,
     'waits: ptl.ptl_headline and ptl.provider_waits define median, 92nd percentile and the 18-week share alike');
 SELECT is((SELECT sum(unknown_clock_start) FROM ptl.ptl_headline WHERE treatment_function IS NOT NULL), 1::numeric,
           'the unknown clock start is counted once, in the list');

@@ -36,7 +36,7 @@ DECLARE
 BEGIN
     INSERT INTO run_batch SELECT unnest(batches);
     FOR f IN SELECT * FROM ptl.feed ORDER BY load_order LOOP
-        -- (a row's place as ptl.load_check_columns gives it: its record
+        -- (a row's place as ptl_internal.load_check_columns gives it: its record
         -- number when every row has one of its own, else its arrival)
         EXECUTE format($q$
             INSERT INTO staged_row
@@ -116,7 +116,7 @@ SELECT is((SELECT count(*) FROM (SELECT DISTINCT extract, action FROM ptl.load_p
 -- What became of each planted row.
 CREATE TEMP TABLE planted_outcome AS
 SELECT p.*, r.reason AS rejected_reason, r.column_name AS rejected_column, w.reason AS warned_reason,
-       (ptl.extract_value_problem(c, p.bad_value, current_date)).reason AS rule_reason
+       (ptl_internal.extract_value_problem(c, p.bad_value, current_date)).reason AS rule_reason
 FROM planted p
 JOIN ptl.extract_column c USING (extract, column_name)
 LEFT JOIN ptl.rejected_row r ON r.batch_id = p.batch_id AND r.extract = p.extract AND r.row_in_extract = p.place

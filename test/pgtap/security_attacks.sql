@@ -103,7 +103,7 @@ END $$;
 -- Words of ptl's own code and descriptions (an ethnic group called White is
 -- not a patient called White).
 INSERT INTO reference_token
-SELECT tap_attack.tokens(p.prosrc) FROM pg_proc p WHERE p.pronamespace = 'ptl'::regnamespace
+SELECT tap_attack.tokens(p.prosrc) FROM pg_proc p WHERE p.pronamespace IN ('ptl'::regnamespace, 'ptl_internal'::regnamespace)
 UNION ALL
 SELECT tap_attack.tokens(d.description) FROM pg_description d
 JOIN pg_class c ON c.oid = d.objoid AND d.classoid = 'pg_class'::regclass
@@ -398,14 +398,14 @@ SELECT x.fn, x.call_sql FROM (VALUES
     ('ptl.outbound_actions(text,timestamp with time zone)', $$SELECT * FROM ptl.outbound_actions('RZ2')$$),
     ('ptl.outbound_actions_csv(text,timestamp with time zone)', $$SELECT * FROM ptl.outbound_actions_csv('RZ2') AS line$$),
     ('ptl.successor_in_force(date)', $$SELECT * FROM ptl.successor_in_force('2025-03-31')$$),
-    ('ptl.my_transferred_pathways()', $$SELECT t.pathway_id FROM ptl.my_transferred_pathways() AS t (pathway_id)$$),
+    ('ptl_internal.my_transferred_pathways()', $$SELECT t.pathway_id FROM ptl_internal.my_transferred_pathways() AS t (pathway_id)$$),
     ('ptl.access_policy_violations()', $$SELECT * FROM ptl.access_policy_violations()$$)) x(fn, call_sql);
 
 -- Set-returning functions that read no table (their arguments are all they
 -- see) and those a reader may not call are not attacked here.
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text FROM pg_proc p
-    WHERE p.pronamespace = 'ptl'::regnamespace AND p.proretset AND p.provolatile <> 'i'
+    WHERE p.pronamespace IN ('ptl'::regnamespace, 'ptl_internal'::regnamespace) AND p.proretset AND p.provolatile <> 'i'
       AND has_function_privilege('tap_rz1_reader', p.oid, 'EXECUTE')
       AND p.oid::regprocedure::text NOT IN (SELECT fn FROM call)
       AND p.oid::regprocedure::text NOT IN ('ptl.csv_records(bytea,name,text,integer)')$$,

@@ -83,9 +83,9 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA ptl REVOKE SELECT ON TABLES FROM ptl_reader, 
 
 -- Applying the model puts a departure right.
 GRANT SELECT ON ptl.patient TO ptl_reader;
-SELECT ptl.apply_access_policy();
+SELECT ptl_internal.apply_access_policy();
 SELECT is_empty($$SELECT * FROM ptl.access_policy_violations()$$,
-    'ptl.apply_access_policy() takes back what the model does not grant');
+    'ptl_internal.apply_access_policy() takes back what the model does not grant');
 
 SELECT * FROM finish();
 ROLLBACK;

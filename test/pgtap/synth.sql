@@ -151,11 +151,11 @@ DECLARE
     tests text;
     n bigint;
 BEGIN
-    SELECT string_agg(ptl.extract_column_fails(c), ' OR ')
+    SELECT string_agg(ptl_internal.extract_column_fails(c), ' OR ')
       INTO tests
       FROM ptl.extract_column c
      WHERE c.extract = extract_name AND c.when_invalid = 'quarantine'
-       AND ptl.extract_column_fails(c) IS NOT NULL;
+       AND ptl_internal.extract_column_fails(c) IS NOT NULL;
     EXECUTE format('SELECT count(*) FROM pg_temp.%I s WHERE %s', good_table, tests) INTO n;
     RETURN n;
 END

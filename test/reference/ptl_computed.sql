@@ -30,7 +30,7 @@ SELECT o.pathway_id, o.period_no, o.patient_id,
        o.procedure_code, o.tci_date, o.next_booked_date, o.next_booked_kind, o.validation_issues,
        o.suspended_days, o.days_on_list, o.target_days,
        o.decision_to_admit + o.suspended_days + o.target_days AS target_date,
-       round(ptl.pct(o.target_elapsed)::numeric, 2) AS pct_target_elapsed,
+       round(ptl_internal.pct(o.target_elapsed)::numeric, 2) AS pct_target_elapsed,
        o.target_elapsed, o.order_group,
        CASE WHEN o.order_group <> 'set_aside' THEN
            row_number() OVER (PARTITION BY o.provider_org, o.treatment_function, o.waiting_list_entry_id IS NOT NULL

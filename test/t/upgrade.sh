@@ -35,13 +35,13 @@ catalogue() {
                                                       FROM pg_aggregate a WHERE a.aggfnoid = p.oid)
                            ELSE md5(pg_get_functiondef(p.oid)) END,
                       obj_description(p.oid, 'pg_proc'))
-        FROM pg_proc p WHERE p.pronamespace IN ('ptl'::regnamespace, 'ptl_stage'::regnamespace)
+        FROM pg_proc p WHERE p.pronamespace IN ('ptl'::regnamespace, 'ptl_internal'::regnamespace, 'ptl_stage'::regnamespace)
         UNION ALL
         SELECT format('relation %s kind=%s rls=%s force=%s options=%s acl=%s comment=%s view=%s',
                       c.oid::regclass, c.relkind, c.relrowsecurity, c.relforcerowsecurity, c.reloptions, c.relacl,
                       obj_description(c.oid, 'pg_class'),
                       CASE WHEN c.relkind = 'v' THEN md5(pg_get_viewdef(c.oid)) END)
-        FROM pg_class c WHERE c.relnamespace IN ('ptl'::regnamespace, 'ptl_stage'::regnamespace)
+        FROM pg_class c WHERE c.relnamespace IN ('ptl'::regnamespace, 'ptl_internal'::regnamespace, 'ptl_stage'::regnamespace)
           AND c.relname !~ '^census_snapshot_y[0-9]{4}m[0-9]{2}'
         UNION ALL
         SELECT format('column %s.%s #%s %s notnull=%s default=%s identity=%s acl=%s comment=%s',
@@ -49,21 +49,21 @@ catalogue() {
                       pg_get_expr(ad.adbin, ad.adrelid), a.attidentity, a.attacl, col_description(c.oid, a.attnum))
         FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
         LEFT JOIN pg_attrdef ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum
-        WHERE c.relnamespace IN ('ptl'::regnamespace, 'ptl_stage'::regnamespace) AND c.relkind IN ('r', 'p', 'v', 'c')
+        WHERE c.relnamespace IN ('ptl'::regnamespace, 'ptl_internal'::regnamespace, 'ptl_stage'::regnamespace) AND c.relkind IN ('r', 'p', 'v', 'c')
           AND c.relname !~ '^census_snapshot_y[0-9]{4}m[0-9]{2}'
         UNION ALL
         SELECT format('constraint %s %s %s', co.conrelid::regclass, co.conname, pg_get_constraintdef(co.oid))
-        FROM pg_constraint co WHERE co.connamespace IN ('ptl'::regnamespace, 'ptl_stage'::regnamespace)
+        FROM pg_constraint co WHERE co.connamespace IN ('ptl'::regnamespace, 'ptl_internal'::regnamespace, 'ptl_stage'::regnamespace)
           AND co.conrelid::regclass::text !~ '^ptl.census_snapshot_y[0-9]{4}m[0-9]{2}'
         UNION ALL
         SELECT 'index ' || pg_get_indexdef(i.indexrelid)
         FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
-        WHERE c.relnamespace IN ('ptl'::regnamespace, 'ptl_stage'::regnamespace)
+        WHERE c.relnamespace IN ('ptl'::regnamespace, 'ptl_internal'::regnamespace, 'ptl_stage'::regnamespace)
           AND c.relname !~ '^census_snapshot_y[0-9]{4}m[0-9]{2}'
         UNION ALL
         SELECT 'trigger ' || pg_get_triggerdef(t.oid) || ' ' || t.tgenabled::text
         FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-        WHERE c.relnamespace IN ('ptl'::regnamespace, 'ptl_stage'::regnamespace) AND NOT t.tgisinternal
+        WHERE c.relnamespace IN ('ptl'::regnamespace, 'ptl_internal'::regnamespace, 'ptl_stage'::regnamespace) AND NOT t.tgisinternal
         UNION ALL
         SELECT format('policy %s %s %s %s using=%s check=%s', p.polrelid::regclass, p.polname, p.polcmd, p.polroles,
                       pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid))
@@ -78,7 +78,7 @@ catalogue() {
         SELECT format('operator %s', o.oid::regoperator) FROM pg_operator o WHERE o.oprnamespace = 'ptl'::regnamespace
         UNION ALL
         SELECT format('schema %s acl=%s comment=%s', n.nspname, n.nspacl, obj_description(n.oid, 'pg_namespace'))
-        FROM pg_namespace n WHERE n.nspname IN ('ptl', 'ptl_stage')
+        FROM pg_namespace n WHERE n.nspname IN ('ptl', 'ptl_internal', 'ptl_stage')
         UNION ALL
         SELECT format('dumped %s %s', x.t::regclass, x.c)
         FROM pg_extension e, unnest(e.extconfig, e.extcondition) x(t, c) WHERE e.extname = 'ptl') lines
