@@ -11,7 +11,10 @@
  *
  *	NHS number	 exact | one edit (a slip or a swap) | different
  *	names		 exact | Jaro-Winkler >= 0.92 | >= 0.88 | >= 0.70 | different
- *				 (Splink's NameComparison bands)
+ *				 (Splink's NameComparison bands), and a last level, swapped:
+ *				 neither name agrees at 0.88 with its own field, but each
+ *				 agrees at 0.92 with the other record's other name (given and
+ *				 family name recorded the wrong way round)
  *	birth date	 exact | day and month swapped, or two adjacent digits of
  *				 YYYYMMDD swapped | two of year, month, day agree, or one
  *				 digit differs | different
@@ -31,7 +34,9 @@
 
 #include "link/link.h"
 
-const int	link_field_levels[LINK_NUM_FIELDS] = {4, 6, 6, 5, 3, 4, 4};
+const int	link_field_levels[LINK_NUM_FIELDS] = {4, 7, 7, 5, 3, 4, 4};
+
+#define NAME_LEVEL_SWAPPED 6
 
 /* Attribute numbers of ptl.link_fields. */
 enum
@@ -100,20 +105,30 @@ nhs_level(const text *a, const text *b)
 	return link_damerau_levenshtein(&sa, &sb) <= 1 ? 2 : 3;
 }
 
-static int
-name_level(const text *a, const text *b)
+/* Jaro-Winkler of two present names; 1 when they are equal. */
+static double
+name_similarity(const text *a, const text *b)
 {
 	LinkString	sa,
 				sb;
+
+	if (texts_equal(a, b))
+		return 1.0;
+	sa = link_string_from_text(a);
+	sb = link_string_from_text(b);
+	return link_jaro_winkler(&sa, &sb);
+}
+
+static int
+name_level(const text *a, const text *b)
+{
 	double		jw;
 
 	if (a == NULL || b == NULL)
 		return 0;
 	if (texts_equal(a, b))
 		return 1;
-	sa = link_string_from_text(a);
-	sb = link_string_from_text(b);
-	jw = link_jaro_winkler(&sa, &sb);
+	jw = name_similarity(a, b);
 	if (jw >= 0.92)
 		return 2;
 	if (jw >= 0.88)
@@ -228,6 +243,11 @@ ptl_link_compare(PG_FUNCTION_ARGS)
 	levels[LINK_NHS_NUMBER] = nhs_level(text_attribute(a, ATT_NHS), text_attribute(b, ATT_NHS));
 	levels[LINK_GIVEN_NAME] = name_level(text_attribute(a, ATT_GIVEN), text_attribute(b, ATT_GIVEN));
 	levels[LINK_FAMILY_NAME] = name_level(text_attribute(a, ATT_FAMILY), text_attribute(b, ATT_FAMILY));
+	/* given and family name recorded the wrong way round on one record */
+	if (levels[LINK_GIVEN_NAME] >= 4 && levels[LINK_FAMILY_NAME] >= 4
+		&& name_similarity(text_attribute(a, ATT_GIVEN), text_attribute(b, ATT_FAMILY)) >= 0.92
+		&& name_similarity(text_attribute(a, ATT_FAMILY), text_attribute(b, ATT_GIVEN)) >= 0.92)
+		levels[LINK_GIVEN_NAME] = levels[LINK_FAMILY_NAME] = NAME_LEVEL_SWAPPED;
 
 	levels[LINK_DATE_OF_BIRTH] = (a->nulls[ATT_DOB - 1] || b->nulls[ATT_DOB - 1]) ? 0
 		: date_level(DatumGetDateADT(a->values[ATT_DOB - 1]), DatumGetDateADT(b->values[ATT_DOB - 1]));

@@ -39,6 +39,11 @@ AS 'MODULE_PATHNAME', 'ptl_damerau_levenshtein' LANGUAGE C IMMUTABLE STRICT PARA
 COMMENT ON FUNCTION ptl.damerau_levenshtein(text, text) IS
     'Edits between two strings: insertions, deletions, substitutions and swaps of adjacent characters (optimal string alignment)';
 
+CREATE FUNCTION ptl.soundex(name text) RETURNS text
+AS 'MODULE_PATHNAME', 'ptl_soundex' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ptl.soundex(text) IS
+    'American Soundex code of a name (US National Archives rules): first letter and three digits, e.g. Robert and Rupert R163; NULL without a letter';
+
 CREATE FUNCTION ptl.link_compare(a ptl.link_fields, b ptl.link_fields) RETURNS int
 AS 'MODULE_PATHNAME', 'ptl_link_compare' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ptl.link_compare(ptl.link_fields, ptl.link_fields) IS
@@ -93,30 +98,77 @@ INSERT INTO ptl.link_level (field_no, field, level, label) VALUES
     (5, 'postcode', 3, 'different'),
     (6, 'address', 0, 'missing'), (6, 'address', 1, 'exact'), (6, 'address', 2, 'Jaro-Winkler >= 0.88'),
     (6, 'address', 3, 'different');
+INSERT INTO ptl.link_level (field_no, field, level, label) VALUES -- names swapped (0.4.0)
+    (1, 'given_name', 6, 'swapped: matches the other record''s family name (Jaro-Winkler >= 0.92), and its family name this given name'),
+    (2, 'family_name', 6, 'swapped: matches the other record''s given name (Jaro-Winkler >= 0.92), and its given name this family name');
+
+-- The fields a blocking rule's expression names, as bits (field n = bit n).
+CREATE FUNCTION ptl_internal.link_expression_fields(expression text) RETURNS int
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT coalesce(sum(1 << x.n), 0)::int
+    FROM unnest(ARRAY['nhs_number', 'given_name', 'family_name', 'date_of_birth', 'sex', 'postcode', 'address'])
+         WITH ORDINALITY AS f (name, k)
+    CROSS JOIN LATERAL (SELECT (f.k - 1)::int AS n) AS x (n)
+    WHERE expression ~* ('\m' || f.name || '\M');
+END;
+COMMENT ON FUNCTION ptl_internal.link_expression_fields(text) IS
+    'The fields of ptl.link_fields a blocking rule''s key expression names, as bits (field n = bit n)';
 
 -- Blocking: only pairs that agree on at least one rule's key are compared.
--- The keys are fixed (ptl.link_persons computes them); a rule does not train
--- m for the fields it joins on, since all its pairs agree on them.
+-- A rule is data: one SQL expression over the normalised fields of a record
+-- (the columns of ptl.link_fields), whose value, hashed, is the key; a NULL
+-- value (a field it needs is missing) gives the record no key for that rule.
+-- A rule does not train m for the fields it names, since all its pairs agree
+-- on them (near enough).  ptl ships a set that still finds a person's records
+-- when the NHS number, the postcode or both are missing, or when a name or
+-- the date of birth has a common slip (docs/linkage.md, "Blocking").
 CREATE TABLE ptl.link_blocking_rule (
     rule_no         int PRIMARY KEY CHECK (rule_no BETWEEN 1 AND 30),
-    key_column      text NOT NULL UNIQUE,
+    key_expression  text NOT NULL,
     description     text NOT NULL,
-    blocked_fields  int NOT NULL
+    shipped         boolean NOT NULL DEFAULT false,
+    blocked_fields  int NOT NULL GENERATED ALWAYS AS (ptl_internal.link_expression_fields(key_expression)) STORED
 );
 COMMENT ON TABLE ptl.link_blocking_rule IS
-    'Blocking rules of person linkage: two records are compared only when they share one of these keys';
-COMMENT ON COLUMN ptl.link_blocking_rule.rule_no IS 'Rule number (bit rule_no - 1 of a pair''s rules)';
-COMMENT ON COLUMN ptl.link_blocking_rule.key_column IS 'Key the rule joins on';
-COMMENT ON COLUMN ptl.link_blocking_rule.description IS 'What the key is';
-COMMENT ON COLUMN ptl.link_blocking_rule.blocked_fields IS 'Fields the key is made of (bit n = field n): EM does not train them on this rule''s pairs';
-INSERT INTO ptl.link_blocking_rule VALUES
-    (1, 'key_nhs', 'NHS number digits as recorded (valid or not)', 1),
-    (2, 'key_dob_given', 'date of birth and given name initial', 8 | 2),
-    (3, 'key_dob_district', 'date of birth and postcode district', 8 | 32),
-    (4, 'key_postcode_given', 'postcode and given name initial', 32 | 2),
-    (5, 'key_names_year', 'family name, given name and year of birth', 4 | 2 | 8),
-    (6, 'key_postcode_family', 'postcode and family name initial', 32 | 4);
-
+    'Blocking rules of person linkage: two records are compared only when one of these keys has the same value for both; add a row to add a rule (it takes effect at the next run, which then links every record again)';
+COMMENT ON COLUMN ptl.link_blocking_rule.rule_no IS 'Rule number, 1 to 30 (bit rule_no - 1 of a pair''s rules)';
+COMMENT ON COLUMN ptl.link_blocking_rule.key_expression IS
+    'One SQL expression over nhs_number, given_name, family_name, date_of_birth, sex, postcode and address (ptl.link_fields, normalised); its value is the key, NULL for no key';
+COMMENT ON COLUMN ptl.link_blocking_rule.description IS 'What the key is, and which slips it still finds';
+COMMENT ON COLUMN ptl.link_blocking_rule.shipped IS 'True for the rules ptl ships (read only: CREATE EXTENSION writes them again after a restore)';
+COMMENT ON COLUMN ptl.link_blocking_rule.blocked_fields IS
+    'Fields the expression names (bit n = field n of ptl.link_fields), derived: EM does not train them on this rule''s pairs';
+-- The shipped rules.  1 to 6 need an NHS number or a postcode, or exact
+-- names; 7 to 12 find a person's records without either, through the
+-- slips records carry most (Winkler 1990; Christen, "Data Matching", 2012,
+-- ch. 4 on blocking keys): a name misspelt (Soundex), a given name missing
+-- or a nickname (family name and date of birth), day and month swapped,
+-- the year wrong or the family name changed (given name and birthday), given
+-- and family name swapped (the two names unordered), a date-of-birth slip
+-- with both names sounding alike, and the address line when the postcode is
+-- missing.
+INSERT INTO ptl.link_blocking_rule (rule_no, key_expression, description, shipped) VALUES
+    (1, 'nhs_number', 'NHS number digits as recorded (valid or not)', true),
+    (2, 'date_of_birth::text || left(given_name, 1)', 'date of birth and given name initial', true),
+    (3, 'date_of_birth::text || left(postcode, length(postcode) - 3)', 'date of birth and postcode district', true),
+    (4, 'postcode || left(given_name, 1)', 'postcode and given name initial', true),
+    (5, $$family_name || ' ' || given_name || extract(year FROM date_of_birth)$$,
+        'family name, given name and year of birth', true),
+    (6, 'postcode || left(family_name, 1)', 'postcode and family name initial', true),
+    (7, 'ptl.soundex(family_name) || date_of_birth::text',
+        'family name''s Soundex and date of birth: a misspelt, missing or nicknamed given name', true),
+    (8, $$ptl.soundex(family_name) || to_char(date_of_birth, 'YYYY') || least(to_char(date_of_birth, 'MMDD'), to_char(date_of_birth, 'DDMM'))$$,
+        'family name''s Soundex, year of birth, and day and month in either order: day and month swapped', true),
+    (9, $$left(given_name, 3) || to_char(date_of_birth, 'MMDD')$$,
+        'first three letters of the given name and the birthday (month and day): the year wrong, or the family name changed', true),
+    (10, $$least(given_name, family_name) || ' ' || greatest(given_name, family_name) || to_char(date_of_birth, 'YYYY')$$,
+        'both names in either order and year of birth: given and family name swapped', true),
+    (11, $$ptl.soundex(given_name) || ptl.soundex(family_name) || to_char(date_of_birth, 'YYYY')$$,
+        'Soundex of both names and year of birth: a slip in the day or month of birth, with names misspelt', true),
+    (12, $$address || ' ' || ptl.soundex(family_name)$$,
+        'address line and family name''s Soundex: no postcode, and the date of birth wrong', true);
+SELECT pg_catalog.pg_extension_config_dump('ptl.link_blocking_rule', 'WHERE NOT shipped');
 -- Settings: a history, the latest row is in force (as ptl.rtt_setting).
 CREATE TABLE ptl.link_setting (
     setting_id          bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
@@ -163,6 +215,64 @@ SET search_path = pg_catalog, ptl, pg_temp
 RETURN (SELECT s FROM ptl.link_setting s ORDER BY s.set_at DESC, s.setting_id DESC LIMIT 1);
 COMMENT ON FUNCTION ptl_internal.link_setting_in_force() IS 'The person linkage settings in force: the latest row of ptl.link_setting';
 
+-- A blocking rule is checked when it is written, not when a run meets it:
+-- its expression must name a field and give a key on a sample record.
+-- Shipped rules are read only (CREATE EXTENSION writes them again).
+CREATE FUNCTION ptl_internal.link_blocking_rule_check() RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$
+DECLARE
+    sample ptl.link_fields := ROW('9434765919', 'ANN', 'SMITH', DATE '1950-03-01', '2', 'DT12JY', '1 HIGH STREET');
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.shipped THEN
+        RAISE EXCEPTION 'blocking rule % is shipped with ptl and cannot be changed or removed', OLD.rule_no
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'CREATE EXTENSION writes shipped rules again when a dump is restored, so the change would be lost.',
+                  HINT = 'Add a rule of your own with another rule_no; ptl.link_setting.max_block_size keeps a rule''s large blocks out.';
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    IF NEW.key_expression ~ ';' THEN
+        RAISE EXCEPTION 'blocking rule %: the key expression "%" is more than one expression', NEW.rule_no, NEW.key_expression
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Write one SQL expression over the fields, e.g. ptl.soundex(family_name) || to_char(date_of_birth, ''YYYY'').';
+    END IF;
+    IF ptl_internal.link_expression_fields(NEW.key_expression) = 0 THEN
+        RAISE EXCEPTION 'blocking rule %: the key expression "%" names no field of a patient record', NEW.rule_no, NEW.key_expression
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'A key that is the same for every record would compare every pair.',
+                  HINT = 'Name nhs_number, given_name, family_name, date_of_birth, sex, postcode or address (ptl.link_fields).';
+    END IF;
+    BEGIN
+        EXECUTE format('SELECT hashtextextended((%s)::text, 0) FROM (SELECT ($1).*) AS k', NEW.key_expression) USING sample;
+    EXCEPTION WHEN OTHERS THEN
+        RAISE EXCEPTION 'blocking rule %: the key expression "%" does not run on a patient record''s fields: %',
+                        NEW.rule_no, NEW.key_expression, SQLERRM
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Write one SQL expression over nhs_number, given_name, family_name, date_of_birth, sex, postcode and address (ptl.link_fields), e.g. ptl.soundex(family_name) || to_char(date_of_birth, ''YYYY'').';
+    END;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION ptl_internal.link_blocking_rule_check() IS
+    'Trigger: a blocking rule''s expression must name a field and give a key on a sample record; shipped rules are read only';
+CREATE TRIGGER link_blocking_rule_checked
+    BEFORE INSERT OR UPDATE OR DELETE ON ptl.link_blocking_rule
+    FOR EACH ROW EXECUTE FUNCTION ptl_internal.link_blocking_rule_check();
+
+-- The blocking rules as a run used them: a run whose rules differ from the
+-- full run's cannot use that run's model and keys (ptl_internal.link_model_stale).
+CREATE FUNCTION ptl_internal.link_rules_signature() RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT md5(coalesce(string_agg(r.rule_no || ':' || r.key_expression, E'\n' ORDER BY r.rule_no), ''))
+    FROM ptl.link_blocking_rule r;
+END;
+COMMENT ON FUNCTION ptl_internal.link_rules_signature() IS
+    'A digest of the blocking rules in force (numbers and expressions): ptl.link_run.blocking_rules records the one a run used';
+
 -- The fields of a patient record as linkage compares them.
 CREATE FUNCTION ptl_internal.link_fields_of(p ptl.patient) RETURNS ptl.link_fields
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -202,6 +312,8 @@ CREATE TABLE ptl.link_run (
     run_by              text NOT NULL DEFAULT current_user,
     kind                text NOT NULL DEFAULT 'full' CHECK (kind IN ('full', 'frozen', 'incremental')),
     compared_records    bigint NOT NULL,
+    blocking_rules      text,
+    unblocked_records   bigint,
     -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
     CONSTRAINT link_run_started_at_in_range CHECK (ptl.in_storage_range(started_at)),
     CONSTRAINT link_run_finished_at_in_range CHECK (ptl.in_storage_range(finished_at))
@@ -230,6 +342,48 @@ COMMENT ON COLUMN ptl.link_run.kind IS
     'full (estimated the model, then linked every record), frozen (linked every record with the stored model) or incremental (compared only the pairs touching records changed since the last run, stored model)';
 COMMENT ON COLUMN ptl.link_run.compared_records IS
     'Records whose candidate pairs the run compared: every record for full and frozen runs, the new, changed and deleted ones for an incremental run';
+COMMENT ON COLUMN ptl.link_run.blocking_rules IS
+    'The blocking rules the run used (ptl_internal.link_rules_signature): a later run with other rules links every record again';
+COMMENT ON COLUMN ptl.link_run.unblocked_records IS
+    'Of the records compared, those no blocking rule gave a key (compared with no other record: only a reviewer can link them)';
+
+-- What each blocking rule did in a run.
+CREATE TABLE ptl.link_run_rule (
+    run_id          bigint NOT NULL REFERENCES ptl.link_run ON DELETE CASCADE,
+    rule_no         int NOT NULL,
+    keyed_records   bigint NOT NULL,
+    candidate_pairs bigint NOT NULL,
+    only_this_rule  bigint NOT NULL,
+    pair_share      float8,
+    skipped_blocks  bigint NOT NULL,
+    PRIMARY KEY (run_id, rule_no)
+);
+SELECT pg_catalog.pg_extension_config_dump('ptl.link_run_rule', '');
+COMMENT ON TABLE ptl.link_run_rule IS
+    'Each blocking rule in each linkage run: records it gave a key, pairs it produced and their share of the pairs compared, blocks it skipped';
+COMMENT ON COLUMN ptl.link_run_rule.run_id IS 'Linkage run';
+COMMENT ON COLUMN ptl.link_run_rule.rule_no IS 'Blocking rule (ptl.link_blocking_rule)';
+COMMENT ON COLUMN ptl.link_run_rule.keyed_records IS 'Records of the run the rule gave a key (its fields present)';
+COMMENT ON COLUMN ptl.link_run_rule.candidate_pairs IS 'Pairs compared that the rule produced (a pair several rules produce counts for each)';
+COMMENT ON COLUMN ptl.link_run_rule.only_this_rule IS 'Of those, pairs no other rule produced: what the rule adds';
+COMMENT ON COLUMN ptl.link_run_rule.pair_share IS 'candidate_pairs over all the pairs the run compared';
+COMMENT ON COLUMN ptl.link_run_rule.skipped_blocks IS 'The rule''s blocks over max_block_size, not compared';
+
+-- Whether the stored model and keys are the ones a run with today's
+-- settings and rules would use: not when the settings changed since the
+-- full run that estimated the model (or in this transaction: now() is when
+-- it began), nor when the blocking rules differ from that run's.
+CREATE FUNCTION ptl_internal.link_model_stale() RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT NOT EXISTS (SELECT 1 FROM ptl.link_run r WHERE r.kind = 'full')
+           OR EXISTS (SELECT 1 FROM ptl.link_setting ls
+                      WHERE ls.set_at >= least((SELECT max(r.started_at) FROM ptl.link_run r WHERE r.kind = 'full'), now()))
+           OR (SELECT r.blocking_rules FROM ptl.link_run r WHERE r.kind = 'full' ORDER BY r.run_id DESC LIMIT 1)
+              IS DISTINCT FROM ptl_internal.link_rules_signature();
+END;
+COMMENT ON FUNCTION ptl_internal.link_model_stale() IS
+    'True when no full linkage run exists, or the link settings or blocking rules changed since the last one: only a full run may link then';
 
 CREATE TABLE ptl.link_parameter (
     field_no    int NOT NULL,
@@ -342,19 +496,11 @@ CREATE TABLE ptl.link_record (
     nhs_valid           text,
     decisions           text,
     person_id           bigint,
-    key_nhs             bigint,
-    key_dob_given       bigint,
-    key_dob_district    bigint,
-    key_postcode_given  bigint,
-    key_names_year      bigint,
-    key_postcode_family bigint
+    keys                bigint[] NOT NULL
 );
-CREATE INDEX link_record_key_nhs_idx ON ptl.link_record (key_nhs);
-CREATE INDEX link_record_key_dob_given_idx ON ptl.link_record (key_dob_given);
-CREATE INDEX link_record_key_dob_district_idx ON ptl.link_record (key_dob_district);
-CREATE INDEX link_record_key_postcode_given_idx ON ptl.link_record (key_postcode_given);
-CREATE INDEX link_record_key_names_year_idx ON ptl.link_record (key_names_year);
-CREATE INDEX link_record_key_postcode_family_idx ON ptl.link_record (key_postcode_family);
+-- (records sharing a key: keys @> ARRAY[key]; a key is hashed with its rule's
+-- number, so equal keys of two rules are different numbers)
+CREATE INDEX link_record_keys_idx ON ptl.link_record USING gin (keys);
 SELECT pg_catalog.pg_extension_config_dump('ptl.link_record', '');
 COMMENT ON TABLE ptl.link_record IS
     'Each patient record as the last linkage run saw it (normalised fields, blocking keys, reviewer decisions, person): an incremental run compares only what changed since';
@@ -363,12 +509,8 @@ COMMENT ON COLUMN ptl.link_record.fields IS 'The record as linkage compared it (
 COMMENT ON COLUMN ptl.link_record.nhs_valid IS 'Valid NHS number digits (the chaining guard''s key), NULL when none';
 COMMENT ON COLUMN ptl.link_record.decisions IS 'The reviewer decisions on the record''s pairs the run applied (other record:decision, comma separated), NULL when none';
 COMMENT ON COLUMN ptl.link_record.person_id IS 'ICS person the run gave the record';
-COMMENT ON COLUMN ptl.link_record.key_nhs IS 'Blocking key of rule 1 (ptl_internal.link_keys)';
-COMMENT ON COLUMN ptl.link_record.key_dob_given IS 'Blocking key of rule 2 (ptl_internal.link_keys)';
-COMMENT ON COLUMN ptl.link_record.key_dob_district IS 'Blocking key of rule 3 (ptl_internal.link_keys)';
-COMMENT ON COLUMN ptl.link_record.key_postcode_given IS 'Blocking key of rule 4 (ptl_internal.link_keys)';
-COMMENT ON COLUMN ptl.link_record.key_names_year IS 'Blocking key of rule 5 (ptl_internal.link_keys)';
-COMMENT ON COLUMN ptl.link_record.key_postcode_family IS 'Blocking key of rule 6 (ptl_internal.link_keys)';
+COMMENT ON COLUMN ptl.link_record.keys IS
+    'Blocking keys: element n is rule n''s key (ptl_internal.link_keys_sql), NULL where the rule gives none or does not exist';
 
 -- ---------------------------------------------------------------------------
 -- The run
@@ -385,25 +527,23 @@ END;
 COMMENT ON FUNCTION ptl_internal.link_parameter_array(int[], float8[]) IS
     'Internal: slots (f*16+l) and probabilities into the 112-element array ptl.link_em takes (other slots 1e-6)';
 
--- The blocking keys of a record, hashed to bigint: grouping integers is
--- several times faster than collating text, and a collision only adds a
--- pair to compare.  Full and incremental runs both take them from here.
--- (A set-returning SQL function: inlined into the query that calls it.)
-CREATE FUNCTION ptl_internal.link_keys(f ptl.link_fields)
-RETURNS TABLE (key_nhs bigint, key_dob_given bigint, key_dob_district bigint, key_postcode_given bigint,
-               key_names_year bigint, key_postcode_family bigint)
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$
-    SELECT hashtextextended((f).nhs_number, 0),
-           hashtextextended((f).date_of_birth::text || left((f).given_name, 1), 0),
-           hashtextextended((f).date_of_birth::text || left((f).postcode, length((f).postcode) - 3), 0),
-           hashtextextended((f).postcode || left((f).given_name, 1), 0),
-           hashtextextended((f).family_name || ' ' || (f).given_name
-                            || extract(year FROM (f).date_of_birth)::text, 0),
-           hashtextextended((f).postcode || left((f).family_name, 1), 0)
-$$;
-COMMENT ON FUNCTION ptl_internal.link_keys(ptl.link_fields) IS
-    'The blocking keys of a normalised record (ptl.link_blocking_rule), hashed to bigint; NULL where a field the key needs is missing';
+-- The blocking keys of a record, as the select-list expression a run
+-- evaluates over the fields of ptl.link_fields (as columns): an array whose
+-- element n is rule n's key hashed to bigint with seed n (grouping integers
+-- is several times faster than collating text, and a collision only adds a
+-- pair to compare), NULL where the rule gives none or does not exist.  Full
+-- and incremental runs both take the keys from here.
+CREATE FUNCTION ptl_internal.link_keys_sql() RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT 'ARRAY[' || string_agg(CASE WHEN r.rule_no IS NULL THEN 'NULL::bigint'
+                                       ELSE format('hashtextextended((%s)::text, %s)', r.key_expression, n) END,
+                                  ', ' ORDER BY n) || ']::bigint[]'
+    FROM generate_series(1, (SELECT coalesce(max(x.rule_no), 1) FROM ptl.link_blocking_rule x)) AS n
+    LEFT JOIN ptl.link_blocking_rule r ON r.rule_no = n;
+END;
+COMMENT ON FUNCTION ptl_internal.link_keys_sql() IS
+    'The blocking keys as an expression over the columns of ptl.link_fields: element n is rule n''s key, hashed (ptl.link_blocking_rule)';
 
 CREATE FUNCTION ptl_internal.link_nhs_valid(nhs ptl.nhs_number) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -607,6 +747,28 @@ $$;
 COMMENT ON FUNCTION ptl_internal.link_cluster(boolean) IS
     'Internal to the linkage runs: union-find with the chaining guard over pg_temp.link_edge for the records of pg_temp.link_scope, stable person numbers by vote; rewrites their ptl.link_pair and ptl.person_link rows (all rows when not scoped)';
 
+-- What each blocking rule did in the run, into ptl.link_run_rule: from
+-- pg_temp.link_rule_count (records keyed and blocks skipped, per rule) and
+-- the pairs compared, pg_temp.link_cand.  Full and incremental runs both.
+CREATE FUNCTION ptl_internal.link_run_rules(run_id bigint) RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$
+BEGIN
+    INSERT INTO ptl.link_run_rule (run_id, rule_no, keyed_records, candidate_pairs, only_this_rule, pair_share,
+                                   skipped_blocks)
+    SELECT link_run_rules.run_id, c.rule_no, c.keyed, coalesce(p.n, 0), coalesce(p.only, 0),
+           coalesce(p.n, 0)::float8 / nullif((SELECT count(*) FROM pg_temp.link_cand), 0), c.skipped
+    FROM pg_temp.link_rule_count c
+    LEFT JOIN (SELECT r.rule_no, count(*) AS n, count(*) FILTER (WHERE lc.rules = 1 << (r.rule_no - 1)) AS only
+               FROM pg_temp.link_cand lc
+               JOIN pg_temp.link_rule_count r ON lc.rules & (1 << (r.rule_no - 1)) <> 0
+               GROUP BY r.rule_no) p USING (rule_no);
+END
+$$;
+COMMENT ON FUNCTION ptl_internal.link_run_rules(bigint) IS
+    'Internal to the linkage runs: what each blocking rule did (records keyed, pairs, pairs only it found, share, blocks skipped) into ptl.link_run_rule';
+
 -- A full run links every record.  With retrain (ptl.link_persons()) it first
 -- estimates the model: u from random pairs, m by EM per blocking rule, the
 -- prior and the name frequencies.  Without (a frozen relink) it uses the
@@ -635,38 +797,43 @@ BEGIN
         stored := ptl_internal.link_stored_model();
     END IF;
 
-    -- 1. Normalised records and their blocking keys.
+    -- 1. Normalised records and their blocking keys (ptl_internal.link_keys_sql).
     DROP TABLE IF EXISTS link_rec, link_cand, link_edge, link_block, link_block_pair, link_draw, link_u, link_m,
-                         link_outcome, link_member, link_person, link_scope, link_changed, link_touched;
-    CREATE TEMP TABLE link_rec ON COMMIT DROP AS
-    SELECT x.patient_id, x.f, x.nhs_valid,
-           row_number() OVER (ORDER BY x.patient_id) AS rn, k.*
-    FROM (SELECT p.patient_id, ptl_internal.link_fields_of(p) AS f, ptl_internal.link_nhs_valid(p.nhs_number) AS nhs_valid
-          FROM ptl.patient p
-          OFFSET 0) x  -- a fence: normalise each record once, not once per key
-    CROSS JOIN LATERAL ptl_internal.link_keys(x.f) k;
+                         link_outcome, link_member, link_person, link_scope, link_changed, link_touched,
+                         link_rule_count;
+    EXECUTE format($q$
+        CREATE TEMP TABLE link_rec ON COMMIT DROP AS
+        SELECT x.patient_id, x.f, x.nhs_valid, row_number() OVER (ORDER BY x.patient_id) AS rn, %s AS keys
+        FROM (SELECT p.patient_id, ptl_internal.link_fields_of(p) AS f,
+                     ptl_internal.link_nhs_valid(p.nhs_number) AS nhs_valid
+              FROM ptl.patient p
+              OFFSET 0) x  -- a fence: normalise each record once, not once per key
+        CROSS JOIN LATERAL (SELECT (x.f).*) AS k$q$, ptl_internal.link_keys_sql());
     run.records := (SELECT count(*) FROM link_rec);
+    run.unblocked_records := (SELECT count(*) FROM link_rec WHERE cardinality(array_remove(keys, NULL)) = 0);
     ANALYZE link_rec;
 
     -- 2. Candidate pairs: the union of the blocking rules, each pair with
     --    every rule it satisfies.  Blocks over max_block_size are skipped.
     CREATE TEMP TABLE link_block_pair (a bigint, b bigint, rule_bit int) ON COMMIT DROP;
+    CREATE TEMP TABLE link_rule_count (rule_no int PRIMARY KEY, keyed bigint, skipped bigint) ON COMMIT DROP;
     run.skipped_blocks := 0;
     FOR rule IN SELECT * FROM ptl.link_blocking_rule ORDER BY rule_no LOOP
         -- one pass over the keys: each record with its block's size, then
         -- the pairs within the blocks kept
         EXECUTE format('CREATE TEMP TABLE link_block ON COMMIT DROP AS
-                        SELECT patient_id, %1$I AS k, count(*) OVER (PARTITION BY %1$I) AS n
-                        FROM pg_temp.link_rec WHERE %1$I IS NOT NULL', rule.key_column);
+                        SELECT patient_id, keys[%1$s] AS k, count(*) OVER (PARTITION BY keys[%1$s]) AS n
+                        FROM pg_temp.link_rec WHERE keys[%1$s] IS NOT NULL', rule.rule_no);
         INSERT INTO link_block_pair
         SELECT l.patient_id, r.patient_id, 1 << (rule.rule_no - 1)
         FROM link_block l JOIN link_block r ON r.k = l.k
         WHERE l.n BETWEEN 2 AND s.max_block_size AND r.n BETWEEN 2 AND s.max_block_size
           AND l.patient_id < r.patient_id;
-        run.skipped_blocks := run.skipped_blocks
-                              + (SELECT count(DISTINCT k) FROM link_block WHERE n > s.max_block_size);
+        INSERT INTO link_rule_count
+        SELECT rule.rule_no, count(*), count(DISTINCT k) FILTER (WHERE n > s.max_block_size) FROM link_block;
         DROP TABLE link_block;
     END LOOP;
+    run.skipped_blocks := (SELECT coalesce(sum(skipped), 0) FROM link_rule_count);
 
     CREATE TEMP TABLE link_cand ON COMMIT DROP AS
     SELECT c.a, c.b, c.rules, ptl.link_compare(ra.f, rb.f) AS gamma,
@@ -787,10 +954,8 @@ BEGIN
 
     -- What this run saw of each record, for the next incremental run.
     DELETE FROM ptl.link_record;
-    INSERT INTO ptl.link_record (patient_id, fields, nhs_valid, decisions, person_id, key_nhs, key_dob_given,
-                                 key_dob_district, key_postcode_given, key_names_year, key_postcode_family)
-    SELECT r.patient_id, r.f, r.nhs_valid, d.decisions, pl.person_id, r.key_nhs, r.key_dob_given,
-           r.key_dob_district, r.key_postcode_given, r.key_names_year, r.key_postcode_family
+    INSERT INTO ptl.link_record (patient_id, fields, nhs_valid, decisions, person_id, keys)
+    SELECT r.patient_id, r.f, r.nhs_valid, d.decisions, pl.person_id, r.keys
     FROM link_rec r
     JOIN ptl.person_link pl USING (patient_id)
     LEFT JOIN ptl.link_decisions_by_record() d USING (patient_id);
@@ -814,12 +979,14 @@ BEGIN
     INSERT INTO ptl.link_run (started_at, finished_at, records, candidate_pairs, skipped_blocks, u_sample_pairs,
                               em_iterations, candidate_match_share, prior_weight, nhs_number_links,
                               probabilistic_links, conflicts, refused_links, review_pairs, persons,
-                              kind, compared_records)
+                              kind, compared_records, blocking_rules, unblocked_records)
     VALUES (run.started_at, run.finished_at, run.records, run.candidate_pairs, run.skipped_blocks,
             run.u_sample_pairs, run.em_iterations, run.candidate_match_share, run.prior_weight,
             run.nhs_number_links, run.probabilistic_links, run.conflicts, run.refused_links,
-            run.review_pairs, run.persons, CASE WHEN retrain THEN 'full' ELSE 'frozen' END, run.records)
+            run.review_pairs, run.persons, CASE WHEN retrain THEN 'full' ELSE 'frozen' END, run.records,
+            ptl_internal.link_rules_signature(), run.unblocked_records)
     RETURNING * INTO run;
+    PERFORM ptl_internal.link_run_rules(run.run_id);
     RETURN run;
 END
 $$;
@@ -865,10 +1032,8 @@ BEGIN
     -- which blocks are compared and which pairs link everywhere: only a full
     -- run applies them (set since it began, or in this transaction: now() is
     -- when the transaction began).
-    IF EXISTS (SELECT 1 FROM ptl.link_setting ls
-               WHERE ls.set_at >= least((SELECT max(r.started_at) FROM ptl.link_run r WHERE r.kind = 'full'), now()))
-    THEN
-        RAISE EXCEPTION 'link settings changed since the full linkage run that estimated the model: an incremental run (last run %) cannot apply them',
+    IF ptl_internal.link_model_stale() THEN
+        RAISE EXCEPTION 'link settings or blocking rules changed since the full linkage run that estimated the model: an incremental run (last run %) cannot apply them',
                         stored.run_id
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Run SELECT ptl.link_persons(): it estimates the model again and links every record with the settings in force.';
@@ -876,7 +1041,7 @@ BEGIN
 
     DROP TABLE IF EXISTS link_rec, link_cand, link_edge, link_block, link_block_pair, link_draw, link_u, link_m,
                          link_outcome, link_member, link_person, link_scope, link_changed, link_touched,
-                         link_old, link_affected;
+                         link_old, link_affected, link_rule_count;
 
     -- 1. Records new, changed or deleted since the last run.
     CREATE TEMP TABLE link_changed ON COMMIT DROP AS
@@ -897,14 +1062,17 @@ BEGIN
 
     -- ptl.link_record becomes what this run sees (person numbers follow).
     DELETE FROM ptl.link_record r WHERE r.patient_id IN (SELECT patient_id FROM link_changed);
-    INSERT INTO ptl.link_record (patient_id, fields, nhs_valid, decisions, person_id, key_nhs, key_dob_given,
-                                 key_dob_district, key_postcode_given, key_names_year, key_postcode_family)
-    SELECT c.patient_id, c.f, c.nhs_valid, d.decisions, o.person_id, k.*
-    FROM link_changed c
-    CROSS JOIN LATERAL ptl_internal.link_keys(c.f) k
-    LEFT JOIN link_old o USING (patient_id)
-    LEFT JOIN ptl.link_decisions_by_record() d USING (patient_id)
-    WHERE c.present;
+    EXECUTE format($q$
+        INSERT INTO ptl.link_record (patient_id, fields, nhs_valid, decisions, person_id, keys)
+        SELECT c.patient_id, c.f, c.nhs_valid, d.decisions, o.person_id, %s
+        FROM pg_temp.link_changed c
+        CROSS JOIN LATERAL (SELECT (c.f).*) AS k
+        LEFT JOIN pg_temp.link_old o USING (patient_id)
+        LEFT JOIN ptl.link_decisions_by_record() d USING (patient_id)
+        WHERE c.present$q$, ptl_internal.link_keys_sql());
+    run.unblocked_records := (SELECT count(*) FROM ptl.link_record r
+                              WHERE r.patient_id IN (SELECT patient_id FROM link_changed)
+                                AND cardinality(array_remove(r.keys, NULL)) = 0);
     -- The records as the scoring and clustering read them.
     CREATE TEMP VIEW link_rec AS
     SELECT r.patient_id, r.fields AS f, r.nhs_valid FROM ptl.link_record r;
@@ -913,42 +1081,47 @@ BEGIN
     --    records sharing its key (the block not over max_block_size); in a
     --    block a changed record moved across max_block_size, its other pairs
     --    too (they gained or lost the rule).
+    -- (a record's key of rule n is keys[n]; "keys @> ARRAY[k]" finds the
+    -- records holding key k through the GIN index, keys[n] = k keeps rule n's)
     CREATE TEMP TABLE link_touched (a bigint, b bigint) ON COMMIT DROP;
-    run.skipped_blocks := 0;
+    CREATE TEMP TABLE link_rule_count (rule_no int PRIMARY KEY, keyed bigint, skipped bigint) ON COMMIT DROP;
     FOR rule IN SELECT * FROM ptl.link_blocking_rule ORDER BY rule_no LOOP
         EXECUTE format($q$
             CREATE TEMP TABLE link_block ON COMMIT DROP AS
             WITH k AS (
                 SELECT x.k, count(*) FILTER (WHERE x.now) AS n_new, count(*) FILTER (WHERE NOT x.now) AS n_old
-                FROM (SELECT r.%1$I AS k, true AS now FROM ptl.link_record r
+                FROM (SELECT r.keys[%1$s] AS k, true AS now FROM ptl.link_record r
                       WHERE r.patient_id IN (SELECT patient_id FROM pg_temp.link_changed)
                       UNION ALL
-                      SELECT o.%1$I, false FROM pg_temp.link_old o) x
+                      SELECT o.keys[%1$s], false FROM pg_temp.link_old o) x
                 WHERE x.k IS NOT NULL
                 GROUP BY x.k)
-            SELECT k.k, n.n, n.n - k.n_new + k.n_old AS n_before
-            FROM k CROSS JOIN LATERAL (SELECT count(*) AS n FROM ptl.link_record r WHERE r.%1$I = k.k) n$q$,
-            rule.key_column);
-        run.skipped_blocks := run.skipped_blocks + (SELECT count(*) FROM link_block WHERE n > s.max_block_size);
+            SELECT k.k, k.n_new, n.n, n.n - k.n_new + k.n_old AS n_before
+            FROM k CROSS JOIN LATERAL (SELECT count(*) AS n FROM ptl.link_record r
+                                       WHERE r.keys @> ARRAY[k.k] AND r.keys[%1$s] = k.k) n$q$,
+            rule.rule_no);
+        INSERT INTO link_rule_count
+        SELECT rule.rule_no, coalesce(sum(n_new), 0), count(*) FILTER (WHERE n > s.max_block_size) FROM link_block;
         EXECUTE format($q$
             INSERT INTO pg_temp.link_touched (a, b)
             SELECT least(c.patient_id, x.patient_id), greatest(c.patient_id, x.patient_id)
             FROM pg_temp.link_block b
-            JOIN ptl.link_record c ON c.%1$I = b.k
-            JOIN ptl.link_record x ON x.%1$I = b.k AND x.patient_id <> c.patient_id
+            JOIN ptl.link_record c ON c.keys @> ARRAY[b.k] AND c.keys[%1$s] = b.k
+            JOIN ptl.link_record x ON x.keys @> ARRAY[b.k] AND x.keys[%1$s] = b.k AND x.patient_id <> c.patient_id
             WHERE b.n BETWEEN 2 AND $1
               AND (c.patient_id IN (SELECT patient_id FROM pg_temp.link_changed)
                    OR (b.n_before BETWEEN 2 AND $1) IS DISTINCT FROM true AND c.patient_id < x.patient_id)
             UNION ALL
             SELECT lp.patient_a, lp.patient_b
             FROM pg_temp.link_block b
-            JOIN ptl.link_record c ON c.%1$I = b.k
+            JOIN ptl.link_record c ON c.keys @> ARRAY[b.k] AND c.keys[%1$s] = b.k
             JOIN ptl.link_pair lp ON lp.patient_a = c.patient_id
-            JOIN ptl.link_record x ON x.patient_id = lp.patient_b AND x.%1$I = b.k
+            JOIN ptl.link_record x ON x.patient_id = lp.patient_b AND x.keys[%1$s] = b.k
             WHERE b.n NOT BETWEEN 2 AND $1 AND b.n_before BETWEEN 2 AND $1$q$,
-            rule.key_column) USING s.max_block_size;
+            rule.rule_no) USING s.max_block_size;
         DROP TABLE link_block;
     END LOOP;
+    run.skipped_blocks := (SELECT coalesce(sum(skipped), 0) FROM link_rule_count);
     -- every pair once, with all the rules it now satisfies
     CREATE TEMP TABLE link_block_pair ON COMMIT DROP AS SELECT DISTINCT a, b FROM link_touched;
     TRUNCATE link_touched;
@@ -962,9 +1135,10 @@ BEGIN
             SELECT t.a, t.b, $2
             FROM pg_temp.link_touched t
             JOIN ptl.link_record ra ON ra.patient_id = t.a
-            JOIN ptl.link_record rb ON rb.patient_id = t.b AND rb.%1$I = ra.%1$I
-            WHERE (SELECT count(*) FROM ptl.link_record r WHERE r.%1$I = ra.%1$I) BETWEEN 2 AND $1$q$,
-            rule.key_column) USING s.max_block_size, 1 << (rule.rule_no - 1);
+            JOIN ptl.link_record rb ON rb.patient_id = t.b AND rb.keys[%1$s] = ra.keys[%1$s]
+            WHERE (SELECT count(*) FROM ptl.link_record r
+                   WHERE r.keys @> ARRAY[ra.keys[%1$s]] AND r.keys[%1$s] = ra.keys[%1$s]) BETWEEN 2 AND $1$q$,
+            rule.rule_no) USING s.max_block_size, 1 << (rule.rule_no - 1);
     END LOOP;
     CREATE TEMP TABLE link_cand ON COMMIT DROP AS
     SELECT c.a, c.b, c.rules, ptl.link_compare(ra.fields, rb.fields) AS gamma,
@@ -1070,12 +1244,14 @@ BEGIN
     INSERT INTO ptl.link_run (started_at, finished_at, records, candidate_pairs, skipped_blocks, u_sample_pairs,
                               em_iterations, candidate_match_share, prior_weight, nhs_number_links,
                               probabilistic_links, conflicts, refused_links, review_pairs, persons,
-                              kind, compared_records)
+                              kind, compared_records, blocking_rules, unblocked_records)
     VALUES (run.started_at, run.finished_at, run.records, run.candidate_pairs, run.skipped_blocks,
             run.u_sample_pairs, run.em_iterations, run.candidate_match_share, run.prior_weight,
             run.nhs_number_links, run.probabilistic_links, run.conflicts, run.refused_links,
-            run.review_pairs, run.persons, 'incremental', run.compared_records)
+            run.review_pairs, run.persons, 'incremental', run.compared_records,
+            ptl_internal.link_rules_signature(), run.unblocked_records)
     RETURNING * INTO run;
+    PERFORM ptl_internal.link_run_rules(run.run_id);
     RETURN run;
 END
 $$;

@@ -7,6 +7,7 @@
  *		ptl.jaro_winkler(a, b)			Jaro-Winkler similarity, 0..1
  *		ptl.damerau_levenshtein(a, b)	edits (insert, delete, substitute,
  *										swap two adjacent characters)
+ *		ptl.soundex(a)					American Soundex code (blocking keys)
  *
  * Jaro-Winkler follows Winkler (1990) as Splink and pg_similarity use it:
  * prefix scale 0.1, common prefix of at most 4 characters, and the prefix
@@ -190,4 +191,65 @@ ptl_damerau_levenshtein(PG_FUNCTION_ARGS)
 	LinkString	b = link_string_from_text(PG_GETARG_TEXT_PP(1));
 
 	PG_RETURN_INT32(link_damerau_levenshtein(&a, &b));
+}
+
+/*
+ * American Soundex, as the US National Archives describe it ("The Soundex
+ * Indexing System", 2007): the first letter, then the codes of the letters
+ * after it (BFPV 1, CGJKQSXZ 2, DT 3, L 4, MN 5, R 6), vowels and Y not
+ * coded; adjacent letters with the same code, and two letters with the same
+ * code separated only by H or W, are coded once (the first letter's code
+ * included); padded with zeros or cut to four characters.  Letters are
+ * A-Z of either case; anything else is skipped.  NULL when there is no letter.
+ */
+static char
+soundex_code(char c)
+{
+	static const char codes[] = "01230120022455012623010202";	/* A..Z */
+
+	return codes[c - 'A'];
+}
+
+PG_FUNCTION_INFO_V1(ptl_soundex);
+Datum
+ptl_soundex(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+	const char *s = VARDATA_ANY(t);
+	int			len = VARSIZE_ANY_EXHDR(t);
+	char		out[5] = "0000";
+	int			n = 0;
+	char		last = 0;
+	int			i;
+
+	for (i = 0; i < len && n < 4; i++)
+	{
+		char		c = s[i];
+		char		code;
+
+		if (c >= 'a' && c <= 'z')
+			c = c - 'a' + 'A';
+		if (c < 'A' || c > 'Z')
+			continue;
+		code = soundex_code(c);
+		if (n == 0)
+		{
+			out[n++] = c;
+			last = code;
+			continue;
+		}
+		if (c == 'H' || c == 'W')
+			continue;			/* does not separate two equal codes */
+		if (code == '0')
+		{
+			last = 0;			/* a vowel separates them */
+			continue;
+		}
+		if (code != last)
+			out[n++] = code;
+		last = code;
+	}
+	if (n == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(out, 4));
 }

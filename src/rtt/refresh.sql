@@ -641,13 +641,12 @@ BEGIN
         CREATE TEMP TABLE refresh_link_before ON COMMIT DROP AS
         SELECT l.pathway_id, l.ics_pathway_id FROM ptl.pathway_link l;
     END IF;
-    -- Persons are linked again on a full refresh, when the link settings
-    -- changed since the full linkage run that estimated the model (or in
-    -- this refresh's own transaction), and when patient records changed.
+    -- Persons are linked again on a full refresh, when the link settings or
+    -- blocking rules changed since the full linkage run that estimated the
+    -- model (or in this refresh's own transaction), and when patient records
+    -- changed.
     IF everything
-       OR NOT EXISTS (SELECT 1 FROM ptl.link_run r WHERE r.kind = 'full')
-       OR EXISTS (SELECT 1 FROM ptl.link_setting ls
-                  WHERE ls.set_at >= least((SELECT max(r.started_at) FROM ptl.link_run r WHERE r.kind = 'full'), now()))
+       OR ptl_internal.link_model_stale()
        OR EXISTS (SELECT 1 FROM ptl.patient p
                   WHERE p.updated_at >= (SELECT max(r.started_at) FROM ptl.link_run r))
        -- a reviewer's decision is a change to the linkage of its two records
@@ -667,17 +666,14 @@ BEGIN
         -- The model is estimated by a full run and then frozen: a daily
         -- refresh links incrementally (only the pairs touching records
         -- changed since the last run, docs/linkage.md "Incremental runs")
-        -- when a model exists and the link settings did not change since the
-        -- full run that estimated it; a full refresh, the first run and new
-        -- link settings estimate the model again and link every record.
+        -- when a model exists and neither the link settings nor the blocking
+        -- rules changed since the full run that estimated it; a full
+        -- refresh, the first run and new settings or rules estimate the
+        -- model again and link every record.
         IF NOT everything
            AND EXISTS (SELECT 1 FROM ptl.link_parameter)
            AND EXISTS (SELECT 1 FROM ptl.link_record)
-           AND EXISTS (SELECT 1 FROM ptl.link_run r WHERE r.kind = 'full')
-           -- (set since it began, or in this refresh's own transaction)
-           AND NOT EXISTS (SELECT 1 FROM ptl.link_setting ls
-                           WHERE ls.set_at >= least((SELECT max(r.started_at) FROM ptl.link_run r WHERE r.kind = 'full'),
-                                                    now())) THEN
+           AND NOT ptl_internal.link_model_stale() THEN
             PERFORM ptl.link_persons_incremental();
         ELSE
             PERFORM ptl.link_persons();
