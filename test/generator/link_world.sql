@@ -530,9 +530,127 @@ BEGIN
     END LOOP;
     PERFORM set_config('ptl.current_batch', coalesce(v_prev_batch, ''), false);
 
+    ANALYZE ptl_synth.person;
+    ANALYZE ptl_synth.patient_record;
+    ANALYZE ptl_synth.link_world_fault;
+    ANALYZE ptl_synth.link_world_relative;
     DROP TABLE pg_temp.lw_site, pg_temp.lw_person0, pg_temp.lw_rec;
     RETURN v_n;
 END
 $fn$;
 COMMENT ON FUNCTION ptl_synth.link_world(int, int, text) IS
     'A world for person linkage: persons with 1-4 patient records at different sites, staged and loaded through ptl.load(), with the profile''s identifiers and planted faults (ptl_synth.link_world_fault, ptl_synth.link_world_relative); truth in ptl_synth.patient_record. Returns the number of records made';
+
+-- ---------------------------------------------------------------------------
+-- What linkage made of a link_world(): per planted fault, the true pairs
+-- (two records of one person) with at least one record carrying it, how
+-- many ptl.person_link put in one person (linked), how many were linked or
+-- kept in ptl.link_pair (scored at the review probability or above), and
+-- how many share a blocking key in a block no larger than max_block_size
+-- (blocked: the pairs the blocking rules put up for comparison; the rest
+-- were never compared).  Rows any_fault, no_fault and all sum the true
+-- pairs; rows twin and family_member (pair_kind distinct) count the pairs
+-- of records of look-alike persons, where linked means wrongly linked.
+-- The keys are read from ptl.link_blocking_rule as it stands: a
+-- key_expression over the fields of ptl.link_fields, or else a key_column
+-- stored in ptl.link_record; records as the last run saw them
+-- (ptl.link_record.fields).
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION ptl_synth.link_world_diagnosis()
+RETURNS TABLE (fault text, pair_kind text, pairs bigint, linked bigint, scored bigint, blocked bigint, recall float8)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, ptl, pg_temp
+SET enable_nestloop = off  -- pairs come from self-joins the planner cannot estimate: hash them
+AS $fn$
+DECLARE
+    v_keys      text;
+    v_max       bigint;
+    v_rule      record;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM ptl.link_record) THEN
+        RAISE EXCEPTION 'no person linkage run to diagnose'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Run SELECT ptl.link_persons() after ptl_synth.link_world().';
+    END IF;
+    SELECT (to_jsonb(s) ->> 'max_block_size')::bigint INTO v_max
+    FROM ptl.link_setting s ORDER BY s.set_at DESC, s.setting_id DESC LIMIT 1;
+    IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'ptl.link_blocking_rule'::regclass
+                                            AND attname = 'key_expression' AND NOT attisdropped) THEN
+        FOR v_rule IN EXECUTE 'SELECT rule_no, key_expression AS k FROM ptl.link_blocking_rule ORDER BY rule_no' LOOP
+            v_keys := concat_ws(' UNION ALL ', v_keys,
+                format('SELECT f.patient_id, %s AS rule_no, (%s)::text AS k FROM (SELECT lr.patient_id, (lr.fields).* FROM ptl.link_record lr) f',
+                       v_rule.rule_no, v_rule.k));
+        END LOOP;
+    ELSE
+        FOR v_rule IN EXECUTE 'SELECT rule_no, key_column AS k FROM ptl.link_blocking_rule ORDER BY rule_no' LOOP
+            IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'ptl.link_record'::regclass
+                                                        AND attname = v_rule.k AND NOT attisdropped) THEN
+                RAISE EXCEPTION 'blocking rule % keys on "%", which ptl.link_record does not store', v_rule.rule_no, v_rule.k
+                    USING ERRCODE = 'undefined_column';
+            END IF;
+            v_keys := concat_ws(' UNION ALL ', v_keys,
+                format('SELECT lr.patient_id, %s AS rule_no, lr.%I::text AS k FROM ptl.link_record lr', v_rule.rule_no, v_rule.k));
+        END LOOP;
+    END IF;
+    RETURN QUERY EXECUTE format($q$
+        WITH rec AS MATERIALIZED (
+            SELECT t.record_id, t.predicted, t.truth, r.org_code, r.source_system, r.local_patient_id
+            FROM ptl_synth.person_link_truth t
+            JOIN ptl.patient p ON p.patient_id = t.record_id
+            JOIN ptl_synth.patient_record r
+              ON r.org_code = p.org_code AND r.source_system = p.source_system AND r.local_patient_id = p.local_patient_id),
+        keyed AS MATERIALIZED (
+            SELECT x.patient_id, x.rule_no, x.k, count(*) OVER (PARTITION BY x.rule_no, x.k) AS n
+            FROM (%s) x WHERE x.k IS NOT NULL),
+        block AS MATERIALIZED (
+            SELECT patient_id, rule_no, k FROM keyed WHERE n BETWEEN 2 AND coalesce($1, n)),
+        faults AS MATERIALIZED (
+            SELECT rec.record_id, array_agg(f.fault) AS faults
+            FROM rec JOIN ptl_synth.link_world_fault f
+              ON f.org_code = rec.org_code AND f.source_system = rec.source_system
+             AND f.local_patient_id = rec.local_patient_id
+            GROUP BY rec.record_id),
+        pair AS MATERIALIZED (
+            SELECT 'true'::text AS pair_kind, NULL::text AS relation, a.record_id AS a, b.record_id AS b,
+                   coalesce(fa.faults, '{}') || coalesce(fb.faults, '{}') AS faults,
+                   a.predicted = b.predicted AS linked
+            FROM rec a JOIN rec b ON b.truth = a.truth AND b.record_id > a.record_id
+            LEFT JOIN faults fa ON fa.record_id = a.record_id
+            LEFT JOIN faults fb ON fb.record_id = b.record_id
+            UNION ALL
+            SELECT 'distinct', rel.relation, least(a.record_id, b.record_id), greatest(a.record_id, b.record_id),
+                   '{}', a.predicted = b.predicted
+            FROM ptl_synth.link_world_relative rel
+            JOIN rec a ON a.truth = rel.person_id
+            JOIN rec b ON b.truth = rel.relative_id),
+        blocked AS MATERIALIZED (
+            SELECT DISTINCT pr.a, pr.b
+            FROM pair pr
+            JOIN block ka ON ka.patient_id = pr.a
+            JOIN block kb ON kb.patient_id = pr.b AND kb.rule_no = ka.rule_no AND kb.k = ka.k),
+        judged AS (
+            SELECT pr.*,
+                   pr.linked OR lp.patient_a IS NOT NULL AS scored,
+                   bl.a IS NOT NULL AS blocked
+            FROM pair pr
+            LEFT JOIN ptl.link_pair lp ON lp.patient_a = pr.a AND lp.patient_b = pr.b
+            LEFT JOIN blocked bl ON bl.a = pr.a AND bl.b = pr.b),
+        classed AS (
+            SELECT c.fault, c.ord, j.*
+            FROM judged j
+            CROSS JOIN LATERAL (
+                SELECT DISTINCT u.fault, 1 AS ord FROM unnest(j.faults) AS u (fault)
+                UNION ALL SELECT 'any_fault', 2 WHERE j.pair_kind = 'true' AND cardinality(j.faults) > 0
+                UNION ALL SELECT 'no_fault', 3 WHERE j.pair_kind = 'true' AND cardinality(j.faults) = 0
+                UNION ALL SELECT 'all', 4 WHERE j.pair_kind = 'true'
+                UNION ALL SELECT j.relation, 5 WHERE j.pair_kind = 'distinct') c)
+        SELECT fault, pair_kind, count(*), count(*) FILTER (WHERE linked), count(*) FILTER (WHERE scored),
+               count(*) FILTER (WHERE blocked),
+               CASE WHEN pair_kind = 'true' THEN (count(*) FILTER (WHERE linked))::float8 / count(*) END
+        FROM classed
+        GROUP BY fault, pair_kind, ord
+        ORDER BY ord, fault$q$, v_keys) USING v_max;
+END
+$fn$;
+COMMENT ON FUNCTION ptl_synth.link_world_diagnosis() IS
+    'Per planted fault of a link_world(): true pairs touching it, how many ptl linked, scored (in ptl.link_pair or linked) and blocked (share a blocking key of ptl.link_blocking_rule in a block within max_block_size); twin and family_member rows count look-alike pairs (linked = wrongly)';
