@@ -48,7 +48,8 @@ SQL_PARTS    = src/types/types.sql \
                src/ops/security.sql \
                src/ops/jit.sql
 SYNTH_PARTS  = test/generator/ptl_synth.sql test/generator/validation_recall.sql \
-               test/generator/link_accuracy.sql test/generator/risk.sql \
+               test/generator/link_accuracy.sql test/generator/link_world.sql \
+               test/generator/risk.sql \
                test/generator/theatre.sql test/generator/aid.sql test/generator/beds.sql \
                test/generator/outpatients.sql test/generator/next_day.sql
 

@@ -1352,9 +1352,9 @@ BEGIN
     SELECT s.batch_id, s.site_code, seed FROM pg_temp.synth_site s ORDER BY s.site_idx;
     PERFORM set_config('ptl.current_batch', coalesce(v_prev_batch, ''), false);
 
-    -- 3. Truth is replaced ----------------------------------------------------
+    -- 3. Truth is replaced (link_world()'s too) -------------------------------
     TRUNCATE ptl_synth.injected_fault, ptl_synth.pathway_truth, ptl_synth.patient_record,
-             ptl_synth.person, ptl_synth.run;
+             ptl_synth.person, ptl_synth.run, ptl_synth.link_world_fault, ptl_synth.link_world_relative;
 
     -- 4. Persons ---------------------------------------------------------------
     -- Sex: 45.5% male, 54.0% female (women are referred more), a few 9 and X
@@ -2399,7 +2399,8 @@ BEGIN
                   HINT = 'The synthetic batches were loaded (or other rows refer to the synthetic organisations); remove the loaded rows first, or use a scratch database.';
     END;
     TRUNCATE ptl_synth.injected_fault, ptl_synth.pathway_truth, ptl_synth.patient_record,
-             ptl_synth.person, ptl_synth.run, ptl_synth.generated_batch, ptl_synth.created_reference;
+             ptl_synth.person, ptl_synth.run, ptl_synth.generated_batch, ptl_synth.created_reference,
+             ptl_synth.link_world_fault, ptl_synth.link_world_relative;
 END
 $fn$;
 COMMENT ON FUNCTION ptl_synth.purge() IS
