@@ -102,6 +102,69 @@ INSERT INTO ptl.link_level (field_no, field, level, label) VALUES -- names swapp
     (1, 'given_name', 6, 'swapped: matches the other record''s family name (Jaro-Winkler >= 0.92), and its family name this given name'),
     (2, 'family_name', 6, 'swapped: matches the other record''s given name (Jaro-Winkler >= 0.92), and its given name this family name');
 
+-- Nicknames: a given name and a short form records carry instead of it
+-- (Bill for William).  They matter where a given name that differs would
+-- otherwise say "another person": the look-alike guard (ptl.link_setting.
+-- look_alike_review) does not hold back a pair whose given names are one
+-- another's nickname.  Shipped: common English diminutives; add your own.
+CREATE TABLE ptl.link_nickname (
+    given_name  text NOT NULL CHECK (given_name ~ '^[A-Z]+$'),
+    nickname    text NOT NULL CHECK (nickname ~ '^[A-Z]+$'),
+    shipped     boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (given_name, nickname)
+);
+COMMENT ON TABLE ptl.link_nickname IS
+    'Given names and the nicknames records carry instead (upper case letters, as linkage normalises them): such a pair is not two look-alikes; add rows of your own';
+COMMENT ON COLUMN ptl.link_nickname.given_name IS 'Given name, upper case letters';
+COMMENT ON COLUMN ptl.link_nickname.nickname IS 'A short form of it, upper case letters';
+COMMENT ON COLUMN ptl.link_nickname.shipped IS 'True for the rows ptl ships';
+INSERT INTO ptl.link_nickname (given_name, nickname) VALUES
+    ('WILLIAM', 'BILL'), ('WILLIAM', 'BILLY'), ('WILLIAM', 'WILL'), ('WILLIAM', 'WILLIE'),
+    ('WILLIAM', 'LIAM'), ('ROBERT', 'BOB'), ('ROBERT', 'BOBBY'), ('ROBERT', 'ROB'),
+    ('ROBERT', 'ROBBIE'), ('ROBERT', 'BERT'), ('RICHARD', 'DICK'), ('RICHARD', 'RICK'),
+    ('RICHARD', 'RICKY'), ('RICHARD', 'RICH'), ('RICHARD', 'RICHIE'), ('JAMES', 'JIM'),
+    ('JAMES', 'JIMMY'), ('JAMES', 'JAMIE'), ('JOHN', 'JACK'), ('JOHN', 'JOHNNY'),
+    ('MARGARET', 'MAGGIE'), ('MARGARET', 'MEG'), ('MARGARET', 'PEGGY'), ('MARGARET', 'MARGE'),
+    ('MARGARET', 'MADGE'), ('ELIZABETH', 'LIZ'), ('ELIZABETH', 'LIZZIE'), ('ELIZABETH', 'BETH'),
+    ('ELIZABETH', 'BETTY'), ('ELIZABETH', 'ELIZA'), ('ELIZABETH', 'LIBBY'), ('ELIZABETH', 'BESS'),
+    ('CATHERINE', 'KATE'), ('CATHERINE', 'KATIE'), ('CATHERINE', 'CATH'), ('CATHERINE', 'CATHY'),
+    ('CATHERINE', 'KITTY'), ('KATHERINE', 'KATE'), ('KATHERINE', 'KATIE'), ('KATHERINE', 'KATH'),
+    ('KATHERINE', 'KATHY'), ('KATHERINE', 'KITTY'), ('THOMAS', 'TOM'), ('THOMAS', 'TOMMY'),
+    ('MICHAEL', 'MIKE'), ('MICHAEL', 'MICK'), ('MICHAEL', 'MICKY'), ('CHRISTOPHER', 'CHRIS'),
+    ('CHRISTOPHER', 'KIT'), ('ANTHONY', 'TONY'), ('EDWARD', 'ED'), ('EDWARD', 'EDDIE'),
+    ('EDWARD', 'TED'), ('EDWARD', 'TEDDY'), ('EDWARD', 'NED'), ('DAVID', 'DAVE'),
+    ('DAVID', 'DAVY'), ('DANIEL', 'DAN'), ('DANIEL', 'DANNY'), ('JOSEPH', 'JOE'),
+    ('JOSEPH', 'JOEY'), ('SAMUEL', 'SAM'), ('SAMUEL', 'SAMMY'), ('SAMANTHA', 'SAM'),
+    ('SAMANTHA', 'SAMMY'), ('ALEXANDER', 'ALEX'), ('ALEXANDER', 'ALEC'), ('ALEXANDER', 'SANDY'),
+    ('ALEXANDRA', 'ALEX'), ('ALEXANDRA', 'SANDRA'), ('ALEXANDRA', 'SANDY'), ('ANDREW', 'ANDY'),
+    ('ANDREW', 'DREW'), ('PATRICK', 'PAT'), ('PATRICK', 'PADDY'), ('PATRICIA', 'PAT'),
+    ('PATRICIA', 'PATSY'), ('PATRICIA', 'TRISH'), ('PATRICIA', 'TRICIA'), ('SUSAN', 'SUE'),
+    ('SUSAN', 'SUSIE'), ('DEBORAH', 'DEBBIE'), ('DEBORAH', 'DEB'), ('REBECCA', 'BECKY'),
+    ('REBECCA', 'BECCA'), ('JENNIFER', 'JENNY'), ('JENNIFER', 'JEN'), ('NICHOLAS', 'NICK'),
+    ('NICHOLAS', 'NICKY'), ('STEPHEN', 'STEVE'), ('STEVEN', 'STEVE'), ('PETER', 'PETE'),
+    ('BENJAMIN', 'BEN'), ('BENJAMIN', 'BENNY'), ('MATTHEW', 'MATT'), ('TIMOTHY', 'TIM'),
+    ('HENRY', 'HARRY'), ('HENRY', 'HAL'), ('HENRY', 'HANK'), ('CHARLES', 'CHARLIE'),
+    ('CHARLES', 'CHAS'), ('FREDERICK', 'FRED'), ('FREDERICK', 'FREDDIE'), ('GERALD', 'GERRY'),
+    ('GEOFFREY', 'GEOFF'), ('KENNETH', 'KEN'), ('KENNETH', 'KENNY'), ('LEONARD', 'LEN'),
+    ('LEONARD', 'LENNY'), ('RONALD', 'RON'), ('RONALD', 'RONNIE'), ('DONALD', 'DON'),
+    ('DONALD', 'DONNIE'), ('STANLEY', 'STAN'), ('ALBERT', 'BERT'), ('ALBERT', 'ALBIE'),
+    ('HAROLD', 'HARRY'), ('HAROLD', 'HAL'), ('PHILIP', 'PHIL'), ('VICTORIA', 'VICKY'),
+    ('VICTORIA', 'VICKI'), ('VICTORIA', 'TORI'), ('CHRISTINE', 'CHRIS'), ('CHRISTINE', 'CHRISSY'),
+    ('JACQUELINE', 'JACKIE'), ('JOSEPHINE', 'JO'), ('JOSEPHINE', 'JOSIE'), ('DOROTHY', 'DOT'),
+    ('DOROTHY', 'DOLLY'), ('MARY', 'MOLLY'), ('MARY', 'POLLY'), ('SARAH', 'SALLY'),
+    ('HELEN', 'NELL'), ('HELEN', 'NELLIE'), ('ELEANOR', 'NELL'), ('ELEANOR', 'ELLIE'),
+    ('ABIGAIL', 'ABBY'), ('ABIGAIL', 'ABBIE'), ('AMANDA', 'MANDY'), ('MARTIN', 'MARTY'),
+    ('TERENCE', 'TERRY'), ('THEODORE', 'THEO'), ('THEODORE', 'TED'), ('OLIVER', 'OLLIE'),
+    ('OLIVIA', 'LIV'), ('OLIVIA', 'LIVVY'), ('JOANNE', 'JO'), ('NATHANIEL', 'NAT'),
+    ('NATHANIEL', 'NATE'), ('NATALIE', 'NAT'), ('RAYMOND', 'RAY'), ('FRANCIS', 'FRANK'),
+    ('FRANCES', 'FRAN'), ('FRANCES', 'FRANKIE'), ('ISABELLA', 'BELLA'), ('ISABELLA', 'IZZY'),
+    ('ISABEL', 'IZZY'), ('GWENDOLINE', 'GWEN'), ('BARBARA', 'BARB'), ('BARBARA', 'BABS'),
+    ('JUDITH', 'JUDY'), ('PAMELA', 'PAM'), ('SANDRA', 'SANDY'), ('BEVERLEY', 'BEV'),
+    ('VALERIE', 'VAL'), ('GORDON', 'GORDIE'), ('DOUGLAS', 'DOUG'), ('LAWRENCE', 'LAURIE'),
+    ('LAWRENCE', 'LARRY'), ('GREGORY', 'GREG'), ('JONATHAN', 'JON'), ('JONATHAN', 'JONNY');
+UPDATE ptl.link_nickname SET shipped = true;
+SELECT pg_catalog.pg_extension_config_dump('ptl.link_nickname', 'WHERE NOT shipped');
+
 -- The fields a blocking rule's expression names, as bits (field n = bit n).
 CREATE FUNCTION ptl_internal.link_expression_fields(expression text) RETURNS int
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -175,7 +238,7 @@ CREATE TABLE ptl.link_setting (
     set_at              timestamptz NOT NULL DEFAULT now(),
     set_by              text NOT NULL DEFAULT current_user,
     shipped             boolean NOT NULL DEFAULT false,
-    link_probability    float8 NOT NULL DEFAULT 0.999 CHECK (link_probability > 0 AND link_probability < 1),
+    link_probability    float8 NOT NULL DEFAULT 0.95 CHECK (link_probability > 0 AND link_probability < 1),
     review_probability  float8 NOT NULL DEFAULT 0.5 CHECK (review_probability > 0 AND review_probability < 1),
     max_cluster_size    int NOT NULL DEFAULT 20 CHECK (max_cluster_size >= 2),
     max_block_size      int NOT NULL DEFAULT 1000 CHECK (max_block_size >= 2),
@@ -183,6 +246,7 @@ CREATE TABLE ptl.link_setting (
     em_max_iterations   int NOT NULL DEFAULT 100 CHECK (em_max_iterations >= 1),
     em_tolerance        float8 NOT NULL DEFAULT 1e-6 CHECK (em_tolerance > 0),
     transfer_window_days int NOT NULL DEFAULT 42 CHECK (transfer_window_days >= 0),
+    look_alike_review   boolean NOT NULL DEFAULT true,
     CHECK (review_probability <= link_probability),
     -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
     CONSTRAINT link_setting_set_at_in_range CHECK (ptl.in_storage_range(set_at) OR (shipped AND set_at = '-infinity'))
@@ -197,7 +261,7 @@ COMMENT ON COLUMN ptl.link_setting.set_at IS 'When the settings were set';
 COMMENT ON COLUMN ptl.link_setting.set_by IS 'Who set them';
 COMMENT ON COLUMN ptl.link_setting.shipped IS 'True for the defaults row ptl ships';
 COMMENT ON COLUMN ptl.link_setting.link_probability IS
-    'Match probability at or above which two records are linked (default 0.999, match weight 9.97)';
+    'Posterior match probability at or above which two records are linked (default 0.95: odds of 19 to 1 that they are one person; docs/linkage.md, "Thresholds")';
 COMMENT ON COLUMN ptl.link_setting.review_probability IS
     'Pairs from this probability up to link_probability go to clerical review (ptl.link_review)';
 COMMENT ON COLUMN ptl.link_setting.max_cluster_size IS 'Chaining guard: no person gathers more records than this';
@@ -206,6 +270,8 @@ COMMENT ON COLUMN ptl.link_setting.max_block_size IS
 COMMENT ON COLUMN ptl.link_setting.u_sample_pairs IS 'Random record pairs drawn to estimate u probabilities';
 COMMENT ON COLUMN ptl.link_setting.em_max_iterations IS 'EM iterations at most';
 COMMENT ON COLUMN ptl.link_setting.em_tolerance IS 'EM stops when no probability moves by more than this';
+COMMENT ON COLUMN ptl.link_setting.look_alike_review IS
+    'True (default): two records with the same family name and date of birth whose given names differ (not a slip, a swap or a nickname of ptl.link_nickname) go to clerical review, never linked by weight: twins share everything else';
 COMMENT ON COLUMN ptl.link_setting.transfer_window_days IS
     'Pathway linkage: a transfer_in matches a transfer_out of the same person at another provider when it comes at most this many days later';
 
@@ -314,6 +380,8 @@ CREATE TABLE ptl.link_run (
     compared_records    bigint NOT NULL,
     blocking_rules      text,
     unblocked_records   bigint,
+    expected_precision  float8,
+    expected_recall     float8,
     -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
     CONSTRAINT link_run_started_at_in_range CHECK (ptl.in_storage_range(started_at)),
     CONSTRAINT link_run_finished_at_in_range CHECK (ptl.in_storage_range(finished_at))
@@ -344,6 +412,10 @@ COMMENT ON COLUMN ptl.link_run.compared_records IS
     'Records whose candidate pairs the run compared: every record for full and frozen runs, the new, changed and deleted ones for an incremental run';
 COMMENT ON COLUMN ptl.link_run.blocking_rules IS
     'The blocking rules the run used (ptl_internal.link_rules_signature): a later run with other rules links every record again';
+COMMENT ON COLUMN ptl.link_run.expected_precision IS
+    'The model''s own estimate of the share of its links by weight that are true: the mean posterior of those links (docs/linkage.md, "Thresholds")';
+COMMENT ON COLUMN ptl.link_run.expected_recall IS
+    'The model''s own estimate of the share of the true pairs among those compared (by weight) that it linked: posteriors linked over all posteriors; true pairs never compared are outside it';
 COMMENT ON COLUMN ptl.link_run.unblocked_records IS
     'Of the records compared, those no blocking rule gave a key (compared with no other record: only a reviewer can link them)';
 
@@ -585,6 +657,21 @@ $$;
 COMMENT ON FUNCTION ptl_internal.link_stored_model() IS
     'Internal: the last linkage run (its prior weight is the model''s), or an error when no full run has estimated a model (ptl.link_parameter)';
 
+-- Look-alikes, by their comparison vector: given names that differ (both
+-- present, not a slip) with the same family name and date of birth (twins),
+-- or with another date of birth too (people who share a home); or the same
+-- family name and date of birth, sex differs, one given name missing (twins
+-- told apart only by sex).  Everything else about them agrees, so their
+-- weight is high though they are two people (docs/linkage.md, "Thresholds
+-- and look-alikes").
+CREATE FUNCTION ptl_internal.link_look_alike(gamma int) RETURNS boolean
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN (gamma >> 4) & 15 IN (4, 5)
+       AND ((gamma >> 8) & 15 = 1 AND (gamma >> 12) & 15 = 1 OR (gamma >> 12) & 15 = 4)
+    OR (gamma >> 4) & 15 = 0 AND (gamma >> 16) & 15 = 2 AND (gamma >> 8) & 15 = 1 AND (gamma >> 12) & 15 = 1;
+COMMENT ON FUNCTION ptl_internal.link_look_alike(int) IS
+    'Whether a comparison vector is that of look-alikes (twins, people who share a home): linked only by a reviewer while ptl.link_setting.look_alike_review';
+
 -- Scores the candidate pairs in pg_temp.link_cand with the model in
 -- ptl.link_parameter, ptl.link_term_frequency and the given prior weight,
 -- and applies the NHS-number rules and reviewers' decisions: pg_temp.link_edge
@@ -603,7 +690,7 @@ BEGIN
     -- them: the date of birth and both names all different (each present).
     CREATE TEMP TABLE link_edge ON COMMIT DROP AS
     WITH scored AS (
-        SELECT c.a, c.b, c.rules, c.gamma, c.same_nhs,
+        SELECT c.a, c.b, c.rules, c.gamma, c.same_nhs, c.given_a, c.given_b,
                link_score.prior_weight + pw.weight
                + CASE WHEN (c.gamma >> 4) & 15 = 1
                       THEN (ln(pw.u_given / greatest(tg.frequency, 1e-9)) / ln(2.0::float8)) ELSE 0 END
@@ -611,8 +698,16 @@ BEGIN
                       THEN (ln(pw.u_family / greatest(tf.frequency, 1e-9)) / ln(2.0::float8)) ELSE 0 END
                  AS w
         FROM pg_temp.link_cand c
+        -- (postcode and address say the same thing, where someone lives:
+        -- when both agree, only the stronger counts, so that a household
+        -- is not counted as two pieces of evidence)
         JOIN (SELECT g.gamma,
-                     sum(p.weight) FILTER (WHERE p.level = (g.gamma >> (4 * p.field_no)) & 15) AS weight,
+                     sum(p.weight) FILTER (WHERE p.level = (g.gamma >> (4 * p.field_no)) & 15)
+                     - CASE WHEN max(p.weight) FILTER (WHERE p.field_no = 5 AND p.level = (g.gamma >> 20) & 15) > 0
+                                 AND max(p.weight) FILTER (WHERE p.field_no = 6 AND p.level = (g.gamma >> 24) & 15) > 0
+                            THEN least(max(p.weight) FILTER (WHERE p.field_no = 5 AND p.level = (g.gamma >> 20) & 15),
+                                       max(p.weight) FILTER (WHERE p.field_no = 6 AND p.level = (g.gamma >> 24) & 15))
+                            ELSE 0 END AS weight,
                      max(p.u) FILTER (WHERE p.field_no = 1 AND p.level = 1) AS u_given,
                      max(p.u) FILTER (WHERE p.field_no = 2 AND p.level = 1) AS u_family
               FROM (SELECT DISTINCT gamma FROM pg_temp.link_cand) g CROSS JOIN ptl.link_parameter p
@@ -625,6 +720,13 @@ BEGIN
                      AND (sc.gamma >> 8) & 15 = 5 THEN 'conflict'
                 WHEN sc.same_nhs THEN 'nhs_number'
                 WHEN d.decision = 'non_match' THEN NULL
+                -- look-alikes (ptl_internal.link_look_alike) are never
+                -- linked without a reviewer, unless the given names are one
+                -- another's nickname
+                WHEN s.look_alike_review AND sc.w >= review_weight AND ptl_internal.link_look_alike(sc.gamma)
+                     AND NOT EXISTS (SELECT 1 FROM ptl.link_nickname k
+                                     WHERE (k.given_name, k.nickname) IN ((sc.given_a, sc.given_b), (sc.given_b, sc.given_a)))
+                     THEN 'review'
                 WHEN sc.w >= link_weight THEN 'probabilistic'
                 WHEN sc.w >= review_weight THEN 'review' END AS method
     FROM scored sc
@@ -651,6 +753,18 @@ BEGIN
         WHERE d.decision = 'match'
           AND NOT EXISTS (SELECT 1 FROM pg_temp.link_edge e WHERE e.a = d.patient_a AND e.b = d.patient_b);
     END IF;
+    -- What the model expects of its decisions on the pairs it scored by
+    -- weight (each pair's posterior p = 2^w / (1 + 2^w)): the share of its
+    -- links that are true (mean p of the links), and the share of the true
+    -- pairs among those compared that it linked (sum of p linked over sum of
+    -- p); pairs no blocking rule produced are outside both.
+    DROP TABLE IF EXISTS pg_temp.link_expected;
+    CREATE TEMP TABLE link_expected ON COMMIT DROP AS
+    SELECT avg(e.p) FILTER (WHERE e.method = 'probabilistic') AS expected_precision,
+           sum(e.p) FILTER (WHERE e.method = 'probabilistic') / nullif(sum(e.p), 0) AS expected_recall
+    FROM (SELECT x.method, 1 / (1 + 2 ^ (-least(x.w, 1000))) AS p
+          FROM pg_temp.link_edge x WHERE x.method IS DISTINCT FROM 'reviewer' AND x.method IS DISTINCT FROM 'nhs_number'
+            AND x.method IS DISTINCT FROM 'conflict') e;
     DELETE FROM pg_temp.link_edge WHERE method IS NULL;
     GET DIAGNOSTICS n = ROW_COUNT;
     ANALYZE pg_temp.link_edge;
@@ -838,7 +952,7 @@ BEGIN
     CREATE TEMP TABLE link_cand ON COMMIT DROP AS
     SELECT c.a, c.b, c.rules, ptl.link_compare(ra.f, rb.f) AS gamma,
            ra.nhs_valid IS NOT NULL AND ra.nhs_valid = rb.nhs_valid AS same_nhs,
-           (ra.f).given_name AS given_a, (ra.f).family_name AS family_a
+           (ra.f).given_name AS given_a, (ra.f).family_name AS family_a, (rb.f).given_name AS given_b
     FROM (SELECT a, b, bit_or(rule_bit) AS rules FROM link_block_pair GROUP BY a, b) c
     JOIN link_rec ra ON ra.patient_id = c.a
     JOIN link_rec rb ON rb.patient_id = c.b;
@@ -979,12 +1093,14 @@ BEGIN
     INSERT INTO ptl.link_run (started_at, finished_at, records, candidate_pairs, skipped_blocks, u_sample_pairs,
                               em_iterations, candidate_match_share, prior_weight, nhs_number_links,
                               probabilistic_links, conflicts, refused_links, review_pairs, persons,
-                              kind, compared_records, blocking_rules, unblocked_records)
+                              kind, compared_records, blocking_rules, unblocked_records, expected_precision,
+                              expected_recall)
     VALUES (run.started_at, run.finished_at, run.records, run.candidate_pairs, run.skipped_blocks,
             run.u_sample_pairs, run.em_iterations, run.candidate_match_share, run.prior_weight,
             run.nhs_number_links, run.probabilistic_links, run.conflicts, run.refused_links,
             run.review_pairs, run.persons, CASE WHEN retrain THEN 'full' ELSE 'frozen' END, run.records,
-            ptl_internal.link_rules_signature(), run.unblocked_records)
+            ptl_internal.link_rules_signature(), run.unblocked_records,
+            (SELECT expected_precision FROM pg_temp.link_expected), (SELECT expected_recall FROM pg_temp.link_expected))
     RETURNING * INTO run;
     PERFORM ptl_internal.link_run_rules(run.run_id);
     RETURN run;
@@ -1143,7 +1259,7 @@ BEGIN
     CREATE TEMP TABLE link_cand ON COMMIT DROP AS
     SELECT c.a, c.b, c.rules, ptl.link_compare(ra.fields, rb.fields) AS gamma,
            ra.nhs_valid IS NOT NULL AND ra.nhs_valid = rb.nhs_valid AS same_nhs,
-           (ra.fields).given_name AS given_a, (ra.fields).family_name AS family_a
+           (ra.fields).given_name AS given_a, (ra.fields).family_name AS family_a, (rb.fields).given_name AS given_b
     FROM (SELECT a, b, bit_or(rule_bit) AS rules FROM link_block_pair GROUP BY a, b) c
     JOIN ptl.link_record ra ON ra.patient_id = c.a
     JOIN ptl.link_record rb ON rb.patient_id = c.b;
@@ -1244,12 +1360,14 @@ BEGIN
     INSERT INTO ptl.link_run (started_at, finished_at, records, candidate_pairs, skipped_blocks, u_sample_pairs,
                               em_iterations, candidate_match_share, prior_weight, nhs_number_links,
                               probabilistic_links, conflicts, refused_links, review_pairs, persons,
-                              kind, compared_records, blocking_rules, unblocked_records)
+                              kind, compared_records, blocking_rules, unblocked_records, expected_precision,
+                              expected_recall)
     VALUES (run.started_at, run.finished_at, run.records, run.candidate_pairs, run.skipped_blocks,
             run.u_sample_pairs, run.em_iterations, run.candidate_match_share, run.prior_weight,
             run.nhs_number_links, run.probabilistic_links, run.conflicts, run.refused_links,
             run.review_pairs, run.persons, 'incremental', run.compared_records,
-            ptl_internal.link_rules_signature(), run.unblocked_records)
+            ptl_internal.link_rules_signature(), run.unblocked_records,
+            (SELECT expected_precision FROM pg_temp.link_expected), (SELECT expected_recall FROM pg_temp.link_expected))
     RETURNING * INTO run;
     PERFORM ptl_internal.link_run_rules(run.run_id);
     RETURN run;
@@ -1306,7 +1424,9 @@ COMMENT ON COLUMN ptl.person.patient_ids IS 'ptl patient record ids';
 -- Clerical review: pairs between the thresholds, and links the guard refused.
 CREATE VIEW ptl.link_review AS
 SELECT lp.patient_a, lp.patient_b, lp.match_weight, lp.match_probability,
-       CASE WHEN lp.outcome LIKE 'refused%' THEN lp.outcome ELSE 'between_thresholds' END AS why,
+       CASE WHEN lp.outcome LIKE 'refused%' THEN lp.outcome
+            WHEN ptl_internal.link_look_alike(lp.gamma) THEN 'look_alike'
+            ELSE 'between_thresholds' END AS why,
        a.org_code AS org_a, b.org_code AS org_b,
        a.nhs_number_as_recorded AS nhs_number_a, b.nhs_number_as_recorded AS nhs_number_b,
        a.given_name AS given_name_a, b.given_name AS given_name_b,
@@ -1324,7 +1444,8 @@ COMMENT ON COLUMN ptl.link_review.patient_a IS 'One record';
 COMMENT ON COLUMN ptl.link_review.patient_b IS 'The other';
 COMMENT ON COLUMN ptl.link_review.match_weight IS 'Match weight (ptl.link_explain shows its parts)';
 COMMENT ON COLUMN ptl.link_review.match_probability IS 'Match probability';
-COMMENT ON COLUMN ptl.link_review.why IS 'between_thresholds, refused_nhs_number or refused_size';
+COMMENT ON COLUMN ptl.link_review.why IS
+    'between_thresholds, look_alike (same family name and date of birth, given names differ: twins look like this; ptl.link_setting.look_alike_review), refused_nhs_number or refused_size';
 COMMENT ON COLUMN ptl.link_review.org_a IS 'Organisation of record a';
 COMMENT ON COLUMN ptl.link_review.org_b IS 'Organisation of record b';
 COMMENT ON COLUMN ptl.link_review.nhs_number_a IS 'NHS number as recorded on a';
@@ -1387,19 +1508,48 @@ BEGIN ATOMIC
         FROM v
         JOIN ptl.link_level lv ON lv.field_no = v.field_no AND lv.level = (v.gamma >> (4 * v.field_no)) & 15
         LEFT JOIN ptl.link_parameter p ON p.field_no = lv.field_no AND p.level = lv.level
-        LEFT JOIN ptl.link_term_frequency tf ON tf.field_no = v.field_no AND tf.value = v.value_a)
+        LEFT JOIN ptl.link_term_frequency tf ON tf.field_no = v.field_no AND tf.value = v.value_a),
+    fw AS (
+        SELECT f.*, CASE WHEN f.level = 0 THEN 0 ELSE ln(f.m / f.u) / ln(2.0::float8) END AS w FROM f),
+    -- postcode and address agreeing count once (as ptl_internal.link_score)
+    residence AS (
+        SELECT CASE WHEN x.w5 > 0 AND x.w6 > 0 THEN -least(x.w5, x.w6) ELSE 0 END AS w
+        FROM (SELECT max(fw.w) FILTER (WHERE fw.field_no = 5) AS w5, max(fw.w) FILTER (WHERE fw.field_no = 6) AS w6
+              FROM fw) x),
+    pair AS (
+        SELECT lp.method, lp.rules FROM ptl.link_pair lp
+        WHERE (lp.patient_a, lp.patient_b) IN ((link_explain.patient_a, link_explain.patient_b),
+                                               (link_explain.patient_b, link_explain.patient_a))),
+    shared_keys AS (
+        SELECT string_agg(n::text, ', ' ORDER BY n) AS rules
+        FROM ptl.link_record ra
+        JOIN ptl.link_record rb ON rb.patient_id = link_explain.patient_b
+        CROSS JOIN LATERAL generate_subscripts(ra.keys, 1) AS n
+        WHERE ra.patient_id = link_explain.patient_a AND ra.keys[n] = rb.keys[n])
     SELECT 'prior', NULL, NULL, NULL, 'two records drawn at random', NULL, NULL,
            (SELECT prior_weight FROM ptl.link_run ORDER BY run_id DESC LIMIT 1)
     UNION ALL
-    (SELECT f.field, f.value_a, f.value_b, f.level, f.label, f.m, f.u,
-            CASE WHEN f.level = 0 THEN 0 ELSE ln(f.m / f.u) / ln(2.0::float8) END
-     FROM f ORDER BY f.field_no)
+    (SELECT fw.field, fw.value_a, fw.value_b, fw.level, fw.label, fw.m, fw.u, fw.w FROM fw ORDER BY fw.field_no)
+    UNION ALL
+    SELECT 'residence', NULL, NULL, NULL, 'postcode and address both agree: the smaller weight is not counted twice',
+           NULL, NULL, residence.w
+    FROM residence WHERE residence.w <> 0
     UNION ALL
     SELECT 'total', NULL, NULL, NULL, 'match probability ' || round((1 - 1 / (1 + power(2::float8, least(t.w, 1000))))::numeric, 6),
            NULL, NULL, t.w
     FROM (SELECT (SELECT prior_weight FROM ptl.link_run ORDER BY run_id DESC LIMIT 1)
-                 + sum(CASE WHEN f.level = 0 THEN 0 ELSE ln(f.m / f.u) / ln(2.0::float8) END) AS w
-          FROM f) t;
+                 + (SELECT sum(fw.w) FROM fw) + (SELECT residence.w FROM residence) AS w) t
+    UNION ALL
+    SELECT 'blocking', NULL, NULL, NULL,
+           coalesce('rules ' || (SELECT shared_keys.rules FROM shared_keys), 'no blocking rule gives them a shared key: never compared'),
+           NULL, NULL, NULL
+    UNION ALL
+    SELECT 'decision', NULL, NULL, NULL,
+           coalesce((SELECT CASE pair.method WHEN 'review' THEN 'clerical review' ELSE pair.method END FROM pair),
+                    'not linked (below the review probability, or not compared)')
+           || format(' (link at probability %s, review from %s)', s.link_probability, s.review_probability),
+           NULL, NULL, NULL
+    FROM ptl_internal.link_setting_in_force() s;
 END;
 COMMENT ON FUNCTION ptl.link_explain(bigint, bigint) IS
-    'Why two patient records do or do not link under the last estimated model: the prior, each field''s values, comparison level, m, u and weight, and the total with its match probability';
+    'Why two patient records do or do not link under the last estimated model: the prior, each field''s values, comparison level, m, u and weight, postcode and address counted once, the total with its match probability, the blocking rules that found the pair, and the decision against the thresholds';

@@ -6,7 +6,7 @@
 -- each rule did and the records no rule could key.  Also: Soundex, and the
 -- "swapped" level of the name comparison.
 BEGIN;
-SELECT plan(27);
+SELECT plan(35);
 
 -- A record's blocking keys as a run computes them (ptl_internal.link_keys_sql).
 CREATE FUNCTION pg_temp.keys(f ptl.link_fields) RETURNS bigint[]
@@ -75,6 +75,18 @@ CREATE EXTENSION IF NOT EXISTS ptl_synth;
 SELECT count(*) FROM ptl_synth.generate(1500, seed => 31) b, ptl.load(b) l;
 INSERT INTO ptl.patient (org_code, source_system, local_patient_id, sex, batch_id)
 SELECT org_code, source_system, 'NO-FIELDS-1', '1', batch_id FROM ptl.patient LIMIT 1;
+-- Planted without NHS numbers: twins (same family name, birth date, postcode
+-- and address; given names differ), and one man as WILLIAM and as BILL.
+INSERT INTO ptl.patient (org_code, source_system, local_patient_id, given_name, family_name, date_of_birth, sex,
+                         postcode, address_line_1, batch_id)
+SELECT p.org_code, p.source_system, x.id, x.given, x.family, x.dob::date, '1', 'DT1 2JY', x.address, p.batch_id
+FROM (SELECT * FROM ptl.patient LIMIT 1) p,
+     (VALUES ('TWIN-A', 'ZEBEDEE', 'QUIRKSTONE', '1961-02-03', '7 MILL ROAD'),
+             ('TWIN-B', 'QUENTIN', 'QUIRKSTONE', '1961-02-03', '7 MILL ROAD'),
+             ('NICK-A', 'WILLIAM', 'BRACKENBURY', '1955-05-05', '9 MILL ROAD'),
+             ('NICK-B', 'BILL', 'BRACKENBURY', '1955-05-05', '9 MILL ROAD')) AS x (id, given, family, dob, address);
+CREATE TEMP TABLE planted AS
+SELECT local_patient_id AS id, patient_id FROM ptl.patient WHERE local_patient_id IN ('TWIN-A', 'TWIN-B', 'NICK-A', 'NICK-B');
 SELECT (ptl.link_persons()).run_id IS NOT NULL AS first_run;
 SELECT is((SELECT count(*) FROM ptl.link_run_rule r JOIN ptl.link_run l USING (run_id) WHERE l.kind = 'full'
              AND l.run_id = (SELECT max(run_id) FROM ptl.link_run)),
@@ -97,6 +109,44 @@ SELECT is((SELECT blocking_rules FROM ptl.link_run ORDER BY run_id DESC LIMIT 1)
           'a run records the rules it used');
 SELECT ok(NOT ptl_internal.link_model_stale(), 'after a full run with today''s rules the model is current');
 
+-- Look-alikes go to a reviewer; a nickname is not a look-alike.
+SELECT is(ARRAY[ptl_internal.link_look_alike(ptl.link_compare(pg_temp.rec('JOHN', 'SMITH', '1950-03-07'), pg_temp.rec('PETER', 'SMITH', '1950-03-07'))),
+                ptl_internal.link_look_alike(ptl.link_compare(pg_temp.rec('JOHN', 'SMITH', '1950-03-07'), pg_temp.rec('MARY', 'SMITH', '1975-06-01'))),
+                ptl_internal.link_look_alike(ptl.link_compare(ROW(NULL, NULL, 'SMITH', '1950-03-07', '1', NULL, NULL)::ptl.link_fields,
+                                                              ROW(NULL, 'MARY', 'SMITH', '1950-03-07', '2', NULL, NULL)::ptl.link_fields)),
+                ptl_internal.link_look_alike(ptl.link_compare(pg_temp.rec('JOHN', 'SMITH', '1950-03-07'), pg_temp.rec('JON', 'SMITH', '1950-03-07'))),
+                ptl_internal.link_look_alike(ptl.link_compare(pg_temp.rec('JOHN', 'SMITH', '1950-03-07'), pg_temp.rec('JOHN', 'SMITH', '1950-03-17')))],
+          ARRAY[true, true, true, false, false],
+          'look-alikes: twins (given names differ), a household (given name and birth date differ), twins told apart only by sex; not a slip in a name or a date');
+SELECT ok((SELECT a.person_id <> b.person_id FROM ptl.person_link a, ptl.person_link b
+           WHERE a.patient_id = (SELECT patient_id FROM planted WHERE id = 'TWIN-A')
+             AND b.patient_id = (SELECT patient_id FROM planted WHERE id = 'TWIN-B')),
+          'the planted twins stay two persons');
+SELECT is((SELECT why FROM ptl.link_review
+           WHERE (patient_a, patient_b) IN (SELECT least(a.patient_id, b.patient_id), greatest(a.patient_id, b.patient_id)
+                                            FROM planted a, planted b WHERE a.id = 'TWIN-A' AND b.id = 'TWIN-B')),
+          'look_alike', 'and go to clerical review as look-alikes');
+SELECT ok((SELECT a.person_id = b.person_id FROM ptl.person_link a, ptl.person_link b
+           WHERE a.patient_id = (SELECT patient_id FROM planted WHERE id = 'NICK-A')
+             AND b.patient_id = (SELECT patient_id FROM planted WHERE id = 'NICK-B')),
+          'WILLIAM and BILL, all else the same, are one person (ptl.link_nickname)');
+SELECT is((SELECT weight FROM ptl.link_explain((SELECT patient_id FROM planted WHERE id = 'TWIN-A'),
+                                               (SELECT patient_id FROM planted WHERE id = 'TWIN-B')) WHERE field = 'residence'),
+          -(SELECT least(max(weight) FILTER (WHERE field = 'postcode'), max(weight) FILTER (WHERE field = 'address'))
+            FROM ptl.link_explain((SELECT patient_id FROM planted WHERE id = 'TWIN-A'),
+                                  (SELECT patient_id FROM planted WHERE id = 'TWIN-B'))),
+          'postcode and address both agreeing count once: the smaller weight is taken back, and ptl.link_explain shows it');
+SELECT ok((SELECT level_label LIKE 'rules %' FROM ptl.link_explain((SELECT patient_id FROM planted WHERE id = 'TWIN-A'),
+                                                                  (SELECT patient_id FROM planted WHERE id = 'TWIN-B'))
+           WHERE field = 'blocking')
+          AND (SELECT level_label LIKE 'clerical review (link at probability 0.95%' FROM ptl.link_explain(
+                   (SELECT patient_id FROM planted WHERE id = 'TWIN-A'), (SELECT patient_id FROM planted WHERE id = 'TWIN-B'))
+               WHERE field = 'decision'),
+          'ptl.link_explain names the blocking rules that found the pair and the decision against the thresholds');
+SELECT ok((SELECT expected_precision > 0.9 AND expected_precision <= 1 AND expected_recall > 0 AND expected_recall <= 1
+           FROM ptl.link_run ORDER BY run_id DESC LIMIT 1),
+          'the run reports the model''s expected precision and recall of its links');
+
 -- A rule of one's own takes effect at the next run, which links every record.
 INSERT INTO ptl.link_blocking_rule (rule_no, key_expression, description)
 VALUES (20, $$ptl.soundex(family_name) || to_char(date_of_birth, 'YYYYMM')$$, 'family name''s Soundex and month of birth');
@@ -115,6 +165,14 @@ SELECT is(ARRAY[(ptl.link_compare(pg_temp.rec('JOHN', 'SMITH', '1950-03-07'), pg
                 (ptl.link_compare(pg_temp.rec('JOHN', 'SMITH', '1950-03-07'), pg_temp.rec('SMITH', 'JOHN', '1950-03-07')) >> 8) & 15,
                 (ptl.link_compare(pg_temp.rec('JOHN', 'SMITH', '1950-03-07'), pg_temp.rec('PETER', 'JONES', '1950-03-07')) >> 4) & 15],
           ARRAY[6, 6, 5], 'names swapped: both name fields at level 6 "swapped"; two other names stay "different"');
+
+-- Without the guard, the twins' weight links them: the guard is what keeps them apart.
+INSERT INTO ptl.link_setting (look_alike_review) VALUES (false);
+SELECT (ptl.link_persons()).run_id IS NOT NULL AS run_without_guard;
+SELECT ok((SELECT a.person_id = b.person_id FROM ptl.person_link a, ptl.person_link b
+           WHERE a.patient_id = (SELECT patient_id FROM planted WHERE id = 'TWIN-A')
+             AND b.patient_id = (SELECT patient_id FROM planted WHERE id = 'TWIN-B')),
+          'with look_alike_review off the twins are linked by weight');
 
 SELECT * FROM finish();
 ROLLBACK;
