@@ -1,6 +1,9 @@
 -- The first week of a DBA and an analyst: what they met, replayed, and what
 -- ptl does now.  ptl.daily_refresh commits, and a drop is tried, so this
--- test has a database of its own.
+-- test has a database of its own.  What needs more than one database or a
+-- shell is replayed by scripts: a restore (test/t/dump_restore.sh), the
+-- pg_cron schedule (test/cron/schedule.sh) and the README's and guides'
+-- first-week blocks as written (test/t/first_week_docs.sh).
 \pset null '(null)'
 SELECT current_database() AS home \gset
 CREATE DATABASE ptl_first_week;
@@ -83,6 +86,7 @@ RZB-1,RZB,E1,2025-02-03,referral,
 \.
 SELECT status FROM ptl.close_batch(:batch_b);
 SET client_min_messages = warning;
+CALL ptl.daily_refresh('2025-03-03');
 CALL ptl.daily_refresh('2025-03-31');
 RESET client_min_messages;
 
@@ -92,6 +96,26 @@ SET ROLE regress_fw_trust;
 SELECT organisations, sees_all_organisations, explanation FROM ptl.my_access;
 SELECT provider_org, treatment_function, list_size FROM ptl.ptl_headline ORDER BY 1, 2;
 RESET ROLE;
+
+-- ---------------------------------------------------------------------------
+-- Figures that agree, at the census asked for: the trust's list in ptl.ptl,
+-- the queue measures and the provider waits count the same pathways
+-- (docs/measures.md); a census four weeks back gives its own figures, to
+-- the trust's reader as to an administrator (trends need no admin rights).
+-- The monthly return for one trust computes that trust's rows only.
+-- ---------------------------------------------------------------------------
+SET ROLE regress_fw_trust;
+SELECT (SELECT count(*) FROM ptl.ptl WHERE treatment_function = '110') AS ptl_rows,
+       (SELECT list_size FROM ptl.waiting_list_queue('2025-03-31')
+        WHERE provider_org = 'RZA' AND treatment_function = '110') AS waiting_list_queue,
+       (SELECT list_size FROM ptl.provider_waits
+        WHERE census = '2025-03-31' AND provider_org = 'RZA' AND treatment_function = '110') AS provider_waits;
+SELECT census, provider_org, treatment_function, list_size, round(median_weeks::numeric, 1) AS median_weeks
+FROM ptl.provider_waits ORDER BY census, provider_org, treatment_function;
+SELECT provider_org, treatment_function, list_size FROM ptl.waiting_list_queue('2025-03-03') ORDER BY 1, 2;
+RESET ROLE;
+SELECT count(*) AS csv_lines, count(*) FILTER (WHERE line LIKE '%RZB%') AS lines_of_the_other_trust
+FROM ptl.rtt_return_csv('2025-03-31', 'RZA') AS line;
 
 -- ---------------------------------------------------------------------------
 -- An analyst's SQL with the default search_path: the comparison operators of
