@@ -657,18 +657,21 @@ $$;
 COMMENT ON FUNCTION ptl_internal.link_stored_model() IS
     'Internal: the last linkage run (its prior weight is the model''s), or an error when no full run has estimated a model (ptl.link_parameter)';
 
--- Look-alikes, by their comparison vector: given names that differ (both
--- present, not a slip) with the same family name and date of birth (twins),
--- or with another date of birth too (people who share a home); or the same
--- family name and date of birth, sex differs, one given name missing (twins
--- told apart only by sex).  Everything else about them agrees, so their
--- weight is high though they are two people (docs/linkage.md, "Thresholds
--- and look-alikes").
+-- Look-alikes, by their comparison vector, both records stating sex: given
+-- names that differ (both present, not a slip) with the same family name
+-- and date of birth (twins), or with another date of birth too (people who
+-- share a home); or the same family name and date of birth, sex differs,
+-- one given name missing (twins told apart only by sex).  Everything else
+-- about them agrees, so their weight is high though they are two people.
+-- A data set that records no sex (FEBRL) is outside the rule: there a given
+-- name that differs is as often a keying error (docs/linkage.md,
+-- "Thresholds and look-alikes").
 CREATE FUNCTION ptl_internal.link_look_alike(gamma int) RETURNS boolean
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN (gamma >> 4) & 15 IN (4, 5)
-       AND ((gamma >> 8) & 15 = 1 AND (gamma >> 12) & 15 = 1 OR (gamma >> 12) & 15 = 4)
-    OR (gamma >> 4) & 15 = 0 AND (gamma >> 16) & 15 = 2 AND (gamma >> 8) & 15 = 1 AND (gamma >> 12) & 15 = 1;
+RETURN (gamma >> 16) & 15 <> 0
+       AND ((gamma >> 4) & 15 IN (4, 5)
+            AND ((gamma >> 8) & 15 = 1 AND (gamma >> 12) & 15 = 1 OR (gamma >> 12) & 15 = 4)
+            OR (gamma >> 4) & 15 = 0 AND (gamma >> 16) & 15 = 2 AND (gamma >> 8) & 15 = 1 AND (gamma >> 12) & 15 = 1);
 COMMENT ON FUNCTION ptl_internal.link_look_alike(int) IS
     'Whether a comparison vector is that of look-alikes (twins, people who share a home): linked only by a reviewer while ptl.link_setting.look_alike_review';
 
