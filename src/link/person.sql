@@ -207,7 +207,8 @@ COMMENT ON COLUMN ptl.link_blocking_rule.blocked_fields IS
 -- slips records carry most (Winkler 1990; Christen, "Data Matching", 2012,
 -- ch. 4 on blocking keys): a name misspelt (Soundex), a given name missing
 -- or a nickname (family name and date of birth), day and month swapped,
--- the year wrong or the family name changed (given name and birthday), given
+-- the year wrong (names and birthday; a family name changed by marriage is
+-- rule 2's, date of birth and given-name initial), given
 -- and family name swapped (the two names unordered), a date-of-birth slip
 -- with both names sounding alike, and the address line when the postcode is
 -- missing.
@@ -223,8 +224,8 @@ INSERT INTO ptl.link_blocking_rule (rule_no, key_expression, description, shippe
         'family name''s Soundex and date of birth: a misspelt, missing or nicknamed given name', true),
     (8, $$ptl.soundex(family_name) || to_char(date_of_birth, 'YYYY') || least(to_char(date_of_birth, 'MMDD'), to_char(date_of_birth, 'DDMM'))$$,
         'family name''s Soundex, year of birth, and day and month in either order: day and month swapped', true),
-    (9, $$left(given_name, 3) || to_char(date_of_birth, 'MMDD')$$,
-        'first three letters of the given name and the birthday (month and day): the year wrong, or the family name changed', true),
+    (9, $$ptl.soundex(family_name) || left(given_name, 1) || to_char(date_of_birth, 'MMDD')$$,
+        'family name''s Soundex, given-name initial and the birthday (month and day): the year of birth wrong', true),
     (10, $$least(given_name, family_name) || ' ' || greatest(given_name, family_name) || to_char(date_of_birth, 'YYYY')$$,
         'both names in either order and year of birth: given and family name swapped', true),
     (11, $$ptl.soundex(given_name) || ptl.soundex(family_name) || to_char(date_of_birth, 'YYYY')$$,
