@@ -383,6 +383,7 @@ CREATE TABLE ptl.link_run (
     unblocked_records   bigint,
     expected_precision  float8,
     expected_recall     float8,
+    untrained_fields    text,
     -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
     CONSTRAINT link_run_started_at_in_range CHECK (ptl.in_storage_range(started_at)),
     CONSTRAINT link_run_finished_at_in_range CHECK (ptl.in_storage_range(finished_at))
@@ -417,6 +418,8 @@ COMMENT ON COLUMN ptl.link_run.expected_precision IS
     'The model''s own estimate of the share of its links by weight that are true: the mean posterior of those links (docs/linkage.md, "Thresholds")';
 COMMENT ON COLUMN ptl.link_run.expected_recall IS
     'The model''s own estimate of the share of the true pairs among those compared (by weight) that it linked: posteriors linked over all posteriors; true pairs never compared are outside it';
+COMMENT ON COLUMN ptl.link_run.untrained_fields IS
+    'Fields whose m the run could not estimate, because no pair of a blocking rule that does not name them carries them (e.g. no record has one): their m is the starting value, and their weight says little; NULL when every field was trained or the run did not estimate the model';
 COMMENT ON COLUMN ptl.link_run.unblocked_records IS
     'Of the records compared, those no blocking rule gave a key (compared with no other record: only a reviewer can link them)';
 
@@ -1021,6 +1024,16 @@ BEGIN
             WHERE lv.level > 0 AND rule.blocked_fields & (1 << lv.field_no) = 0;
         END LOOP;
 
+        -- A field is trained when a rule that does not name it produced
+        -- pairs in which it is present (EM learns nothing from "missing").
+        run.untrained_fields := (
+            SELECT string_agg(f.field, ', ' ORDER BY f.field_no)
+            FROM (SELECT DISTINCT lv.field_no, lv.field FROM ptl.link_level lv) f
+            WHERE NOT EXISTS (SELECT 1 FROM ptl.link_blocking_rule r
+                              JOIN link_cand c ON c.rules & (1 << (r.rule_no - 1)) <> 0
+                              WHERE r.blocked_fields & (1 << f.field_no) = 0
+                                AND (c.gamma >> (4 * f.field_no)) & 15 <> 0));
+
         DELETE FROM ptl.link_parameter;
         INSERT INTO ptl.link_parameter (field_no, level, m, u)
         SELECT u.field_no, u.level,
@@ -1098,13 +1111,14 @@ BEGIN
                               em_iterations, candidate_match_share, prior_weight, nhs_number_links,
                               probabilistic_links, conflicts, refused_links, review_pairs, persons,
                               kind, compared_records, blocking_rules, unblocked_records, expected_precision,
-                              expected_recall)
+                              expected_recall, untrained_fields)
     VALUES (run.started_at, run.finished_at, run.records, run.candidate_pairs, run.skipped_blocks,
             run.u_sample_pairs, run.em_iterations, run.candidate_match_share, run.prior_weight,
             run.nhs_number_links, run.probabilistic_links, run.conflicts, run.refused_links,
             run.review_pairs, run.persons, CASE WHEN retrain THEN 'full' ELSE 'frozen' END, run.records,
             ptl_internal.link_rules_signature(), run.unblocked_records,
-            (SELECT expected_precision FROM pg_temp.link_expected), (SELECT expected_recall FROM pg_temp.link_expected))
+            (SELECT expected_precision FROM pg_temp.link_expected), (SELECT expected_recall FROM pg_temp.link_expected),
+            run.untrained_fields)
     RETURNING * INTO run;
     PERFORM ptl_internal.link_run_rules(run.run_id);
     RETURN run;

@@ -5,7 +5,7 @@
 -- recall per fault are printed, not asserted (blocking is being rewritten).
 -- The normal world must be linked almost perfectly.
 BEGIN;
-SELECT plan(40);
+SELECT plan(42);
 CREATE EXTENSION IF NOT EXISTS ptl_synth;
 
 SELECT throws_ok($$SELECT ptl_synth.link_world(10, 1, 'easy')$$, '22023', 'unknown link world profile "easy"',
@@ -156,6 +156,8 @@ SELECT ok((SELECT d.blocked >= 0.9 * d.pairs FROM ptl_synth.link_world_diagnosis
 SELECT ok((SELECT expected_precision BETWEEN 0.9 AND 1 AND expected_recall BETWEEN 0.5 AND 1
            FROM ptl.link_run ORDER BY run_id DESC LIMIT 1),
           'the run reports the model''s own estimates of its precision and recall');
+SELECT is((SELECT untrained_fields FROM ptl.link_run ORDER BY run_id DESC LIMIT 1), 'nhs_number, postcode',
+          'hard world: the run says which fields it could not train (no record has an NHS number or a postcode)');
 SELECT is((SELECT (pairs, linked) FROM hard_diagnosis WHERE fault = 'all'),
           (SELECT (true_pairs, true_positives) FROM hard_accuracy),
           'the diagnosis counts the same true pairs and true positives as ptl_synth.link_accuracy()');
@@ -181,6 +183,8 @@ SELECT diag(format('normal world, %s records: precision %s, recall %s, F1 %s', :
 FROM normal_accuracy;
 SELECT ok((SELECT f1 >= 0.99 FROM normal_accuracy), 'normal world: F1 at least 0.99');
 SELECT ok((SELECT "precision" >= 0.995 FROM normal_accuracy), 'normal world: precision at least 0.995');
+SELECT is((SELECT untrained_fields FROM ptl.link_run ORDER BY run_id DESC LIMIT 1), NULL,
+          'normal world: every field trained');
 
 -- Reproducible from the seed.
 CREATE FUNCTION pg_temp.world_digest() RETURNS text LANGUAGE sql AS $$
