@@ -551,10 +551,8 @@ COMMENT ON FUNCTION ptl_synth.link_world(int, int, text) IS
 -- were never compared).  Rows any_fault, no_fault and all sum the true
 -- pairs; rows twin and family_member (pair_kind distinct) count the pairs
 -- of records of look-alike persons, where linked means wrongly linked.
--- The keys are read from ptl.link_blocking_rule as it stands: a
--- key_expression over the fields of ptl.link_fields, or else a key_column
--- stored in ptl.link_record; records as the last run saw them
--- (ptl.link_record.fields).
+-- The keys are those the last run gave each record (ptl.link_record.keys,
+-- element n for blocking rule n), so they are the rules' own, not restated.
 -- ---------------------------------------------------------------------------
 CREATE FUNCTION ptl_synth.link_world_diagnosis()
 RETURNS TABLE (fault text, pair_kind text, pairs bigint, linked bigint, scored bigint, blocked bigint, recall float8)
@@ -565,7 +563,6 @@ AS $fn$
 DECLARE
     v_keys      text;
     v_max       bigint;
-    v_rule      record;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM ptl.link_record) THEN
         RAISE EXCEPTION 'no person linkage run to diagnose'
@@ -574,24 +571,10 @@ BEGIN
     END IF;
     SELECT (to_jsonb(s) ->> 'max_block_size')::bigint INTO v_max
     FROM ptl.link_setting s ORDER BY s.set_at DESC, s.setting_id DESC LIMIT 1;
-    IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'ptl.link_blocking_rule'::regclass
-                                            AND attname = 'key_expression' AND NOT attisdropped) THEN
-        FOR v_rule IN EXECUTE 'SELECT rule_no, key_expression AS k FROM ptl.link_blocking_rule ORDER BY rule_no' LOOP
-            v_keys := concat_ws(' UNION ALL ', v_keys,
-                format('SELECT f.patient_id, %s AS rule_no, (%s)::text AS k FROM (SELECT lr.patient_id, (lr.fields).* FROM ptl.link_record lr) f',
-                       v_rule.rule_no, v_rule.k));
-        END LOOP;
-    ELSE
-        FOR v_rule IN EXECUTE 'SELECT rule_no, key_column AS k FROM ptl.link_blocking_rule ORDER BY rule_no' LOOP
-            IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'ptl.link_record'::regclass
-                                                        AND attname = v_rule.k AND NOT attisdropped) THEN
-                RAISE EXCEPTION 'blocking rule % keys on "%", which ptl.link_record does not store', v_rule.rule_no, v_rule.k
-                    USING ERRCODE = 'undefined_column';
-            END IF;
-            v_keys := concat_ws(' UNION ALL ', v_keys,
-                format('SELECT lr.patient_id, %s AS rule_no, lr.%I::text AS k FROM ptl.link_record lr', v_rule.rule_no, v_rule.k));
-        END LOOP;
-    END IF;
+    -- the keys the last run gave each record (element n: rule n's)
+    v_keys := 'SELECT lr.patient_id, n AS rule_no, lr.keys[n]::text AS k
+               FROM ptl.link_record lr CROSS JOIN LATERAL generate_subscripts(lr.keys, 1) AS n
+               WHERE lr.keys[n] IS NOT NULL';
     RETURN QUERY EXECUTE format($q$
         WITH rec AS MATERIALIZED (
             SELECT t.record_id, t.predicted, t.truth, r.org_code, r.source_system, r.local_patient_id
