@@ -54,21 +54,16 @@ FROM (VALUES ('hard'), ('normal')) AS p (profile),
         ('dob_year_off_by_one', 0.02, 0.005, 'records without a changed family name')
      ) AS v (item, hard, normal, applies_to);
 
--- Public, common English nicknames (a short list; a given name has at most one here).
-CREATE TABLE ptl_synth.link_world_nickname (
-    given_name  text PRIMARY KEY,
-    nickname    text NOT NULL
-);
-COMMENT ON TABLE ptl_synth.link_world_nickname IS
-    'Common English nicknames link_world() records instead of a given name (fault nickname)';
+-- The nicknames the generator already knows (ptl_synth.name_part): a given
+-- name has at most one.
+CREATE VIEW ptl_synth.link_world_nickname AS
+SELECT n.value AS given_name, n.nickname
+FROM ptl_synth.name_part n
+WHERE n.kind IN ('given_male', 'given_female') AND n.nickname IS NOT NULL;
+COMMENT ON VIEW ptl_synth.link_world_nickname IS
+    'The short forms link_world() records instead of a given name (fault nickname): ptl_synth.name_part''s nicknames';
 COMMENT ON COLUMN ptl_synth.link_world_nickname.given_name IS 'Given name as in ptl_synth.name_part';
 COMMENT ON COLUMN ptl_synth.link_world_nickname.nickname IS 'The short form a system records instead';
-INSERT INTO ptl_synth.link_world_nickname (given_name, nickname) VALUES
-    ('William', 'Bill'), ('Robert', 'Bob'), ('Richard', 'Dick'), ('James', 'Jim'), ('John', 'Jack'),
-    ('Edward', 'Ted'), ('Thomas', 'Tom'), ('Anthony', 'Tony'), ('Michael', 'Mike'), ('Charles', 'Charlie'),
-    ('Frederick', 'Fred'), ('Kenneth', 'Ken'), ('Leonard', 'Len'), ('Stanley', 'Stan'), ('Ronald', 'Ron'),
-    ('Margaret', 'Peggy'), ('Elizabeth', 'Liz'), ('Patricia', 'Pat'), ('Susan', 'Sue'), ('Deborah', 'Debbie'),
-    ('Rebecca', 'Becky'), ('Catherine', 'Kate'), ('Dorothy', 'Dot'), ('Amanda', 'Mandy'), ('Abigail', 'Abby');
 
 -- The truth of the faults and look-alikes (emptied by each link_world(),
 -- generate() and purge()).
@@ -190,7 +185,7 @@ BEGIN
     r := chr(ascii('a') + (ascii(lower(c)) - ascii('a') + letter) % 26);
     IF c = upper(c) THEN r := upper(r); END IF;
     IF kind = 1 AND n > 2 THEN
-        RETURN substr(s, 1, k - 1) || substr(s, k + 1);
+        RETURN ptl_synth.drop_at(s, k);
     ELSIF kind = 2 THEN
         RETURN substr(s, 1, k) || lower(r) || substr(s, k + 1);
     ELSIF kind = 3 AND k < n AND lower(substr(s, k + 1, 1)) <> lower(c) AND substr(s, k + 1, 1) ~ '[A-Za-z]' THEN
