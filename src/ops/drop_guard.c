@@ -97,6 +97,6 @@ ptl_guard_drop(PG_FUNCTION_ARGS)
 				 errmsg("ptl holds patient data: dropping it would delete " INT64_FORMAT " patient records, " INT64_FORMAT " pathway records and " INT64_FORMAT " audit log entries",
 						patients, pathways, audit_entries),
 				 errdetail("Dropping the extension deletes every table in schema ptl with its rows, the append-only audit log included."),
-				 errhint("Keep a copy first (pg_dump --schema=ptl), then drop it in a transaction that says so: BEGIN; SET LOCAL ptl.allow_drop_with_data = on; DROP EXTENSION ptl; COMMIT;")));
+				 errhint("Keep a copy first (pg_dump -Fc of the whole database), then drop it in a transaction that says so: BEGIN; SET LOCAL ptl.allow_drop_with_data = on; DROP EXTENSION ptl; COMMIT;")));
 	PG_RETURN_VOID();
 }

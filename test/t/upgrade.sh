@@ -96,11 +96,15 @@ q $old "SELECT ptl.backfill_census_snapshots('2025-02-24', '2025-02-24')" >/dev/
 before=$(q $old "SELECT count(*) || '/' || md5(string_agg(s::text, '|' ORDER BY s::text)) FROM ptl.census_snapshot s")
 ptl_before=$(q $old "SELECT count(*) || '/' || md5(string_agg(format('%s %s %s', pathway_id, days_waited, list_position), '|' ORDER BY pathway_id, period_no)) FROM ptl.ptl")
 
-# Step by step to the current version.
+# Step by step to the current version.  Autovacuum, woken by the rows just
+# loaded, can deadlock with an update's ALTER TABLE (both write the table's
+# pg_class row): the update is then rolled back whole (40P01) and run again,
+# as a DBA would.  Vacuuming first leaves autovacuum little to do.
+q $old "VACUUM ANALYZE"
 steps=""
 for v in $(echo "$releases" | tail -n +2) "$current"; do
     [ "$v" = "$(q $old "SELECT extversion FROM pg_extension WHERE extname = 'ptl'")" ] && continue
-    q $old "ALTER EXTENSION ptl UPDATE TO '$v'"
+    q $old "ALTER EXTENSION ptl UPDATE TO '$v'" || { sleep 1; q $old "ALTER EXTENSION ptl UPDATE TO '$v'"; }
     steps="$steps -> $v"
 done
 got=$(q $old "SELECT extversion FROM pg_extension WHERE extname = 'ptl'")
