@@ -588,6 +588,60 @@ COMMENT ON COLUMN ptl.link_record.person_id IS 'ICS person the run gave the reco
 COMMENT ON COLUMN ptl.link_record.keys IS
     'Blocking keys: element n is rule n''s key (ptl_internal.link_keys_sql), NULL where the rule gives none or does not exist';
 
+-- The records an incremental run looks at: statement triggers on the patient
+-- records and the reviewers' decisions note which records changed, so a
+-- daily run reads the day's changes, not every record of the ICS.  Each run
+-- takes (deletes) the notes it sees; one committed later stays for the next.
+-- A record noted but unchanged costs one comparison with ptl.link_record.
+CREATE TABLE ptl.link_pending (
+    patient_id  bigint NOT NULL
+);
+SELECT pg_catalog.pg_extension_config_dump('ptl.link_pending', '');
+COMMENT ON TABLE ptl.link_pending IS
+    'Patient records inserted, updated or deleted, or given a reviewer decision, since the last linkage run (filled by triggers, taken by each run)';
+COMMENT ON COLUMN ptl.link_pending.patient_id IS 'Patient record (repeats allowed)';
+
+CREATE FUNCTION ptl_internal.note_link_pending() RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        -- every record the last run saw (a truncated decision table: those with a decision)
+        INSERT INTO ptl.link_pending (patient_id)
+        SELECT r.patient_id FROM ptl.link_record r
+        WHERE TG_TABLE_NAME = 'patient' OR r.decisions IS NOT NULL;
+    ELSIF TG_TABLE_NAME = 'link_decision' THEN
+        INSERT INTO ptl.link_pending (patient_id)
+        SELECT c.patient_a FROM changed_rows c UNION SELECT c.patient_b FROM changed_rows c;
+    ELSE
+        INSERT INTO ptl.link_pending (patient_id) SELECT DISTINCT c.patient_id FROM changed_rows c;
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION ptl_internal.note_link_pending() IS
+    'Trigger: notes the patient records of inserted, updated or deleted patient rows or reviewer decisions for the next linkage run (ptl.link_pending)';
+CREATE TRIGGER patient_inserted_link AFTER INSERT ON ptl.patient
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.note_link_pending();
+CREATE TRIGGER patient_updated_link AFTER UPDATE ON ptl.patient
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.note_link_pending();
+CREATE TRIGGER patient_deleted_link AFTER DELETE ON ptl.patient
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.note_link_pending();
+CREATE TRIGGER patient_truncated_link AFTER TRUNCATE ON ptl.patient
+    FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.note_link_pending();
+CREATE TRIGGER link_decision_inserted AFTER INSERT ON ptl.link_decision
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.note_link_pending();
+CREATE TRIGGER link_decision_updated AFTER UPDATE ON ptl.link_decision
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.note_link_pending();
+-- (a decision moved to another pair: the pair it left as well)
+CREATE TRIGGER link_decision_updated_old AFTER UPDATE ON ptl.link_decision
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.note_link_pending();
+CREATE TRIGGER link_decision_deleted AFTER DELETE ON ptl.link_decision
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.note_link_pending();
+CREATE TRIGGER link_decision_truncated AFTER TRUNCATE ON ptl.link_decision
+    FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.note_link_pending();
+
 -- ---------------------------------------------------------------------------
 -- The run
 -- ---------------------------------------------------------------------------
@@ -918,6 +972,9 @@ BEGIN
         stored := ptl_internal.link_stored_model();
     END IF;
 
+    -- This run reads every record: the notes for the next one start now.
+    DELETE FROM ptl.link_pending;
+
     -- 1. Normalised records and their blocking keys (ptl_internal.link_keys_sql).
     DROP TABLE IF EXISTS link_rec, link_cand, link_edge, link_block, link_block_pair, link_draw, link_u, link_m,
                          link_outcome, link_member, link_person, link_scope, link_changed, link_touched,
@@ -1175,19 +1232,26 @@ BEGIN
 
     DROP TABLE IF EXISTS link_rec, link_cand, link_edge, link_block, link_block_pair, link_draw, link_u, link_m,
                          link_outcome, link_member, link_person, link_scope, link_changed, link_touched,
-                         link_old, link_affected, link_rule_count;
+                         link_old, link_affected, link_rule_count, link_taken;
 
-    -- 1. Records new, changed or deleted since the last run.
+    -- 1. Records new, changed or deleted since the last run: of those the
+    --    triggers noted (ptl.link_pending), the ones that differ from what
+    --    the last run saw.
+    CREATE TEMP TABLE link_taken (patient_id bigint) ON COMMIT DROP;
+    WITH taken AS (DELETE FROM ptl.link_pending RETURNING patient_id)
+    INSERT INTO link_taken SELECT DISTINCT patient_id FROM taken;
     CREATE TEMP TABLE link_changed ON COMMIT DROP AS
-    SELECT coalesce(c.patient_id, r.patient_id) AS patient_id, c.f, c.nhs_valid,
-           c.patient_id IS NOT NULL AS present
-    FROM (SELECT p.patient_id, ptl_internal.link_fields_of(p) AS f, ptl_internal.link_nhs_valid(p.nhs_number) AS nhs_valid
-          FROM ptl.patient p OFFSET 0) c
-    FULL JOIN ptl.link_record r ON r.patient_id = c.patient_id
-    LEFT JOIN ptl.link_decisions_by_record() d ON d.patient_id = coalesce(c.patient_id, r.patient_id)
-    WHERE c.patient_id IS NULL OR r.patient_id IS NULL
+    SELECT t.patient_id, c.f, c.nhs_valid, c.patient_id IS NOT NULL AS present
+    FROM link_taken t
+    LEFT JOIN LATERAL (SELECT p.patient_id, ptl_internal.link_fields_of(p) AS f,
+                              ptl_internal.link_nhs_valid(p.nhs_number) AS nhs_valid
+                       FROM ptl.patient p WHERE p.patient_id = t.patient_id) c ON true
+    LEFT JOIN ptl.link_record r ON r.patient_id = t.patient_id
+    LEFT JOIN ptl.link_decisions_by_record() d ON d.patient_id = t.patient_id
+    WHERE (c.patient_id IS NULL) <> (r.patient_id IS NULL)
        OR c.f IS DISTINCT FROM r.fields OR c.nhs_valid IS DISTINCT FROM r.nhs_valid
        OR d.decisions IS DISTINCT FROM r.decisions;
+    DROP TABLE link_taken;
     ALTER TABLE link_changed ADD PRIMARY KEY (patient_id);
     ANALYZE link_changed;
     run.compared_records := (SELECT count(*) FROM link_changed);
@@ -1332,8 +1396,10 @@ BEGIN
     -- 5. The records clustered again: every record of an affected person,
     --    and the new and changed ones; their pairs are the stored ones not
     --    replaced, and the ones just scored.
+    --    (person_before: the person the last run gave the record, NULL for
+    --    a new one; ptl.refresh reads it to find the records that moved)
     CREATE TEMP TABLE link_scope ON COMMIT DROP AS
-    SELECT r.patient_id, r.nhs_valid
+    SELECT r.patient_id, r.nhs_valid, r.person_id AS person_before
     FROM ptl.link_record r
     WHERE r.patient_id IN (SELECT pl.patient_id FROM ptl.person_link pl JOIN link_affected USING (person_id)
                            UNION SELECT c.patient_id FROM link_changed c WHERE c.present);
@@ -1360,7 +1426,11 @@ BEGIN
     WHERE pl.patient_id = r.patient_id AND r.patient_id IN (SELECT patient_id FROM link_scope);
     DROP VIEW link_rec;
 
-    run.records := (SELECT count(*) FROM ptl.link_record);
+    -- (the last run's records, with the new ones and without the deleted)
+    run.records := stored.records
+                   + (SELECT count(*) FILTER (WHERE c.present AND o.patient_id IS NULL)
+                             - count(*) FILTER (WHERE NOT c.present AND o.patient_id IS NOT NULL)
+                      FROM link_changed c LEFT JOIN link_old o USING (patient_id));
     run.u_sample_pairs := 0;
     run.em_iterations := 0;
     run.candidate_match_share := stored.candidate_match_share;

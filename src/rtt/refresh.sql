@@ -171,7 +171,10 @@ CREATE TABLE ptl.rtt_pathway (
     CONSTRAINT rtt_pathway_next_event_date_in_range CHECK (ptl.in_storage_range(next_event_date)),
     CONSTRAINT rtt_pathway_transferred_out_on_in_range CHECK (ptl.in_storage_range(transferred_out_on))
 );
+-- (a daily refresh finds the records whose next event or booking the census
+-- has reached through these, not by reading every record)
 CREATE INDEX rtt_pathway_next_event_idx ON ptl.rtt_pathway (next_event_date) WHERE next_event_date IS NOT NULL;
+CREATE INDEX rtt_pathway_next_booked_idx ON ptl.rtt_pathway (next_booked_date) WHERE next_booked_date IS NOT NULL;
 COMMENT ON TABLE ptl.rtt_pathway IS
     'Clock state of each pathway record at the last refresh: the census used, whether this provider reports it, what comes next';
 COMMENT ON COLUMN ptl.rtt_pathway.pathway_id IS 'The pathway record';
@@ -564,6 +567,7 @@ DECLARE
     everything boolean := "full";
     persons_relinked boolean := false;
     link_everything boolean;
+    n_pathways bigint;
     computed record;
     n_snapshot bigint;
     n_validation bigint;
@@ -644,24 +648,13 @@ BEGIN
     -- Persons are linked again on a full refresh, when the link settings or
     -- blocking rules changed since the full linkage run that estimated the
     -- model (or in this refresh's own transaction), and when patient records
-    -- changed.
+    -- or reviewers' decisions changed (the triggers noted them in
+    -- ptl.link_pending).
     IF everything
        OR ptl_internal.link_model_stale()
-       OR EXISTS (SELECT 1 FROM ptl.patient p
-                  WHERE p.updated_at >= (SELECT max(r.started_at) FROM ptl.link_run r))
-       -- a reviewer's decision is a change to the linkage of its two records
-       -- (made since the last run began, or in this refresh's own transaction)
-       OR EXISTS (SELECT 1 FROM ptl.link_decision d
-                  WHERE d.decided_at >= least((SELECT max(r.started_at) FROM ptl.link_run r), now()))
-       OR (SELECT count(*) FROM ptl.patient)
-          <> (SELECT r.records FROM ptl.link_run r ORDER BY r.run_id DESC LIMIT 1) THEN
-        IF NOT everything THEN
-            IF to_regclass('pg_temp.refresh_person_before') IS NOT NULL THEN
-                DROP TABLE pg_temp.refresh_person_before;
-            END IF;
-            CREATE TEMP TABLE refresh_person_before ON COMMIT DROP AS
-            SELECT pl.patient_id, pl.person_id FROM ptl.person_link pl;
-            persons_relinked := true;
+       OR EXISTS (SELECT 1 FROM ptl.link_pending) THEN
+        IF to_regclass('pg_temp.refresh_person_moved') IS NOT NULL THEN
+            DROP TABLE pg_temp.refresh_person_moved;
         END IF;
         -- The model is estimated by a full run and then frozen: a daily
         -- refresh links incrementally (only the pairs touching records
@@ -675,11 +668,29 @@ BEGIN
            AND EXISTS (SELECT 1 FROM ptl.link_record)
            AND NOT ptl_internal.link_model_stale() THEN
             PERFORM ptl.link_persons_incremental();
+            -- the records that moved are among those it clustered again
+            CREATE TEMP TABLE refresh_person_moved ON COMMIT DROP AS
+            SELECT s.patient_id, s.person_before, pl.person_id AS person_after
+            FROM pg_temp.link_scope s LEFT JOIN ptl.person_link pl USING (patient_id)
+            WHERE pl.person_id IS DISTINCT FROM s.person_before;
+        ELSIF NOT everything THEN
+            CREATE TEMP TABLE refresh_person_before ON COMMIT DROP AS
+            SELECT pl.patient_id, pl.person_id FROM ptl.person_link pl;
+            PERFORM ptl.link_persons();
+            CREATE TEMP TABLE refresh_person_moved ON COMMIT DROP AS
+            SELECT coalesce(a.patient_id, b.patient_id) AS patient_id, b.person_id AS person_before,
+                   a.person_id AS person_after
+            FROM ptl.person_link a FULL JOIN pg_temp.refresh_person_before b ON b.patient_id = a.patient_id
+            WHERE a.person_id IS DISTINCT FROM b.person_id;
+            DROP TABLE pg_temp.refresh_person_before;
         ELSE
             PERFORM ptl.link_persons();
         END IF;
-        -- (its own step: linkage of the patient records, linkage/)
-        steps := ptl_internal.refresh_step(steps, 'link_persons', step_began, (SELECT count(*) FROM ptl.person_link));
+        persons_relinked := NOT everything;
+        -- (its own step: linkage of the patient records, linkage/; its rows:
+        -- the records linked)
+        steps := ptl_internal.refresh_step(steps, 'link_persons', step_began,
+                                           (SELECT r.records FROM ptl.link_run r ORDER BY r.run_id DESC LIMIT 1));
         step_began := clock_timestamp();
     END IF;
     IF to_regclass('pg_temp.rtt_transfer_before') IS NOT NULL THEN
@@ -698,16 +709,21 @@ BEGIN
         END IF;
         CREATE TEMP TABLE pathway_link_scope (pathway_id bigint PRIMARY KEY) ON COMMIT DROP;
         INSERT INTO pg_temp.pathway_link_scope (pathway_id)
-        SELECT d.pathway_id FROM ptl.rtt_dirty_pathway d
-        UNION
-        SELECT p.pathway_id FROM ptl.pathway p
-        WHERE NOT EXISTS (SELECT 1 FROM ptl.pathway_link l WHERE l.pathway_id = p.pathway_id);
+        SELECT d.pathway_id FROM ptl.rtt_dirty_pathway d;
+        -- (a new record is marked by its trigger; a record never linked
+        -- otherwise is looked for only when the counts say there is one:
+        -- ptl.pathway_link holds existing records only, by its foreign key)
+        n_pathways := (SELECT count(*) FROM ptl.pathway);
+        IF n_pathways <> (SELECT count(*) FROM ptl.pathway_link) THEN
+            INSERT INTO pg_temp.pathway_link_scope (pathway_id)
+            SELECT p.pathway_id FROM ptl.pathway p
+            WHERE NOT EXISTS (SELECT 1 FROM ptl.pathway_link l WHERE l.pathway_id = p.pathway_id)
+            ON CONFLICT DO NOTHING;
+        END IF;
         IF persons_relinked THEN
             INSERT INTO pg_temp.pathway_link_scope (pathway_id)
             SELECT p.pathway_id
-            FROM ptl.person_link a FULL JOIN pg_temp.refresh_person_before b ON b.patient_id = a.patient_id
-            JOIN ptl.pathway p ON p.patient_id = coalesce(a.patient_id, b.patient_id)
-            WHERE a.person_id IS DISTINCT FROM b.person_id
+            FROM pg_temp.refresh_person_moved m JOIN ptl.pathway p ON p.patient_id = m.patient_id
             ON CONFLICT DO NOTHING;
         END IF;
     END IF;
@@ -749,10 +765,17 @@ BEGIN
         UNION
         -- events (or an admission date offered) that were in the future at
         -- the last census are not any more
-        SELECT pathway_id FROM ptl.rtt_pathway WHERE next_event_date <= census OR next_booked_date <= census
+        SELECT pathway_id FROM ptl.rtt_pathway WHERE next_event_date <= census
         UNION
-        SELECT p.pathway_id FROM ptl.pathway p
-        WHERE NOT EXISTS (SELECT 1 FROM ptl.rtt_pathway r WHERE r.pathway_id = p.pathway_id);
+        SELECT pathway_id FROM ptl.rtt_pathway WHERE next_booked_date <= census;
+        -- records never computed (ptl.rtt_pathway holds existing records
+        -- only, by its foreign key: equal counts mean none)
+        IF coalesce(n_pathways, (SELECT count(*) FROM ptl.pathway)) <> (SELECT count(*) FROM ptl.rtt_pathway) THEN
+            INSERT INTO rtt_target
+            SELECT p.pathway_id FROM ptl.pathway p
+            WHERE NOT EXISTS (SELECT 1 FROM ptl.rtt_pathway r WHERE r.pathway_id = p.pathway_id)
+            ON CONFLICT DO NOTHING;
+        END IF;
         -- Receivers of transfers run on their senders' events too: those
         -- whose matched transfers this linkage changed (made, altered or
         -- undone), and those of a sender recomputed (a chain's receiver has
@@ -825,9 +848,9 @@ BEGIN
         IF persons_relinked THEN
             INSERT INTO pg_temp.duplicate_scope (person_id)
             SELECT x.person_id
-            FROM ptl.person_link a FULL JOIN pg_temp.refresh_person_before b ON b.patient_id = a.patient_id
-            CROSS JOIN LATERAL (VALUES (a.person_id), (b.person_id)) x (person_id)
-            WHERE a.person_id IS DISTINCT FROM b.person_id AND x.person_id IS NOT NULL
+            FROM pg_temp.refresh_person_moved m
+            CROSS JOIN LATERAL (VALUES (m.person_before), (m.person_after)) x (person_id)
+            WHERE x.person_id IS NOT NULL
             ON CONFLICT DO NOTHING;
         END IF;
         ANALYZE pg_temp.duplicate_scope;

@@ -8,7 +8,7 @@
 -- records, and the same numbers where a person kept its number) and the same
 -- ptl.link_pair as ptl.link_persons(false) from the same starting point.
 BEGIN;
-SELECT plan(19);
+SELECT plan(24);
 
 CREATE FUNCTION pg_temp.add_patient(like_patient bigint, changes jsonb) RETURNS bigint
 LANGUAGE sql AS $$
@@ -177,6 +177,22 @@ CALL ptl.refresh('2025-04-01');
 SELECT is((SELECT count(DISTINCT person_id) FROM ptl.person_link
            WHERE patient_id IN (SELECT a FROM apart UNION SELECT b FROM apart)), 1::bigint,
           'a reviewer''s match alone is applied by the next daily refresh');
+
+-- A run reads only the records the triggers noted (ptl.link_pending), and
+-- compares with what the last run saw only those.
+SELECT is((SELECT count(*) FROM ptl.link_pending), 0::bigint, 'a linkage run takes every note it reads');
+UPDATE ptl.patient SET updated_at = now() WHERE patient_id = :x3;
+SELECT is((SELECT array_agg(patient_id) FROM ptl.link_pending), ARRAY[:x3::bigint],
+          'an updated patient record is noted for the next run');
+SELECT is((SELECT compared_records FROM ptl.link_persons_incremental()), 0::bigint,
+          'a noted record whose compared fields did not change is not compared');
+UPDATE ptl.patient SET given_name = given_name || 'A' WHERE patient_id IN (:x3, :x4);
+SELECT is((SELECT compared_records FROM ptl.link_persons_incremental()), 2::bigint,
+          'the records a plain UPDATE changed are compared');
+TRUNCATE ptl.link_decision;
+SELECT set_eq('SELECT patient_id FROM ptl.link_pending',
+              'SELECT patient_id FROM ptl.link_record WHERE decisions IS NOT NULL',
+              'emptying the reviewers'' decisions notes every record that had one');
 
 -- The model is frozen: settings changed since the full run need a full run.
 INSERT INTO ptl.link_setting (max_block_size) VALUES (500);
