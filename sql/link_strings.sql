@@ -43,3 +43,12 @@ SELECT d2, (link_compare(ROW(NULL, NULL, NULL, '1950-03-14', NULL, NULL, NULL)::
                          ROW(NULL, NULL, NULL, d2, NULL, NULL, NULL)::link_fields) >> 12) & 15 AS level
 FROM (VALUES ('1950-03-14'::date), ('1905-03-14'), ('1950-03-11'), ('1950-03-15'),
              ('1951-03-14'), ('1950-04-14'), ('1962-07-01')) AS t (d2);
+-- A family name that differs between two records of women (a surname
+-- changed at marriage) is a level of its own; sex is then counted in it
+-- (level 0), not a second time.  Between two men it stays "different".
+SELECT * FROM pg_temp.levels(
+    ROW(NULL, 'MARY', 'SMITH', '1980-05-06', '2', NULL, NULL)::link_fields,
+    ROW(NULL, 'MARY', 'JONES', '1980-05-06', '2', NULL, NULL)::link_fields);
+SELECT * FROM pg_temp.levels(
+    ROW(NULL, 'JOHN', 'SMITH', '1980-05-06', '1', NULL, NULL)::link_fields,
+    ROW(NULL, 'JOHN', 'JONES', '1980-05-06', '1', NULL, NULL)::link_fields);

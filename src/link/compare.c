@@ -14,11 +14,15 @@
  *				 (Splink's NameComparison bands), and a last level, swapped:
  *				 neither name agrees at 0.88 with its own field, but each
  *				 agrees at 0.92 with the other record's other name (given and
- *				 family name recorded the wrong way round)
+ *				 family name recorded the wrong way round); the family name
+ *				 has one more: different, both records female (a surname
+ *				 changed at marriage), its own m and u
  *	birth date	 exact | day and month swapped, or two adjacent digits of
  *				 YYYYMMDD swapped | two of year, month, day agree, or one
  *				 digit differs | different
- *	sex			 same | different
+ *	sex			 same | different; not counted (level 0) when the family name is
+ *				 at its "different, both female" level, whose u already holds
+ *				 the chance that two records are both female
  *	postcode	 exact | same district (outward code) | different
  *	address		 exact | Jaro-Winkler >= 0.88 | different
  */
@@ -34,9 +38,11 @@
 
 #include "link/link.h"
 
-const int	link_field_levels[LINK_NUM_FIELDS] = {4, 7, 7, 5, 3, 4, 4};
+const int	link_field_levels[LINK_NUM_FIELDS] = {4, 7, 8, 5, 3, 4, 4};
 
+#define NAME_LEVEL_DIFFERENT 5
 #define NAME_LEVEL_SWAPPED 6
+#define FAMILY_LEVEL_DIFFERENT_FEMALE 7
 
 /* Attribute numbers of ptl.link_fields. */
 enum
@@ -255,6 +261,19 @@ ptl_link_compare(PG_FUNCTION_ARGS)
 	sex_a = text_attribute(a, ATT_SEX);
 	sex_b = text_attribute(b, ATT_SEX);
 	levels[LINK_SEX] = (sex_a == NULL || sex_b == NULL) ? 0 : texts_equal(sex_a, sex_b) ? 1 : 2;
+
+	/*
+	 * Women's family names change at marriage far more often than men's, so
+	 * a family name that differs says less against a match when both records
+	 * are female: a level of its own, trained like the others.  Its u counts
+	 * pairs that are both female, so sex is not counted a second time.
+	 */
+	if (levels[LINK_FAMILY_NAME] == NAME_LEVEL_DIFFERENT && levels[LINK_SEX] == 1
+		&& VARSIZE_ANY_EXHDR(sex_a) == 1 && *VARDATA_ANY(sex_a) == '2')
+	{
+		levels[LINK_FAMILY_NAME] = FAMILY_LEVEL_DIFFERENT_FEMALE;
+		levels[LINK_SEX] = 0;
+	}
 
 	levels[LINK_POSTCODE] = postcode_level(text_attribute(a, ATT_POSTCODE), text_attribute(b, ATT_POSTCODE));
 	levels[LINK_ADDRESS] = address_level(text_attribute(a, ATT_ADDRESS), text_attribute(b, ATT_ADDRESS));

@@ -101,6 +101,13 @@ INSERT INTO ptl.link_level (field_no, field, level, label) VALUES
 INSERT INTO ptl.link_level (field_no, field, level, label) VALUES -- names swapped (0.4.0)
     (1, 'given_name', 6, 'swapped: matches the other record''s family name (Jaro-Winkler >= 0.92), and its family name this given name'),
     (2, 'family_name', 6, 'swapped: matches the other record''s given name (Jaro-Winkler >= 0.92), and its given name this family name');
+-- Women's family names change at marriage (0.4.0): a family name that
+-- differs between two records of women is a level of its own, and sex is
+-- then counted in it (src/link/compare.c).
+INSERT INTO ptl.link_level (field_no, field, level, label) VALUES -- married name
+    (2, 'family_name', 7, 'different, both records female (a family name changed at marriage)');
+UPDATE ptl.link_level SET label = 'missing, not stated, or counted in the family name (both female, family names different)'
+WHERE field_no = 4 AND level = 0;
 
 -- Nicknames: a given name and a short form records carry instead of it
 -- (Bill for William).  They matter where a given name that differs would
@@ -778,7 +785,7 @@ BEGIN
     SELECT sc.a, sc.b, sc.rules, sc.gamma, sc.w,
            CASE WHEN d.decision = 'match' THEN 'reviewer'
                 WHEN sc.same_nhs AND (sc.gamma >> 12) & 15 = 4 AND (sc.gamma >> 4) & 15 = 5
-                     AND (sc.gamma >> 8) & 15 = 5 THEN 'conflict'
+                     AND (sc.gamma >> 8) & 15 IN (5, 7) THEN 'conflict'
                 WHEN sc.same_nhs THEN 'nhs_number'
                 WHEN d.decision = 'non_match' THEN NULL
                 -- look-alikes (ptl_internal.link_look_alike) are never

@@ -5,7 +5,7 @@
 -- recall per fault are printed, not asserted (blocking is being rewritten).
 -- The normal world must be linked almost perfectly.
 BEGIN;
-SELECT plan(42);
+SELECT plan(43);
 CREATE EXTENSION IF NOT EXISTS ptl_synth;
 
 SELECT throws_ok($$SELECT ptl_synth.link_world(10, 1, 'easy')$$, '22023', 'unknown link world profile "easy"',
@@ -145,11 +145,17 @@ SELECT diag(format('%-22s %-9s %6s pairs %6s linked %6s scored %6s blocked  reca
                    scored, blocked, coalesce(round(recall::numeric, 3)::text, '-')))
 FROM hard_diagnosis;
 SELECT ok((SELECT "precision" >= 0.98 FROM hard_accuracy), 'hard world: precision at least 0.98');
--- What the blocking rules 7-12, the look-alike guard and the 0.95 threshold
--- give with neither NHS number nor postcode (docs/linkage.md): floors under
--- the measured figures (recall 0.878, F1 0.929 at seed 42), not the target
--- of F1 0.95, which this world does not reach yet.
-SELECT ok((SELECT recall >= 0.87 AND f1 >= 0.92 FROM hard_accuracy), 'hard world: recall at least 0.87 and F1 at least 0.92');
+-- What the blocking rules 7-12, the look-alike guard, the married-name
+-- level and the 0.95 threshold give with neither NHS number nor postcode
+-- (docs/linkage.md): floors under the measured figures (recall 0.903, F1
+-- 0.944 at seed 42), not the target of F1 0.95, which this world does not
+-- reach yet.
+SELECT ok((SELECT recall >= 0.89 AND f1 >= 0.935 FROM hard_accuracy), 'hard world: recall at least 0.89 and F1 at least 0.935');
+-- The married-name level, trained: between two women a family name that
+-- differs says less against a match than between others.
+SELECT ok((SELECT max(weight) FILTER (WHERE level = 7) > max(weight) FILTER (WHERE level = 5) + 3
+           FROM ptl.link_parameter WHERE field_no = 2),
+          'hard world: a family name that differs weighs at least 3 bits less against a match between two women (married name) than otherwise');
 SELECT ok((SELECT d.blocked >= 0.9 * d.pairs FROM ptl_synth.link_world_diagnosis() d
            WHERE d.pair_kind = 'true' AND d.fault = 'all'),
           'hard world: at least 90% of the true pairs share a blocking key (they are compared)');
