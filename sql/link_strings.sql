@@ -38,11 +38,15 @@ SELECT * FROM pg_temp.levels(
 SELECT * FROM pg_temp.levels(
     ROW('9434765919', 'JOHN', 'SMITH', '1950-03-04', '1', 'QA11AB', '12 MILL ROAD')::link_fields,
     ROW('9434765991', 'PETER', 'JONES', '1950-03-14', '2', 'QB11AB', NULL)::link_fields);
--- Birth dates: two adjacent digits swapped, one digit wrong, different.
-SELECT d2, (link_compare(ROW(NULL, NULL, NULL, '1950-03-14', NULL, NULL, NULL)::link_fields,
-                         ROW(NULL, NULL, NULL, d2, NULL, NULL, NULL)::link_fields) >> 12) & 15 AS level
-FROM (VALUES ('1950-03-14'::date), ('1905-03-14'), ('1950-03-11'), ('1950-03-15'),
-             ('1951-03-14'), ('1950-04-14'), ('1962-07-01')) AS t (d2);
+-- Birth dates: two adjacent digits swapped (2), one digit wrong or the
+-- year one out (3), different (4), two of year, month and day agree by
+-- coincidence (5).
+SELECT d1, d2, (link_compare(ROW(NULL, NULL, NULL, d1, NULL, NULL, NULL)::link_fields,
+                             ROW(NULL, NULL, NULL, d2, NULL, NULL, NULL)::link_fields) >> 12) & 15 AS level
+FROM (VALUES ('1950-03-14'::date, '1950-03-14'::date), ('1950-03-14', '1905-03-14'), ('1950-03-14', '1950-03-11'),
+             ('1950-03-14', '1950-03-15'), ('1950-03-14', '1951-03-14'), ('1950-03-14', '1950-04-14'),
+             ('1950-03-14', '1962-07-01'), ('1969-06-30', '1970-06-30'), ('1950-03-14', '1970-03-14'),
+             ('1950-03-14', '1950-03-28')) AS t (d1, d2);
 -- A family name that differs between two records of women (a surname
 -- changed at marriage) is a level of its own; sex is then counted in it
 -- (level 0), not a second time.  Between two men it stays "different".

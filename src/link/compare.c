@@ -18,8 +18,9 @@
  *				 has one more: different, both records female (a surname
  *				 changed at marriage), its own m and u
  *	birth date	 exact | day and month swapped, or two adjacent digits of
- *				 YYYYMMDD swapped | two of year, month, day agree, or one
- *				 digit differs | different
+ *				 YYYYMMDD swapped | one digit differs, or the year is one
+ *				 out with month and day the same | different | and, numbered
+ *				 last, two of year, month and day agree otherwise
  *	sex			 same | different; not counted (level 0) when the family name is
  *				 at its "different, both female" level, whose u already holds
  *				 the chance that two records are both female
@@ -38,11 +39,12 @@
 
 #include "link/link.h"
 
-const int	link_field_levels[LINK_NUM_FIELDS] = {4, 7, 8, 5, 3, 4, 4};
+const int	link_field_levels[LINK_NUM_FIELDS] = {4, 7, 8, 6, 3, 4, 4};
 
 #define NAME_LEVEL_DIFFERENT 5
 #define NAME_LEVEL_SWAPPED 6
 #define FAMILY_LEVEL_DIFFERENT_FEMALE 7
+#define DATE_LEVEL_TWO_PARTS 5
 
 /* Attribute numbers of ptl.link_fields. */
 enum
@@ -191,9 +193,17 @@ date_level(DateADT a, DateADT b)
 		&& sa[first + 1] != sb[first + 1])
 		return 2;
 
-	parts_equal = (ya == yb) + (ma == mb) + (da == db);
-	if (parts_equal >= 2 || differ == 1)
+	/*
+	 * One slip of a key (one digit, or the year one out with the birthday
+	 * right) is what a clerk does to a date; two parts that agree otherwise
+	 * (a shared birthday, say) are mostly coincidence: their own levels, as
+	 * the two are as far apart as their weights show.
+	 */
+	if (differ == 1 || (abs(ya - yb) == 1 && ma == mb && da == db))
 		return 3;
+	parts_equal = (ya == yb) + (ma == mb) + (da == db);
+	if (parts_equal >= 2)
+		return DATE_LEVEL_TWO_PARTS;
 	return 4;
 }
 

@@ -108,6 +108,12 @@ INSERT INTO ptl.link_level (field_no, field, level, label) VALUES -- married nam
     (2, 'family_name', 7, 'different, both records female (a family name changed at marriage)');
 UPDATE ptl.link_level SET label = 'missing, not stated, or counted in the family name (both female, family names different)'
 WHERE field_no = 4 AND level = 0;
+-- A birth date with one slip (a digit, or the year one out) and one whose
+-- two parts agree by coincidence are levels apart (0.4.0; src/link/compare.c).
+INSERT INTO ptl.link_level (field_no, field, level, label) VALUES -- two parts of a date
+    (3, 'date_of_birth', 5, 'two of year, month and day agree (not one slip)');
+UPDATE ptl.link_level SET label = 'one digit differs, or the year is one out with month and day the same'
+WHERE field_no = 3 AND level = 3;
 
 -- Nicknames: a given name and a short form records carry instead of it
 -- (Bill for William).  They matter where a given name that differs would
@@ -238,7 +244,9 @@ INSERT INTO ptl.link_blocking_rule (rule_no, key_expression, description, shippe
     (11, $$ptl.soundex(given_name) || ptl.soundex(family_name) || to_char(date_of_birth, 'YYYY')$$,
         'Soundex of both names and year of birth: a slip in the day or month of birth, with names misspelt', true),
     (12, $$address || ' ' || ptl.soundex(family_name)$$,
-        'address line and family name''s Soundex: no postcode, and the date of birth wrong', true);
+        'address line and family name''s Soundex: no postcode, and the date of birth wrong', true),
+    (13, $$date_of_birth::text || least(left(given_name, 1), left(family_name, 1)) || greatest(left(given_name, 1), left(family_name, 1))$$,
+        'date of birth and both initials in either order: given and family name swapped, and one of them misspelt', true);
 SELECT pg_catalog.pg_extension_config_dump('ptl.link_blocking_rule', 'WHERE NOT shipped');
 -- Settings: a history, the latest row is in force (as ptl.rtt_setting).
 CREATE TABLE ptl.link_setting (

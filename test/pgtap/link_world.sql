@@ -5,7 +5,7 @@
 -- recall per fault are printed, not asserted (blocking is being rewritten).
 -- The normal world must be linked almost perfectly.
 BEGIN;
-SELECT plan(43);
+SELECT plan(44);
 CREATE EXTENSION IF NOT EXISTS ptl_synth;
 
 SELECT throws_ok($$SELECT ptl_synth.link_world(10, 1, 'easy')$$, '22023', 'unknown link world profile "easy"',
@@ -145,12 +145,17 @@ SELECT diag(format('%-22s %-9s %6s pairs %6s linked %6s scored %6s blocked  reca
                    scored, blocked, coalesce(round(recall::numeric, 3)::text, '-')))
 FROM hard_diagnosis;
 SELECT ok((SELECT "precision" >= 0.98 FROM hard_accuracy), 'hard world: precision at least 0.98');
--- What the blocking rules 7-12, the look-alike guard, the married-name
--- level and the 0.95 threshold give with neither NHS number nor postcode
--- (docs/linkage.md): floors under the measured figures (recall 0.903, F1
--- 0.944 at seed 42), not the target of F1 0.95, which this world does not
--- reach yet.
-SELECT ok((SELECT recall >= 0.89 AND f1 >= 0.935 FROM hard_accuracy), 'hard world: recall at least 0.89 and F1 at least 0.935');
+-- What the blocking rules 7-13, the look-alike guard, the married-name and
+-- birth-date slip levels and the 0.95 threshold give with neither NHS
+-- number nor postcode (docs/linkage.md): floors a little under the measured
+-- figures (recall 0.916, F1 0.952 at seed 42; F1 0.953 and 0.950 at seeds
+-- 7 and 99).
+SELECT ok((SELECT recall >= 0.905 AND f1 >= 0.945 FROM hard_accuracy), 'hard world: recall at least 0.905 and F1 at least 0.945');
+-- A birth date with one slip (a digit, or the year one out) is evidence for
+-- a match; two parts agreeing by coincidence (a shared birthday) is not.
+SELECT ok((SELECT max(weight) FILTER (WHERE level = 3) > 0 AND max(weight) FILTER (WHERE level = 5) < 0
+           FROM ptl.link_parameter WHERE field_no = 3),
+          'hard world: a birth date one slip out weighs for a match, two parts agreeing otherwise against it');
 -- The married-name level, trained: between two women a family name that
 -- differs says less against a match than between others.
 SELECT ok((SELECT max(weight) FILTER (WHERE level = 7) > max(weight) FILTER (WHERE level = 5) + 3
