@@ -1,4 +1,4 @@
--- FEBRL (Christen's synthetic record-linkage sets, ../shared/data/febrl, ANU
+-- FEBRL (Christen's synthetic record-linkage sets febrl1-4, ANU
 -- Open Source Licence 1.3, via the Python Record Linkage Toolkit) as patient
 -- records: the file is read in place with COPY, never copied into ptl.
 -- soc_sec_id stands in for an NHS number that is present but not valid (a

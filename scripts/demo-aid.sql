@@ -15,7 +15,7 @@ SELECT w.treatment_function AS tfc, w.provider_org AS provider, w.list_size AS w
 FROM ptl.provider_waits w JOIN big USING (treatment_function)
 WHERE w.census_date = (SELECT max(census_date) FROM ptl.census_snapshot)
 ORDER BY 1, 2;
-\echo '==> variation between providers (clinical-theatre.md section 7)'
+\echo '==> variation between providers (docs/ics.md)'
 WITH big AS (SELECT treatment_function FROM ptl.provider_waits
              WHERE census_date = (SELECT max(census_date) FROM ptl.census_snapshot)
              GROUP BY 1 ORDER BY sum(list_size) DESC LIMIT 4)

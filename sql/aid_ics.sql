@@ -71,7 +71,7 @@ SELECT count(pg_temp.aid_pathway('DONE' || k, '2024-06-01 referral; ' || (DATE '
 FROM generate_series(0, 11) k;
 CALL ptl.refresh('2025-03-31');
 
--- PIDMAS (rtt-rules.md 8.2), over_40_weeks: 281 days is eligible, 280 not;
+-- PIDMAS (NHS England's cohort 1 rules), over_40_weeks: 281 days is eligible, 280 not;
 -- a TCI 56 days ahead is within 8 weeks, 57 is not; urgent, NONC and a
 -- tertiary referral are out; 18 on the census day is an adult, a day short
 -- is not; a patient seen in outpatients is out; an appointment booked 56
@@ -83,7 +83,7 @@ ORDER BY p.ppid;
 -- cohort 1 as published: none of these started before 22 January 2023.
 SELECT count(*) FILTER (WHERE ineligible_reason IS NULL) AS cohort_1_eligible FROM ptl.pidmas_eligibility WHERE cohort = 'cohort_1';
 
--- E_o (clinical-theatre.md 6.1): list position k at one admission a week
+-- E_o (docs/ics.md, "Mutual aid"): list position k at one admission a week
 -- is the census + 7k days.  The patient travels from the home district QB1.
 SELECT p.ppid, c.list_position, c.expected_date, c.expected_date - c.census AS days_ahead, c.required_capability,
        c.tertiary_referral, round(c.latitude::numeric, 2) AS lat, c.suspended

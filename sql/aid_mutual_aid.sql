@@ -1,4 +1,4 @@
--- Mutual aid suggestions (clinical-theatre.md section 6) on the worked
+-- Mutual aid suggestions (docs/ics.md, "Mutual aid") on the worked
 -- example WE-44 to WE-46, the reasons patients are not suggested, and the
 -- states of requests and offers.
 SET extra_float_digits = 0;

@@ -1,4 +1,4 @@
--- Variation in waits between providers (clinical-theatre.md section 7) and
+-- Variation in waits between providers (docs/ics.md, "Variation") and
 -- the weekly monitoring series, on hand-built census snapshots.
 BEGIN;
 -- WE-47: waits in weeks; A = [2,10,20,30,45,52,60,70], B = [1,3,5,8,12,15,19],

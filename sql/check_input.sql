@@ -36,18 +36,18 @@ CREATE TYPE ci_colour AS ENUM ('red', 'green', 'blue');
 -- break each of its rules.
 CREATE TABLE ci_probe (target regtype, value text);
 INSERT INTO ci_probe
--- NHS number (rtt-rules.md 7): valid spellings, then one value per reason.
+-- NHS number (NHS Data Dictionary): valid spellings, then one value per reason.
 SELECT 'ptl.nhs_number'::regtype, v FROM unnest(ARRAY[
     '9434765919', '943 476 5919', '943-476-5919', ' 4857773457 ', '400 000 0020',
     '485 777 3456', '123 456 7890', '943476591', '94347659190', '', '   ', 'abc',
     '943 476 591X', E'943\t476 5919', 'é43 476 5919', '943 4765919', '943-476 5919',
     '943  476 5919', '-943 476 5919']) v
 UNION ALL
--- RTT status (rtt-rules.md 4.3): the 17 codes only.
+-- RTT status (NHS Data Dictionary): the 17 codes only.
 SELECT 'ptl.rtt_status', v FROM unnest(ARRAY[
     '10', '33', ' 99 ', '13', '00', '3', '030', '3O', '+30', '']) v
 UNION ALL
--- Clinical priority (rtt-rules.md 8.1).
+-- Clinical priority (FSSA 2020).
 SELECT 'ptl.clinical_priority', v FROM unnest(ARRAY[
     'P1a', 'p1B', ' P6 ', 'P1', 'P7', 'D1', 'urgent', '']) v
 UNION ALL

@@ -1,5 +1,5 @@
 -- ptl.clinical_priority: the surgical priority codes P1a to P6 (FSSA 2020;
--- rtt-rules.md 8.1), ordered by urgency, and their target days in
+-- clinical guide to surgical prioritisation), ordered by urgency, and their target days in
 -- ptl.priority_target.
 \set VERBOSITY default
 SET search_path = public, ptl;
@@ -15,7 +15,7 @@ SELECT v AS input, v::clinical_priority AS clinical_priority
 FROM unnest(ARRAY['P1a', 'p1a', 'P1A', 'p1B', ' P2 ', 'p3', 'P4', 'p5', 'P6']) v;
 SELECT E'\tp3\n'::clinical_priority AS tab_before_newline_after;
 
--- Ordered by urgency: P1a first, P6 last (rtt-rules.md 8.1).
+-- Ordered by urgency: P1a first, P6 last (FSSA 2020).
 SELECT array_agg(p ORDER BY p) AS most_urgent_first
 FROM unnest('{p6, P2, p1B, P1A, P4, p3, P5}'::clinical_priority[]) p;
 SELECT 'P1a'::clinical_priority < 'P1b' AS p1a_before_p1b,
@@ -38,7 +38,7 @@ SELECT ''::clinical_priority;
 SELECT 'p1b'::clinical_priority::text AS to_text, ('P2'::text)::clinical_priority AS from_text,
        NULL::clinical_priority AS null_priority, priority_target_days(NULL) AS null_days;
 
--- Target days (FSSA defaults, rtt-rules.md 8.1): P1a within 24 hours, P1b
+-- Target days (FSSA 2020 defaults): P1a within 24 hours, P1b
 -- within 72 hours, P2 up to 4 weeks, P3 up to 3 months, P4 more than 3
 -- months (365 days here); P5 and P6 have none (the patient chose to wait).
 SELECT priority, target_days, description, priority_target_days(priority) AS priority_target_days

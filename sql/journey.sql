@@ -112,7 +112,7 @@ SELECT p.ppid, j.stage, j.stage_entered FROM journey j JOIN pathway p USING (pat
 -- to the census (from 3 March): the first-appointment queue went from 4 to
 -- 6, entered 4 (1.00 a week) and left 2 (0.50 a week), so it grows 0.50 a
 -- week and clears in 6 / 0.50 = 12.0 weeks (clearance time = queue /
--- weekly exits, as rtt-rules 10.1 defines it for the list): a bottleneck.  Follow-up
+-- weekly exits, as RTT guidance 9.1 defines it for the list): a bottleneck.  Follow-up
 -- gained the 2 and lost none: it never clears at this rate (NULL).
 SELECT count(pg_temp.journey_pathway('JA1', ppid, '101', events)) AS urology
 FROM (VALUES ('Q1', '2025-01-06 referral; 2025-03-10 outpatient 10'),

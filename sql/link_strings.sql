@@ -1,7 +1,7 @@
 -- Record linkage: the string comparisons, on their own (src/link/strings.c).
 SET search_path = ptl, public;
 
--- Jaro and Jaro-Winkler against the published vectors (peers.md 2.3):
+-- Jaro and Jaro-Winkler against the published vectors (Winkler 1990):
 -- Winkler's MARTHA/MARHTA, DWAYNE/DUANE and DIXON/DICKSONX, and the rest
 -- computed with the standard algorithm (prefix scale 0.1, boost above 0.7).
 SELECT a, b, round(jaro(a, b)::numeric, 6) AS jaro, round(jaro_winkler(a, b)::numeric, 6) AS jaro_winkler

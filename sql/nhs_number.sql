@@ -1,5 +1,5 @@
 -- ptl.nhs_number: a valid NHS number, held in 8 bytes.
--- Rules: NHS Data Dictionary, NHS NUMBER, Modulus 11 (rtt-rules.md section 7).
+-- Rules: NHS Data Dictionary, NHS NUMBER, Modulus 11.
 \set VERBOSITY default
 SET search_path = public, ptl;
 
@@ -9,20 +9,20 @@ SELECT c.opcname, a.amname, amvalidate(c.oid)
 FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
 WHERE c.opcname LIKE 'nhs_number%' ORDER BY 1, 2;
 
--- Valid spellings (rtt-rules.md 7, "Display/entry"): 10 digits, or 3-3-4
+-- Valid spellings (NHS CUI number display guidance): 10 digits, or 3-3-4
 -- with single spaces or single hyphens; white space around is ignored.
 -- Output is always 3-3-4 with single spaces.
 SELECT v AS input, v::nhs_number AS nhs_number
 FROM unnest(ARRAY['9434765919', '943 476 5919', '943-476-5919', '  943 476 5919  ']) v;
 SELECT E'\t9434765919\n'::nhs_number AS tab_before_newline_after;
 
--- The worked examples of rtt-rules.md 7 that pass the check.
+-- Worked Modulus 11 examples that pass the check.
 SELECT v AS input, v::nhs_number AS nhs_number
 FROM unnest(ARRAY['943 476 5919',   -- sum 299, 299 mod 11 = 2, check 9
                   '485 777 3457',   -- the NHS Data Dictionary example, check 7
                   '400 000 0020',   -- sum 44, 44 mod 11 = 0: check 11 is written 0
                   '400 000 0071',   -- sum 54, 54 mod 11 = 10: check 1
-                  '000 000 0000'    -- passes Modulus 11; rtt-rules.md 7 leaves rejecting it to a local rule
+                  '000 000 0000'    -- passes Modulus 11; rejecting it is left to a local rule (V02)
                  ]) v;
 
 -- Every error is 22P02 "invalid input syntax for type nhs_number", with a

@@ -102,7 +102,7 @@ FROM outpatient_measures WHERE week_starting = '2025-03-03' GROUP BY 1, 2 ORDER 
 -- Follow-up requests.  TRT: due 3 March, LCAD 17 March: 14 days past it.
 -- MON: due 10 Feb, LCAD 10 March, high risk, booked for 14 April (after the
 -- LCAD).  LOW: due 5 May, LCAD 2 June: 63 days to go.  RUN's clock runs,
--- so its follow-up is on the PTL, not here (rtt-rules 4.7: only follow-ups
+-- so its follow-up is on the PTL, not here (RTT guidance 5: only follow-ups
 -- after a clock stop sit outside RTT, managed by risk and LCAD).
 INSERT INTO follow_up_request (pathway_id, treatment_function, clinic_code, requested_on, due_date, lcad, clinical_risk)
 SELECT p.pathway_id, '330', 'DERM1', v.requested::date, v.due::date, v.lcad::date, v.risk
@@ -123,7 +123,7 @@ WHERE pathway_id = (SELECT pathway_id FROM pathway WHERE ppid = 'LOW');
 SELECT p.ppid, b.days_past_lcad, b.weeks_past_lcad FROM follow_up_backlog('2025-04-21') b JOIN pathway p USING (pathway_id)
 ORDER BY p.ppid;
 
--- The same validation campaigns as the RTT list (rtt-rules 10.1: validate
+-- The same validation campaigns as the RTT list (validation guidance, December 2022: validate
 -- non-RTT follow-up lists too): the follow-ups past their LCAD not
 -- validated in 12 weeks.  TRT no longer needs seeing (closed); MON
 -- cannot come before 1 May (kept, noted).  No clock is touched.

@@ -1,4 +1,4 @@
--- Waiting-list queue formulas (NHSRwaitinglist, peers.md 1.1) with the
+-- Waiting-list queue formulas (NHS-R Community's NHSRwaitinglist) with the
 -- package's own test vectors, and the weekly forecast model on hand-built
 -- stocks.
 SET extra_float_digits = 0;
@@ -19,7 +19,7 @@ SELECT round(ptl.relief_capacity(30, 1200, 390, 26)::numeric, 6) AS relief,
 FROM unnest(ARRAY[30, 33, 35], ARRAY[1200, 800, 250], ARRAY[390, 200, 100], ARRAY[26, 30, 15])
      WITH ORDINALITY v(d, q, t, w, i);
 -- demand inflated for its variability: 0.5 / (1 - 2 x 0.5 x 1 / 10) = 0.5556;
--- relief from 1,200 to 390 in 26 weeks = 31.7094 (peers.md, computed)
+-- relief from 1,200 to 390 in 26 weeks = 31.7094 (computed)
 SELECT round(ptl.relief_capacity(0.5, 1200, 390, 26, num_referrals => 100, cv_demand => 1)::numeric, 4) AS relief_inflated;
 -- ... and left alone, as the package does, when 2 d cv / sqrt(n) >= 1
 SELECT round(ptl.relief_capacity(30, 1200, 390, 26, num_referrals => 100, cv_demand => 1)::numeric, 6) AS relief_not_inflated;
@@ -37,7 +37,7 @@ SELECT round(ptl.waiting_list_pressure(63, 52)::numeric, 8) AS pressure,
        array_agg(round(ptl.waiting_list_pressure(m, t)::numeric, 8) ORDER BY i) AS pressures
 FROM unnest(ARRAY[63, 42, 55], ARRAY[52, 24, 50]) WITH ORDINALITY v(m, t, i);
 -- RTT journey at 100 clock starts a week: 92% in 18 weeks allows 712.67,
--- 50% allows 2,596.85 (peers.md 1.1.2)
+-- 50% allows 2,596.85 (the package's own tests)
 SELECT round(ptl.sustainable_list_size(100, 0.92)::numeric, 2) AS at_92,
        round(ptl.sustainable_list_size(100, 0.5)::numeric, 2) AS at_50;
 -- Bad input is refused, naming the argument.

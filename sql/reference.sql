@@ -1,5 +1,5 @@
 -- Reference data: treatment functions and the RTT return line each is
--- reported on (rtt-rules.md 5.4 and appendix A).  The mapping is data.
+-- reported on (RTT guidance 10.1.4; DCB0028).  The mapping is data.
 
 -- The 18 named functions report on their own line; the stated exceptions
 -- report on the parent line (108, 111, 115 -> 110; 144, 145 -> 140; 172,

@@ -1,4 +1,4 @@
--- One order for the waiting list (clinical-theatre.md 1.7; docs/risk.md):
+-- One order for the waiting list (docs/risk.md, "One order"):
 -- the worked priority examples WE-29 to WE-34, ties, P1a/P1b first, P5/P6
 -- and suspended patients set aside, the longest-wait policy, priority
 -- reviews and their history, harm review, priorities due for review, and

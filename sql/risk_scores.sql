@@ -1,6 +1,6 @@
 -- Risk scores (src/risk/scores.c): every worked example of
--- clinical-theatre.md 1.8 (WE-1 to WE-28) with its published value, the
--- boundaries the reference sets, and the errors out-of-range inputs raise.
+-- docs/risk.md (WE-1 to WE-28) with its published value, the
+-- boundaries scores.c sets, and the errors out-of-range inputs raise.
 -- Logits are shown to 4 decimals, probabilities in per cent to 3.
 SET search_path = ptl, public;
 \set VERBOSITY default

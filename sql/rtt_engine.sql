@@ -1,5 +1,5 @@
 -- The RTT clock engine, ptl.rtt_periods, on the worked scenarios of
--- rtt-rules.md section 11 (Tnn), the rules they rest on, and the boundaries.
+-- docs/rtt-engine.md (Tnn), the rules they rest on, and the boundaries.
 -- Census 2025-03-31 unless stated.  Each query names the scenario or rule.
 SET search_path = ptl, public;
 

@@ -11,7 +11,7 @@ FROM (SELECT x FROM generate_series(9450000000::bigint, 9450000200) x WHERE nhs_
 SELECT count(rtt_test_pathway(provider, ppid, tfc, events, issuer => issuer,
                               nhs => (:'nhs'::text[])[person], ubrn => ubrn)) AS pathways
 FROM (VALUES
-    -- rtt-rules.md 4.8: RA2 should have kept PPID IPT1 but issued its own;
+    -- RTT guidance 11: RA2 should have kept PPID IPT1 but issued its own;
     -- its transfer in carries the original start.
     (1, 'RA1', 'IPT1', 'RA1', '100', '2025-01-02 referral; 2025-01-20 outpatient 20; 2025-02-01 transfer_out 21', NULL),
     (1, 'RA2', 'IPTB1', 'RA2', '100', '2025-02-05 transfer_in 20 2025-01-02; 2025-03-01 outpatient 20', NULL),

@@ -1,6 +1,6 @@
 -- ptl.rtt_status: the 17 national RTT period status codes and what each does
 -- to the clock (NHS Data Dictionary REFERRAL TO TREATMENT PERIOD STATUS;
--- rtt-rules.md 4.3).
+-- RTT guidance Annex D).
 \set VERBOSITY default
 SET search_path = public, ptl;
 
@@ -9,7 +9,7 @@ SELECT c.opcname, a.amname, amvalidate(c.oid)
 FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
 WHERE c.opcname LIKE 'rtt_status%' ORDER BY 1, 2;
 
--- Every code with its group and meaning (rtt-rules.md 4.3): starts 10, 11,
+-- Every code with its group and meaning (RTT guidance Annex D): starts 10, 11,
 -- 12; running 20, 21; stops 30-36, of which 33 also nullifies the period;
 -- outside RTT 90, 91, 92, 98; 99 not yet known.
 SELECT s AS status,
@@ -36,7 +36,7 @@ SELECT v AS input, v::rtt_status AS rtt_status
 FROM unnest(ARRAY['30', ' 30 ']) v;
 SELECT E'\t99\n'::rtt_status AS tab_before_newline_after;
 
--- Anything else is 22P02, with the list of the 17 codes (rtt-rules.md 4.3:
+-- Anything else is 22P02, with the list of the 17 codes (RTT guidance Annex D:
 -- local codes must be mapped to the national ones).
 SELECT '13'::rtt_status;    -- two digits, but not a national code
 SELECT '00'::rtt_status;

@@ -1,4 +1,4 @@
--- Validation rules (rtt-rules.md 10.2): one pathway breaking each rule ptl
+-- Validation rules (ptl.validation_rule): one pathway breaking each rule ptl
 -- checks, on the small ICS rtt_refresh built; then that ICS is removed.
 SET search_path = ptl, public;
 BEGIN;

@@ -1,4 +1,4 @@
--- Theatre slot allocation, the pure core (clinical-theatre.md 3.2-3.3, 3.6;
+-- Theatre slot allocation, the pure core (a multiple knapsack;
 -- docs/theatre.md): WE-42, each eligibility rule, turnaround, the
 -- no-inversion rule, errors, and a property test against brute force over
 -- random small instances.  The second opinions (eligibility, rule checker,

@@ -1,5 +1,5 @@
--- Theatre productivity and duration uncertainty (clinical-theatre.md 2.1-2.2,
--- 3.5-3.6; docs/theatre.md): the worked examples WE-35 to WE-37 (capped
+-- Theatre productivity and duration uncertainty (docs/theatre.md,
+-- "Productivity" and "Planning durations"): the worked examples WE-35 to WE-37 (capped
 -- utilisation, late start, early finish, overrun, turnaround), the weekly
 -- roll-up, on-the-day cancellations and the 28-day standard, pre-operative
 -- assessment lead time, and WE-38 to WE-41 (lognormal percentiles, overrun

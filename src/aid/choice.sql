@@ -3,11 +3,11 @@
 -- provider waits a patient or referrer compares within a travel limit.
 -- ---------------------------------------------------------------------------
 
--- Eligibility rules per cohort (rtt-rules.md 8.2; clinical-theatre.md 4.3).
+-- Eligibility rules per cohort of NHS England's PIDMAS (from 31 October 2023).
 -- Cohort 1 is shipped as NHS England published it (clock start before 22
 -- January 2023, i.e. over 40 weeks at its launch); 'over_40_weeks' is the
 -- same rules with a rolling wait, for use at any census.  Later cohorts'
--- rules were not published in full (clinical-theatre.md section 8): a trust
+-- rules were not published in full: a trust
 -- adds a row.
 CREATE TABLE ptl.pidmas_cohort (
     cohort              text PRIMARY KEY CHECK (cohort ~ '^[a-z0-9_]+$'),
@@ -73,7 +73,7 @@ CROSS JOIN ptl.pidmas_cohort c
 JOIN ptl.patient pa ON pa.patient_id = l.patient_id
 LEFT JOIN ptl.commissioner cm ON cm.commissioner_code = l.commissioner_code;
 COMMENT ON VIEW ptl.pidmas_eligibility IS
-    'Every patient on the PTL against every PIDMAS cohort: eligible to ask for a transfer when ineligible_reason is NULL (rtt-rules.md 8.2)';
+    'Every patient on the PTL against every PIDMAS cohort: eligible to ask for a transfer when ineligible_reason is NULL (NHS England PIDMAS cohorts)';
 COMMENT ON COLUMN ptl.pidmas_eligibility.cohort IS 'Cohort (ptl.pidmas_cohort)';
 COMMENT ON COLUMN ptl.pidmas_eligibility.pathway_id IS 'Pathway record';
 COMMENT ON COLUMN ptl.pidmas_eligibility.period_no IS 'RTT period';

@@ -1,7 +1,7 @@
 /*
  * match.c
  *		ptl.mutual_aid_match: choose which eligible patients take which
- *		offered slots (clinical-theatre.md 6.4).
+ *		offered slots (docs/ics.md, "Mutual aid").
  *
  * The caller passes the feasible (patient, slot) pairs only, as parallel
  * arrays; feasibility (specialty, procedure group, capability, radius,

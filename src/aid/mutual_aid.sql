@@ -1,10 +1,10 @@
 -- ---------------------------------------------------------------------------
 -- aid/mutual_aid: providers ask for help and offer capacity; ptl suggests
--- which long waiters to move where (clinical-theatre.md section 6), and
+-- which long waiters to move where (docs/ics.md, "Mutual aid"), and
 -- records a move as an inter-provider transfer whose clock continues.
 -- ---------------------------------------------------------------------------
 
--- Great-circle distance in miles (clinical-theatre.md 6.3, R = 3958.8).
+-- Great-circle distance in miles (haversine, mean Earth radius 3958.8 miles).
 CREATE FUNCTION ptl.haversine_miles(lat1 float8, lon1 float8, lat2 float8, lon2 float8) RETURNS float8
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
 -- (clamped at 1 so rounding near antipodal points cannot push asin out of range)
@@ -39,8 +39,8 @@ COMMENT ON COLUMN ptl.site_location.latitude IS 'Latitude in degrees';
 COMMENT ON COLUMN ptl.site_location.longitude IS 'Longitude in degrees';
 
 -- ---------------------------------------------------------------------------
--- The suggestion algorithm on inputs the caller gives (clinical-theatre.md
--- 6.1-6.5).  ptl.mutual_aid_suggestions builds the inputs from the PTL.
+-- The suggestion algorithm on inputs the caller gives (docs/ics.md,
+-- "Mutual aid").  ptl.mutual_aid_suggestions builds the inputs from the PTL.
 -- ---------------------------------------------------------------------------
 
 CREATE TYPE ptl.aid_patient AS (
@@ -63,7 +63,7 @@ CREATE TYPE ptl.aid_patient AS (
     expected_date       date
 );
 COMMENT ON TYPE ptl.aid_patient IS
-    'A patient offered to ptl.mutual_aid_plan: an incomplete admitted pathway at its origin provider (clinical-theatre.md 6.1)';
+    'A patient offered to ptl.mutual_aid_plan: an incomplete admitted pathway at its origin provider (docs/ics.md)';
 COMMENT ON COLUMN ptl.aid_patient.patient_key IS 'The patient''s key (unique in one call; ptl uses the pathway record)';
 COMMENT ON COLUMN ptl.aid_patient.origin IS 'Provider the patient waits at';
 COMMENT ON COLUMN ptl.aid_patient.specialty IS 'Treatment function';
@@ -93,7 +93,7 @@ CREATE TYPE ptl.aid_slot AS (
     slot_date           date,
     capability          text
 );
-COMMENT ON TYPE ptl.aid_slot IS 'One patient-sized unit of offered capacity, offered to ptl.mutual_aid_plan (clinical-theatre.md 6.1)';
+COMMENT ON TYPE ptl.aid_slot IS 'One patient-sized unit of offered capacity, offered to ptl.mutual_aid_plan (docs/ics.md)';
 COMMENT ON COLUMN ptl.aid_slot.slot_id IS 'The slot''s key (unique in one call)';
 COMMENT ON COLUMN ptl.aid_slot.provider IS 'Provider offering it';
 COMMENT ON COLUMN ptl.aid_slot.site_code IS 'Site where it is';
@@ -182,7 +182,7 @@ BEGIN
     WHERE p.why_not IS NULL;
 END $$;
 COMMENT ON FUNCTION ptl.mutual_aid_pairs(ptl.aid_patient[], ptl.aid_slot[], date, int, int, int, int, ptl.clinical_priority[]) IS
-    'Eligibility (clinical-theatre.md 6.2) of each patient and feasibility (6.3) of each eligible patient with each slot: the failing eligibility test, or the stage a pair reached (5 = feasible) with its distance and days saved';
+    'Eligibility (docs/ics.md) of each patient and feasibility of each eligible patient with each slot: the failing eligibility test, or the stage a pair reached (5 = feasible) with its distance and days saved';
 
 -- Every patient gets one row: a suggestion (reason SUGGESTED), or the first
 -- eligibility test it fails, or, for an eligible patient left without a
@@ -242,7 +242,7 @@ BEGIN
     ORDER BY c.patient IS NULL, p.wait DESC NULLS LAST, p.clock_start, p.patient_key;
 END $$;
 COMMENT ON FUNCTION ptl.mutual_aid_plan(ptl.aid_patient[], ptl.aid_slot[], date, text, int, int, int, int, ptl.clinical_priority[]) IS
-    'The mutual aid suggestion algorithm (clinical-theatre.md section 6) on the patients and slots given: one row per patient, a suggested slot with distance and days saved, or the reason there is none; mode greedy (longest wait first, earliest slot) or optimal (most wait-days served, then most days saved)';
+    'The mutual aid suggestion algorithm (docs/ics.md) on the patients and slots given: one row per patient, a suggested slot with distance and days saved, or the reason there is none; mode greedy (longest wait first, earliest slot) or optimal (most wait-days served, then most days saved)';
 
 -- ---------------------------------------------------------------------------
 -- Requests, offers and their slots, patients' wishes, and moves.
@@ -560,7 +560,7 @@ LEFT JOIN ptl.postcode_district home ON home.district = ptl.postcode_district_of
 LEFT JOIN ptl.site_location origin ON origin.site_code = l.site_code
 LEFT JOIN throughput t ON t.provider_org = l.provider_org AND t.treatment_function = l.treatment_function;
 COMMENT ON VIEW ptl.mutual_aid_candidate IS
-    'Patients on the admitted PTL with what mutual aid needs to know: wishes, travel origin, capability needed, and the expected treatment date at the origin (E_o, clinical-theatre.md 6.1)';
+    'Patients on the admitted PTL with what mutual aid needs to know: wishes, travel origin, capability needed, and the expected treatment date at the origin (E_o, docs/ics.md)';
 COMMENT ON COLUMN ptl.mutual_aid_candidate.pathway_id IS 'Pathway record at the origin';
 COMMENT ON COLUMN ptl.mutual_aid_candidate.provider_org IS 'Origin provider';
 COMMENT ON COLUMN ptl.mutual_aid_candidate.site_code IS 'Origin site';
@@ -615,7 +615,7 @@ COMMENT ON FUNCTION ptl.mutual_aid_suggestions(text, text, int, int, int, int, p
     'Mutual aid suggestions for the admitted PTL at the last refresh against the free slots of open and agreed offers: ptl.mutual_aid_plan on ptl.mutual_aid_candidate and ptl.mutual_aid_free_slot (one row per patient; suggestions first)';
 
 -- The suggestions as a CSV file in a neutral layout, for a coordinator or
--- for DMAS, whose own fields are not published (clinical-theatre.md 4.2):
+-- for NHS England's Digital Mutual Aid System, whose fields are not published:
 -- who (NHS number and the pathway's PPID and issuer), from where to where,
 -- when, what for, how long they have waited and what the move saves.
 CREATE FUNCTION ptl.mutual_aid_suggestions_csv(mode text DEFAULT 'greedy', treatment_function text DEFAULT NULL)
@@ -644,10 +644,10 @@ SELECT x.line FROM (
 ORDER BY x.part, x.wait_days DESC, x.pathway_id
 $$;
 COMMENT ON FUNCTION ptl.mutual_aid_suggestions_csv(text, text) IS
-    'The mutual aid suggestions as CSV lines (a header, then one line per suggestion, longest wait first) in a neutral layout for coordinators or DMAS (clinical-theatre.md 6.5)';
+    'The mutual aid suggestions as CSV lines (a header, then one line per suggestion, longest wait first) in a neutral layout for coordinators or DMAS (docs/ics.md)';
 
 -- Moves a patient to a mutual aid slot as an inter-provider transfer: the
--- clock continues (rtt-rules.md 4.8; clinical-theatre.md 4.1).  At the
+-- clock continues (RTT guidance 11 and Annex C).  At the
 -- origin the record gets a transfer_out event (status 21) and the waiting
 -- list entry is removed as transferred; at the destination ptl creates the
 -- patient record, a pathway record with the same PPID and issuer (so

@@ -1,7 +1,7 @@
 -- ---------------------------------------------------------------------------
 -- aid/variation: how waits differ between the ICS's providers, per treatment
--- function and census, from the census snapshots (clinical-theatre.md
--- section 7), and the weekly monitoring series built on them.
+-- function and census, from the census snapshots (docs/ics.md,
+-- "Variation"), and the weekly monitoring series built on them.
 --
 -- Waits are the snapshot's days waited (the clock's days, so pauses are
 -- already excluded); weeks are days / 7, not rounded.  Periods with an
@@ -9,10 +9,10 @@
 -- measure leaves them out (docs/measures.md, as ptl.ptl_headline).
 -- ---------------------------------------------------------------------------
 
--- Per provider: clinical-theatre.md section 7, first table.  The 92nd
+-- Per provider (docs/ics.md, "Variation").  The 92nd
 -- percentile is the nearest rank (the value at rank ceil(0.92 n)), which is
 -- what percentile_disc computes; NHS England's published percentiles are
--- interpolated within weekly bands (rtt-rules.md Q8), so they can differ by
+-- interpolated within weekly bands (docs/measures.md), so they can differ by
 -- up to a week.
 CREATE VIEW ptl.provider_waits AS
 SELECT s.census_date AS census, s.treatment_function, s.provider_org,
@@ -32,7 +32,7 @@ SELECT s.census_date AS census, s.treatment_function, s.provider_org,
 FROM ptl.census_snapshot s
 GROUP BY s.census_date, s.treatment_function, s.provider_org;
 COMMENT ON VIEW ptl.provider_waits IS
-    'Each provider''s waits per treatment function at each census (census snapshots; clinical-theatre.md section 7): the figures a patient, referrer or ICS compares';
+    'Each provider''s waits per treatment function at each census (census snapshots; docs/ics.md): the figures a patient, referrer or ICS compares';
 COMMENT ON COLUMN ptl.provider_waits.census IS 'Census date of the snapshot';
 COMMENT ON COLUMN ptl.provider_waits.census_date IS
     'Deprecated since 0.4.0 and removed in 0.5.0: the same as census (the interface names the date a figure is as at census)';
@@ -51,7 +51,7 @@ COMMENT ON COLUMN ptl.provider_waits.over_78_weeks IS 'Waiting more than 546 day
 COMMENT ON COLUMN ptl.provider_waits.over_104_weeks IS 'Waiting more than 728 days';
 COMMENT ON COLUMN ptl.provider_waits.excess_patient_weeks IS 'Patient-weeks beyond 18 weeks: the sum of max(0, weeks - 18)';
 
--- Between providers: clinical-theatre.md section 7, second table, over the
+-- Between providers (docs/ics.md, "Variation"), over the
 -- providers with at least n_min waiting.  between_share is eta squared: the
 -- patient-weighted variance of provider means over the variance of all
 -- waits.  gini_mean uses the sorted form of the double sum,
@@ -105,7 +105,7 @@ JOIN patients p USING (census_date, treatment_function)
 ORDER BY 1, 2
 $$;
 COMMENT ON FUNCTION ptl.wait_variation(date, int) IS
-    'Variation in waits between providers per treatment function at a census (NULL: every census), over providers with at least n_min waiting (clinical-theatre.md section 7)';
+    'Variation in waits between providers per treatment function at a census (NULL: every census), over providers with at least n_min waiting (docs/ics.md)';
 
 -- Weekly monitoring: the last census of each week (weeks end on Sunday, as
 -- NHS England's weekly returns do), per treatment function and provider,

@@ -85,8 +85,8 @@ COMMENT ON COLUMN ptl.journey_stage_rule.set_at IS 'When the rule was set';
 COMMENT ON COLUMN ptl.journey_stage_rule.set_by IS 'Who set it';
 COMMENT ON COLUMN ptl.journey_stage_rule.note IS 'Why the rule is as it is';
 
--- The shipped reading of the national RTT statuses (rtt-rules.md 9.1 and
--- the status codes of its section 3): 10-12 start or continue a clock, 20
+-- The shipped reading of the national RTT statuses (NHS DD REFERRAL
+-- TO TREATMENT PERIOD STATUS): 10-12 start or continue a clock, 20
 -- continues, 21 transfers, 30 treats, 31/32 start active monitoring, 33
 -- is a first-appointment DNA, 34 a decision not to treat, 35 a patient
 -- declining, 36 death, 90-92 activity after the clock stopped, 98 outside RTT.

@@ -1,6 +1,6 @@
 -- ---------------------------------------------------------------------------
 -- link/pathway: records of one pathway at several providers become one ICS
--- pathway (rtt-rules.md 6.3, 4.8), so a transferred clock keeps its original
+-- pathway (RTT guidance 11 and Annex C), so a transferred clock keeps its original
 -- start and the PTL counts each period once.
 --
 --  * Records with the same issuer and PPID are one pathway (the receiving

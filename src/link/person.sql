@@ -7,7 +7,7 @@
 -- m and u probabilities it estimates from the data (EM), and forms persons
 -- by union-find with a guard against chaining.  Method and sources:
 -- docs/linkage.md; Fellegi & Sunter (1969), and Splink's formulation
--- (peers.md 2.1): match weight = log2(lambda / (1 - lambda)) + sum of
+-- (its Fellegi-Sunter topic guide): match weight = log2(lambda / (1 - lambda)) + sum of
 -- log2(m / u) over the fields.
 -- ---------------------------------------------------------------------------
 

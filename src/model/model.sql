@@ -36,7 +36,7 @@ RETURN t >= timestamptz '1850-01-01 00:00+00' AND t < timestamptz '2201-01-01 00
 COMMENT ON FUNCTION ptl.in_storage_range(timestamptz) IS
     'Whether a timestamp with time zone is one ptl stores: from 1850-01-01 to the end of 2200-12-31 UTC (never infinity)';
 
--- The event vocabulary of the RTT clock engine (rtt-rules.md section 9.1).
+-- The event vocabulary of the RTT clock engine (docs/rtt-engine.md).
 CREATE TYPE ptl.event_kind AS ENUM (
     'referral', 'transfer_in', 'outpatient', 'dna', 'patient_cancel',
     'provider_cancel', 'decision_to_admit', 'tci_offer', 'tci_declined',
@@ -165,7 +165,7 @@ COMMENT ON COLUMN ptl.commissioner.placeholder IS
     'Created by the loader from a code in an extract that ptl did not know; the reference data resolves it (ptl.load_reference sets the real name, kind and parent and clears this). ptl.reference_placeholder lists those unresolved';
 COMMENT ON COLUMN ptl.commissioner.recorded_at IS 'When ptl first recorded the code (for a placeholder: when an extract first used it)';
 
--- The lines of the monthly RTT return (rtt-rules.md section 5.4).
+-- The lines of the monthly RTT return (RTT guidance 10.1.4).
 CREATE TABLE ptl.rtt_line (
     line_code   text PRIMARY KEY,
     csv_code    text NOT NULL UNIQUE,
@@ -367,7 +367,7 @@ CREATE TABLE ptl.pathway_event (
     provisional         boolean NOT NULL DEFAULT false,
     CONSTRAINT pathway_event_provisional_is_ptl CHECK (NOT provisional OR origin = 'ptl'),
     UNIQUE (pathway_id, event_ref),
-    -- The kinds whose meaning needs a second date (rtt-rules.md section 9.1).
+    -- The kinds whose meaning needs a second date (docs/rtt-engine.md).
     -- A transfer in may lack it: its clock start is then unknown, reported
     -- as such (RTT guidance 10.1.5) and flagged by validation rule V06.
     CONSTRAINT pathway_event_ref_date_needed CHECK (
@@ -608,8 +608,8 @@ END
 $$;
 
 -- ---------------------------------------------------------------------------
--- Shipped reference rows: RTT lines (rtt-rules.md 5.4) and treatment functions
--- (rtt-rules.md appendix A: DCB0028 names; lines for the 18 named functions
+-- Shipped reference rows: RTT lines (RTT guidance 10.1.4) and treatment
+-- functions (DCB0028 names; lines for the 18 named functions
 -- and the stated exceptions are NHS England's, the X0n groups are the
 -- reference's provisional reading and are data a trust may correct).
 -- ---------------------------------------------------------------------------

@@ -5,9 +5,9 @@
 -- and guidance.  docs/outpatients.md.
 --
 -- Follow-ups after a clock stop sit outside RTT and start no clock
--- (rtt-rules.md 4.7): they are managed by risk and LCAD, which is what the
+-- (RTT guidance 5): they are managed by risk and LCAD, which is what the
 -- non-RTT follow-up list here does; NHS England asks trusts to validate
--- these lists as well as the RTT list (rtt-rules.md 10.1), so the same
+-- these lists as well as the RTT list (validation guidance, December 2022), so the same
 -- validation campaigns run on them.
 -- ---------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@
 --
 -- The model is a stock of patients by whole weeks waited (bins 0..104, the
 -- last holding everyone at 104 weeks or more), rolled forward a week at a
--- time, as NHSRtt does by months (peers.md 1.3): each week every bin loses
+-- time, as NHSRtt (NHS BNSSG's R package) does by months: each week every bin loses
 -- its share of clock stops (the removal rate the list showed recently),
 -- what is left ages a week, and the week's new clock starts enter bin 0.
 -- A what-if scales the removal rates (more or fewer clock stops of the same

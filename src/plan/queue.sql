@@ -1,9 +1,9 @@
 -- ---------------------------------------------------------------------------
 -- plan/queue: waiting-list queue formulas and per-list pressures.
 --
--- The formulas are NHSRwaitinglist's (NHS-R Community, MIT; peers.md 1.1.1),
--- from Fong et al. 2022, "Understanding Waiting Lists Pressures" (peers.md
--- 1.2).  Units are the caller's: demand and capacity per week with waits in
+-- The formulas are NHSRwaitinglist's (NHS-R Community, MIT),
+-- from Fong et al. 2022, "Understanding Waiting Lists Pressures" (medRxiv,
+-- doi 10.1101/2022.08.23.22279117).  Units are the caller's: demand and capacity per week with waits in
 -- weeks, or per day with waits in days, but never mixed (the package's own
 -- wl_stats mixes days and weeks in its pressure; ptl does not).  Each
 -- function refuses an argument outside its domain with 22023.
@@ -133,7 +133,7 @@ COMMENT ON FUNCTION ptl.sustainable_list_size(float8, float8, float8) IS
 -- validation removals included, as NHSRtt counts removals) over the last
 -- `weeks` weeks before the census, on the records their provider reports.
 -- Clock starts are dated by the period's start, so a transfer in adds to the
--- receiver's list but not to its demand (peers.md 1.3, negative reneges).
+-- receiver's list but not to its demand (NHSRtt's "negative reneges").
 -- The list itself is the PTL's, as every view reports it (docs/measures.md):
 -- the census's snapshot of the stored PTL, so duplicates are left out and a
 -- past census gives that census's list (none kept: no rows).  Starts and

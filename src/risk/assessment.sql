@@ -260,8 +260,8 @@ COMMENT ON FUNCTION ptl.review_clinical_priority(bigint, ptl.clinical_priority, 
 -- ---------------------------------------------------------------------------
 -- Suspensions: days a patient could not be treated (unavailable, or not
 -- fit) do not count towards the clinical priority target, and a patient
--- suspended at the census is set aside from the order (clinical-theatre.md
--- 1.6-1.7; Australian "not ready for care" days).  They do not stop an RTT
+-- suspended at the census is set aside from the order (docs/risk.md,
+-- "Suspensions"; Australian "not ready for care" days).  They do not stop an RTT
 -- clock: the RTT rules have no such pause.
 -- ---------------------------------------------------------------------------
 CREATE TABLE ptl.waiting_list_suspension (

@@ -1,7 +1,7 @@
 /*
  * scores.c
  *		Published peri-operative risk models, computed from their inputs
- *		(clinical-theatre.md part (a)):
+ *		(sources in docs/risk.md):
  *
  *		ASA physical status			ptl.asa_physical_status, ptl.asa_description
  *		ARISCAT (2010)				ptl.ariscat_score, ptl.ariscat_class
@@ -160,7 +160,7 @@ asa_description(PG_FUNCTION_ARGS)
 /* ------------------------------------------------------------------------
  * ARISCAT: risk of postoperative pulmonary complications.  Canet et al.,
  * Anesthesiology 2010;113:1338-50; points are beta x 10 rounded, as in the
- * paper's simplified score.  Boundaries (clinical-theatre.md 1.2): age 50
+ * paper's simplified score.  Boundaries (ptl's reading of the bands): age 50
  * scores 0 and 51 scores 3, 80 scores 3 and 81 scores 16; SpO2 96 or more
  * scores 0, above 90 scores 8; Hb of exactly 10 g/dL is anaemia; 2 hours
  * exactly scores 0, 3 hours exactly 16.
@@ -379,8 +379,8 @@ sort_morbidity_pct(PG_FUNCTION_ARGS)
 /* ------------------------------------------------------------------------
  * POSSUM (Copeland et al., BJS 1991) and P-POSSUM (Prytherch et al., BJS
  * 1998).  Published bands leave gaps on continuous values (urea 7.5 and
- * 7.6); they are closed here with half-open intervals as
- * clinical-theatre.md 1.4 sets out, so every value has exactly one score.
+ * 7.6); they are closed here with half-open intervals,
+ * so every value has exactly one score.
  * ------------------------------------------------------------------------ */
 static const Level possum_cardiac[] = {
 	{"no_failure", 1}, {"cardiac_drugs", 2}, {"oedema_or_warfarin", 4}, {"cardiomegaly", 8}

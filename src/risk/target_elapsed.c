@@ -4,7 +4,7 @@
  *		days, kept as the two integers and ordered exactly.
  *
  * The waiting list is ordered by the share of its target each patient has
- * waited (clinical-theatre.md 1.7).  Comparing wait_a / target_a with
+ * waited (docs/risk.md, "One order").  Comparing wait_a / target_a with
  * wait_b / target_b in floating point would break ties arbitrarily (90/90
  * and 28/28 must be equal, so "listed earlier" decides); comparing the cross
  * products wait_a * target_b and wait_b * target_a in 64 bits is exact.

@@ -1,6 +1,6 @@
 -- ---------------------------------------------------------------------------
--- rtt/campaign: administrative validation campaigns (rtt-rules.md 10.1:
--- validate pathways at 12, 26 and 52 weeks and again when not validated in
+-- rtt/campaign: administrative validation campaigns (NHS England's
+-- waiting list validation guidance, December 2022: validate pathways at 12, 26 and 52 weeks and again when not validated in
 -- the last 12 weeks).  A campaign picks a cohort from the PTL, records each
 -- contact and the patient's answer, and applies the answer to the pathway.
 -- ---------------------------------------------------------------------------
@@ -46,7 +46,8 @@ COMMENT ON COLUMN ptl.validation_campaign_pathway.campaign_id IS 'Campaign';
 COMMENT ON COLUMN ptl.validation_campaign_pathway.pathway_id IS 'Pathway record picked';
 COMMENT ON COLUMN ptl.validation_campaign_pathway.days_waited IS 'Days waited when picked';
 
--- The answers and what each does (rtt-rules.md table 3.1): still wants
+-- The answers and what each does (RTT Rules Suite rule 5; NHS Data
+-- Dictionary REFERRAL TO TREATMENT PERIOD STATUS): still wants
 -- treatment: validated, nothing changes; no longer required: clock stop 34
 -- (decision not to treat / no further contact required) and the entry
 -- removed; treated elsewhere (e.g. privately): also 34, since this provider

@@ -3,8 +3,8 @@
  *		The RTT clock engine's fold: sorted events in, RTT periods out.
  *
  * One pass over a pathway's events with a two-state machine (idle or
- * running), exactly as docs/rtt-engine.md writes it down; section numbers
- * (§) are those of the domain reference rtt-rules.md.  Pure C over plain
+ * running), exactly as docs/rtt-engine.md writes it down; "RTT guidance"
+ * sections are those of NHS England's recording and reporting guidance.  Pure C over plain
  * structs: no catalog access, no fmgr, so the reference function and the
  * bulk aggregate share every rule.
  */
@@ -29,7 +29,7 @@ const char *const rtt_issue_rule_ids[] = {
 	"V15", "V16", "V17", "V24", "V25", "V27", "V31"
 };
 
-/* A reasonable offer gives at least three weeks' notice (§2, §4.5). */
+/* A reasonable offer gives at least three weeks' notice (RTT guidance 13). */
 #define RTT_REASONABLE_NOTICE_DAYS 21
 
 /* An admission date offered (tci_offer), for the legacy pause. */
@@ -208,7 +208,7 @@ RttSortEvents(RttEvent *events, int nevents)
 }
 
 /*
- * The published weekly band (§5.2): 0 holds 0..7 days (eight values), band k
+ * The published weekly band (RTT guidance 10.1.7): 0 holds 0..7 days (eight values), band k
  * holds 7k+1..7k+7, and 104 means over 104 weeks (729 days or more).
  */
 int32
@@ -281,7 +281,7 @@ EmitPeriod(RttFoldResult *result, RttRunning *run)
 {
 	RttPeriod  *period = &run->period;
 
-	/* Only admitted waits were ever adjusted (§4.5). */
+	/* Only admitted waits were ever adjusted (the national clock rules of 2010). */
 	if (period->outcome == RTT_OUTCOME_ADMITTED && period->start_known)
 		period->pause_days = PauseDays(run, period->clock_stop);
 	else
@@ -316,12 +316,12 @@ StartOutsideRtt(const RttEvent *event)
 		 event->kind == RTT_KIND_PATIENT_READY);
 }
 
-/* The clock start an idle event gives, if it starts one (rules 1-3, §3.2). */
+/* The clock start an idle event gives, if it starts one (rules 1-3; RTT guidance 3). */
 static bool
 StartsClock(const RttEvent *event, DateADT *start, bool *start_known)
 {
 	*start_known = true;
-	/* Outside RTT (98): a referral to a service the rules do not cover (§4.7). */
+	/* Outside RTT (98): a referral to a service the rules do not cover (RTT guidance 5-7). */
 	if (StartOutsideRtt(event))
 		return false;
 	switch (event->kind)
@@ -331,7 +331,7 @@ StartsClock(const RttEvent *event, DateADT *start, bool *start_known)
 			*start = event->date;
 			return true;
 		case RTT_KIND_TRANSFER_IN:
-			/* The original start travels with the pathway (§4.8). */
+			/* The original start travels with the pathway (RTT guidance 11). */
 			*start = event->ref_date;
 			*start_known = event->has_ref_date;
 			return true;
@@ -463,7 +463,7 @@ RunningEvent(RttFoldResult *result, RttRunning *run, const RttEvent *event,
 		return true;
 	}
 
-	/* Everything else: the clock runs on (§4.6); note what later rules need. */
+	/* Everything else: the clock runs on (RTT guidance 4.4.2); note what later rules need. */
 	if (status >= 10 && status <= 12)
 	{
 		if (run->start_code_seen)
@@ -575,7 +575,7 @@ FoldEvent(RttFoldResult *result, RttRunning *run, bool *running, int32 *period_n
 
 /*
  * Fold sorted events into periods (and issues, if result->issues is set).
- * Events after the census are ignored (§9.3).  The caller sets up the
+ * Events after the census are ignored (a census is a snapshot: RTT guidance 10.1.1.2).  The caller sets up the
  * result's buffers.
  *
  * A day is folded in its sorted order, except a day (without source times)

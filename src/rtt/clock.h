@@ -4,8 +4,9 @@
  *
  * The fold (clock.c) knows nothing of fmgr; rtt_periods.c feeds it from an
  * array (ptl.rtt_periods) or from an aggregate's rows (ptl.rtt_periods_agg).
- * The rules are written out in docs/rtt-engine.md; comments cite the domain
- * reference rtt-rules.md by section.
+ * The rules are written out in docs/rtt-engine.md; comments cite the public
+ * rule they apply (RTT Rules Suite rule, RTT guidance section) or a choice
+ * the published rules leave open (Qn, listed there).
  */
 #ifndef PTL_RTT_CLOCK_H
 #define PTL_RTT_CLOCK_H

@@ -1,6 +1,6 @@
 -- ---------------------------------------------------------------------------
 -- rtt engine: the RTT clock as functions (C in src/rtt/).  The rules are in
--- docs/rtt-engine.md; section numbers refer to rtt-rules.md.
+-- docs/rtt-engine.md, with the public rule each rests on.
 -- ---------------------------------------------------------------------------
 
 CREATE TYPE ptl.rtt_event AS (
@@ -48,7 +48,7 @@ CREATE TYPE ptl.rtt_computed_issue AS (
 COMMENT ON TYPE ptl.rtt_computed_issue IS
     'An event the clock engine ignored or doubted, with the validation rule it breaks';
 COMMENT ON COLUMN ptl.rtt_computed_issue.seq IS 'The event''s seq argument (event_id in the refresh)';
-COMMENT ON COLUMN ptl.rtt_computed_issue.rule_id IS 'Validation rule (rtt-rules.md 10.2), e.g. V17';
+COMMENT ON COLUMN ptl.rtt_computed_issue.rule_id IS 'Validation rule (ptl.validation_rule), e.g. V17';
 COMMENT ON COLUMN ptl.rtt_computed_issue.period_no IS 'Period it concerns (the latest one when no clock was running; 0 before any)';
 COMMENT ON COLUMN ptl.rtt_computed_issue.detail IS 'What is wrong';
 
@@ -168,10 +168,10 @@ CREATE FUNCTION ptl.rtt_week_band(days int) RETURNS int
 AS 'MODULE_PATHNAME', 'rtt_week_band'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ptl.rtt_week_band(int) IS
-    'Published weekly band of a wait in days (rtt-rules.md 5.2): 0 = 0-7 days, k = 7k+1..7k+7, 104 = over 104 weeks (729+ days)';
+    'Published weekly band of a wait in days (RTT guidance 10.1.7): 0 = 0-7 days, k = 7k+1..7k+7, 104 = over 104 weeks (729+ days)';
 
 -- Thresholds are judged on days: "over N weeks" is more than 7N days, so 126
--- days is within 18 weeks and 364 days is not over 52 (rtt-rules.md 5.2).
+-- days is within 18 weeks and 364 days is not over 52 (RTT guidance 10.1.7).
 CREATE FUNCTION ptl.rtt_over_weeks(days int, weeks int) RETURNS boolean
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN days > 7 * weeks;

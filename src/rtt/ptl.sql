@@ -120,7 +120,7 @@ COMMENT ON FUNCTION ptl_internal.forget_ptl_entries() IS
 CREATE TRIGGER pathway_deleted_leaves_ptl AFTER DELETE ON ptl.pathway
     REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.forget_ptl_entries();
 
--- The order (clinical-theatre.md 1.7; docs/risk.md): within each provider's
+-- The order (docs/risk.md, "One order"): within each provider's
 -- treatment function, the admitted list and the non-admitted list are each
 -- numbered from 1.  On the admitted list P1a/P1b come first, then P2-P4
 -- together by share of target waited (ptl.target_elapsed, exact), date
@@ -282,7 +282,7 @@ SELECT e.pathway_id, e.period_no, e.patient_id,
        e.provider_org, e.site_code,
        e.treatment_function, e.treatment_function_name, e.rtt_line, e.commissioner_code, e.ppid_issuer, e.ppid,
        e.referral_priority, e.census, e.clock_start, e.days_waited, e.days_waited / 7 AS weeks_waited, e.week_band,
-       -- The first day the wait is over N weeks: start + 7N + 1 (rtt-rules.md 5.2).
+       -- The first day the wait is over N weeks: start + 7N + 1 (RTT guidance 10.1.7).
        e.clock_start + 127 AS breach_18_weeks_on,
        e.clock_start + 365 AS breach_52_weeks_on,
        e.clock_start + 456 AS breach_65_weeks_on,
@@ -364,7 +364,7 @@ COMMENT ON COLUMN ptl.ptl.provisional_action IS
 -- percentage within 18 weeks among them, are over known clock starts; the
 -- median is interpolated and the 92nd percentile the nearest rank, over
 -- days, in weeks.  NHS England estimates its published percentiles from the
--- bands (rtt-rules.md Q8).  Three
+-- bands (docs/measures.md).  Three
 -- groupings joined, not GROUPING SETS: a condition on the provider then
 -- reaches the stored PTL's index (below grouping sets it cannot), and the
 -- ICS total drops out of a query for one provider.  A reader who sees no
@@ -489,9 +489,9 @@ AS $$ SELECT * FROM ptl.rtt_periods_at(census, NULL::text[]) $$;
 COMMENT ON FUNCTION ptl.rtt_periods_at(date) IS
     'Every pathway record''s RTT periods as at a census (bulk engine), with whether its provider held clinical responsibility then (false for duplicate records the last refresh found) and the treatment function of the activity that stopped each completed period';
 
--- The weekly Waiting List Minimum Data Set rows (rtt-rules.md 5.5): every
+-- The weekly Waiting List Minimum Data Set rows (RTT guidance 10.1): every
 -- open pathway on a week-ending Sunday.  Field names follow the WLMDS names
--- seen in NHS England's and OpenSAFELY's public material (Q11: the NHSE
+-- seen in NHS England's and OpenSAFELY's public material (docs/rtt-engine.md Q11: the NHSE
 -- specification itself was not available).
 CREATE FUNCTION ptl.wlmds(week_ending date)
 RETURNS TABLE ("Week_Ending_Date" date, "ReportingOrganisation" text, "ORGANISATION_CODE" text,

@@ -5,7 +5,8 @@
 -- and takes a census snapshot for trends.
 -- ---------------------------------------------------------------------------
 
--- The choices rtt-rules.md leaves open, and validation thresholds.  Rows are
+-- The choices the published rules leave open (docs/rtt-engine.md, Q1-Q9),
+-- and validation thresholds.  Rows are
 -- a history: the latest is in force.  ptl ships one row of defaults (left out
 -- of pg_dump, CREATE EXTENSION writes it again); a trust changes a setting by
 -- inserting a row, e.g. INSERT INTO ptl.rtt_setting (death_stop) VALUES
@@ -38,13 +39,13 @@ COMMENT ON COLUMN ptl.rtt_setting.set_at IS 'When the settings were set';
 COMMENT ON COLUMN ptl.rtt_setting.set_by IS 'Who set them';
 COMMENT ON COLUMN ptl.rtt_setting.shipped IS 'True for the defaults row ptl ships';
 COMMENT ON COLUMN ptl.rtt_setting.dna_discharge_stop IS
-    'Stop date of a discharge (34) after a later DNA: discharge_date (default; rule 5 "when communicated") or dna_date (the guidance''s worked example) - rtt-rules.md Q2';
+    'Stop date of a discharge (34) after a later DNA: discharge_date (default; rule 5 "when communicated") or dna_date (the guidance''s worked example) - RTT guidance 4.4.1.3; docs/rtt-engine.md Q2';
 COMMENT ON COLUMN ptl.rtt_setting.death_stop IS
-    'Stop date of a death: date_of_death when the event carries it (default) or date_notified - rtt-rules.md Q6';
+    'Stop date of a death: date_of_death when the event carries it (default) or date_notified - RTT guidance 4.4.1.2; docs/rtt-engine.md Q6';
 COMMENT ON COLUMN ptl.rtt_setting.two_week_wait_first_dna_nullifies IS
-    'False (default, NHS Data Dictionary): a first DNA on a two-week-wait referral does not nullify the period; true follows the NHSE guidance, which has no exception - rtt-rules.md Q3';
+    'False (default, NHS Data Dictionary): a first DNA on a two-week-wait referral does not nullify the period; true follows the NHSE guidance, which has no exception - NHS DD REFERRAL TO TREATMENT PERIOD; docs/rtt-engine.md Q3';
 COMMENT ON COLUMN ptl.rtt_setting.part3_counts_nullified IS
-    'Whether Part 3 (new RTT periods) counts periods later nullified by a first DNA; default false, as a nullified period is excluded from all counts - rtt-rules.md Q9';
+    'Whether Part 3 (new RTT periods) counts periods later nullified by a first DNA; default false, as a nullified period is excluded from all counts - docs/rtt-engine.md Q9';
 COMMENT ON COLUMN ptl.rtt_setting.unbooked_days IS 'V10: days since the last event after which an open pathway with nothing booked and no DTA is flagged';
 COMMENT ON COLUMN ptl.rtt_setting.status_unknown_days IS 'V27: days after which a status 99 (not yet known) on an open pathway is flagged';
 COMMENT ON COLUMN ptl.rtt_setting.lost_transfer_days IS 'V19: days after a transfer out within which the receiving provider''s record must appear';
@@ -182,7 +183,7 @@ COMMENT ON COLUMN ptl.rtt_pathway.census IS 'Census date its periods were comput
 COMMENT ON COLUMN ptl.rtt_pathway.computed_at IS 'When';
 COMMENT ON COLUMN ptl.rtt_pathway.periods IS 'Number of RTT periods';
 COMMENT ON COLUMN ptl.rtt_pathway.responsible IS
-    'False once the provider has transferred clinical responsibility (transfer_out or status 21 with no later transfer back): the receiver reports the period (rtt-rules.md 4.8)';
+    'False once the provider has transferred clinical responsibility (transfer_out or status 21 with no later transfer back): the receiver reports the period (RTT guidance 11)';
 COMMENT ON COLUMN ptl.rtt_pathway.transferred_out_on IS 'Date of the transfer out that ended this provider''s responsibility';
 COMMENT ON COLUMN ptl.rtt_pathway.last_event_date IS 'Latest event on or before the census';
 COMMENT ON COLUMN ptl.rtt_pathway.next_event_date IS
@@ -429,7 +430,7 @@ BEGIN
         LEFT JOIN next_event n ON n.pathway_id = t.pathway_id)
     SELECT t.pathway_id, census, 0,
            -- Responsibility ends at a transfer out (or a 21) with no later
-           -- transfer back or new referral on this record (rtt-rules.md 4.8).
+           -- transfer back or new referral on this record (RTT guidance 11).
            ev.out_on IS NULL OR ev.back_on > ev.out_on,
            CASE WHEN ev.out_on IS NOT NULL AND (ev.back_on IS NULL OR ev.back_on <= ev.out_on) THEN ev.out_on END,
            ev.last_on, ev.next_on,

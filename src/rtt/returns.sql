@@ -1,5 +1,5 @@
 -- ---------------------------------------------------------------------------
--- The monthly RTT return (rtt-rules.md 5.3, 5.4): long form, NHS England's
+-- The monthly RTT return (RTT guidance 10, 10.1.4): long form, NHS England's
 -- published wide layout (table and CSV), and NHS England's consistency
 -- checks as assertions.  Computed from the events as at the month end, so a
 -- return does not depend on when the last refresh ran.
@@ -213,8 +213,8 @@ AS $$ SELECT * FROM ptl.rtt_return_csv(period_end, NULL::text) $$;
 COMMENT ON FUNCTION ptl.rtt_return_csv(date) IS
     'The monthly RTT return as NHS England''s full CSV extract, header first (e.g. \copy (SELECT * FROM ptl.rtt_return_csv(''2025-03-31'')) TO ''rtt.csv'')';
 
--- NHS England's central checks on a return (RTT guidance Annex B;
--- rtt-rules.md 10.3), run as assertions.  Where NHS England gives no
+-- NHS England's central checks on a return (RTT guidance Annex B),
+-- run as assertions.  Where NHS England gives no
 -- threshold ("large", "unexpectedly"), the one used is stated in the detail
 -- and is ptl's judgement.
 CREATE FUNCTION ptl.rtt_return_checks(period_end date)

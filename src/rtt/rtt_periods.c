@@ -94,7 +94,7 @@ ParseRuleChoices(RttRules *rules, text *dna_discharge_stop, text *death_stop)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("invalid dna_discharge_stop \"%s\"", s),
-					 errdetail("The stop date of a discharge after a later DNA is \"discharge_date\" (the default, rtt-rules.md Q2) or \"dna_date\".")));
+					 errdetail("The stop date of a discharge after a later DNA is \"discharge_date\" (the default, RTT guidance 4.4.1.3) or \"dna_date\".")));
 	}
 	if (death_stop != NULL)
 	{
@@ -108,7 +108,7 @@ ParseRuleChoices(RttRules *rules, text *dna_discharge_stop, text *death_stop)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("invalid death_stop \"%s\"", s),
-					 errdetail("The stop date of a death is \"date_of_death\" (the default, rtt-rules.md Q6) or \"date_notified\".")));
+					 errdetail("The stop date of a death is \"date_of_death\" (the default, RTT guidance 4.4.1.2) or \"date_notified\".")));
 	}
 }
 
@@ -625,7 +625,7 @@ rtt_week_band(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("days waited cannot be negative: %d", days),
-				 errdetail("A wait is the stop or census date minus the clock start (rtt-rules.md 5.1); a negative one means a clock start after the census or stop."),
+				 errdetail("A wait is the stop or census date minus the clock start (RTT guidance 10.1.7); a negative one means a clock start after the census or stop."),
 				 errhint("Validation rules V03 and V04 list such pathways.")));
 	PG_RETURN_INT32(RttWeekBand(days));
 }

@@ -1,5 +1,6 @@
 -- ---------------------------------------------------------------------------
--- rtt validation: the record-level rules of rtt-rules.md section 10.2, run by
+-- rtt validation: the record-level PTL validation rules, each with its
+-- public basis in ptl.validation_rule.basis, run by
 -- ptl.refresh() into ptl.validation_issue so a validation team can work
 -- through one list.  Rules the data model cannot support yet are listed in
 -- ptl.validation_rule with the reason.
@@ -15,7 +16,7 @@ CREATE TABLE ptl.validation_rule (
     CHECK (implemented = (not_implemented_because IS NULL))
 );
 COMMENT ON TABLE ptl.validation_rule IS
-    'The PTL validation rules (rtt-rules.md 10.2): what each checks, how serious it is, and whether ptl can check it yet';
+    'The PTL validation rules: what each checks, its basis, how serious it is, and whether ptl can check it yet';
 COMMENT ON COLUMN ptl.validation_rule.rule_id IS 'Rule id, V01..V32';
 COMMENT ON COLUMN ptl.validation_rule.title IS 'What the rule finds';
 COMMENT ON COLUMN ptl.validation_rule.severity IS 'error (the return or the clock is wrong), warning (probably wrong), task (work to do)';
@@ -24,18 +25,18 @@ COMMENT ON COLUMN ptl.validation_rule.implemented IS 'Whether ptl checks it';
 COMMENT ON COLUMN ptl.validation_rule.not_implemented_because IS 'The data the rule needs that ptl does not hold yet';
 
 INSERT INTO ptl.validation_rule VALUES
-('V01', 'Open pathway whose patient has no NHS number', 'warning', 'NHS DD NHS NUMBER (mandatory); rtt-rules.md 10.2', true, NULL),
-('V02', 'Open pathway whose patient''s NHS number is invalid (Modulus 11, length) or all one digit', 'error', 'NHS DD NHS NUMBER; rtt-rules.md 7', true, NULL),
-('V03', 'Clock start or referral after the census date', 'error', 'rtt-rules.md 5.1 (negative waits are invalid)', true, NULL),
-('V04', 'Clock stop before clock start', 'error', 'rtt-rules.md 5.1', true, NULL),
-('V05', 'Clock start before the patient''s date of birth', 'error', 'rtt-rules.md 10.2', true, NULL),
+('V01', 'Open pathway whose patient has no NHS number', 'warning', 'NHS DD NHS NUMBER (mandatory)', true, NULL),
+('V02', 'Open pathway whose patient''s NHS number is invalid (Modulus 11, length) or all one digit', 'error', 'NHS DD NHS NUMBER (Modulus 11)', true, NULL),
+('V03', 'Clock start or referral after the census date', 'error', 'RTT guidance 10.1.7 (a wait is the census minus the clock start; a negative one is invalid)', true, NULL),
+('V04', 'Clock stop before clock start', 'error', 'RTT guidance 10.1.7 (a wait is the stop minus the start)', true, NULL),
+('V05', 'Clock start before the patient''s date of birth', 'error', 'ptl''s own data-quality rule (docs/rtt-engine.md, "Validation")', true, NULL),
 ('V06', 'Open pathway with an unknown clock start', 'error', 'RTT guidance 10.1.5 (reported in the unknown clock start column)', true, NULL),
-('V07', 'Duplicate pathway: patient and treatment function open on another record, one referral recorded twice, or one UBRN twice', 'warning', 'NHSE validation programme findings (rtt-rules.md 10.1)', true, NULL),
+('V07', 'Duplicate pathway: patient and treatment function open on another record, one referral recorded twice, or one UBRN twice', 'warning', 'NHSE national RTT waiting list validation programme findings (duplicates)', true, NULL),
 ('V08', 'Two providers both report the same pathway (issuer, PPID) as open', 'error', 'RTT guidance Annex C (periods never overlap), 11 (one provider reports)', true, NULL),
 ('V09', 'Open pathway of a patient recorded as dead', 'error', 'RTT guidance 4.4.1.2 (death stops the clock, 36)', true, NULL),
-('V10', 'Open pathway with nothing booked and no decision to admit for longer than the setting unbooked_days', 'warning', 'Trust validation findings (rtt-rules.md 10.1)', true, NULL),
-('V11', 'Waiting-list entry with a TCI date in the past and no admission', 'warning', 'Trust validation findings (rtt-rules.md 10.1)', true, NULL),
-('V12', 'Decision to admit with no open waiting-list entry, or an open waiting-list entry with no open RTT clock', 'warning', 'Trust validation findings (rtt-rules.md 10.1)', true, NULL),
+('V10', 'Open pathway with nothing booked and no decision to admit for longer than the setting unbooked_days', 'warning', 'Trust validation findings (e.g. Salisbury NHS FT FOI 8207)', true, NULL),
+('V11', 'Waiting-list entry with a TCI date in the past and no admission', 'warning', 'Trust validation findings (e.g. Salisbury NHS FT FOI 8207)', true, NULL),
+('V12', 'Decision to admit with no open waiting-list entry, or an open waiting-list entry with no open RTT clock', 'warning', 'Trust validation findings (e.g. Salisbury NHS FT FOI 8207)', true, NULL),
 ('V13', 'Status 30 on an admission that was diagnostic only or where no procedure was performed', 'error', 'RTT guidance 4.3.2.3', false, 'admissions carry no performed-procedure data yet'),
 ('V14', 'Status 30 on an outpatient attendance with no treatment recorded', 'warning', 'NHSE validation programme ("amend 30 to 34")', false, 'outpatient events carry no procedure or outcome data yet'),
 ('V15', 'Status 33 on an appointment that was not the first, or on a two-week-wait referral', 'error', 'RTT guidance 4.4.1.3; NHS DD REFERRAL TO TREATMENT PERIOD (2WW)', true, NULL),
@@ -50,7 +51,7 @@ INSERT INTO ptl.validation_rule VALUES
 ('V24', 'Discharged with no clock-stop code: the pathway is still open', 'error', 'NHSE validation programme findings', true, NULL),
 ('V25', 'Activity coded 20 within 14 days of starting active monitoring (misuse of 31/32)', 'warning', 'RTT guidance 4.4.1.4', true, NULL),
 ('V26', 'Open pathway over 12 weeks not validated within the setting revalidate_days', 'task', 'NHSE validation guidance, December 2022 (validate at 12, 26, 52 weeks; revalidate every 12 weeks)', true, NULL),
-('V27', 'Status 99 (not yet known) on an open pathway older than the setting status_unknown_days', 'warning', 'rtt-rules.md 10.2', true, NULL),
+('V27', 'Status 99 (not yet known) on an open pathway older than the setting status_unknown_days', 'warning', 'NHS DD RTT PERIOD STATUS 99 (not yet known); the threshold is ptl''s (docs/rtt-engine.md, "Validation")', true, NULL),
 ('V28', 'UBRN converted or on the ASI worklist but no pathway on the PTL', 'error', 'RTT guidance 9.1', false, 'e-RS worklist extracts are not loaded yet'),
 ('V29', 'Treatment function not allowed for the commissioner or provider', 'warning', 'DCB0028', false, 'commissioner service agreements are not loaded yet (unknown codes are already refused by the loader)'),
 ('V30', 'Transplant-list addition recorded without a 34 stop', 'warning', 'RTT guidance Annex E', false, 'transplant-list additions are not an event kind yet'),

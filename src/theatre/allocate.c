@@ -1,7 +1,7 @@
 /*
  * allocate.c
  *		ptl.allocate_theatre: fill theatre sessions from the admitted waiting
- *		list (clinical-theatre.md 3.2-3.3).
+ *		list (docs/theatre.md).
  *
  * The problem is a multiple knapsack with eligibility: each case goes to at
  * most one session it is eligible for (specialty, named consultant, site,
@@ -404,7 +404,7 @@ string_in(const char *s, char **list, int n)
 	return false;
 }
 
-/* The eligibility rules of the issue and of clinical-theatre.md 3.2. */
+/* The eligibility rules (docs/theatre.md, "Eligibility"). */
 static bool
 eligible(const Case *c, const Slot *s)
 {

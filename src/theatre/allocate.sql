@@ -1,6 +1,6 @@
 -- ---------------------------------------------------------------------------
 -- Theatre slot allocation: the pure core (src/theatre/allocate.c).
--- clinical-theatre.md 3.2-3.3; the rules are in allocate.c's header and
+-- A multiple knapsack with eligibility; the rules are in allocate.c's header and
 -- docs/theatre.md.
 -- ---------------------------------------------------------------------------
 

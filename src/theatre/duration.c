@@ -1,6 +1,6 @@
 /*
  * duration.c
- *		Duration uncertainty for theatre planning (clinical-theatre.md 3.5):
+ *		Duration uncertainty for theatre planning (docs/theatre.md):
  *
  *		ptl.normal_quantile(p)						z such that P(Z <= z) = p
  *		ptl.lognormal_quantile(mean, sd, p)			the p point of a lognormal with

@@ -1,5 +1,5 @@
 -- ---------------------------------------------------------------------------
--- Theatre productivity (clinical-theatre.md 2.1).  Per session from the
+-- Theatre productivity (docs/theatre.md, "Productivity").  Per session from the
 -- bookings' actual times, then per week by theatre, specialty and site.
 --   touch time   anaesthetic start (into theatre if none) -> out of theatre
 --   CTU          touch time inside [planned start, planned end] / C
@@ -90,7 +90,7 @@ LEFT JOIN x USING (session_id)
 CROSS JOIN cfg
 WHERE NOT s.cancelled AND s.session_date <= ptl.theatre_measured_until();
 COMMENT ON VIEW ptl.theatre_session_measures IS
-    'Productivity of each held session (clinical-theatre.md 2.1): capped and uncapped utilisation, touch time, late start, early finish, overrun, turnaround, cases, day cases, on-the-day cancellations';
+    'Productivity of each held session (docs/theatre.md): capped and uncapped utilisation, touch time, late start, early finish, overrun, turnaround, cases, day cases, on-the-day cancellations';
 COMMENT ON COLUMN ptl.theatre_session_measures.session_id IS 'Session';
 COMMENT ON COLUMN ptl.theatre_session_measures.session_date IS 'Date';
 COMMENT ON COLUMN ptl.theatre_session_measures.week_starting IS 'Monday of its week';

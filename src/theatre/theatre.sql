@@ -2,7 +2,7 @@
 -- Theatres: settings, theatres and their sessions, bookings with planned and
 -- actual times, on-the-day cancellations, consultant leave, pre-operative
 -- assessment, patient unavailability and procedure duration history.
--- Definitions follow clinical-theatre.md part (b); docs/theatre.md.
+-- Definitions: docs/theatre.md.
 -- ---------------------------------------------------------------------------
 
 CREATE TABLE ptl.theatre_setting (
@@ -33,7 +33,7 @@ COMMENT ON COLUMN ptl.theatre_setting.set_by IS 'Who set them';
 COMMENT ON COLUMN ptl.theatre_setting.shipped IS 'True for the defaults row ptl ships';
 COMMENT ON COLUMN ptl.theatre_setting.turnaround_minutes IS 'Minutes planned between consecutive cases in a session (default 15)';
 COMMENT ON COLUMN ptl.theatre_setting.duration_percentile IS
-    'Percentile of the lognormal fit of past durations at which a case is booked (default 0.8; clinical-theatre.md 3.5 suggests 0.5-0.8)';
+    'Percentile of the lognormal fit of past durations at which a case is booked (default 0.8; docs/theatre.md)';
 COMMENT ON COLUMN ptl.theatre_setting.duration_min_cases IS
     'Past cases needed to fit a consultant''s own durations for a procedure; with fewer, all consultants'' are used (default 5)';
 COMMENT ON COLUMN ptl.theatre_setting.preop_valid_days IS 'Days a pre-operative assessment stays valid when it states no expiry (default 84, 12 weeks)';
@@ -50,7 +50,7 @@ SET search_path = pg_catalog, ptl, pg_temp
 RETURN (SELECT s FROM ptl.theatre_setting s ORDER BY s.set_at DESC, s.setting_id DESC LIMIT 1);
 COMMENT ON FUNCTION ptl.theatre_setting_in_force() IS 'The theatre settings in force (the latest row of ptl.theatre_setting)';
 
--- Duration uncertainty (src/theatre/duration.c; clinical-theatre.md 3.5).
+-- Duration uncertainty (src/theatre/duration.c; docs/theatre.md).
 CREATE FUNCTION ptl.normal_quantile(p float8) RETURNS float8
 AS 'MODULE_PATHNAME', 'ptl_normal_quantile'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -302,7 +302,7 @@ SELECT pg_catalog.pg_extension_config_dump('ptl.procedure_duration', '');
 SELECT pg_catalog.pg_extension_config_dump('ptl.procedure_duration_duration_id_seq', '');
 
 -- ---------------------------------------------------------------------------
--- Planning durations (clinical-theatre.md 3.5).  Durations are right-skewed
+-- Planning durations (May, Strum & Vargas 2000).  Durations are right-skewed
 -- and lognormal; ptl fits ln(minutes) by its mean and standard deviation
 -- (the maximum-likelihood fit) per procedure and consultant, falls back to
 -- the procedure across consultants when a consultant has fewer than

@@ -2,7 +2,7 @@
  * clinical_priority.c
  *		ptl.clinical_priority: the surgical priority codes P1a, P1b, P2, P3,
  *		P4, P5, P6 (Federation of Surgical Specialty Associations, 2020;
- *		rtt-rules.md 8.1), ordered by urgency: P1a sorts first.
+ *		clinical guide to surgical prioritisation), ordered by urgency: P1a sorts first.
  *
  * Stored as the 2-byte ordinal 0 (P1a) to 6 (P6), so comparison, hashing and
  * sort support are PostgreSQL's own int2 functions (declared LANGUAGE

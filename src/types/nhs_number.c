@@ -2,7 +2,7 @@
  * nhs_number.c
  *		ptl.nhs_number: a valid NHS number, stored as an 8-byte integer.
  *
- * Validation follows the NHS Data Dictionary (rtt-rules.md section 7): ten
+ * Validation follows the NHS Data Dictionary (NHS NUMBER): ten
  * digits; digits 1-9 weighted 10 down to 2; check = 11 - (sum mod 11), where
  * 11 becomes 0 and 10 means that no valid number starts with those nine
  * digits; the check must equal digit 10.  Input may be written 3-3-4 with

@@ -1,7 +1,7 @@
 /*
  * rtt_status.c
  *		ptl.rtt_status: the 17 national RTT period status codes (NHS Data
- *		Dictionary REFERRAL TO TREATMENT PERIOD STATUS; rtt-rules.md 4.3).
+ *		Dictionary REFERRAL TO TREATMENT PERIOD STATUS; RTT guidance Annex D).
  *
  * Stored as a 2-byte integer, the code itself.  Anything but the 17 codes is
  * refused, so a local code must be mapped to a national one before loading.
@@ -21,7 +21,7 @@
 #define PG_GETARG_RTT_STATUS(n) PG_GETARG_INT16(n)
 #define PG_RETURN_RTT_STATUS(x) PG_RETURN_INT16(x)
 
-/* What a code does to the RTT clock (rtt-rules.md 4.3, column "Group"). */
+/* What a code does to the RTT clock (its group in RTT guidance Annex D). */
 typedef enum RttStatusGroup
 {
 	RTT_GROUP_START,			/* 10, 11, 12: first activity of a period */
@@ -44,7 +44,7 @@ typedef struct RttStatusCode
 	const char *description;
 } RttStatusCode;
 
-/* The code table: meanings paraphrased from rtt-rules.md section 4.3. */
+/* The code table: meanings paraphrased from the NHS Data Dictionary. */
 static const RttStatusCode rtt_status_codes[] = {
 	{10, RTT_GROUP_START, false, "First activity of an RTT period; the referral, not the activity, starts the clock"},
 	{11, RTT_GROUP_START, false, "First activity of a new RTT period after a period of active monitoring"},

@@ -28,7 +28,7 @@ extern void ReportTypeProblem(const TypeProblem *problem) pg_attribute_noreturn(
  * nhs_number.c
  *
  * NhsNumberParse is the one place where the NHS Data Dictionary rules live
- * (rtt-rules.md section 7).  It returns a reason code and never raises; text
+ * (NHS NUMBER, Modulus 11).  It returns a reason code and never raises; text
  * input, binary receive, the bigint cast, ptl.nhs_number_valid and
  * ptl.check_input all go through it.
  */

@@ -123,7 +123,7 @@ CREATE FUNCTION ptl_internal.rtt_status_to_integer(ptl.rtt_status) RETURNS integ
     AS 'i2toi4' LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 COMMENT ON FUNCTION ptl_internal.rtt_status_to_integer(ptl.rtt_status) IS 'Cast ptl.rtt_status to integer: the code';
 
--- What each RTT status does to the clock (rtt-rules.md 4.3).
+-- What each RTT status does to the clock (RTT guidance Annex D).
 CREATE FUNCTION ptl.rtt_status_starts_clock(ptl.rtt_status) RETURNS boolean
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ptl.rtt_status_starts_clock(ptl.rtt_status) IS
@@ -518,7 +518,7 @@ COMMENT ON OPERATOR FAMILY ptl.clinical_priority_ops USING hash IS 'Hash operato
 -- Tables
 -- ---------------------------------------------------------------------------
 -- Target days to surgery for each clinical priority: the FSSA defaults
--- (rtt-rules.md 8.1), which a trust may change.  pg_dump keeps the whole
+-- (2020 clinical guide to surgical prioritisation), which a trust may change.  pg_dump keeps the whole
 -- table, so a restore first installs the defaults (CREATE EXTENSION) and
 -- then loads the dumped rows over them: the trigger below turns an INSERT of
 -- a priority that is already present into an UPDATE of its row.

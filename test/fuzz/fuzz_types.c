@@ -237,7 +237,7 @@ check_problem_matches(const char *type, const TypeProblem *problem,
 /* ---------------------------------------------------------------- nhs_number */
 
 /*
- * Independent oracle from rtt-rules.md section 7 and types.h: the first
+ * Independent oracle from the NHS Data Dictionary's NHS NUMBER and types.h: the first
  * broken rule in the order character, length, grouping, check digit.
  */
 static NhsNumberStatus
@@ -387,7 +387,7 @@ fuzz_nhs_number(const char *str)
 
 /* ---------------------------------------------------------------- rtt_status */
 
-/* The 17 codes, from the detail text and rtt-rules.md 4.3. */
+/* The 17 codes, from the detail text and the NHS Data Dictionary. */
 static const int rtt_codes[] = {10, 11, 12, 20, 21, 30, 31, 32, 33, 34, 35, 36,
 90, 91, 92, 98, 99};
 

@@ -192,7 +192,7 @@ COMMENT ON FUNCTION ptl_synth.aid_instance(int, int, bigint) IS
 -- sum (W wait + saving) x over feasible pairs, each patient and slot used at
 -- most once; the bipartite matching polytope is integral, so the LP
 -- relaxation's optimum is a matching.  W = min(P, Q) x max saving + 1 makes
--- wait-days served count first (clinical-theatre.md 6.4 mode B).
+-- wait-days served count first (docs/ics.md, optimal mode).
 CREATE FUNCTION ptl_synth.aid_lp(patient_list ptl.aid_patient[], slot_list ptl.aid_slot[], as_of date)
 RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE AS $$

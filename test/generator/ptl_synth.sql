@@ -48,7 +48,7 @@ RETURN ((pg_catalog.hashint8extended(pg_catalog.hashint8extended(k, s), s) >> 11
 COMMENT ON FUNCTION ptl_synth.u(bigint, bigint) IS
     'Deterministic pseudo-random number in [0, 1) for key k under seed s (a hash, not random())';
 
--- A day count inside an RTT weekly band (rtt-rules.md 5.2): band 0 is 0..7
+-- A day count inside an RTT weekly band (RTT guidance 10.1.7): band 0 is 0..7
 -- days, band k is 7k+1..7k+7, band 104 (over 104 weeks) is 729 days or more
 -- (the generator spreads it over eight weeks).
 CREATE FUNCTION ptl_synth.band_days(band int, v float8) RETURNS int
@@ -60,7 +60,7 @@ COMMENT ON FUNCTION ptl_synth.band_days(int, float8) IS
     'A whole number of days inside RTT week band "band" (0 = 0-7 days, k = 7k+1..7k+7, 104 = 729+), chosen by v in [0, 1)';
 
 -- Modulus 11 remainder of the weighted sum of a 9-digit NHS number prefix
--- (weights 10..2, rtt-rules.md section 7).
+-- (weights 10..2, NHS Data Dictionary NHS NUMBER).
 CREATE FUNCTION ptl_synth.mod11_remainder(n9 bigint) RETURNS int
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN ((10 * (n9 / 100000000 % 10) + 9 * (n9 / 10000000 % 10) + 8 * (n9 / 1000000 % 10)
@@ -77,7 +77,7 @@ RETURN (11 - ptl_synth.mod11_remainder(n9)) % 11;
 COMMENT ON FUNCTION ptl_synth.nhs_check_digit(bigint) IS
     'Modulus 11 check digit of a 9-digit NHS number prefix (meaningless when mod11_remainder is 1)';
 
--- 943 476 5919 display form (rtt-rules.md section 7) or plain digits.
+-- 943 476 5919 display form (NHS CUI guidance) or plain digits.
 CREATE FUNCTION ptl_synth.format_nhs(n text, spaced boolean) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE WHEN spaced AND pg_catalog.length(n) = 10
@@ -1366,7 +1366,7 @@ BEGIN
     -- (so no two persons share one), and a ninth digit moved on by one when
     -- it would leave no valid check digit; then the Modulus 11 check digit.
     -- Numbers starting with 9 are outside every range issued to patients in
-    -- England, Wales, Scotland and Northern Ireland (rtt-rules.md section 7),
+    -- England, Wales, Scotland and Northern Ireland,
     -- so no synthetic number can be a real patient's.
     -- (Queries here are chains of CTEs fenced with OFFSET 0: each level reads
     -- the previous one's columns, which keeps expressions small and costs

@@ -1,5 +1,5 @@
 -- Mutual aid, PIDMAS eligibility and validation campaigns on a generated ICS, checked by rules written again in plain
--- SQL: every suggestion is feasible (clinical-theatre.md 6.2-6.3), greedy
+-- SQL: every suggestion is feasible (docs/ics.md), greedy
 -- equals a plain loop over patients by longest wait, optimal serves at
 -- least as many wait-days and leaves nobody with a free feasible slot, and
 -- a moved patient keeps the clock (the destination reports the same clock
@@ -108,7 +108,7 @@ SELECT is((SELECT count(*) FROM ptl.ptl l JOIN moved m USING (pathway_id)), 0::b
           'the origin no longer reports the pathway');
 SELECT is((SELECT count(*) FROM ptl.ptl), (SELECT ptl_before FROM moved), 'the ICS list is the same size');
 
--- PIDMAS eligibility (rtt-rules.md 8.2): every eligible patient meets the
+-- PIDMAS eligibility (NHS England's cohort 1): every eligible patient meets the
 -- rules written again here; the wait edge moves one day either side.
 SELECT is((SELECT count(*) FROM ptl.pidmas_eligibility e JOIN ptl.ptl l USING (pathway_id, period_no)
            WHERE e.cohort = 'over_40_weeks' AND e.ineligible_reason IS NULL

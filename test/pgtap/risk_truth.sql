@@ -11,7 +11,7 @@ SELECT is((SELECT count(*) FROM inputs
            WHERE ptl.ariscat_score(age_years, spo2_pct, respiratory_infection, hb_g_dl, incision, surgery_hours, emergency)
                  <> ptl_synth.ariscat_score_sql(age_years, spo2_pct, respiratory_infection, hb_g_dl, incision,
                                                 surgery_hours, emergency)),
-          0::bigint, 'ARISCAT (clinical-theatre 1.2): C and plain SQL agree on 50,000 inputs');
+          0::bigint, 'ARISCAT (Canet et al. 2010): C and plain SQL agree on 50,000 inputs');
 SELECT is((SELECT count(*) FROM inputs
            WHERE abs(ptl.sort_mortality_pct(asa_grade, urgency, ptl.sort_high_risk_specialty(specialty), severity,
                                             cancer, age_years)

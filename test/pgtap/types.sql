@@ -35,7 +35,7 @@ SELECT is((SELECT proparallel FROM pg_proc WHERE oid = 'ptl.check_input(text, re
     'check_input is PARALLEL SAFE');
 
 -- ---------------------------------------------------------------------------
--- NHS number (NHS Data Dictionary Modulus 11; rtt-rules.md 7)
+-- NHS number (NHS Data Dictionary Modulus 11)
 -- ---------------------------------------------------------------------------
 -- Display/entry: 10 digits, or 3-3-4 with spaces or hyphens; output 3-3-4.
 SELECT is('9434765919'::ptl.nhs_number::text, '943 476 5919', 'NHS number: 10 digits read, shown 3-3-4');
@@ -77,7 +77,7 @@ SELECT ok('400 000 0071'::ptl.nhs_number < '485-777-3457'::ptl.nhs_number
     'NHS numbers compare by value, whatever their spelling');
 
 -- ---------------------------------------------------------------------------
--- RTT period status (rtt-rules.md 4.3): all 17 codes and their groups
+-- RTT period status (NHS Data Dictionary; RTT guidance Annex D): all 17 codes and their groups
 -- ---------------------------------------------------------------------------
 SELECT results_eq(
     $$SELECT s::text, ptl.rtt_status_group(s), ptl.rtt_status_starts_clock(s), ptl.rtt_status_continues_clock(s),
@@ -115,7 +115,7 @@ SELECT throws_ok($$SELECT 37::ptl.rtt_status$$, '22023', 'value 37 is not a vali
 SELECT is(36::ptl.rtt_status::text, '36', 'RTT status: a valid integer casts');
 
 -- ---------------------------------------------------------------------------
--- Clinical priority (FSSA 2020; rtt-rules.md 8.1)
+-- Clinical priority (FSSA 2020)
 -- ---------------------------------------------------------------------------
 SELECT is((SELECT array_agg(p ORDER BY p)::text FROM unnest('{P6,p2,P1B,p1a,P4,P3,p5}'::ptl.clinical_priority[]) p),
     '{P1a,P1b,P2,P3,P4,P5,P6}', 'priority: ordered by urgency, P1a first');

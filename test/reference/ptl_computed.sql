@@ -60,7 +60,7 @@ FROM (
                p.provider_org, p.site_code, p.treatment_function, tf.name AS treatment_function_name,
                tf.rtt_line, p.commissioner_code, p.ppid_issuer, p.ppid, p.referral_priority,
                r.census, r.clock_start, r.days_waited, r.days_waited / 7 AS weeks_waited, r.week_band,
-               -- The first day the wait is over N weeks: start + 7N + 1 (rtt-rules.md 5.2).
+               -- The first day the wait is over N weeks: start + 7N + 1 (RTT guidance 10.1.7).
                r.clock_start + 127 AS breach_18_weeks_on,
                r.clock_start + 365 AS breach_52_weeks_on,
                r.clock_start + 456 AS breach_65_weeks_on,
