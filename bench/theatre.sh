@@ -5,7 +5,7 @@
 # turnaround, and the no-inversion rule; ptl_synth.theatre_lp) solved by CBC
 # from Debian, in the same run.  For each instance it prints booked minutes,
 # patients booked, inversions and times for both, and the ratios; then ptl
-# alone at the issue's scale, where the MIP does not solve (see README).
+# alone at the issue's scale, where the MIP does not solve (see bench/README.md).
 #   bench/theatre.sh [mip_seconds]        (default 120 per instance)
 set -euo pipefail
 cd "$(dirname "$0")/.."

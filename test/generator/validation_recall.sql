@@ -1,8 +1,8 @@
 -- ---------------------------------------------------------------------------
 -- ptl_synth.validation_recall(): how many of the faults generate() planted
 -- ptl's validation rules find, after ptl.load() of every batch and
--- ptl.refresh().  The README's table of rules against injected faults comes
--- from here; test/pgtap/validation_truth.sql asserts it.
+-- ptl.refresh().  The table of rules against injected faults in
+-- docs/rtt-engine.md ("Validation") comes from here; test/pgtap/validation_truth.sql asserts it.
 -- ---------------------------------------------------------------------------
 
 -- The validation rule that should find a fault (NULL: the loader or linkage

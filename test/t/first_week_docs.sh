@@ -3,8 +3,9 @@
 # README.md and docs/*.md marked
 #     <!-- test/t/first_week_docs.sh runs this block: NAME -->
 # is taken from the file and run here, so a page that drifts from ptl fails
-# a test: load (the README's first load, against CSV files with its column
-# lists), first-questions, access (README, Operations), trend
+# a test: load, refresh and first-questions (the README's "Getting started":
+# the first load, against CSV files with its column lists, the refresh and
+# the first questions), access (docs/operations.md, "At a glance"), trend
 # (docs/measures.md), uninstall-copy and uninstall (docs/operations.md).  The schedule block
 # is run by test/cron/schedule.sh, back up and restore by
 # test/t/dump_restore.sh, upgrade by test/t/upgrade.sh.  Prints TAP; needs a
@@ -32,8 +33,8 @@ run_block() {   # name -> psql output; stops at the first error
     printf '%s\n' "$text" | psql -qX -v ON_ERROR_STOP=1 -d "$db" 2>&1
 }
 
-names="load first-questions access trend uninstall-copy uninstall"
-echo "1..8"
+names="load refresh first-questions access trend uninstall-copy uninstall"
+echo "1..9"
 
 # Every marked block is one this script runs (a new one needs a runner here).
 marked=$(grep -ho 'first_week_docs.sh runs this block: [a-z-]*' "$root/README.md" "$root"/docs/*.md \
@@ -82,11 +83,18 @@ ok "$([ $status = 0 ] && [ "$counts" = "pathway=3/0 pathway_event=4/0 patient=3/
    "load: the README's first load reads every row and quarantines none ($counts)"
 [ $status = 0 ] || printf '%s\n' "$out" | sed 's/^/# /'
 
-# first-questions: the refresh, then the list in order for the trust.
+# refresh: the README's refresh at the census, and its run logged.
+out=$(run_block refresh) && status=0 || status=1
+run=$(q "SELECT status || ' ' || entry_point FROM ptl.refresh_status LIMIT 1")
+ok "$([ $status = 0 ] && [ "$run" = "succeeded daily_refresh" ] && printf '%s' "$out" | grep -q 'succeeded' && echo 0 || echo 1)" \
+   "refresh: the README's refresh runs and ptl.refresh_status shows it succeeded ($run)"
+[ $status = 0 ] || printf '%s\n' "$out" | sed 's/^/# /'
+
+# first-questions: the list in order for the trust.
 out=$(run_block first-questions) && status=0 || status=1
 listed=$(q "SELECT count(*) FROM ptl.ptl WHERE provider_org = 'RBD'")
 ok "$([ $status = 0 ] && [ "$listed" = 3 ] && printf '%s' "$out" | grep -q 'RBD-1' && echo 0 || echo 1)" \
-   "first-questions: the refresh and the README's questions answer, the PTL listing the 3 pathways"
+   "first-questions: the README's questions answer, the PTL listing the 3 pathways"
 [ $status = 0 ] || printf '%s\n' "$out" | sed 's/^/# /'
 
 # access: a reader mapped to the trust sees its list, and no identifiers.
@@ -94,7 +102,7 @@ q "DROP ROLE IF EXISTS alice" 2>/dev/null || true
 out=$(run_block access) && status=0 || status=1
 seen=$(psql -qAtX -d "$db" -c "SET ROLE alice" -c "SELECT count(*) || ':' || count(nhs_number) FROM ptl.ptl")
 ok "$([ $status = 0 ] && [ "$seen" = "3:0" ] && echo 0 || echo 1)" \
-   "access: the README's reader sees the trust's 3 pathways and no NHS number ($seen)"
+   "access: docs/operations.md's reader sees the trust's 3 pathways and no NHS number ($seen)"
 [ $status = 0 ] || printf '%s\n' "$out" | sed 's/^/# /'
 q "DELETE FROM ptl.user_organisation WHERE role_name = 'alice'"
 q "DROP ROLE alice"
