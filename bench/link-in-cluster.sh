@@ -33,6 +33,46 @@ SELECT records FROM ptl.link_persons() \gset
 CREATE TABLE accuracy AS SELECT * FROM ptl_synth.link_accuracy();
 SQL
     report "generator, $records records"
+    # A day: 1% of the records new or changed, then an incremental run with
+    # the stored model (ptl.link_persons_incremental): 0.5% new records of
+    # existing persons (a new hospital number at the same organisation, the
+    # given name's last letter dropped), 0.5% with a new address line.
+    psql -X -q -d link_bench <<'SQL'
+CREATE TEMP TABLE day_new AS
+SELECT p.patient_id AS like_id, nextval(pg_get_serial_sequence('ptl.patient', 'patient_id')) AS patient_id,
+       'DAY' || p.patient_id AS local_id
+FROM ptl.patient p WHERE p.given_name IS NOT NULL AND length(p.given_name) > 3
+ORDER BY md5(p.patient_id::text || 'new') LIMIT (SELECT count(*) / 200 FROM ptl.patient);
+INSERT INTO ptl.patient
+SELECT (jsonb_populate_record(p, jsonb_build_object('patient_id', d.patient_id, 'local_patient_id', d.local_id,
+                                                    'given_name', left(p.given_name, -1)))).*
+FROM day_new d JOIN ptl.patient p ON p.patient_id = d.like_id;
+INSERT INTO ptl_synth.patient_record (org_code, source_system, local_patient_id, person_id, site_code, batch_id,
+                                      nhs_number_sent, typo_duplicate)
+SELECT r.org_code, r.source_system, d.local_id, r.person_id, r.site_code, r.batch_id, r.nhs_number_sent, true
+FROM day_new d JOIN ptl.patient p ON p.patient_id = d.like_id
+JOIN ptl_synth.patient_record r USING (org_code, source_system, local_patient_id);
+UPDATE ptl.patient SET address_line_1 = 'FLAT 2 ' || address_line_1
+WHERE patient_id IN (SELECT patient_id FROM ptl.patient WHERE address_line_1 IS NOT NULL
+                     ORDER BY md5(patient_id::text || 'moved') LIMIT (SELECT count(*) / 200 FROM ptl.patient));
+SELECT records FROM ptl.link_persons_incremental() \gset
+DROP TABLE accuracy;
+CREATE TABLE accuracy AS SELECT * FROM ptl_synth.link_accuracy();
+SQL
+    report "generator, $records records: an incremental day (1% of records new or changed)"
+done
+
+# The linkage worlds (ptl_synth.link_world): the hard profile has no NHS
+# number and no postcode at all; the normal one has them on most records.
+for profile in hard normal; do
+    dropdb --if-exists link_bench; createdb link_bench
+    psql -X -q -d link_bench -v profile="$profile" <<'SQL'
+CREATE EXTENSION ptl; CREATE EXTENSION ptl_synth;
+SELECT ptl_synth.link_world(5000, 42, :'profile') AS records \gset
+SELECT records FROM ptl.link_persons() \gset
+CREATE TABLE accuracy AS SELECT * FROM ptl_synth.link_accuracy();
+SQL
+    report "link_world $profile (5,000 persons, seed 42)"
 done
 
 if [ -z "$FEBRL_DIR" ]; then
