@@ -591,7 +591,9 @@ CREATE TABLE ptl.link_record (
 );
 -- (records sharing a key: keys @> ARRAY[key]; a key is hashed with its rule's
 -- number, so equal keys of two rules are different numbers)
-CREATE INDEX link_record_keys_idx ON ptl.link_record USING gin (keys);
+-- (a small pending list: every look-up reads the whole list, and a day's
+-- run looks up thousands of keys right after writing its records)
+CREATE INDEX link_record_keys_idx ON ptl.link_record USING gin (keys) WITH (gin_pending_list_limit = 64);
 SELECT pg_catalog.pg_extension_config_dump('ptl.link_record', '');
 COMMENT ON TABLE ptl.link_record IS
     'Each patient record as the last linkage run saw it (normalised fields, blocking keys, reviewer decisions, person): an incremental run compares only what changed since';
@@ -1155,13 +1157,21 @@ BEGIN
     CREATE TEMP TABLE link_scope ON COMMIT DROP AS SELECT patient_id, nhs_valid FROM link_rec;
     PERFORM ptl_internal.link_cluster(false);
 
-    -- What this run saw of each record, for the next incremental run.
-    DELETE FROM ptl.link_record;
-    INSERT INTO ptl.link_record (patient_id, fields, nhs_valid, decisions, person_id, keys)
+    -- What this run saw of each record, for the next incremental run: only
+    -- the rows that differ are written (rewriting every record's thirteen
+    -- keys into the index took about a minute at a million records, and a
+    -- weekly full run finds few changed).
+    DELETE FROM ptl.link_record r WHERE NOT EXISTS (SELECT 1 FROM link_rec x WHERE x.patient_id = r.patient_id);
+    INSERT INTO ptl.link_record AS o (patient_id, fields, nhs_valid, decisions, person_id, keys)
     SELECT r.patient_id, r.f, r.nhs_valid, d.decisions, pl.person_id, r.keys
     FROM link_rec r
     JOIN ptl.person_link pl USING (patient_id)
-    LEFT JOIN ptl.link_decisions_by_record() d USING (patient_id);
+    LEFT JOIN ptl.link_decisions_by_record() d USING (patient_id)
+    ON CONFLICT (patient_id) DO UPDATE
+    SET fields = excluded.fields, nhs_valid = excluded.nhs_valid, decisions = excluded.decisions,
+        person_id = excluded.person_id, keys = excluded.keys
+    WHERE (o.fields, o.nhs_valid, o.decisions, o.person_id, o.keys)
+          IS DISTINCT FROM (excluded.fields, excluded.nhs_valid, excluded.decisions, excluded.person_id, excluded.keys);
 
     -- Pathway linkage and the clocks join through these next.
     PERFORM ptl.analyze_if_grown('ptl.person_link', run.records);
@@ -1319,15 +1329,18 @@ BEGIN
             INSERT INTO pg_temp.link_touched (a, b)
             SELECT least(c.patient_id, x.patient_id), greatest(c.patient_id, x.patient_id)
             FROM pg_temp.link_block b
-            JOIN ptl.link_record c ON c.keys @> ARRAY[b.k] AND c.keys[%1$s] = b.k
-            JOIN ptl.link_record x ON x.keys @> ARRAY[b.k] AND x.keys[%1$s] = b.k AND x.patient_id <> c.patient_id
-            WHERE b.n BETWEEN 2 AND $1
+            CROSS JOIN LATERAL (SELECT r.patient_id FROM ptl.link_record r
+                                WHERE r.keys @> ARRAY[b.k] AND r.keys[%1$s] = b.k) c
+            CROSS JOIN LATERAL (SELECT r.patient_id FROM ptl.link_record r
+                                WHERE r.keys @> ARRAY[b.k] AND r.keys[%1$s] = b.k) x
+            WHERE b.n BETWEEN 2 AND $1 AND x.patient_id <> c.patient_id
               AND (c.patient_id IN (SELECT patient_id FROM pg_temp.link_changed)
                    OR (b.n_before BETWEEN 2 AND $1) IS DISTINCT FROM true AND c.patient_id < x.patient_id)
             UNION ALL
             SELECT lp.patient_a, lp.patient_b
             FROM pg_temp.link_block b
-            JOIN ptl.link_record c ON c.keys @> ARRAY[b.k] AND c.keys[%1$s] = b.k
+            CROSS JOIN LATERAL (SELECT r.patient_id FROM ptl.link_record r
+                                WHERE r.keys @> ARRAY[b.k] AND r.keys[%1$s] = b.k) c
             JOIN ptl.link_pair lp ON lp.patient_a = c.patient_id
             JOIN ptl.link_record x ON x.patient_id = lp.patient_b AND x.keys[%1$s] = b.k
             WHERE b.n NOT BETWEEN 2 AND $1 AND b.n_before BETWEEN 2 AND $1$q$,
@@ -1349,8 +1362,10 @@ BEGIN
             FROM pg_temp.link_touched t
             JOIN ptl.link_record ra ON ra.patient_id = t.a
             JOIN ptl.link_record rb ON rb.patient_id = t.b AND rb.keys[%1$s] = ra.keys[%1$s]
-            WHERE (SELECT count(*) FROM ptl.link_record r
-                   WHERE r.keys @> ARRAY[ra.keys[%1$s]] AND r.keys[%1$s] = ra.keys[%1$s]) BETWEEN 2 AND $1$q$,
+            -- (the block's size once per pair that shares the key, by index)
+            CROSS JOIN LATERAL (SELECT count(*) AS n FROM ptl.link_record r
+                                WHERE r.keys @> ARRAY[ra.keys[%1$s]] AND r.keys[%1$s] = ra.keys[%1$s]) z
+            WHERE z.n BETWEEN 2 AND $1$q$,
             rule.rule_no) USING s.max_block_size, 1 << (rule.rule_no - 1);
     END LOOP;
     CREATE TEMP TABLE link_cand ON COMMIT DROP AS
