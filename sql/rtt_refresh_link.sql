@@ -1,8 +1,7 @@
--- Pathway linkage (src/link/pathway.sql) on the small ICS of rtt_refresh:
+-- Pathway linkage (src/link/pathway.sql) on the small ICS (sql/include/small_ics.sql):
 -- a transfer to a provider that issued a new PPID, a transfer whose
--- receiver recorded the wrong original start, and duplicates.  Everything
--- here is undone at the end, for rtt_return and rtt_validation.
-SET search_path = ptl, public;
+-- receiver recorded the wrong original start, and duplicates.
+\ir sql/include/small_ics.sql
 BEGIN;
 SELECT array_agg(x::text ORDER BY x) AS nhs
 FROM (SELECT x FROM generate_series(9450000000::bigint, 9450000200) x WHERE nhs_number_valid(x::text) LIMIT 4) v
@@ -57,3 +56,4 @@ SELECT p.ppid, l.method, r.clock_start
 FROM pathway_link l JOIN pathway p USING (pathway_id) JOIN ptl r USING (pathway_id)
 WHERE p.ppid = 'IPTB1';
 ROLLBACK;
+\ir sql/include/small_ics_drop.sql

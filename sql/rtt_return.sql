@@ -1,7 +1,7 @@
 -- The monthly RTT return (long form, NHS England's wide layout and CSV), its
--- consistency checks, and the weekly WLMDS extract, on the small ICS that
--- rtt_refresh built (March 2025) plus a few pathways added here.
-SET search_path = ptl, public;
+-- consistency checks, and the weekly WLMDS extract, on the small ICS
+-- (sql/include/small_ics.sql, March 2025) plus a few pathways added here.
+\ir sql/include/small_ics.sql
 BEGIN;
 -- Completed in March with the stopping activity in another function (counted there, 10.1.4);
 -- a new period in March; a nullified period started in March (Part 3 excludes it, Q9).
@@ -80,3 +80,4 @@ ROLLBACK;
 -- The return is for a month; WLMDS is for a week-ending Sunday.
 SELECT * FROM rtt_return('2025-03-30');
 SELECT * FROM wlmds('2025-03-31');
+\ir sql/include/small_ics_drop.sql

@@ -1,6 +1,6 @@
 -- Validation rules (ptl.validation_rule): one pathway breaking each rule ptl
--- checks, on the small ICS rtt_refresh built; then that ICS is removed.
-SET search_path = ptl, public;
+-- checks, on the small ICS of sql/include/small_ics.sql.
+\ir sql/include/small_ics.sql
 BEGIN;
 SELECT count(rtt_test_pathway(provider, ppid, tfc, events, nhs => nhs, born => born::date, died => died::date, ubrn => ubrn)) AS pathways
 FROM (VALUES
@@ -68,14 +68,4 @@ SELECT p.ppid, count(r.*) AS periods FROM pathway p LEFT JOIN rtt_period r USING
 WHERE p.ppid IN ('V06', 'V23', 'V23X', 'V31') GROUP BY p.ppid ORDER BY p.ppid;
 ROLLBACK;
 
--- Remove the small ICS of rtt_refresh.
-DELETE FROM pathway_event;
-DELETE FROM pathway;
-DELETE FROM patient;
-DELETE FROM rtt_dirty_pathway;
-DELETE FROM batch WHERE batch_id IN (901, 902);
-DELETE FROM commissioner WHERE commissioner_code = '01A';
-DELETE FROM site WHERE site_code IN ('RA101', 'RA201');
-DELETE FROM organisation WHERE org_code IN ('RA1', 'RA2');
-DELETE FROM organisation WHERE org_code = 'QAA';
-DROP FUNCTION rtt_test_pathway;
+\ir sql/include/small_ics_drop.sql
