@@ -330,7 +330,6 @@ BEGIN
             RAISE EXCEPTION 'run % was marked interrupted by a later run before it began its work', run
                 USING ERRCODE = 'lock_not_available';
         END IF;
-        PERFORM set_config('ptl.daily_refresh_run', run::text, true);
         -- No JIT: for a ptl_admin member (not the tables' owner) row-level
         -- security makes the planner cost the load's and the validation's
         -- queries past jit_above_cost, and compiling them took longer than
@@ -373,7 +372,7 @@ BEGIN
 
         -- Link, clock, validate, rank and snapshot.
         phase := 'refresh';
-        CALL ptl.refresh(census, "full");
+        CALL ptl_internal.refresh_work(census, "full", run);
 
         phase := 'retention';
         began := clock_timestamp();

@@ -399,7 +399,8 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
     ('function', 'ptl.load_reference(text,bytea,text,text,name)', 'operate', 'owner'),
     ('function', 'ptl.reconcile_outbound()', 'operate', 'caller'),
     ('function', 'ptl.refresh(date,boolean)', 'operate', 'caller'),
-    ('function', 'ptl.refresh_after_restore()', 'operate', 'caller');
+    ('function', 'ptl.refresh_after_restore()', 'operate', 'caller'),
+    ('function', 'ptl_internal.refresh_work(date,boolean,bigint)', 'operate', 'caller');
 
 -- Statistics after a bulk write, for whoever bulk-writes.
 INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) VALUES

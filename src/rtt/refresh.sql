@@ -549,7 +549,7 @@ $$;
 COMMENT ON FUNCTION ptl.rtt_compute(date) IS
     'Internal to ptl.refresh: recomputes the clocks of the pathways listed in pg_temp.rtt_target at a census';
 
-CREATE PROCEDURE ptl.refresh(census date DEFAULT current_date, "full" boolean DEFAULT false)
+CREATE PROCEDURE ptl_internal.refresh_work(census date, "full" boolean, daily_run bigint)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, ptl, pg_temp
 -- No JIT.  For a ptl_admin member (not the tables' owner) every table the
@@ -577,7 +577,6 @@ DECLARE
     n_outbound bigint;
     steps jsonb := '[]';
     step_began timestamptz;
-    daily_run bigint := nullif(current_setting('ptl.daily_refresh_run', true), '')::bigint;
 BEGIN
     IF census IS NULL OR census = 'infinity' OR census = '-infinity' THEN
         RAISE EXCEPTION 'census date must be a finite date, not %', coalesce(census::text, 'NULL')
@@ -810,12 +809,12 @@ BEGIN
 
     -- The other incomplete periods only grow older.
     UPDATE ptl.rtt_period
-    SET census = refresh.census,
-        days_waited = refresh.census - clock_start,
-        week_band = CASE WHEN refresh.census - clock_start >= 0
-                         THEN ptl.rtt_week_band(refresh.census - clock_start) END,
-        adjusted_days = refresh.census - clock_start
-    WHERE outcome = 'incomplete' AND rtt_period.census <> refresh.census;
+    SET census = refresh_work.census,
+        days_waited = refresh_work.census - clock_start,
+        week_band = CASE WHEN refresh_work.census - clock_start >= 0
+                         THEN ptl.rtt_week_band(refresh_work.census - clock_start) END,
+        adjusted_days = refresh_work.census - clock_start
+    WHERE outcome = 'incomplete' AND rtt_period.census <> refresh_work.census;
     -- (ptl.rtt_pathway.census stays the census each clock was computed at:
     -- rewriting every pathway's row each day would say nothing new.)
     steps := ptl_internal.refresh_step(steps, 'clock', step_began, computed.pathways);
@@ -892,6 +891,20 @@ BEGIN
             steps = r.steps || steps
         WHERE r.run_id = daily_run;
     END IF;
+END
+$$;
+COMMENT ON PROCEDURE ptl_internal.refresh_work(date, boolean, bigint) IS
+    'The work of ptl.refresh: its steps are recorded in the run daily_run of ptl.refresh_run (under ptl.daily_refresh, which finishes that row), or in a row of their own when daily_run is NULL';
+
+-- The refresh an administrator calls; ptl.daily_refresh calls the work
+-- itself with its run (ptl_internal.refresh_work).
+CREATE PROCEDURE ptl.refresh(census date DEFAULT current_date, "full" boolean DEFAULT false)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, ptl, pg_temp
+SET jit = off
+AS $$
+BEGIN
+    CALL ptl_internal.refresh_work(census, "full", NULL);
 END
 $$;
 COMMENT ON PROCEDURE ptl.refresh(date, boolean) IS
