@@ -1319,20 +1319,22 @@ BEGIN
                       SELECT o.keys[%1$s], false FROM pg_temp.link_old o) x
                 WHERE x.k IS NOT NULL
                 GROUP BY x.k)
-            SELECT k.k, k.n_new, n.n, n.n - k.n_new + k.n_old AS n_before
-            FROM k CROSS JOIN LATERAL (SELECT count(*) AS n FROM ptl.link_record r
+            -- (each block read once, by index: its size, and its records
+            -- when it is within max_block_size)
+            SELECT k.k, k.n_new, n.n, n.n - k.n_new + k.n_old AS n_before,
+                   CASE WHEN n.n <= $1 THEN n.members END AS members
+            FROM k CROSS JOIN LATERAL (SELECT count(*) AS n, array_agg(r.patient_id) AS members
+                                       FROM ptl.link_record r
                                        WHERE r.keys @> ARRAY[k.k] AND r.keys[%1$s] = k.k) n$q$,
-            rule.rule_no);
+            rule.rule_no) USING s.max_block_size;
         INSERT INTO link_rule_count
         SELECT rule.rule_no, coalesce(sum(n_new), 0), count(*) FILTER (WHERE n > s.max_block_size) FROM link_block;
         EXECUTE format($q$
             INSERT INTO pg_temp.link_touched (a, b)
             SELECT least(c.patient_id, x.patient_id), greatest(c.patient_id, x.patient_id)
             FROM pg_temp.link_block b
-            CROSS JOIN LATERAL (SELECT r.patient_id FROM ptl.link_record r
-                                WHERE r.keys @> ARRAY[b.k] AND r.keys[%1$s] = b.k) c
-            CROSS JOIN LATERAL (SELECT r.patient_id FROM ptl.link_record r
-                                WHERE r.keys @> ARRAY[b.k] AND r.keys[%1$s] = b.k) x
+            CROSS JOIN LATERAL unnest(b.members) AS c (patient_id)
+            CROSS JOIN LATERAL unnest(b.members) AS x (patient_id)
             WHERE b.n BETWEEN 2 AND $1 AND x.patient_id <> c.patient_id
               AND (c.patient_id IN (SELECT patient_id FROM pg_temp.link_changed)
                    OR (b.n_before BETWEEN 2 AND $1) IS DISTINCT FROM true AND c.patient_id < x.patient_id)
@@ -1354,20 +1356,25 @@ BEGIN
     INSERT INTO link_touched SELECT a, b FROM link_block_pair;
     DROP TABLE link_block_pair;
     ANALYZE link_touched;
-    CREATE TEMP TABLE link_block_pair (a bigint, b bigint, rule_bit int) ON COMMIT DROP;
-    FOR rule IN SELECT * FROM ptl.link_blocking_rule ORDER BY rule_no LOOP
-        EXECUTE format($q$
-            INSERT INTO pg_temp.link_block_pair
-            SELECT t.a, t.b, $2
-            FROM pg_temp.link_touched t
-            JOIN ptl.link_record ra ON ra.patient_id = t.a
-            JOIN ptl.link_record rb ON rb.patient_id = t.b AND rb.keys[%1$s] = ra.keys[%1$s]
-            -- (the block's size once per pair that shares the key, by index)
-            CROSS JOIN LATERAL (SELECT count(*) AS n FROM ptl.link_record r
-                                WHERE r.keys @> ARRAY[ra.keys[%1$s]] AND r.keys[%1$s] = ra.keys[%1$s]) z
-            WHERE z.n BETWEEN 2 AND $1$q$,
-            rule.rule_no) USING s.max_block_size, 1 << (rule.rule_no - 1);
-    END LOOP;
+    -- The rules each pair satisfies now: the keys it shares (element n of
+    -- both records' keys is rule n's) in a block within max_block_size, each
+    -- block counted once, by index.
+    CREATE TEMP TABLE link_block_pair ON COMMIT DROP AS
+    WITH shared AS MATERIALIZED (
+        SELECT t.a, t.b, u.n::int AS rule_no, u.ka AS k
+        FROM link_touched t
+        JOIN ptl.link_record ra ON ra.patient_id = t.a
+        JOIN ptl.link_record rb ON rb.patient_id = t.b
+        CROSS JOIN LATERAL unnest(ra.keys, rb.keys) WITH ORDINALITY AS u (ka, kb, n)
+        WHERE u.ka = u.kb),
+    size AS (
+        SELECT x.k, x.rule_no, z.n
+        FROM (SELECT DISTINCT sh.k, sh.rule_no FROM shared sh) x
+        CROSS JOIN LATERAL (SELECT count(*) AS n FROM ptl.link_record r
+                            WHERE r.keys @> ARRAY[x.k] AND r.keys[x.rule_no] = x.k) z)
+    SELECT sh.a, sh.b, 1 << (sh.rule_no - 1) AS rule_bit
+    FROM shared sh JOIN size z USING (k, rule_no)
+    WHERE z.n BETWEEN 2 AND s.max_block_size;
     CREATE TEMP TABLE link_cand ON COMMIT DROP AS
     SELECT c.a, c.b, c.rules, ptl.link_compare(ra.fields, rb.fields) AS gamma,
            ra.nhs_valid IS NOT NULL AND ra.nhs_valid = rb.nhs_valid AS same_nhs,
