@@ -1499,7 +1499,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ptl.link_persons_incremental() IS
-    'Links the patient records new, changed or deleted since the last linkage run with the stored model (no retraining): compares only the pairs touching them, clusters again only the persons affected; equals ptl.link_persons(false); returns the run''s figures';
+    'Links the patient records new, changed or deleted since the last linkage run (those noted in ptl.link_pending) with the stored model (no retraining): compares only the pairs touching them, clusters again only the persons affected; equals ptl.link_persons(false); returns the run''s figures, and leaves pg_temp.link_scope (the records clustered again, each with person_before) for the rest of the transaction';
 
 -- Each ICS person with the records behind them.
 CREATE VIEW ptl.person_record AS

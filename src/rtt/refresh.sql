@@ -669,6 +669,7 @@ BEGIN
            AND NOT ptl_internal.link_model_stale() THEN
             PERFORM ptl.link_persons_incremental();
             -- the records that moved are among those it clustered again
+            -- (pg_temp.link_scope, which its comment says it leaves)
             CREATE TEMP TABLE refresh_person_moved ON COMMIT DROP AS
             SELECT s.patient_id, s.person_before, pl.person_id AS person_after
             FROM pg_temp.link_scope s LEFT JOIN ptl.person_link pl USING (patient_id)
