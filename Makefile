@@ -44,6 +44,7 @@ SQL_PARTS    = src/types/types.sql \
                src/outpatient/outpatient.sql \
                src/outpatient/feed.sql \
                src/outpatient/measures.sql \
+               src/journey/consultant.sql \
                src/journey/pack.sql \
                src/ops/security.sql \
                src/ops/jit.sql
