@@ -208,8 +208,13 @@ CREATE TABLE ptl.rtt_period (
     CONSTRAINT rtt_period_census_in_range CHECK (ptl.in_storage_range(census)),
     CONSTRAINT rtt_period_clock_start_in_range CHECK (ptl.in_storage_range(clock_start)),
     CONSTRAINT rtt_period_clock_stop_in_range CHECK (ptl.in_storage_range(clock_stop))
-);
-CREATE INDEX rtt_period_incomplete_idx ON ptl.rtt_period (days_waited DESC) WHERE outcome = 'incomplete';
+) WITH (fillfactor = 50);
+-- Each daily refresh moves every open period's wait to the census (an
+-- UPDATE of most rows): no index covers the columns it changes, and half
+-- of each page is left free, so the new versions stay on their page (HOT
+-- updates: no index entries written, yesterday's versions pruned in place).
+-- Open periods by clock start: a wait in days is the census minus it.
+CREATE INDEX rtt_period_open_start_idx ON ptl.rtt_period (clock_start) WHERE outcome = 'incomplete';
 CREATE INDEX rtt_period_stop_idx ON ptl.rtt_period (clock_stop) WHERE clock_stop IS NOT NULL;
 COMMENT ON TABLE ptl.rtt_period IS
     'Every RTT period of every pathway record as ptl.rtt_periods computes it at the census of the last refresh';

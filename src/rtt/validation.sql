@@ -148,6 +148,54 @@ RETURN CASE WHEN provider = other_provider
 COMMENT ON FUNCTION ptl_internal.duplicate_pathway_detail(text, text, text, text, boolean) IS
     'Internal to ptl.validate: the detail of a V07 issue (another provider''s record named by its provider only)';
 
+-- The rules across records (V07: the same NHS number or UBRN; V08, V19,
+-- V20: the same issuer and PPID) pair a pathway with others by those keys.
+-- A record that changes or goes can leave a partner's issue standing, and
+-- its partners are found by the keys it had: triggers note them here, and
+-- each incremental validation takes the notes it sees (one committed later
+-- stays for the next), so that only those partners are looked at again,
+-- not every holder of such an issue.
+CREATE TABLE ptl.validation_pending_key (
+    nhs_number  ptl.nhs_number,
+    ubrn        text,
+    ppid_issuer text,
+    ppid        text
+);
+SELECT pg_catalog.pg_extension_config_dump('ptl.validation_pending_key', '');
+COMMENT ON TABLE ptl.validation_pending_key IS
+    'Keys (NHS number, UBRN, issuer and PPID) of patient and pathway records as they were before they were updated or deleted since the last validation (filled by triggers, taken by each incremental validation): their partners in rules V07, V08, V19 and V20 are validated again';
+COMMENT ON COLUMN ptl.validation_pending_key.nhs_number IS 'NHS number the patient record had (or the pathway record''s patient had)';
+COMMENT ON COLUMN ptl.validation_pending_key.ubrn IS 'UBRN the pathway record had';
+COMMENT ON COLUMN ptl.validation_pending_key.ppid_issuer IS 'PPID issuer the pathway record had';
+COMMENT ON COLUMN ptl.validation_pending_key.ppid IS 'PPID the pathway record had';
+
+CREATE FUNCTION ptl_internal.note_validation_keys() RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'patient' THEN
+        INSERT INTO ptl.validation_pending_key (nhs_number)
+        SELECT DISTINCT c.nhs_number FROM changed_rows c WHERE c.nhs_number IS NOT NULL;
+    ELSE
+        INSERT INTO ptl.validation_pending_key (nhs_number, ubrn, ppid_issuer, ppid)
+        SELECT pa.nhs_number, c.ubrn, c.ppid_issuer, c.ppid
+        FROM changed_rows c LEFT JOIN ptl.patient pa ON pa.patient_id = c.patient_id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION ptl_internal.note_validation_keys() IS
+    'Trigger: notes the NHS numbers, UBRNs and PPIDs updated or deleted patient and pathway records had, for the next validation (ptl.validation_pending_key)';
+CREATE TRIGGER patient_updated_keys AFTER UPDATE ON ptl.patient
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.note_validation_keys();
+CREATE TRIGGER patient_deleted_keys AFTER DELETE ON ptl.patient
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.note_validation_keys();
+CREATE TRIGGER pathway_updated_keys AFTER UPDATE ON ptl.pathway
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.note_validation_keys();
+CREATE TRIGGER pathway_deleted_keys AFTER DELETE ON ptl.pathway
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION ptl_internal.note_validation_keys();
+
 -- The pathways whose validation issues can have changed since the refresh
 -- at last_census, when that refresh stored every pathway's issues and this
 -- one recomputed the clocks of pg_temp.rtt_target (the pathways whose
@@ -158,7 +206,8 @@ COMMENT ON FUNCTION ptl_internal.duplicate_pathway_detail(text, text, text, text
 --    (a changed patient record marks its pathways);
 --  * of other records too: V07 (the same NHS number or UBRN), V08, V19, V20
 --    (the same issuer and PPID): the pathways sharing those with a target,
---    and every pathway holding such an issue (its partner may be gone);
+--    and those sharing them with a record as it was before it changed or
+--    went (ptl.validation_pending_key);
 --  * of reference data: V23 (whether a treatment function is consultant
 --    led: every pathway in one that is not, and its holders) and V32 (a
 --    placeholder resolved: every pathway with an unresolved load warning,
@@ -192,6 +241,14 @@ BEGIN
         DROP TABLE pg_temp.validation_scope;
     END IF;
     CREATE TEMP TABLE validation_scope (pathway_id bigint PRIMARY KEY) ON COMMIT DROP;
+    -- the keys noted since the last validation, taken
+    IF to_regclass('pg_temp.validation_keys') IS NOT NULL THEN
+        DROP TABLE pg_temp.validation_keys;
+    END IF;
+    CREATE TEMP TABLE validation_keys ON COMMIT DROP AS
+    WITH taken AS (DELETE FROM ptl.validation_pending_key RETURNING *)
+    SELECT DISTINCT * FROM taken;
+    ANALYZE pg_temp.validation_keys;
 
     INSERT INTO pg_temp.validation_scope (pathway_id)
     -- (the targets are few: their partners are looked up one by one, by
@@ -216,11 +273,21 @@ BEGIN
         SELECT b.pathway_id FROM ptl.pathway a JOIN ptl.pathway b ON b.ppid_issuer = a.ppid_issuer AND b.ppid = a.ppid
         WHERE a.pathway_id = t.pathway_id
         OFFSET 0) x
-    -- holders of the rules across records and on reference data; V03's
-    -- (a start or referral after the census: only fewer as it moves on)
+    -- V07, V08, V19, V20: partners of a record as it was before it changed
+    -- or went (the keys noted, taken below)
+    UNION
+    SELECT p.pathway_id FROM pg_temp.validation_keys k
+    JOIN ptl.patient pa ON pa.nhs_number = k.nhs_number JOIN ptl.pathway p ON p.patient_id = pa.patient_id
+    UNION
+    SELECT p.pathway_id FROM pg_temp.validation_keys k JOIN ptl.pathway p ON p.ubrn = k.ubrn
+    UNION
+    SELECT p.pathway_id FROM pg_temp.validation_keys k
+    JOIN ptl.pathway p ON p.ppid_issuer = k.ppid_issuer AND p.ppid = k.ppid
+    -- holders of the rules on reference data; V03's (a start or referral
+    -- after the census: only fewer as it moves on)
     UNION
     SELECT i.pathway_id FROM ptl.validation_issue i
-    WHERE i.rule_id IN ('V03', 'V07', 'V08', 'V19', 'V20', 'V23', 'V32')
+    WHERE i.rule_id IN ('V03', 'V23', 'V32')
     -- V23: in a treatment function that is not consultant-led
     UNION
     SELECT p.pathway_id FROM ptl.pathway p
@@ -231,10 +298,11 @@ BEGIN
     UNION
     SELECT p.pathway_id FROM ptl.load_warning w JOIN ptl.pathway p ON p.patient_id = w.patient_id
     WHERE w.resolved_in IS NULL AND w.pathway_id IS NULL
-    -- V26: an open wait passing 12 weeks (its days are at the census already)
+    -- V26: an open wait passing 12 weeks (84 < census - start <= 84 + days
+    -- since the last census; by the index on open periods' starts)
     UNION
     SELECT r.pathway_id FROM ptl.rtt_period r
-    WHERE r.outcome = 'incomplete' AND r.days_waited > 84 AND r.days_waited <= 84 + (census - last_census)
+    WHERE r.outcome = 'incomplete' AND r.clock_start < census - 84 AND r.clock_start >= last_census - 84
     -- V10: the last event passing unbooked_days; V19: the transfer out passing lost_transfer_days
     UNION
     SELECT rp.pathway_id FROM ptl.rtt_pathway rp
@@ -287,7 +355,10 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     s := ptl.rtt_setting_in_force();
-    IF NOT everything THEN
+    IF everything THEN
+        -- every pathway is looked at: the keys noted so far are served
+        DELETE FROM ptl.validation_pending_key;
+    ELSE
         PERFORM ptl_internal.validation_scope(census, last_census);
         -- The open periods of the scope, fetched once, pathway by pathway:
         -- most rules start from them.
