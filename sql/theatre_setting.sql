@@ -158,6 +158,24 @@ SELECT week_start, site_code, high_capability, cases, high_capability_cases, una
        low_risk_high_capability_cases, low_risk_high_capability_pct
 FROM theatre_low_risk_share ORDER BY week_start, site_code NULLS LAST;
 
+-- A plain reader of the trust (no identifiers) sees the measure for its
+-- sites, and an analyst proposes lists by the same rules: the scores come
+-- through ptl.setting_risk_score, which needs no date of birth
+-- (ptl.risk_score does, so the reader may not read it).
+CREATE ROLE regress_setting_reader IN ROLE ptl_reader;
+CREATE ROLE regress_setting_analyst IN ROLE ptl_analyst;
+INSERT INTO user_organisation (role_name, org_code) VALUES ('regress_setting_reader', 'RS1'), ('regress_setting_analyst', 'RS1');
+SET ROLE regress_setting_reader;
+SELECT week_start, site_code, cases, low_risk_cases, low_risk_high_capability_pct
+FROM theatre_low_risk_share ORDER BY week_start, site_code NULLS LAST;
+SELECT count(*) FROM risk_score;
+RESET ROLE;
+SET ROLE regress_setting_analyst;
+CALL propose_theatre_lists('2025-05-12', '2025-05-16');
+RESET ROLE;
+SELECT w.entry_ref, o.reason FROM theatre_proposal_outcome o JOIN waiting_list_entry w USING (entry_id)
+WHERE o.run_id = (SELECT max(run_id) FROM theatre_proposal_run) AND NOT o.proposed ORDER BY 1;
+
 -- 6. Mutual aid, on inputs given: one patient and one slot each, the
 -- patient needing what its risk needs and the slot's site offering what it
 -- offers (NULL: not given, nothing is checked).

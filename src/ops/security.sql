@@ -362,6 +362,7 @@ VALUES
     ('view', 'ptl.risk_score', 'view_withheld', 'caller', NULL),
     ('view', 'ptl.rtt_clock_event', 'view', 'caller', NULL),
     ('view', 'ptl.rtt_open_period', 'view', 'caller', NULL),
+    ('view', 'ptl.setting_risk_score', 'view', 'owner', 'the scores the setting rules read, for the user''s organisations'' persons, without the age that ptl.risk_score takes from the date of birth'),
     ('view', 'ptl.setting_rule_in_force', 'view', 'caller', NULL),
     ('view', 'ptl.site_location', 'view', 'caller', NULL),
     ('view', 'ptl.site_care_capability', 'view', 'caller', NULL),

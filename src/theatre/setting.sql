@@ -184,6 +184,49 @@ END;
 COMMENT ON FUNCTION ptl.setting_needs(int, float8, text, int) IS
     'The setting rules in force that a risk assessment meets (rule codes) and the capabilities they need, in name order; asa_grade NULL means no assessment is in force';
 
+-- The scores the setting rules read, per assessment, for every person who
+-- has a record at one of the user's organisations (every person for those
+-- who see the ICS), whichever trust recorded the assessment.  The scores
+-- need the date of birth, which plain readers may not see, so ptl.risk_score
+-- is for identifiable users only; this view runs with its owner's rights (a
+-- security barrier) and shows no age, so that the rules work for every
+-- reader of the theatre measures and every analyst who proposes lists.
+CREATE VIEW ptl.setting_risk_score AS
+SELECT x.assessment_id, x.person_key, x.pathway_id, x.assessed_on, x.valid_until, x.asa_grade,
+       -- the scores exactly as ptl.risk_score computes them (src/risk/cohorts.sql)
+       ptl.sort_mortality_pct(nullif(x.asa_grade, 6), x.urgency, ptl.sort_high_risk_specialty(x.sort_specialty),
+                              x.severity, x.cancer, x.age_years) AS sort_mortality_pct,
+       ptl.ariscat_class(ptl.ariscat_score(x.age_years, x.spo2_pct, x.respiratory_infection_last_month, x.hb_g_dl,
+                                           x.incision, x.surgery_duration_hours, x.emergency)) AS ariscat_class,
+       x.cfs_level
+FROM (
+    SELECT a.assessment_id, coalesce(pl.person_id, -a.patient_id) AS person_key, a.pathway_id, a.assessed_on,
+           a.assessed_on + st.assessment_valid_days AS valid_until, a.asa_grade, a.urgency, a.sort_specialty,
+           a.severity, a.cancer, a.spo2_pct, a.respiratory_infection_last_month, a.hb_g_dl, a.incision,
+           a.surgery_duration_hours, a.emergency, a.cfs_level,
+           CASE WHEN y.n BETWEEN 0 AND 130 THEN y.n END AS age_years
+    FROM ptl.risk_assessment a
+    JOIN ptl.patient p ON p.patient_id = a.patient_id
+    LEFT JOIN ptl.person_link pl ON pl.patient_id = a.patient_id
+    CROSS JOIN ptl.risk_setting_in_force() st
+    CROSS JOIN LATERAL (SELECT extract(year FROM age(a.assessed_on, p.date_of_birth))::int AS n) y
+    WHERE (SELECT ptl.sees_all_organisations())
+       OR p.org_code = ANY ((SELECT ptl.my_organisations())::text[])
+       OR EXISTS (SELECT 1 FROM ptl.person_link o JOIN ptl.patient op ON op.patient_id = o.patient_id
+                  WHERE o.person_id = pl.person_id AND op.org_code = ANY ((SELECT ptl.my_organisations())::text[]))
+    OFFSET 0) x;     -- score once per row
+COMMENT ON VIEW ptl.setting_risk_score IS
+    'The scores the setting rules read (ASA, SORT, ARISCAT class, CFS), per risk assessment of a person with a record at one of the user''s organisations; no age or identifier (docs/theatre.md)';
+COMMENT ON COLUMN ptl.setting_risk_score.assessment_id IS 'Assessment';
+COMMENT ON COLUMN ptl.setting_risk_score.person_key IS 'ICS person, or minus the patient record not yet linked';
+COMMENT ON COLUMN ptl.setting_risk_score.pathway_id IS 'Pathway assessed (NULL: any)';
+COMMENT ON COLUMN ptl.setting_risk_score.assessed_on IS 'Date assessed';
+COMMENT ON COLUMN ptl.setting_risk_score.valid_until IS 'First day the assessment is stale (risk_setting.assessment_valid_days)';
+COMMENT ON COLUMN ptl.setting_risk_score.asa_grade IS 'ASA grade 1 to 6';
+COMMENT ON COLUMN ptl.setting_risk_score.sort_mortality_pct IS 'SORT 30-day mortality, per cent';
+COMMENT ON COLUMN ptl.setting_risk_score.ariscat_class IS 'ARISCAT class: low, intermediate, high';
+COMMENT ON COLUMN ptl.setting_risk_score.cfs_level IS 'Clinical Frailty Scale level';
+
 -- For every waiting-list entry open on a date (not removed before it), the
 -- risk assessment in force then and what it needs.  In force: the latest
 -- assessment of the same ICS person, for this pathway or for none, made on
@@ -196,9 +239,9 @@ LANGUAGE sql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, ptl, pg_temp
 BEGIN ATOMIC
     WITH r AS MATERIALIZED (
-        SELECT s.assessment_id, coalesce(s.person_id, -s.patient_id) AS who, s.pathway_id, s.assessed_on,
+        SELECT s.assessment_id, s.person_key AS who, s.pathway_id, s.assessed_on,
                s.asa_grade, s.sort_mortality_pct, s.ariscat_class, s.cfs_level
-        FROM ptl.risk_score s
+        FROM ptl.setting_risk_score s
         WHERE s.asa_grade IS NOT NULL AND s.assessed_on <= setting_need_at.as_of AND setting_need_at.as_of < s.valid_until),
     e AS (
         SELECT DISTINCT ON (w.entry_id) w.entry_id, r.assessment_id, r.assessed_on, r.asa_grade, r.sort_mortality_pct,

@@ -508,8 +508,12 @@ COMMENT ON FUNCTION ptl_synth.theatres(bigint, date, int, int, int) IS
 -- sector hospitals with level 2 beds but no critical care.
 CREATE FUNCTION ptl_synth.site_capabilities()
 RETURNS TABLE (site_code text, setting text)
-LANGUAGE sql VOLATILE
-BEGIN ATOMIC
+LANGUAGE plpgsql VOLATILE
+AS $fn$
+#variable_conflict use_column
+BEGIN
+    -- (plpgsql: ptl_synth installs over older releases of ptl, which have no ptl.site_capability)
+    RETURN QUERY
     INSERT INTO ptl.site_capability AS c (site_code, critical_care, level2_beds, day_unit_only, elective_hub,
                                           independent_sector, note)
     SELECT x.site_code, x.k = 1, x.k = 1 OR x.t > 2, x.k > 1 AND x.t = 2, x.k > 1 AND x.t = 1, x.k > 1 AND x.t > 2,
@@ -527,6 +531,7 @@ BEGIN ATOMIC
                    WHEN c.elective_hub THEN 'elective hub, no level 2 or critical care'
                    WHEN c.independent_sector THEN 'independent sector, level 2, no critical care'
                    ELSE 'level 2, no critical care' END;
-END;
+END
+$fn$;
 COMMENT ON FUNCTION ptl_synth.site_capabilities() IS
     'Describes the generated sites in ptl.site_capability: each trust''s first site acute with critical care, then an elective hub, a day unit and independent sector sites without critical care; returns each site and its setting';

@@ -6,7 +6,7 @@
 -- risk") and what each site offers are written again here in plain SQL,
 -- with the scores from ptl_synth's plain-SQL models, never with ptl's own.
 BEGIN;
-SELECT plan(12);
+SELECT plan(13);
 
 CREATE EXTENSION IF NOT EXISTS ptl_synth;
 SET datestyle = 'ISO, YMD';
@@ -88,6 +88,10 @@ SELECT ok((SELECT count(*) FILTER (WHERE needs = '{}') > 20 AND count(*) FILTER 
                   AND count(*) FILTER (WHERE needs @> '{level2}') > 10 AND count(*) FILTER (WHERE needs @> '{inpatient_beds}') > 100
            FROM listed),
           'the listed patients'' risks call on every rule: some need nothing, some an overnight bed, level 2 or critical care');
+SELECT is((SELECT count(*) FROM ptl.risk_score r FULL JOIN ptl.setting_risk_score s USING (assessment_id)
+           WHERE (r.asa_grade, r.sort_mortality_pct, r.ariscat_class, r.cfs_level, r.assessed_on, r.valid_until)
+                 IS DISTINCT FROM (s.asa_grade, s.sort_mortality_pct, s.ariscat_class, s.cfs_level, s.assessed_on, s.valid_until)),
+          0::bigint, 'ptl.setting_risk_score scores every assessment as ptl.risk_score does');
 SELECT is((SELECT count(*) FROM listed l JOIN ptl.setting_need_at('2025-03-31') n USING (entry_id)
            WHERE n.needs IS DISTINCT FROM l.needs),
           0::bigint, 'ptl.setting_need_at gives every listed patient the needs the rules written in plain SQL give');
