@@ -184,9 +184,10 @@ END;
 COMMENT ON FUNCTION ptl.setting_needs(int, float8, text, int) IS
     'The setting rules in force that a risk assessment meets (rule codes) and the capabilities they need, in name order; asa_grade NULL means no assessment is in force';
 
--- The scores the setting rules read, per assessment, for every person who
--- has a record at one of the user's organisations (every person for those
--- who see the ICS), whichever trust recorded the assessment.  The scores
+-- The scores the setting rules read, per assessment: those for a pathway
+-- the user sees, and those for no pathway in particular of a person with a
+-- record at one of the user's organisations (all for those who see the
+-- ICS), whichever trust recorded them.  The scores
 -- need the date of birth, which plain readers may not see, so ptl.risk_score
 -- is for identifiable users only; this view runs with its owner's rights (a
 -- security barrier) and shows no age, so that the rules work for every
@@ -210,13 +211,21 @@ FROM (
     LEFT JOIN ptl.person_link pl ON pl.patient_id = a.patient_id
     CROSS JOIN ptl.risk_setting_in_force() st
     CROSS JOIN LATERAL (SELECT extract(year FROM age(a.assessed_on, p.date_of_birth))::int AS n) y
+    -- an assessment for a pathway: shown when the user sees the pathway (its
+    -- provider's, or transferred to or from it); for none in particular:
+    -- when the person has a record at one of the user's organisations
     WHERE (SELECT ptl.sees_all_organisations())
-       OR p.org_code = ANY ((SELECT ptl.my_organisations())::text[])
-       OR EXISTS (SELECT 1 FROM ptl.person_link o JOIN ptl.patient op ON op.patient_id = o.patient_id
-                  WHERE o.person_id = pl.person_id AND op.org_code = ANY ((SELECT ptl.my_organisations())::text[]))
+       OR (a.pathway_id IS NOT NULL
+           AND (EXISTS (SELECT 1 FROM ptl.pathway w
+                        WHERE w.pathway_id = a.pathway_id AND w.provider_org = ANY ((SELECT ptl.my_organisations())::text[]))
+                OR a.pathway_id IN (SELECT t.pathway_id FROM ptl.transferred_pathway_visible t)))
+       OR (a.pathway_id IS NULL
+           AND (p.org_code = ANY ((SELECT ptl.my_organisations())::text[])
+                OR EXISTS (SELECT 1 FROM ptl.person_link o JOIN ptl.patient op ON op.patient_id = o.patient_id
+                           WHERE o.person_id = pl.person_id AND op.org_code = ANY ((SELECT ptl.my_organisations())::text[]))))
     OFFSET 0) x;     -- score once per row
 COMMENT ON VIEW ptl.setting_risk_score IS
-    'The scores the setting rules read (ASA, SORT, ARISCAT class, CFS), per risk assessment of a person with a record at one of the user''s organisations; no age or identifier (docs/theatre.md)';
+    'The scores the setting rules read (ASA, SORT, ARISCAT class, CFS), per risk assessment for a pathway the user sees, or for no pathway of a person with a record at the user''s organisations; no age or identifier (docs/theatre.md)';
 COMMENT ON COLUMN ptl.setting_risk_score.assessment_id IS 'Assessment';
 COMMENT ON COLUMN ptl.setting_risk_score.person_key IS 'ICS person, or minus the patient record not yet linked';
 COMMENT ON COLUMN ptl.setting_risk_score.pathway_id IS 'Pathway assessed (NULL: any)';
