@@ -26,6 +26,7 @@ SQL_PARTS    = src/types/types.sql \
                src/theatre/theatre.sql \
                src/theatre/feed.sql \
                src/risk/feed.sql \
+               src/theatre/setting.sql \
                src/theatre/propose.sql \
                src/theatre/productivity.sql \
                src/aid/variation.sql \

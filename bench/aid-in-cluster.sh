@@ -85,7 +85,7 @@ for size in ${AID_BENCH_SIZES:-1000x100 5000x500 10000x1000}; do
                  SELECT $1, $2, $seed, x.patient_key, x.slot_id, x.wait_days, x.clock_start, x.slot_date,
                         coalesce(x.distance_miles, 'Infinity'), coalesce(x.days_saved, greatest(0, 3650 - (x.slot_date - DATE '2025-03-31')))
                  FROM instance i, ptl.mutual_aid_pairs(i.p, i.q, '2025-03-31') x
-                 WHERE i.patients = $1 AND i.slots = $2 AND i.seed = $seed AND x.stage = 5"
+                 WHERE i.patients = $1 AND i.slots = $2 AND i.seed = $seed AND x.stage = 6"
         t1=$(date +%s%N)
         # the whole plan (pairs, matching, every patient's reason), optimal mode
         psql -c "CREATE TEMP TABLE whole AS SELECT m.* FROM instance i,

@@ -57,6 +57,20 @@ FROM ptl.theatre_proposal_outcome
 WHERE run_id = (SELECT max(run_id) FROM ptl.theatre_proposal_run) AND NOT proposed
 GROUP BY reason ORDER BY 2 DESC;
 
+\echo '==> the right setting by risk: cases booked in the next six weeks, and the share of the low-risk ones'
+\echo '    in high-capability theatres (critical care on site), with the proposals accepted'
+BEGIN;
+SELECT count(ptl.accept_theatre_proposal(p.proposal_id)) AS "proposals accepted (undone after)"
+FROM ptl.theatre_proposal p WHERE p.status = 'proposed';
+SELECT coalesce(site_code, 'ICS') AS site, bool_or(high_capability) AS "critical care",
+       sum(cases) AS cases, sum(unassessed_cases) AS unassessed, sum(low_risk_cases) AS "low risk",
+       sum(low_risk_high_capability_cases) AS "low risk, high capability",
+       round(100.0 * sum(low_risk_high_capability_cases) / nullif(sum(low_risk_cases), 0), 1) AS "share %"
+FROM ptl.theatre_low_risk_share
+WHERE week_start BETWEEN date :census + 1 AND date :census + 42
+GROUP BY site_code ORDER BY site_code NULLS LAST;
+ROLLBACK;
+
 \echo '==> one proposed list: the session of the first full week with most minutes proposed'
 WITH s AS (SELECT l.session_id FROM ptl.theatre_session_load l
            WHERE l.session_date BETWEEN date :census + 8 AND date :census + 14 AND l.minutes_proposed > 0

@@ -18,7 +18,7 @@ SELECT ptl.postcode_district_of('cm1 1aa') AS spaced, ptl.postcode_district_of('
 -- opt in; q4 is before the lead time for everyone.
 CREATE TEMP TABLE we_patients AS
 SELECT array_agg(ROW(k, 'A', '110', grp, start, 'P4', tci, 60, false, opted, radius, 53.4084, -2.9916,
-                     needs, false, false, eo)::ptl.aid_patient ORDER BY k) AS a
+                     needs, false, false, eo, NULL)::ptl.aid_patient ORDER BY k) AS a
 FROM (VALUES
   (1, date '2023-10-02', 'W37.1', 'inpatient', 50, NULL::date, true, date '2025-09-01'),
   (2, '2023-11-06', 'W40.1', 'level2', 100, NULL, true, '2025-08-04'),
@@ -28,7 +28,7 @@ FROM (VALUES
   (6, '2024-07-01', 'W40.1', 'daycase', 50, NULL, true, NULL),
   (7, '2024-03-04', 'W40.1', 'daycase', NULL, NULL, false, NULL)) v(k, start, grp, needs, radius, tci, opted, eo);
 CREATE TEMP TABLE we_slots AS
-SELECT array_agg(ROW(k, prov, 'S' || prov, lat, lon, '110', grp, d, cap)::ptl.aid_slot ORDER BY k) AS a
+SELECT array_agg(ROW(k, prov, 'S' || prov, lat, lon, '110', grp, d, cap, NULL)::ptl.aid_slot ORDER BY k) AS a
 FROM (VALUES
   (1, 'B', 53.1934, -2.8931, '{W37,W40}'::text[], date '2025-03-24', 'level2'),
   (2, 'C', 53.4808, -2.2426, '{W40}', '2025-03-17', 'inpatient'),
@@ -56,17 +56,17 @@ WHERE reason = 'SUGGESTED' GROUP BY plan_mode ORDER BY plan_mode;
 -- referral each exclude.  Nobody gets a slot here, so each reason shows.
 SELECT patient_key AS p, wait_days, reason
 FROM ptl.mutual_aid_plan(
-    ARRAY[ROW(1, 'A', '110', 'W37.1', date '2025-03-03' - 280, 'P4', NULL, 60, false, true, NULL, 53.4, -3.0, 'inpatient', false, false, '2026-01-01'),
-          ROW(2, 'A', '110', 'W37.1', date '2025-03-03' - 279, 'P4', NULL, 60, false, true, NULL, 53.4, -3.0, 'inpatient', false, false, '2026-01-01'),
-          ROW(3, 'A', '110', 'W37.1', date '2024-01-01', 'P4', date '2025-03-03' + 56, 60, false, true, NULL, 53.4, -3.0, 'inpatient', false, false, '2026-01-01'),
-          ROW(4, 'A', '110', 'W37.1', date '2024-01-01', 'P4', date '2025-03-03' + 57, 60, false, true, NULL, 53.4, -3.0, 'inpatient', false, false, '2026-01-01'),
-          ROW(5, 'A', '110', 'W37.1', date '2024-01-01', 'P3', NULL, 18, false, true, NULL, 53.4, -3.0, 'inpatient', false, false, '2026-01-01'),
-          ROW(6, 'A', '110', 'W37.1', date '2024-01-01', 'P3', NULL, 17, false, true, NULL, 53.4, -3.0, 'inpatient', false, false, '2026-01-01'),
-          ROW(7, 'A', '110', 'W37.1', date '2024-01-01', 'P2', NULL, 60, false, true, NULL, 53.4, -3.0, 'inpatient', false, false, '2026-01-01'),
-          ROW(8, 'A', '110', 'W37.1', date '2024-01-01', 'P5', NULL, 60, false, true, NULL, 53.4, -3.0, 'inpatient', false, false, '2026-01-01'),
-          ROW(9, 'A', '110', 'W37.1', date '2024-01-01', 'P4', NULL, 60, false, true, NULL, 53.4, -3.0, 'inpatient', true, false, '2026-01-01'),
-          ROW(10, 'A', '110', 'W37.1', date '2024-01-01', 'P4', NULL, 60, false, true, NULL, 53.4, -3.0, 'inpatient', false, true, '2026-01-01'),
-          ROW(11, 'A', '110', 'W37.1', date '2024-01-01', 'P4', NULL, 60, true, true, NULL, 53.4, -3.0, 'inpatient', false, false, '2026-01-01')
+    ARRAY[ROW(1, 'A', '110', 'W37.1', date '2025-03-03' - 280, 'P4', NULL, 60, false, true, NULL, 53.4, -3.0, 'inpatient', false, false, '2026-01-01', NULL),
+          ROW(2, 'A', '110', 'W37.1', date '2025-03-03' - 279, 'P4', NULL, 60, false, true, NULL, 53.4, -3.0, 'inpatient', false, false, '2026-01-01', NULL),
+          ROW(3, 'A', '110', 'W37.1', date '2024-01-01', 'P4', date '2025-03-03' + 56, 60, false, true, NULL, 53.4, -3.0, 'inpatient', false, false, '2026-01-01', NULL),
+          ROW(4, 'A', '110', 'W37.1', date '2024-01-01', 'P4', date '2025-03-03' + 57, 60, false, true, NULL, 53.4, -3.0, 'inpatient', false, false, '2026-01-01', NULL),
+          ROW(5, 'A', '110', 'W37.1', date '2024-01-01', 'P3', NULL, 18, false, true, NULL, 53.4, -3.0, 'inpatient', false, false, '2026-01-01', NULL),
+          ROW(6, 'A', '110', 'W37.1', date '2024-01-01', 'P3', NULL, 17, false, true, NULL, 53.4, -3.0, 'inpatient', false, false, '2026-01-01', NULL),
+          ROW(7, 'A', '110', 'W37.1', date '2024-01-01', 'P2', NULL, 60, false, true, NULL, 53.4, -3.0, 'inpatient', false, false, '2026-01-01', NULL),
+          ROW(8, 'A', '110', 'W37.1', date '2024-01-01', 'P5', NULL, 60, false, true, NULL, 53.4, -3.0, 'inpatient', false, false, '2026-01-01', NULL),
+          ROW(9, 'A', '110', 'W37.1', date '2024-01-01', 'P4', NULL, 60, false, true, NULL, 53.4, -3.0, 'inpatient', true, false, '2026-01-01', NULL),
+          ROW(10, 'A', '110', 'W37.1', date '2024-01-01', 'P4', NULL, 60, false, true, NULL, 53.4, -3.0, 'inpatient', false, true, '2026-01-01', NULL),
+          ROW(11, 'A', '110', 'W37.1', date '2024-01-01', 'P4', NULL, 60, true, true, NULL, 53.4, -3.0, 'inpatient', false, false, '2026-01-01', NULL)
          ]::ptl.aid_patient[],
     '{}'::ptl.aid_slot[], '2025-03-03')
 ORDER BY patient_key;
@@ -75,23 +75,23 @@ ORDER BY patient_key;
 -- little capability, out of radius (a distance that cannot be computed
 -- fails a radius too), too soon, too little gain.
 SELECT x.p, x.why, m.reason
-FROM (VALUES (1, 'only knees taken', ROW(1, 'B', 'SB', 53.19, -2.89, '110', '{W40}', date '2025-04-01', 'level2')::ptl.aid_slot, 'inpatient', 50::float8, -2.99, date '2026-01-01'),
-             (2, 'same provider', ROW(1, 'A', 'SA', 53.19, -2.89, '110', NULL, '2025-04-01', 'level2')::ptl.aid_slot, 'inpatient', 50, -2.99, '2026-01-01'),
-             (3, 'day case unit only', ROW(1, 'B', 'SB', 53.19, -2.89, '110', NULL, '2025-04-01', 'daycase')::ptl.aid_slot, 'inpatient', 50, -2.99, '2026-01-01'),
-             (4, '15 miles, radius 10', ROW(1, 'B', 'SB', 53.19, -2.89, '110', NULL, '2025-04-01', 'level2')::ptl.aid_slot, 'inpatient', 10, -2.99, '2026-01-01'),
-             (5, 'no coordinates', ROW(1, 'B', 'SB', NULL, NULL, '110', NULL, '2025-04-01', 'level2')::ptl.aid_slot, 'inpatient', 50, -2.99, '2026-01-01'),
-             (6, 'within the lead time', ROW(1, 'B', 'SB', 53.19, -2.89, '110', NULL, '2025-03-16', 'level2')::ptl.aid_slot, 'inpatient', 50, -2.99, '2026-01-01'),
-             (7, 'saves 27 days', ROW(1, 'B', 'SB', 53.19, -2.89, '110', NULL, '2025-04-01', 'level2')::ptl.aid_slot, 'inpatient', 50, -2.99, '2025-04-28'),
-             (8, 'saves 28 days', ROW(1, 'B', 'SB', 53.19, -2.89, '110', NULL, '2025-04-01', 'level2')::ptl.aid_slot, 'inpatient', 50, -2.99, '2025-04-29'))
+FROM (VALUES (1, 'only knees taken', ROW(1, 'B', 'SB', 53.19, -2.89, '110', '{W40}', date '2025-04-01', 'level2', NULL)::ptl.aid_slot, 'inpatient', 50::float8, -2.99, date '2026-01-01'),
+             (2, 'same provider', ROW(1, 'A', 'SA', 53.19, -2.89, '110', NULL, '2025-04-01', 'level2', NULL)::ptl.aid_slot, 'inpatient', 50, -2.99, '2026-01-01'),
+             (3, 'day case unit only', ROW(1, 'B', 'SB', 53.19, -2.89, '110', NULL, '2025-04-01', 'daycase', NULL)::ptl.aid_slot, 'inpatient', 50, -2.99, '2026-01-01'),
+             (4, '15 miles, radius 10', ROW(1, 'B', 'SB', 53.19, -2.89, '110', NULL, '2025-04-01', 'level2', NULL)::ptl.aid_slot, 'inpatient', 10, -2.99, '2026-01-01'),
+             (5, 'no coordinates', ROW(1, 'B', 'SB', NULL, NULL, '110', NULL, '2025-04-01', 'level2', NULL)::ptl.aid_slot, 'inpatient', 50, -2.99, '2026-01-01'),
+             (6, 'within the lead time', ROW(1, 'B', 'SB', 53.19, -2.89, '110', NULL, '2025-03-16', 'level2', NULL)::ptl.aid_slot, 'inpatient', 50, -2.99, '2026-01-01'),
+             (7, 'saves 27 days', ROW(1, 'B', 'SB', 53.19, -2.89, '110', NULL, '2025-04-01', 'level2', NULL)::ptl.aid_slot, 'inpatient', 50, -2.99, '2025-04-28'),
+             (8, 'saves 28 days', ROW(1, 'B', 'SB', 53.19, -2.89, '110', NULL, '2025-04-01', 'level2', NULL)::ptl.aid_slot, 'inpatient', 50, -2.99, '2025-04-29'))
      x(p, why, slot, needs, radius, lon, eo),
      ptl.mutual_aid_plan(ARRAY[ROW(x.p, 'A', '110', 'W37.1', date '2024-01-01', 'P4', NULL, 60, false, true, x.radius,
-                                   53.4084, x.lon, x.needs, false, false, x.eo)::ptl.aid_patient],
+                                   53.4084, x.lon, x.needs, false, false, x.eo, NULL)::ptl.aid_patient],
                          ARRAY[x.slot], '2025-03-03') m
 ORDER BY x.p;
 
 -- Bad input.
 SELECT * FROM ptl.mutual_aid_plan('{}', '{}', '2025-03-03', 'random');
-SELECT * FROM ptl.mutual_aid_plan('{}', ARRAY[ROW(1, 'B', 'SB', 0, 0, '110', NULL, '2025-04-01', 'ward')::ptl.aid_slot],
+SELECT * FROM ptl.mutual_aid_plan('{}', ARRAY[ROW(1, 'B', 'SB', 0, 0, '110', NULL, '2025-04-01', 'ward', NULL)::ptl.aid_slot],
                                   '2025-03-03');
 SELECT * FROM ptl.mutual_aid_match('{1,1}', '{1,1}', '{5,5}', '{2024-01-01,2024-01-01}', '{2025-01-01,2025-01-01}',
                                    '{1,1}', '{1,1}', false);

@@ -173,7 +173,7 @@ SELECT c.relname, c.relrowsecurity
 FROM pg_class c WHERE c.relnamespace = 'ptl'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
   AND NOT c.relrowsecurity ORDER BY 1;
 
--- Every view but two runs with the caller's rights.
+-- Every view but three runs with the caller's rights.
 SELECT c.relname FROM pg_class c
 WHERE c.relnamespace = 'ptl'::regnamespace AND c.relkind = 'v'
   AND NOT coalesce('security_invoker=true' = ANY (c.reloptions), false) ORDER BY 1;

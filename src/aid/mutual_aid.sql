@@ -60,7 +60,8 @@ CREATE TYPE ptl.aid_patient AS (
     required_capability text,
     clinician_veto      boolean,
     suspended           boolean,
-    expected_date       date
+    expected_date       date,
+    risk_needs          text[]
 );
 COMMENT ON TYPE ptl.aid_patient IS
     'A patient offered to ptl.mutual_aid_plan: an incomplete admitted pathway at its origin provider (docs/ics.md)';
@@ -81,6 +82,8 @@ COMMENT ON COLUMN ptl.aid_patient.required_capability IS 'daycase, inpatient or 
 COMMENT ON COLUMN ptl.aid_patient.clinician_veto IS 'The origin''s clinical review says the patient must not move';
 COMMENT ON COLUMN ptl.aid_patient.suspended IS 'Suspended from the list (or P5/P6)';
 COMMENT ON COLUMN ptl.aid_patient.expected_date IS 'Expected treatment date at the origin, E_o (NULL: never, at the current rate)';
+COMMENT ON COLUMN ptl.aid_patient.risk_needs IS
+    'What the patient''s risk needs of a site by the setting rules: inpatient_beds, level2, critical_care (NULL: nothing; docs/theatre.md)';
 
 CREATE TYPE ptl.aid_slot AS (
     slot_id             bigint,
@@ -91,7 +94,8 @@ CREATE TYPE ptl.aid_slot AS (
     specialty           text,
     accepted_groups     text[],
     slot_date           date,
-    capability          text
+    capability          text,
+    site_capabilities   text[]
 );
 COMMENT ON TYPE ptl.aid_slot IS 'One patient-sized unit of offered capacity, offered to ptl.mutual_aid_plan (docs/ics.md)';
 COMMENT ON COLUMN ptl.aid_slot.slot_id IS 'The slot''s key (unique in one call)';
@@ -103,6 +107,8 @@ COMMENT ON COLUMN ptl.aid_slot.specialty IS 'Treatment function';
 COMMENT ON COLUMN ptl.aid_slot.accepted_groups IS 'Procedure groups it takes, as OPCS-4 code prefixes (e.g. W37, W40); NULL: any';
 COMMENT ON COLUMN ptl.aid_slot.slot_date IS 'Date of the slot';
 COMMENT ON COLUMN ptl.aid_slot.capability IS 'daycase, inpatient or level2: the most the site can look after';
+COMMENT ON COLUMN ptl.aid_slot.site_capabilities IS
+    'What the site offers a patient''s risk needs (ptl.site_care_capability: inpatient_beds, level2, critical_care; NULL: not given, no risk need is checked)';
 
 CREATE FUNCTION ptl.capability_rank(capability text) RETURNS int
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
@@ -122,7 +128,8 @@ COMMENT ON FUNCTION ptl.mutual_aid_match(bigint[], bigint[], int[], date[], date
 -- slot: one row per ineligible patient (slot columns NULL), and one per
 -- eligible patient and slot of its specialty at another provider (or one
 -- with no slot when there is none) with the stage it reached: 0 procedure
--- group not accepted, 1 capability, 2 radius, 3 lead time, 4 gain, 5
+-- group not accepted, 1 capability, 2 the site does not offer what the
+-- patient's risk needs (docs/theatre.md), 3 radius, 4 lead time, 5 gain, 6
 -- feasible.  Slots of other specialties or of the patient's own provider
 -- are left out: they fail the first test whatever else holds.  A distance
 -- that cannot be computed (no coordinates) fails a radius, never a
@@ -172,23 +179,25 @@ BEGIN
                              OR EXISTS (SELECT 1 FROM unnest(s.accepted_groups) g
                                         WHERE p.procedure_code LIKE g || '%')) THEN 0
                 WHEN ptl.capability_rank(s.capability) < coalesce(ptl.capability_rank(p.required_capability), 1) THEN 1
-                WHEN p.radius_miles IS NOT NULL AND (d.miles IS NULL OR d.miles > p.radius_miles + 1e-9) THEN 2
-                WHEN s.slot_date < as_of + lead_days THEN 3
-                WHEN p.expected_date IS NOT NULL AND p.expected_date - s.slot_date < min_gain_days THEN 4
-                ELSE 5 END,
+                WHEN s.site_capabilities IS NOT NULL AND NOT coalesce(p.risk_needs, '{}') <@ s.site_capabilities THEN 2
+                WHEN p.radius_miles IS NOT NULL AND (d.miles IS NULL OR d.miles > p.radius_miles + 1e-9) THEN 3
+                WHEN s.slot_date < as_of + lead_days THEN 4
+                WHEN p.expected_date IS NOT NULL AND p.expected_date - s.slot_date < min_gain_days THEN 5
+                ELSE 6 END,
            CASE WHEN p.expected_date IS NOT NULL THEN p.expected_date - s.slot_date END
     FROM p LEFT JOIN s ON s.specialty = p.specialty AND s.provider IS DISTINCT FROM p.origin
     CROSS JOIN LATERAL (SELECT ptl.haversine_miles(p.latitude, p.longitude, s.latitude, s.longitude) AS miles) d
     WHERE p.why_not IS NULL;
 END $$;
 COMMENT ON FUNCTION ptl.mutual_aid_pairs(ptl.aid_patient[], ptl.aid_slot[], date, int, int, int, int, ptl.clinical_priority[]) IS
-    'Eligibility (docs/ics.md) of each patient and feasibility of each eligible patient with each slot: the failing eligibility test, or the stage a pair reached (5 = feasible) with its distance and days saved';
+    'Eligibility (docs/ics.md) of each patient and feasibility of each eligible patient with each slot: the failing eligibility test, or the stage a pair reached (6 = feasible) with its distance and days saved';
 
 -- Every patient gets one row: a suggestion (reason SUGGESTED), or the first
 -- eligibility test it fails, or, for an eligible patient left without a
 -- slot, the furthest any slot it could not use got through the tests of
 -- 6.3, in their order: NO_SLOT (no slot of its specialty and procedure
--- group at another provider), NO_CAPABILITY, OUT_OF_RADIUS, LEAD_TIME,
+-- group at another provider), NO_CAPABILITY, RISK_NEEDS_UNMET (the site
+-- does not offer what the patient's risk needs), OUT_OF_RADIUS, LEAD_TIME,
 -- NO_GAIN (WE-45 reports p2 this way: NO_CAPABILITY, although q1 would
 -- have done had p1 not taken it).  feasible_slots_taken counts the slots
 -- that would have done but went to others; SLOT_TAKEN is the reason when
@@ -220,20 +229,20 @@ BEGIN
                      array_agg(f.clock_start) AS cs, array_agg(f.slot_date) AS sd,
                      array_agg(coalesce(f.distance_miles, 'Infinity')) AS dist,
                      array_agg(coalesce(f.days_saved, greatest(0, 3650 - (f.slot_date - as_of)))) AS sv
-              FROM pairs f WHERE f.stage = 5) a,
+              FROM pairs f WHERE f.stage = 6) a,
              ptl.mutual_aid_match(a.pk, a.sk, a.w, a.cs, a.sd, a.dist, a.sv, mode = 'optimal') m),
     patient AS (
         SELECT x.patient_key, min(x.origin) AS origin, min(x.wait_days) AS wait, min(x.clock_start) AS clock_start,
                min(x.ineligible) AS ineligible,
-               max(x.stage) FILTER (WHERE x.stage < 5) AS best_failing,
-               count(*) FILTER (WHERE x.stage = 5)::int AS feasible
+               max(x.stage) FILTER (WHERE x.stage < 6) AS best_failing,
+               count(*) FILTER (WHERE x.stage = 6)::int AS feasible
         FROM pairs x GROUP BY x.patient_key)
     SELECT p.patient_key, p.origin, f.destination, f.site_code, f.slot_id, f.slot_date, f.distance_miles,
            f.days_saved, p.wait, mutual_aid_plan.mode,
            CASE WHEN c.patient IS NOT NULL THEN 'SUGGESTED'
                 WHEN p.ineligible IS NOT NULL THEN p.ineligible
                 WHEN coalesce(p.best_failing, 0) = 0 AND p.feasible > 0 THEN 'SLOT_TAKEN'
-                ELSE (ARRAY['NO_SLOT', 'NO_CAPABILITY', 'OUT_OF_RADIUS', 'LEAD_TIME', 'NO_GAIN'])
+                ELSE (ARRAY['NO_SLOT', 'NO_CAPABILITY', 'RISK_NEEDS_UNMET', 'OUT_OF_RADIUS', 'LEAD_TIME', 'NO_GAIN'])
                      [coalesce(p.best_failing, 0) + 1] END,
            CASE WHEN p.ineligible IS NULL AND c.patient IS NULL THEN p.feasible END
     FROM patient p
@@ -502,10 +511,11 @@ COMMENT ON FUNCTION ptl.add_mutual_aid_slots(bigint, int) IS
 -- Slots still free, of offers open or agreed.
 CREATE VIEW ptl.mutual_aid_free_slot AS
 SELECT s.slot_id, o.offer_id, o.offering_org, o.site_code, l.latitude, l.longitude, o.treatment_function,
-       o.accepted_groups, s.slot_date, o.capability
+       o.accepted_groups, s.slot_date, o.capability, c.capabilities AS site_capabilities
 FROM ptl.mutual_aid_slot s
 JOIN ptl.mutual_aid_offer o ON o.offer_id = s.offer_id AND o.state IN ('open', 'agreed')
 JOIN ptl.site_location l ON l.site_code = o.site_code
+JOIN ptl.site_care_capability c ON c.site_code = o.site_code
 WHERE NOT EXISTS (SELECT 1 FROM ptl.mutual_aid_transfer t WHERE t.slot_id = s.slot_id);
 COMMENT ON VIEW ptl.mutual_aid_free_slot IS 'Slots of open or agreed offers that no patient has taken';
 COMMENT ON COLUMN ptl.mutual_aid_free_slot.slot_id IS 'Slot';
@@ -518,6 +528,7 @@ COMMENT ON COLUMN ptl.mutual_aid_free_slot.treatment_function IS 'Treatment func
 COMMENT ON COLUMN ptl.mutual_aid_free_slot.accepted_groups IS 'Procedures accepted (OPCS-4 prefixes; NULL: any)';
 COMMENT ON COLUMN ptl.mutual_aid_free_slot.slot_date IS 'Date';
 COMMENT ON COLUMN ptl.mutual_aid_free_slot.capability IS 'daycase, inpatient or level2';
+COMMENT ON COLUMN ptl.mutual_aid_free_slot.site_capabilities IS 'What the site offers a patient''s risk needs (ptl.site_care_capability)';
 
 -- The admitted PTL as mutual aid sees it.  E_o (6.1): rank is the list
 -- position on the provider's admitted list of the treatment function, and
@@ -526,7 +537,9 @@ COMMENT ON COLUMN ptl.mutual_aid_free_slot.capability IS 'daycase, inpatient or 
 -- admitted lately.  ptl ranks by treatment function, not procedure group,
 -- because that is the list a provider works through.  Capability comes from
 -- intended management (day case, else inpatient) unless the preference or
--- the procedure's requirements (equipment 'level2') say more.
+-- the procedure's requirements (equipment 'level2') say more.  What the
+-- patient's risk needs of a site comes from the setting rules at the census
+-- (src/theatre/setting.sql).
 CREATE VIEW ptl.mutual_aid_candidate AS
 WITH throughput AS (
     SELECT p.provider_org, p.treatment_function, count(*) / 12.0 AS per_week
@@ -551,14 +564,17 @@ SELECT l.pathway_id, l.provider_org, l.site_code, l.treatment_function, l.census
        l.order_group = 'set_aside' AS suspended,
        l.list_position,
        CASE WHEN t.per_week > 0 AND l.list_position IS NOT NULL
-            THEN l.census + 7 * ceil(l.list_position / t.per_week)::int END AS expected_date
+            THEN l.census + 7 * ceil(l.list_position / t.per_week)::int END AS expected_date,
+       coalesce(n.needs, '{}') AS risk_needs,
+       coalesce(n.rules, '{}') AS risk_rules
 FROM ptl.ptl l
 JOIN ptl.patient pa ON pa.patient_id = l.patient_id
 JOIN ptl.waiting_list_entry w ON w.entry_id = l.waiting_list_entry_id
 LEFT JOIN ptl.transfer_preference tp ON tp.pathway_id = l.pathway_id
 LEFT JOIN ptl.postcode_district home ON home.district = ptl.postcode_district_of(pa.postcode)
 LEFT JOIN ptl.site_location origin ON origin.site_code = l.site_code
-LEFT JOIN throughput t ON t.provider_org = l.provider_org AND t.treatment_function = l.treatment_function;
+LEFT JOIN throughput t ON t.provider_org = l.provider_org AND t.treatment_function = l.treatment_function
+LEFT JOIN ptl.setting_need_at((SELECT max(r.census) FROM ptl.rtt_pathway r)) n ON n.entry_id = l.waiting_list_entry_id;
 COMMENT ON VIEW ptl.mutual_aid_candidate IS
     'Patients on the admitted PTL with what mutual aid needs to know: wishes, travel origin, capability needed, and the expected treatment date at the origin (E_o, docs/ics.md)';
 COMMENT ON COLUMN ptl.mutual_aid_candidate.pathway_id IS 'Pathway record at the origin';
@@ -582,6 +598,9 @@ COMMENT ON COLUMN ptl.mutual_aid_candidate.clinician_veto IS 'Clinical review sa
 COMMENT ON COLUMN ptl.mutual_aid_candidate.suspended IS 'Set aside on the list (P5, P6 or suspended)';
 COMMENT ON COLUMN ptl.mutual_aid_candidate.list_position IS 'Place on the origin''s admitted list';
 COMMENT ON COLUMN ptl.mutual_aid_candidate.expected_date IS 'Expected treatment date at the origin at its recent admission rate (NULL: none lately)';
+COMMENT ON COLUMN ptl.mutual_aid_candidate.risk_needs IS
+    'What the patient''s risk needs of a site at the census (ptl.setting_need_at): inpatient_beds, level2, critical_care';
+COMMENT ON COLUMN ptl.mutual_aid_candidate.risk_rules IS 'The setting rules that ask for them (ptl.setting_rule_in_force)';
 
 CREATE FUNCTION ptl.mutual_aid_suggestions(mode text DEFAULT 'greedy', treatment_function text DEFAULT NULL,
                                            min_wait_days int DEFAULT 280, tci_horizon_days int DEFAULT 56,
@@ -595,13 +614,14 @@ SELECT m.*
 FROM (SELECT array_agg(ROW(c.pathway_id, c.provider_org, c.treatment_function, c.procedure_code, c.clock_start,
                            c.clinical_priority, c.tci_date, c.age, c.tertiary_referral, c.opted_in, c.radius_miles,
                            c.latitude, c.longitude, c.required_capability, c.clinician_veto, c.suspended,
-                           c.expected_date)::ptl.aid_patient) AS patients,
+                           c.expected_date, c.risk_needs)::ptl.aid_patient) AS patients,
              max(c.census) AS census
       FROM ptl.mutual_aid_candidate c
       WHERE mutual_aid_suggestions.treatment_function IS NULL
          OR c.treatment_function = mutual_aid_suggestions.treatment_function) p,
      (SELECT coalesce(array_agg(ROW(f.slot_id, f.offering_org, f.site_code, f.latitude, f.longitude,
-                                    f.treatment_function, f.accepted_groups, f.slot_date, f.capability)::ptl.aid_slot),
+                                    f.treatment_function, f.accepted_groups, f.slot_date, f.capability,
+                                    f.site_capabilities)::ptl.aid_slot),
                       '{}') AS slots
       FROM ptl.mutual_aid_free_slot f
       WHERE mutual_aid_suggestions.treatment_function IS NULL

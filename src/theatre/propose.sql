@@ -108,7 +108,7 @@ COMMENT ON COLUMN ptl.theatre_proposal_outcome.list_position IS 'Its place on it
 COMMENT ON COLUMN ptl.theatre_proposal_outcome.proposed IS 'True if the run proposed a session for it';
 COMMENT ON COLUMN ptl.theatre_proposal_outcome.reason IS
     'proposed, already_booked, set_aside, no_duration, no_preop, preop_expired, unavailable, no_session, consultant_no_session, '
-    'consultant_on_leave, no_equipment, inpatient_at_day_unit, too_long, sessions_full';
+    'consultant_on_leave, no_equipment, inpatient_at_day_unit, risk_needs_unmet, too_long, sessions_full';
 COMMENT ON COLUMN ptl.theatre_proposal_outcome.detail IS 'The reason in words, with the dates and counts behind it';
 
 SELECT pg_catalog.pg_extension_config_dump('ptl.theatre_proposal_run', '');
@@ -222,9 +222,12 @@ BEGIN
     -- them after existing bookings, and whether the consultant is on leave.
     CREATE TEMP TABLE theatre_run_session ON COMMIT DROP AS
     SELECT s.session_id, s.session_date, t.site_code, s.specialty, s.consultant_code, s.planned_minutes,
+           -- the site's capabilities (docs/theatre.md, "The right setting by
+           -- risk"), less overnight beds in a day-case-only theatre
            (SELECT coalesce(array_agg(DISTINCT x ORDER BY x), '{}') FROM unnest(t.equipment || s.equipment
-                                                                || CASE WHEN t.day_case_only THEN '{}'::text[]
-                                                                        ELSE '{inpatient_beds}'::text[] END) x) AS equipment,
+                                                                || CASE WHEN t.day_case_only
+                                                                        THEN array_remove(sc.capabilities, 'inpatient_beds')
+                                                                        ELSE sc.capabilities END) x) AS equipment,
            coalesce(l.minutes, 0) AS minutes_booked,
            greatest(0, s.planned_minutes - coalesce(l.minutes + l.cases * v_cfg.turnaround_minutes, 0))::int AS capacity,
            EXISTS (SELECT FROM ptl.consultant_leave cl
@@ -232,6 +235,7 @@ BEGIN
                      AND s.session_date BETWEEN cl.leave_from AND cl.leave_to) AS on_leave
     FROM ptl.theatre_session s
     JOIN ptl.theatre t USING (theatre_code)
+    JOIN ptl.site_care_capability sc ON sc.site_code = t.site_code
     LEFT JOIN LATERAL (SELECT sum(b.planned_minutes) AS minutes, count(*) AS cases
                        FROM ptl.theatre_booking b
                        WHERE b.session_id = s.session_id AND b.status <> 'cancelled') l ON true
@@ -243,8 +247,14 @@ BEGIN
     CREATE TEMP TABLE theatre_run_estimate ON COMMIT DROP AS
     SELECT e.procedure_code, e.consultant_code, e.all_consultants, e.planned_minutes FROM ptl.procedure_duration_estimate e;
 
+    -- What each open entry's risk needs of a site (src/theatre/setting.sql).
+    CREATE TEMP TABLE theatre_run_need ON COMMIT DROP AS SELECT * FROM ptl.setting_need_at(v_as_of);
+    CREATE INDEX ON theatre_run_need (entry_id);
+    ANALYZE theatre_run_need;
+
     -- Cases: every open admitted entry on the PTL, with what it needs (once,
-    -- at its best place, should the PTL show an entry on two periods).
+    -- at its best place, should the PTL show an entry on two periods): the
+    -- procedure's kit, an overnight bed, and what its risk needs.
     CREATE TEMP TABLE theatre_run_case ON COMMIT DROP AS
     SELECT DISTINCT ON (w.entry_id) p.waiting_list_entry_id AS entry_id, w.patient_id, p.provider_org, p.treatment_function AS specialty,
            p.list_position, p.order_group,
@@ -253,11 +263,13 @@ BEGIN
                 ELSE (SELECT array_agg(st.site_code ORDER BY st.site_code) FROM ptl.site st
                       WHERE st.org_code = p.provider_org) END AS site_codes,
            coalesce(ec.planned_minutes, ep.planned_minutes, w.expected_duration_minutes) AS minutes,
-           (SELECT array_agg(DISTINCT r.equipment ORDER BY r.equipment) FROM ptl.procedure_requirement r
-            WHERE w.procedure_code = r.procedure_code
-               OR (length(r.procedure_code) = 3 AND left(w.procedure_code, 3) = r.procedure_code))
-           || CASE WHEN w.intended_management = '1' OR pa.needs_inpatient_bed THEN '{inpatient_beds}'::text[]
-                   ELSE '{}'::text[] END AS equipment,
+           coalesce((SELECT array_agg(DISTINCT r.equipment ORDER BY r.equipment) FROM ptl.procedure_requirement r
+                     WHERE w.procedure_code = r.procedure_code
+                        OR (length(r.procedure_code) = 3 AND left(w.procedure_code, 3) = r.procedure_code)), '{}') AS kit,
+           w.intended_management = '1' OR coalesce(pa.needs_inpatient_bed, false) AS needs_bed,
+           coalesce(rn.rules, '{}') AS risk_rules, coalesce(rn.needs, '{}') AS risk_needs,
+           rn.assessment_id AS risk_assessment_id, rn.assessed_on AS risk_assessed_on, rn.asa_grade,
+           NULL::text[] AS equipment,
            pa.assessed_on AS preop_on, pa.outcome AS preop_outcome,
            coalesce(pa.valid_until, pa.assessed_on + v_cfg.preop_valid_days) AS preop_until,
            greatest(from_date, v_as_of + v_cfg.min_notice_days) AS ready_from,
@@ -273,8 +285,14 @@ BEGIN
     LEFT JOIN LATERAL (SELECT a.* FROM ptl.preop_assessment a
                        WHERE a.entry_id = w.entry_id AND a.assessed_on <= v_as_of
                        ORDER BY a.assessed_on DESC, a.preop_id DESC LIMIT 1) pa ON true
+    LEFT JOIN theatre_run_need rn ON rn.entry_id = w.entry_id
     WHERE p.waiting_list_entry_id IS NOT NULL
     ORDER BY w.entry_id, p.list_position NULLS LAST;
+    -- All a case needs of a session, matched by the allocator like equipment.
+    UPDATE theatre_run_case c
+    SET equipment = (SELECT coalesce(array_agg(DISTINCT x ORDER BY x), '{}')
+                     FROM unnest(c.kit || CASE WHEN c.needs_bed THEN '{inpatient_beds}'::text[] ELSE '{}'::text[] END
+                                 || c.risk_needs) x);
 
     -- Patient unavailability cuts the window to its first free stretch.
     UPDATE theatre_run_case c
@@ -332,9 +350,11 @@ BEGIN
                count(*) FILTER (WHERE c.consultant IS NULL OR s.consultant_code = c.consultant) AS n_cons,
                count(*) FILTER (WHERE (c.consultant IS NULL OR s.consultant_code = c.consultant) AND NOT s.on_leave) AS n_avail,
                count(*) FILTER (WHERE (c.consultant IS NULL OR s.consultant_code = c.consultant) AND NOT s.on_leave
-                                  AND array_remove(c.equipment, 'inpatient_beds') <@ s.equipment) AS n_kit,
+                                  AND c.kit <@ s.equipment) AS n_kit,
                count(*) FILTER (WHERE (c.consultant IS NULL OR s.consultant_code = c.consultant) AND NOT s.on_leave
-                                  AND c.equipment <@ s.equipment) AS n_beds,
+                                  AND c.kit <@ s.equipment AND (NOT c.needs_bed OR 'inpatient_beds' = ANY (s.equipment))) AS n_beds,
+               count(*) FILTER (WHERE (c.consultant IS NULL OR s.consultant_code = c.consultant) AND NOT s.on_leave
+                                  AND c.equipment <@ s.equipment) AS n_risk,
                count(*) FILTER (WHERE (c.consultant IS NULL OR s.consultant_code = c.consultant) AND NOT s.on_leave
                                   AND c.equipment <@ s.equipment AND s.planned_minutes >= c.minutes) AS n_long,
                min(s.session_date) FILTER (WHERE (c.consultant IS NULL OR s.consultant_code = c.consultant) AND NOT s.on_leave
@@ -365,16 +385,22 @@ BEGIN
          format('%s is on leave for all %s of their sessions between %s and %s', c.consultant, n.n_cons,
                 c.ready_from, c.ready_until)),
         (12, n.n_kit = 0, 'no_equipment',
-         format('no session has %s', array_to_string(array_remove(c.equipment, 'inpatient_beds'), ' and '))),
+         format('no session has %s', array_to_string(c.kit, ' and '))),
         (13, n.n_beds = 0, 'inpatient_at_day_unit', 'needs an inpatient bed and every session is in a day-case unit'),
-        (14, n.n_long = 0, 'too_long', format('needs %s minutes, longer than any session', c.minutes)),
-        (15, true, 'sessions_full',
+        (14, n.n_risk = 0, 'risk_needs_unmet',
+         format('%s: setting rule(s) %s need %s, which no session''s site between %s and %s has',
+                CASE WHEN c.risk_assessment_id IS NULL THEN 'no risk assessment with an ASA grade in force'
+                     ELSE format('risk assessment of %s (ASA %s)', c.risk_assessed_on, c.asa_grade) END,
+                array_to_string(c.risk_rules, ', '), array_to_string(c.risk_needs, ' and '),
+                c.ready_from, c.ready_until)),
+        (15, n.n_long = 0, 'too_long', format('needs %s minutes, longer than any session', c.minutes)),
+        (16, true, 'sessions_full',
          format('%s eligible session(s) from %s were filled by patients ahead on the list, or had fewer than %s minutes left',
                 n.n_long, n.first_date, c.minutes + v_cfg.turnaround_minutes))
         ) v(k, failed, reason, detail)
         WHERE v.failed ORDER BY v.k LIMIT 1) r;
 
-    DROP TABLE theatre_run_session, theatre_run_case, theatre_run_estimate;
+    DROP TABLE theatre_run_session, theatre_run_case, theatre_run_estimate, theatre_run_need;
     -- Queries join the run's proposals and outcomes next: plan them for
     -- their size (a check joining outcomes planned as one row took 37 s).
     PERFORM ptl.analyze_if_grown('ptl.theatre_proposal');
@@ -383,7 +409,7 @@ END
 $proc$;
 COMMENT ON PROCEDURE ptl.propose_theatre_lists(date, date, date) IS
     'Fills the elective and day-case sessions from from_date to to_date from the admitted waiting list in its order (ptl.allocate_theatre), '
-    'respecting leave, pre-operative assessment, patient unavailability, equipment and existing bookings; writes ptl.theatre_proposal and, '
+    'respecting leave, pre-operative assessment, patient unavailability, equipment, the setting each patient''s risk needs and existing bookings; writes ptl.theatre_proposal and, '
     'for every entry not proposed, the reason in ptl.theatre_proposal_outcome.  as_of defaults to the census of the last refresh';
 
 CREATE FUNCTION ptl.accept_theatre_proposal(proposal_id bigint, decided_by text DEFAULT current_user)

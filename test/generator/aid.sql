@@ -179,10 +179,10 @@ q AS (
     FROM generate_series(1, slots) k)
 SELECT (SELECT array_agg(ROW(r.k, r.origin, r.tfc, r.proc, r.start, r.priority, r.tci, r.age, r.tertiary, r.opted_in,
                              r.radius, r.lat, r.lon, r.cap, r.veto, r.suspended,
-                             date '2025-03-31' + 7 * ceil(r.rank / r.per_week)::int)::ptl.aid_patient ORDER BY r.k)
+                             date '2025-03-31' + 7 * ceil(r.rank / r.per_week)::int, NULL)::ptl.aid_patient ORDER BY r.k)
         FROM ranked r),
        (SELECT array_agg(ROW(q.k, q.provider, q.provider || '01', 51.6 + 0.2 * (q.k % 5), -0.4 + 0.25 * (q.k % 5),
-                             q.tfc, q.groups, q.d, q.cap)::ptl.aid_slot ORDER BY q.k)
+                             q.tfc, q.groups, q.d, q.cap, NULL)::ptl.aid_slot ORDER BY q.k)
         FROM q)
 $$;
 COMMENT ON FUNCTION ptl_synth.aid_instance(int, int, bigint) IS
@@ -199,7 +199,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 WITH f AS (
     SELECT x.patient_key, x.slot_id, x.wait_days,
            coalesce(x.days_saved, greatest(0, 3650 - (x.slot_date - as_of))) AS saving
-    FROM ptl.mutual_aid_pairs(patient_list, slot_list, as_of) x WHERE x.stage = 5),
+    FROM ptl.mutual_aid_pairs(patient_list, slot_list, as_of) x WHERE x.stage = 6),
 w AS (SELECT least(count(DISTINCT patient_key), count(DISTINCT slot_id)) * max(saving) + 1 AS big FROM f)
 SELECT 'Maximize' || E'\n obj: ' || coalesce(string_agg(format('%s x%s_%s', w.big * f.wait_days + f.saving,
                                                                 f.patient_key, f.slot_id), ' + '), '0 x0_0')

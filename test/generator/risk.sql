@@ -67,7 +67,8 @@ COMMENT ON FUNCTION ptl_synth.risk_inputs(bigint, bigint, date) IS
 
 -- One assessment for about two in three patients with an open waiting-list
 -- entry, dated within the 20 weeks before as_of (so some are stale), with
--- inputs from ptl_synth.risk_inputs, staged as the trusts' risk assessment
+-- inputs from ptl_synth.risk_inputs (ASA grade and frailty drawn as in an
+-- elective population, as are ARISCAT's), staged as the trusts' risk assessment
 -- extracts: one batch per organisation and patient administration system
 -- (an assessment names its patient by that system's number).  Returns the
 -- open batches, for ptl.load or (closed) ptl.daily_refresh.
@@ -95,8 +96,24 @@ BEGIN
                                            surgery_duration_hours, sort_specialty, severity, cancer, clinician_band, cfs_level)
     SELECT b.batch_id, 'RA' || n.patient_id, pt.local_patient_id,
            as_of - floor(ptl_synth.u(n.patient_id, seed + 1) * 140)::int, 'ptl_synth',
-           r.asa_grade, r.spo2_pct, r.respiratory_infection, r.hb_g_dl, r.incision, r.surgery_hours,
-           r.specialty, r.severity, r.cancer, r.clinician_band, r.cfs_level
+           -- ASA and frailty as in an elective surgical population, not
+           -- uniform: mostly ASA II, one in twenty ASA IV or V, about one in
+           -- six frail (so the setting rules, docs/theatre.md, find low-risk
+           -- patients as well as high-risk ones)
+           CASE WHEN ptl_synth.u(n.patient_id, seed + 2) < 0.20 THEN 1 WHEN ptl_synth.u(n.patient_id, seed + 2) < 0.70 THEN 2
+                WHEN ptl_synth.u(n.patient_id, seed + 2) < 0.95 THEN 3 WHEN ptl_synth.u(n.patient_id, seed + 2) < 0.99 THEN 4
+                ELSE 5 END,
+           -- and ARISCAT's inputs likewise: most have SpO2 of 96% or more, a
+           -- peripheral incision and an operation of two hours or less
+           CASE WHEN ptl_synth.u(n.patient_id, seed + 4) < 0.8 THEN 96 + round((ptl_synth.u(n.patient_id, seed + 4) * 5)::numeric, 1)
+                ELSE r.spo2_pct END,
+           r.respiratory_infection, r.hb_g_dl,
+           CASE WHEN ptl_synth.u(n.patient_id, seed + 5) < 0.75 THEN 'peripheral' ELSE r.incision END,
+           CASE WHEN ptl_synth.u(n.patient_id, seed + 6) < 0.7 THEN round((0.5 + ptl_synth.u(n.patient_id, seed + 6) * 2)::numeric, 2)
+                ELSE r.surgery_hours END,
+           r.specialty, r.severity, r.cancer, r.clinician_band,
+           CASE WHEN ptl_synth.u(n.patient_id, seed + 3) < 0.84 THEN 1 + floor(ptl_synth.u(n.patient_id, seed + 3) / 0.84 * 4)::int
+                ELSE 5 + floor((ptl_synth.u(n.patient_id, seed + 3) - 0.84) / 0.16 * 5)::int END
     FROM numbered n
     JOIN ptl.patient pt ON pt.patient_id = n.patient_id
     JOIN synth_risk_batch b ON b.org_code = pt.org_code AND b.source_system = pt.source_system

@@ -498,3 +498,40 @@ END
 $fn$;
 COMMENT ON FUNCTION ptl_synth.theatres(bigint, date, int, int, int) IS
     'Adds theatres (reference data) for the refreshed synthetic ICS and stages its theatre systems'' extracts: sessions (weeks_back before the census to weeks_ahead after), past bookings with actual times and cancellations, future bookings, pre-operative assessments, leave, unavailability and duration history; returns the open batches, one per organisation and PAS, for ptl.load or (closed) ptl.daily_refresh';
+
+-- What each generated site can look after (ptl.site_capability, reference
+-- data an administrator keeps), so the ICS exercises the setting rules
+-- (docs/theatre.md, "The right setting by risk"): each trust's first site
+-- is an acute hospital with critical care; the first trust's second site
+-- is an elective hub with no level 2 or critical care beds, the second
+-- trust's a day unit, and the other trusts' further sites independent
+-- sector hospitals with level 2 beds but no critical care.
+CREATE FUNCTION ptl_synth.site_capabilities()
+RETURNS TABLE (site_code text, setting text)
+LANGUAGE plpgsql VOLATILE
+AS $fn$
+#variable_conflict use_column
+BEGIN
+    -- (plpgsql: ptl_synth installs over older releases of ptl, which have no ptl.site_capability)
+    RETURN QUERY
+    INSERT INTO ptl.site_capability AS c (site_code, critical_care, level2_beds, day_unit_only, elective_hub,
+                                          independent_sector, note)
+    SELECT x.site_code, x.k = 1, x.k = 1 OR x.t > 2, x.k > 1 AND x.t = 2, x.k > 1 AND x.t = 1, x.k > 1 AND x.t > 2,
+           'ptl_synth.site_capabilities'
+    FROM (SELECT s.site_code,
+                 row_number() OVER (PARTITION BY s.org_code ORDER BY s.site_code) AS k,
+                 dense_rank() OVER (ORDER BY s.org_code) AS t
+          FROM ptl.site s JOIN ptl.organisation o ON o.org_code = s.org_code AND o.org_kind = 'nhs_trust') x
+    ON CONFLICT ON CONSTRAINT site_capability_pkey DO UPDATE
+        SET critical_care = excluded.critical_care, level2_beds = excluded.level2_beds,
+            day_unit_only = excluded.day_unit_only, elective_hub = excluded.elective_hub,
+            independent_sector = excluded.independent_sector, note = excluded.note, set_at = now()
+    RETURNING c.site_code,
+              CASE WHEN c.critical_care THEN 'acute, critical care' WHEN c.day_unit_only THEN 'day unit'
+                   WHEN c.elective_hub THEN 'elective hub, no level 2 or critical care'
+                   WHEN c.independent_sector THEN 'independent sector, level 2, no critical care'
+                   ELSE 'level 2, no critical care' END;
+END
+$fn$;
+COMMENT ON FUNCTION ptl_synth.site_capabilities() IS
+    'Describes the generated sites in ptl.site_capability: each trust''s first site acute with critical care, then an elective hub, a day unit and independent sector sites without critical care; returns each site and its setting';

@@ -373,6 +373,7 @@ SELECT x.fn, x.call_sql FROM (VALUES
         (SELECT min(patient_id) FROM ptl.patient WHERE org_code = 'RZ2'), (SELECT max(patient_id) FROM ptl.patient WHERE org_code = 'RZ3'))),
     ('ptl.first_free_window(bigint,date,date)', format($$SELECT * FROM ptl.first_free_window(%s, '2025-04-01', '2025-06-30')$$,
         (SELECT min(patient_id) FROM ptl.patient WHERE org_code = 'RZ2'))),
+    ('ptl.setting_need_at(date)', $$SELECT * FROM ptl.setting_need_at('2025-03-31')$$),
     ('ptl.why_not_booked(bigint)', format($$SELECT * FROM ptl.why_not_booked(%s)$$,
         (SELECT min(e.entry_id) FROM ptl.waiting_list_entry e JOIN ptl.pathway p USING (pathway_id) WHERE p.provider_org = 'RZ2'))),
     ('ptl.wait_variation(date,integer)', $$SELECT * FROM ptl.wait_variation()$$),
