@@ -44,6 +44,7 @@ SQL_PARTS    = src/types/types.sql \
                src/outpatient/outpatient.sql \
                src/outpatient/feed.sql \
                src/outpatient/measures.sql \
+               src/outpatient/clinic_slots.sql \
                src/journey/pack.sql \
                src/ops/security.sql \
                src/ops/jit.sql
