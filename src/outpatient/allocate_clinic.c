@@ -245,14 +245,13 @@ read_patients(ArrayType *arr, Problem *p)
  * Ordering, groups and eligibility
  * --------------------------------------------------------------------- */
 
+/* Offers by session, then type and setting: each group is a run of them. */
 static int
 offer_cmp(const void *a, const void *b)
 {
 	const Offer *x = a;
 	const Offer *y = b;
 
-	if (x->session_date != y->session_date)
-		return x->session_date < y->session_date ? -1 : 1;
 	if (x->session_id != y->session_id)
 		return x->session_id < y->session_id ? -1 : 1;
 	if (x->kinds != y->kinds)
@@ -262,6 +261,18 @@ offer_cmp(const void *a, const void *b)
 	if (x->slot_id != y->slot_id)
 		return x->slot_id < y->slot_id ? -1 : 1;
 	return 0;
+}
+
+/* Groups in date order (then session, type, setting: a complete key). */
+static int
+group_cmp(const void *a, const void *b)
+{
+	const Offer *x = ((const SlotGroup *) a)->first;
+	const Offer *y = ((const SlotGroup *) b)->first;
+
+	if (x->session_date != y->session_date)
+		return x->session_date < y->session_date ? -1 : 1;
+	return offer_cmp(x, y);
 }
 
 static int
@@ -317,7 +328,10 @@ same_session(const Offer *a, const Offer *b)
 	return true;
 }
 
-/* Pool the (sorted) offers into groups of interchangeable slots. */
+/*
+ * Pool the offers (sorted by session) into groups of interchangeable
+ * slots, then put the groups in date order.
+ */
 static void
 build_groups(Problem *p)
 {
@@ -328,7 +342,7 @@ build_groups(Problem *p)
 		SlotGroup	   *g = &p->groups[p->n_groups++];
 		int			j = i + 1;
 
-		while (j < p->n_offers && same_session(&p->offers[i], &p->offers[j]) &&
+		while (j < p->n_offers && same_session(&p->offers[j - 1], &p->offers[j]) &&
 			   p->offers[j].kinds == p->offers[i].kinds &&
 			   p->offers[j].face_to_face == p->offers[i].face_to_face)
 			j++;
@@ -341,6 +355,7 @@ build_groups(Problem *p)
 		g->stamp = -1;
 		i = j;
 	}
+	qsort(p->groups, p->n_groups, sizeof(SlotGroup), group_cmp);
 }
 
 /* The eligibility rules (docs/outpatients.md, "Filling clinic slots"). */

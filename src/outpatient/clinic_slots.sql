@@ -438,7 +438,7 @@ BEGIN
     -- read them all), pooled by session, type and setting.
     CREATE TEMP TABLE clinic_run_slot ON COMMIT DROP AS
     SELECT x.slot_id, x.session_id, s.session_date, s.clinic_code, c.site_code, c.treatment_function AS specialty,
-           coalesce(s.clinician_code, c.consultant_code) AS clinician, x.slot_no, x.slot_type, x.face_to_face,
+           coalesce(s.clinician_code, c.consultant_code) AS clinician, x.slot_no, x.slot_type, x.minutes, x.face_to_face,
            false AS free
     FROM ptl.clinic_session s
     JOIN ptl.clinic c ON c.clinic_code = s.clinic_code
@@ -577,8 +577,8 @@ BEGIN
           AND s.session_date BETWEEN c.ready_from AND c.ready_until) n ON c.need IS NOT NULL AND c.ready_from <= c.ready_until
     CROSS JOIN LATERAL (SELECT * FROM (VALUES
         (1, p.proposal_id IS NOT NULL, 'proposed',
-         format('slot %s (%s) of session %s on %s at %s, clinic %s', p.slot_id, ps.slot_type, p.session_id, p.session_date,
-                ps.site_code, ps.clinic_code)),
+         format('slot %s of %s on %s at %s: %s, %s minutes, %s', ps.slot_no, ps.clinic_code, p.session_date, ps.site_code,
+                replace(ps.slot_type, '_', '-'), ps.minutes, CASE WHEN ps.face_to_face THEN 'face to face' ELSE 'virtual' END)),
         (2, c.need IS NULL AND c.first_seen IS NOT NULL, 'first_attended',
          format('first appointment attended on %s and no follow-up asked for: waiting for a test or a decision, not a clinic slot',
                 c.first_seen)),
@@ -588,8 +588,8 @@ BEGIN
          format('follow-up due on %s: not to be seen before %s, after the last date filled (%s)', c.due_date,
                 c.due_date - v_cfg.follow_up_early_days, v_to)),
         (5, c.ready_from > c.ready_until, 'unavailable',
-         format('cannot be seen from %s to %s (unavailable, or not before %s)', v_from, v_to,
-                greatest(v_from, c.unavailable_until))),
+         format('cannot come on any day from %s to %s (patient unavailability%s)', v_from, v_to,
+                CASE WHEN c.unavailable_until > v_from THEN format('; not before %s', c.unavailable_until) ELSE '' END)),
         (6, n.n_site = 0, 'no_session',
          format('no %s clinic session at %s from %s to %s', c.specialty, array_to_string(c.site_codes, ', '),
                 c.ready_from, c.ready_until)),
@@ -598,7 +598,7 @@ BEGIN
         (8, n.n_clinician = 0, 'clinician_no_session',
          format('%s runs no session from %s to %s', c.clinician, c.ready_from, c.ready_until)),
         (9, n.n_type = 0, 'no_slot_type',
-         format('no %s or either slot in the %s eligible session(s)', replace(c.need, '_', '-'), n.n_clinician)),
+         format('none of the %s slot(s) of the eligible sessions is a %s or either slot', n.n_clinician, replace(c.need, '_', '-'))),
         (10, n.n_fit = 0, 'no_face_to_face', 'a high-risk follow-up needs a face-to-face slot and every eligible slot is virtual'),
         (11, true, 'slots_full',
          format('%s eligible slot(s) from %s: %s free before the run, all taken by patients ahead in the order',
