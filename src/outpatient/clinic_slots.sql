@@ -641,7 +641,7 @@ BEGIN
     -- and the second sees what the first booked.
     SELECT * INTO v_session FROM ptl.clinic_session s WHERE s.session_id = v_p.session_id FOR UPDATE;
     IF v_session.cancelled THEN
-        RAISE EXCEPTION 'clinic session % on % has been cancelled', v_p.session_id, v_session.session_date
+        RAISE EXCEPTION 'clinic session % on % has been cancelled', v_p.session_id, to_char(v_session.session_date, 'YYYY-MM-DD')
             USING ERRCODE = '55000';
     END IF;
     SELECT * INTO v_slot FROM ptl.clinic_slot x WHERE x.slot_id = v_p.slot_id FOR UPDATE;
@@ -649,13 +649,13 @@ BEGIN
     WHERE a.slot_id = v_p.slot_id AND a.attendance IN ('booked', 'attended', 'dna');
     IF FOUND THEN
         RAISE EXCEPTION 'clinic slot % (session %, %) is already taken by appointment %', v_p.slot_id, v_p.session_id,
-                        v_session.session_date, v_holder
+                        to_char(v_session.session_date, 'YYYY-MM-DD'), v_holder
             USING ERRCODE = '55000', HINT = 'Another clerk booked it first; run ptl.propose_clinic_slots again for another slot.';
     END IF;
     IF NOT EXISTS (SELECT FROM ptl.clinic_free_slots(v_session.session_date, v_session.session_date) f
                    WHERE f.slot_id = v_p.slot_id) THEN
         RAISE EXCEPTION 'clinic slot % (session %, %) is no longer free: appointments from the PAS fill the session''s % slots',
-                        v_p.slot_id, v_p.session_id, v_session.session_date, v_slot.slot_type
+                        v_p.slot_id, v_p.session_id, to_char(v_session.session_date, 'YYYY-MM-DD'), v_slot.slot_type
             USING ERRCODE = '55000', HINT = 'Run ptl.propose_clinic_slots again for another slot.';
     END IF;
     IF EXISTS (SELECT FROM ptl.outpatient_appointment a
