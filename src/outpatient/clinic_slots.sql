@@ -88,6 +88,7 @@ ALTER TABLE ptl.outpatient_appointment
     ADD COLUMN slot_id bigint REFERENCES ptl.clinic_slot (slot_id) ON DELETE SET NULL;
 CREATE UNIQUE INDEX outpatient_appointment_slot_idx ON ptl.outpatient_appointment (slot_id)
     WHERE slot_id IS NOT NULL AND attendance IN ('booked', 'attended', 'dna');
+CREATE INDEX outpatient_appointment_slot_id_idx ON ptl.outpatient_appointment (slot_id) WHERE slot_id IS NOT NULL;
 COMMENT ON COLUMN ptl.outpatient_appointment.slot_id IS
     'The clinic slot it holds, when ptl booked it (an accepted clinic proposal); NULL for appointments from the PAS, which take a slot of their type without naming it';
 
@@ -445,14 +446,17 @@ BEGIN
     JOIN ptl.clinic_slot x ON x.session_id = s.session_id
     WHERE s.session_date BETWEEN v_from AND v_to AND NOT s.cancelled;
     UPDATE clinic_run_slot r SET free = true FROM ptl.clinic_free_slots(v_from, v_to) f WHERE f.slot_id = r.slot_id;
-    CREATE INDEX ON clinic_run_slot (specialty);
+    CREATE UNIQUE INDEX ON clinic_run_slot (slot_id);
+    ANALYZE clinic_run_slot;
 
     -- The waits.  The non-admitted list: RTT waits with no admitted list
     -- entry, in list_position order within provider and specialty; a
     -- first appointment if none was attended since the clock started, else
     -- the follow-up asked for (if none, the patient waits for a test or a
     -- decision, not a clinic slot).  The follow-up list: follow-ups of
-    -- pathways with no RTT clock, by LCAD then the clinician's risk.
+    -- pathways with no RTT clock, by LCAD then the clinician's risk; a
+    -- pathway with several open requests waits once, for the one with the
+    -- earliest LCAD (one appointment sees the patient).
     CREATE TEMP TABLE clinic_run_wait ON COMMIT DROP AS
     WITH na AS (
         SELECT DISTINCT ON (p.pathway_id) p.pathway_id, p.patient_id, p.provider_org, p.site_code, p.treatment_function,
@@ -473,10 +477,12 @@ BEGIN
                          AND (f.closed_on IS NULL OR f.closed_on > v_as_of)
                        ORDER BY f.lcad, f.request_id LIMIT 1) fr ON fa.first_seen IS NOT NULL
     UNION ALL
-    SELECT 'follow_up', b.pathway_id, b.request_id, b.patient_id, b.provider_org, p.site_code, b.treatment_function,
-           NULL, NULL, 'follow_up', b.clinic_code, b.due_date, b.lcad, b.clinical_risk, b.unavailable_until
-    FROM ptl.follow_up_backlog(v_as_of) b
-    JOIN ptl.pathway p ON p.pathway_id = b.pathway_id;
+    (SELECT DISTINCT ON (b.pathway_id)
+            'follow_up', b.pathway_id, b.request_id, b.patient_id, b.provider_org, p.site_code, b.treatment_function,
+            NULL, NULL, 'follow_up', b.clinic_code, b.due_date, b.lcad, b.clinical_risk, b.unavailable_until
+     FROM ptl.follow_up_backlog(v_as_of) b
+     JOIN ptl.pathway p ON p.pathway_id = b.pathway_id
+     ORDER BY b.pathway_id, b.lcad, b.request_id);
 
     -- The fill order: follow-ups whose LCAD falls by the run's last date
     -- (seeing them later risks harm), then the non-admitted list in its
@@ -546,7 +552,15 @@ BEGIN
     WHERE r.run_id = v_run;
 
     -- Why each wait was or was not proposed: the first rule that fails,
-    -- checked in the order a booking clerk would ask.
+    -- checked in the order a booking clerk would ask, over the slots
+    -- pooled by session, type and setting.
+    CREATE TEMP TABLE clinic_run_group ON COMMIT DROP AS
+    SELECT s.specialty, s.site_code, s.clinic_code, s.clinician, s.session_date, s.slot_type, s.face_to_face,
+           count(*) AS n, count(*) FILTER (WHERE s.free) AS n_free
+    FROM clinic_run_slot s GROUP BY 1, 2, 3, 4, 5, 6, 7;
+    CREATE INDEX ON clinic_run_group (specialty, site_code, session_date);
+    ANALYZE clinic_run_group;
+    ANALYZE clinic_run_patient;
     INSERT INTO ptl.clinic_proposal_outcome (run_id, item_no, list, pathway_id, request_id, need, list_position, list_rank,
                                              proposed, reason, detail)
     SELECT v_run, c.item_no, c.list, c.pathway_id, c.request_id, c.need, c.list_position, c.list_rank,
@@ -555,24 +569,23 @@ BEGIN
     LEFT JOIN ptl.clinic_proposal p ON p.run_id = v_run AND p.item_no = c.item_no
     LEFT JOIN clinic_run_slot ps ON ps.slot_id = p.slot_id
     LEFT JOIN LATERAL (
-        SELECT count(*) AS n_site,
-               count(*) FILTER (WHERE c.clinic_code IS NULL OR s.clinic_code = c.clinic_code) AS n_clinic,
-               count(*) FILTER (WHERE (c.clinic_code IS NULL OR s.clinic_code = c.clinic_code)
-                                  AND (c.clinician IS NULL OR s.clinician = c.clinician)) AS n_clinician,
-               count(*) FILTER (WHERE (c.clinic_code IS NULL OR s.clinic_code = c.clinic_code)
+        SELECT coalesce(sum(s.n), 0) AS n_site,
+               coalesce(sum(s.n) FILTER (WHERE c.clinic_code IS NULL OR s.clinic_code = c.clinic_code), 0) AS n_clinic,
+               coalesce(sum(s.n) FILTER (WHERE (c.clinic_code IS NULL OR s.clinic_code = c.clinic_code)
+                                  AND (c.clinician IS NULL OR s.clinician = c.clinician)), 0) AS n_clinician,
+               coalesce(sum(s.n) FILTER (WHERE (c.clinic_code IS NULL OR s.clinic_code = c.clinic_code)
                                   AND (c.clinician IS NULL OR s.clinician = c.clinician)
-                                  AND s.slot_type IN (c.need, 'either')) AS n_type,
-               count(*) FILTER (WHERE (c.clinic_code IS NULL OR s.clinic_code = c.clinic_code)
+                                  AND s.slot_type IN (c.need, 'either')), 0) AS n_type,
+               coalesce(sum(s.n) FILTER (WHERE (c.clinic_code IS NULL OR s.clinic_code = c.clinic_code)
                                   AND (c.clinician IS NULL OR s.clinician = c.clinician)
-                                  AND s.slot_type IN (c.need, 'either') AND (s.face_to_face OR NOT c.face_to_face)) AS n_fit,
-               count(*) FILTER (WHERE (c.clinic_code IS NULL OR s.clinic_code = c.clinic_code)
+                                  AND s.slot_type IN (c.need, 'either') AND (s.face_to_face OR NOT c.face_to_face)), 0) AS n_fit,
+               coalesce(sum(s.n_free) FILTER (WHERE (c.clinic_code IS NULL OR s.clinic_code = c.clinic_code)
                                   AND (c.clinician IS NULL OR s.clinician = c.clinician)
-                                  AND s.slot_type IN (c.need, 'either') AND (s.face_to_face OR NOT c.face_to_face)
-                                  AND s.free) AS n_free,
+                                  AND s.slot_type IN (c.need, 'either') AND (s.face_to_face OR NOT c.face_to_face)), 0) AS n_free,
                min(s.session_date) FILTER (WHERE (c.clinic_code IS NULL OR s.clinic_code = c.clinic_code)
                                   AND (c.clinician IS NULL OR s.clinician = c.clinician)
                                   AND s.slot_type IN (c.need, 'either') AND (s.face_to_face OR NOT c.face_to_face)) AS first_date
-        FROM clinic_run_slot s
+        FROM clinic_run_group s
         WHERE s.specialty = c.specialty AND s.site_code = ANY (c.site_codes)
           AND s.session_date BETWEEN c.ready_from AND c.ready_until) n ON c.need IS NOT NULL AND c.ready_from <= c.ready_until
     CROSS JOIN LATERAL (SELECT * FROM (VALUES
@@ -606,7 +619,7 @@ BEGIN
         ) v(k, failed, reason, detail)
         WHERE v.failed ORDER BY v.k LIMIT 1) r;
 
-    DROP TABLE clinic_run_slot, clinic_run_wait, clinic_run_patient;
+    DROP TABLE clinic_run_slot, clinic_run_wait, clinic_run_patient, clinic_run_group;
     PERFORM ptl.analyze_if_grown('ptl.clinic_proposal');
     PERFORM ptl.analyze_if_grown('ptl.clinic_proposal_outcome');
 END
