@@ -25,8 +25,6 @@ CREATE TABLE ptl.clinic_setting (
 INSERT INTO ptl.clinic_setting (setting_id, set_at, set_by, shipped) VALUES (0, '-infinity', 'ptl', true);
 SELECT pg_catalog.pg_extension_config_dump('ptl.clinic_setting', 'WHERE NOT shipped');
 SELECT pg_catalog.pg_extension_config_dump('ptl.clinic_setting_setting_id_seq', '');
-CREATE TRIGGER clinic_setting_shipped BEFORE UPDATE OR DELETE ON ptl.clinic_setting
-    FOR EACH ROW WHEN (OLD.shipped) EXECUTE FUNCTION ptl_internal.refuse_shipped_change();
 COMMENT ON TABLE ptl.clinic_setting IS
     'Clinic slot filling settings: a history, the latest row is in force (insert a row to change)';
 COMMENT ON COLUMN ptl.clinic_setting.setting_id IS 'Row number (0 = the defaults ptl ships)';
