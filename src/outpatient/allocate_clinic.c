@@ -71,6 +71,11 @@ typedef struct Offer
 	char	   *clinician;		/* NULL: none named */
 	int			kinds;			/* NEED_NEW | NEED_FOLLOW_UP */
 	bool		face_to_face;
+	/* the strings as numbers (intern_strings); -1 for NULL */
+	int			clinic_no;
+	int			site_no;
+	int			specialty_no;
+	int			clinician_no;
 } Offer;
 
 typedef struct SlotGroup
@@ -80,6 +85,7 @@ typedef struct SlotGroup
 	int			capacity;
 	int		   *booked;			/* patient indices */
 	int			n_booked;
+	int			last_booked;	/* highest patient index booked (-1: none) */
 	bool		closed;			/* full, and no search can get through it */
 	int			stamp;			/* search that last reached it */
 	int			via_group;		/* the search's step into it */
@@ -101,6 +107,11 @@ typedef struct Patient
 	DateADT		ready_from;
 	bool		has_ready_until;
 	DateADT		ready_until;
+	/* the strings as numbers (intern_strings); -1 for NULL */
+	int			specialty_no;
+	int			clinician_no;
+	int			clinic_no;
+	int		   *site_nos;
 	int		   *eligible;		/* group indices, in date order */
 	int			n_eligible;
 	int			group;			/* booked group, or -1 */
@@ -242,6 +253,93 @@ read_patients(ArrayType *arr, Problem *p)
 }
 
 /* ---------------------------------------------------------------------
+ * Strings as numbers: the eligibility test compares integers
+ * --------------------------------------------------------------------- */
+
+static int
+cstring_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static int
+string_no(char **sorted, int n, const char *s)
+{
+	char	  **hit;
+
+	if (s == NULL)
+		return -1;
+	hit = bsearch(&s, sorted, n, sizeof(char *), cstring_cmp);
+	Assert(hit != NULL);
+	return (int) (hit - sorted);
+}
+
+/*
+ * Number every string the offers and patients name (specialty, clinician,
+ * clinic, site), in one sorted dictionary: equal strings get equal numbers.
+ */
+static void
+intern_strings(Problem *p)
+{
+	int			max = 4 * p->n_offers + 3 * p->n_patients;
+	int			n = 0;
+	int			u = 0;
+	char	  **all;
+
+	for (int i = 0; i < p->n_patients; i++)
+		max += Max(p->patients[i].n_sites, 0);
+	all = palloc(sizeof(char *) * Max(max, 1));
+	for (int i = 0; i < p->n_offers; i++)
+	{
+		Offer	   *o = &p->offers[i];
+
+		all[n++] = o->clinic_code;
+		all[n++] = o->specialty;
+		if (o->site_code)
+			all[n++] = o->site_code;
+		if (o->clinician)
+			all[n++] = o->clinician;
+	}
+	for (int i = 0; i < p->n_patients; i++)
+	{
+		Patient    *c = &p->patients[i];
+
+		all[n++] = c->specialty;
+		if (c->clinician)
+			all[n++] = c->clinician;
+		if (c->clinic_code)
+			all[n++] = c->clinic_code;
+		for (int k = 0; k < c->n_sites; k++)
+			all[n++] = c->site_codes[k];
+	}
+	qsort(all, n, sizeof(char *), cstring_cmp);
+	for (int i = 0; i < n; i++)
+		if (u == 0 || strcmp(all[u - 1], all[i]) != 0)
+			all[u++] = all[i];
+
+	for (int i = 0; i < p->n_offers; i++)
+	{
+		Offer	   *o = &p->offers[i];
+
+		o->clinic_no = string_no(all, u, o->clinic_code);
+		o->site_no = string_no(all, u, o->site_code);
+		o->specialty_no = string_no(all, u, o->specialty);
+		o->clinician_no = string_no(all, u, o->clinician);
+	}
+	for (int i = 0; i < p->n_patients; i++)
+	{
+		Patient    *c = &p->patients[i];
+
+		c->specialty_no = string_no(all, u, c->specialty);
+		c->clinician_no = string_no(all, u, c->clinician);
+		c->clinic_no = string_no(all, u, c->clinic_code);
+		c->site_nos = palloc(sizeof(int) * Max(c->n_sites, 1));
+		for (int k = 0; k < c->n_sites; k++)
+			c->site_nos[k] = string_no(all, u, c->site_codes[k]);
+	}
+}
+
+/* ---------------------------------------------------------------------
  * Ordering, groups and eligibility
  * --------------------------------------------------------------------- */
 
@@ -315,12 +413,9 @@ same_session(const Offer *a, const Offer *b)
 	if (a->session_id != b->session_id)
 		return false;
 	/* one session is one clinic on one day, whoever runs it */
-	if (a->session_date != b->session_date || strcmp(a->clinic_code, b->clinic_code) != 0 ||
-		strcmp(a->specialty, b->specialty) != 0 ||
-		(a->site_code == NULL) != (b->site_code == NULL) ||
-		(a->site_code != NULL && strcmp(a->site_code, b->site_code) != 0) ||
-		(a->clinician == NULL) != (b->clinician == NULL) ||
-		(a->clinician != NULL && strcmp(a->clinician, b->clinician) != 0))
+	if (a->session_date != b->session_date || a->clinic_no != b->clinic_no ||
+		a->specialty_no != b->specialty_no || a->site_no != b->site_no ||
+		a->clinician_no != b->clinician_no)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("slots %lld and %lld of session %lld disagree on the session's date, clinic, site, specialty or clinician",
@@ -353,45 +448,51 @@ build_groups(Problem *p)
 		for (int k = 0; k < g->capacity; k++)
 			g->slot_ids[k] = p->offers[i + k].slot_id;
 		g->stamp = -1;
+		g->last_booked = -1;
 		i = j;
 	}
 	qsort(p->groups, p->n_groups, sizeof(SlotGroup), group_cmp);
 }
 
-/* The eligibility rules (docs/outpatients.md, "Filling clinic slots"). */
+/*
+ * The eligibility rules (docs/outpatients.md, "Filling clinic slots"); the
+ * specialty and the dates are matched by build_eligibility's scan.
+ */
 static bool
 eligible(const Patient *c, const SlotGroup *g)
 {
 	const Offer *o = g->first;
 
-	if (strcmp(c->specialty, o->specialty) != 0)
+	if (c->clinician_no >= 0 && c->clinician_no != o->clinician_no)
 		return false;
-	if (c->clinician != NULL &&
-		(o->clinician == NULL || strcmp(c->clinician, o->clinician) != 0))
+	if (c->clinic_no >= 0 && c->clinic_no != o->clinic_no)
 		return false;
-	if (c->clinic_code != NULL && strcmp(c->clinic_code, o->clinic_code) != 0)
-		return false;
-	if (c->n_sites >= 0 && !string_in(o->site_code, c->site_codes, c->n_sites))
-		return false;
-	if (c->has_ready_from && o->session_date < c->ready_from)
-		return false;
-	if (c->has_ready_until && o->session_date > c->ready_until)
-		return false;
+	if (c->n_sites >= 0)
+	{
+		bool		found = false;
+
+		for (int k = 0; k < c->n_sites && !found; k++)
+			found = (o->site_no >= 0 && c->site_nos[k] == o->site_no);
+		if (!found)
+			return false;
+	}
 	if ((o->kinds & c->need) == 0)
 		return false;
 	return !c->face_to_face || o->face_to_face;
 }
 
+/* Group indices ordered by (specialty, date order) for the eligibility scan. */
 static int
 group_index_by_specialty(const void *a, const void *b, void *arg)
 {
 	const Problem *p = arg;
 	int			x = *(const int *) a;
 	int			y = *(const int *) b;
-	int			r = strcmp(p->groups[x].first->specialty, p->groups[y].first->specialty);
+	int			sx = p->groups[x].first->specialty_no;
+	int			sy = p->groups[y].first->specialty_no;
 
-	if (r != 0)
-		return r;
+	if (sx != sy)
+		return sx < sy ? -1 : 1;
 	return x < y ? -1 : (x > y ? 1 : 0);
 }
 
@@ -399,6 +500,7 @@ static void
 build_eligibility(Problem *p)
 {
 	int		   *by_specialty = palloc(sizeof(int) * Max(p->n_groups, 1));
+	int		   *scratch = palloc(sizeof(int) * Max(p->n_groups, 1));
 
 	for (int i = 0; i < p->n_groups; i++)
 		by_specialty[i] = i;
@@ -413,30 +515,39 @@ build_eligibility(Problem *p)
 
 		if ((ci & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();
+		/* the first group of the patient's specialty on or after ready_from */
 		while (lo < hi)
 		{
 			int			mid = (lo + hi) / 2;
+			const Offer *o = p->groups[by_specialty[mid]].first;
 
-			if (strcmp(p->groups[by_specialty[mid]].first->specialty, c->specialty) < 0)
+			if (o->specialty_no < c->specialty_no ||
+				(o->specialty_no == c->specialty_no && c->has_ready_from &&
+				 o->session_date < c->ready_from))
 				lo = mid + 1;
 			else
 				hi = mid;
 		}
-		for (int k = lo; k < p->n_groups &&
-			 strcmp(p->groups[by_specialty[k]].first->specialty, c->specialty) == 0; k++)
-			n++;
-		c->eligible = NULL;
-		for (int k = lo; k < lo + n; k++)
+		for (int k = lo; k < p->n_groups; k++)
 		{
 			int			gi = by_specialty[k];
+			const Offer *o = p->groups[gi].first;
 
-			if (!eligible(c, &p->groups[gi]))
-				continue;
-			if (c->eligible == NULL)
-				c->eligible = palloc(sizeof(int) * n);
-			c->eligible[c->n_eligible++] = gi;
+			if (o->specialty_no != c->specialty_no ||
+				(c->has_ready_until && o->session_date > c->ready_until))
+				break;
+			if (eligible(c, &p->groups[gi]))
+				scratch[n++] = gi;
+		}
+		c->n_eligible = n;
+		c->eligible = NULL;
+		if (n > 0)
+		{
+			c->eligible = palloc(sizeof(int) * n);
+			memcpy(c->eligible, scratch, sizeof(int) * n);
 		}
 	}
+	pfree(scratch);
 	pfree(by_specialty);
 }
 
@@ -470,6 +581,7 @@ book(Problem *p, int ci, int gi)
 
 	Assert(g->n_booked < g->capacity);
 	g->booked[g->n_booked++] = ci;
+	g->last_booked = Max(g->last_booked, ci);
 	p->patients[ci].group = gi;
 }
 
@@ -478,12 +590,14 @@ unbook(Problem *p, int ci)
 {
 	SlotGroup	   *g = &p->groups[p->patients[ci].group];
 
+	g->last_booked = -1;
 	for (int k = 0; k < g->n_booked; k++)
+	{
 		if (g->booked[k] == ci)
-		{
 			g->booked[k] = g->booked[--g->n_booked];
-			break;
-		}
+		if (k < g->n_booked)
+			g->last_booked = Max(g->last_booked, g->booked[k]);
+	}
 	p->patients[ci].group = -1;
 }
 
@@ -615,6 +729,8 @@ earlier_dates_pass(Problem *p)
 				done = true;
 				break;
 			}
+			if (g->last_booked < i)
+				continue;		/* everyone there is higher on the list */
 			for (int b = 0; b < g->n_booked; b++)
 			{
 				int			j = g->booked[b];
@@ -669,6 +785,7 @@ ptl_allocate_clinic(PG_FUNCTION_ARGS)
 	reject_duplicates(&p);
 	qsort(p.offers, p.n_offers, sizeof(Offer), offer_cmp);
 	qsort(p.patients, p.n_patients, sizeof(Patient), patient_cmp);
+	intern_strings(&p);
 	build_groups(&p);
 	build_eligibility(&p);
 
