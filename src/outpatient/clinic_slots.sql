@@ -153,7 +153,7 @@ BEGIN
                WHERE x.session_id = $1 AND a.attendance IN ('booked', 'attended', 'dna'))
        OR EXISTS (SELECT FROM ptl.clinic_slot x JOIN ptl.clinic_proposal p ON p.slot_id = x.slot_id
                   WHERE x.session_id = $1 AND p.status = 'proposed') THEN
-        RAISE EXCEPTION 'clinic session % has slots booked or proposed; its template cannot change', $1
+        RAISE EXCEPTION 'clinic session % has slots booked or proposed: its template cannot change', $1
             USING ERRCODE = '55000', HINT = 'Cancel the appointments or reject the proposals first, or add another session.';
     END IF;
     UPDATE ptl.outpatient_appointment a SET slot_id = NULL
