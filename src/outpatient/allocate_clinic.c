@@ -86,6 +86,7 @@ typedef struct SlotGroup
 	int		   *booked;			/* patient indices */
 	int			n_booked;
 	int			last_booked;	/* highest patient index booked (-1: none) */
+	int64		changed_at;		/* Problem.clock at its last booking change */
 	bool		closed;			/* full, and no search can get through it */
 	int			stamp;			/* search that last reached it */
 	int			via_group;		/* the search's step into it */
@@ -115,6 +116,8 @@ typedef struct Patient
 	int		   *eligible;		/* group indices, in date order */
 	int			n_eligible;
 	int			group;			/* booked group, or -1 */
+	int64		moved_at;		/* Problem.clock when last booked or moved */
+	int64		checked_at;		/* Problem.clock when the date pass last looked */
 } Patient;
 
 typedef struct Problem
@@ -125,6 +128,7 @@ typedef struct Problem
 	int			n_groups;
 	Patient    *patients;		/* in list order */
 	int			n_patients;
+	int64		clock;			/* counts bookings and moves */
 } Problem;
 
 /* ---------------------------------------------------------------------
@@ -249,6 +253,7 @@ read_patients(ArrayType *arr, Problem *p)
 		if (!isnull)
 			c->ready_until = DatumGetDateADT(d);
 		c->group = -1;
+		c->checked_at = -1;
 	}
 }
 
@@ -342,6 +347,15 @@ intern_strings(Problem *p)
 /* ---------------------------------------------------------------------
  * Ordering, groups and eligibility
  * --------------------------------------------------------------------- */
+
+static int
+int_cmp(const void *a, const void *b)
+{
+	int			x = *(const int *) a;
+	int			y = *(const int *) b;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
 
 /* Offers by session, then type and setting: each group is a run of them. */
 static int
@@ -449,6 +463,7 @@ build_groups(Problem *p)
 			g->slot_ids[k] = p->offers[i + k].slot_id;
 		g->stamp = -1;
 		g->last_booked = -1;
+		g->changed_at = 0;
 		i = j;
 	}
 	qsort(p->groups, p->n_groups, sizeof(SlotGroup), group_cmp);
@@ -481,7 +496,10 @@ eligible(const Patient *c, const SlotGroup *g)
 	return !c->face_to_face || o->face_to_face;
 }
 
-/* Group indices ordered by (specialty, date order) for the eligibility scan. */
+/*
+ * Group indices ordered by (specialty, date order), and by (specialty,
+ * site, date order), for the eligibility scans.
+ */
 static int
 group_index_by_specialty(const void *a, const void *b, void *arg)
 {
@@ -496,48 +514,100 @@ group_index_by_specialty(const void *a, const void *b, void *arg)
 	return x < y ? -1 : (x > y ? 1 : 0);
 }
 
+static int
+group_index_by_site(const void *a, const void *b, void *arg)
+{
+	const Problem *p = arg;
+	int			x = *(const int *) a;
+	int			y = *(const int *) b;
+	const Offer *ox = p->groups[x].first;
+	const Offer *oy = p->groups[y].first;
+
+	if (ox->specialty_no != oy->specialty_no)
+		return ox->specialty_no < oy->specialty_no ? -1 : 1;
+	if (ox->site_no != oy->site_no)
+		return ox->site_no < oy->site_no ? -1 : 1;
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/*
+ * Append to out the groups of order[] (sorted by specialty, then site if
+ * site >= -1, then date) of the patient's specialty (and that site) dated
+ * within the patient's window that the patient is eligible for.
+ */
+static int
+scan_groups(const Problem *p, const int *order, const Patient *c, int site, bool by_site, int *out, int n)
+{
+	int			lo = 0;
+	int			hi = p->n_groups;
+
+	/* the first such group on or after ready_from */
+	while (lo < hi)
+	{
+		int			mid = (lo + hi) / 2;
+		const Offer *o = p->groups[order[mid]].first;
+		bool		before;
+
+		if (o->specialty_no != c->specialty_no)
+			before = o->specialty_no < c->specialty_no;
+		else if (by_site && o->site_no != site)
+			before = o->site_no < site;
+		else
+			before = c->has_ready_from && o->session_date < c->ready_from;
+		if (before)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (int k = lo; k < p->n_groups; k++)
+	{
+		int			gi = order[k];
+		const Offer *o = p->groups[gi].first;
+
+		if (o->specialty_no != c->specialty_no || (by_site && o->site_no != site) ||
+			(c->has_ready_until && o->session_date > c->ready_until))
+			break;
+		if (eligible(c, &p->groups[gi]))
+			out[n++] = gi;
+	}
+	return n;
+}
+
 static void
 build_eligibility(Problem *p)
 {
 	int		   *by_specialty = palloc(sizeof(int) * Max(p->n_groups, 1));
+	int		   *by_site = palloc(sizeof(int) * Max(p->n_groups, 1));
 	int		   *scratch = palloc(sizeof(int) * Max(p->n_groups, 1));
 
 	for (int i = 0; i < p->n_groups; i++)
-		by_specialty[i] = i;
+		by_specialty[i] = by_site[i] = i;
 	qsort_arg(by_specialty, p->n_groups, sizeof(int), group_index_by_specialty, p);
+	qsort_arg(by_site, p->n_groups, sizeof(int), group_index_by_site, p);
 
 	for (int ci = 0; ci < p->n_patients; ci++)
 	{
 		Patient    *c = &p->patients[ci];
-		int			lo = 0;
-		int			hi = p->n_groups;
 		int			n = 0;
 
 		if ((ci & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();
-		/* the first group of the patient's specialty on or after ready_from */
-		while (lo < hi)
+		if (c->n_sites < 0)
+			n = scan_groups(p, by_specialty, c, -1, false, scratch, 0);
+		else
 		{
-			int			mid = (lo + hi) / 2;
-			const Offer *o = p->groups[by_specialty[mid]].first;
+			/* each of its sites' groups (a site named twice, once) */
+			for (int k = 0; k < c->n_sites; k++)
+			{
+				bool		again = false;
 
-			if (o->specialty_no < c->specialty_no ||
-				(o->specialty_no == c->specialty_no && c->has_ready_from &&
-				 o->session_date < c->ready_from))
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		for (int k = lo; k < p->n_groups; k++)
-		{
-			int			gi = by_specialty[k];
-			const Offer *o = p->groups[gi].first;
-
-			if (o->specialty_no != c->specialty_no ||
-				(c->has_ready_until && o->session_date > c->ready_until))
-				break;
-			if (eligible(c, &p->groups[gi]))
-				scratch[n++] = gi;
+				for (int q = 0; q < k && !again; q++)
+					again = (c->site_nos[q] == c->site_nos[k]);
+				if (!again)
+					n = scan_groups(p, by_site, c, c->site_nos[k], true, scratch, n);
+			}
+			if (c->n_sites > 1)
+				qsort(scratch, n, sizeof(int), int_cmp);
 		}
 		c->n_eligible = n;
 		c->eligible = NULL;
@@ -548,6 +618,7 @@ build_eligibility(Problem *p)
 		}
 	}
 	pfree(scratch);
+	pfree(by_site);
 	pfree(by_specialty);
 }
 
@@ -582,7 +653,9 @@ book(Problem *p, int ci, int gi)
 	Assert(g->n_booked < g->capacity);
 	g->booked[g->n_booked++] = ci;
 	g->last_booked = Max(g->last_booked, ci);
+	g->changed_at = ++p->clock;
 	p->patients[ci].group = gi;
+	p->patients[ci].moved_at = p->clock;
 }
 
 static void
@@ -598,6 +671,7 @@ unbook(Problem *p, int ci)
 		if (k < g->n_booked)
 			g->last_booked = Max(g->last_booked, g->booked[k]);
 	}
+	g->changed_at = ++p->clock;
 	p->patients[ci].group = -1;
 }
 
@@ -700,6 +774,13 @@ augment(Problem *p, int ci, int *queue, int stamp)
  * Earlier dates for patients higher on the list
  * --------------------------------------------------------------------- */
 
+/*
+ * One pass of the date rule over the booked patients in list order; true if
+ * anybody moved.  A group a patient already looked at is looked at again
+ * only if its bookings changed since, or the patient moved (what can be
+ * swapped depends on the patient's own group): otherwise it offers the
+ * same as before.
+ */
 static bool
 earlier_dates_pass(Problem *p)
 {
@@ -709,19 +790,24 @@ earlier_dates_pass(Problem *p)
 	{
 		Patient    *ci = &p->patients[i];
 		bool		done = false;
+		bool		all;
+		int64		looked_at = p->clock;
 
 		if ((i & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();
 		if (ci->group < 0)
 			continue;
+		all = (ci->moved_at > ci->checked_at);
 		for (int e = 0; e < ci->n_eligible && !done; e++)
 		{
 			int			gj = ci->eligible[e];
 			int			gi = ci->group;
-			SlotGroup	   *g = &p->groups[gj];
+			SlotGroup  *g = &p->groups[gj];
 
 			if (g->first->session_date >= p->groups[gi].first->session_date)
 				break;
+			if (!all && g->changed_at <= ci->checked_at)
+				continue;
 			if (g->n_booked < g->capacity)
 			{
 				unbook(p, i);
@@ -745,18 +831,10 @@ earlier_dates_pass(Problem *p)
 				break;
 			}
 		}
+		ci->checked_at = looked_at;
 		moved |= done;
 	}
 	return moved;
-}
-
-static int
-int_cmp(const void *a, const void *b)
-{
-	int			x = *(const int *) a;
-	int			y = *(const int *) b;
-
-	return x < y ? -1 : (x > y ? 1 : 0);
 }
 
 /* ---------------------------------------------------------------------
@@ -775,6 +853,7 @@ ptl_allocate_clinic(PG_FUNCTION_ARGS)
 	int		   *queue;
 
 	InitMaterializedSRF(fcinfo, 0);
+	p.clock = 0;
 
 	work = AllocSetContextCreate(CurrentMemoryContext, "allocate_clinic",
 								 ALLOCSET_DEFAULT_SIZES);
