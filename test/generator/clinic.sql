@@ -6,13 +6,23 @@
 -- used by ptl itself; tests and the benchmark call it.
 -- ---------------------------------------------------------------------------
 
--- A seeded instance: sessions over six weeks at six sites, four clinicians
--- per specialty and site, 8 to 14 slots a session (two in five new, three
--- in ten follow-up, the rest either; the follow-up and either slots of one
--- session in five virtual); patients needing a new appointment (60%) or a
--- follow-up, a named clinician half the time, one site (60%), two (20%) or
--- any, a tenth of the follow-ups high risk (face to face) and a tenth tied
--- to one clinic, some not before a date or not after one.
+-- The functions below take and return ptl's clinic types (0.4.0).  A
+-- ptl_synth installed beside an older ptl (test/t/upgrade.sh starts from
+-- 0.1.0) goes without them: they are made only where the types exist.
+DO $synth_clinic$
+BEGIN
+    IF to_regtype('ptl.clinic_slot_offer') IS NULL THEN
+        RETURN;
+    END IF;
+
+    -- A seeded instance: sessions over six weeks at six sites, four clinicians
+    -- per specialty and site, 8 to 14 slots a session (two in five new, three
+    -- in ten follow-up, the rest either; the follow-up and either slots of one
+    -- session in five virtual); patients needing a new appointment (60%) or a
+    -- follow-up, a named clinician half the time, one site (60%), two (20%) or
+    -- any, a tenth of the follow-ups high risk (face to face) and a tenth tied
+    -- to one clinic, some not before a date or not after one.
+    EXECUTE $f$
 CREATE FUNCTION ptl_synth.clinic_instance(n_sessions int, n_patients int, seed bigint DEFAULT 1,
                                           first_day date DEFAULT '2025-04-07')
 RETURNS TABLE (slots ptl.clinic_slot_offer[], patients ptl.clinic_patient[])
@@ -64,11 +74,15 @@ BEGIN ATOMIC
                                  CASE WHEN c.v_until < 0.2 THEN first_day + 14 + floor(c.v_until * 100)::int END
                                  )::ptl.clinic_patient ORDER BY c.i)
             FROM c);
-END;
+END
+$f$;
+    EXECUTE $f$
 COMMENT ON FUNCTION ptl_synth.clinic_instance(int, int, bigint, date) IS
-    'A seeded clinic allocation instance: n_sessions clinic sessions over six weeks from first_day, with their slots, and n_patients waiting patients';
+    'A seeded clinic allocation instance: n_sessions clinic sessions over six weeks from first_day, with their slots, and n_patients waiting patients'
+$f$;
 
--- Eligibility written again in SQL (the C is in src/outpatient/allocate_clinic.c).
+    -- Eligibility written again in SQL (the C is in src/outpatient/allocate_clinic.c).
+    EXECUTE $f$
 CREATE FUNCTION ptl_synth.clinic_eligible(slots ptl.clinic_slot_offer[], patients ptl.clinic_patient[])
 RETURNS TABLE (patient_key bigint, slot_id bigint)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -83,15 +97,19 @@ BEGIN ATOMIC
       AND (c.ready_until IS NULL OR s.session_date <= c.ready_until)
       AND s.slot_type IN (c.need, 'either')
       AND (s.face_to_face OR NOT coalesce(c.face_to_face, false));
-END;
+END
+$f$;
+    EXECUTE $f$
 COMMENT ON FUNCTION ptl_synth.clinic_eligible(ptl.clinic_slot_offer[], ptl.clinic_patient[]) IS
-    'Every (patient, slot) pair that is eligible: specialty, clinician if named, clinic if asked for, site, dates, slot type, face to face if needed';
+    'Every (patient, slot) pair that is eligible: specialty, clinician if named, clinic if asked for, site, dates, slot type, face to face if needed'
+$f$;
 
--- Check an allocation against the rules; one row of counts.  An inversion
--- is an unbooked patient u and a booked patient j further down the order
--- in a slot u is eligible for; a date inversion is a booked patient i with
--- a later date than a booked j further down whose slot i is eligible for,
--- while j is eligible for i's (they could swap).
+    -- Check an allocation against the rules; one row of counts.  An inversion
+    -- is an unbooked patient u and a booked patient j further down the order
+    -- in a slot u is eligible for; a date inversion is a booked patient i with
+    -- a later date than a booked j further down whose slot i is eligible for,
+    -- while j is eligible for i's (they could swap).
+    EXECUTE $f$
 CREATE FUNCTION ptl_synth.clinic_check(slots ptl.clinic_slot_offer[], patients ptl.clinic_patient[],
                                        booked_patient bigint[], booked_slot bigint[])
 RETURNS TABLE (patients_booked bigint, ineligible bigint, double_booked_slots bigint, double_booked_patients bigint,
@@ -118,15 +136,19 @@ BEGIN ATOMIC
             JOIN a j ON j.slot_id = ei.slot_id JOIN c cj ON cj.patient_key = j.patient_key JOIN d dj ON dj.slot_id = j.slot_id
             WHERE (cj.pos, cj.patient_key) > (ci.pos, ci.patient_key) AND dj.session_date < di.session_date
               AND EXISTS (SELECT FROM e WHERE e.patient_key = j.patient_key AND e.slot_id = i.slot_id));
-END;
+END
+$f$;
+    EXECUTE $f$
 COMMENT ON FUNCTION ptl_synth.clinic_check(ptl.clinic_slot_offer[], ptl.clinic_patient[], bigint[], bigint[]) IS
-    'Patients booked by a clinic allocation, and its breaches: ineligible bookings, slots or patients booked twice, priority inversions, date inversions';
+    'Patients booked by a clinic allocation, and its breaches: ineligible bookings, slots or patients booked twice, priority inversions, date inversions'
+$f$;
 
--- The same problem as a MIP in CPLEX LP format, for glpsol or cbc: x_p_s
--- for every eligible pair, one patient a slot, one slot a patient, and with
--- no_inversion, for every slot s and eligible patients u before j on the
--- list, x_js <= b_u (b_u = 1 when u is booked anywhere): j may hold a slot
--- u could have had only if u is booked.  Objective: patients booked.
+    -- The same problem as a MIP in CPLEX LP format, for glpsol or cbc: x_p_s
+    -- for every eligible pair, one patient a slot, one slot a patient, and with
+    -- no_inversion, for every slot s and eligible patients u before j on the
+    -- list, x_js <= b_u (b_u = 1 when u is booked anywhere): j may hold a slot
+    -- u could have had only if u is booked.  Objective: patients booked.
+    EXECUTE $f$
 CREATE FUNCTION ptl_synth.clinic_lp(slots ptl.clinic_slot_offer[], patients ptl.clinic_patient[],
                                     no_inversion boolean DEFAULT true)
 RETURNS SETOF text
@@ -160,6 +182,12 @@ BEGIN ATOMIC
         UNION ALL SELECT 11, 0, 0, ' ' || e.v FROM e
         UNION ALL SELECT 12, 0, 0, 'End') l
     ORDER BY part, k, k2;
-END;
+END
+$f$;
+    EXECUTE $f$
 COMMENT ON FUNCTION ptl_synth.clinic_lp(ptl.clinic_slot_offer[], ptl.clinic_patient[], boolean) IS
-    'The clinic allocation problem as a CPLEX LP file (lines) for glpsol or cbc; with no_inversion, the list-order rule as constraints, otherwise an upper bound on patients booked';
+    'The clinic allocation problem as a CPLEX LP file (lines) for glpsol or cbc; with no_inversion, the list-order rule as constraints, otherwise an upper bound on patients booked'
+$f$;
+
+END
+$synth_clinic$;
