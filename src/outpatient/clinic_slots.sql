@@ -480,12 +480,14 @@ BEGIN
             NULL, NULL, 'follow_up', b.clinic_code, b.due_date, b.lcad, b.clinical_risk, b.unavailable_until
      FROM ptl.follow_up_backlog(v_as_of) b
      JOIN ptl.pathway p ON p.pathway_id = b.pathway_id
-     ORDER BY b.pathway_id, b.lcad, b.request_id);
+     ORDER BY b.pathway_id, b.lcad, array_position('{high,medium,low}'::text[], b.clinical_risk) NULLS LAST,
+              b.due_date, b.request_id);
 
     -- The fill order: follow-ups whose LCAD falls by the run's last date
     -- (seeing them later risks harm), then the non-admitted list in its
     -- order, then the other follow-ups; follow-ups by LCAD, then the
-    -- clinician's risk (high, medium, low, not stratified).
+    -- clinician's risk (high, medium, low, not stratified), then the date
+    -- due (the follow-up list's own order, docs/outpatients.md).
     ALTER TABLE clinic_run_wait ADD COLUMN item_no int, ADD COLUMN list_rank bigint;
     UPDATE clinic_run_wait w SET item_no = o.n, list_rank = o.n
     FROM (SELECT w2.ctid AS id,
@@ -494,6 +496,7 @@ BEGIN
                                              CASE WHEN w2.list = 'follow_up' THEN w2.lcad END,
                                              CASE WHEN w2.list = 'follow_up'
                                                   THEN array_position('{high,medium,low}'::text[], w2.clinical_risk) END NULLS LAST,
+                                             CASE WHEN w2.list = 'follow_up' THEN w2.due_date END,
                                              w2.list_position NULLS LAST, w2.provider_org, w2.specialty,
                                              w2.request_id, w2.pathway_id) AS n
           FROM clinic_run_wait w2) o
