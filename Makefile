@@ -45,6 +45,7 @@ SQL_PARTS    = src/types/types.sql \
                src/outpatient/feed.sql \
                src/outpatient/measures.sql \
                src/outpatient/clinic_slots.sql \
+               src/journey/consultant.sql \
                src/journey/pack.sql \
                src/ops/security.sql \
                src/ops/jit.sql

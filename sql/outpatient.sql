@@ -116,6 +116,15 @@ SELECT pathway_id, 'DERM1', '2025-04-14', 'follow_up', '2025-03-20' FROM pathway
 SELECT p.ppid, b.requested_on, b.due_date, b.lcad, b.days_past_due, b.days_past_lcad, b.weeks_past_lcad, b.overdue,
        b.clinical_risk, b.next_booked, b.booked_after_lcad
 FROM follow_up_list b JOIN pathway p USING (pathway_id) ORDER BY b.days_past_lcad DESC;
+-- The follow-up list's order (docs/outpatients.md): earliest LCAD first,
+-- then the clinician's risk of harm from delay (high, medium, low, not
+-- stratified), then the date due.  A second request for LOW's patient,
+-- high risk with TRT's LCAD, goes before TRT; MON's earlier LCAD leads.
+INSERT INTO follow_up_request (pathway_id, treatment_function, clinic_code, requested_on, due_date, lcad, clinical_risk)
+SELECT pathway_id, '330', 'DERM1', '2025-02-03', '2025-03-10', '2025-03-17', 'high' FROM pathway WHERE ppid = 'LOW';
+SELECT p.ppid, b.lcad, b.clinical_risk, b.due_date, b.list_position
+FROM follow_up_list b JOIN pathway p USING (pathway_id) ORDER BY b.provider_org, b.treatment_function, b.list_position;
+DELETE FROM follow_up_request WHERE requested_on = '2025-02-03' AND clinical_risk = 'high';
 -- Three weeks later TRT is 35 days past (5 weeks); a request closed since
 -- is off the list.
 UPDATE follow_up_request SET closed_on = '2025-04-10', closed_reason = 'discharged'

@@ -188,6 +188,86 @@ INSERT INTO risk_assessment (patient_id, assessed_on, recorded_by, cfs_level)
 SELECT patient_id, '2025-02-01', 'Pre-op nurse', 10 FROM patient WHERE local_patient_id = 'W2';
 \set ON_ERROR_STOP 1
 
+-- The non-admitted list (docs/risk.md, "One order"): patients waiting for
+-- a first appointment on the ENT (120) list, referred with a priority that
+-- a clinician may have changed on triage.  Two-week-wait referrals come
+-- first, then urgent, then routine, each by share of its target waited
+-- (defaults 14, 28 and 126 days from clock start), then clock start, then
+-- the patient record.
+CREATE FUNCTION pg_temp.referred_patient(name text, referred date, priority referral_priority,
+                                         triage referral_priority, consultant text) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    pat bigint; pw bigint;
+BEGIN
+    INSERT INTO ptl.patient (org_code, source_system, local_patient_id, date_of_birth, batch_id)
+    VALUES ('RR1', 'PAS', name, '1960-01-01', 951) RETURNING patient_id INTO pat;
+    INSERT INTO ptl.pathway (patient_id, provider_org, site_code, ppid, ppid_issuer, treatment_function,
+                             referral_priority, triage_priority, referral_received, commissioner_code,
+                             consultant_code, batch_id)
+    VALUES (pat, 'RR1', 'RR101', 'PPID-' || name, 'RR1', '120', priority, triage, referred, '01R', consultant, 951)
+    RETURNING pathway_id INTO pw;
+    INSERT INTO ptl.pathway_event (pathway_id, patient_id, event_ref, event_date, kind, batch_id)
+    VALUES (pw, pat, 'R', referred, 'referral', 951);
+    RETURN pw;
+END $$;
+SELECT count(pg_temp.referred_patient(name, referred, priority, triage, consultant)) AS referred
+FROM (VALUES ('AR1', '2024-10-01'::date, 'routine'::referral_priority, NULL::referral_priority, 'C100'),
+             ('AR2', '2025-01-02', 'routine', NULL, 'C100'),
+             ('AU1', '2025-02-10', 'urgent', NULL, 'C100'),
+             ('AU2', '2025-01-20', 'urgent', NULL, 'C200'),
+             ('AT1', '2025-02-25', 'two_week_wait', NULL, 'C200'),
+             ('AG1', '2025-02-01', 'routine', 'urgent', 'C200'),
+             ('AD1', '2024-12-01', 'urgent', 'routine', 'C100'),
+             ('AE1', '2024-11-15', 'routine', NULL, 'C100'),
+             ('AE2', '2024-11-15', 'routine', NULL, 'C200')) v (name, referred, priority, triage, consultant);
+CALL refresh('2025-03-01');
+-- AT1 (two-week wait, 4 of 14 days) leads though it waited least.  Urgent:
+-- AU2 past its target (40/28), AG1 (a routine referral triaged urgent) at it
+-- today (28/28), AU1 (19/28).  Routine: AR1 (151/126), AE1 and AE2 (referred
+-- the same day: the patient record decides), AD1 (an urgent referral triaged
+-- routine, 90/126), AR2 (58/126).  The consultant is the pathway's.
+SELECT local_patient_id AS patient, referral_priority, triage_priority, clock_start, days_waited,
+       target_days, target_elapsed, pct_target_elapsed, target_date, order_group, list_position, consultant_code
+FROM ptl WHERE provider_org = 'RR1' AND treatment_function = '120' ORDER BY list_position;
+-- A trust that keeps the longest-wait order: the non-admitted list by
+-- clock start alone, whatever the priority (release 0.3.0's order).
+INSERT INTO risk_setting (order_policy) VALUES ('longest_wait');
+CALL refresh('2025-03-01');
+SELECT local_patient_id AS patient, referral_priority, triage_priority, clock_start, list_position
+FROM ptl WHERE provider_org = 'RR1' AND treatment_function = '120' ORDER BY list_position;
+-- Targets are settings: with urgent referrals due within 42 days, AU2 is at
+-- 40/42 and AG1 at 28/42 (the order within the group stays by wait).
+INSERT INTO risk_setting (order_policy, urgent_referral_target_days) VALUES ('clinical_priority', 42);
+CALL refresh('2025-03-01');
+SELECT local_patient_id AS patient, target_days, target_elapsed, target_date, list_position
+FROM ptl WHERE provider_org = 'RR1' AND treatment_function = '120' AND order_group = 'non_admitted'
+  AND coalesce(triage_priority, referral_priority) = 'urgent' ORDER BY list_position;
+-- On the admitted list the consultant is the one who will operate, when the
+-- waiting-list entry names one; otherwise the pathway's.
+UPDATE pathway SET consultant_code = 'C100' WHERE ppid IN ('PPID-W1', 'PPID-W2');
+UPDATE waiting_list_entry SET consultant_code = 'C300' WHERE entry_ref = 'WL-W1';
+CALL refresh('2025-03-01');
+SELECT local_patient_id AS patient, consultant_code FROM ptl
+WHERE provider_org = 'RR1' AND local_patient_id IN ('W1', 'W2') ORDER BY 1;
+-- A consultant's own lists (ptl.consultant_list), in order, with the next
+-- actions due: W2 has a TCI and no fit pre-op assessment; W1's fit
+-- assessment lapses before its TCI; AR2 has a follow-up past its LCAD;
+-- targets reached and priorities due for review are listed too.
+UPDATE waiting_list_entry SET tci_date = '2025-03-20' WHERE entry_ref IN ('WL-W1', 'WL-W2');
+UPDATE waiting_list_entry SET consultant_code = 'C100' WHERE entry_ref = 'WL-W1';
+INSERT INTO preop_assessment (entry_id, assessed_on, outcome, valid_until)
+SELECT entry_id, '2025-01-10', 'fit', '2025-03-15' FROM waiting_list_entry WHERE entry_ref = 'WL-W1';
+INSERT INTO preop_assessment (entry_id, assessed_on, outcome)
+SELECT entry_id, '2025-02-10', 'not_fit' FROM waiting_list_entry WHERE entry_ref = 'WL-W2';
+INSERT INTO follow_up_request (pathway_id, treatment_function, requested_on, due_date, lcad, clinical_risk)
+SELECT pathway_id, '120', '2025-01-06', '2025-02-03', '2025-02-17', 'medium' FROM pathway WHERE ppid = 'PPID-AR2';
+CALL refresh('2025-03-01');
+SELECT c.list, c.list_position AS pos, p.local_patient_id AS patient, c.clinical_priority AS cp,
+       coalesce(c.triage_priority, c.referral_priority) AS referral, c.tci_date, c.next_actions
+FROM consultant_list c JOIN patient p USING (patient_id)
+WHERE c.consultant_code = 'C100' ORDER BY c.list, c.list_position;
+
 -- The census snapshot keeps each pathway's place and target date.
 SELECT p.local_patient_id AS patient, s.list_position, s.target_date
 FROM census_snapshot s JOIN pathway pw USING (pathway_id) JOIN patient p ON p.patient_id = pw.patient_id

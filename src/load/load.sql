@@ -336,6 +336,7 @@ VALUES
     ('pathway', 'referral_received', 8, false, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$', 'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'load_without', 'Date the referral was received, YYYY-MM-DD or DD/MM/YYYY, plausible from 1980-01-01 (before any RTT pathway) to the day the batch was opened. The clock is computed from the pathway''s events, not from this date, so a missing, invalid or implausible date is left out (warning): the pathway still loads and stays on the list', '1980-01-01', 0),
     ('pathway', 'commissioner_code', 9, false, NULL, NULL, '^[A-Z0-9]{3,5}$', 'an ODS commissioner code of 3 to 5 capitals or digits', 'commissioner', 'placeholder', 'Commissioner of the pathway. A code ptl.commissioner does not hold yet loads as a placeholder there (warning) for the reference data to resolve; a malformed one is left out (warning)', NULL, NULL),
     ('pathway', 'consultant_code', 10, false, NULL, NULL, NULL, NULL, NULL, 'load_without', 'Responsible consultant. A value that starts like a spreadsheet formula is left out (warning): the pathway still loads', NULL, NULL),
+    ('pathway', 'triage_priority', 11, false, NULL, '{1,2,3,routine,urgent,two_week_wait}', NULL, NULL, NULL, 'load_without', 'Priority a clinician gave the referral on triage, coded as referral_priority (1 routine, 2 urgent, 3 two week wait); empty when not triaged. Another value is left out (warning): the pathway loads, ordered by its referral priority', NULL, NULL),
 
     ('pathway_event', 'ppid_issuer', 1, true, NULL, NULL, '^[A-Z0-9]{3,6}$', 'an ODS code of 3 to 6 capitals or digits', NULL, 'quarantine', 'Pathway: PPID issuer', NULL, NULL),
     ('pathway_event', 'ppid', 2, true, NULL, NULL, '^[!-~]{1,20}$', 'up to 20 printable characters without spaces', NULL, 'quarantine', 'Pathway: PPID', NULL, NULL),
@@ -1333,7 +1334,7 @@ BEGIN
     WITH upserted AS (
         INSERT INTO ptl.pathway AS t
             (patient_id, provider_org, site_code, ppid, ppid_issuer, ubrn, treatment_function,
-             referral_priority, referral_received, commissioner_code, consultant_code, batch_id)
+             referral_priority, referral_received, commissioner_code, consultant_code, batch_id, triage_priority)
         SELECT p.patient_id, b.org_code, coalesce(CASE WHEN 'site_code' <> ALL (w.warn_columns) THEN ptl.extract_value(w.site_code) END, b.site_code),
                ptl.extract_value(w.ppid), ptl.extract_value(w.ppid_issuer), CASE WHEN 'ubrn' <> ALL (w.warn_columns) THEN ptl.extract_value(w.ubrn) END,
                ptl.extract_value(w.treatment_function),
@@ -1344,7 +1345,11 @@ BEGIN
                CASE WHEN 'referral_received' <> ALL (w.warn_columns) THEN ptl.extract_value(w.referral_received)::date END,
                CASE WHEN 'commissioner_code' <> ALL (w.warn_columns) THEN ptl.extract_value(w.commissioner_code) END,
                CASE WHEN 'consultant_code' <> ALL (w.warn_columns) THEN ptl.extract_value(w.consultant_code) END,
-               batch
+               batch,
+               CASE CASE WHEN 'triage_priority' <> ALL (w.warn_columns) THEN ptl.extract_value(w.triage_priority) END
+                   WHEN '1' THEN 'routine' WHEN '2' THEN 'urgent' WHEN '3' THEN 'two_week_wait'
+                   ELSE CASE WHEN 'triage_priority' <> ALL (w.warn_columns) THEN ptl.extract_value(w.triage_priority) END
+               END::ptl.referral_priority
         FROM pg_temp.ptl_load_pathway w
         JOIN ptl.patient p ON p.org_code = b.org_code AND p.source_system = b.source_system
                           AND p.local_patient_id = ptl.extract_value(w.local_patient_id)
@@ -1355,13 +1360,14 @@ BEGIN
             referral_priority = excluded.referral_priority,
             referral_received = excluded.referral_received,
             commissioner_code = excluded.commissioner_code, consultant_code = excluded.consultant_code,
+            triage_priority = excluded.triage_priority,
             batch_id = excluded.batch_id, updated_at = now()
         WHERE (t.patient_id, t.site_code, t.ubrn, t.treatment_function, t.referral_priority,
-               t.referral_received, t.commissioner_code, t.consultant_code)
+               t.referral_received, t.commissioner_code, t.consultant_code, t.triage_priority)
               IS DISTINCT FROM
               (excluded.patient_id, excluded.site_code, excluded.ubrn, excluded.treatment_function,
                excluded.referral_priority, excluded.referral_received, excluded.commissioner_code,
-               excluded.consultant_code)
+               excluded.consultant_code, excluded.triage_priority)
         RETURNING (t.xmax = 0) AS inserted)
     SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
     INTO loaded, changed
@@ -1737,7 +1743,8 @@ INSERT INTO ptl.feed_example (extract, example) VALUES
                   "date_of_birth": "1960-05-01", "sex": "2", "postcode": "LS1 4AP", "address_line_1": "1 Example Street",
                   "ethnic_category": "A", "lsoa_code": "E01000001", "gp_practice_code": "B86001"}'),
     ('pathway', '{"local_patient_id": "EX-P1", "ppid": "EX-PW1", "ppid_issuer": "RZ9", "treatment_function": "110",
-                  "referral_priority": "1", "referral_received": "2024-11-04", "consultant_code": "C1234567"}'),
+                  "referral_priority": "1", "referral_received": "2024-11-04", "consultant_code": "C1234567",
+                  "triage_priority": "2"}'),
     ('pathway_event', '{"ppid_issuer": "RZ9", "ppid": "EX-PW1", "event_ref": "EX-E1", "event_date": "2024-11-04",
                         "kind": "referral", "rtt_status": "10", "event_time": "09:30"}'),
     ('waiting_list_entry', '{"ppid_issuer": "RZ9", "ppid": "EX-PW1", "entry_ref": "EX-W1", "procedure_code": "W37.1",

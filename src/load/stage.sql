@@ -96,7 +96,8 @@ CREATE TABLE ptl_stage.pathway (
     referral_received   text,
     commissioner_code   text,
     consultant_code     text,
-    source_row          bigint
+    source_row          bigint,
+    triage_priority     text
 );
 CREATE INDEX ON ptl_stage.pathway (batch_id);
 COMMENT ON TABLE ptl_stage.pathway IS 'Pathway (referral) extract as delivered (one row per pathway)';

@@ -325,6 +325,7 @@ VALUES
     ('view', 'ptl.cohort_frail', 'view_withheld', 'caller', NULL),
     ('view', 'ptl.cohort_high_mortality_risk', 'view_withheld', 'caller', NULL),
     ('view', 'ptl.cohort_prehabilitation', 'view_withheld', 'caller', NULL),
+    ('view', 'ptl.consultant_list', 'view', 'caller', NULL),
     ('view', 'ptl.follow_up_list', 'view', 'caller', NULL),
     ('view', 'ptl.harm_review', 'view', 'caller', NULL),
     ('view', 'ptl.independent_sector_displacement', 'view', 'caller', NULL),

@@ -210,7 +210,7 @@ RETURNS TABLE (request_id bigint, pathway_id bigint, patient_id bigint, provider
                treatment_function text, clinic_code text, requested_on date, due_date date, lcad date,
                days_past_due int, days_past_lcad int, weeks_past_lcad int, overdue boolean, clinical_risk text,
                next_booked date, booked_after_lcad boolean, unavailable_until date,
-               last_validated_on date, last_validation_outcome text, census date)
+               last_validated_on date, last_validation_outcome text, census date, list_position bigint)
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
@@ -221,7 +221,13 @@ AS $$
            CASE WHEN c.census > f.lcad THEN (c.census - f.lcad) / 7 ELSE 0 END,
            c.census > f.lcad, f.clinical_risk,
            nb.next_booked, nb.next_booked > f.lcad, f.unavailable_until,
-           v.validated_on, v.outcome, c.census
+           v.validated_on, v.outcome, c.census,
+           -- the follow-up list's order (docs/outpatients.md): latest
+           -- clinically appropriate date first, then the clinician's risk
+           -- of harm from delay, then the date due
+           row_number() OVER (PARTITION BY p.provider_org, f.treatment_function
+                              ORDER BY f.lcad, array_position('{high,medium,low}'::text[], f.clinical_risk) NULLS LAST,
+                                       f.due_date, f.request_id)
     FROM ptl.follow_up_request f
     CROSS JOIN c
     JOIN ptl.pathway p ON p.pathway_id = f.pathway_id
@@ -239,7 +245,7 @@ AS $$
                       WHERE r.pathway_id = f.pathway_id AND r.outcome = 'incomplete')
 $$;
 COMMENT ON FUNCTION ptl.follow_up_backlog(date) IS
-    'The non-RTT follow-up list at a census (default: the last refresh''s): open follow-up requests of pathways with no open RTT clock, days past due and past LCAD, risk, next booked follow-up, and latest validation';
+    'The non-RTT follow-up list at a census (default: the last refresh''s): open follow-up requests of pathways with no open RTT clock, days past due and past LCAD, risk, next booked follow-up, latest validation, and place on the provider''s treatment function follow-up list (LCAD, then risk, then due date)';
 
 CREATE VIEW ptl.follow_up_list AS
 SELECT * FROM ptl.follow_up_backlog();
@@ -266,6 +272,8 @@ COMMENT ON COLUMN ptl.follow_up_list.unavailable_until IS 'The patient cannot co
 COMMENT ON COLUMN ptl.follow_up_list.last_validated_on IS 'Latest validation of the pathway';
 COMMENT ON COLUMN ptl.follow_up_list.last_validation_outcome IS 'Its outcome';
 COMMENT ON COLUMN ptl.follow_up_list.census IS 'Census';
+COMMENT ON COLUMN ptl.follow_up_list.list_position IS
+    'Place on the provider''s treatment function follow-up list, 1 first: earliest LCAD, then clinical risk (high, medium, low, not stratified), then due date, then request';
 
 -- A validation campaign on the follow-up list: the pathways with a follow-up
 -- at least min_days_past_lcad past its LCAD (default 0: due by the LCAD and

@@ -18,6 +18,9 @@ CREATE TABLE ptl.risk_setting (
     harm_review_weeks               int NOT NULL DEFAULT 52 CHECK (harm_review_weeks > 0),
     harm_review_target_margin_days  int NOT NULL DEFAULT 0 CHECK (harm_review_target_margin_days >= 0),
     priority_review_days            int NOT NULL DEFAULT 84 CHECK (priority_review_days > 0),
+    two_week_wait_target_days       int NOT NULL DEFAULT 14 CHECK (two_week_wait_target_days > 0),
+    urgent_referral_target_days     int NOT NULL DEFAULT 28 CHECK (urgent_referral_target_days > 0),
+    routine_referral_target_days    int NOT NULL DEFAULT 126 CHECK (routine_referral_target_days > 0),
     -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
     CONSTRAINT risk_setting_set_at_in_range CHECK (ptl.in_storage_range(set_at) OR (shipped AND set_at = '-infinity'))
 );
@@ -31,7 +34,7 @@ COMMENT ON COLUMN ptl.risk_setting.set_at IS 'When the settings were set';
 COMMENT ON COLUMN ptl.risk_setting.set_by IS 'Who set them';
 COMMENT ON COLUMN ptl.risk_setting.shipped IS 'True for the defaults row ptl ships';
 COMMENT ON COLUMN ptl.risk_setting.order_policy IS
-    'clinical_priority (default): P1a/P1b first, then P2-P4 by share of target waited, date listed, clock start; longest_wait: by RTT clock start instead of share of target';
+    'clinical_priority (default): on the admitted list P1a/P1b first, then P2-P4 by share of target waited, date listed, clock start; on the non-admitted list two-week wait, urgent, routine referrals, each by share of its target waited, then clock start; longest_wait: the admitted list by RTT clock start instead of share of target, the non-admitted list by clock start alone';
 COMMENT ON COLUMN ptl.risk_setting.prehabilitation_ariscat_from IS
     'ARISCAT score from which a patient joins the prehabilitation cohort (26: intermediate or high risk of pulmonary complications, observed rates above 10%)';
 COMMENT ON COLUMN ptl.risk_setting.high_mortality_sort_pct IS 'SORT predicted 30-day mortality (per cent) from which a patient is high risk';
@@ -41,6 +44,12 @@ COMMENT ON COLUMN ptl.risk_setting.assessment_valid_days IS
 COMMENT ON COLUMN ptl.risk_setting.harm_review_weeks IS 'Pathways waiting more than this many weeks go to clinical harm review (default 52)';
 COMMENT ON COLUMN ptl.risk_setting.harm_review_target_margin_days IS
     'Patients more than this many days past their clinical priority''s target date go to harm review (default 0: any breach)';
+COMMENT ON COLUMN ptl.risk_setting.two_week_wait_target_days IS
+    'Days from clock start within which a two-week-wait referral should be seen (default 14: the two-week standard for urgent suspected cancer referrals)';
+COMMENT ON COLUMN ptl.risk_setting.urgent_referral_target_days IS
+    'Days from clock start within which an urgent referral should be seen (default 28; there is no national standard: set the trust''s own)';
+COMMENT ON COLUMN ptl.risk_setting.routine_referral_target_days IS
+    'Days from clock start within which a routine referral should be seen (default 126, the 18 weeks of the RTT standard)';
 COMMENT ON COLUMN ptl.risk_setting.priority_review_days IS
     'Days after which a clinical priority is due for review (default 84); ptl.priority_review_due lists them';
 

@@ -216,23 +216,26 @@ BEGIN
 END
 $$;
 
--- Harm review: long waits, and patients past their priority's target.
+-- Harm review: long waits, and admitted patients past their clinical
+-- priority's target (the non-admitted list's referral targets order the
+-- list; they are not a harm review criterion).
 CREATE VIEW ptl.harm_review AS
 SELECT l.pathway_id, l.period_no, l.patient_id, l.provider_org, l.site_code, l.treatment_function,
-       l.clinical_priority, l.list_position, l.days_waited, l.weeks_waited, l.target_date,
-       l.census - l.target_date AS days_past_target,
+       l.clinical_priority, l.list_position, l.days_waited, l.weeks_waited, l.priority_target_date AS target_date,
+       l.census - l.priority_target_date AS days_past_target,
        array_remove(ARRAY[
            CASE WHEN l.days_waited > 7 * s.harm_review_weeks
                 THEN format('waiting over %s weeks', s.harm_review_weeks) END,
-           CASE WHEN l.census = l.target_date AND s.harm_review_target_margin_days = 0
+           CASE WHEN l.census = l.priority_target_date AND s.harm_review_target_margin_days = 0
                 THEN format('%s target date reached', l.clinical_priority)
-                WHEN l.census >= l.target_date + s.harm_review_target_margin_days
-                THEN format('%s target passed by %s days', l.clinical_priority, l.census - l.target_date) END],
+                WHEN l.census >= l.priority_target_date + s.harm_review_target_margin_days
+                THEN format('%s target passed by %s days', l.clinical_priority, l.census - l.priority_target_date) END],
            NULL) AS reasons
-FROM ptl.ptl l
+FROM (SELECT p.*, CASE WHEN p.waiting_list_entry_id IS NOT NULL THEN p.target_date END AS priority_target_date
+      FROM ptl.ptl p) l
 CROSS JOIN ptl.risk_setting_in_force() s
 WHERE l.days_waited > 7 * s.harm_review_weeks
-   OR l.census >= l.target_date + s.harm_review_target_margin_days;
+   OR l.census >= l.priority_target_date + s.harm_review_target_margin_days;
 COMMENT ON VIEW ptl.harm_review IS
     'Pathways for clinical harm review, with the reasons: waiting more than risk_setting.harm_review_weeks (52), or at or past the clinical priority target date by risk_setting.harm_review_target_margin_days (0)';
 COMMENT ON COLUMN ptl.harm_review.pathway_id IS 'Pathway record';

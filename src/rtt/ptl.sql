@@ -50,6 +50,8 @@ CREATE TABLE ptl.ptl_entry (
     order_group             text NOT NULL
                             CHECK (order_group IN ('urgent', 'by_target', 'unprioritised', 'set_aside', 'non_admitted')),
     list_position           bigint,
+    consultant_code         text,
+    triage_priority         ptl.referral_priority,
     PRIMARY KEY (pathway_id, period_no),
     CONSTRAINT ptl_entry_position_unless_set_aside CHECK ((list_position IS NULL) = (order_group = 'set_aside')),
     -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
@@ -94,10 +96,12 @@ COMMENT ON COLUMN ptl.ptl_entry.next_booked_kind IS 'Kind of the next booked eve
 COMMENT ON COLUMN ptl.ptl_entry.validation_issues IS 'Validation rules the pathway broke at the refresh';
 COMMENT ON COLUMN ptl.ptl_entry.suspended_days IS 'Days suspended since listing';
 COMMENT ON COLUMN ptl.ptl_entry.days_on_list IS 'Days on the admitted list at the census, suspended days excluded';
-COMMENT ON COLUMN ptl.ptl_entry.target_days IS 'Target days of the clinical priority';
-COMMENT ON COLUMN ptl.ptl_entry.target_date IS 'Date the clinical priority target is reached';
-COMMENT ON COLUMN ptl.ptl_entry.target_elapsed IS 'Days on list over target days, exactly ordered';
+COMMENT ON COLUMN ptl.ptl_entry.target_days IS 'Target days: of the clinical priority (admitted list) or of the referral priority (non-admitted list)';
+COMMENT ON COLUMN ptl.ptl_entry.target_date IS 'Date the target is reached';
+COMMENT ON COLUMN ptl.ptl_entry.target_elapsed IS 'Days on list (admitted) or waited (non-admitted) over target days, exactly ordered';
 COMMENT ON COLUMN ptl.ptl_entry.order_group IS 'urgent, by_target, unprioritised, set_aside (no position) or non_admitted';
+COMMENT ON COLUMN ptl.ptl_entry.consultant_code IS 'Consultant: who will operate (admitted list, when the entry names one), else the pathway''s responsible consultant';
+COMMENT ON COLUMN ptl.ptl_entry.triage_priority IS 'Priority a clinician gave the referral on triage, when recorded';
 COMMENT ON COLUMN ptl.ptl_entry.list_position IS 'Place in the provider''s treatment function list (admitted and non-admitted numbered separately), 1 first';
 
 -- A pathway record deleted (it cannot be while it has events or a waiting
@@ -126,9 +130,13 @@ CREATE TRIGGER pathway_deleted_leaves_ptl AFTER DELETE ON ptl.pathway
 -- together by share of target waited (ptl.target_elapsed, exact), date
 -- listed, RTT clock start; entries without a priority follow by clock start;
 -- P5/P6 and suspended patients are set aside (no position).  The
--- non-admitted list, which has no surgical priority, runs by clock start.
--- risk_setting.order_policy = longest_wait puts clock start before the
--- share of target.  A priority's wait excludes suspended days.  A period
+-- non-admitted list runs by the referral's priority (a clinician's triage
+-- priority over the referrer's): two-week wait, then urgent, then routine,
+-- each by share of its target waited (risk_setting's referral targets), then
+-- clock start.  risk_setting.order_policy = longest_wait keeps release
+-- 0.3.0's order: clock start before the share of target on the admitted
+-- list, the non-admitted list by clock start alone.  A priority's wait
+-- excludes suspended days.  A period
 -- whose clock start is unknown (a transfer in without the original start)
 -- stays on the list, its wait NULL, after every known start of its group
 -- (NULLS LAST), and validation rule V06 flags it (docs/rtt-engine.md).
@@ -163,7 +171,7 @@ BEGIN
     entry AS (
         SELECT DISTINCT ON (x.pathway_id, x.census)
                x.pathway_id, x.census, e.entry_id, e.decision_to_admit, e.clinical_priority, e.procedure_code,
-               e.tci_date
+               e.tci_date, e.consultant_code
         FROM (SELECT DISTINCT l.pathway_id, l.census FROM listed l) x
         JOIN ptl.waiting_list_entry e ON e.pathway_id = x.pathway_id
         WHERE e.removed_date IS NULL AND e.decision_to_admit <= x.census
@@ -195,20 +203,29 @@ BEGIN
            o.referral_priority, o.census, o.clock_start, o.days_waited, o.week_band, o.has_dta,
            o.waiting_list_entry_id, o.decision_to_admit, o.clinical_priority, o.procedure_code, o.tci_date,
            o.next_booked_date, o.next_booked_kind, o.validation_issues, o.suspended_days, o.days_on_list,
-           o.target_days, o.decision_to_admit + o.suspended_days + o.target_days,
+           o.target_days,
+           CASE WHEN o.waiting_list_entry_id IS NOT NULL THEN o.decision_to_admit + o.suspended_days + o.target_days
+                ELSE o.clock_start + o.target_days END,
            o.target_elapsed, o.order_group,
            CASE WHEN o.order_group <> 'set_aside' THEN
                row_number() OVER (PARTITION BY o.provider_org, o.treatment_function, o.waiting_list_entry_id IS NOT NULL
                                   ORDER BY o.group_rank,
-                                           CASE WHEN o.longest_wait_first OR o.group_rank >= 3 THEN o.clock_start END
-                                               NULLS LAST,
+                                           CASE WHEN o.longest_wait_first OR o.order_group = 'unprioritised'
+                                                THEN o.clock_start END NULLS LAST,
                                            o.target_elapsed DESC NULLS LAST, o.decision_to_admit,
-                                           o.clock_start NULLS LAST, o.patient_id, o.pathway_id, o.period_no) END
+                                           o.clock_start NULLS LAST, o.patient_id, o.pathway_id, o.period_no) END,
+           o.consultant_code, o.triage_priority
     FROM (
         SELECT b.*,
-               CASE WHEN b.target_days IS NOT NULL
-                    THEN ptl.target_elapsed(b.days_on_list, b.target_days) END AS target_elapsed,
-               CASE WHEN b.waiting_list_entry_id IS NULL THEN 3
+               -- the share of the target: days on the admitted list, or
+               -- days waited on the non-admitted list
+               CASE WHEN b.target_days IS NOT NULL AND b.waiting_list_entry_id IS NOT NULL
+                    THEN ptl.target_elapsed(b.days_on_list, b.target_days)
+                    WHEN b.target_days IS NOT NULL AND b.days_waited IS NOT NULL
+                    THEN ptl.target_elapsed(greatest(b.days_waited, 0), b.target_days) END AS target_elapsed,
+               CASE WHEN b.waiting_list_entry_id IS NULL AND b.longest_wait_first THEN 3
+                    WHEN b.waiting_list_entry_id IS NULL
+                    THEN CASE b.list_priority WHEN 'two_week_wait' THEN 1 WHEN 'urgent' THEN 2 ELSE 3 END
                     WHEN b.suspended_now OR b.clinical_priority >= 'P5' THEN 9
                     WHEN b.clinical_priority <= 'P1b' THEN 1
                     WHEN b.clinical_priority IS NOT NULL THEN 2
@@ -231,7 +248,14 @@ BEGIN
                    coalesce(su.suspended_now, false) AS suspended_now,
                    CASE WHEN w.entry_id IS NOT NULL
                         THEN greatest(0, r.census - w.decision_to_admit - coalesce(su.days, 0)) END AS days_on_list,
-                   t.target_days, s.order_policy = 'longest_wait' AS longest_wait_first
+                   CASE WHEN w.entry_id IS NOT NULL THEN t.target_days
+                        ELSE CASE coalesce(p.triage_priority, p.referral_priority)
+                                 WHEN 'two_week_wait' THEN s.two_week_wait_target_days
+                                 WHEN 'urgent' THEN s.urgent_referral_target_days
+                                 ELSE s.routine_referral_target_days END END AS target_days,
+                   s.order_policy = 'longest_wait' AS longest_wait_first,
+                   coalesce(p.triage_priority, p.referral_priority) AS list_priority,
+                   coalesce(w.consultant_code, p.consultant_code) AS consultant_code, p.triage_priority
             FROM listed r
             JOIN ptl.pathway p ON p.pathway_id = r.pathway_id
             JOIN ptl.patient pa ON pa.patient_id = p.patient_id
@@ -293,7 +317,7 @@ SELECT e.pathway_id, e.period_no, e.patient_id,
        e.suspended_days, e.days_on_list, e.target_days, e.target_date,
        round(ptl_internal.pct(e.target_elapsed)::numeric, 2) AS pct_target_elapsed,
        e.target_elapsed, e.order_group, e.list_position,
-       oa.provisional_action
+       oa.provisional_action, e.consultant_code, e.triage_priority
 FROM ptl.ptl_entry e
 -- the open (proposed or sent) outbound actions, newest first, of the user's
 -- organisations (ptl.outbound_action's own row filter)
@@ -346,14 +370,20 @@ COMMENT ON COLUMN ptl.ptl.next_booked_kind IS 'Kind of the next booked event';
 COMMENT ON COLUMN ptl.ptl.validation_issues IS 'Validation rules the pathway breaks (see ptl.validation_issues)';
 COMMENT ON COLUMN ptl.ptl.suspended_days IS 'Days the patient was suspended since listing (ptl.waiting_list_suspension)';
 COMMENT ON COLUMN ptl.ptl.days_on_list IS 'Days on the admitted list at the census, suspended days excluded: the wait measured against the clinical priority target';
-COMMENT ON COLUMN ptl.ptl.target_days IS 'Target days of the clinical priority (ptl.priority_target)';
-COMMENT ON COLUMN ptl.ptl.target_date IS 'Date the clinical priority target is reached: listed + suspended days + target days (breached from that day)';
-COMMENT ON COLUMN ptl.ptl.pct_target_elapsed IS 'Days on list as a percentage of the target days, for display';
-COMMENT ON COLUMN ptl.ptl.target_elapsed IS 'Days on list over target days, exactly ordered (the order''s first key)';
+COMMENT ON COLUMN ptl.ptl.target_days IS
+    'Target days: of the clinical priority on the admitted list (ptl.priority_target), of the referral (or triage) priority on the non-admitted list (ptl.risk_setting)';
+COMMENT ON COLUMN ptl.ptl.target_date IS
+    'Date the target is reached (breached from that day): listed + suspended days + target days on the admitted list, clock start + target days on the non-admitted list';
+COMMENT ON COLUMN ptl.ptl.pct_target_elapsed IS 'Days on list (admitted) or waited (non-admitted) as a percentage of the target days, for display';
+COMMENT ON COLUMN ptl.ptl.target_elapsed IS 'Days on list (admitted) or waited (non-admitted) over target days, exactly ordered (the order''s first key within a group)';
 COMMENT ON COLUMN ptl.ptl.order_group IS
     'urgent (P1a, P1b), by_target (P2-P4), unprioritised (admitted, no priority), set_aside (P5, P6 or suspended at the census: no position), non_admitted';
 COMMENT ON COLUMN ptl.ptl.list_position IS
     'Place in the provider''s treatment function list (admitted and non-admitted lists numbered separately), 1 first; see ptl.risk_setting.order_policy';
+COMMENT ON COLUMN ptl.ptl.consultant_code IS
+    'Consultant: who will operate (admitted list, when the waiting-list entry names one), else the pathway''s responsible consultant';
+COMMENT ON COLUMN ptl.ptl.triage_priority IS
+    'Priority a clinician gave the referral on triage, when recorded: on the non-admitted list it takes the place of referral_priority';
 COMMENT ON COLUMN ptl.ptl.provisional_action IS
     'ptl''s own changes to the pathway the PAS has not yet recorded (open outbound actions, e.g. "book_tci 2025-04-10 (sent, action 7)"): provisional until the extract confirms them (docs/outbound.md); NULL when none';
 

@@ -2163,6 +2163,22 @@ BEGIN
            p.commissioner, p.consultant
     FROM pg_temp.synth_plan p
     ORDER BY p.site_idx, p.plan_id;
+    -- Triage (author's judgement): a clinician downgrades 8% of urgent
+    -- referrals to routine and upgrades 3% of routine ones to urgent.  The
+    -- extract has the column from ptl 0.4.0 (the upgrade test generates
+    -- into older releases).
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+               WHERE a.attrelid = 'ptl_stage.pathway'::regclass AND a.attname = 'triage_priority'
+                 AND NOT a.attisdropped) THEN
+        EXECUTE $triage$
+            UPDATE ptl_stage.pathway s
+            SET triage_priority = CASE p.priority WHEN '2' THEN '1' ELSE '2' END
+            FROM pg_temp.synth_plan p
+            WHERE s.batch_id = p.batch_id AND s.ppid_issuer = p.ppid_issuer AND s.ppid = p.ppid
+              AND ((p.priority = '2' AND ptl_synth.u(p.true_id * 64 + 58, $1) < 0.08)
+                   OR (p.priority = '1' AND ptl_synth.u(p.true_id * 64 + 58, $1) < 0.03))$triage$
+        USING v_sp;
+    END IF;
 
     INSERT INTO ptl_stage.pathway_event (batch_id, ppid_issuer, ppid, event_ref, event_date, kind,
                                          rtt_status, ref_date, site_code, treatment_function)

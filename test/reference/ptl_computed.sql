@@ -1,7 +1,9 @@
 -- The PTL as ptl 0.4.0 computed it before it was stored at the refresh
 -- (bench/bi.sh's baseline, and the definition test/pgtap/ptl_stored.sql
 -- checks the stored PTL against): the view ptl.ptl and ptl.ptl_headline as
--- they were, every row's place numbered over the whole ICS as it is read.
+-- they were, every row's place numbered over the whole ICS as it is read
+-- (with the non-admitted list's order by referral priority, the consultant
+-- and the triage priority that 0.4.0 added later).
 -- Made by the caller in schema bench; like the extension's view, it runs
 -- with its owner's rights (a superuser's here) and filters by the reader.
 CREATE SCHEMA IF NOT EXISTS bench;
@@ -29,23 +31,28 @@ SELECT o.pathway_id, o.period_no, o.patient_id,
        o.breach_104_weeks_on, o.has_dta, o.waiting_list_entry_id, o.decision_to_admit, o.clinical_priority,
        o.procedure_code, o.tci_date, o.next_booked_date, o.next_booked_kind, o.validation_issues,
        o.suspended_days, o.days_on_list, o.target_days,
-       o.decision_to_admit + o.suspended_days + o.target_days AS target_date,
+       CASE WHEN o.waiting_list_entry_id IS NULL THEN o.clock_start + o.target_days
+            ELSE o.decision_to_admit + o.suspended_days + o.target_days END AS target_date,
        round(ptl_internal.pct(o.target_elapsed)::numeric, 2) AS pct_target_elapsed,
        o.target_elapsed, o.order_group,
        CASE WHEN o.order_group <> 'set_aside' THEN
            row_number() OVER (PARTITION BY o.provider_org, o.treatment_function, o.waiting_list_entry_id IS NOT NULL
                               ORDER BY o.group_rank,
-                                       CASE WHEN o.longest_wait_first OR o.group_rank >= 3 THEN o.clock_start END
-                                           NULLS LAST,
+                                       CASE WHEN o.longest_wait_first OR o.order_group = 'unprioritised'
+                                            THEN o.clock_start END NULLS LAST,
                                        o.target_elapsed DESC NULLS LAST, o.decision_to_admit,
                                        o.clock_start NULLS LAST, o.patient_id, o.pathway_id, o.period_no) END
            AS list_position,
-       bench.provisional_action_text(o.pathway_id) AS provisional_action
+       bench.provisional_action_text(o.pathway_id) AS provisional_action, o.consultant_code, o.triage_priority
 FROM (
     SELECT b.*,
-           CASE WHEN b.target_days IS NOT NULL
-                THEN ptl.target_elapsed(b.days_on_list, b.target_days) END AS target_elapsed,
-           CASE WHEN b.waiting_list_entry_id IS NULL THEN 3
+           ptl.target_elapsed(CASE WHEN b.waiting_list_entry_id IS NULL THEN greatest(b.days_waited, 0)
+                                   ELSE b.days_on_list END,
+                              b.target_days) AS target_elapsed,
+           CASE WHEN b.waiting_list_entry_id IS NULL AND b.longest_wait_first THEN 3
+                WHEN b.waiting_list_entry_id IS NULL
+                THEN array_position('{two_week_wait,urgent,routine}'::ptl.referral_priority[],
+                                    coalesce(b.triage_priority, b.referral_priority))
                 WHEN b.suspended_now OR b.clinical_priority >= 'P5' THEN 9
                 WHEN b.clinical_priority <= 'P1b' THEN 1
                 WHEN b.clinical_priority IS NOT NULL THEN 2
@@ -73,7 +80,12 @@ FROM (
                su.days AS suspended_days, coalesce(su.suspended_now, false) AS suspended_now,
                CASE WHEN w.entry_id IS NOT NULL
                     THEN greatest(0, r.census - w.decision_to_admit - su.days) END AS days_on_list,
-               t.target_days, s.order_policy = 'longest_wait' AS longest_wait_first
+               CASE WHEN w.entry_id IS NOT NULL THEN t.target_days
+                    WHEN coalesce(p.triage_priority, p.referral_priority) = 'two_week_wait' THEN s.two_week_wait_target_days
+                    WHEN coalesce(p.triage_priority, p.referral_priority) = 'urgent' THEN s.urgent_referral_target_days
+                    ELSE s.routine_referral_target_days END AS target_days,
+               s.order_policy = 'longest_wait' AS longest_wait_first,
+               coalesce(w.consultant_code, p.consultant_code) AS consultant_code, p.triage_priority
         FROM ptl.rtt_period r
         JOIN ptl.rtt_pathway rp ON rp.pathway_id = r.pathway_id AND rp.responsible
         JOIN ptl.pathway p ON p.pathway_id = r.pathway_id
@@ -81,7 +93,7 @@ FROM (
         JOIN ptl.treatment_function_in_use tf ON tf.tfc = p.treatment_function
         CROSS JOIN ptl.risk_setting_in_force() s
         LEFT JOIN LATERAL (
-            SELECT e.entry_id, e.decision_to_admit, e.clinical_priority, e.procedure_code, e.tci_date
+            SELECT e.entry_id, e.decision_to_admit, e.clinical_priority, e.procedure_code, e.tci_date, e.consultant_code
             FROM ptl.waiting_list_entry e
             -- listed by the census (a refresh at an earlier census must not
             -- see an entry decided later)

@@ -58,10 +58,10 @@ H002,4857773457,Tom,Barnes,1961-04-02,,1,DT1 1AA,2 Low Street,B,,,
 H003,,Sue,Cole,12/05/1972,,2,,,Z,,,
 CSV
 cat >"$work/pathways.csv" <<'CSV'
-local_patient_id,ppid,ppid_issuer,ubrn,site_code,treatment_function,referral_priority,referral_received,commissioner_code,consultant_code
-H001,RBD-1,RBD,,RBD01,110,1,2025-01-06,,C1234567
-H002,RBD-2,RBD,,RBD01,110,2,2024-02-05,,C1234567
-H003,RBD-3,RBD,,RBD01,130,3,2025-03-03,,
+local_patient_id,ppid,ppid_issuer,ubrn,site_code,treatment_function,referral_priority,referral_received,commissioner_code,consultant_code,triage_priority
+H001,RBD-1,RBD,,RBD01,110,1,2025-01-06,,C1234567,
+H002,RBD-2,RBD,,RBD01,110,2,2024-02-05,,C1234567,1
+H003,RBD-3,RBD,,RBD01,130,3,2025-03-03,,,
 CSV
 cat >"$work/events.csv" <<'CSV'
 ppid_issuer,ppid,event_ref,event_date,kind,rtt_status,ref_date,site_code,treatment_function
