@@ -389,7 +389,8 @@ COMMENT ON COLUMN ptl.clinic_proposal_outcome.list IS 'non_admitted or follow_up
 COMMENT ON COLUMN ptl.clinic_proposal_outcome.pathway_id IS 'Pathway';
 COMMENT ON COLUMN ptl.clinic_proposal_outcome.request_id IS 'Follow-up request, if the wait is for one';
 COMMENT ON COLUMN ptl.clinic_proposal_outcome.need IS 'new or follow_up (NULL: needs no clinic slot now)';
-COMMENT ON COLUMN ptl.clinic_proposal_outcome.list_position IS 'Place on the non-admitted list (ptl.ptl.list_position; NULL for the follow-up list)';
+COMMENT ON COLUMN ptl.clinic_proposal_outcome.list_position IS
+    'Place on its own list: the non-admitted list (ptl.ptl.list_position) or the follow-up list (ptl.follow_up_backlog.list_position)';
 COMMENT ON COLUMN ptl.clinic_proposal_outcome.list_rank IS 'Place in the run''s fill order (1 first)';
 COMMENT ON COLUMN ptl.clinic_proposal_outcome.proposed IS 'True if the run proposed a slot';
 COMMENT ON COLUMN ptl.clinic_proposal_outcome.reason IS
@@ -477,7 +478,7 @@ BEGIN
     UNION ALL
     (SELECT DISTINCT ON (b.pathway_id)
             'follow_up', b.pathway_id, b.request_id, b.patient_id, b.provider_org, p.site_code, b.treatment_function,
-            NULL, NULL, 'follow_up', b.clinic_code, b.due_date, b.lcad, b.clinical_risk, b.unavailable_until
+            b.list_position, NULL, 'follow_up', b.clinic_code, b.due_date, b.lcad, b.clinical_risk, b.unavailable_until
      FROM ptl.follow_up_backlog(v_as_of) b
      JOIN ptl.pathway p ON p.pathway_id = b.pathway_id
      ORDER BY b.pathway_id, b.lcad, array_position('{high,medium,low}'::text[], b.clinical_risk) NULLS LAST,
@@ -487,7 +488,7 @@ BEGIN
     -- (seeing them later risks harm), then the non-admitted list in its
     -- order, then the other follow-ups; follow-ups by LCAD, then the
     -- clinician's risk (high, medium, low, not stratified), then the date
-    -- due (the follow-up list's own order, docs/outpatients.md).
+    -- due (the follow-up list's own order, its list_position).
     ALTER TABLE clinic_run_wait ADD COLUMN item_no int, ADD COLUMN list_rank bigint;
     UPDATE clinic_run_wait w SET item_no = o.n, list_rank = o.n
     FROM (SELECT w2.ctid AS id,

@@ -10,7 +10,7 @@
 -- down they could swap with, a session with a slot count became either
 -- slots, and a second run proposes the same.
 BEGIN;
-SELECT plan(14);
+SELECT plan(15);
 
 CREATE EXTENSION IF NOT EXISTS ptl_synth;
 SET datestyle = 'ISO, YMD';
@@ -115,6 +115,14 @@ SELECT ok((SELECT count(*) = count(DISTINCT o.pathway_id)
                   AND count(*) FILTER (WHERE o.proposed) = count(*) FILTER (WHERE o.reason = 'proposed')
            FROM ptl.clinic_proposal_outcome o),
           'every wait of both lists has one outcome, proposed exactly when a proposal exists');
+SELECT is((SELECT count(*) FROM ptl.clinic_proposal_outcome o
+           WHERE o.list_position IS DISTINCT FROM
+                 CASE o.list WHEN 'non_admitted'
+                      THEN (SELECT min(l.list_position) FROM ptl.ptl l
+                            WHERE l.pathway_id = o.pathway_id AND l.order_group = 'non_admitted')
+                      ELSE (SELECT b.list_position FROM ptl.follow_up_backlog('2025-03-31') b
+                            WHERE b.request_id = o.request_id) END),
+          0::bigint, 'every outcome carries the wait''s place on its own list');
 SELECT cmp_ok((SELECT count(DISTINCT reason) FROM ptl.clinic_proposal_outcome), '>=', 6::bigint,
               'the run gives several reasons (slots full, no session, unavailable, already booked...)');
 
