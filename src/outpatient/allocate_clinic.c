@@ -30,9 +30,10 @@
  * a breadth-first search moves booked patients to other groups of theirs
  * until one with a free slot is reached.  When a search fails, every
  * group it reached is full and every patient booked there can only go to
- * groups it reached, so no later search can get through them: they are
- * marked closed and never searched again, which keeps the whole fill
- * close to linear in the eligibility lists.
+ * groups it reached (or closed before), so no later search can get
+ * through them, nor change who is in them: they are marked closed and
+ * never searched again, which keeps the whole fill close to linear in the
+ * eligibility lists.
  *
  * Then dates: among arrangements of the same patients, a patient higher
  * on the list does not wait for a later date while a free slot, or the
