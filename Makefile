@@ -45,6 +45,7 @@ SQL_PARTS    = src/types/types.sql \
                src/outpatient/outpatient.sql \
                src/outpatient/feed.sql \
                src/outpatient/measures.sql \
+               src/outpatient/clinic_slots.sql \
                src/journey/consultant.sql \
                src/journey/pack.sql \
                src/ops/security.sql \
@@ -53,7 +54,8 @@ SYNTH_PARTS  = test/generator/ptl_synth.sql test/generator/validation_recall.sql
                test/generator/link_accuracy.sql test/generator/link_world.sql \
                test/generator/risk.sql \
                test/generator/theatre.sql test/generator/aid.sql test/generator/beds.sql \
-               test/generator/outpatients.sql test/generator/next_day.sql
+               test/generator/outpatients.sql test/generator/next_day.sql \
+               test/generator/clinic.sql
 
 MODULE_big   = ptl
 OBJS         = src/ptl.o $(patsubst %.c,%.o,$(sort $(wildcard src/*/*.c)))

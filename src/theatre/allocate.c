@@ -74,6 +74,8 @@
 #include "utils/tuplestore.h"
 #include "utils/typcache.h"
 
+#include "alloc/alloc.h"
+
 /*
  * Components with at most EXACT_MAX_CASES cases get branch and bound after
  * the heuristic, within a budget of search nodes per component and for the
@@ -147,84 +149,6 @@ typedef struct Problem
 /* ---------------------------------------------------------------------
  * Reading the arguments
  * --------------------------------------------------------------------- */
-
-/* Attribute of a composite array element, or NULL. */
-static Datum
-element_attr(HeapTupleHeader th, TupleDesc desc, int attno, bool *isnull)
-{
-	HeapTupleData tuple;
-
-	tuple.t_len = HeapTupleHeaderGetDatumLength(th);
-	ItemPointerSetInvalid(&tuple.t_self);
-	tuple.t_tableOid = InvalidOid;
-	tuple.t_data = th;
-	return heap_getattr(&tuple, attno, desc, isnull);
-}
-
-static void
-required_attr_missing(const char *type, const char *attr, int index)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-			 errmsg("%s.%s must not be NULL", type, attr),
-			 errdetail("Element %d of the %s array has a NULL %s.",
-					   index + 1, type, attr)));
-}
-
-static char *
-text_attr(HeapTupleHeader th, TupleDesc desc, int attno)
-{
-	bool		isnull;
-	Datum		d = element_attr(th, desc, attno, &isnull);
-
-	return isnull ? NULL : TextDatumGetCString(d);
-}
-
-/* A text[] attribute as C strings; NULL elements are ignored. */
-static char **
-text_array_attr(HeapTupleHeader th, TupleDesc desc, int attno, int *n, bool *isnull)
-{
-	Datum		d = element_attr(th, desc, attno, isnull);
-	Datum	   *elems;
-	bool	   *nulls;
-	int			nelems;
-	char	  **out;
-	int			k = 0;
-
-	*n = 0;
-	if (*isnull)
-		return NULL;
-	deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
-					  &elems, &nulls, &nelems);
-	out = palloc(sizeof(char *) * Max(nelems, 1));
-	for (int i = 0; i < nelems; i++)
-		if (!nulls[i])
-			out[k++] = TextDatumGetCString(elems[i]);
-	*n = k;
-	return out;
-}
-
-static Datum *
-composite_elements(ArrayType *arr, int *n, TupleDesc *desc, const char *type)
-{
-	Datum	   *elems;
-	bool	   *nulls;
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-
-	get_typlenbyvalalign(ARR_ELEMTYPE(arr), &typlen, &typbyval, &typalign);
-	deconstruct_array(arr, ARR_ELEMTYPE(arr), typlen, typbyval, typalign,
-					  &elems, &nulls, n);
-	for (int i = 0; i < *n; i++)
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("the %s array must not contain NULL elements", type),
-					 errdetail("Element %d is NULL.", i + 1)));
-	*desc = lookup_rowtype_tupdesc_copy(ARR_ELEMTYPE(arr), -1);
-	return elems;
-}
 
 static void
 read_slots(ArrayType *arr, Problem *p)
@@ -349,29 +273,6 @@ case_cmp(const void *a, const void *b)
 	return 0;
 }
 
-static int
-int64_cmp(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return x < y ? -1 : (x > y ? 1 : 0);
-}
-
-/* The first id that appears twice, or false. */
-static bool
-repeated_id(int64 *ids, int n, int64 *repeated)
-{
-	qsort(ids, n, sizeof(int64), int64_cmp);
-	for (int i = 1; i < n; i++)
-		if (ids[i] == ids[i - 1])
-		{
-			*repeated = ids[i];
-			return true;
-		}
-	return false;
-}
-
 static void
 reject_duplicates(Problem *p)
 {
@@ -391,17 +292,6 @@ reject_duplicates(Problem *p)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("case_id %lld appears more than once in cases", (long long) repeated)));
 	pfree(ids);
-}
-
-static bool
-string_in(const char *s, char **list, int n)
-{
-	if (s == NULL)
-		return false;
-	for (int i = 0; i < n; i++)
-		if (strcmp(s, list[i]) == 0)
-			return true;
-	return false;
 }
 
 /* The eligibility rules (docs/theatre.md, "Eligibility"). */
@@ -590,21 +480,6 @@ fill_slot(Problem *p, int si, int *booked, int *n_booked)
 				booked[(*n_booked)++] = u;
 		}
 	}
-}
-
-/* ---------------------------------------------------------------------
- * Components of the eligibility graph
- * --------------------------------------------------------------------- */
-
-static int
-find_root(int *parent, int x)
-{
-	while (parent[x] != x)
-	{
-		parent[x] = parent[parent[x]];
-		x = parent[x];
-	}
-	return x;
 }
 
 /* ---------------------------------------------------------------------

@@ -85,7 +85,7 @@ catalogue() {
     ORDER BY line"
 }
 
-echo "1..8"
+echo "1..9"
 
 # The oldest release, with a generated ICS loaded and refreshed in it.
 createdb $old
@@ -109,6 +109,13 @@ q $old "VACUUM ANALYZE"
 steps=""
 for v in $(echo "$releases" | tail -n +2) "$current"; do
     [ "$v" = "$(q $old "SELECT extversion FROM pg_extension WHERE extname = 'ptl'")" ] && continue
+    # A clinic session with a slot count, as the release before this one
+    # held it, to become slots (ok 9).
+    if [ "$v" = "$current" ]; then
+        q $old "INSERT INTO ptl.clinic (clinic_code, site_code, treatment_function, name)
+                SELECT 'UPG-C1', min(site_code), '110', 'Upgrade clinic' FROM ptl.site;
+                INSERT INTO ptl.clinic_session (clinic_code, session_date, slots) VALUES ('UPG-C1', '2025-04-14', 3)"
+    fi
     q $old "ALTER EXTENSION ptl UPDATE TO '$v'" || { sleep 1; q $old "ALTER EXTENSION ptl UPDATE TO '$v'"; }
     steps="$steps -> $v"
 done
@@ -187,4 +194,14 @@ if [ "$violations" = 0 ] && [ "$(q $new "SELECT count(*) FROM ptl.access_policy_
 else
     echo "not ok 8 - $violations departures from the security model after the update"
     q $old "SELECT object_type || ' ' || object_name || ': ' || problem FROM ptl.access_policy_violations() LIMIT 30" | sed 's/^/# /'
+fi
+
+# A session the release before held with a slot count and no template
+# became that many either slots of the default length (docs/outpatients.md).
+slots=$(q $old "SELECT string_agg(format('%s:%s:%s:%s', x.slot_no, x.slot_type, x.minutes, x.from_count), ',' ORDER BY x.slot_no)
+                FROM ptl.clinic_slot x JOIN ptl.clinic_session s USING (session_id) WHERE s.clinic_code = 'UPG-C1'")
+if [ "$slots" = "1:either:15:t,2:either:15:t,3:either:15:t" ]; then
+    echo "ok 9 - a clinic session with 3 slots and no template became 3 either slots of 15 minutes"
+else
+    echo "not ok 9 - the clinic session's slots after the update: $slots"
 fi
