@@ -14,6 +14,38 @@ SELECT treatment_function AS tfc, count(*) AS waiting, count(*) FILTER (WHERE ov
 FROM ptl.follow_up_list
 GROUP BY 1 ORDER BY 3 DESC, 2 DESC LIMIT 8;
 
+\echo '==> two weeks of clinic proposals (ptl.propose_clinic_slots): the free slots filled from the non-admitted and follow-up lists in their order'
+\echo '    (the demo adds new-patient clinics for the six longest non-admitted lists, a session each weekday with'
+\echo '     six new and two either slots; the generated clinics are not each one consultant''s, so any clinician'
+\echo '     of the specialty may see a patient: ptl.clinic_setting)'
+INSERT INTO ptl.clinic_setting (book_named_clinician) VALUES (false);
+CREATE TEMP TABLE demo_clinic AS
+SELECT 'DEMO-' || l.site_code || '-' || l.treatment_function AS clinic_code, l.site_code, l.treatment_function
+FROM ptl.ptl l WHERE l.order_group = 'non_admitted' AND l.site_code IS NOT NULL
+GROUP BY 2, 3 ORDER BY count(*) DESC, 2, 3 LIMIT 6;
+INSERT INTO ptl.clinic (clinic_code, site_code, treatment_function, name)
+SELECT clinic_code, site_code, treatment_function, 'New patients (demo)' FROM demo_clinic;
+INSERT INTO ptl.clinic_session (clinic_code, session_date, slots)
+SELECT c.clinic_code, d::date, 8 FROM demo_clinic c, generate_series(date :census + 7, date :census + 14, '1 day') d
+WHERE extract(isodow FROM d) < 6;
+SELECT count(ptl.set_clinic_template(s.session_id, '{new,new,new,new,new,new,either,either}',
+                                     '{20,20,20,20,20,20,15,15}', '{t,t,t,t,t,t,t,f}', NULL)) AS "demo sessions"
+FROM ptl.clinic_session s JOIN demo_clinic c USING (clinic_code);
+CALL ptl.propose_clinic_slots(2, :census);
+SELECT o.list, count(*) FILTER (WHERE o.proposed) AS proposed, count(*) FILTER (WHERE NOT o.proposed) AS "not proposed"
+FROM ptl.clinic_proposal_outcome o WHERE o.run_id = (SELECT max(run_id) FROM ptl.clinic_proposal_run)
+GROUP BY 1 ORDER BY 1;
+\echo '    the first proposals, in list order (a booking clerk accepts or rejects each: ptl.accept_clinic_proposal)'
+SELECT p.list, p.list_rank AS "rank", c.clinic_code AS clinic, p.session_date AS date, p.need
+FROM ptl.clinic_proposal p JOIN ptl.clinic_session c USING (session_id)
+WHERE p.run_id = (SELECT max(run_id) FROM ptl.clinic_proposal_run)
+ORDER BY p.list_rank LIMIT 6;
+\echo '    why the others were not proposed (ptl.clinic_proposal_outcome.reason), with one example each'
+SELECT DISTINCT ON (o.reason) o.reason, count(*) OVER (PARTITION BY o.reason) AS waits, o.detail AS example
+FROM ptl.clinic_proposal_outcome o
+WHERE o.run_id = (SELECT max(run_id) FROM ptl.clinic_proposal_run) AND NOT o.proposed
+ORDER BY o.reason, o.list_rank;
+
 \echo '==> a validation campaign on the follow-ups 12 weeks or more past their LCAD (ptl.start_follow_up_validation_campaign)'
 SELECT ptl.start_follow_up_validation_campaign('Follow-ups 12+ weeks past LCAD', 84) AS campaign \gset
 SELECT c.campaign_id, c.name, c.list, c.cohort FROM ptl.validation_campaign_summary c WHERE c.campaign_id = :campaign;

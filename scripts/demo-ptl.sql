@@ -35,6 +35,27 @@ FROM ptl.ptl l JOIN biggest USING (provider_org) JOIN specialties USING (treatme
 WHERE l.waiting_list_entry_id IS NOT NULL AND l.list_position <= 3
 ORDER BY l.treatment_function, l.list_position;
 
+\echo '==> the non-admitted list in order: top 5 of the largest specialty at the largest provider'
+\echo '    (two-week wait, then urgent, then routine, each by share of its target waited; triage priority first)'
+WITH biggest AS (SELECT provider_org, treatment_function FROM ptl.ptl WHERE order_group = 'non_admitted'
+                 GROUP BY 1, 2 ORDER BY count(*) DESC, 1, 2 LIMIT 1)
+SELECT l.provider_org AS provider, l.treatment_function AS tfc, l.list_position AS "#", l.ppid,
+       l.referral_priority AS referral, l.triage_priority AS triage, l.clock_start, l.days_waited AS days,
+       l.pct_target_elapsed AS "% of target", l.target_date AS "target date", l.consultant_code AS consultant
+FROM ptl.ptl l JOIN biggest USING (provider_org, treatment_function)
+WHERE l.order_group = 'non_admitted' AND l.list_position <= 5
+ORDER BY l.list_position;
+
+\echo '==> one consultant''s lists (ptl.consultant_list): the consultant with most patients, first 8 with actions due'
+WITH busiest AS (SELECT consultant_code FROM ptl.consultant_list WHERE consultant_code IS NOT NULL
+                 GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1)
+SELECT c.consultant_code AS consultant, c.list, c.treatment_function AS tfc, c.list_position AS "#",
+       c.clinical_priority AS priority, coalesce(c.triage_priority, c.referral_priority) AS referral,
+       c.weeks_waited AS weeks, c.tci_date AS tci, array_to_string(c.next_actions, '; ') AS "next actions"
+FROM ptl.consultant_list c JOIN busiest USING (consultant_code)
+WHERE cardinality(c.next_actions) > 0
+ORDER BY c.list, c.treatment_function, c.list_position NULLS LAST LIMIT 8;
+
 \echo '==> the admitted list by order group, and set-aside patients (P5, P6, suspended)'
 SELECT order_group, count(*) AS pathways, count(*) FILTER (WHERE census >= target_date) AS "at or past target"
 FROM ptl.ptl WHERE waiting_list_entry_id IS NOT NULL GROUP BY 1 ORDER BY 1;
