@@ -43,18 +43,22 @@ SELECT l.consultant_code, l.provider_org, l.site_code, l.treatment_function, l.t
 FROM ptl.ptl l
 LEFT JOIN ptl.priority_review_due rd ON rd.waiting_list_entry_id = l.waiting_list_entry_id
                                     AND rd.pathway_id = l.pathway_id
-LEFT JOIN LATERAL (
-    SELECT pa.outcome,
+-- each entry's latest pre-operative assessment by the census, and each
+-- pathway's earliest LCAD passed of its open follow-ups: read once for the
+-- stored PTL's census (one for every row), not once a row, so that row
+-- security on them runs once for a trust's reader
+LEFT JOIN (
+    SELECT DISTINCT ON (pa.entry_id) pa.entry_id, pa.outcome,
            coalesce(pa.valid_until, pa.assessed_on + (ptl.theatre_setting_in_force()).preop_valid_days) AS holds_until
     FROM ptl.preop_assessment pa
-    WHERE pa.entry_id = l.waiting_list_entry_id AND pa.assessed_on <= l.census
-    ORDER BY pa.assessed_on DESC, pa.preop_id DESC
-    LIMIT 1) po ON l.waiting_list_entry_id IS NOT NULL
-LEFT JOIN LATERAL (
-    SELECT min(f.lcad) AS lcad
+    WHERE pa.assessed_on <= (SELECT e.census FROM ptl.ptl_entry e LIMIT 1)
+    ORDER BY pa.entry_id, pa.assessed_on DESC, pa.preop_id DESC) po ON po.entry_id = l.waiting_list_entry_id
+LEFT JOIN (
+    SELECT f.pathway_id, min(f.lcad) AS lcad
     FROM ptl.follow_up_request f
-    WHERE f.pathway_id = l.pathway_id AND f.requested_on <= l.census
-      AND (f.closed_on IS NULL OR f.closed_on > l.census) AND f.lcad < l.census) fu ON true;
+    CROSS JOIN (SELECT e.census FROM ptl.ptl_entry e LIMIT 1) c
+    WHERE f.requested_on <= c.census AND (f.closed_on IS NULL OR f.closed_on > c.census) AND f.lcad < c.census
+    GROUP BY f.pathway_id) fu ON fu.pathway_id = l.pathway_id;
 COMMENT ON VIEW ptl.consultant_list IS
     'Each consultant''s admitted and non-admitted lists in their order (ptl.ptl), with the next actions due on each patient: priority review, target date reached, TCI without a fit pre-op assessment, pre-op expiring, follow-up LCAD passed. Select one consultant: WHERE consultant_code = ...';
 COMMENT ON COLUMN ptl.consultant_list.consultant_code IS 'Consultant (ptl.ptl.consultant_code)';

@@ -265,11 +265,14 @@ SELECT l.waiting_list_entry_id, l.pathway_id, l.patient_id, l.provider_org, l.si
        END AS reason
 FROM ptl.ptl l
 CROSS JOIN ptl.risk_setting_in_force() s
-LEFT JOIN LATERAL (
-    SELECT ph.valid_from, ph.source, ph.reviewed_by FROM ptl.clinical_priority_history ph
-    WHERE ph.entry_id = l.waiting_list_entry_id AND ph.valid_from <= l.census
-    ORDER BY ph.valid_from DESC, ph.history_id DESC
-    LIMIT 1) h ON true
+-- each entry's priority as last set by the census of the stored PTL (one
+-- census for every row): the history read once, not once a row, so that
+-- its row security runs once for a trust's reader
+LEFT JOIN (
+    SELECT DISTINCT ON (ph.entry_id) ph.entry_id, ph.valid_from, ph.source, ph.reviewed_by
+    FROM ptl.clinical_priority_history ph
+    WHERE ph.valid_from <= (SELECT e.census FROM ptl.ptl_entry e LIMIT 1)
+    ORDER BY ph.entry_id, ph.valid_from DESC, ph.history_id DESC) h ON h.entry_id = l.waiting_list_entry_id
 WHERE l.waiting_list_entry_id IS NOT NULL
   AND (l.clinical_priority IS NULL
        OR l.census - coalesce(h.valid_from, l.decision_to_admit) >= s.priority_review_days);
