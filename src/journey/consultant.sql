@@ -1,7 +1,7 @@
 -- ---------------------------------------------------------------------------
 -- A consultant's own lists: the admitted and non-admitted lists of ptl.ptl
--- (in their order) and the follow-up list, for one consultant, with the
--- next actions due on each patient.  It reads the PTL, the clinical
+-- (in their order) for one consultant, with the next actions due on each
+-- patient (a follow-up past its LCAD among them).  It reads the PTL, the clinical
 -- priority reviews, pre-operative assessments and follow-up requests, so it
 -- comes after the rtt, risk, theatre and outpatient rooms.
 -- ---------------------------------------------------------------------------
