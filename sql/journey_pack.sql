@@ -68,11 +68,15 @@ INSERT INTO waiting_list_entry (pathway_id, patient_id, entry_ref, intended_mana
                                 decision_to_admit, batch_id)
 SELECT p.pathway_id, p.patient_id, 'W', '1', 'P3', p.referral_received + 30, p.batch_id
 FROM pathway p WHERE p.ppid LIKE 'PK%' AND p.pathway_id % 2 = 0;
+-- two consultants; the newest referral (60 days) triaged urgent
+UPDATE pathway SET consultant_code = CASE WHEN ppid IN ('PK1', 'PK3', 'PK5') THEN 'C100' ELSE 'C200' END
+WHERE ppid LIKE 'PK%';
+UPDATE pathway SET triage_priority = 'urgent' WHERE ppid = 'PK1';
 CALL refresh('2025-03-31');
 SELECT backfill_census_snapshots('2025-03-10', '2025-03-24') AS backfilled;
 
 CREATE TEMP TABLE pack AS SELECT weekly_pack('2025-03-31') AS html;
--- One document: eight charts, each with its table; nothing it would fetch
+-- One document: nine charts, each with its table; nothing it would fetch
 -- and no script; the print stylesheet for A4.
 SELECT html ~ '^<!DOCTYPE html>' AS doctype, html ~ '</html>$' AS ends,
        (regexp_match(html, '<meta name="ptl-charts" content="(\d+)">'))[1] AS charts_said,
@@ -83,6 +87,15 @@ SELECT html ~ '^<!DOCTYPE html>' AS doctype, html ~ '</html>$' AS ends,
        html ~ '@media print\{@page\{size:A4' AS a4
 FROM pack;
 SELECT (regexp_matches(html, '<figure class="chart" id="(chart-[a-z-]+)"( data-empty="true")?', 'g')) AS figure FROM pack;
+-- The non-admitted list by referral priority: its table (priority, waiting,
+-- at or past the target of 14, 28 or 126 days, the share, median weeks, the
+-- consultant with most past target).  PK1, routine but triaged urgent, has
+-- waited 60 days, past an urgent referral's 28; the four routine referrals (180 to
+-- 540 days) are past 126, two of them C100's and two C200's (the first
+-- code named on a tie).
+SELECT regexp_replace(regexp_replace((regexp_match(html, '<figure class="chart" id="chart-non-admitted".*?<tbody>(.*?)</tbody>'))[1],
+                                     '</tr>', E'\n', 'g'), '<[^>]+>', ' ', 'g') AS non_admitted_table
+FROM pack;
 -- The headline: 10 waiting at the census (waits of 60 to 600 days), 4 of
 -- them over 52 weeks; a week earlier the same.
 SELECT regexp_replace((regexp_match(html, '<section class="headline"[^>]*>(.*?)</section>'))[1], '<[^>]+>', ' ', 'g')

@@ -676,11 +676,66 @@ BEGIN
               'First DNA rate', 'Follow-up DNA rate', 'Follow-ups per first', 'PIFU uptake', 'Slot utilisation'],
         rows_html);
 
-    DROP TABLE pack_bottleneck, pack_beds, pack_follow_up;
+    -- 9. The non-admitted list by referral priority (docs/risk.md, "One
+    -- order"): the priority that orders it (a clinician's triage priority
+    -- over the referrer's) and its target from ptl.risk_setting, within
+    -- the target or at or past it; the table adds, per priority, the
+    -- consultant with most patients at or past it, with their specialty
+    -- and site.
+    CREATE TEMP TABLE pack_non_admitted ON COMMIT DROP AS
+    SELECT coalesce(p.triage_priority, l.referral_priority) AS priority, l.days_waited,
+           l.days_waited >= CASE coalesce(p.triage_priority, l.referral_priority)
+                                 WHEN 'two_week_wait' THEN rs.two_week_wait_target_days
+                                 WHEN 'urgent' THEN rs.urgent_referral_target_days
+                                 ELSE rs.routine_referral_target_days END AS past_target,
+           p.consultant_code, l.treatment_function, l.site_code
+    FROM ptl.census_snapshot l
+    JOIN ptl.pathway p ON p.pathway_id = l.pathway_id
+    CROSS JOIN ptl.risk_setting_in_force() rs
+    WHERE l.census_date = snap AND l.days_waited IS NOT NULL AND l.clinical_priority IS NULL AND NOT l.has_dta
+      AND (orgs IS NULL OR l.provider_org = ANY (orgs));
+    WITH priorities AS (
+        SELECT x.priority, x.label, x.k
+        FROM (VALUES ('two_week_wait'::ptl.referral_priority, 'Two-week wait', 1), ('urgent', 'Urgent', 2),
+                     ('routine', 'Routine', 3)) x (priority, label, k)
+    ),
+    busiest AS (
+        SELECT DISTINCT ON (n.priority) n.priority, n.consultant_code, n.treatment_function, n.site_code, count(*) AS past
+        FROM pack_non_admitted n WHERE n.past_target AND n.consultant_code IS NOT NULL
+        GROUP BY 1, 2, 3, 4 ORDER BY n.priority, count(*) DESC, n.consultant_code, n.treatment_function, n.site_code
+    )
+    SELECT array_agg(x.label ORDER BY x.k),
+           ARRAY[(SELECT array_agg((SELECT count(*) FROM pack_non_admitted n
+                                    WHERE n.priority = y.priority AND NOT n.past_target)::float8 ORDER BY y.k)
+                  FROM priorities y),
+                 (SELECT array_agg((SELECT count(*) FROM pack_non_admitted n
+                                    WHERE n.priority = y.priority AND n.past_target)::float8 ORDER BY y.k)
+                  FROM priorities y)],
+           string_agg(ptl_internal.html_row(ARRAY[
+               x.label, chart_number(w.waiting), chart_number(w.past),
+               coalesce(chart_number(round(100.0 * w.past / nullif(w.waiting, 0), 1)) || '%', ''),
+               coalesce(chart_number(round((w.median_days / 7)::numeric, 1)), ''),
+               coalesce(b.consultant_code || ' (' || b.treatment_function || ', ' || coalesce(b.site_code, 'no site') || '): '
+                        || chart_number(b.past), '')]), '' ORDER BY x.k)
+    INTO cats, vals, rows_html
+    FROM priorities x
+    CROSS JOIN LATERAL (SELECT count(*) AS waiting, count(*) FILTER (WHERE n.past_target) AS past,
+                               percentile_cont(0.5) WITHIN GROUP (ORDER BY n.days_waited) AS median_days
+                        FROM pack_non_admitted n WHERE n.priority = x.priority) w
+    LEFT JOIN busiest b ON b.priority = x.priority;
+    figures := figures || pack_figure('non-admitted', 'The non-admitted list by referral priority',
+        'Pathways waiting with no decision to admit, by the priority that orders their list (a clinician''s triage priority in place of the referrer''s), within their target or at or past it (targets in ptl.risk_setting: two-week wait, urgent, routine). The table names, per priority, the consultant with most patients at or past the target.',
+        svg_chart('stacked', 'Non-admitted pathways by referral priority and target', cats,
+                  ARRAY['within target', 'at or past target'], vals, 'Pathways',
+                  colours => ARRAY['#0072B2', '#D55E00']),
+        ARRAY['Priority', 'Waiting', 'At or past target', 'Share past', 'Median weeks', 'Consultant with most past target'],
+        rows_html);
+
+    DROP TABLE pack_bottleneck, pack_beds, pack_follow_up, pack_non_admitted;
 
     RETURN '<!DOCTYPE html>' || E'\n' || '<html lang="en"><head><meta charset="utf-8">'
         || '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        || '<meta name="ptl-charts" content="8">'
+        || '<meta name="ptl-charts" content="9">'
         || format('<meta name="generator" content="ptl %s">',
                   (SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'ptl'))
         || format('<title>Weekly PTL pack: %s, %s</title>', html_escape(scope), snap)
@@ -730,4 +785,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ptl.weekly_pack(date, text) IS
-    'The weekly PTL pack for a census (the snapshot on or before it) and one provider or the whole ICS: one self-contained HTML document with eight inline SVG charts, each with its table, and an A4 print stylesheet';
+    'The weekly PTL pack for a census (the snapshot on or before it) and one provider or the whole ICS: one self-contained HTML document with nine inline SVG charts, each with its table, and an A4 print stylesheet';
