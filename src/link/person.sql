@@ -581,6 +581,7 @@ COMMENT ON COLUMN ptl.person_link.linked_at IS 'When the run that linked it fini
 -- What the last linkage run saw of each record: an incremental run finds the
 -- records new, changed or deleted since then by comparing with it (no
 -- foreign key: a deleted record's row stays until the next run has seen it).
+-- (fillfactor: room for a run's new person numbers as heap-only updates)
 CREATE TABLE ptl.link_record (
     patient_id          bigint PRIMARY KEY,
     fields              ptl.link_fields NOT NULL,
@@ -588,12 +589,20 @@ CREATE TABLE ptl.link_record (
     decisions           text,
     person_id           bigint,
     keys                bigint[] NOT NULL
-);
--- (records sharing a key: keys @> ARRAY[key]; a key is hashed with its rule's
--- number, so equal keys of two rules are different numbers)
--- (a small pending list: every look-up reads the whole list, and a day's
--- run looks up thousands of keys right after writing its records)
-CREATE INDEX link_record_keys_idx ON ptl.link_record USING gin (keys) WITH (gin_pending_list_limit = 64);
+) WITH (fillfactor = 80);
+-- Records sharing a key, one B-tree per rule: rule n's block of key k is
+-- "keys[n] = k", read by link_record_key_<n>_idx.  A day's run reads the
+-- blocks of its changed records' keys; one GIN index over the whole array
+-- cost a bitmap scan and a heap recheck per key (about 10 s for a day of
+-- 10,000 changed records at a million).  Rule numbers run 1 to 30
+-- (ptl.link_blocking_rule); an index whose rule does not exist is empty.
+DO $$ -- link_record_key_<n>_idx, n = 1 to 30
+BEGIN
+    FOR n IN 1..30 LOOP
+        EXECUTE format('CREATE INDEX link_record_key_%1$s_idx ON ptl.link_record ((keys[%1$s])) WHERE keys[%1$s] IS NOT NULL', n);
+    END LOOP;
+END
+$$;
 SELECT pg_catalog.pg_extension_config_dump('ptl.link_record', '');
 COMMENT ON TABLE ptl.link_record IS
     'Each patient record as the last linkage run saw it (normalised fields, blocking keys, reviewer decisions, person): an incremental run compares only what changed since';
@@ -916,7 +925,7 @@ BEGIN
     LEFT JOIN kept k USING (cluster);
 
     IF scoped THEN
-        DELETE FROM ptl.person_link pl WHERE pl.patient_id IN (SELECT patient_id FROM pg_temp.link_scope);
+        DELETE FROM ptl.person_link pl WHERE pl.patient_id = ANY (ARRAY(SELECT patient_id FROM pg_temp.link_scope));
     ELSE
         DELETE FROM ptl.person_link;
     END IF;
@@ -1227,6 +1236,28 @@ COMMENT ON FUNCTION ptl.link_persons() IS
 -- of every record a replaced or new link touches, closed over the links the
 -- chaining guard refused between persons.  Its result equals a frozen full
 -- relink, ptl.link_persons(false).
+-- The blocks of some keys as one query: for each row (rule_no, k) of
+-- keys_table, the number of records holding key k for rule n and, when
+-- with_members, their patient ids; each block read through its rule's index
+-- (link_record_key_<n>_idx).
+CREATE FUNCTION ptl_internal.link_block_sql(keys_table text, with_members boolean) RETURNS text
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT coalesce(string_agg(format($f$
+        SELECT c.rule_no, c.k, m.n%3$s
+        FROM %1$s c
+        CROSS JOIN LATERAL (SELECT count(*) AS n, array_agg(r.patient_id) AS members
+                            FROM ptl.link_record r
+                            WHERE r.keys[%2$s] = c.k AND r.keys[%2$s] IS NOT NULL) m
+        WHERE c.rule_no = %2$s $f$, keys_table, r.rule_no, CASE WHEN with_members THEN ', m.members' ELSE '' END),
+        ' UNION ALL ' ORDER BY r.rule_no),
+        format('SELECT 0 AS rule_no, 0::bigint AS k, 0::bigint AS n%s WHERE false',
+               CASE WHEN with_members THEN ', NULL::bigint[] AS members' ELSE '' END))
+    FROM ptl.link_blocking_rule r;
+END;
+COMMENT ON FUNCTION ptl_internal.link_block_sql(text, boolean) IS
+    'Internal to incremental linkage: a query giving, for each (rule_no, k) of the table named, the records of that block (count, and patient ids when with_members), read through the rule''s index';
+
 CREATE FUNCTION ptl.link_persons_incremental() RETURNS ptl.link_run
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
@@ -1257,7 +1288,8 @@ BEGIN
 
     DROP TABLE IF EXISTS link_rec, link_cand, link_edge, link_block, link_block_pair, link_draw, link_u, link_m,
                          link_outcome, link_member, link_person, link_scope, link_changed, link_touched,
-                         link_old, link_affected, link_rule_count, link_taken;
+                         link_old, link_affected, link_rule_count, link_taken, link_now, link_ck, link_shared,
+                         link_other_key, link_near;
 
     -- 1. Records new, changed or deleted since the last run: of those the
     --    triggers noted (ptl.link_pending), the ones that differ from what
@@ -1266,7 +1298,8 @@ BEGIN
     WITH taken AS (DELETE FROM ptl.link_pending RETURNING patient_id)
     INSERT INTO link_taken SELECT DISTINCT patient_id FROM taken;
     CREATE TEMP TABLE link_changed ON COMMIT DROP AS
-    SELECT t.patient_id, c.f, c.nhs_valid, c.patient_id IS NOT NULL AS present
+    SELECT t.patient_id, c.f, c.nhs_valid, c.patient_id IS NOT NULL AS present,
+           r.patient_id IS NOT NULL AS was, r.person_id AS old_person_id, r.keys AS old_keys
     FROM link_taken t
     LEFT JOIN LATERAL (SELECT p.patient_id, ptl_internal.link_fields_of(p) AS f,
                               ptl_internal.link_nhs_valid(p.nhs_number) AS nhs_valid
@@ -1280,108 +1313,112 @@ BEGIN
     ALTER TABLE link_changed ADD PRIMARY KEY (patient_id);
     ANALYZE link_changed;
     run.compared_records := (SELECT count(*) FROM link_changed);
+    -- (what the last run saw of them, read in the same pass)
     CREATE TEMP TABLE link_old ON COMMIT DROP AS
-    SELECT r.* FROM ptl.link_record r JOIN link_changed c USING (patient_id);
+    SELECT c.patient_id, c.old_person_id AS person_id, c.old_keys AS keys FROM link_changed c WHERE c.was;
 
-    -- ptl.link_record becomes what this run sees (person numbers follow).
-    DELETE FROM ptl.link_record r WHERE r.patient_id IN (SELECT patient_id FROM link_changed);
+    -- The changed records' keys now (ptl_internal.link_keys_sql).
     EXECUTE format($q$
-        INSERT INTO ptl.link_record (patient_id, fields, nhs_valid, decisions, person_id, keys)
-        SELECT c.patient_id, c.f, c.nhs_valid, d.decisions, o.person_id, %s
+        CREATE TEMP TABLE link_now ON COMMIT DROP AS
+        SELECT c.patient_id, %s AS keys
         FROM pg_temp.link_changed c
         CROSS JOIN LATERAL (SELECT (c.f).*) AS k
-        LEFT JOIN pg_temp.link_old o USING (patient_id)
-        LEFT JOIN ptl.link_decisions_by_record() d USING (patient_id)
         WHERE c.present$q$, ptl_internal.link_keys_sql());
-    run.unblocked_records := (SELECT count(*) FROM ptl.link_record r
-                              WHERE r.patient_id IN (SELECT patient_id FROM link_changed)
-                                AND cardinality(array_remove(r.keys, NULL)) = 0);
+
+    -- ptl.link_record becomes what this run sees (person numbers follow).
+    -- (= ANY (ARRAY(...)): each record by its key, not a scan of every record)
+    DELETE FROM ptl.link_record r WHERE r.patient_id = ANY (ARRAY(SELECT patient_id FROM link_changed));
+    INSERT INTO ptl.link_record (patient_id, fields, nhs_valid, decisions, person_id, keys)
+    SELECT c.patient_id, c.f, c.nhs_valid, d.decisions, o.person_id, n.keys
+    FROM link_changed c
+    JOIN link_now n USING (patient_id)
+    LEFT JOIN link_old o USING (patient_id)
+    LEFT JOIN ptl.link_decisions_by_record() d USING (patient_id);
+    run.unblocked_records := (SELECT count(*) FROM link_now WHERE cardinality(array_remove(keys, NULL)) = 0);
     -- The records as the scoring and clustering read them.
     CREATE TEMP VIEW link_rec AS
     SELECT r.patient_id, r.fields AS f, r.nhs_valid FROM ptl.link_record r;
 
-    -- 2. Pairs to compare, rule by rule: each changed record with the
-    --    records sharing its key (the block not over max_block_size); in a
-    --    block a changed record moved across max_block_size, its other pairs
-    --    too (they gained or lost the rule).
-    -- (a record's key of rule n is keys[n]; "keys @> ARRAY[k]" finds the
-    -- records holding key k through the GIN index, keys[n] = k keeps rule n's)
+    -- 2. The blocks of the changed records' keys, now and before, each read
+    --    once through its rule's index (ptl_internal.link_block_sql): its
+    --    records now, how many, and how many before this run.
     CREATE TEMP TABLE link_touched (a bigint, b bigint) ON COMMIT DROP;
     CREATE TEMP TABLE link_rule_count (rule_no int PRIMARY KEY, keyed bigint, skipped bigint) ON COMMIT DROP;
-    FOR rule IN SELECT * FROM ptl.link_blocking_rule ORDER BY rule_no LOOP
-        EXECUTE format($q$
-            CREATE TEMP TABLE link_block ON COMMIT DROP AS
-            WITH k AS (
-                SELECT x.k, count(*) FILTER (WHERE x.now) AS n_new, count(*) FILTER (WHERE NOT x.now) AS n_old
-                FROM (SELECT r.keys[%1$s] AS k, true AS now FROM ptl.link_record r
-                      WHERE r.patient_id IN (SELECT patient_id FROM pg_temp.link_changed)
-                      UNION ALL
-                      SELECT o.keys[%1$s], false FROM pg_temp.link_old o) x
-                WHERE x.k IS NOT NULL
-                GROUP BY x.k)
-            -- (each block read once, by index: its size, and its records
-            -- when it is within max_block_size)
-            SELECT k.k, k.n_new, n.n, n.n - k.n_new + k.n_old AS n_before,
-                   CASE WHEN n.n <= $1 THEN n.members END AS members
-            FROM k CROSS JOIN LATERAL (SELECT count(*) AS n, array_agg(r.patient_id) AS members
-                                       FROM ptl.link_record r
-                                       WHERE r.keys @> ARRAY[k.k] AND r.keys[%1$s] = k.k) n$q$,
-            rule.rule_no) USING s.max_block_size;
-        INSERT INTO link_rule_count
-        SELECT rule.rule_no, coalesce(sum(n_new), 0), count(*) FILTER (WHERE n > s.max_block_size) FROM link_block;
-        EXECUTE format($q$
-            INSERT INTO pg_temp.link_touched (a, b)
-            SELECT least(c.patient_id, x.patient_id), greatest(c.patient_id, x.patient_id)
-            FROM pg_temp.link_block b
-            CROSS JOIN LATERAL unnest(b.members) AS c (patient_id)
-            CROSS JOIN LATERAL unnest(b.members) AS x (patient_id)
-            WHERE b.n BETWEEN 2 AND $1 AND x.patient_id <> c.patient_id
-              AND (c.patient_id IN (SELECT patient_id FROM pg_temp.link_changed)
-                   OR (b.n_before BETWEEN 2 AND $1) IS DISTINCT FROM true AND c.patient_id < x.patient_id)
-            UNION ALL
-            SELECT lp.patient_a, lp.patient_b
-            FROM pg_temp.link_block b
-            CROSS JOIN LATERAL (SELECT r.patient_id FROM ptl.link_record r
-                                WHERE r.keys @> ARRAY[b.k] AND r.keys[%1$s] = b.k) c
-            JOIN ptl.link_pair lp ON lp.patient_a = c.patient_id
-            JOIN ptl.link_record x ON x.patient_id = lp.patient_b AND x.keys[%1$s] = b.k
-            WHERE b.n NOT BETWEEN 2 AND $1 AND b.n_before BETWEEN 2 AND $1$q$,
-            rule.rule_no) USING s.max_block_size;
-        DROP TABLE link_block;
-    END LOOP;
+    CREATE TEMP TABLE link_ck ON COMMIT DROP AS
+    SELECT u.rule_no, u.k, count(*) FILTER (WHERE u.now) AS n_new, count(*) FILTER (WHERE NOT u.now) AS n_old
+    FROM (SELECT x.n::int AS rule_no, x.k, true AS now
+          FROM link_now CROSS JOIN LATERAL unnest(keys) WITH ORDINALITY AS x (k, n)
+          UNION ALL
+          SELECT x.n::int, x.k, false
+          FROM link_old CROSS JOIN LATERAL unnest(keys) WITH ORDINALITY AS x (k, n)) u
+    WHERE u.k IS NOT NULL
+    GROUP BY u.rule_no, u.k;
+    ANALYZE link_ck;
+    EXECUTE 'CREATE TEMP TABLE link_block ON COMMIT DROP AS '
+            || ptl_internal.link_block_sql('pg_temp.link_ck', true);
+    ALTER TABLE link_block ADD COLUMN n_new bigint, ADD COLUMN n_before bigint;
+    UPDATE link_block b SET n_new = c.n_new, n_before = b.n - c.n_new + c.n_old
+    FROM link_ck c WHERE (c.rule_no, c.k) = (b.rule_no, b.k);
+    INSERT INTO link_rule_count
+    SELECT r.rule_no, coalesce(sum(b.n_new), 0), count(*) FILTER (WHERE b.n > s.max_block_size)
+    FROM ptl.link_blocking_rule r LEFT JOIN link_block b USING (rule_no)
+    GROUP BY r.rule_no;
     run.skipped_blocks := (SELECT coalesce(sum(skipped), 0) FROM link_rule_count);
-    -- every pair once, with all the rules it now satisfies
-    CREATE TEMP TABLE link_block_pair ON COMMIT DROP AS SELECT DISTINCT a, b FROM link_touched;
-    TRUNCATE link_touched;
-    INSERT INTO link_touched SELECT a, b FROM link_block_pair;
-    DROP TABLE link_block_pair;
+
+    -- Pairs to compare: each changed record with the others of its blocks
+    -- (within max_block_size); in a block a change moved into that range,
+    -- all its pairs (they gained the rule); in one a change moved out of
+    -- it, the stored pairs within it (they lost the rule).
+    INSERT INTO link_touched (a, b)
+    SELECT DISTINCT least(c.patient_id, x.patient_id), greatest(c.patient_id, x.patient_id)
+    FROM (SELECT b.members, (b.n_before BETWEEN 2 AND s.max_block_size) IS DISTINCT FROM true AS entered
+          FROM link_block b WHERE b.n BETWEEN 2 AND s.max_block_size) b
+    CROSS JOIN LATERAL unnest(b.members) AS c (patient_id)
+    CROSS JOIN LATERAL unnest(b.members) AS x (patient_id)
+    WHERE x.patient_id <> c.patient_id
+      AND (c.patient_id IN (SELECT patient_id FROM link_changed) OR b.entered AND c.patient_id < x.patient_id)
+    UNION
+    SELECT lp.patient_a, lp.patient_b
+    FROM link_block b
+    CROSS JOIN LATERAL unnest(b.members) AS c (patient_id)
+    JOIN ptl.link_pair lp ON lp.patient_a = c.patient_id
+    WHERE b.n NOT BETWEEN 2 AND s.max_block_size AND b.n_before BETWEEN 2 AND s.max_block_size
+      AND lp.patient_b = ANY (b.members);
     ANALYZE link_touched;
+
     -- The rules each pair satisfies now: the keys it shares (element n of
-    -- both records' keys is rule n's) in a block within max_block_size, each
-    -- block counted once, by index.
+    -- both records' keys is rule n's) in a block within max_block_size.
+    -- The size of a shared block no changed record holds is read too.
+    -- (the records of those pairs, read once)
+    CREATE TEMP TABLE link_near ON COMMIT DROP AS
+    SELECT r.* FROM ptl.link_record r
+    WHERE r.patient_id = ANY (ARRAY(SELECT t.a FROM link_touched t UNION SELECT t.b FROM link_touched t));
+    ALTER TABLE link_near ADD PRIMARY KEY (patient_id);
+    ANALYZE link_near;
+    CREATE TEMP TABLE link_shared ON COMMIT DROP AS
+    SELECT t.a, t.b, u.n::int AS rule_no, u.ka AS k
+    FROM link_touched t
+    JOIN link_near ra ON ra.patient_id = t.a
+    JOIN link_near rb ON rb.patient_id = t.b
+    CROSS JOIN LATERAL unnest(ra.keys, rb.keys) WITH ORDINALITY AS u (ka, kb, n)
+    WHERE u.ka = u.kb;
+    CREATE TEMP TABLE link_other_key ON COMMIT DROP AS
+    SELECT DISTINCT sh.rule_no, sh.k FROM link_shared sh
+    WHERE NOT EXISTS (SELECT 1 FROM link_block b WHERE (b.rule_no, b.k) = (sh.rule_no, sh.k));
+    ANALYZE link_other_key;
+    EXECUTE 'INSERT INTO pg_temp.link_block (rule_no, k, n) '
+            || ptl_internal.link_block_sql('pg_temp.link_other_key', false);
     CREATE TEMP TABLE link_block_pair ON COMMIT DROP AS
-    WITH shared AS MATERIALIZED (
-        SELECT t.a, t.b, u.n::int AS rule_no, u.ka AS k
-        FROM link_touched t
-        JOIN ptl.link_record ra ON ra.patient_id = t.a
-        JOIN ptl.link_record rb ON rb.patient_id = t.b
-        CROSS JOIN LATERAL unnest(ra.keys, rb.keys) WITH ORDINALITY AS u (ka, kb, n)
-        WHERE u.ka = u.kb),
-    size AS (
-        SELECT x.k, x.rule_no, z.n
-        FROM (SELECT DISTINCT sh.k, sh.rule_no FROM shared sh) x
-        CROSS JOIN LATERAL (SELECT count(*) AS n FROM ptl.link_record r
-                            WHERE r.keys @> ARRAY[x.k] AND r.keys[x.rule_no] = x.k) z)
     SELECT sh.a, sh.b, 1 << (sh.rule_no - 1) AS rule_bit
-    FROM shared sh JOIN size z USING (k, rule_no)
+    FROM link_shared sh JOIN link_block z USING (rule_no, k)
     WHERE z.n BETWEEN 2 AND s.max_block_size;
     CREATE TEMP TABLE link_cand ON COMMIT DROP AS
     SELECT c.a, c.b, c.rules, ptl.link_compare(ra.fields, rb.fields) AS gamma,
            ra.nhs_valid IS NOT NULL AND ra.nhs_valid = rb.nhs_valid AS same_nhs,
            (ra.fields).given_name AS given_a, (ra.fields).family_name AS family_a, (rb.fields).given_name AS given_b
     FROM (SELECT a, b, bit_or(rule_bit) AS rules FROM link_block_pair GROUP BY a, b) c
-    JOIN ptl.link_record ra ON ra.patient_id = c.a
-    JOIN ptl.link_record rb ON rb.patient_id = c.b;
+    JOIN link_near ra ON ra.patient_id = c.a
+    JOIN link_near rb ON rb.patient_id = c.b;
     DROP TABLE link_block_pair;
     run.candidate_pairs := (SELECT count(*) FROM link_cand);
 
@@ -1396,13 +1433,14 @@ BEGIN
     SELECT o.person_id FROM link_old o WHERE o.person_id IS NOT NULL
     UNION
     SELECT pl.person_id
-    FROM (SELECT e.a AS patient_id FROM link_edge e WHERE e.method IN ('nhs_number', 'reviewer', 'probabilistic')
+    FROM ptl.person_link pl
+    WHERE pl.patient_id = ANY (ARRAY(
+          SELECT e.a FROM link_edge e WHERE e.method IN ('nhs_number', 'reviewer', 'probabilistic')
           UNION SELECT e.b FROM link_edge e WHERE e.method IN ('nhs_number', 'reviewer', 'probabilistic')
           UNION SELECT lp.patient_a FROM ptl.link_pair lp JOIN link_touched t ON t.a = lp.patient_a AND t.b = lp.patient_b
                 WHERE lp.method IN ('nhs_number', 'reviewer', 'probabilistic')
           UNION SELECT lp.patient_b FROM ptl.link_pair lp JOIN link_touched t ON t.a = lp.patient_a AND t.b = lp.patient_b
-                WHERE lp.method IN ('nhs_number', 'reviewer', 'probabilistic')) x
-    JOIN ptl.person_link pl USING (patient_id);
+                WHERE lp.method IN ('nhs_number', 'reviewer', 'probabilistic')));
     -- (the stored pairs touching a changed record are in link_touched when
     -- still candidates; the others are replaced below: their records' persons)
     INSERT INTO link_affected
@@ -1460,7 +1498,8 @@ BEGIN
     n_persons_after := n_persons_after + (SELECT count(DISTINCT person_id) FROM link_person);
     UPDATE ptl.link_record r SET person_id = pl.person_id
     FROM ptl.person_link pl
-    WHERE pl.patient_id = r.patient_id AND r.patient_id IN (SELECT patient_id FROM link_scope);
+    WHERE pl.patient_id = r.patient_id AND pl.patient_id = ANY (ARRAY(SELECT patient_id FROM link_scope))
+      AND r.person_id IS DISTINCT FROM pl.person_id;
     DROP VIEW link_rec;
 
     -- (the last run's records, with the new ones and without the deleted)

@@ -577,6 +577,7 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
     ('function', 'ptl.journey_bottlenecks(date,integer)', 'any', 'caller'),
     ('function', 'ptl.journey_compute(date,bigint[])', 'any', 'caller'),
     ('function', 'ptl.length_of_stay(date,double precision)', 'any', 'caller'),
+    ('function', 'ptl_internal.link_block_sql(text,boolean)', 'any', 'caller'),
     ('function', 'ptl_internal.link_cluster(boolean)', 'any', 'caller'),
     ('function', 'ptl.link_clusters(bigint[],text[],bigint[],bigint[],double precision[],integer)', 'any', 'caller'),
     ('function', 'ptl.link_compare(ptl.link_fields,ptl.link_fields)', 'any', 'caller'),

@@ -8,7 +8,7 @@
 -- records, and the same numbers where a person kept its number) and the same
 -- ptl.link_pair as ptl.link_persons(false) from the same starting point.
 BEGIN;
-SELECT plan(24);
+SELECT plan(28);
 
 CREATE FUNCTION pg_temp.add_patient(like_patient bigint, changes jsonb) RETURNS bigint
 LANGUAGE sql AS $$
@@ -198,6 +198,50 @@ SELECT set_eq('SELECT patient_id FROM ptl.link_pending',
 INSERT INTO ptl.link_setting (max_block_size) VALUES (500);
 SELECT throws_ok('SELECT ptl.link_persons_incremental()', '55000', NULL,
                  'an incremental run refuses link settings changed since the full run that estimated the model');
+
+-- Blocks a change moves across max_block_size (docs/linkage.md, "Incremental
+-- runs"): with max_block_size 3, a new copy of a record in a block of three
+-- makes it four (the block's other pairs lose its rule), and a record that
+-- leaves a block of four (every field corrected) makes it three (the pairs
+-- left gain the rule, though none of their records changed).  The incremental run still equals a frozen
+-- full relink.  (The settings are dated an hour back: a setting written in
+-- the transaction of a run is newer than its model, so the run would refuse.)
+INSERT INTO ptl.link_setting (max_block_size) VALUES (3);
+UPDATE ptl.link_setting SET set_at = set_at - interval '1 hour' WHERE set_at >= now();
+SELECT ptl.link_persons() IS NOT NULL;
+CREATE TEMP TABLE block AS
+SELECT n AS rule_no, lr.keys[n] AS k, array_agg(lr.patient_id ORDER BY lr.patient_id) AS members
+FROM ptl.link_record lr CROSS JOIN LATERAL generate_subscripts(lr.keys, 1) AS n
+WHERE lr.keys[n] IS NOT NULL
+GROUP BY 1, 2;
+SELECT b.members[1] AS grown_like, b.rule_no AS grown_rule, b.k AS grown_key
+FROM block b WHERE cardinality(b.members) = 3 ORDER BY b.rule_no, b.k LIMIT 1 \gset
+SELECT b.members[1] AS shrunk_gone, b.rule_no AS shrunk_rule, b.k AS shrunk_key
+FROM block b WHERE cardinality(b.members) = 4 AND NOT (:grown_like = ANY (b.members))
+ORDER BY b.rule_no, b.k LIMIT 1 \gset
+SELECT pg_temp.add_patient(:grown_like, jsonb_build_object('local_patient_id', 'GROW1')) AS grown \gset
+UPDATE ptl.patient
+SET given_name = 'QUENTINA', family_name = 'ZYXWORTH', date_of_birth = '1901-02-03', nhs_number = NULL,
+    nhs_number_as_recorded = NULL, postcode = NULL, address_line_1 = NULL
+WHERE patient_id = :shrunk_gone;
+CREATE TEMP TABLE before_cross AS SELECT * FROM ptl.person_link;
+SELECT ptl.link_persons_incremental() IS NOT NULL;
+SELECT is((SELECT count(*) FROM ptl.link_record WHERE keys[:grown_rule] = :grown_key), 4::bigint,
+          'a new record takes a block of three past max_block_size');
+SELECT is((SELECT count(*) FROM ptl.link_record WHERE keys[:shrunk_rule] = :shrunk_key), 3::bigint,
+          'a record leaving a block of four brings it within max_block_size');
+TRUNCATE inc_person, inc_pair;
+INSERT INTO inc_person SELECT * FROM ptl.person_link;
+INSERT INTO inc_pair SELECT * FROM ptl.link_pair;
+DELETE FROM ptl.person_link;
+INSERT INTO ptl.person_link SELECT * FROM before_cross;
+SELECT ptl.link_persons(false) IS NOT NULL;
+SELECT bag_eq(
+    'SELECT a.patient_id AS a, b.patient_id AS b FROM inc_person a JOIN inc_person b USING (person_id) WHERE a.patient_id < b.patient_id',
+    'SELECT a.patient_id AS a, b.patient_id AS b FROM ptl.person_link a JOIN ptl.person_link b USING (person_id) WHERE a.patient_id < b.patient_id',
+    'blocks crossing max_block_size: incremental persons equal a frozen full relink');
+SELECT bag_eq('SELECT * FROM inc_pair', 'SELECT * FROM ptl.link_pair',
+              'blocks crossing max_block_size: incremental ptl.link_pair equals a frozen full relink''s');
 
 SELECT * FROM finish();
 ROLLBACK;
