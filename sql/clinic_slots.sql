@@ -166,6 +166,45 @@ SELECT min_notice_days, horizon_weeks, default_slot_minutes, book_named_clinicia
        high_risk_face_to_face FROM clinic_setting_in_force();
 CALL propose_clinic_slots(0, '2025-05-01');
 
+-- Templates through the front door: the clinic_slot extract, loaded by
+-- ptl.load like the sessions.  CL-A's session of Wednesday 14 May, made
+-- from its count of 2, gets a template: slot 1 a new slot of 30 minutes,
+-- slot 2 a virtual follow-up slot whose length (600) is out of range (the
+-- default length, with a warning).  A slot 3 beyond the session's count of
+-- 2, a slot of a day CL-A has no session, a slot of an unknown type and a
+-- slot of a clinic the trust does not hold are quarantined.  The proposal waiting on
+-- slot 1, made for an either slot, is superseded; a run then proposes into
+-- the slots as they are.
+SELECT x.slot_no, x.slot_type, pw.ppid AS proposed
+FROM clinic_slot x JOIN clinic_session s USING (session_id)
+LEFT JOIN clinic_proposal p ON p.slot_id = x.slot_id AND p.status = 'proposed'
+LEFT JOIN pathway pw ON pw.pathway_id = p.pathway_id
+WHERE s.clinic_code = 'CL-A' AND s.session_date = '2025-05-14' ORDER BY x.slot_no;
+SELECT ptl.open_batch('RC1', 'PAS', 'RC101', 'clinic templates') AS slot_batch \gset
+INSERT INTO ptl_stage.clinic_slot (clinic_code, session_date, slot_no, slot_type, minutes, face_to_face) VALUES
+    ('CL-A', '2025-05-14', '1', 'new',       '30',  'Y'),
+    ('CL-A', '2025-05-14', '2', 'follow_up', '600', 'N'),
+    ('CL-A', '2025-05-14', '3', 'new',       '30',  'Y'),
+    ('CL-A', '2025-05-15', '1', 'new',       '30',  'Y'),
+    ('CL-B', '2025-05-13', '1', 'walk_in',   '30',  'Y'),
+    ('EX-C1', '2025-01-13', '1', 'new',      '30',  'Y');
+SELECT l.extract, l.rows_read, l.rows_loaded, l.rows_updated, l.rows_quarantined, l.rows_with_warnings
+FROM ptl.load(:slot_batch) l;
+SELECT r.row_in_extract AS "row", r.reason, r.sqlstate, r.column_name, r.message
+FROM ptl.rejected_row r WHERE r.batch_id = :slot_batch ORDER BY r.row_in_extract;
+SELECT w.row_in_extract AS "row", w.column_name, w.reason, w.message
+FROM ptl.load_warning w WHERE w.batch_id = :slot_batch ORDER BY w.row_in_extract;
+SELECT x.slot_no, x.slot_type, x.minutes, x.face_to_face, x.from_count, p.status AS earlier_proposal
+FROM clinic_slot x JOIN clinic_session s USING (session_id)
+LEFT JOIN clinic_proposal p ON p.slot_id = x.slot_id AND p.run_id = (SELECT max(run_id) FROM clinic_proposal_run)
+WHERE s.clinic_code = 'CL-A' AND s.session_date = '2025-05-14' ORDER BY x.slot_no;
+CALL propose_clinic_slots(2, '2025-05-01');
+SELECT x.slot_no, x.slot_type, x.face_to_face, pw.ppid AS proposed, p.need
+FROM clinic_slot x JOIN clinic_session s USING (session_id)
+LEFT JOIN clinic_proposal p ON p.slot_id = x.slot_id AND p.status = 'proposed'
+LEFT JOIN pathway pw ON pw.pathway_id = p.pathway_id
+WHERE s.clinic_code = 'CL-A' AND s.session_date = '2025-05-14' ORDER BY x.slot_no;
+
 -- ptl.allocate_clinic on its own.  Three slots of one session: a new slot
 -- (10), an either slot (11) and a follow-up slot (12).  F (a follow-up,
 -- first in the order) would take the either slot if it went first-come;

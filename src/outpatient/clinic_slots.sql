@@ -172,6 +172,134 @@ COMMENT ON FUNCTION ptl.set_clinic_template(bigint, text[], int[], boolean[], te
     'Sets a clinic session''s template: its slots in order, each with a type (new, follow_up, either), minutes and face to face (true) or virtual; '
     'optionally the clinician who runs it.  Refused while a slot is booked or proposed.  Returns the number of slots';
 
+-- Templates through the front door: the clinic_slot extract, one row per
+-- slot of a session (clinic, day, slot number), loaded by ptl.load() after
+-- the session it belongs to (ptl.feed's order), with the column and row
+-- rules of every extract (docs/loading.md).  A row describes the slot of
+-- its number: it replaces a slot made from the session's count, or the
+-- slot's earlier template; slots no row describes stay as they were.  A
+-- proposal waiting on a slot whose template changed is superseded (it was
+-- made for another slot); an appointment booked in it stays (the PAS booked
+-- it).
+CREATE TABLE ptl_stage.clinic_slot (
+    batch_id            bigint NOT NULL DEFAULT ptl.current_batch(),
+    row_no              bigint GENERATED ALWAYS AS IDENTITY,
+    clinic_code         text,
+    session_date        text,
+    slot_no             text,
+    slot_type           text,
+    minutes             text,
+    face_to_face        text,
+    source_row          bigint
+);
+CREATE INDEX ON ptl_stage.clinic_slot (batch_id);
+COMMENT ON TABLE ptl_stage.clinic_slot IS 'Clinic slot extract as delivered (one row per slot of a session: its template)';
+
+INSERT INTO ptl.feed (extract, load_order, capability, natural_key, key_words, placed_on, loader, target, description)
+VALUES ('clinic_slot', 325, 'outpatient', '{clinic_code,session_date,slot_no}', 'clinic slot (clinic_code, session_date, slot_no)',
+        'organisation', 'ptl_internal.load_clinic_slots', 'ptl.clinic_slot',
+        'One appointment slot of a clinic session (its template): new, follow-up or either, its length, face to face or virtual');
+INSERT INTO ptl.feed_example (extract, example) VALUES
+    ('clinic_slot', '{"clinic_code": "EX-C1", "session_date": "2025-01-13", "slot_no": "1", "slot_type": "new", "minutes": "30",
+                      "face_to_face": "Y"}');
+INSERT INTO ptl.feed_rule (extract, rule, column_name, action, reason, listed_by, description, example) VALUES
+    ('clinic_slot', 'C3_clinic_known', 'clinic_code', 'quarantine', 'unknown_parent', NULL,
+     'A slot is in a clinic of the batch''s organisation: send the clinic row first',
+     '[{"extract": "clinic_slot", "set": {"clinic_code": "NO-SUCH-CLINIC"}}]'),
+    ('clinic_slot', 'C9_session_known', 'session_date', 'quarantine', 'unknown_parent', NULL,
+     'A slot belongs to a session of its clinic on its day: send the session row first',
+     '[{"extract": "clinic_slot", "set": {"session_date": "2025-01-14"}}]'),
+    ('clinic_slot', 'C9_slot_in_session', 'slot_no', 'quarantine', 'out_of_range', NULL,
+     'A slot number from 1 to the session''s slot count: a slot beyond the capacity the session states cannot be told from a wrong number',
+     '[{"extract": "clinic_slot", "set": {"slot_no": "13"}}]'),
+    ('clinic_slot', 'C9_minutes_in_range', 'minutes', 'load_without', 'out_of_range', 'V32',
+     'A length outside 1 to 480 minutes is left out: the slot loads with the default length (clinic_setting.default_slot_minutes)',
+     '[{"extract": "clinic_slot", "set": {"minutes": "0"}}]');
+INSERT INTO ptl.extract_column
+    (extract, column_name, ordinal, required, value_type, allowed, pattern, pattern_meaning, code_table, when_invalid, description,
+     earliest_date, latest_days_after_opening, listed_by)
+VALUES
+    ('clinic_slot', 'clinic_code', 1, true, NULL, NULL, '^[!-~]{1,40}$', 'up to 40 printable characters without spaces', NULL, 'quarantine',
+     'The clinic, by its code; it must be a clinic of the batch''s organisation (else unknown_parent: send the clinic row first)', NULL, NULL, NULL),
+    ('clinic_slot', 'session_date', 2, true, 'date', NULL, '^([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}/[0-9]{2}/[0-9]{4})$',
+     'a date written YYYY-MM-DD or DD/MM/YYYY', NULL, 'quarantine',
+     'Day of the session the slot belongs to, YYYY-MM-DD or DD/MM/YYYY; the clinic must have a session that day (else unknown_parent: send the session row first)',
+     '1980-01-01', 730, NULL),
+    ('clinic_slot', 'slot_no', 3, true, 'integer', NULL, NULL, NULL, NULL, 'quarantine',
+     'Place of the slot in its session, 1 to the session''s slot count (else out_of_range): patients higher on the list get the earlier slots',
+     NULL, NULL, NULL),
+    ('clinic_slot', 'slot_type', 4, true, NULL, '{new,follow_up,either}', NULL, NULL, NULL, 'quarantine',
+     'new (first appointments), follow_up, or either. Required: the type decides who may be booked into the slot, so a missing or unknown type quarantines the row',
+     NULL, NULL, NULL),
+    ('clinic_slot', 'minutes', 5, false, 'integer', NULL, NULL, NULL, NULL, 'load_without',
+     'Length of the slot in minutes, 1 to 480. Missing, not a whole number or out of range (left out, warning): the default length, clinic_setting.default_slot_minutes',
+     NULL, NULL, 'V32'),
+    ('clinic_slot', 'face_to_face', 6, false, NULL, '{Y,N,true,false}', NULL, NULL, NULL, 'load_without',
+     'Y or true: the patient comes in; N or false: a virtual (telephone or video) slot. Missing: Y. Another value is left out (warning): face to face',
+     NULL, NULL, 'V32');
+SELECT ptl_internal.prepare_staging_table('clinic_slot');
+
+CREATE FUNCTION ptl_internal.load_clinic_slots(batch bigint, OUT loaded bigint, OUT changed bigint, OUT matched bigint)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, ptl, pg_temp
+SET datestyle = 'ISO, DMY'
+AS $$
+DECLARE
+    b ptl.batch := (SELECT x FROM ptl.batch x WHERE x.batch_id = batch);
+    v_minutes int := (ptl.clinic_setting_in_force()).default_slot_minutes;
+    -- the slot count of the row's session (NULL: no such session)
+    v_session_slots text := 'SELECT s.slots FROM ptl.clinic_session s WHERE s.clinic_code = ptl.extract_value(w.clinic_code)
+                                AND s.session_date = ptl.extract_value(w.session_date)::date';
+BEGIN
+    PERFORM ptl_internal.load_reject('clinic_slot', 'clinic_code', 'unknown_parent', '23503',
+        format($m$format('no clinic %%s is known at %s; send the clinic row first', ptl.extract_value(w.clinic_code))$m$, b.org_code),
+        'NOT ' || ptl_internal.load_clinic_is_known('ptl.extract_value(w.clinic_code)', b.org_code));
+    PERFORM ptl_internal.load_reject('clinic_slot', 'session_date', 'unknown_parent', '23503',
+        $m$format('clinic %s has no session on %s; send the session row first',
+                  ptl.extract_value(w.clinic_code), ptl.extract_value(w.session_date)::date)$m$,
+        format('(%s) IS NULL', v_session_slots));
+    PERFORM ptl_internal.load_reject('clinic_slot', 'slot_no', 'out_of_range', '22003',
+        format($m$format('slot %%s is not one of the %%s slots of clinic %%s''s session on %%s; send the session with its slot count first',
+                         ptl.extract_value(w.slot_no), (%s), ptl.extract_value(w.clinic_code),
+                         ptl.extract_value(w.session_date)::date)$m$, v_session_slots),
+        format('ptl.extract_value(w.slot_no)::int NOT BETWEEN 1 AND (%s)', v_session_slots));
+    PERFORM ptl_internal.load_leave_out('clinic_slot', 'minutes', 'out_of_range', '22003',
+        $m$format('slot length %s minutes is not 1 to 480: the default length is used', ptl.extract_value(w.minutes))$m$,
+        'ptl.extract_value(w.minutes)::int NOT BETWEEN 1 AND 480');
+
+    WITH upserted AS (
+        INSERT INTO ptl.clinic_slot AS t (session_id, clinic_code, slot_no, slot_type, minutes, face_to_face, from_count)
+        SELECT s.session_id, s.clinic_code, ptl.extract_value(w.slot_no)::int, ptl.extract_value(w.slot_type),
+               coalesce(ptl_internal.load_kept(w.minutes, 'minutes', w.warn_columns)::int, v_minutes),
+               coalesce(ptl_internal.load_kept(w.face_to_face, 'face_to_face', w.warn_columns) NOT IN ('N', 'false'), true),
+               false
+        FROM pg_temp.ptl_load_clinic_slot w
+        JOIN ptl.clinic_session s ON s.clinic_code = ptl.extract_value(w.clinic_code)
+                                 AND s.session_date = ptl.extract_value(w.session_date)::date
+        WHERE w.bad_column IS NULL AND w.reason IS NULL
+        ON CONFLICT (session_id, slot_no) DO UPDATE
+        SET slot_type = excluded.slot_type, minutes = excluded.minutes, face_to_face = excluded.face_to_face, from_count = false
+        WHERE (t.slot_type, t.minutes, t.face_to_face, t.from_count)
+              IS DISTINCT FROM (excluded.slot_type, excluded.minutes, excluded.face_to_face, false)
+        RETURNING t.slot_id, (t.xmax = 0) AS inserted),
+    superseded AS (
+        UPDATE ptl.clinic_proposal p SET status = 'superseded'
+        FROM upserted u
+        WHERE p.slot_id = u.slot_id AND NOT u.inserted AND p.status = 'proposed'
+        RETURNING p.proposal_id)
+    SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) INTO loaded, changed FROM upserted;
+
+    SELECT count(*) - loaded INTO matched
+    FROM pg_temp.ptl_load_clinic_slot w
+    JOIN ptl.clinic_session s ON s.clinic_code = ptl.extract_value(w.clinic_code)
+                             AND s.session_date = ptl.extract_value(w.session_date)::date
+    JOIN ptl.clinic_slot t ON t.session_id = s.session_id AND t.slot_no = ptl.extract_value(w.slot_no)::int
+    WHERE w.bad_column IS NULL AND w.reason IS NULL;
+END
+$$;
+COMMENT ON FUNCTION ptl_internal.load_clinic_slots(bigint) IS
+    'Internal to ptl.load(): row rules and upsert of a batch''s clinic slot extract (session templates); supersedes the waiting proposals of a slot whose template changed';
+
 -- The slots of the sessions from from_date to to_date that are free: not
 -- held by an appointment ptl booked, and not taken by an appointment from
 -- the PAS (which names no slot: a first appointment takes a new slot, a

@@ -194,6 +194,25 @@ BEGIN
         FROM synth_op_session x WHERE x.provider_org = org.org_code ORDER BY x.session_date, x.clinic_code;
         GET DIAGNOSTICS n = ROW_COUNT;
         what := format('clinic sessions staged in batch %s (%s)', batch, org.org_code); rows_made := n; RETURN NEXT;
+        -- Templates (the clinic_slot extract) of the sessions from the census
+        -- on, at half the clinics: each slot new (20 minutes) 45%, follow-up
+        -- (15 minutes) 40% or either (15 minutes) 15%; a clinic in seven
+        -- runs its follow-ups by telephone or video.
+        INSERT INTO ptl_stage.clinic_slot (batch_id, clinic_code, session_date, slot_no, slot_type, minutes, face_to_face)
+        SELECT batch, x.clinic_code, to_char(x.session_date, 'YYYY-MM-DD'), k::text, t.slot_type,
+               CASE t.slot_type WHEN 'new' THEN '20' ELSE '15' END,
+               CASE WHEN t.slot_type = 'follow_up'
+                         AND ptl_synth.u(hashtext(x.clinic_code || 'virtual')::bigint, seed) < 1.0 / 7 THEN 'N' ELSE 'Y' END
+        FROM synth_op_session x
+        CROSS JOIN LATERAL generate_series(1, x.slots) k
+        CROSS JOIN LATERAL (SELECT ptl_synth.u(hashtext(x.clinic_code || x.session_date::text || k)::bigint, seed) AS r) d
+        CROSS JOIN LATERAL (SELECT CASE WHEN d.r < 0.45 THEN 'new' WHEN d.r < 0.85 THEN 'follow_up' ELSE 'either' END
+                                   AS slot_type) t
+        WHERE x.provider_org = org.org_code AND x.session_date >= v_census AND NOT x.cancelled
+          AND ptl_synth.u(hashtext(x.clinic_code || 'template')::bigint, seed) < 0.5
+        ORDER BY x.session_date, x.clinic_code, k;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        what := format('clinic slots staged in batch %s (%s)', batch, org.org_code); rows_made := n; RETURN NEXT;
         INSERT INTO ptl_stage.outpatient_appointment (batch_id, ppid_issuer, ppid, appointment_ref, clinic_code, appointment_date,
                                                       appointment_type, attendance, outcome, follow_up_weeks, booked_on)
         SELECT batch, x.ppid_issuer, x.ppid, x.appointment_ref, x.clinic_code, to_char(x.appointment_date, 'YYYY-MM-DD'),
