@@ -205,6 +205,17 @@ LEFT JOIN clinic_proposal p ON p.slot_id = x.slot_id AND p.status = 'proposed'
 LEFT JOIN pathway pw ON pw.pathway_id = p.pathway_id
 WHERE s.clinic_code = 'CL-A' AND s.session_date = '2025-05-14' ORDER BY x.slot_no;
 
+-- The session extract may name the clinician who runs a session (CL-X's
+-- of 2 June, by C4); a later row without one keeps them.
+SELECT ptl.open_batch('RC1', 'PAS', 'RC101', 'session clinician') AS session_batch \gset
+INSERT INTO ptl_stage.clinic_session (clinic_code, session_date, slots, cancelled, clinician_code)
+VALUES ('CL-X', '2025-06-02', '4', 'N', 'C4');
+SELECT l.rows_updated FROM ptl.load(:session_batch) l WHERE l.extract = 'clinic_session';
+SELECT ptl.open_batch('RC1', 'PAS', 'RC101', 'session again') AS session_batch \gset
+INSERT INTO ptl_stage.clinic_session (clinic_code, session_date, slots, cancelled) VALUES ('CL-X', '2025-06-02', '5', 'N');
+SELECT l.rows_updated FROM ptl.load(:session_batch) l WHERE l.extract = 'clinic_session';
+SELECT clinic_code, session_date, slots, clinician_code FROM clinic_session WHERE clinic_code = 'CL-X';
+
 -- ptl.allocate_clinic on its own.  Three slots of one session: a new slot
 -- (10), an either slot (11) and a follow-up slot (12).  F (a follow-up,
 -- first in the order) would take the either slot if it went first-come;

@@ -371,14 +371,17 @@ BEGIN
         'ptl.extract_value(w.slots)::int < 0');
 
     WITH upserted AS (
-        INSERT INTO ptl.clinic_session AS t (clinic_code, session_date, slots, cancelled)
+        INSERT INTO ptl.clinic_session AS t (clinic_code, session_date, slots, cancelled, clinician_code)
         SELECT ptl.extract_value(w.clinic_code), ptl.extract_value(w.session_date)::date, ptl.extract_value(w.slots)::int,
-               coalesce(ptl_internal.load_kept(w.cancelled, 'cancelled', w.warn_columns) IN ('Y', 'true'), false)
+               coalesce(ptl_internal.load_kept(w.cancelled, 'cancelled', w.warn_columns) IN ('Y', 'true'), false),
+               ptl_internal.load_kept(w.clinician_code, 'clinician_code', w.warn_columns)
         FROM pg_temp.ptl_load_clinic_session w
         WHERE w.bad_column IS NULL AND w.reason IS NULL
         ON CONFLICT (clinic_code, session_date) DO UPDATE
-        SET slots = excluded.slots, cancelled = excluded.cancelled
-        WHERE (t.slots, t.cancelled) IS DISTINCT FROM (excluded.slots, excluded.cancelled)
+        SET slots = excluded.slots, cancelled = excluded.cancelled,
+            clinician_code = coalesce(excluded.clinician_code, t.clinician_code)
+        WHERE (t.slots, t.cancelled, t.clinician_code)
+              IS DISTINCT FROM (excluded.slots, excluded.cancelled, coalesce(excluded.clinician_code, t.clinician_code))
         RETURNING (t.xmax = 0) AS inserted)
     SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) INTO loaded, changed FROM upserted;
 
