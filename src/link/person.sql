@@ -590,19 +590,13 @@ CREATE TABLE ptl.link_record (
     person_id           bigint,
     keys                bigint[] NOT NULL
 ) WITH (fillfactor = 80);
--- Records sharing a key, one B-tree per rule: rule n's block of key k is
--- "keys[n] = k", read by link_record_key_<n>_idx.  A day's run reads the
--- blocks of its changed records' keys; one GIN index over the whole array
--- cost a bitmap scan and a heap recheck per key (about 10 s for a day of
--- 10,000 changed records at a million).  Rule numbers run 1 to 30
--- (ptl.link_blocking_rule); an index whose rule does not exist is empty.
-DO $$ -- link_record_key_<n>_idx, n = 1 to 30
-BEGIN
-    FOR n IN 1..30 LOOP
-        EXECUTE format('CREATE INDEX link_record_key_%1$s_idx ON ptl.link_record ((keys[%1$s])) WHERE keys[%1$s] IS NOT NULL', n);
-    END LOOP;
-END
-$$;
+-- (records sharing a key: keys @> ARRAY[key]; a key is hashed with its rule's
+-- number, so equal keys of two rules are different numbers)
+-- (a small pending list: every look-up reads the whole list, and a day's
+-- run looks up thousands of keys right after writing its records.  One
+-- B-tree per rule was tried: look-ups no faster, and writing a million new
+-- records' keys one index entry per rule took a minute longer)
+CREATE INDEX link_record_keys_idx ON ptl.link_record USING gin (keys) WITH (gin_pending_list_limit = 64);
 SELECT pg_catalog.pg_extension_config_dump('ptl.link_record', '');
 COMMENT ON TABLE ptl.link_record IS
     'Each patient record as the last linkage run saw it (normalised fields, blocking keys, reviewer decisions, person): an incremental run compares only what changed since';
@@ -887,19 +881,31 @@ BEGIN
          ptl.link_clusters(rec.ids, rec.keys, e.l, e.r, e.w, s.max_cluster_size) o
     WHERE e.l IS NOT NULL;
 
-    IF scoped THEN
-        DELETE FROM ptl.link_pair lp
-        WHERE lp.patient_a IN (SELECT patient_id FROM pg_temp.link_scope)
-           OR lp.patient_b IN (SELECT patient_id FROM pg_temp.link_scope);
-    ELSE
-        DELETE FROM ptl.link_pair;
-    END IF;
-    INSERT INTO ptl.link_pair (patient_a, patient_b, rules, gamma, match_weight, match_probability, method, outcome)
-    SELECT e.a, e.b, e.rules, e.gamma, e.w,
-           CASE WHEN e.w = 'Infinity' THEN 1 ELSE 1 - 1 / (1 + power(2::float8, least(e.w, 1000))) END,
+    -- The pairs as this run scored them.  A full run writes only the rows
+    -- that differ: a weekly relink finds almost every pair as it was, and
+    -- rewriting them all (with their indexes) was most of its writing.
+    CREATE TEMP TABLE link_pair_now ON COMMIT DROP AS
+    SELECT e.a AS patient_a, e.b AS patient_b, e.rules, e.gamma, e.w AS match_weight,
+           CASE WHEN e.w = 'Infinity' THEN 1 ELSE 1 - 1 / (1 + power(2::float8, least(e.w, 1000))) END AS match_probability,
            e.method, o.outcome
     FROM pg_temp.link_edge e
     LEFT JOIN pg_temp.link_outcome o ON o.left_id = e.a AND o.right_id = e.b;
+    IF scoped THEN
+        DELETE FROM ptl.link_pair lp
+        WHERE lp.patient_a = ANY (ARRAY(SELECT patient_id FROM pg_temp.link_scope))
+           OR lp.patient_b = ANY (ARRAY(SELECT patient_id FROM pg_temp.link_scope));
+        INSERT INTO ptl.link_pair SELECT * FROM pg_temp.link_pair_now;
+    ELSE
+        DELETE FROM ptl.link_pair lp
+        WHERE NOT EXISTS (SELECT 1 FROM pg_temp.link_pair_now n WHERE (n.patient_a, n.patient_b) = (lp.patient_a, lp.patient_b));
+        INSERT INTO ptl.link_pair AS lp SELECT * FROM pg_temp.link_pair_now
+        ON CONFLICT (patient_a, patient_b) DO UPDATE
+        SET rules = excluded.rules, gamma = excluded.gamma, match_weight = excluded.match_weight,
+            match_probability = excluded.match_probability, method = excluded.method, outcome = excluded.outcome
+        WHERE (lp.rules, lp.gamma, lp.match_weight, lp.match_probability, lp.method, lp.outcome)
+              IS DISTINCT FROM (excluded.rules, excluded.gamma, excluded.match_weight, excluded.match_probability,
+                                excluded.method, excluded.outcome);
+    END IF;
 
     -- Stable person numbers: a cluster keeps the person number most of its
     -- records had (the larger cluster wins a split); others get new ones.
@@ -924,14 +930,8 @@ BEGIN
     FROM (SELECT DISTINCT cluster FROM pg_temp.link_member) c
     LEFT JOIN kept k USING (cluster);
 
-    IF scoped THEN
-        DELETE FROM ptl.person_link pl WHERE pl.patient_id = ANY (ARRAY(SELECT patient_id FROM pg_temp.link_scope));
-    ELSE
-        DELETE FROM ptl.person_link;
-    END IF;
-    INSERT INTO ptl.person_link (patient_id, person_id, method, match_weight, linked_at)
-    SELECT m.patient_id, p.person_id,
-           coalesce(strongest.method, 'single'), strongest.w, clock_timestamp()
+    CREATE TEMP TABLE link_person_now ON COMMIT DROP AS
+    SELECT m.patient_id, p.person_id, coalesce(strongest.method, 'single') AS method, strongest.w AS match_weight
     FROM pg_temp.link_member m
     JOIN pg_temp.link_person p USING (cluster)
     LEFT JOIN (
@@ -943,6 +943,23 @@ BEGIN
               JOIN pg_temp.link_outcome o ON o.left_id = e.a AND o.right_id = e.b AND o.outcome = 'linked') x
         ORDER BY x.patient_id, x.method = 'nhs_number' DESC, x.method = 'reviewer' DESC, x.w DESC
         ) strongest USING (patient_id);
+    IF scoped THEN
+        DELETE FROM ptl.person_link pl WHERE pl.patient_id = ANY (ARRAY(SELECT patient_id FROM pg_temp.link_scope));
+        INSERT INTO ptl.person_link (patient_id, person_id, method, match_weight, linked_at)
+        SELECT n.patient_id, n.person_id, n.method, n.match_weight, clock_timestamp() FROM pg_temp.link_person_now n;
+    ELSE
+        -- (only the records whose person or link changed: linked_at stays
+        -- the time of the run that made the link)
+        DELETE FROM ptl.person_link pl
+        WHERE NOT EXISTS (SELECT 1 FROM pg_temp.link_person_now n WHERE n.patient_id = pl.patient_id);
+        INSERT INTO ptl.person_link AS pl (patient_id, person_id, method, match_weight, linked_at)
+        SELECT n.patient_id, n.person_id, n.method, n.match_weight, clock_timestamp() FROM pg_temp.link_person_now n
+        ON CONFLICT (patient_id) DO UPDATE
+        SET person_id = excluded.person_id, method = excluded.method, match_weight = excluded.match_weight,
+            linked_at = excluded.linked_at
+        WHERE (pl.person_id, pl.method, pl.match_weight)
+              IS DISTINCT FROM (excluded.person_id, excluded.method, excluded.match_weight);
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION ptl_internal.link_cluster(boolean) IS
@@ -1004,7 +1021,7 @@ BEGIN
     -- 1. Normalised records and their blocking keys (ptl_internal.link_keys_sql).
     DROP TABLE IF EXISTS link_rec, link_cand, link_edge, link_block, link_block_pair, link_draw, link_u, link_m,
                          link_outcome, link_member, link_person, link_scope, link_changed, link_touched,
-                         link_rule_count;
+                         link_rule_count, link_pair_now, link_person_now;
     EXECUTE format($q$
         CREATE TEMP TABLE link_rec ON COMMIT DROP AS
         SELECT x.patient_id, x.f, x.nhs_valid, row_number() OVER (ORDER BY x.patient_id) AS rn, %s AS keys
@@ -1238,25 +1255,19 @@ COMMENT ON FUNCTION ptl.link_persons() IS
 -- relink, ptl.link_persons(false).
 -- The blocks of some keys as one query: for each row (rule_no, k) of
 -- keys_table, the number of records holding key k for rule n and, when
--- with_members, their patient ids; each block read through its rule's index
--- (link_record_key_<n>_idx).
+-- with_members, their patient ids; each block read once through the keys'
+-- index.
 CREATE FUNCTION ptl_internal.link_block_sql(keys_table text, with_members boolean) RETURNS text
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
-BEGIN ATOMIC
-    SELECT coalesce(string_agg(format($f$
-        SELECT c.rule_no, c.k, m.n%3$s
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN format($f$
+        SELECT c.rule_no, c.k, m.n%2$s
         FROM %1$s c
         CROSS JOIN LATERAL (SELECT count(*) AS n, array_agg(r.patient_id) AS members
                             FROM ptl.link_record r
-                            WHERE r.keys[%2$s] = c.k AND r.keys[%2$s] IS NOT NULL) m
-        WHERE c.rule_no = %2$s $f$, keys_table, r.rule_no, CASE WHEN with_members THEN ', m.members' ELSE '' END),
-        ' UNION ALL ' ORDER BY r.rule_no),
-        format('SELECT 0 AS rule_no, 0::bigint AS k, 0::bigint AS n%s WHERE false',
-               CASE WHEN with_members THEN ', NULL::bigint[] AS members' ELSE '' END))
-    FROM ptl.link_blocking_rule r;
-END;
+                            WHERE r.keys @> ARRAY[c.k] AND r.keys[c.rule_no] = c.k) m $f$,
+        keys_table, CASE WHEN with_members THEN ', m.members' ELSE '' END);
 COMMENT ON FUNCTION ptl_internal.link_block_sql(text, boolean) IS
-    'Internal to incremental linkage: a query giving, for each (rule_no, k) of the table named, the records of that block (count, and patient ids when with_members), read through the rule''s index';
+    'Internal to incremental linkage: a query giving, for each (rule_no, k) of the table named, the records of that block (count, and patient ids when with_members), read through the keys'' index';
 
 CREATE FUNCTION ptl.link_persons_incremental() RETURNS ptl.link_run
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -1289,7 +1300,7 @@ BEGIN
     DROP TABLE IF EXISTS link_rec, link_cand, link_edge, link_block, link_block_pair, link_draw, link_u, link_m,
                          link_outcome, link_member, link_person, link_scope, link_changed, link_touched,
                          link_old, link_affected, link_rule_count, link_taken, link_now, link_ck, link_shared,
-                         link_other_key, link_near;
+                         link_other_key, link_near, link_pair_now, link_person_now;
 
     -- 1. Records new, changed or deleted since the last run: of those the
     --    triggers noted (ptl.link_pending), the ones that differ from what
@@ -1340,7 +1351,7 @@ BEGIN
     SELECT r.patient_id, r.fields AS f, r.nhs_valid FROM ptl.link_record r;
 
     -- 2. The blocks of the changed records' keys, now and before, each read
-    --    once through its rule's index (ptl_internal.link_block_sql): its
+    --    once through the keys' index (ptl_internal.link_block_sql): its
     --    records now, how many, and how many before this run.
     CREATE TEMP TABLE link_touched (a bigint, b bigint) ON COMMIT DROP;
     CREATE TEMP TABLE link_rule_count (rule_no int PRIMARY KEY, keyed bigint, skipped bigint) ON COMMIT DROP;
