@@ -136,6 +136,10 @@ SELECT a.appointment_type, a.attendance, a.clinic_code, a.appointment_date, x.sl
 FROM clinic_proposal p JOIN outpatient_appointment a ON a.appointment_id = p.appointment_id
 JOIN clinic_slot x ON x.slot_id = a.slot_id WHERE p.status = 'accepted';
 SELECT accept_clinic_proposal(proposal_id, 'clerk2') FROM clinic_proposal p JOIN pathway pw USING (pathway_id) WHERE pw.ppid = 'NA1';
+-- The PAS is the system of record: the booking is an outbound action for
+-- the trust's PAS team (docs/outbound.md), and ptl's appointment is
+-- provisional until an extract books it.
+SELECT action_kind, state, ppid, action_date, detail, source_kind FROM outbound_action ORDER BY action_id;
 -- A proposal of another run into the same slot (as if made before NA1 was
 -- booked, and not superseded) finds it taken.
 INSERT INTO clinic_proposal_run (as_of, from_date, to_date, sessions, free_slots, patients_considered, patients_proposed)
@@ -204,6 +208,41 @@ FROM clinic_slot x JOIN clinic_session s USING (session_id)
 LEFT JOIN clinic_proposal p ON p.slot_id = x.slot_id AND p.status = 'proposed'
 LEFT JOIN pathway pw ON pw.pathway_id = p.pathway_id
 WHERE s.clinic_code = 'CL-A' AND s.session_date = '2025-05-14' ORDER BY x.slot_no;
+
+-- The PAS books NA1's appointment and sends it in its extract: the next
+-- reconciliation (every refresh runs it) confirms the action, and ptl's
+-- provisional appointment gives way to the PAS's, which takes the slot.
+SELECT ptl.open_batch('RC1', 'PAS', 'RC101', 'appointments') AS appt_batch \gset
+INSERT INTO ptl_stage.outpatient_appointment (ppid_issuer, ppid, appointment_ref, clinic_code, appointment_date,
+                                              appointment_type, attendance, booked_on)
+SELECT 'RC1', 'NA1', 'PAS-A77', a.clinic_code, to_char(a.appointment_date, 'YYYY-MM-DD'), 'first', 'booked', '2025-05-02'
+FROM outpatient_appointment a JOIN clinic_proposal p USING (appointment_id) WHERE p.status = 'accepted';
+SELECT l.rows_loaded FROM ptl.load(:appt_batch) l WHERE l.extract = 'outpatient_appointment';
+SELECT reconcile_outbound() AS resolved;
+SELECT action_kind, state, resolution_rule, resolution FROM outbound_action ORDER BY action_id;
+SELECT a.source_ref, a.clinic_code, a.appointment_date, a.attendance, x.slot_no, p.status AS proposal
+FROM outpatient_appointment a JOIN pathway pw USING (pathway_id)
+LEFT JOIN clinic_slot x ON x.slot_id = a.slot_id LEFT JOIN clinic_proposal p ON p.appointment_id = a.appointment_id
+WHERE pw.ppid = 'NA1' ORDER BY a.appointment_date;
+-- A clerk books NA3 into 14 May's new slot, but the PAS books NA3 on 19
+-- May instead: the action is contradicted, and ptl's appointment is
+-- cancelled, which frees the slot.
+SELECT accept_clinic_proposal(p.proposal_id, 'clerk1') > 0 AS booked
+FROM clinic_proposal p JOIN pathway pw USING (pathway_id) WHERE pw.ppid = 'NA3' AND p.status = 'proposed';
+SELECT ptl.open_batch('RC1', 'PAS', 'RC101', 'appointments again') AS appt_batch \gset
+INSERT INTO ptl_stage.outpatient_appointment (ppid_issuer, ppid, appointment_ref, clinic_code, appointment_date,
+                                              appointment_type, attendance, booked_on)
+VALUES ('RC1', 'NA3', 'PAS-A78', 'CL-A', '2025-05-19', 'first', 'booked', '2025-05-02');
+SELECT l.rows_loaded FROM ptl.load(:appt_batch) l WHERE l.extract = 'outpatient_appointment';
+SELECT reconcile_outbound() AS resolved;
+SELECT pw.ppid, a.action_kind, a.state, a.resolution_rule, a.resolution
+FROM outbound_action a JOIN pathway pw USING (pathway_id) ORDER BY a.action_id;
+SELECT a.source_ref, a.appointment_date, a.attendance, x.slot_no,
+       f.slot_id IS NOT NULL AS slot_free_again
+FROM outpatient_appointment a JOIN pathway pw USING (pathway_id)
+LEFT JOIN clinic_slot x ON x.slot_id = a.slot_id
+LEFT JOIN clinic_free_slots('2025-05-14', '2025-05-14') f ON f.slot_id = a.slot_id
+WHERE pw.ppid = 'NA3' ORDER BY a.appointment_date;
 
 -- The session extract may name the clinician who runs a session (CL-X's
 -- of 2 June, by C4); a later row without one keeps them.

@@ -828,11 +828,23 @@ BEGIN
     UPDATE ptl.clinic_proposal p
     SET status = 'accepted', decided_at = now(), decided_by = $2, appointment_id = v_appt
     WHERE p.proposal_id = $1;
+    -- OUT1: the provider's PAS, the system of record, must book it too
+    -- (docs/outbound.md); ptl's appointment is provisional until it does.
+    INSERT INTO ptl.outbound_action (provider_org, action_kind, pathway_id, ppid_issuer, ppid, treatment_function,
+                                     action_date, detail, source_kind, source_id, decided_by)
+    SELECT pw.provider_org, 'book_appointment', pw.pathway_id, pw.ppid_issuer, pw.ppid, pw.treatment_function,
+           v_session.session_date,
+           format('clinic proposal %s accepted: a %s appointment in clinic %s on %s, slot %s (%s, %s minutes%s)', $1,
+                  CASE v_p.need WHEN 'new' THEN 'first' ELSE 'follow-up' END, v_session.clinic_code,
+                  to_char(v_session.session_date, 'YYYY-MM-DD'), v_slot.slot_no, v_slot.slot_type, v_slot.minutes,
+                  CASE WHEN v_slot.face_to_face THEN ', face to face' ELSE ', virtual' END),
+           'clinic_proposal', $1, $2
+    FROM ptl.pathway pw WHERE pw.pathway_id = v_p.pathway_id;
     RETURN v_appt;
 END
 $fn$;
 COMMENT ON FUNCTION ptl.accept_clinic_proposal(bigint, text) IS
-    'Accepts an open clinic proposal: rechecks the slot under a lock (still free, session held, patient not booked since) and books the appointment in it; returns the appointment';
+    'Accepts an open clinic proposal: rechecks the slot under a lock (still free, session held, patient not booked since), books the appointment in it and records a book_appointment outbound action for the provider''s PAS; returns the appointment';
 
 CREATE FUNCTION ptl.reject_clinic_proposal(proposal_id bigint, reason text, decided_by text DEFAULT current_user)
 RETURNS void
