@@ -76,13 +76,13 @@ WHERE a.appointment_date BETWEEN date_trunc('week', date :'census')::date - 21 A
 GROUP BY 1;
 
 -- 9 the non-admitted list by referral priority (triage in place of the referral's), past target
-SELECT coalesce(p.triage_priority, l.referral_priority) AS priority, count(*),
-       count(*) FILTER (WHERE l.days_waited >= CASE coalesce(p.triage_priority, l.referral_priority)
+SELECT coalesce(l.triage_priority, l.referral_priority) AS priority, count(*),
+       count(*) FILTER (WHERE l.days_waited >= CASE coalesce(l.triage_priority, l.referral_priority)
                                                    WHEN 'two_week_wait' THEN rs.two_week_wait_target_days
                                                    WHEN 'urgent' THEN rs.urgent_referral_target_days
                                                    ELSE rs.routine_referral_target_days END),
        percentile_cont(0.5) WITHIN GROUP (ORDER BY l.days_waited)
-FROM census_snapshot l JOIN pathway p USING (pathway_id) CROSS JOIN risk_setting_in_force() rs
+FROM census_snapshot l CROSS JOIN risk_setting_in_force() rs
 WHERE l.census_date = :'snap' AND l.days_waited IS NOT NULL AND l.clinical_priority IS NULL AND NOT l.has_dta
   AND (:p IS NULL OR l.provider_org = :p)
 GROUP BY 1;

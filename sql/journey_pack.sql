@@ -96,6 +96,13 @@ SELECT (regexp_matches(html, '<figure class="chart" id="(chart-[a-z-]+)"( data-e
 SELECT regexp_replace(regexp_replace((regexp_match(html, '<figure class="chart" id="chart-non-admitted".*?<tbody>(.*?)</tbody>'))[1],
                                      '</tr>', E'\n', 'g'), '<[^>]+>', ' ', 'g') AS non_admitted_table
 FROM pack;
+-- A past census reads as it stood: after the census a clinician takes
+-- PK1's triage back to routine and the pathway passes to C300, and the
+-- pack of 31 March still counts PK1 urgent, with C100 (the snapshot keeps
+-- the triage priority and the consultant).
+UPDATE pathway SET triage_priority = 'routine', consultant_code = 'C300' WHERE ppid = 'PK1';
+SELECT (SELECT html FROM pack) = weekly_pack('2025-03-31') AS pack_of_the_census_unchanged;
+UPDATE pathway SET triage_priority = 'urgent', consultant_code = 'C100' WHERE ppid = 'PK1';
 -- The headline: 10 waiting at the census (waits of 60 to 600 days), 4 of
 -- them over 52 weeks; a week earlier the same.
 SELECT regexp_replace((regexp_match(html, '<section class="headline"[^>]*>(.*?)</section>'))[1], '<[^>]+>', ' ', 'g')

@@ -221,9 +221,10 @@ BEGIN
         PERFORM ptl.census_snapshot_partition(d);
         INSERT INTO ptl.census_snapshot (census_date, pathway_id, period_no, provider_org, site_code,
                                          treatment_function, rtt_line, commissioner_code, referral_priority,
-                                         clock_start, days_waited, week_band, has_dta)
+                                         clock_start, days_waited, week_band, has_dta, triage_priority, consultant_code)
         SELECT d, r.pathway_id, r.period_no, p.provider_org, p.site_code, p.treatment_function, tf.rtt_line,
-               p.commissioner_code, p.referral_priority, r.clock_start, r.days_waited, r.week_band, r.has_dta
+               p.commissioner_code, p.referral_priority, r.clock_start, r.days_waited, r.week_band, r.has_dta,
+               p.triage_priority, p.consultant_code
         FROM ptl.rtt_periods_at(d) r
         JOIN ptl.pathway p ON p.pathway_id = r.pathway_id
         JOIN ptl.treatment_function_in_use tf ON tf.tfc = p.treatment_function
@@ -236,4 +237,4 @@ BEGIN
     RETURN total;
 END $$;
 COMMENT ON FUNCTION ptl.backfill_census_snapshots(date, date, int) IS
-    'Rebuilds census snapshots from the events for past dates that have none (every step_days from from_date to to_date), for trends where no history was kept; priority, target date and list position are left NULL; returns the rows written';
+    'Rebuilds census snapshots from the events for past dates that have none (every step_days from from_date to to_date), for trends where no history was kept; clinical priority, target date and list position are left NULL, and triage priority and consultant are the pathway''s today; returns the rows written';

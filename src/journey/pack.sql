@@ -683,14 +683,14 @@ BEGIN
     -- consultant with most patients at or past it, with their specialty
     -- and site.
     CREATE TEMP TABLE pack_non_admitted ON COMMIT DROP AS
-    SELECT coalesce(p.triage_priority, l.referral_priority) AS priority, l.days_waited,
-           l.days_waited >= CASE coalesce(p.triage_priority, l.referral_priority)
+    -- (the triage priority and consultant as they stood at the census)
+    SELECT coalesce(l.triage_priority, l.referral_priority) AS priority, l.days_waited,
+           l.days_waited >= CASE coalesce(l.triage_priority, l.referral_priority)
                                  WHEN 'two_week_wait' THEN rs.two_week_wait_target_days
                                  WHEN 'urgent' THEN rs.urgent_referral_target_days
                                  ELSE rs.routine_referral_target_days END AS past_target,
-           p.consultant_code, l.treatment_function, l.site_code
+           l.consultant_code, l.treatment_function, l.site_code
     FROM ptl.census_snapshot l
-    JOIN ptl.pathway p ON p.pathway_id = l.pathway_id
     CROSS JOIN ptl.risk_setting_in_force() rs
     WHERE l.census_date = snap AND l.days_waited IS NOT NULL AND l.clinical_priority IS NULL AND NOT l.has_dta
       AND (orgs IS NULL OR l.provider_org = ANY (orgs));

@@ -264,6 +264,8 @@ CREATE TABLE ptl.census_snapshot (
     has_dta             boolean NOT NULL,
     target_date         date,
     list_position       bigint,
+    triage_priority     ptl.referral_priority,
+    consultant_code     text,
     -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
     CONSTRAINT census_snapshot_census_date_in_range CHECK (ptl.in_storage_range(census_date)),
     CONSTRAINT census_snapshot_clock_start_in_range CHECK (ptl.in_storage_range(clock_start)),
@@ -302,6 +304,10 @@ COMMENT ON COLUMN ptl.census_snapshot.week_band IS 'Weekly band';
 COMMENT ON COLUMN ptl.census_snapshot.target_date IS 'Date the clinical priority target was due then';
 COMMENT ON COLUMN ptl.census_snapshot.list_position IS 'Place on the provider''s treatment function list then (see ptl.ptl.list_position)';
 COMMENT ON COLUMN ptl.census_snapshot.has_dta IS 'Decision to admit made';
+COMMENT ON COLUMN ptl.census_snapshot.triage_priority IS
+    'Priority a clinician gave the referral on triage, as it stood at the census (the non-admitted list''s order then); NULL when not triaged, and in snapshots written before 0.4.0';
+COMMENT ON COLUMN ptl.census_snapshot.consultant_code IS
+    'Consultant of the entry then (see ptl.ptl.consultant_code); NULL in snapshots written before 0.4.0';
 
 -- The run log: one row a refresh.  ptl.refresh writes its row when it
 -- commits; ptl.daily_refresh (ops/refresh.sql) writes a 'running' row first
@@ -876,10 +882,11 @@ BEGIN
     INSERT INTO ptl.census_snapshot (census_date, pathway_id, period_no, provider_org, site_code,
                                      treatment_function, rtt_line, commissioner_code, referral_priority,
                                      clinical_priority, clock_start, days_waited, week_band, has_dta,
-                                     target_date, list_position)
+                                     target_date, list_position, triage_priority, consultant_code)
     SELECT census, l.pathway_id, l.period_no, l.provider_org, l.site_code, l.treatment_function,
            l.rtt_line, l.commissioner_code, l.referral_priority, l.clinical_priority,
-           l.clock_start, l.days_waited, l.week_band, l.has_dta, l.target_date, l.list_position
+           l.clock_start, l.days_waited, l.week_band, l.has_dta, l.target_date, l.list_position,
+           l.triage_priority, l.consultant_code
     FROM ptl.ptl_entry l;
     GET DIAGNOSTICS n_snapshot = ROW_COUNT;
     steps := ptl_internal.refresh_step(steps, 'rank_and_snapshot', step_began, n_snapshot);

@@ -93,7 +93,8 @@ q $old "CREATE EXTENSION ptl VERSION '$oldest'; CREATE EXTENSION ptl_synth"
 q $old "SELECT count(*) FROM ptl_synth.generate(2000, seed => 5) b, ptl.load(b)" >/dev/null
 q $old "CALL ptl.refresh('2025-03-31')"
 q $old "SELECT ptl.backfill_census_snapshots('2025-02-24', '2025-02-24')" >/dev/null
-before=$(q $old "SELECT count(*) || '/' || md5(string_agg(s::text, '|' ORDER BY s::text)) FROM ptl.census_snapshot s")
+# (the columns 0.4.0 added to the snapshot are left out: the old rows have none)
+before=$(q $old "SELECT count(*) || '/' || md5(string_agg(x::text, '|' ORDER BY x::text)) FROM ptl.census_snapshot s, LATERAL (SELECT to_jsonb(s) - '{triage_priority,consultant_code}'::text[]) v (x)")
 # (The admitted list's places; the non-admitted list is ordered by referral
 # priority from 0.4.0, docs/risk.md, so its places may move.)
 ptl_fingerprint="SELECT count(*) || '/' || md5(string_agg(format('%s %s %s', pathway_id, days_waited,
@@ -126,7 +127,7 @@ else
     echo "not ok 1 - updated to $got, not $current"
 fi
 
-after=$(q $old "SELECT count(*) || '/' || md5(string_agg(s::text, '|' ORDER BY s::text)) FROM ptl.census_snapshot s")
+after=$(q $old "SELECT count(*) || '/' || md5(string_agg(x::text, '|' ORDER BY x::text)) FROM ptl.census_snapshot s, LATERAL (SELECT to_jsonb(s) - '{triage_priority,consultant_code}'::text[]) v (x)")
 if [ "$before" = "$after" ] && [ "${before%%/*}" -gt 0 ]; then
     echo "ok 2 - the census snapshots come through the update (${before%%/*} rows)"
 else
