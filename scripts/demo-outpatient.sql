@@ -45,6 +45,12 @@ SELECT DISTINCT ON (o.reason) o.reason, count(*) OVER (PARTITION BY o.reason) AS
 FROM ptl.clinic_proposal_outcome o
 WHERE o.run_id = (SELECT max(run_id) FROM ptl.clinic_proposal_run) AND NOT o.proposed
 ORDER BY o.reason, o.list_rank;
+\echo '    a clerk accepts the first proposal: ptl books the slot, and the PAS (the system of record) gets an outbound action'
+SELECT ptl.accept_clinic_proposal(p.proposal_id, 'booking clerk (demo)') AS appointment
+FROM ptl.clinic_proposal p WHERE p.run_id = (SELECT max(run_id) FROM ptl.clinic_proposal_run)
+ORDER BY p.list_rank LIMIT 1;
+SELECT a.provider_org AS provider, a.action_kind, a.state, a.action_date, a.detail
+FROM ptl.outbound_action a WHERE a.source_kind = 'clinic_proposal' ORDER BY a.action_id;
 
 \echo '==> a validation campaign on the follow-ups 12 weeks or more past their LCAD (ptl.start_follow_up_validation_campaign)'
 SELECT ptl.start_follow_up_validation_campaign('Follow-ups 12+ weeks past LCAD', 84) AS campaign \gset
