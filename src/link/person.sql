@@ -576,7 +576,7 @@ COMMENT ON COLUMN ptl.person_link.person_id IS 'ICS person';
 COMMENT ON COLUMN ptl.person_link.method IS
     'Strongest link joining the record to its person: nhs_number, reviewer, probabilistic, or single (no other record)';
 COMMENT ON COLUMN ptl.person_link.match_weight IS 'Weight of that link (NULL for single)';
-COMMENT ON COLUMN ptl.person_link.linked_at IS 'When the run that linked it finished';
+COMMENT ON COLUMN ptl.person_link.linked_at IS 'When a run gave the record this person, method and weight (a later run that finds them unchanged keeps the time)';
 
 -- What the last linkage run saw of each record: an incremental run finds the
 -- records new, changed or deleted since then by comparing with it (no
