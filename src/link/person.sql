@@ -1242,17 +1242,6 @@ RETURN ptl.link_persons(true);
 COMMENT ON FUNCTION ptl.link_persons() IS
     'Links every patient record to an ICS person (ptl.person_link): blocking, identical NHS numbers, a Fellegi-Sunter model estimated from the data, union-find with a chaining guard; returns the run''s figures';
 
--- An incremental run.  The rule (docs/linkage.md, "Incremental runs"): the
--- model is estimated by a full run and then frozen; an incremental run
--- compares only the pairs touching a record new, changed (its
--- ptl_internal.link_fields_of or its reviewer decisions) or deleted since the last
--- run, found through the same blocking keys against all records (and, where
--- such a record moved a block across max_block_size, the block's other
--- pairs), scores them with the stored model as a full run scores, and
--- clusters again only the affected persons: those of the changed records and
--- of every record a replaced or new link touches, closed over the links the
--- chaining guard refused between persons.  Its result equals a frozen full
--- relink, ptl.link_persons(false).
 -- The blocks of some keys as one query: for each row (rule_no, k) of
 -- keys_table, the number of records holding key k for rule n and, when
 -- with_members, their patient ids; each block read once through the keys'
@@ -1269,6 +1258,17 @@ RETURN format($f$
 COMMENT ON FUNCTION ptl_internal.link_block_sql(text, boolean) IS
     'Internal to incremental linkage: a query giving, for each (rule_no, k) of the table named, the records of that block (count, and patient ids when with_members), read through the keys'' index';
 
+-- An incremental run.  The rule (docs/linkage.md, "Incremental runs"): the
+-- model is estimated by a full run and then frozen; an incremental run
+-- compares only the pairs touching a record new, changed (its
+-- ptl_internal.link_fields_of or its reviewer decisions) or deleted since the last
+-- run, found through the same blocking keys against all records (and, where
+-- such a record moved a block across max_block_size, the block's other
+-- pairs), scores them with the stored model as a full run scores, and
+-- clusters again only the affected persons: those of the changed records and
+-- of every record a replaced or new link touches, closed over the links the
+-- chaining guard refused between persons.  Its result equals a frozen full
+-- relink, ptl.link_persons(false).
 CREATE FUNCTION ptl.link_persons_incremental() RETURNS ptl.link_run
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
@@ -1279,7 +1279,6 @@ DECLARE
     s ptl.link_setting := ptl_internal.link_setting_in_force();
     run ptl.link_run;
     stored ptl.link_run;
-    rule record;
     n_affected bigint;
     n_persons_after bigint;
 BEGIN
