@@ -594,7 +594,7 @@ CREATE TABLE ptl.link_record (
 -- "keys[n] = k", read by link_record_key_<n>_idx.  A day's run reads the
 -- blocks of its changed records' keys; one GIN index over the whole array
 -- cost a bitmap scan and a heap recheck per key (a day of 10,000 changed
--- records at a million: 13.3 s with it, about 10 s with these), and was
+-- records at a million: 13.3 s with it, 9.3 s with these), and was
 -- larger.  Rule numbers run 1 to 30 (ptl.link_blocking_rule); an index
 -- whose rule does not exist is empty.
 DO $$ -- link_record_key_<n>_idx, n = 1 to 30
