@@ -225,8 +225,9 @@ FROM outpatient_appointment a JOIN pathway pw USING (pathway_id)
 LEFT JOIN clinic_slot x ON x.slot_id = a.slot_id LEFT JOIN clinic_proposal p ON p.appointment_id = a.appointment_id
 WHERE pw.ppid = 'NA1' ORDER BY a.appointment_date;
 -- A clerk books NA3 into 14 May's new slot, but the PAS books NA3 on 19
--- May instead: the action is contradicted, and ptl's appointment is
--- cancelled, which frees the slot.
+-- May instead: the action is contradicted, ptl's appointment is withdrawn
+-- (not cancelled: nobody cancelled it) and the proposal superseded, which
+-- frees the slot.
 SELECT accept_clinic_proposal(p.proposal_id, 'clerk1') > 0 AS booked
 FROM clinic_proposal p JOIN pathway pw USING (pathway_id) WHERE pw.ppid = 'NA3' AND p.status = 'proposed';
 SELECT ptl.open_batch('RC1', 'PAS', 'RC101', 'appointments again') AS appt_batch \gset
@@ -237,12 +238,12 @@ SELECT l.rows_loaded FROM ptl.load(:appt_batch) l WHERE l.extract = 'outpatient_
 SELECT reconcile_outbound() AS resolved;
 SELECT pw.ppid, a.action_kind, a.state, a.resolution_rule, a.resolution
 FROM outbound_action a JOIN pathway pw USING (pathway_id) ORDER BY a.action_id;
-SELECT a.source_ref, a.appointment_date, a.attendance, x.slot_no,
-       f.slot_id IS NOT NULL AS slot_free_again
-FROM outpatient_appointment a JOIN pathway pw USING (pathway_id)
-LEFT JOIN clinic_slot x ON x.slot_id = a.slot_id
-LEFT JOIN clinic_free_slots('2025-05-14', '2025-05-14') f ON f.slot_id = a.slot_id
+SELECT a.source_ref, a.appointment_date, a.attendance FROM outpatient_appointment a JOIN pathway pw USING (pathway_id)
 WHERE pw.ppid = 'NA3' ORDER BY a.appointment_date;
+SELECT p.status, p.appointment_id, f.slot_id IS NOT NULL AS slot_free_again
+FROM clinic_proposal p JOIN pathway pw USING (pathway_id)
+LEFT JOIN clinic_free_slots('2025-05-14', '2025-05-14') f ON f.slot_id = p.slot_id
+WHERE pw.ppid = 'NA3' AND p.decided_by = 'clerk1';
 
 -- The session extract may name the clinician who runs a session (CL-X's
 -- of 2 June, by C4); a later row without one keeps them.

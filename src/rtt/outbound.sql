@@ -396,7 +396,7 @@ BEGIN
       AND ptl_internal.is_ptl_source((SELECT b.source_system FROM ptl.batch b WHERE b.batch_id = we.batch_id));
     -- ... and ptl's own appointment gives way: to the PAS's (confirmed: the
     -- slot, the accepted proposal and anything naming it move to the PAS's
-    -- appointment, and ptl's row goes), or it is cancelled (contradicted:
+    -- appointment, and ptl's row goes), or it is withdrawn (contradicted:
     -- the PAS booked the patient otherwise, and the slot is free again).
     CREATE TEMP TABLE outbound_appointment_merge ON COMMIT DROP AS
     SELECT DISTINCT ON (mine.appointment_id) cp.proposal_id, mine.appointment_id AS mine, mine.slot_id, oa.appointment_id AS theirs
@@ -423,17 +423,26 @@ BEGIN
     FROM pg_temp.outbound_appointment_merge m WHERE f.from_appointment_id = m.mine;
     DELETE FROM ptl.outpatient_appointment x USING pg_temp.outbound_appointment_merge m WHERE x.appointment_id = m.mine;
     DROP TABLE pg_temp.outbound_appointment_merge;
-    UPDATE ptl.outpatient_appointment x SET attendance = 'cancelled_by_hospital'
+    -- (contradicted: withdrawn, not cancelled, so that no measure counts a
+    -- cancellation nobody made; the proposal is superseded by the PAS's
+    -- booking)
+    CREATE TEMP TABLE outbound_appointment_withdrawn ON COMMIT DROP AS
+    SELECT cp.proposal_id, cp.appointment_id
     FROM pg_temp.outbound_resolution r
     JOIN ptl.outbound_action a ON a.action_id = r.action_id
     JOIN ptl.clinic_proposal cp ON cp.proposal_id = a.source_id
-    WHERE r.state = 'contradicted' AND a.action_kind = 'book_appointment'
-      AND x.appointment_id = cp.appointment_id AND x.source_ref IS NULL AND x.attendance = 'booked';
+    JOIN ptl.outpatient_appointment x ON x.appointment_id = cp.appointment_id AND x.source_ref IS NULL
+    WHERE r.state = 'contradicted' AND a.action_kind = 'book_appointment';
+    UPDATE ptl.clinic_proposal p SET status = 'superseded', appointment_id = NULL
+    FROM pg_temp.outbound_appointment_withdrawn w WHERE p.proposal_id = w.proposal_id;
+    DELETE FROM ptl.outpatient_appointment x USING pg_temp.outbound_appointment_withdrawn w
+    WHERE x.appointment_id = w.appointment_id;
+    DROP TABLE pg_temp.outbound_appointment_withdrawn;
     RETURN n;
 END
 $$;
 COMMENT ON FUNCTION ptl.reconcile_outbound() IS
-    'Resolves open outbound actions against the loaded extracts (rules OUT3-OUT8, docs/outbound.md): confirmed, contradicted or superseded, ptl''s provisional event withdrawn, a contradicted removal undone, and ptl''s own appointment merged into the PAS''s (confirmed) or cancelled (contradicted); returns how many were resolved. ptl.refresh runs it before the clocks';
+    'Resolves open outbound actions against the loaded extracts (rules OUT3-OUT8, docs/outbound.md): confirmed, contradicted or superseded, ptl''s provisional event withdrawn, a contradicted removal undone, and ptl''s own appointment merged into the PAS''s (confirmed) or withdrawn (contradicted); returns how many were resolved. ptl.refresh runs it before the clocks';
 
 -- Contradictions for the trust to look at.
 CREATE VIEW ptl.outbound_contradiction AS
