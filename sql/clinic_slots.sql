@@ -255,6 +255,20 @@ SELECT ptl.open_batch('RC1', 'PAS', 'RC101', 'session again') AS session_batch \
 INSERT INTO ptl_stage.clinic_session (clinic_code, session_date, slots, cancelled) VALUES ('CL-X', '2025-06-02', '5', 'N');
 SELECT l.rows_updated FROM ptl.load(:session_batch) l WHERE l.extract = 'clinic_session';
 SELECT clinic_code, session_date, slots, clinician_code FROM clinic_session WHERE clinic_code = 'CL-X';
+-- One key spelt two ways is one key (the load's repeated-key rule compares
+-- typed key columns by value): 2 June written 2025-06-02 and 02/06/2025 is
+-- one session, slot 1 written 1 and 01 one slot; the earlier row of each
+-- is superseded by the later (duplicate_in_extract), and the batch loads.
+SELECT ptl.open_batch('RC1', 'PAS', 'RC101', 'one key, two spellings') AS session_batch \gset
+INSERT INTO ptl_stage.clinic_session (clinic_code, session_date, slots, cancelled)
+VALUES ('CL-X', '2025-06-02', '4', 'N'), ('CL-X', '02/06/2025', '3', 'N');
+INSERT INTO ptl_stage.clinic_slot (clinic_code, session_date, slot_no, slot_type, minutes)
+VALUES ('CL-X', '2025-06-02', '1', 'new', '30'), ('CL-X', '02/06/2025', '01', 'follow_up', '20');
+SELECT l.extract, l.rows_read, l.rows_loaded, l.rows_updated, l.rows_quarantined FROM ptl.load(:session_batch) l;
+SELECT r.extract, r.row_in_extract AS "row", r.reason, r.message FROM ptl.rejected_row r
+WHERE r.batch_id = :session_batch ORDER BY r.extract, r.row_in_extract;
+SELECT s.slots, x.slot_no, x.slot_type, x.minutes
+FROM clinic_session s JOIN clinic_slot x USING (session_id) WHERE s.clinic_code = 'CL-X' ORDER BY x.slot_no;
 
 -- ptl.allocate_clinic on its own.  Three slots of one session: a new slot
 -- (10), an either slot (11) and a follow-up slot (12).  F (a follow-up,

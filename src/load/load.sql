@@ -809,7 +809,18 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 DECLARE
-    keys text := (SELECT string_agg(format('ptl.extract_value(%I)', k), ', ') FROM unnest(key_columns) k);
+    -- A key column with a type compares by its value, not its spelling
+    -- (2025-05-14 and 14/05/2025 are one day, 1 and 01 one slot): two
+    -- spellings of one key would otherwise both reach the upsert, which
+    -- refuses to change a row twice and fails the whole batch.  A row that
+    -- failed its column checks keeps its spelling (it may not parse).
+    keys text := (SELECT string_agg(
+                      CASE WHEN c.value_type IS NOT NULL AND c.value_type <> 'text'::regtype
+                           THEN format('CASE WHEN w.bad_column IS NULL THEN (ptl.extract_value(w.%1$I)::%2$s)::text
+                                             ELSE ptl.extract_value(w.%1$I) END', k.k, c.value_type)
+                           ELSE format('ptl.extract_value(w.%I)', k.k) END, ', ' ORDER BY k.n)
+                  FROM unnest(key_columns) WITH ORDINALITY AS k (k, n)
+                  LEFT JOIN ptl.extract_column c ON c.extract = extract_name AND c.column_name = k.k);
 BEGIN
     -- Group first (a hash, no sort of the whole extract), then touch only
     -- the rows of keys that repeat.
@@ -817,23 +828,22 @@ BEGIN
         UPDATE pg_temp.%1$I w
         SET reason = 'duplicate_in_extract', bad_sqlstate = '23505',
             bad_message = format(%2$L, d.last_row)
-        FROM (SELECT ROW(%3$s) AS key, max(row_in_extract) AS last_row
-              FROM pg_temp.%1$I
+        FROM (SELECT ROW(%3$s) AS key, max(w.row_in_extract) AS last_row
+              FROM pg_temp.%1$I w
               GROUP BY %3$s
               HAVING count(*) > 1) d
-        WHERE ROW(%4$s) = d.key
+        WHERE ROW(%3$s) = d.key
           AND w.row_in_extract < d.last_row
           AND w.bad_column IS NULL$q$,
         'ptl_load_' || extract_name,
         -- the message as a quoted literal: key_words is text, not SQL
         format('the same %s appears again at row %%s of this extract; only the last row counts',
                replace(key_words, '%', '%%')),
-        keys,
-        (SELECT string_agg(format('ptl.extract_value(w.%I)', k), ', ') FROM unnest(key_columns) k));
+        keys);
 END
 $$;
 COMMENT ON FUNCTION ptl_internal.load_mark_repeats(text, text[], text) IS
-    'Internal to ptl.load(): marks rows whose key appears again later in the same extract';
+    'Internal to ptl.load(): marks rows whose key appears again later in the same extract (typed key columns compared by value, not spelling)';
 
 -- Stage 2 helper: a row must hang on a record the batch's organisation
 -- holds (ptl.feed.placed_on): its patient (local_patient_id, in the same
