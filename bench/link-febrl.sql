@@ -4,7 +4,8 @@
 -- soc_sec_id stands in for an NHS number that is present but not valid (a
 -- 7-digit number fails Modulus 11), so the deterministic step links nothing
 -- and linkage rests on the probabilistic model, with the identifier as one
--- of its fields.  Invalid dates of birth (FEBRL typos) become NULL.
+-- of its fields.  Invalid dates of birth (FEBRL typos) become NULL; the
+-- suburb is the town.
 -- psql variables: file (path), set_name (febrl1 .. febrl4), source (A or B).
 CREATE TEMP TABLE IF NOT EXISTS febrl_raw (
     rec_id text, given_name text, surname text, street_number text, address_1 text,
@@ -21,7 +22,7 @@ VALUES ('FEBRL', 'FEBRL benchmark records', 'other', false) ON CONFLICT DO NOTHI
 WITH batch AS (SELECT ptl.open_batch('FEBRL', :'set_name' || :'source') AS batch_id),
 ins AS (
     INSERT INTO ptl.patient (org_code, source_system, local_patient_id, nhs_number_as_recorded,
-                             given_name, family_name, date_of_birth, postcode, address_line_1, batch_id)
+                             given_name, family_name, date_of_birth, postcode, address_line_1, town, batch_id)
     SELECT 'FEBRL', :'set_name' || :'source', btrim(r.rec_id), nullif(btrim(r.soc_sec_id), ''),
            nullif(btrim(r.given_name), ''), nullif(btrim(r.surname), ''),
            CASE WHEN btrim(r.date_of_birth) ~ '^[0-9]{8}$'
@@ -29,7 +30,7 @@ ins AS (
                 THEN btrim(r.date_of_birth)::date END,
            nullif(btrim(r.postcode), ''),
            nullif(btrim(concat_ws(' ', nullif(btrim(r.street_number), ''), nullif(btrim(r.address_1), ''))), ''),
-           batch.batch_id
+           nullif(btrim(r.suburb), ''), batch.batch_id
     FROM febrl_raw r, batch
     RETURNING patient_id, local_patient_id)
 INSERT INTO febrl_truth

@@ -26,6 +26,8 @@
  *				 the chance that two records are both female
  *	postcode	 exact | same district (outward code) | different
  *	address		 exact | Jaro-Winkler >= 0.88 | different
+ *	town		 exact | Jaro-Winkler >= 0.88 | different (a field of its own:
+ *				 extracts that carry no address line often carry the town)
  */
 #include "postgres.h"
 
@@ -39,7 +41,7 @@
 
 #include "link/link.h"
 
-const int	link_field_levels[LINK_NUM_FIELDS] = {4, 7, 8, 6, 3, 4, 4};
+const int	link_field_levels[LINK_NUM_FIELDS] = {4, 7, 8, 6, 3, 4, 4, 4};
 
 #define NAME_LEVEL_DIFFERENT 5
 #define NAME_LEVEL_SWAPPED 6
@@ -55,7 +57,8 @@ enum
 	ATT_DOB,
 	ATT_SEX,
 	ATT_POSTCODE,
-	ATT_ADDRESS
+	ATT_ADDRESS,
+	ATT_TOWN
 };
 
 /* One record's fields, deformed once per call. */
@@ -72,7 +75,11 @@ deform_record(HeapTupleHeader rec, LinkRecord *out)
 												 HeapTupleHeaderGetTypMod(rec));
 	HeapTupleData tuple;
 
-	if (tupdesc->natts != LINK_NUM_FIELDS)
+	/*
+	 * Releases before 0.4.0 had no town: their seven-field records compare
+	 * with the town missing, so the library serves every installed release.
+	 */
+	if (tupdesc->natts < LINK_MIN_FIELDS || tupdesc->natts > LINK_NUM_FIELDS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("a link record has %d fields, not %d", tupdesc->natts, LINK_NUM_FIELDS),
@@ -82,6 +89,8 @@ deform_record(HeapTupleHeader rec, LinkRecord *out)
 	tuple.t_tableOid = InvalidOid;
 	tuple.t_data = rec;
 	heap_deform_tuple(&tuple, tupdesc, out->values, out->nulls);
+	for (int i = tupdesc->natts; i < LINK_NUM_FIELDS; i++)
+		out->nulls[i] = true;
 	ReleaseTupleDesc(tupdesc);
 }
 
@@ -226,8 +235,9 @@ postcode_level(const text *a, const text *b)
 	return 3;
 }
 
+/* An address line or a town: exact, close (a slip), or different. */
 static int
-address_level(const text *a, const text *b)
+place_level(const text *a, const text *b)
 {
 	LinkString	sa,
 				sb;
@@ -286,7 +296,8 @@ ptl_link_compare(PG_FUNCTION_ARGS)
 	}
 
 	levels[LINK_POSTCODE] = postcode_level(text_attribute(a, ATT_POSTCODE), text_attribute(b, ATT_POSTCODE));
-	levels[LINK_ADDRESS] = address_level(text_attribute(a, ATT_ADDRESS), text_attribute(b, ATT_ADDRESS));
+	levels[LINK_ADDRESS] = place_level(text_attribute(a, ATT_ADDRESS), text_attribute(b, ATT_ADDRESS));
+	levels[LINK_TOWN] = place_level(text_attribute(a, ATT_TOWN), text_attribute(b, ATT_TOWN));
 
 	for (int f = 0; f < LINK_NUM_FIELDS; f++)
 		gamma |= levels[f] << (LINK_LEVEL_BITS * f);

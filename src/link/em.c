@@ -38,11 +38,13 @@
 #define PROBABILITY_FLOOR 1e-6
 
 /*
- * A 112-element array of probabilities (m or u) into out.  Every element must
- * be a number from 0 to 1: a NaN, an infinity or a negative value would
- * poison every weight EM computes from it without an error.
+ * An array of probabilities (m or u), 16 slots per field, into out; returns
+ * the number of fields (releases before 0.4.0 pass seven, without the
+ * town).  Every element must be a number from 0 to 1: a NaN, an infinity
+ * or a negative value would poison every weight EM computes from it
+ * without an error.
  */
-static void
+static int
 float8_array_into(ArrayType *arr, const char *name, double *out)
 {
 	Datum	   *values;
@@ -51,7 +53,7 @@ float8_array_into(ArrayType *arr, const char *name, double *out)
 
 	deconstruct_array(arr, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
 					  &values, &nulls, &n);
-	if (n != PARAMS)
+	if (n != PARAMS && n != LINK_MIN_FIELDS * LINK_LEVEL_SLOTS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s has %d elements; it must have %d (16 levels for each of %d fields)",
@@ -68,6 +70,7 @@ float8_array_into(ArrayType *arr, const char *name, double *out)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("%s element %d is %g, not a probability from 0 to 1", name, i + 1, out[i])));
 	}
+	return n / LINK_LEVEL_SLOTS;
 }
 
 PG_FUNCTION_INFO_V1(ptl_link_em);
@@ -93,9 +96,13 @@ ptl_link_em(PG_FUNCTION_ARGS)
 	Datum		result[3];
 	bool		result_nulls[3] = {false, false, false};
 	Datum		m_datums[PARAMS];
+	int			fields;
 
-	float8_array_into(PG_GETARG_ARRAYTYPE_P(2), "u", u);
-	float8_array_into(PG_GETARG_ARRAYTYPE_P(3), "m_start", m);
+	fields = float8_array_into(PG_GETARG_ARRAYTYPE_P(2), "u", u);
+	if (float8_array_into(PG_GETARG_ARRAYTYPE_P(3), "m_start", m) != fields)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("m_start and u must have the same number of elements")));
 	if (!(lambda > 0.0 && lambda < 1.0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -109,16 +116,16 @@ ptl_link_em(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("tolerance %g is not a finite number of 0 or more", tolerance)));
-	if (used < 0 || used >= (1 << LINK_NUM_FIELDS))
+	if (used < 0 || used >= (1 << fields))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("used_fields %d is not a set of the %d link fields", used, LINK_NUM_FIELDS),
-				 errdetail("Bit n stands for field n: the value is from 0 to %d.", (1 << LINK_NUM_FIELDS) - 1)));
-	if (trained < 0 || trained >= (1 << LINK_NUM_FIELDS))
+				 errmsg("used_fields %d is not a set of the %d link fields", used, fields),
+				 errdetail("Bit n stands for field n: the value is from 0 to %d.", (1 << fields) - 1)));
+	if (trained < 0 || trained >= (1 << fields))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("trained_fields %d is not a set of the %d link fields", trained, LINK_NUM_FIELDS),
-				 errdetail("Bit n stands for field n: the value is from 0 to %d.", (1 << LINK_NUM_FIELDS) - 1)));
+				 errmsg("trained_fields %d is not a set of the %d link fields", trained, fields),
+				 errdetail("Bit n stands for field n: the value is from 0 to %d.", (1 << fields) - 1)));
 	trained &= used;
 	if (ARR_NDIM(patterns_arr) > 1 || array_contains_nulls(patterns_arr))
 		ereport(ERROR,
@@ -181,7 +188,7 @@ ptl_link_em(PG_FUNCTION_ARGS)
 
 			if (count <= 0.0)
 				continue;
-			for (int f = 0; f < LINK_NUM_FIELDS; f++)
+			for (int f = 0; f < fields; f++)
 			{
 				int			l = LINK_LEVEL(patterns[p], f);
 
@@ -193,7 +200,7 @@ ptl_link_em(PG_FUNCTION_ARGS)
 			w = (pm + pu) > 0.0 ? pm / (pm + pu) : 0.0;
 			total += count;
 			total_matched += count * w;
-			for (int f = 0; f < LINK_NUM_FIELDS; f++)
+			for (int f = 0; f < fields; f++)
 			{
 				int			l = LINK_LEVEL(patterns[p], f);
 
@@ -209,7 +216,7 @@ ptl_link_em(PG_FUNCTION_ARGS)
 		/* M step. */
 		change = fabs(total_matched / total - lambda);
 		lambda = Min(Max(total_matched / total, PROBABILITY_FLOOR), 1.0 - PROBABILITY_FLOOR);
-		for (int f = 0; f < LINK_NUM_FIELDS; f++)
+		for (int f = 0; f < fields; f++)
 		{
 			if (!(trained & (1 << f)) || matched_field[f] <= 0.0)
 				continue;
@@ -231,9 +238,9 @@ ptl_link_em(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("function returning record called in context that cannot accept type record")));
 	tupdesc = BlessTupleDesc(tupdesc);
-	for (int i = 0; i < PARAMS; i++)
+	for (int i = 0; i < fields * LINK_LEVEL_SLOTS; i++)
 		m_datums[i] = Float8GetDatum(m[i]);
-	result[0] = PointerGetDatum(construct_array(m_datums, PARAMS, FLOAT8OID, sizeof(float8),
+	result[0] = PointerGetDatum(construct_array(m_datums, fields * LINK_LEVEL_SLOTS, FLOAT8OID, sizeof(float8),
 												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	result[1] = Float8GetDatum(lambda);
 	result[2] = Int32GetDatum(iteration);

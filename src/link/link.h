@@ -7,6 +7,8 @@
  * four bits each: field f's level is (gamma >> (4 * f)) & 15.  Level 0 means
  * a value was missing on either side (no evidence either way); level 1 is
  * exact agreement; higher levels agree less, the last one is "different".
+ * Eight fields fill the 32 bits; the last (town) has fewer than 8 levels, so
+ * the sign bit is never set.
  */
 #ifndef PTL_LINK_H
 #define PTL_LINK_H
@@ -22,8 +24,12 @@ typedef enum LinkField
 	LINK_SEX,
 	LINK_POSTCODE,
 	LINK_ADDRESS,
+	LINK_TOWN,
 	LINK_NUM_FIELDS
 } LinkField;
+
+/* Fields of the records of releases before 0.4.0 (no town). */
+#define LINK_MIN_FIELDS		LINK_TOWN
 
 #define LINK_LEVEL_BITS		4
 #define LINK_LEVEL_SLOTS	16	/* per field in the flattened m and u arrays */

@@ -78,7 +78,8 @@ CREATE TABLE ptl_stage.patient (
     lsoa_code           text,
     gp_practice_code    text,
     commissioner_code   text,
-    source_row          bigint
+    source_row          bigint,
+    town                text
 );
 CREATE INDEX ON ptl_stage.patient (batch_id);
 COMMENT ON TABLE ptl_stage.patient IS 'Patient extract as delivered (one row per patient record)';

@@ -308,6 +308,7 @@ INSERT INTO ptl.access_withheld_column (table_name, column_name, reason) VALUES
     ('ptl.patient', 'date_of_death', 'date of death'),
     ('ptl.patient', 'postcode', 'address'),
     ('ptl.patient', 'address_line_1', 'address'),
+    ('ptl.patient', 'town', 'address'),
     ('ptl.ptl_entry', 'local_patient_id', 'hospital number'),
     ('ptl.ptl_entry', 'nhs_number', 'NHS number'),
     ('ptl.rejected_row', 'value', 'a delivered value, which may be an identifier'),

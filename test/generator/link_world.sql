@@ -24,7 +24,7 @@ CREATE TABLE ptl_synth.link_world_rate (
 COMMENT ON TABLE ptl_synth.link_world_rate IS
     'Rates of ptl_synth.link_world()''s profiles: records per person, identifiers sent, planted faults, twins and household members';
 COMMENT ON COLUMN ptl_synth.link_world_rate.profile IS 'hard (no NHS number, no postcode) or normal';
-COMMENT ON COLUMN ptl_synth.link_world_rate.item IS 'records_1..records_4 (persons with that many records), nhs_number, nhs_number_invalid, postcode, address, twin, family_member, or a fault of ptl_synth.link_world_fault';
+COMMENT ON COLUMN ptl_synth.link_world_rate.item IS 'records_1..records_4 (persons with that many records), nhs_number, nhs_number_invalid, postcode, address, town, twin, family_member, or a fault of ptl_synth.link_world_fault';
 COMMENT ON COLUMN ptl_synth.link_world_rate.rate IS 'The rate, a share of what applies_to says';
 COMMENT ON COLUMN ptl_synth.link_world_rate.applies_to IS 'The population the rate is a share of (the records or persons a fault can be planted on)';
 
@@ -42,6 +42,7 @@ FROM (VALUES ('hard'), ('normal')) AS p (profile),
         ('nhs_number_invalid', 0.0, 0.02, 'records sending an NHS number (wrong check digit)'),
         ('postcode', 0.0, 0.95, 'records'),
         ('address', 0.60, 0.90, 'records'),
+        ('town', 0.60, 0.40, 'records'),
         ('family_name_changed', 0.15, 0.05, 'records of women aged 20 or more (then no other fault)'),
         ('given_name_typo', 0.06, 0.02, 'records without a changed family name'),
         ('given_name_missing', 0.03, 0.01, 'records without a changed family name'),
@@ -373,13 +374,16 @@ BEGIN
                || substr('ABDEFGHJLNPQRSTUWXYZ', 1 + floor(ptl_synth.u(b.p * 64 + 14, v_sq) * 20)::int, 1) AS postcode0,
            (1 + floor(power(ptl_synth.u(b.p * 64 + 15, v_sq), 2) * 150))::int::text || ' '
                || v_street[1 + floor(ptl_synth.u(b.p * 64 + 16, v_sq) * cardinality(v_street))::int] || ' '
-               || v_suffix[1 + floor(ptl_synth.u(b.p * 64 + 17, v_sq) * cardinality(v_suffix))::int] AS address0
+               || v_suffix[1 + floor(ptl_synth.u(b.p * 64 + 17, v_sq) * cardinality(v_suffix))::int] AS address0,
+           -- the town of the postcode district (its letter and number): no draw of its own
+           v_place[1 + (floor(ptl_synth.u(b.p * 64 + 10, v_sq) * 17)::int * 20
+                        + floor(ptl_synth.u(b.p * 64 + 11, v_sq) * 20)::int) % cardinality(v_place)] AS town0
     FROM b;
     CREATE INDEX ON pg_temp.lw_person0 (p);
     ANALYZE pg_temp.lw_person0;
 
     INSERT INTO ptl_synth.person (person_id, nhs_number, given_name, family_name, date_of_birth, date_of_death,
-                                  sex, postcode, address_line_1, commissioner_code, home_site_code)
+                                  sex, postcode, address_line_1, commissioner_code, home_site_code, town)
     SELECT x.p, x.nhs,
            CASE WHEN x.relation IS NOT NULL AND x.given0 = r.given0
                 THEN CASE x.list WHEN 'm' THEN v_g_m[1 + array_position(v_g_m, x.given0) % cardinality(v_g_m)]
@@ -391,7 +395,7 @@ BEGIN
                 ELSE x.dob0 END,
            NULL, x.sex, r.postcode0, r.address0,
            CASE WHEN x.p % 2 = 0 THEN '9ZA' ELSE '9ZB' END,
-           ptl_synth.trust_code(1) || '01'
+           ptl_synth.trust_code(1) || '01', r.town0
     FROM pg_temp.lw_person0 x JOIN pg_temp.lw_person0 r ON r.p = x.root;
 
     INSERT INTO ptl_synth.link_world_relative (person_id, relative_id, relation)
@@ -470,7 +474,8 @@ BEGIN
                ptl_synth.u(g.rec * 64 + 14, v_sr) < (v_r ->> 'nhs_number')::float8 AS nhs_sent,
                ptl_synth.u(g.rec * 64 + 15, v_sr) < (v_r ->> 'nhs_number_invalid')::float8 AS nhs_bad,
                ptl_synth.u(g.rec * 64 + 16, v_sr) < (v_r ->> 'postcode')::float8 AS postcode_sent,
-               ptl_synth.u(g.rec * 64 + 17, v_sr) < (v_r ->> 'address')::float8 AS address_sent
+               ptl_synth.u(g.rec * 64 + 17, v_sr) < (v_r ->> 'address')::float8 AS address_sent,
+               ptl_synth.u(g.rec * 64 + 18, v_sr) < (v_r ->> 'town')::float8 AS town_sent
         FROM g
         OFFSET 0)
     SELECT h.*, s.batch_id, s.org_code, s.site_code, s.source_system, s.dmy, s.spaced, s.upper_family,
@@ -483,15 +488,17 @@ BEGIN
                 THEN ptl_synth.format_nhs(left(h.nhs_number, 9) || ((right(h.nhs_number, 1)::int + 1) % 10)::text, s.spaced)
                 WHEN h.nhs_sent THEN ptl_synth.format_nhs(h.nhs_number, s.spaced) END AS nhs_out,
            CASE WHEN h.postcode_sent THEN CASE WHEN s.spaced THEN replace(h.postcode, ' ', '') ELSE h.postcode END END AS postcode_out,
-           CASE WHEN h.address_sent THEN h.address_line_1 END AS address_out
+           CASE WHEN h.address_sent THEN h.address_line_1 END AS address_out,
+           CASE WHEN h.town_sent THEN h.town END AS town_out
     FROM h JOIN pg_temp.lw_site s ON s.site_idx = h.site_idx;
     ANALYZE pg_temp.lw_rec;
 
     INSERT INTO ptl_stage.patient (batch_id, local_patient_id, nhs_number, given_name, family_name, date_of_birth,
-                                   sex, postcode, address_line_1, commissioner_code)
+                                   sex, postcode, address_line_1, commissioner_code, town)
     SELECT c.batch_id, c.local_patient_id, c.nhs_out, c.given_sent,
            CASE WHEN c.upper_family THEN upper(c.family_sent0) ELSE c.family_sent0 END,
-           ptl_synth.fmt_date(c.dob_sent, c.dmy), c.sex, c.postcode_out, c.address_out, c.commissioner_code
+           ptl_synth.fmt_date(c.dob_sent, c.dmy), c.sex, c.postcode_out, c.address_out, c.commissioner_code,
+           c.town_out
     FROM pg_temp.lw_rec c
     ORDER BY c.site_idx, c.person_id;
     GET DIAGNOSTICS v_n = ROW_COUNT;

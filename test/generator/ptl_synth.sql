@@ -728,7 +728,8 @@ CREATE UNLOGGED TABLE ptl_synth.person (
     lsoa_code           text,
     gp_practice_code    text,
     commissioner_code   text NOT NULL,
-    home_site_code      text NOT NULL
+    home_site_code      text NOT NULL,
+    town                text
 );
 COMMENT ON TABLE ptl_synth.person IS
     'The true synthetic person behind patient records (one person may have records at several sites)';
@@ -746,6 +747,7 @@ COMMENT ON COLUMN ptl_synth.person.lsoa_code IS 'Synthetic LSOA of residence (in
 COMMENT ON COLUMN ptl_synth.person.gp_practice_code IS 'Synthetic GP practice code; NULL when not registered';
 COMMENT ON COLUMN ptl_synth.person.commissioner_code IS 'Responsible commissioner (Sub-ICB of the practice, or NONC)';
 COMMENT ON COLUMN ptl_synth.person.home_site_code IS 'The site nearest home, where most of the person''s referrals go';
+COMMENT ON COLUMN ptl_synth.person.town IS 'Town of the usual address, one per postcode district (link_world() only; NULL elsewhere)';
 
 CREATE UNLOGGED TABLE ptl_synth.patient_record (
     org_code            text NOT NULL,
