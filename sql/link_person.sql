@@ -50,7 +50,7 @@ SELECT link_em(ARRAY[1], ARRAY[1.0], (SELECT array_replace(u, 0.05, -0.05) FROM 
 SELECT link_em(ARRAY[1], ARRAY[1.0], (SELECT u FROM em_u), (SELECT m0 FROM em_u), 0.5, 1, 1, 10, 'NaN');
 SELECT link_em(ARRAY[1], ARRAY[1.0], (SELECT u FROM em_u), (SELECT m0 FROM em_u), 0.5, 1, 1, 10, -1);
 SELECT link_em(ARRAY[1], ARRAY[1.0], (SELECT u FROM em_u), (SELECT m0 FROM em_u), 0.5, -1, 1, 10, 1e-6);
-SELECT link_em(ARRAY[1], ARRAY[1.0], (SELECT u FROM em_u), (SELECT m0 FROM em_u), 0.5, 255, 256, 10, 1e-6);
+SELECT link_em(ARRAY[1], ARRAY[1.0], (SELECT u FROM em_u), (SELECT m0 FROM em_u), 0.5, 1023, 1024, 10, 1e-6);
 -- (each of these is SQLSTATE 22023, invalid_parameter_value)
 \set VERBOSITY sqlstate
 SELECT link_em(ARRAY[1, 2], ARRAY[1.0, -5], (SELECT u FROM em_u), (SELECT m0 FROM em_u), 0.5, 1, 1, 10, 1e-6);

@@ -33,16 +33,20 @@ LANGUAGE sql AS $$
     WHERE lv.level = (link_compare(a, b) >> (4 * lv.field_no)) & 15 ORDER BY lv.field_no
 $$;
 SELECT * FROM pg_temp.levels(
-    ROW('9434765919', 'JOHN', 'SMITH', '1950-03-04', '1', 'QA11AB', '12 MILL ROAD', 'DORCHESTER')::link_fields,
-    ROW('9434765919', 'JON', 'SMYTH', '1950-04-03', '1', 'QA12CD', '14 MILL ROAD', 'DORCHESTR')::link_fields);
+    ROW('9434765919', 'JOHN', 'SMITH', '1950-03-04', '1', 'QA11AB', '12 MILL ROAD', 'DORCHESTER', '01305123456',
+        'john.smith@example.org')::link_fields,
+    ROW('9434765919', 'JON', 'SMYTH', '1950-04-03', '1', 'QA12CD', '14 MILL ROAD', 'DORCHESTR', '01305123465',
+        'jsmith@example.org')::link_fields);
 SELECT * FROM pg_temp.levels(
-    ROW('9434765919', 'JOHN', 'SMITH', '1950-03-04', '1', 'QA11AB', '12 MILL ROAD', 'DORCHESTER')::link_fields,
-    ROW('9434765991', 'PETER', 'JONES', '1950-03-14', '2', 'QB11AB', NULL, 'WEYMOUTH')::link_fields);
+    ROW('9434765919', 'JOHN', 'SMITH', '1950-03-04', '1', 'QA11AB', '12 MILL ROAD', 'DORCHESTER', '01305123456',
+        'john.smith@example.org')::link_fields,
+    ROW('9434765991', 'PETER', 'JONES', '1950-03-14', '2', 'QB11AB', NULL, 'WEYMOUTH', NULL,
+        'john.smith@example.org')::link_fields);
 -- Birth dates: two adjacent digits swapped (2), one digit wrong or the
 -- year one out (3), different (4), two of year, month and day agree by
 -- coincidence (5).
-SELECT d1, d2, (link_compare(ROW(NULL, NULL, NULL, d1, NULL, NULL, NULL, NULL)::link_fields,
-                             ROW(NULL, NULL, NULL, d2, NULL, NULL, NULL, NULL)::link_fields) >> 12) & 15 AS level
+SELECT d1, d2, (link_compare(ROW(NULL, NULL, NULL, d1, NULL, NULL, NULL, NULL, NULL, NULL)::link_fields,
+                             ROW(NULL, NULL, NULL, d2, NULL, NULL, NULL, NULL, NULL, NULL)::link_fields) >> 12) & 15 AS level
 FROM (VALUES ('1950-03-14'::date, '1950-03-14'::date), ('1950-03-14', '1905-03-14'), ('1950-03-14', '1950-03-11'),
              ('1950-03-14', '1950-03-15'), ('1950-03-14', '1951-03-14'), ('1950-03-14', '1950-04-14'),
              ('1950-03-14', '1962-07-01'), ('1969-06-30', '1970-06-30'), ('1950-03-14', '1970-03-14'),
@@ -51,8 +55,8 @@ FROM (VALUES ('1950-03-14'::date, '1950-03-14'::date), ('1950-03-14', '1905-03-1
 -- changed at marriage) is a level of its own; sex is then counted in it
 -- (level 0), not a second time.  Between two men it stays "different".
 SELECT * FROM pg_temp.levels(
-    ROW(NULL, 'MARY', 'SMITH', '1980-05-06', '2', NULL, NULL, NULL)::link_fields,
-    ROW(NULL, 'MARY', 'JONES', '1980-05-06', '2', NULL, NULL, NULL)::link_fields);
+    ROW(NULL, 'MARY', 'SMITH', '1980-05-06', '2', NULL, NULL, NULL, NULL, NULL)::link_fields,
+    ROW(NULL, 'MARY', 'JONES', '1980-05-06', '2', NULL, NULL, NULL, NULL, NULL)::link_fields);
 SELECT * FROM pg_temp.levels(
-    ROW(NULL, 'JOHN', 'SMITH', '1980-05-06', '1', NULL, NULL, NULL)::link_fields,
-    ROW(NULL, 'JOHN', 'JONES', '1980-05-06', '1', NULL, NULL, NULL)::link_fields);
+    ROW(NULL, 'JOHN', 'SMITH', '1980-05-06', '1', NULL, NULL, NULL, NULL, NULL)::link_fields,
+    ROW(NULL, 'JOHN', 'JONES', '1980-05-06', '1', NULL, NULL, NULL, NULL, NULL)::link_fields);

@@ -752,11 +752,11 @@ BEGIN
     INSERT INTO ptl.patient (org_code, source_system, local_patient_id, nhs_number, nhs_number_as_recorded,
                              given_name, family_name, date_of_birth, date_of_death, sex, postcode,
                              address_line_1, ethnic_category, lsoa_code, gp_practice_code, commissioner_code, batch_id,
-                             town)
+                             town, telephone, email)
     VALUES (s.offering_org, 'ptl_mutual_aid', format('MA%s-%s', p.provider_org, pa.patient_id), pa.nhs_number,
             pa.nhs_number_as_recorded, pa.given_name, pa.family_name, pa.date_of_birth, pa.date_of_death, pa.sex,
             pa.postcode, pa.address_line_1, pa.ethnic_category, pa.lsoa_code, pa.gp_practice_code,
-            pa.commissioner_code, new_batch, pa.town)
+            pa.commissioner_code, new_batch, pa.town, pa.telephone, pa.email)
     ON CONFLICT (org_code, source_system, local_patient_id) DO UPDATE SET batch_id = excluded.batch_id
     RETURNING patient_id INTO new_patient;
     INSERT INTO ptl.pathway (patient_id, provider_org, site_code, ppid, ppid_issuer, ubrn, treatment_function,

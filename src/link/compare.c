@@ -2,7 +2,7 @@
  * compare.c
  *		The comparison vector of two patient records:
  *
- *		ptl.link_compare(a ptl.link_fields, b ptl.link_fields) RETURNS int
+ *		ptl.link_compare(a ptl.link_fields, b ptl.link_fields) RETURNS bigint
  *
  * The records are already normalised (src/link/person.sql): names and the
  * address upper case, letters only (names) or single spaces (address); the
@@ -28,6 +28,8 @@
  *	address		 exact | Jaro-Winkler >= 0.88 | different
  *	town		 exact | Jaro-Winkler >= 0.88 | different (a field of its own:
  *				 extracts that carry no address line often carry the town)
+ *	telephone	 exact | one edit (a digit wrong, or two swapped) | different
+ *	email		 exact | one edit | different
  */
 #include "postgres.h"
 
@@ -41,7 +43,7 @@
 
 #include "link/link.h"
 
-const int	link_field_levels[LINK_NUM_FIELDS] = {4, 7, 8, 6, 3, 4, 4, 4};
+const int	link_field_levels[LINK_NUM_FIELDS] = {4, 7, 8, 6, 3, 4, 4, 4, 4, 4};
 
 #define NAME_LEVEL_DIFFERENT 5
 #define NAME_LEVEL_SWAPPED 6
@@ -58,7 +60,9 @@ enum
 	ATT_SEX,
 	ATT_POSTCODE,
 	ATT_ADDRESS,
-	ATT_TOWN
+	ATT_TOWN,
+	ATT_TELEPHONE,
+	ATT_EMAIL
 };
 
 /* One record's fields, deformed once per call. */
@@ -76,8 +80,9 @@ deform_record(HeapTupleHeader rec, LinkRecord *out)
 	HeapTupleData tuple;
 
 	/*
-	 * Releases before 0.4.0 had no town: their seven-field records compare
-	 * with the town missing, so the library serves every installed release.
+	 * Releases before 0.4.0 had no town, telephone or email: their
+	 * seven-field records compare with those missing, so the library serves
+	 * every installed release.
 	 */
 	if (tupdesc->natts < LINK_MIN_FIELDS || tupdesc->natts > LINK_NUM_FIELDS)
 		ereport(ERROR,
@@ -107,8 +112,9 @@ texts_equal(const text *a, const text *b)
 		&& memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
 }
 
+/* An identifier-like value: exact, one edit (a slip or a swap), different. */
 static int
-nhs_level(const text *a, const text *b)
+slip_level(const text *a, const text *b)
 {
 	LinkString	sa,
 				sb;
@@ -251,9 +257,8 @@ place_level(const text *a, const text *b)
 	return link_jaro_winkler(&sa, &sb) >= 0.88 ? 2 : 3;
 }
 
-PG_FUNCTION_INFO_V1(ptl_link_compare);
-Datum
-ptl_link_compare(PG_FUNCTION_ARGS)
+static int64
+compare_records(HeapTupleHeader rec_a, HeapTupleHeader rec_b)
 {
 	LinkRecord	ra,
 				rb;
@@ -262,11 +267,11 @@ ptl_link_compare(PG_FUNCTION_ARGS)
 	int			levels[LINK_NUM_FIELDS];
 	text	   *sex_a,
 			   *sex_b;
-	int32		gamma = 0;
+	int64		gamma = 0;
 
-	deform_record(PG_GETARG_HEAPTUPLEHEADER(0), &ra);
-	deform_record(PG_GETARG_HEAPTUPLEHEADER(1), &rb);
-	levels[LINK_NHS_NUMBER] = nhs_level(text_attribute(a, ATT_NHS), text_attribute(b, ATT_NHS));
+	deform_record(rec_a, &ra);
+	deform_record(rec_b, &rb);
+	levels[LINK_NHS_NUMBER] = slip_level(text_attribute(a, ATT_NHS), text_attribute(b, ATT_NHS));
 	levels[LINK_GIVEN_NAME] = name_level(text_attribute(a, ATT_GIVEN), text_attribute(b, ATT_GIVEN));
 	levels[LINK_FAMILY_NAME] = name_level(text_attribute(a, ATT_FAMILY), text_attribute(b, ATT_FAMILY));
 	/* given and family name recorded the wrong way round on one record */
@@ -298,8 +303,38 @@ ptl_link_compare(PG_FUNCTION_ARGS)
 	levels[LINK_POSTCODE] = postcode_level(text_attribute(a, ATT_POSTCODE), text_attribute(b, ATT_POSTCODE));
 	levels[LINK_ADDRESS] = place_level(text_attribute(a, ATT_ADDRESS), text_attribute(b, ATT_ADDRESS));
 	levels[LINK_TOWN] = place_level(text_attribute(a, ATT_TOWN), text_attribute(b, ATT_TOWN));
+	levels[LINK_TELEPHONE] = slip_level(text_attribute(a, ATT_TELEPHONE), text_attribute(b, ATT_TELEPHONE));
+	levels[LINK_EMAIL] = slip_level(text_attribute(a, ATT_EMAIL), text_attribute(b, ATT_EMAIL));
 
 	for (int f = 0; f < LINK_NUM_FIELDS; f++)
-		gamma |= levels[f] << (LINK_LEVEL_BITS * f);
-	PG_RETURN_INT32(gamma);
+	{
+		Assert(levels[f] >= 0 && levels[f] < link_field_levels[f]);
+		gamma |= (int64) levels[f] << (LINK_LEVEL_BITS * f);
+	}
+	return gamma;
+}
+
+PG_FUNCTION_INFO_V1(ptl_link_compare_wide);
+Datum
+ptl_link_compare_wide(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(compare_records(PG_GETARG_HEAPTUPLEHEADER(0), PG_GETARG_HEAPTUPLEHEADER(1)));
+}
+
+/*
+ * Releases before 0.4.0 declare ptl.link_compare RETURNS int: their records
+ * have seven fields, whose vector fits in 28 bits.
+ */
+PG_FUNCTION_INFO_V1(ptl_link_compare);
+Datum
+ptl_link_compare(PG_FUNCTION_ARGS)
+{
+	int64		gamma = compare_records(PG_GETARG_HEAPTUPLEHEADER(0), PG_GETARG_HEAPTUPLEHEADER(1));
+
+	if (gamma > PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("the comparison vector of these records does not fit in an integer"),
+				 errhint("Update the extension: ALTER EXTENSION ptl UPDATE.")));
+	PG_RETURN_INT32((int32) gamma);
 }

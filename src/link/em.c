@@ -2,7 +2,7 @@
  * em.c
  *		Fellegi-Sunter parameters by expectation-maximisation:
  *
- *		ptl.link_em(patterns int[], counts float8[], u float8[], m_start float8[],
+ *		ptl.link_em(patterns bigint[], counts float8[], u float8[], m_start float8[],
  *					lambda_start float8, used_fields int, trained_fields int,
  *					max_iterations int,
  *					tolerance float8, OUT m float8[], OUT lambda float8,
@@ -53,7 +53,7 @@ float8_array_into(ArrayType *arr, const char *name, double *out)
 
 	deconstruct_array(arr, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
 					  &values, &nulls, &n);
-	if (n != PARAMS && n != LINK_MIN_FIELDS * LINK_LEVEL_SLOTS)
+	if (n % LINK_LEVEL_SLOTS != 0 || n > PARAMS || n < LINK_MIN_FIELDS * LINK_LEVEL_SLOTS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s has %d elements; it must have %d (16 levels for each of %d fields)",
@@ -86,7 +86,7 @@ ptl_link_em(PG_FUNCTION_ARGS)
 	int32		trained = PG_GETARG_INT32(6);
 	int32		max_iterations = PG_GETARG_INT32(7);
 	double		tolerance = PG_GETARG_FLOAT8(8);
-	int32	   *patterns;
+	int64	   *patterns;
 	Datum	   *count_values;
 	bool	   *count_nulls;
 	int			n,
@@ -132,7 +132,12 @@ ptl_link_em(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("patterns must be a one-dimensional array without NULLs")));
 	n = ArrayGetNItems(ARR_NDIM(patterns_arr), ARR_DIMS(patterns_arr));
-	patterns = (int32 *) ARR_DATA_PTR(patterns_arr);
+	/* bigint vectors; releases before 0.4.0 pass integers */
+	patterns = palloc(sizeof(int64) * Max(n, 1));
+	for (int p = 0; p < n; p++)
+		patterns[p] = ARR_ELEMTYPE(patterns_arr) == INT4OID
+			? ((int32 *) ARR_DATA_PTR(patterns_arr))[p]
+			: ((int64 *) ARR_DATA_PTR(patterns_arr))[p];
 	deconstruct_array(counts_arr, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
 					  &count_values, &count_nulls, &n_counts);
 	if (n_counts != n)

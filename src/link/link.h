@@ -3,12 +3,11 @@
  *		Record linkage: string comparisons, the comparison vector of two
  *		patient records, Fellegi-Sunter EM, and clustering with a guard.
  *
- * A comparison vector ("gamma") packs one level per field into an int32,
- * four bits each: field f's level is (gamma >> (4 * f)) & 15.  Level 0 means
- * a value was missing on either side (no evidence either way); level 1 is
- * exact agreement; higher levels agree less, the last one is "different".
- * Eight fields fill the 32 bits; the last (town) has fewer than 8 levels, so
- * the sign bit is never set.
+ * A comparison vector ("gamma") packs one level per field into an int64
+ * (bigint), four bits each: field f's level is (gamma >> (4 * f)) & 15.
+ * Level 0 means a value was missing on either side (no evidence either
+ * way); level 1 is exact agreement; higher levels agree less, the last one
+ * is "different".  Releases before 0.4.0 had seven fields in an int32.
  */
 #ifndef PTL_LINK_H
 #define PTL_LINK_H
@@ -25,6 +24,8 @@ typedef enum LinkField
 	LINK_POSTCODE,
 	LINK_ADDRESS,
 	LINK_TOWN,
+	LINK_TELEPHONE,				/* digits, national form (0...) */
+	LINK_EMAIL,					/* lower case */
 	LINK_NUM_FIELDS
 } LinkField;
 

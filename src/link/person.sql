@@ -20,10 +20,12 @@ CREATE TYPE ptl.link_fields AS (
     sex             text,
     postcode        text,
     address         text,
-    town            text
+    town            text,
+    telephone       text,
+    email           text
 );
 COMMENT ON TYPE ptl.link_fields IS
-    'A patient record as linkage compares it: NHS number digits as recorded, names upper case letters only, sex 1 or 2, postcode without spaces, address and town upper case';
+    'A patient record as linkage compares it: NHS number digits as recorded, names upper case letters only, sex 1 or 2, postcode without spaces, address and town upper case, telephone as national digits (0...), email lower case';
 
 CREATE FUNCTION ptl.jaro(a text, b text) RETURNS float8
 AS 'MODULE_PATHNAME', 'ptl_jaro' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -45,18 +47,18 @@ AS 'MODULE_PATHNAME', 'ptl_soundex' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ptl.soundex(text) IS
     'American Soundex code of a name (US National Archives rules): first letter and three digits, e.g. Robert and Rupert R163; NULL without a letter';
 
-CREATE FUNCTION ptl.link_compare(a ptl.link_fields, b ptl.link_fields) RETURNS int
-AS 'MODULE_PATHNAME', 'ptl_link_compare' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ptl.link_compare(a ptl.link_fields, b ptl.link_fields) RETURNS bigint
+AS 'MODULE_PATHNAME', 'ptl_link_compare_wide' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION ptl.link_compare(ptl.link_fields, ptl.link_fields) IS
     'Comparison vector of two records: each field''s level (ptl.link_level) in 4 bits, field n at bit 4n';
 
-CREATE FUNCTION ptl.link_em(patterns int[], counts float8[], u float8[], m_start float8[],
+CREATE FUNCTION ptl.link_em(patterns bigint[], counts float8[], u float8[], m_start float8[],
                             lambda_start float8, used_fields int, trained_fields int,
                             max_iterations int, tolerance float8,
                             OUT m float8[], OUT lambda float8, OUT iterations int)
 AS 'MODULE_PATHNAME', 'ptl_link_em' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION ptl.link_em(int[], float8[], float8[], float8[], float8, int, int, int, float8) IS
-    'Fellegi-Sunter EM over distinct comparison vectors and their counts, u fixed: the share of matches (lambda) and m for the trained fields (bit n = field n); m and u are 112-element arrays, field f level l at f*16+l+1';
+COMMENT ON FUNCTION ptl.link_em(bigint[], float8[], float8[], float8[], float8, int, int, int, float8) IS
+    'Fellegi-Sunter EM over distinct comparison vectors and their counts, u fixed: the share of matches (lambda) and m for the trained fields (bit n = field n); m and u are 160-element arrays, field f level l at f*16+l+1';
 
 CREATE FUNCTION ptl.link_clusters(record_ids bigint[], record_keys text[], left_ids bigint[],
                                   right_ids bigint[], weights float8[], max_cluster_size int)
@@ -70,7 +72,7 @@ COMMENT ON FUNCTION ptl.link_clusters(bigint[], text[], bigint[], bigint[], floa
 -- ---------------------------------------------------------------------------
 
 CREATE TABLE ptl.link_level (
-    field_no    int NOT NULL CHECK (field_no BETWEEN 0 AND 7),
+    field_no    int NOT NULL CHECK (field_no BETWEEN 0 AND 9),
     field       text NOT NULL,
     level       int NOT NULL CHECK (level BETWEEN 0 AND 15),
     label       text NOT NULL,
@@ -119,6 +121,12 @@ WHERE field_no = 3 AND level = 3;
 INSERT INTO ptl.link_level (field_no, field, level, label) VALUES -- town
     (7, 'town', 0, 'missing'), (7, 'town', 1, 'exact'), (7, 'town', 2, 'Jaro-Winkler >= 0.88'),
     (7, 'town', 3, 'different');
+-- Telephone and email (0.4.0), when the extract sends them.
+INSERT INTO ptl.link_level (field_no, field, level, label) VALUES -- telephone and email
+    (8, 'telephone', 0, 'missing'), (8, 'telephone', 1, 'exact'),
+    (8, 'telephone', 2, 'one edit (a digit wrong, or two swapped)'), (8, 'telephone', 3, 'different'),
+    (9, 'email', 0, 'missing'), (9, 'email', 1, 'exact'), (9, 'email', 2, 'one edit (a character wrong, missing, extra or two swapped)'),
+    (9, 'email', 3, 'different');
 
 -- Nicknames: a given name and a short form records carry instead of it
 -- (Bill for William).  They matter where a given name that differs would
@@ -188,7 +196,8 @@ CREATE FUNCTION ptl_internal.link_expression_fields(expression text) RETURNS int
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 BEGIN ATOMIC
     SELECT coalesce(sum(1 << x.n), 0)::int
-    FROM unnest(ARRAY['nhs_number', 'given_name', 'family_name', 'date_of_birth', 'sex', 'postcode', 'address', 'town'])
+    FROM unnest(ARRAY['nhs_number', 'given_name', 'family_name', 'date_of_birth', 'sex', 'postcode', 'address', 'town',
+                        'telephone', 'email'])
          WITH ORDINALITY AS f (name, k)
     CROSS JOIN LATERAL (SELECT (f.k - 1)::int AS n) AS x (n)
     WHERE expression ~* ('\m' || f.name || '\M');
@@ -215,7 +224,7 @@ COMMENT ON TABLE ptl.link_blocking_rule IS
     'Blocking rules of person linkage: two records are compared only when one of these keys has the same value for both; add a row to add a rule (it takes effect at the next run, which then links every record again)';
 COMMENT ON COLUMN ptl.link_blocking_rule.rule_no IS 'Rule number, 1 to 30 (bit rule_no - 1 of a pair''s rules)';
 COMMENT ON COLUMN ptl.link_blocking_rule.key_expression IS
-    'One SQL expression over nhs_number, given_name, family_name, date_of_birth, sex, postcode, address and town (ptl.link_fields, normalised); its value is the key, NULL for no key';
+    'One SQL expression over nhs_number, given_name, family_name, date_of_birth, sex, postcode, address, town, telephone and email (ptl.link_fields, normalised); its value is the key, NULL for no key';
 COMMENT ON COLUMN ptl.link_blocking_rule.description IS 'What the key is, and which slips it still finds';
 COMMENT ON COLUMN ptl.link_blocking_rule.shipped IS 'True for the rules ptl ships (read only: CREATE EXTENSION writes them again after a restore)';
 COMMENT ON COLUMN ptl.link_blocking_rule.blocked_fields IS
@@ -228,8 +237,8 @@ COMMENT ON COLUMN ptl.link_blocking_rule.blocked_fields IS
 -- the year wrong (names and birthday; a family name changed by marriage is
 -- rule 2's, date of birth and given-name initial), given
 -- and family name swapped (the two names unordered), a date-of-birth slip
--- with both names sounding alike, and the address line or the town when the
--- postcode is missing.
+-- with both names sounding alike, the address line or the town when the
+-- postcode is missing, and a telephone number or email address shared.
 INSERT INTO ptl.link_blocking_rule (rule_no, key_expression, description, shipped) VALUES
     (1, 'nhs_number', 'NHS number digits as recorded (valid or not)', true),
     (2, 'date_of_birth::text || left(given_name, 1)', 'date of birth and given name initial', true),
@@ -253,7 +262,9 @@ INSERT INTO ptl.link_blocking_rule (rule_no, key_expression, description, shippe
     (13, $$date_of_birth::text || least(left(given_name, 1), left(family_name, 1)) || greatest(left(given_name, 1), left(family_name, 1))$$,
         'date of birth and both initials in either order: given and family name swapped, and one of them misspelt', true),
     (14, $$town || ' ' || ptl.soundex(family_name) || left(given_name, 1)$$,
-        'town, family name''s Soundex and given-name initial: no postcode or address line, and the date of birth wrong', true);
+        'town, family name''s Soundex and given-name initial: no postcode or address line, and the date of birth wrong', true),
+    (15, 'telephone', 'telephone number: names or date of birth changed, the number kept', true),
+    (16, 'email', 'email address: names or date of birth changed, the address kept', true);
 SELECT pg_catalog.pg_extension_config_dump('ptl.link_blocking_rule', 'WHERE NOT shipped');
 -- Settings: a history, the latest row is in force (as ptl.rtt_setting).
 CREATE TABLE ptl.link_setting (
@@ -312,7 +323,7 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 DECLARE
-    sample ptl.link_fields := ROW('9434765919', 'ANN', 'SMITH', DATE '1950-03-01', '2', 'DT12JY', '1 HIGH STREET', 'DORCHESTER');
+    sample ptl.link_fields := ROW('9434765919', 'ANN', 'SMITH', DATE '1950-03-01', '2', 'DT12JY', '1 HIGH STREET', 'DORCHESTER', '01305123456', 'ann@example.org');
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.shipped THEN
         RAISE EXCEPTION 'blocking rule % is shipped with ptl and cannot be changed or removed', OLD.rule_no
@@ -332,7 +343,7 @@ BEGIN
         RAISE EXCEPTION 'blocking rule %: the key expression "%" names no field of a patient record', NEW.rule_no, NEW.key_expression
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'A key that is the same for every record would compare every pair.',
-                  HINT = 'Name nhs_number, given_name, family_name, date_of_birth, sex, postcode, address or town (ptl.link_fields).';
+                  HINT = 'Name nhs_number, given_name, family_name, date_of_birth, sex, postcode, address, town, telephone or email (ptl.link_fields).';
     END IF;
     BEGIN
         EXECUTE format('SELECT hashtextextended((%s)::text, 0) FROM (SELECT ($1).*) AS k', NEW.key_expression) USING sample;
@@ -340,7 +351,7 @@ BEGIN
         RAISE EXCEPTION 'blocking rule %: the key expression "%" does not run on a patient record''s fields: %',
                         NEW.rule_no, NEW.key_expression, SQLERRM
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Write one SQL expression over nhs_number, given_name, family_name, date_of_birth, sex, postcode, address and town (ptl.link_fields), e.g. ptl.soundex(family_name) || to_char(date_of_birth, ''YYYY'').';
+                  HINT = 'Write one SQL expression over nhs_number, given_name, family_name, date_of_birth, sex, postcode, address, town, telephone and email (ptl.link_fields), e.g. ptl.soundex(family_name) || to_char(date_of_birth, ''YYYY'').';
     END;
     RETURN NEW;
 END
@@ -373,7 +384,10 @@ RETURN ROW(
     CASE WHEN p.sex IN ('1', '2') THEN p.sex END,
     nullif(upper(regexp_replace(p.postcode, '[^[:alnum:]]', '', 'g')), ''),
     nullif(upper(btrim(regexp_replace(p.address_line_1, '[^[:alnum:]]+', ' ', 'g'))), ''),
-    nullif(upper(btrim(regexp_replace(p.town, '[^[:alnum:]]+', ' ', 'g'))), '')
+    nullif(upper(btrim(regexp_replace(p.town, '[^[:alnum:]]+', ' ', 'g'))), ''),
+    -- national form: +44 1305 ... and 01305 ... are one number
+    nullif(regexp_replace(regexp_replace(p.telephone, '[^0-9]', '', 'g'), '^(00)?44([1-9])', '0\2'), ''),
+    nullif(lower(btrim(p.email)), '')
 )::ptl.link_fields;
 COMMENT ON FUNCTION ptl_internal.link_fields_of(ptl.patient) IS
     'A patient record normalised for linkage (ptl.link_fields)';
@@ -517,7 +531,7 @@ CREATE TABLE ptl.link_pair (
     patient_a       bigint NOT NULL REFERENCES ptl.patient (patient_id) ON DELETE CASCADE,
     patient_b       bigint NOT NULL REFERENCES ptl.patient (patient_id) ON DELETE CASCADE,
     rules           int NOT NULL,
-    gamma           int NOT NULL,
+    gamma           bigint NOT NULL,
     match_weight    float8 NOT NULL,
     match_probability float8 NOT NULL,
     method          text NOT NULL CHECK (method IN ('nhs_number', 'probabilistic', 'reviewer', 'conflict', 'review')),
@@ -681,16 +695,16 @@ CREATE TRIGGER link_decision_truncated AFTER TRUNCATE ON ptl.link_decision
 -- The run
 -- ---------------------------------------------------------------------------
 
--- m and u arrays (128 elements, field f level l at f*16+l+1) from rows.
+-- m and u arrays (160 elements, field f level l at f*16+l+1) from rows.
 CREATE FUNCTION ptl_internal.link_parameter_array(levels int[], probabilities float8[]) RETURNS float8[]
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 BEGIN ATOMIC
     SELECT array_agg(coalesce(x.p, 1e-6) ORDER BY s.i)
-    FROM generate_series(0, 127) AS s (i)
+    FROM generate_series(0, 159) AS s (i)
     LEFT JOIN unnest(levels, probabilities) AS x (slot, p) ON x.slot = s.i;
 END;
 COMMENT ON FUNCTION ptl_internal.link_parameter_array(int[], float8[]) IS
-    'Internal: slots (f*16+l) and probabilities into the 128-element array ptl.link_em takes (other slots 1e-6)';
+    'Internal: slots (f*16+l) and probabilities into the 160-element array ptl.link_em takes (other slots 1e-6)';
 
 -- The blocking keys of a record, as the select-list expression a run
 -- evaluates over the fields of ptl.link_fields (as columns): an array whose
@@ -759,13 +773,13 @@ COMMENT ON FUNCTION ptl_internal.link_stored_model() IS
 -- A data set that records no sex (FEBRL) is outside the rule: there a given
 -- name that differs is as often a keying error (docs/linkage.md,
 -- "Thresholds and look-alikes").
-CREATE FUNCTION ptl_internal.link_look_alike(gamma int) RETURNS boolean
+CREATE FUNCTION ptl_internal.link_look_alike(gamma bigint) RETURNS boolean
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN (gamma >> 16) & 15 <> 0
        AND ((gamma >> 4) & 15 IN (4, 5)
             AND ((gamma >> 8) & 15 = 1 AND (gamma >> 12) & 15 = 1 OR (gamma >> 12) & 15 = 4)
             OR (gamma >> 4) & 15 = 0 AND (gamma >> 16) & 15 = 2 AND (gamma >> 8) & 15 = 1 AND (gamma >> 12) & 15 = 1);
-COMMENT ON FUNCTION ptl_internal.link_look_alike(int) IS
+COMMENT ON FUNCTION ptl_internal.link_look_alike(bigint) IS
     'Whether a comparison vector is that of look-alikes (twins, people who share a home): linked only by a reviewer while ptl.link_setting.look_alike_review';
 
 -- Scores the candidate pairs in pg_temp.link_cand with the model in
@@ -794,15 +808,16 @@ BEGIN
                       THEN (ln(pw.u_family / greatest(tf.frequency, 1e-9)) / ln(2.0::float8)) ELSE 0 END
                  AS w
         FROM pg_temp.link_cand c
-        -- (postcode, address and town say the same thing, where someone
-        -- lives: of those that agree, only the strongest counts, so that a
-        -- household is not counted as several pieces of evidence; those that
-        -- disagree all count)
+        -- (postcode, address, town and telephone say the same thing, where
+        -- someone lives, a landline being a household's: of those that
+        -- agree, only the strongest counts, so that a household is not
+        -- counted as several pieces of evidence; those that disagree all
+        -- count)
         JOIN (SELECT g.gamma,
                      sum(p.weight) FILTER (WHERE p.level = (g.gamma >> (4 * p.field_no)) & 15)
-                     - coalesce(sum(p.weight) FILTER (WHERE p.field_no IN (5, 6, 7) AND p.weight > 0
+                     - coalesce(sum(p.weight) FILTER (WHERE p.field_no IN (5, 6, 7, 8) AND p.weight > 0
                                                         AND p.level = (g.gamma >> (4 * p.field_no)) & 15)
-                                - max(p.weight) FILTER (WHERE p.field_no IN (5, 6, 7) AND p.weight > 0
+                                - max(p.weight) FILTER (WHERE p.field_no IN (5, 6, 7, 8) AND p.weight > 0
                                                           AND p.level = (g.gamma >> (4 * p.field_no)) & 15), 0) AS weight,
                      max(p.u) FILTER (WHERE p.field_no = 1 AND p.level = 1) AS u_given,
                      max(p.u) FILTER (WHERE p.field_no = 2 AND p.level = 1) AS u_family
@@ -1128,7 +1143,7 @@ BEGIN
                   FROM (SELECT gamma, count(*) AS n FROM link_cand
                         WHERE rules & (1 << (rule.rule_no - 1)) <> 0 GROUP BY gamma) g) x,
                  ptl.link_em(x.patterns, x.counts, u_arr, m_start, 0.5,
-                             255 & ~rule.blocked_fields, 255 & ~rule.blocked_fields,
+                             1023 & ~rule.blocked_fields, 1023 & ~rule.blocked_fields,
                              s.em_max_iterations, s.em_tolerance) e
             WHERE x.patterns IS NOT NULL;
             CONTINUE WHEN em IS NULL OR em.m IS NULL;
@@ -1165,7 +1180,7 @@ BEGIN
              ptl.link_em(x.patterns, x.counts, u_arr,
                          (SELECT ptl_internal.link_parameter_array(array_agg(field_no * 16 + level), array_agg(m))
                           FROM ptl.link_parameter),
-                         0.5, 255, 0, s.em_max_iterations, s.em_tolerance) e
+                         0.5, 1023, 0, s.em_max_iterations, s.em_tolerance) e
         WHERE x.patterns IS NOT NULL;
         lambda_candidates := coalesce(em.lambda, 1e-6);
         run.em_iterations := run.em_iterations + coalesce(em.iterations, 0);
@@ -1696,7 +1711,9 @@ BEGIN ATOMIC
             (4, (r.fa).sex, (r.fb).sex),
             (5, (r.fa).postcode, (r.fb).postcode),
             (6, (r.fa).address, (r.fb).address),
-            (7, (r.fa).town, (r.fb).town)) AS x (field_no, value_a, value_b)),
+            (7, (r.fa).town, (r.fb).town),
+            (8, (r.fa).telephone, (r.fb).telephone),
+            (9, (r.fa).email, (r.fb).email)) AS x (field_no, value_a, value_b)),
     f AS (
         SELECT v.field_no, lv.field, v.value_a, v.value_b, lv.level, lv.label, p.m,
                -- an exact name weighs against its own frequency (term-frequency adjustment)
@@ -1707,11 +1724,11 @@ BEGIN ATOMIC
         LEFT JOIN ptl.link_term_frequency tf ON tf.field_no = v.field_no AND tf.value = v.value_a),
     fw AS (
         SELECT f.*, CASE WHEN f.level = 0 THEN 0 ELSE ln(f.m / f.u) / ln(2.0::float8) END AS w FROM f),
-    -- of postcode, address and town, those agreeing count once (as
-    -- ptl_internal.link_score)
+    -- of postcode, address, town and telephone, those agreeing count once
+    -- (as ptl_internal.link_score)
     residence AS (
         SELECT -coalesce(sum(fw.w) - max(fw.w), 0) AS w
-        FROM fw WHERE fw.field_no IN (5, 6, 7) AND fw.w > 0),
+        FROM fw WHERE fw.field_no IN (5, 6, 7, 8) AND fw.w > 0),
     pair AS (
         SELECT lp.method, lp.rules FROM ptl.link_pair lp
         WHERE (lp.patient_a, lp.patient_b) IN ((link_explain.patient_a, link_explain.patient_b),
@@ -1727,7 +1744,7 @@ BEGIN ATOMIC
     UNION ALL
     (SELECT fw.field, fw.value_a, fw.value_b, fw.level, fw.label, fw.m, fw.u, fw.w FROM fw ORDER BY fw.field_no)
     UNION ALL
-    SELECT 'residence', NULL, NULL, NULL, 'postcode, address and town: only the largest agreeing weight counts',
+    SELECT 'residence', NULL, NULL, NULL, 'postcode, address, town and telephone: only the largest agreeing weight counts',
            NULL, NULL, residence.w
     FROM residence WHERE residence.w <> 0
     UNION ALL
@@ -1748,4 +1765,4 @@ BEGIN ATOMIC
     FROM ptl_internal.link_setting_in_force() s;
 END;
 COMMENT ON FUNCTION ptl.link_explain(bigint, bigint) IS
-    'Why two patient records do or do not link under the last estimated model: the prior, each field''s values, comparison level, m, u and weight, agreeing postcode, address and town counted once, the total with its match probability, the blocking rules that found the pair, and the decision against the thresholds';
+    'Why two patient records do or do not link under the last estimated model: the prior, each field''s values, comparison level, m, u and weight, agreeing postcode, address, town and telephone counted once, the total with its match probability, the blocking rules that found the pair, and the decision against the thresholds';

@@ -326,6 +326,8 @@ VALUES
     ('patient', 'gp_practice_code', 12, false, NULL, NULL, '^[A-Z0-9]{3,8}$', 'an ODS code of 3 to 8 capitals or digits', NULL, 'load_without', 'Registered GP practice ODS code. Another value is left out (warning): the patient still loads', NULL, NULL),
     ('patient', 'commissioner_code', 13, false, NULL, NULL, '^[A-Z0-9]{3,5}$', 'an ODS commissioner code of 3 to 5 capitals or digits', 'commissioner', 'placeholder', 'Responsible commissioner. A code ptl.commissioner does not hold yet loads as a placeholder there (warning) for the reference data to resolve; a malformed one is left out (warning): the patient still loads', NULL, NULL),
     ('patient', 'town', 14, false, NULL, NULL, NULL, NULL, NULL, 'load_without', 'Town or city of usual address, compared by person linkage (most useful where the extract has no address line). A value that starts like a spreadsheet formula is left out (warning): the patient still loads', NULL, NULL),
+    ('patient', 'telephone', 15, false, NULL, NULL, '^[+]?[0-9][0-9 ()-]{8,19}$', 'a telephone number: digits, spaces, brackets and hyphens, optionally after +', NULL, 'load_without', 'Telephone number, compared by person linkage (+44 and 0 forms are one number; +44 followed by a space starts like a spreadsheet formula and is left out, so send +441305123456 or 01305 123456). Another value is left out (warning): the patient still loads', NULL, NULL),
+    ('patient', 'email', 16, false, NULL, NULL, '^[^@[:space:]]+@[^@[:space:]]+[.][^@[:space:]]+$', 'an email address such as ann@example.org', NULL, 'load_without', 'Email address, compared by person linkage. Another value is left out (warning): the patient still loads', NULL, NULL),
 
     ('pathway', 'local_patient_id', 1, true, NULL, NULL, NULL, NULL, NULL, 'quarantine', 'The patient, by the same system''s patient identifier', NULL, NULL),
     ('pathway', 'ppid', 2, true, NULL, NULL, '^[!-~]{1,20}$', 'up to 20 printable characters without spaces', NULL, 'quarantine', 'Patient pathway identifier', NULL, NULL),
@@ -368,7 +370,7 @@ VALUES
 -- readers read the messages (docs/security.md).
 UPDATE ptl.extract_column SET identifying = true
 WHERE column_name IN ('local_patient_id', 'nhs_number', 'given_name', 'family_name', 'date_of_birth', 'date_of_death',
-                      'postcode', 'address_line_1', 'town');
+                      'postcode', 'address_line_1', 'town', 'telephone', 'email');
 -- Values loaded with a fault are listed for the trust: an NHS number by V02
 -- (invalid) and V01 (missing), every other one by V32.
 UPDATE ptl.extract_column
@@ -1280,7 +1282,7 @@ BEGIN
         INSERT INTO ptl.patient AS t
             (org_code, source_system, local_patient_id, nhs_number, nhs_number_as_recorded,
              given_name, family_name, date_of_birth, date_of_death, sex, postcode, address_line_1,
-             ethnic_category, lsoa_code, gp_practice_code, commissioner_code, batch_id, town)
+             ethnic_category, lsoa_code, gp_practice_code, commissioner_code, batch_id, town, telephone, email)
         -- Values in warn_columns are left out (NULL); the NHS number is
         -- still kept as recorded.
         SELECT b.org_code, b.source_system, ptl.extract_value(w.local_patient_id),
@@ -1297,7 +1299,9 @@ BEGIN
                CASE WHEN 'ethnic_category' <> ALL (w.warn_columns) THEN ptl.extract_value(w.ethnic_category) END,
                CASE WHEN 'lsoa_code' <> ALL (w.warn_columns) THEN ptl.extract_value(w.lsoa_code) END, CASE WHEN 'gp_practice_code' <> ALL (w.warn_columns) THEN ptl.extract_value(w.gp_practice_code) END,
                CASE WHEN 'commissioner_code' <> ALL (w.warn_columns) THEN ptl.extract_value(w.commissioner_code) END, batch,
-               CASE WHEN 'town' <> ALL (w.warn_columns) THEN ptl.extract_value(w.town) END
+               CASE WHEN 'town' <> ALL (w.warn_columns) THEN ptl.extract_value(w.town) END,
+               CASE WHEN 'telephone' <> ALL (w.warn_columns) THEN ptl.extract_value(w.telephone) END,
+               CASE WHEN 'email' <> ALL (w.warn_columns) THEN ptl.extract_value(w.email) END
         FROM pg_temp.ptl_load_patient w
         WHERE w.bad_column IS NULL AND w.reason IS NULL
         ON CONFLICT (org_code, source_system, local_patient_id) DO UPDATE
@@ -1307,15 +1311,17 @@ BEGIN
             sex = excluded.sex, postcode = excluded.postcode, address_line_1 = excluded.address_line_1,
             ethnic_category = excluded.ethnic_category, lsoa_code = excluded.lsoa_code,
             gp_practice_code = excluded.gp_practice_code, commissioner_code = excluded.commissioner_code,
-            town = excluded.town, batch_id = excluded.batch_id, updated_at = now()
+            town = excluded.town, telephone = excluded.telephone, email = excluded.email,
+            batch_id = excluded.batch_id, updated_at = now()
         WHERE (t.nhs_number, t.nhs_number_as_recorded, t.given_name, t.family_name, t.date_of_birth,
                t.date_of_death, t.sex, t.postcode, t.address_line_1, t.ethnic_category, t.lsoa_code,
-               t.gp_practice_code, t.commissioner_code, t.town)
+               t.gp_practice_code, t.commissioner_code, t.town, t.telephone, t.email)
               IS DISTINCT FROM
               (excluded.nhs_number, excluded.nhs_number_as_recorded, excluded.given_name,
                excluded.family_name, excluded.date_of_birth, excluded.date_of_death, excluded.sex,
                excluded.postcode, excluded.address_line_1, excluded.ethnic_category,
-               excluded.lsoa_code, excluded.gp_practice_code, excluded.commissioner_code, excluded.town)
+               excluded.lsoa_code, excluded.gp_practice_code, excluded.commissioner_code, excluded.town,
+               excluded.telephone, excluded.email)
         RETURNING (t.xmax = 0) AS inserted)
     SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
     INTO loaded, changed

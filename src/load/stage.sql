@@ -79,7 +79,9 @@ CREATE TABLE ptl_stage.patient (
     gp_practice_code    text,
     commissioner_code   text,
     source_row          bigint,
-    town                text
+    town                text,
+    telephone           text,
+    email               text
 );
 CREATE INDEX ON ptl_stage.patient (batch_id);
 COMMENT ON TABLE ptl_stage.patient IS 'Patient extract as delivered (one row per patient record)';

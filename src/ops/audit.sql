@@ -139,7 +139,7 @@ CREATE TRIGGER audit_patient AFTER UPDATE OR DELETE ON ptl.patient
     FOR EACH ROW EXECUTE FUNCTION ptl_internal.audit_change('patient_id', 'org_code', 'local_patient_id', 'nhs_number',
                                                    'nhs_number_as_recorded', 'given_name', 'family_name',
                                                    'date_of_birth', 'date_of_death', 'postcode', 'address_line_1',
-                                                   'town', 'sex', 'commissioner_code');
+                                                   'town', 'telephone', 'email', 'sex', 'commissioner_code');
 CREATE TRIGGER audit_pathway AFTER UPDATE OR DELETE ON ptl.pathway
     FOR EACH ROW EXECUTE FUNCTION ptl_internal.audit_change('pathway_id', 'patient_id', 'provider_org', 'ppid_issuer', 'ppid',
                                                    'treatment_function', 'referral_received');

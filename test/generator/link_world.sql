@@ -24,7 +24,7 @@ CREATE TABLE ptl_synth.link_world_rate (
 COMMENT ON TABLE ptl_synth.link_world_rate IS
     'Rates of ptl_synth.link_world()''s profiles: records per person, identifiers sent, planted faults, twins and household members';
 COMMENT ON COLUMN ptl_synth.link_world_rate.profile IS 'hard (no NHS number, no postcode) or normal';
-COMMENT ON COLUMN ptl_synth.link_world_rate.item IS 'records_1..records_4 (persons with that many records), nhs_number, nhs_number_invalid, postcode, address, town, twin, family_member, or a fault of ptl_synth.link_world_fault';
+COMMENT ON COLUMN ptl_synth.link_world_rate.item IS 'records_1..records_4 (persons with that many records), nhs_number, nhs_number_invalid, postcode, address, town, telephone, email, twin, family_member, or a fault of ptl_synth.link_world_fault';
 COMMENT ON COLUMN ptl_synth.link_world_rate.rate IS 'The rate, a share of what applies_to says';
 COMMENT ON COLUMN ptl_synth.link_world_rate.applies_to IS 'The population the rate is a share of (the records or persons a fault can be planted on)';
 
@@ -43,6 +43,8 @@ FROM (VALUES ('hard'), ('normal')) AS p (profile),
         ('postcode', 0.0, 0.95, 'records'),
         ('address', 0.60, 0.90, 'records'),
         ('town', 0.60, 0.40, 'records'),
+        ('telephone', 0.20, 0.50, 'records'),
+        ('email', 0.10, 0.20, 'records'),
         ('family_name_changed', 0.15, 0.05, 'records of women aged 20 or more (then no other fault)'),
         ('given_name_typo', 0.06, 0.02, 'records without a changed family name'),
         ('given_name_missing', 0.03, 0.01, 'records without a changed family name'),
@@ -377,13 +379,17 @@ BEGIN
                || v_suffix[1 + floor(ptl_synth.u(b.p * 64 + 17, v_sq) * cardinality(v_suffix))::int] AS address0,
            -- the town of the postcode district (its letter and number): no draw of its own
            v_place[1 + (floor(ptl_synth.u(b.p * 64 + 10, v_sq) * 17)::int * 20
-                        + floor(ptl_synth.u(b.p * 64 + 11, v_sq) * 20)::int) % cardinality(v_place)] AS town0
+                        + floor(ptl_synth.u(b.p * 64 + 11, v_sq) * 20)::int) % cardinality(v_place)] AS town0,
+           -- a mobile of one's own (Ofcom's drama numbers 07700 9xxxxx, widened) and an email
+           '07700' || lpad((900000 + b.p)::text, 6, '0') AS telephone0,
+           b.p::text || '@' || (ARRAY['example.org', 'example.com', 'example.net'])[1 + b.p % 3] AS email_domain0
     FROM b;
     CREATE INDEX ON pg_temp.lw_person0 (p);
     ANALYZE pg_temp.lw_person0;
 
     INSERT INTO ptl_synth.person (person_id, nhs_number, given_name, family_name, date_of_birth, date_of_death,
-                                  sex, postcode, address_line_1, commissioner_code, home_site_code, town)
+                                  sex, postcode, address_line_1, commissioner_code, home_site_code, town,
+                                  telephone, email)
     SELECT x.p, x.nhs,
            CASE WHEN x.relation IS NOT NULL AND x.given0 = r.given0
                 THEN CASE x.list WHEN 'm' THEN v_g_m[1 + array_position(v_g_m, x.given0) % cardinality(v_g_m)]
@@ -395,7 +401,11 @@ BEGIN
                 ELSE x.dob0 END,
            NULL, x.sex, r.postcode0, r.address0,
            CASE WHEN x.p % 2 = 0 THEN '9ZA' ELSE '9ZB' END,
-           ptl_synth.trust_code(1) || '01', r.town0
+           ptl_synth.trust_code(1) || '01', r.town0, x.telephone0,
+           lower(CASE WHEN x.relation IS NOT NULL AND x.given0 = r.given0
+                      THEN CASE x.list WHEN 'm' THEN v_g_m[1 + array_position(v_g_m, x.given0) % cardinality(v_g_m)]
+                                       ELSE v_g_f[1 + array_position(v_g_f, x.given0) % cardinality(v_g_f)] END
+                      ELSE x.given0 END || '.' || r.family0 || '.' || x.email_domain0)
     FROM pg_temp.lw_person0 x JOIN pg_temp.lw_person0 r ON r.p = x.root;
 
     INSERT INTO ptl_synth.link_world_relative (person_id, relative_id, relation)
@@ -475,7 +485,9 @@ BEGIN
                ptl_synth.u(g.rec * 64 + 15, v_sr) < (v_r ->> 'nhs_number_invalid')::float8 AS nhs_bad,
                ptl_synth.u(g.rec * 64 + 16, v_sr) < (v_r ->> 'postcode')::float8 AS postcode_sent,
                ptl_synth.u(g.rec * 64 + 17, v_sr) < (v_r ->> 'address')::float8 AS address_sent,
-               ptl_synth.u(g.rec * 64 + 18, v_sr) < (v_r ->> 'town')::float8 AS town_sent
+               ptl_synth.u(g.rec * 64 + 18, v_sr) < (v_r ->> 'town')::float8 AS town_sent,
+               ptl_synth.u(g.rec * 64 + 19, v_sr) < (v_r ->> 'telephone')::float8 AS telephone_sent,
+               ptl_synth.u(g.rec * 64 + 20, v_sr) < (v_r ->> 'email')::float8 AS email_sent
         FROM g
         OFFSET 0)
     SELECT h.*, s.batch_id, s.org_code, s.site_code, s.source_system, s.dmy, s.spaced, s.upper_family,
@@ -489,16 +501,18 @@ BEGIN
                 WHEN h.nhs_sent THEN ptl_synth.format_nhs(h.nhs_number, s.spaced) END AS nhs_out,
            CASE WHEN h.postcode_sent THEN CASE WHEN s.spaced THEN replace(h.postcode, ' ', '') ELSE h.postcode END END AS postcode_out,
            CASE WHEN h.address_sent THEN h.address_line_1 END AS address_out,
-           CASE WHEN h.town_sent THEN h.town END AS town_out
+           CASE WHEN h.town_sent THEN h.town END AS town_out,
+           CASE WHEN h.telephone_sent THEN h.telephone END AS telephone_out,
+           CASE WHEN h.email_sent THEN h.email END AS email_out
     FROM h JOIN pg_temp.lw_site s ON s.site_idx = h.site_idx;
     ANALYZE pg_temp.lw_rec;
 
     INSERT INTO ptl_stage.patient (batch_id, local_patient_id, nhs_number, given_name, family_name, date_of_birth,
-                                   sex, postcode, address_line_1, commissioner_code, town)
+                                   sex, postcode, address_line_1, commissioner_code, town, telephone, email)
     SELECT c.batch_id, c.local_patient_id, c.nhs_out, c.given_sent,
            CASE WHEN c.upper_family THEN upper(c.family_sent0) ELSE c.family_sent0 END,
            ptl_synth.fmt_date(c.dob_sent, c.dmy), c.sex, c.postcode_out, c.address_out, c.commissioner_code,
-           c.town_out
+           c.town_out, c.telephone_out, c.email_out
     FROM pg_temp.lw_rec c
     ORDER BY c.site_idx, c.person_id;
     GET DIAGNOSTICS v_n = ROW_COUNT;

@@ -729,7 +729,9 @@ CREATE UNLOGGED TABLE ptl_synth.person (
     gp_practice_code    text,
     commissioner_code   text NOT NULL,
     home_site_code      text NOT NULL,
-    town                text
+    town                text,
+    telephone           text,
+    email               text
 );
 COMMENT ON TABLE ptl_synth.person IS
     'The true synthetic person behind patient records (one person may have records at several sites)';
@@ -748,6 +750,8 @@ COMMENT ON COLUMN ptl_synth.person.gp_practice_code IS 'Synthetic GP practice co
 COMMENT ON COLUMN ptl_synth.person.commissioner_code IS 'Responsible commissioner (Sub-ICB of the practice, or NONC)';
 COMMENT ON COLUMN ptl_synth.person.home_site_code IS 'The site nearest home, where most of the person''s referrals go';
 COMMENT ON COLUMN ptl_synth.person.town IS 'Town of the usual address, one per postcode district (link_world() only; NULL elsewhere)';
+COMMENT ON COLUMN ptl_synth.person.telephone IS 'Mobile number in Ofcom''s drama range 07700 900000-900999 and beyond (link_world() only)';
+COMMENT ON COLUMN ptl_synth.person.email IS 'Email address at a reserved example domain (link_world() only)';
 
 CREATE UNLOGGED TABLE ptl_synth.patient_record (
     org_code            text NOT NULL,
