@@ -36,6 +36,8 @@ FROM (SELECT array_agg(gamma) AS p, array_agg(n) AS n FROM em_case) c, em_u,
 -- Bad arguments name themselves.
 SELECT link_em(ARRAY[1], ARRAY[1.0], ARRAY[0.5], (SELECT u FROM em_u), 0.5, 1, 1, 10, 1e-6);
 SELECT link_em(ARRAY[1], ARRAY[1.0], (SELECT u FROM em_u), (SELECT u FROM em_u), 1.5, 1, 1, 10, 1e-6);
+-- (m and u of 0.3.0's seven fields are still read, but not mixed with ten)
+SELECT link_em(ARRAY[1], ARRAY[1.0], (SELECT u FROM em_u), (SELECT u[1:112] FROM em_u), 0.5, 1, 1, 10, 1e-6);
 -- A count is a number of pairs: finite, 0 or more (22023, naming the element).
 SELECT link_em(ARRAY[1, 2], ARRAY[1.0, -5], (SELECT u FROM em_u), (SELECT m0 FROM em_u), 0.5, 1, 1, 10, 1e-6);
 SELECT link_em(ARRAY[1], ARRAY['Infinity'::float8], (SELECT u FROM em_u), (SELECT m0 FROM em_u), 0.5, 1, 1, 10, 1e-6);

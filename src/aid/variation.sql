@@ -20,13 +20,13 @@ SELECT s.census_date AS census, s.treatment_function, s.provider_org,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY s.days_waited / 7.0::float8) AS median_weeks,
        percentile_disc(0.92) WITHIN GROUP (ORDER BY s.days_waited / 7.0::float8) AS p92_weeks,
        avg(s.days_waited / 7.0::float8) AS mean_weeks,
-       count(*) FILTER (WHERE s.days_waited > 126) AS over_18_weeks,
-       round(100.0 * count(*) FILTER (WHERE s.days_waited > 126) / nullif(count(s.days_waited), 0), 2) AS pct_over_18_weeks,
-       count(*) FILTER (WHERE s.days_waited > 364) AS over_52_weeks,
-       count(*) FILTER (WHERE s.days_waited > 455) AS over_65_weeks,
-       count(*) FILTER (WHERE s.days_waited > 546) AS over_78_weeks,
-       count(*) FILTER (WHERE s.days_waited > 728) AS over_104_weeks,
-       coalesce(sum(s.days_waited / 7.0 - 18) FILTER (WHERE s.days_waited > 126), 0) AS excess_patient_weeks,
+       count(*) FILTER (WHERE ptl.rtt_over_weeks(s.days_waited, 18)) AS over_18_weeks,
+       round(100.0 * count(*) FILTER (WHERE ptl.rtt_over_weeks(s.days_waited, 18)) / nullif(count(s.days_waited), 0), 2) AS pct_over_18_weeks,
+       count(*) FILTER (WHERE ptl.rtt_over_weeks(s.days_waited, 52)) AS over_52_weeks,
+       count(*) FILTER (WHERE ptl.rtt_over_weeks(s.days_waited, 65)) AS over_65_weeks,
+       count(*) FILTER (WHERE ptl.rtt_over_weeks(s.days_waited, 78)) AS over_78_weeks,
+       count(*) FILTER (WHERE ptl.rtt_over_weeks(s.days_waited, 104)) AS over_104_weeks,
+       coalesce(sum(s.days_waited / 7.0 - 18) FILTER (WHERE ptl.rtt_over_weeks(s.days_waited, 18)), 0) AS excess_patient_weeks,
        count(*) FILTER (WHERE s.days_waited IS NULL) AS unknown_clock_start,
        s.census_date
 FROM ptl.census_snapshot s
@@ -90,7 +90,7 @@ patients AS (
            count(*) AS n,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY s.days_waited / 7.0::float8) AS median_weeks,
            percentile_disc(0.92) WITHIN GROUP (ORDER BY s.days_waited / 7.0::float8) AS p92_weeks,
-           count(*) FILTER (WHERE s.days_waited > 126) AS over_18,
+           count(*) FILTER (WHERE ptl.rtt_over_weeks(s.days_waited, 18)) AS over_18,
            var_pop(s.days_waited / 7.0::float8) AS total_variance
     FROM ptl.census_snapshot s
     JOIN pw ON pw.census_date = s.census_date AND pw.treatment_function = s.treatment_function

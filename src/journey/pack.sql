@@ -345,17 +345,17 @@ BEGIN
 
     -- Headline figures, against the week before.
     SELECT count(*) AS waiting,
-           count(*) FILTER (WHERE l.days_waited <= 126) AS within_18,
+           count(*) FILTER (WHERE NOT ptl.rtt_over_weeks(l.days_waited, 18)) AS within_18,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY l.days_waited / 7.0) AS median_weeks,
-           count(*) FILTER (WHERE l.days_waited > 364) AS over_52,
-           count(*) FILTER (WHERE l.days_waited > 455) AS over_65,
-           count(*) FILTER (WHERE l.days_waited > 546) AS over_78,
-           count(*) FILTER (WHERE l.days_waited > 728) AS over_104,
+           count(*) FILTER (WHERE ptl.rtt_over_weeks(l.days_waited, 52)) AS over_52,
+           count(*) FILTER (WHERE ptl.rtt_over_weeks(l.days_waited, 65)) AS over_65,
+           count(*) FILTER (WHERE ptl.rtt_over_weeks(l.days_waited, 78)) AS over_78,
+           count(*) FILTER (WHERE ptl.rtt_over_weeks(l.days_waited, 104)) AS over_104,
            (SELECT count(*) FROM ptl.census_snapshot b
             WHERE b.census_date = week_before AND b.days_waited IS NOT NULL
               AND (orgs IS NULL OR b.provider_org = ANY (orgs))) AS waiting_before,
            (SELECT count(*) FROM ptl.census_snapshot b
-            WHERE b.census_date = week_before AND b.days_waited > 364
+            WHERE b.census_date = week_before AND ptl.rtt_over_weeks(b.days_waited, 52)
               AND (orgs IS NULL OR b.provider_org = ANY (orgs))) AS over_52_before
     INTO head FROM ptl.census_snapshot l
     WHERE l.census_date = snap AND l.days_waited IS NOT NULL AND (orgs IS NULL OR l.provider_org = ANY (orgs));
@@ -418,12 +418,12 @@ BEGIN
         SELECT w.census_date, c.*
         FROM weeks w
         CROSS JOIN LATERAL (
-            SELECT count(*) FILTER (WHERE s.days_waited > 364) AS w52,
-                   count(*) FILTER (WHERE s.days_waited > 455) AS w65,
-                   count(*) FILTER (WHERE s.days_waited > 546) AS w78,
-                   count(*) FILTER (WHERE s.days_waited > 728) AS w104
+            SELECT count(*) FILTER (WHERE ptl.rtt_over_weeks(s.days_waited, 52)) AS w52,
+                   count(*) FILTER (WHERE ptl.rtt_over_weeks(s.days_waited, 65)) AS w65,
+                   count(*) FILTER (WHERE ptl.rtt_over_weeks(s.days_waited, 78)) AS w78,
+                   count(*) FILTER (WHERE ptl.rtt_over_weeks(s.days_waited, 104)) AS w104
             FROM ptl.census_snapshot s
-            WHERE s.census_date = w.census_date AND s.days_waited > 364
+            WHERE s.census_date = w.census_date AND ptl.rtt_over_weeks(s.days_waited, 52)
               AND (orgs IS NULL OR s.provider_org = ANY (orgs))) c
     )
     SELECT array_agg(c.census_date::text ORDER BY c.census_date),
@@ -444,7 +444,7 @@ BEGIN
         SELECT l.treatment_function, l.provider_org, count(*) AS waiting,
                percentile_cont(0.5) WITHIN GROUP (ORDER BY l.days_waited / 7.0) AS median_weeks,
                percentile_disc(0.92) WITHIN GROUP (ORDER BY l.days_waited / 7.0) AS p92_weeks,
-               100.0 * count(*) FILTER (WHERE l.days_waited > 126) / count(*) AS pct_over_18
+               100.0 * count(*) FILTER (WHERE ptl.rtt_over_weeks(l.days_waited, 18)) / count(*) AS pct_over_18
         FROM ptl.census_snapshot l
         WHERE l.census_date = snap AND l.days_waited IS NOT NULL AND (orgs IS NULL OR l.provider_org = ANY (orgs))
         GROUP BY 1, 2

@@ -39,8 +39,8 @@
 
 /*
  * An array of probabilities (m or u), 16 slots per field, into out; returns
- * the number of fields (releases before 0.4.0 pass seven, without the
- * town).  Every element must be a number from 0 to 1: a NaN, an infinity
+ * the number of fields (releases before 0.4.0 pass seven, without town,
+ * telephone and email).  Every element must be a number from 0 to 1: a NaN, an infinity
  * or a negative value would poison every weight EM computes from it
  * without an error.
  */
@@ -102,7 +102,9 @@ ptl_link_em(PG_FUNCTION_ARGS)
 	if (float8_array_into(PG_GETARG_ARRAYTYPE_P(3), "m_start", m) != fields)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("m_start and u must have the same number of elements")));
+				 errmsg("m_start and u must be of the same fields"),
+				 errdetail("u has %d elements (16 for each of %d fields).",
+						   fields * LINK_LEVEL_SLOTS, fields)));
 	if (!(lambda > 0.0 && lambda < 1.0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

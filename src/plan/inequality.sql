@@ -138,9 +138,9 @@ counts AS (
            grouping(l.provider_org, l.treatment_function) AS level,
            count(*) AS patients,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY l.days_waited / 7.0::float8) AS median_weeks,
-           round(100.0 * count(*) FILTER (WHERE l.days_waited > 126) / nullif(count(l.days_waited), 0), 2) AS pct18,
-           count(*) FILTER (WHERE l.days_waited > 126) AS over18,
-           count(*) FILTER (WHERE l.days_waited > 364) AS over52,
+           round(100.0 * count(*) FILTER (WHERE ptl.rtt_over_weeks(l.days_waited, 18)) / nullif(count(l.days_waited), 0), 2) AS pct18,
+           count(*) FILTER (WHERE ptl.rtt_over_weeks(l.days_waited, 18)) AS over18,
+           count(*) FILTER (WHERE ptl.rtt_over_weeks(l.days_waited, 52)) AS over52,
            round(avg(l.list_percentile), 1) AS pos
     FROM l JOIN ptl.patient_equity_group g ON g.patient_id = l.patient_id
     GROUP BY g.dimension, g.group_value, g.decile, GROUPING SETS ((l.provider_org, l.treatment_function), (l.provider_org), ())),

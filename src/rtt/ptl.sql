@@ -402,7 +402,7 @@ COMMENT ON COLUMN ptl.ptl.provisional_action IS
 CREATE VIEW ptl.ptl_headline AS
 SELECT l.provider_org, l.treatment_function,
        count(*) AS list_size,
-       round(100.0 * count(*) FILTER (WHERE l.days_waited <= 126) / nullif(count(l.days_waited), 0), 1) AS pct_within_18_weeks,
+       round(100.0 * count(*) FILTER (WHERE NOT ptl.rtt_over_weeks(l.days_waited, 18)) / nullif(count(l.days_waited), 0), 1) AS pct_within_18_weeks,
        round((percentile_cont(0.5) WITHIN GROUP (ORDER BY l.days_waited) / 7)::numeric, 1) AS median_weeks,
        round((percentile_disc(0.92) WITHIN GROUP (ORDER BY l.days_waited) / 7.0)::numeric, 1) AS p92_weeks,
        count(*) FILTER (WHERE l.days_waited > 7 * 18) AS over_18_weeks,
@@ -416,7 +416,7 @@ GROUP BY l.provider_org, l.treatment_function
 UNION ALL
 SELECT l.provider_org, NULL::text,
        count(*) AS list_size,
-       round(100.0 * count(*) FILTER (WHERE l.days_waited <= 126) / nullif(count(l.days_waited), 0), 1) AS pct_within_18_weeks,
+       round(100.0 * count(*) FILTER (WHERE NOT ptl.rtt_over_weeks(l.days_waited, 18)) / nullif(count(l.days_waited), 0), 1) AS pct_within_18_weeks,
        round((percentile_cont(0.5) WITHIN GROUP (ORDER BY l.days_waited) / 7)::numeric, 1) AS median_weeks,
        round((percentile_disc(0.92) WITHIN GROUP (ORDER BY l.days_waited) / 7.0)::numeric, 1) AS p92_weeks,
        count(*) FILTER (WHERE l.days_waited > 7 * 18) AS over_18_weeks,
@@ -430,7 +430,7 @@ GROUP BY l.provider_org
 UNION ALL
 SELECT NULL::text, NULL::text,
        count(*) AS list_size,
-       round(100.0 * count(*) FILTER (WHERE l.days_waited <= 126) / nullif(count(l.days_waited), 0), 1) AS pct_within_18_weeks,
+       round(100.0 * count(*) FILTER (WHERE NOT ptl.rtt_over_weeks(l.days_waited, 18)) / nullif(count(l.days_waited), 0), 1) AS pct_within_18_weeks,
        round((percentile_cont(0.5) WITHIN GROUP (ORDER BY l.days_waited) / 7)::numeric, 1) AS median_weeks,
        round((percentile_disc(0.92) WITHIN GROUP (ORDER BY l.days_waited) / 7.0)::numeric, 1) AS p92_weeks,
        count(*) FILTER (WHERE l.days_waited > 7 * 18) AS over_18_weeks,
