@@ -190,3 +190,15 @@ FROM person_link pl JOIN patient p USING (patient_id)
 WHERE p.local_patient_id IN ('A50', 'NAMESAKE') ORDER BY p.local_patient_id;
 SELECT records, organisations, given_name, family_name FROM person
 WHERE person_id = (SELECT person_id FROM person_link JOIN patient USING (patient_id) WHERE local_patient_id = 'A50');
+
+-- Leave the database as this script found it: the small ICS, its persons
+-- and the model estimated on it go (another script's first refresh must
+-- estimate its own).
+DELETE FROM patient WHERE org_code IN ('LKA', 'LKB');
+DELETE FROM link_record;
+DELETE FROM link_run;
+DELETE FROM link_parameter;
+DELETE FROM link_term_frequency;
+DELETE FROM batch WHERE org_code IN ('LKA', 'LKB');
+DELETE FROM organisation WHERE org_code IN ('LKA', 'LKB');
+SELECT (SELECT count(*) FROM patient) AS patients_left, (SELECT count(*) FROM link_pair) AS pairs_left;

@@ -5,7 +5,9 @@
 -- not loaded), and keeps the truth behind the extracts in schema ptl_synth.
 -- All data are synthetic; the same arguments give the same staged rows.
 SET datestyle TO ISO, YMD;
-CREATE EXTENSION ptl_synth;
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS ptl_synth;   -- (an earlier script may have left it)
+RESET client_min_messages;
 
 -- 2,000 referrals, seed 7, census 2025-03-31, 3 trusts with 2 sites each.
 -- It returns the batches it opened, one per site.

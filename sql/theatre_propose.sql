@@ -7,6 +7,12 @@ SET search_path = ptl, public;
 SET datestyle = 'ISO, YMD';
 \set ON_ERROR_ROLLBACK on
 BEGIN;
+-- Proposal and run numbers start from 1 here, whatever other scripts drew
+-- before (a sequence is not rolled back with them; no script keeps a row).
+SELECT setval(pg_get_serial_sequence('ptl.theatre_proposal', 'proposal_id'), coalesce(max(proposal_id), 0) + 1, false) > 0 AS numbered
+FROM theatre_proposal;
+SELECT setval(pg_get_serial_sequence('ptl.theatre_proposal_run', 'run_id'), coalesce(max(run_id), 0) + 1, false) > 0 AS numbered
+FROM theatre_proposal_run;
 INSERT INTO organisation (org_code, name, org_kind) VALUES ('QPP', 'Propose ICB', 'ics');
 INSERT INTO organisation (org_code, name, parent_org_code) VALUES ('RP1', 'Propose Hospitals NHS Trust', 'QPP');
 INSERT INTO site (site_code, org_code, name) VALUES ('RP101', 'RP1', 'Propose General'), ('RP102', 'RP1', 'Propose Day Unit');
