@@ -42,6 +42,15 @@ SELECT * FROM pg_temp.levels(
         'john.smith@example.org')::link_fields,
     ROW('9434765991', 'PETER', 'JONES', '1950-03-14', '2', 'QB11AB', NULL, 'WEYMOUTH', NULL,
         'john.smith@example.org')::link_fields);
+-- A name that is part of the other (level 8) where Jaro-Winkler sees too
+-- little: a double-barrelled family name against its second half, a middle
+-- name run in before the given name.  Its start is already close by
+-- Jaro-Winkler (the prefix counts), as is an initial; two letters are too
+-- few to say anything.
+SELECT a, b, (link_compare(ROW(NULL, NULL, a, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::link_fields,
+                           ROW(NULL, NULL, b, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::link_fields) >> 8) & 15 AS level
+FROM (VALUES ('SMITHJONES', 'JONES'), ('SMITHJONES', 'SMITH'), ('ANNEMARIE', 'MARIE'), ('JONES', 'BROWN'),
+             ('KHAN', 'AHMEDKHAN'), ('LI', 'XLI')) AS t (a, b);
 -- Birth dates: two adjacent digits swapped (2), one digit wrong or the
 -- year one out (3), different (4), two of year, month and day agree by
 -- coincidence (5).

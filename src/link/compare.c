@@ -10,7 +10,10 @@
  * (other codes say nothing and are NULL).  Levels, first that applies wins:
  *
  *	NHS number	 exact | one edit (a slip or a swap) | different
- *	names		 exact | Jaro-Winkler >= 0.92 | >= 0.88 | >= 0.70 | different
+ *	names		 exact | Jaro-Winkler >= 0.92 | >= 0.88 | >= 0.70 | part (one
+ *				 name is the start or the end of the other, three letters or
+ *				 more, or its initial: a double-barrelled family name, a
+ *				 middle name run in, "J" for John) | different
  *				 (Splink's NameComparison bands), and a last level, swapped:
  *				 neither name agrees at 0.88 with its own field, but each
  *				 agrees at 0.92 with the other record's other name (given and
@@ -43,10 +46,11 @@
 
 #include "link/link.h"
 
-const int	link_field_levels[LINK_NUM_FIELDS] = {4, 7, 8, 6, 3, 4, 4, 4, 4, 4};
+const int	link_field_levels[LINK_NUM_FIELDS] = {4, 9, 9, 6, 3, 4, 4, 4, 4, 4};
 
 #define NAME_LEVEL_DIFFERENT 5
 #define NAME_LEVEL_SWAPPED 6
+#define NAME_LEVEL_PART 8
 #define FAMILY_LEVEL_DIFFERENT_FEMALE 7
 #define DATE_LEVEL_TWO_PARTS 5
 
@@ -142,6 +146,30 @@ name_similarity(const text *a, const text *b)
 	return link_jaro_winkler(&sa, &sb);
 }
 
+/*
+ * Whether the shorter name is the start or the end of the longer (three
+ * letters or more: SMITH of SMITHJONES, normalisation having dropped the
+ * hyphen; JOHN of JOHNPAUL), or is one letter, the longer's initial.  Byte
+ * comparison is enough: a UTF-8 string's start or end that is itself a whole
+ * string is a run of whole characters.
+ */
+static bool
+name_part_of(const text *a, const text *b)
+{
+	const text *shorter = VARSIZE_ANY_EXHDR(a) <= VARSIZE_ANY_EXHDR(b) ? a : b;
+	const text *longer = shorter == a ? b : a;
+	int			ls = VARSIZE_ANY_EXHDR(shorter);
+	int			ll = VARSIZE_ANY_EXHDR(longer);
+	int			chars = pg_mbstrlen_with_len(VARDATA_ANY(shorter), ls);
+
+	if (chars == 1)
+		return memcmp(VARDATA_ANY(longer), VARDATA_ANY(shorter), ls) == 0;
+	if (chars < 3)
+		return false;
+	return memcmp(VARDATA_ANY(longer), VARDATA_ANY(shorter), ls) == 0
+		|| memcmp(VARDATA_ANY(longer) + ll - ls, VARDATA_ANY(shorter), ls) == 0;
+}
+
 static int
 name_level(const text *a, const text *b)
 {
@@ -158,7 +186,9 @@ name_level(const text *a, const text *b)
 		return 3;
 	if (jw >= 0.70)
 		return 4;
-	return 5;
+	if (name_part_of(a, b))
+		return NAME_LEVEL_PART;
+	return NAME_LEVEL_DIFFERENT;
 }
 
 /* The date as the eight digits YYYYMMDD (years 1000 to 9999; others: false). */

@@ -117,6 +117,12 @@ INSERT INTO ptl.link_level (field_no, field, level, label) VALUES -- two parts o
     (3, 'date_of_birth', 5, 'two of year, month and day agree (not one slip)');
 UPDATE ptl.link_level SET label = 'one digit differs, or the year is one out with month and day the same'
 WHERE field_no = 3 AND level = 3;
+-- A name that is part of the other (0.4.0): a double-barrelled family name
+-- against one of its halves, a middle name run into the given name, an
+-- initial (src/link/compare.c).
+INSERT INTO ptl.link_level (field_no, field, level, label) VALUES -- part of a name
+    (1, 'given_name', 8, 'part: one is the start or end of the other (3 letters or more), or its initial'),
+    (2, 'family_name', 8, 'part: one is the start or end of the other (3 letters or more), or its initial');
 -- The town (0.4.0): extracts without an address line often carry the town.
 INSERT INTO ptl.link_level (field_no, field, level, label) VALUES -- town
     (7, 'town', 0, 'missing'), (7, 'town', 1, 'exact'), (7, 'town', 2, 'Jaro-Winkler >= 0.88'),
@@ -765,7 +771,8 @@ COMMENT ON FUNCTION ptl_internal.link_stored_model() IS
     'Internal: the last linkage run (its prior weight is the model''s), or an error when no full run has estimated a model (ptl.link_parameter)';
 
 -- Look-alikes, by their comparison vector, both records stating sex: given
--- names that differ (both present, not a slip) with the same family name
+-- names that differ (both present, not a slip; one the initial or a part of
+-- the other is no better: James and John share J) with the same family name
 -- and date of birth (twins), or with another date of birth too (people who
 -- share a home); or the same family name and date of birth, sex differs,
 -- one given name missing (twins told apart only by sex).  Everything else
@@ -776,7 +783,7 @@ COMMENT ON FUNCTION ptl_internal.link_stored_model() IS
 CREATE FUNCTION ptl_internal.link_look_alike(gamma bigint) RETURNS boolean
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN (gamma >> 16) & 15 <> 0
-       AND ((gamma >> 4) & 15 IN (4, 5)
+       AND ((gamma >> 4) & 15 IN (4, 5, 8)
             AND ((gamma >> 8) & 15 = 1 AND (gamma >> 12) & 15 = 1 OR (gamma >> 12) & 15 = 4)
             OR (gamma >> 4) & 15 = 0 AND (gamma >> 16) & 15 = 2 AND (gamma >> 8) & 15 = 1 AND (gamma >> 12) & 15 = 1);
 COMMENT ON FUNCTION ptl_internal.link_look_alike(bigint) IS
@@ -1727,8 +1734,9 @@ BEGIN ATOMIC
     -- of postcode, address, town and telephone, those agreeing count once
     -- (as ptl_internal.link_score)
     residence AS (
-        SELECT -coalesce(sum(fw.w) - max(fw.w), 0) AS w
-        FROM fw WHERE fw.field_no IN (5, 6, 7, 8) AND fw.w > 0),
+        SELECT -coalesce(sum(x.w) FILTER (WHERE x.place > 1), 0) AS w
+        FROM (SELECT fw.w, row_number() OVER (ORDER BY fw.w DESC) AS place
+              FROM fw WHERE fw.field_no IN (5, 6, 7, 8) AND fw.w > 0) x),
     pair AS (
         SELECT lp.method, lp.rules FROM ptl.link_pair lp
         WHERE (lp.patient_a, lp.patient_b) IN ((link_explain.patient_a, link_explain.patient_b),
