@@ -287,6 +287,7 @@ CREATE TABLE ptl.link_setting (
     em_tolerance        float8 NOT NULL DEFAULT 1e-6 CHECK (em_tolerance > 0),
     transfer_window_days int NOT NULL DEFAULT 42 CHECK (transfer_window_days >= 0),
     look_alike_review   boolean NOT NULL DEFAULT true,
+    block_window        int NOT NULL DEFAULT 10 CHECK (block_window >= 1),
     CHECK (review_probability <= link_probability),
     -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
     CONSTRAINT link_setting_set_at_in_range CHECK (ptl.in_storage_range(set_at) OR (shipped AND set_at = '-infinity'))
@@ -307,6 +308,8 @@ COMMENT ON COLUMN ptl.link_setting.review_probability IS
 COMMENT ON COLUMN ptl.link_setting.max_cluster_size IS 'Chaining guard: no person gathers more records than this';
 COMMENT ON COLUMN ptl.link_setting.max_block_size IS
     'Blocks (records sharing one key) larger than this are not compared (keeps the work near linear; counted in ptl.link_run)';
+COMMENT ON COLUMN ptl.link_setting.block_window IS
+    'In a block, each record is compared with the next block_window records in name order (given name, family name, date of birth): a block of block_window + 1 records or fewer is compared whole, a larger one by its sorted neighbourhood, so a rule''s pairs grow with the records, not their square (docs/linkage.md, "Blocking")';
 COMMENT ON COLUMN ptl.link_setting.u_sample_pairs IS 'Random record pairs drawn to estimate u probabilities';
 COMMENT ON COLUMN ptl.link_setting.em_max_iterations IS 'EM iterations at most';
 COMMENT ON COLUMN ptl.link_setting.em_tolerance IS 'EM stops when no probability moves by more than this';
@@ -730,6 +733,24 @@ END;
 COMMENT ON FUNCTION ptl_internal.link_keys_sql() IS
     'The blocking keys as an expression over the columns of ptl.link_fields: element n is rule n''s key, hashed (ptl.link_blocking_rule)';
 
+-- A block's sorted neighbourhood (Hernandez and Stolfo, "The merge/purge
+-- problem for large databases", SIGMOD 1995, within each block): its records
+-- in name order, each compared with the next block_window.  A rule's blocks
+-- grow with the ICS when its key has a fixed range (a birthday, a Soundex
+-- code and an initial), so comparing them whole grows as the square of the
+-- records; the window keeps each record's pairs per rule at block_window.
+-- Names first: the slips the rules find elsewhere (a date of birth, a
+-- married name, a year) leave a record beside its partner, and a given
+-- name misspelt past its first letters is rule 7's and 11's.  The full
+-- and incremental runs window through this one text, so they agree pair
+-- for pair; the rows need columns f (ptl.link_fields) and patient_id.
+CREATE FUNCTION ptl_internal.link_window_sql(block_window int) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN format('ORDER BY (f).given_name COLLATE "C", (f).family_name COLLATE "C", (f).date_of_birth, patient_id
+               ROWS BETWEEN 1 FOLLOWING AND %s FOLLOWING', block_window);
+COMMENT ON FUNCTION ptl_internal.link_window_sql(int) IS
+    'Internal to linkage: the window clause of a block''s sorted neighbourhood, the next block_window records in name order (given name, family name, date of birth, patient id)';
+
 CREATE FUNCTION ptl_internal.link_nhs_valid(nhs ptl.nhs_number) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN regexp_replace(nhs::text, '[^0-9]', '', 'g');
@@ -1072,21 +1093,24 @@ BEGIN
     ANALYZE link_rec;
 
     -- 2. Candidate pairs: the union of the blocking rules, each pair with
-    --    every rule it satisfies.  Blocks over max_block_size are skipped.
+    --    every rule it satisfies.  In a block, each record with the next
+    --    block_window records in name order (ptl_internal.link_window_sql);
+    --    blocks over max_block_size are skipped.
     CREATE TEMP TABLE link_block_pair (a bigint, b bigint, rule_bit int) ON COMMIT DROP;
     CREATE TEMP TABLE link_rule_count (rule_no int PRIMARY KEY, keyed bigint, skipped bigint) ON COMMIT DROP;
     run.skipped_blocks := 0;
     FOR rule IN SELECT * FROM ptl.link_blocking_rule ORDER BY rule_no LOOP
-        -- one pass over the keys: each record with its block's size, then
-        -- the pairs within the blocks kept
+        -- one pass over the keys: each record with its block's size and the
+        -- records after it in its window, then the pairs of the blocks kept
         EXECUTE format('CREATE TEMP TABLE link_block ON COMMIT DROP AS
-                        SELECT patient_id, keys[%1$s] AS k, count(*) OVER (PARTITION BY keys[%1$s]) AS n
-                        FROM pg_temp.link_rec WHERE keys[%1$s] IS NOT NULL', rule.rule_no);
+                        SELECT patient_id, keys[%1$s] AS k, count(*) OVER (PARTITION BY keys[%1$s]) AS n,
+                               array_agg(patient_id) OVER (PARTITION BY keys[%1$s] %2$s) AS next
+                        FROM pg_temp.link_rec WHERE keys[%1$s] IS NOT NULL',
+                       rule.rule_no, ptl_internal.link_window_sql(s.block_window));
         INSERT INTO link_block_pair
-        SELECT l.patient_id, r.patient_id, 1 << (rule.rule_no - 1)
-        FROM link_block l JOIN link_block r ON r.k = l.k
-        WHERE l.n BETWEEN 2 AND s.max_block_size AND r.n BETWEEN 2 AND s.max_block_size
-          AND l.patient_id < r.patient_id;
+        SELECT least(l.patient_id, x.patient_id), greatest(l.patient_id, x.patient_id), 1 << (rule.rule_no - 1)
+        FROM link_block l CROSS JOIN LATERAL unnest(l.next) AS x (patient_id)
+        WHERE l.n BETWEEN 2 AND s.max_block_size;
         INSERT INTO link_rule_count
         SELECT rule.rule_no, count(*), count(DISTINCT k) FILTER (WHERE n > s.max_block_size) FROM link_block;
         DROP TABLE link_block;
@@ -1283,31 +1307,33 @@ COMMENT ON FUNCTION ptl.link_persons() IS
 -- keys_table, the number of records holding key k for rule n and, when
 -- with_members, their patient ids; each block read through its rule's index
 -- (link_record_key_<n>_idx).
-CREATE FUNCTION ptl_internal.link_block_sql(keys_table text, with_members boolean) RETURNS text
+CREATE FUNCTION ptl_internal.link_block_sql(keys_table text) RETURNS text
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 BEGIN ATOMIC
     SELECT coalesce(string_agg(format($f$
-        SELECT c.rule_no, c.k, m.n%3$s
+        SELECT c.rule_no, c.k, m.n, m.members, m.member_fields
         FROM %1$s c
-        CROSS JOIN LATERAL (SELECT count(*) AS n, array_agg(r.patient_id) AS members
+        CROSS JOIN LATERAL (SELECT count(*) AS n, array_agg(r.patient_id) AS members,
+                                   array_agg(r.fields) AS member_fields
                             FROM ptl.link_record r
                             WHERE r.keys[%2$s] = c.k AND r.keys[%2$s] IS NOT NULL) m
-        WHERE c.rule_no = %2$s $f$, keys_table, r.rule_no, CASE WHEN with_members THEN ', m.members' ELSE '' END),
+        WHERE c.rule_no = %2$s $f$, keys_table, r.rule_no),
         ' UNION ALL ' ORDER BY r.rule_no),
-        format('SELECT 0 AS rule_no, 0::bigint AS k, 0::bigint AS n%s WHERE false',
-               CASE WHEN with_members THEN ', NULL::bigint[] AS members' ELSE '' END))
+        'SELECT 0 AS rule_no, 0::bigint AS k, 0::bigint AS n, NULL::bigint[] AS members,
+                NULL::ptl.link_fields[] AS member_fields WHERE false')
     FROM ptl.link_blocking_rule r;
 END;
-COMMENT ON FUNCTION ptl_internal.link_block_sql(text, boolean) IS
-    'Internal to incremental linkage: a query giving, for each (rule_no, k) of the table named, the records of that block (count, and patient ids when with_members), read through the rule''s index';
+COMMENT ON FUNCTION ptl_internal.link_block_sql(text) IS
+    'Internal to incremental linkage: a query giving, for each (rule_no, k) of the table named, the records of that block (count, patient ids and their fields), read through the rule''s index';
 
 -- An incremental run.  The rule (docs/linkage.md, "Incremental runs"): the
 -- model is estimated by a full run and then frozen; an incremental run
 -- compares only the pairs touching a record new, changed (its
 -- ptl_internal.link_fields_of or its reviewer decisions) or deleted since the last
--- run, found through the same blocking keys against all records (and, where
--- such a record moved a block across max_block_size, the block's other
--- pairs), scores them with the stored model as a full run scores, and
+-- run, found through the same blocking keys against all records, with the
+-- pairs of their blocks that entered or left a window (a record coming or
+-- going moves the others of its block's sorted neighbourhood; a block it
+-- moved across max_block_size gains or loses all of them), scores them with the stored model as a full run scores, and
 -- clusters again only the affected persons: those of the changed records and
 -- of every record a replaced or new link touches, closed over the links the
 -- chaining guard refused between persons.  Its result equals a frozen full
@@ -1324,6 +1350,7 @@ DECLARE
     stored ptl.link_run;
     n_affected bigint;
     n_persons_after bigint;
+    window_sql text;
 BEGIN
     run.started_at := clock_timestamp();
     LOCK TABLE ptl.person_link IN SHARE ROW EXCLUSIVE MODE;
@@ -1341,8 +1368,8 @@ BEGIN
 
     DROP TABLE IF EXISTS link_rec, link_cand, link_edge, link_block, link_block_pair, link_draw, link_u, link_m,
                          link_outcome, link_member, link_person, link_scope, link_changed, link_touched,
-                         link_old, link_affected, link_rule_count, link_taken, link_now, link_ck, link_shared,
-                         link_other_key, link_near, link_pair_now, link_person_now;
+                         link_old, link_affected, link_rule_count, link_taken, link_now, link_ck, link_window_pair,
+                         link_shared, link_other_key, link_near, link_pair_now, link_person_now;
 
     -- 1. Records new, changed or deleted since the last run: of those the
     --    triggers noted (ptl.link_pending), the ones that differ from what
@@ -1352,7 +1379,8 @@ BEGIN
     INSERT INTO link_taken SELECT DISTINCT patient_id FROM taken;
     CREATE TEMP TABLE link_changed ON COMMIT DROP AS
     SELECT t.patient_id, c.f, c.nhs_valid, c.patient_id IS NOT NULL AS present,
-           r.patient_id IS NOT NULL AS was, r.person_id AS old_person_id, r.keys AS old_keys
+           r.patient_id IS NOT NULL AS was, r.person_id AS old_person_id, r.keys AS old_keys,
+           r.fields AS old_fields
     FROM link_taken t
     LEFT JOIN LATERAL (SELECT p.patient_id, ptl_internal.link_fields_of(p) AS f,
                               ptl_internal.link_nhs_valid(p.nhs_number) AS nhs_valid
@@ -1368,7 +1396,8 @@ BEGIN
     run.compared_records := (SELECT count(*) FROM link_changed);
     -- (what the last run saw of them, read in the same pass)
     CREATE TEMP TABLE link_old ON COMMIT DROP AS
-    SELECT c.patient_id, c.old_person_id AS person_id, c.old_keys AS keys FROM link_changed c WHERE c.was;
+    SELECT c.patient_id, c.old_person_id AS person_id, c.old_keys AS keys, c.old_fields AS fields
+    FROM link_changed c WHERE c.was;
 
     -- The changed records' keys now (ptl_internal.link_keys_sql).
     EXECUTE format($q$
@@ -1408,9 +1437,9 @@ BEGIN
     GROUP BY u.rule_no, u.k;
     ANALYZE link_ck;
     EXECUTE 'CREATE TEMP TABLE link_block ON COMMIT DROP AS '
-            || ptl_internal.link_block_sql('pg_temp.link_ck', true);
-    ALTER TABLE link_block ADD COLUMN n_new bigint, ADD COLUMN n_before bigint;
-    UPDATE link_block b SET n_new = c.n_new, n_before = b.n - c.n_new + c.n_old
+            || ptl_internal.link_block_sql('pg_temp.link_ck');
+    ALTER TABLE link_block ADD COLUMN n_new bigint, ADD COLUMN n_before bigint, ADD COLUMN read_later boolean;
+    UPDATE link_block b SET n_new = c.n_new, n_before = b.n - c.n_new + c.n_old, read_later = false
     FROM link_ck c WHERE (c.rule_no, c.k) = (b.rule_no, b.k);
     INSERT INTO link_rule_count
     SELECT r.rule_no, coalesce(sum(b.n_new), 0), count(*) FILTER (WHERE b.n > s.max_block_size)
@@ -1418,30 +1447,53 @@ BEGIN
     GROUP BY r.rule_no;
     run.skipped_blocks := (SELECT coalesce(sum(skipped), 0) FROM link_rule_count);
 
-    -- Pairs to compare: each changed record with the others of its blocks
-    -- (within max_block_size); in a block a change moved into that range,
-    -- all its pairs (they gained the rule); in one a change moved out of
-    -- it, the stored pairs within it (they lost the rule).
+    -- Each of these blocks' windows (ptl_internal.link_window_sql), now and
+    -- before this run: before, its records unchanged and the changed ones as
+    -- they were.  Only blocks within max_block_size have windows.  (The
+    -- statement runs again below for blocks read later, with no change.)
+    CREATE TEMP TABLE link_window_pair (rule_no int, k bigint, now boolean, a bigint, b bigint) ON COMMIT DROP;
+    window_sql := format($q$
+        INSERT INTO pg_temp.link_window_pair
+        SELECT w.rule_no, w.k, w.now, least(w.patient_id, x.patient_id), greatest(w.patient_id, x.patient_id)
+        FROM (SELECT q.rule_no, q.k, q.now, q.patient_id,
+                     array_agg(q.patient_id) OVER (PARTITION BY q.rule_no, q.k, q.now %1$s) AS next
+              FROM (SELECT b.rule_no, b.k, true AS now, m.patient_id, m.f
+                    FROM pg_temp.link_block b
+                    CROSS JOIN LATERAL (SELECT x.patient_id, b.member_fields[x.i] AS f
+                                        FROM unnest(b.members) WITH ORDINALITY AS x (patient_id, i)) m
+                    WHERE b.n BETWEEN 2 AND %2$s AND b.read_later = $1
+                    UNION ALL
+                    SELECT b.rule_no, b.k, false, m.patient_id, m.f
+                    FROM pg_temp.link_block b
+                    CROSS JOIN LATERAL (SELECT x.patient_id, b.member_fields[x.i] AS f
+                                        FROM unnest(b.members) WITH ORDINALITY AS x (patient_id, i)) m
+                    WHERE b.n_before BETWEEN 2 AND %2$s AND b.read_later = $1
+                      AND NOT EXISTS (SELECT 1 FROM pg_temp.link_changed c WHERE c.patient_id = m.patient_id)
+                    UNION ALL
+                    SELECT b.rule_no, b.k, false, o.patient_id, o.fields
+                    FROM pg_temp.link_old o
+                    CROSS JOIN LATERAL unnest(o.keys) WITH ORDINALITY AS x (k, n)
+                    JOIN pg_temp.link_block b ON b.rule_no = x.n AND b.k = x.k
+                    WHERE b.n_before BETWEEN 2 AND %2$s AND b.read_later = $1) q) w
+        CROSS JOIN LATERAL unnest(w.next) AS x (patient_id)$q$,
+        ptl_internal.link_window_sql(s.block_window), s.max_block_size);
+    EXECUTE window_sql USING false;
+    ANALYZE link_window_pair;
+
+    -- Pairs to compare: each changed record with the others of its windows
+    -- now, and the pairs of unchanged records that entered or left a window.
     INSERT INTO link_touched (a, b)
-    SELECT DISTINCT least(c.patient_id, x.patient_id), greatest(c.patient_id, x.patient_id)
-    FROM (SELECT b.members, (b.n_before BETWEEN 2 AND s.max_block_size) IS DISTINCT FROM true AS entered
-          FROM link_block b WHERE b.n BETWEEN 2 AND s.max_block_size) b
-    CROSS JOIN LATERAL unnest(b.members) AS c (patient_id)
-    CROSS JOIN LATERAL unnest(b.members) AS x (patient_id)
-    WHERE x.patient_id <> c.patient_id
-      AND (c.patient_id IN (SELECT patient_id FROM link_changed) OR b.entered AND c.patient_id < x.patient_id)
+    SELECT w.a, w.b FROM link_window_pair w
+    WHERE w.now AND (w.a IN (SELECT patient_id FROM link_changed) OR w.b IN (SELECT patient_id FROM link_changed))
     UNION
-    SELECT lp.patient_a, lp.patient_b
-    FROM link_block b
-    CROSS JOIN LATERAL unnest(b.members) AS c (patient_id)
-    JOIN ptl.link_pair lp ON lp.patient_a = c.patient_id
-    WHERE b.n NOT BETWEEN 2 AND s.max_block_size AND b.n_before BETWEEN 2 AND s.max_block_size
-      AND lp.patient_b = ANY (b.members);
+    SELECT w.a, w.b FROM link_window_pair w
+    GROUP BY w.rule_no, w.k, w.a, w.b
+    HAVING bool_or(w.now) <> bool_or(NOT w.now);
     ANALYZE link_touched;
 
     -- The rules each pair satisfies now: the keys it shares (element n of
-    -- both records' keys is rule n's) in a block within max_block_size.
-    -- The size of a shared block no changed record holds is read too.
+    -- both records' keys is rule n's) where it is in the block's window now.
+    -- The blocks of shared keys no changed record holds are read too.
     -- (the records of those pairs, read once)
     CREATE TEMP TABLE link_near ON COMMIT DROP AS
     SELECT r.* FROM ptl.link_record r
@@ -1459,12 +1511,17 @@ BEGIN
     SELECT DISTINCT sh.rule_no, sh.k FROM link_shared sh
     WHERE NOT EXISTS (SELECT 1 FROM link_block b WHERE (b.rule_no, b.k) = (sh.rule_no, sh.k));
     ANALYZE link_other_key;
-    EXECUTE 'INSERT INTO pg_temp.link_block (rule_no, k, n) '
-            || ptl_internal.link_block_sql('pg_temp.link_other_key', false);
+    EXECUTE 'INSERT INTO pg_temp.link_block (rule_no, k, n, members, member_fields) '
+            || ptl_internal.link_block_sql('pg_temp.link_other_key');
+    UPDATE link_block SET n_new = 0, n_before = n, read_later = true WHERE read_later IS NULL;
+    EXECUTE window_sql USING true;
+    CREATE INDEX ON link_window_pair (a, b);
+    ANALYZE link_window_pair;
     CREATE TEMP TABLE link_block_pair ON COMMIT DROP AS
     SELECT sh.a, sh.b, 1 << (sh.rule_no - 1) AS rule_bit
-    FROM link_shared sh JOIN link_block z USING (rule_no, k)
-    WHERE z.n BETWEEN 2 AND s.max_block_size;
+    FROM link_shared sh
+    WHERE EXISTS (SELECT 1 FROM link_window_pair w
+                  WHERE w.a = sh.a AND w.b = sh.b AND w.now AND w.rule_no = sh.rule_no AND w.k = sh.k);
     CREATE TEMP TABLE link_cand ON COMMIT DROP AS
     SELECT c.a, c.b, c.rules, ptl.link_compare(ra.fields, rb.fields) AS gamma,
            ra.nhs_valid IS NOT NULL AND ra.nhs_valid = rb.nhs_valid AS same_nhs,

@@ -563,8 +563,9 @@ COMMENT ON FUNCTION ptl_synth.link_world(int, int, text) IS
 -- many ptl.person_link put in one person (linked), how many were linked or
 -- kept in ptl.link_pair (scored at the review probability or above), and
 -- how many share a blocking key in a block no larger than max_block_size
--- (blocked: the pairs the blocking rules put up for comparison; the rest
--- were never compared).  Rows any_fault, no_fault and all sum the true
+-- (blocked: the reach of the blocking keys; the rest were never compared;
+-- in a block larger than block_window + 1 a pair also needs to be in each
+-- other's window, which this count does not check).  Rows any_fault, no_fault and all sum the true
 -- pairs; rows twin and family_member (pair_kind distinct) count the pairs
 -- of records of look-alike persons, where linked means wrongly linked.
 -- The keys are those the last run gave each record (ptl.link_record.keys,
