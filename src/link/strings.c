@@ -19,6 +19,9 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#if PG_VERSION_NUM >= 160000
+#include "varatt.h"				/* VARDATA_ANY left postgres.h in 16 */
+#endif
 
 #include "link/link.h"
 

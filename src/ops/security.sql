@@ -889,6 +889,21 @@ DECLARE
     read_test text;
     write_test text;
 BEGIN
+    -- Every table locked first, in one order.  Taking back a table's grants
+    -- rewrites its pg_class row, which an autovacuum of the table also
+    -- writes when it finishes, waiting for this transaction to end; a
+    -- policy dropped later needs the table to itself and would wait for
+    -- that autovacuum: a deadlock (40P01).  Waiting for the locks before
+    -- writing anything, this transaction has such an autovacuum cancelled
+    -- (autovacuum yields to a lock it blocks), and later ones skip the
+    -- locked tables.
+    FOR r IN SELECT c.oid::regclass AS rel FROM pg_class c
+             WHERE c.relnamespace IN ('ptl'::regnamespace, 'ptl_stage'::regnamespace)
+               AND c.relkind IN ('r', 'p')
+             ORDER BY c.oid
+    LOOP
+        EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', r.rel);
+    END LOOP;
     -- Every grant taken back.
     FOR r IN SELECT c.oid::regclass AS rel FROM pg_class c
              WHERE c.relnamespace IN ('ptl'::regnamespace, 'ptl_stage'::regnamespace)

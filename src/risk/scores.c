@@ -27,6 +27,9 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#if PG_VERSION_NUM >= 160000
+#include "varatt.h"				/* VARDATA_ANY left postgres.h in 16 */
+#endif
 
 /* One categorical input: the words accepted and what each is worth. */
 typedef struct Level

@@ -6,11 +6,13 @@
  * The loader checks millions of staged values set-wise, in parallel where it
  * can; a subtransaction per value would be slow and is not allowed in a
  * parallel worker.  So each supported type is parsed here by code that
- * reports instead of raising: ptl's own types through their shared parsers,
- * dates through PostgreSQL's own ParseDateTime/DecodeDateTime (which return
- * error codes, but for the two cases DecodeDateTimeQuietly deals with),
- * integers by the rules of PostgreSQL 15's pg_strtoint16/32/64, and enum
- * labels by a syscache lookup.  The SQLSTATE, message and detail
+ * reports instead of raising: ptl's own types through their shared parsers
+ * and enum labels by a syscache lookup.  Dates and integers: on PostgreSQL
+ * 16 and later through the core's own input functions, which report softly
+ * (InputFunctionCallSafe); on 15, which cannot, through its own
+ * ParseDateTime/DecodeDateTime (which return error codes, but for the two
+ * cases DecodeDateTimeQuietly deals with) and by the rules of 15's
+ * pg_strtoint16/32/64.  The SQLSTATE, message and detail
  * are exactly those of the cast; sql/check_input.sql proves it value by
  * value against the cast itself.
  */
@@ -31,19 +33,21 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
+#if PG_VERSION_NUM >= 160000
+#include "nodes/miscnodes.h"
+#endif
 
 #include "types/types.h"
 
 /*
- * The integer and date rules copied here are PostgreSQL 15's.  PostgreSQL 16
- * changed integer input (underscores; 0x, 0o and 0b prefixes) and added
- * soft input errors (InputFunctionCallSafe), which would replace this file's
- * copies altogether.  Building against another major version would give a
- * loader that quarantines by other rules than the casts it stands in for,
- * so it stops here instead.
+ * The integer and date rules copied below for PostgreSQL 15 are 15's own;
+ * 16 changed integer input (underscores; 0x, 0o and 0b prefixes), which is
+ * why 16 and later ask the core's input functions instead of a copy: the
+ * loader then quarantines by exactly the rules of the casts it stands in
+ * for, on every version.
  */
-#if PG_VERSION_NUM < 150000 || PG_VERSION_NUM >= 160000
-#error "src/types/check_input.c follows PostgreSQL 15's input rules: build ptl against PostgreSQL 15 (on 16 and later, port it to InputFunctionCallSafe)"
+#if PG_VERSION_NUM < 150000
+#error "ptl needs PostgreSQL 15 or later"
 #endif
 
 /* How a target type is checked. */
@@ -66,6 +70,10 @@ typedef struct CheckCache
 	Oid			target;			/* InvalidOid until the first row */
 	CheckKind	kind;
 	TupleDesc	tupdesc;		/* ptl.input_problem, blessed */
+#if PG_VERSION_NUM >= 160000
+	FmgrInfo	input;			/* the target's input function */
+	Oid			typioparam;
+#endif
 } CheckCache;
 
 /*
@@ -137,6 +145,33 @@ CheckKindOf(Oid target)
 			 errdetail("Supported types are ptl.nhs_number, ptl.rtt_status, ptl.clinical_priority, date, smallint, integer, bigint, text, character varying and enum types.")));
 	pg_unreachable();
 }
+
+#if PG_VERSION_NUM >= 160000
+
+/*
+ * Whether the target's core input function (date_in, int2in, int4in,
+ * int8in) would accept str; if not, what it would raise: 16 and later
+ * report such errors softly, so no copy of their rules is needed.
+ */
+static bool
+CoreInputAccepts(CheckCache *cache, char *str, TypeProblem *problem)
+{
+	ErrorSaveContext escontext = {T_ErrorSaveContext};
+	Datum		result;
+
+	escontext.details_wanted = true;
+	if (InputFunctionCallSafe(&cache->input, str, cache->typioparam, -1,
+							  (Node *) &escontext, &result))
+		return true;
+	Assert(escontext.error_occurred && escontext.error_data != NULL);
+	problem->sqlerrcode = escontext.error_data->sqlerrcode;
+	problem->message = escontext.error_data->message;
+	problem->detail = escontext.error_data->detail;
+	problem->hint = escontext.error_data->hint;
+	return false;
+}
+
+#else							/* PostgreSQL 15 */
 
 /* Describe the error DateTimeParseError() raises for a DTERR_* code. */
 static void
@@ -330,6 +365,8 @@ syntax:
 	return false;
 }
 
+#endif							/* PG_VERSION_NUM >= 160000 */
+
 /*
  * Whether enum_in() would accept str as a label of the enum type; if not,
  * what it would raise.  Like enum_in(), a label added by ALTER TYPE ... ADD
@@ -411,6 +448,14 @@ ptl_check_input(PG_FUNCTION_ARGS)
 	{
 		cache->target = InvalidOid;
 		cache->kind = CheckKindOf(target);
+#if PG_VERSION_NUM >= 160000
+		{
+			Oid			typinput;
+
+			getTypeInputInfo(target, &typinput, &cache->typioparam);
+			fmgr_info_cxt(typinput, &cache->input, fcinfo->flinfo->fn_mcxt);
+		}
+#endif
 		cache->target = target;
 	}
 
@@ -425,6 +470,14 @@ ptl_check_input(PG_FUNCTION_ARGS)
 		case CHECK_CLINICAL_PRIORITY:
 			ok = ClinicalPriorityFromString(str, &i2, &problem);
 			break;
+#if PG_VERSION_NUM >= 160000
+		case CHECK_DATE:
+		case CHECK_INT2:
+		case CHECK_INT4:
+		case CHECK_INT8:
+			ok = CoreInputAccepts(cache, str, &problem);
+			break;
+#else
 		case CHECK_DATE:
 			ok = DateFromString(str, &problem);
 			break;
@@ -437,6 +490,7 @@ ptl_check_input(PG_FUNCTION_ARGS)
 		case CHECK_INT8:
 			ok = IntegerFromString(str, PG_INT64_MIN, "bigint", &problem);
 			break;
+#endif
 		case CHECK_ENUM:
 			ok = EnumFromString(str, target, &problem);
 			break;

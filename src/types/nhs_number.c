@@ -135,7 +135,7 @@ NhsNumberCheckInteger(int64 value, NhsNumberFault *fault)
 
 	if (value < 0 || value > NHS_NUMBER_MAX)
 		return NHS_NUMBER_OUT_OF_RANGE;
-	snprintf(buf, sizeof(buf), "%010" INT64_MODIFIER "d", value);
+	snprintf(buf, sizeof(buf), "%010lld", (long long) value);
 	return NhsNumberParse(buf, &parsed, fault);
 }
 

@@ -22,7 +22,12 @@ typedef struct TypeProblem
 	char	   *hint;			/* NULL if none */
 } TypeProblem;
 
+/* (PostgreSQL 18 marks a function that never returns before it, not after) */
+#if PG_VERSION_NUM >= 180000
+pg_noreturn extern void ReportTypeProblem(const TypeProblem *problem);
+#else
 extern void ReportTypeProblem(const TypeProblem *problem) pg_attribute_noreturn();
+#endif
 
 /*
  * nhs_number.c

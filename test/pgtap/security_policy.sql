@@ -81,7 +81,12 @@ SELECT is_empty($$SELECT * FROM ptl.access_policy_violations()$$,
     'a snapshot partition made under default privileges that open new tables is granted nothing');
 ALTER DEFAULT PRIVILEGES IN SCHEMA ptl REVOKE SELECT ON TABLES FROM ptl_reader, PUBLIC;
 
--- Applying the model puts a departure right.
+-- Applying the model puts a departure right.  (The table is locked before
+-- its grant, as ptl_internal.apply_access_policy() locks every table before
+-- it writes: an autovacuum of ptl.patient would otherwise wait for this
+-- transaction, which has rewritten its pg_class row, while the function
+-- waits for the autovacuum.)
+LOCK TABLE ptl.patient IN ACCESS EXCLUSIVE MODE;
 GRANT SELECT ON ptl.patient TO ptl_reader;
 SELECT ptl_internal.apply_access_policy();
 SELECT is_empty($$SELECT * FROM ptl.access_policy_violations()$$,

@@ -105,7 +105,9 @@ ptl_before=$(q $old "$ptl_fingerprint")
 # Step by step to the current version.  Autovacuum, woken by the rows just
 # loaded, can deadlock with an update's ALTER TABLE (both write the table's
 # pg_class row): the update is then rolled back whole (40P01) and run again,
-# as a DBA would.  Vacuuming first leaves autovacuum little to do.
+# as a DBA would.  Vacuuming first leaves autovacuum little to do.  (The
+# 0.4.0 update locks every table before it writes, which rules this out;
+# the released steps before it do not.)
 q $old "VACUUM ANALYZE"
 steps=""
 for v in $(echo "$releases" | tail -n +2) "$current"; do
