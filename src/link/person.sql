@@ -287,7 +287,7 @@ CREATE TABLE ptl.link_setting (
     em_tolerance        float8 NOT NULL DEFAULT 1e-6 CHECK (em_tolerance > 0),
     transfer_window_days int NOT NULL DEFAULT 42 CHECK (transfer_window_days >= 0),
     look_alike_review   boolean NOT NULL DEFAULT true,
-    block_window        int NOT NULL DEFAULT 10 CHECK (block_window >= 1),
+    block_window        int NOT NULL DEFAULT 3 CHECK (block_window >= 1),
     CHECK (review_probability <= link_probability),
     -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
     CONSTRAINT link_setting_set_at_in_range CHECK (ptl.in_storage_range(set_at) OR (shipped AND set_at = '-infinity'))
