@@ -42,6 +42,8 @@
 #include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
 
+#include "common/common.h"
+
 typedef struct AidPair
 {
 	int64		patient;
@@ -98,15 +100,6 @@ aid_pair_cmp(const void *a, const void *b)
 	return 0;
 }
 
-static int
-int64_cmp(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return x < y ? -1 : (x > y ? 1 : 0);
-}
-
 static inline bool
 cost_less(AidCost a, AidCost b)
 {
@@ -146,28 +139,6 @@ add_edge(AidNode *g, int from, int to, AidCost cost)
 	t->n++;
 }
 
-/* Element i of a one-dimensional array argument, checked for NULLs. */
-static Datum *
-aid_array(ArrayType *arr, Oid type, int16 len, bool byval, char align, const char *name, int *n)
-{
-	Datum	   *values;
-	bool	   *nulls;
-	int			i;
-
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("%s must be a one-dimensional array", name)));
-	deconstruct_array(arr, type, len, byval, align, &values, &nulls, n);
-	for (i = 0; i < *n; i++)
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("%s[%d] is NULL", name, i + 1),
-					 errhint("Every feasible pair needs a patient, a slot, a wait, a clock start, a slot date, a distance and a saving.")));
-	return values;
-}
-
 PG_FUNCTION_INFO_V1(ptl_mutual_aid_match);
 
 /*
@@ -198,13 +169,11 @@ ptl_mutual_aid_match(PG_FUNCTION_ARGS)
 	for (i = 0; i < 7; i++)
 	{
 		int			len;
-		int16		typlen;
-		bool		typbyval;
-		char		typalign;
+		ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(i);
 
-		get_typlenbyvalalign(types[i], &typlen, &typbyval, &typalign);
-		cols[i] = aid_array(PG_GETARG_ARRAYTYPE_P(i), types[i], typlen, typbyval, typalign,
-							names[i], &len);
+		if (ARR_ELEMTYPE(arr) != types[i])
+			elog(ERROR, "%s has element type %u, not %u", names[i], ARR_ELEMTYPE(arr), types[i]);
+		cols[i] = array_elements(arr, names[i], &len);
 		if (i == 0)
 			n = len;
 		else if (len != n)

@@ -34,10 +34,11 @@
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
 
+#include "common/common.h"
+
 typedef struct ClusterNode
 {
 	int64		id;
-	int			parent;
 	int			size;
 	int64		smallest;		/* root only: the cluster's name */
 	text	   *key;			/* root only: the cluster's NHS number */
@@ -73,25 +74,7 @@ node_by_id(const ClusterNode *nodes, int n, int64 id)
 }
 
 static int
-find_root(ClusterNode *nodes, int i)
-{
-	int			root = i;
-
-	while (nodes[root].parent != root)
-		root = nodes[root].parent;
-	/* path compression */
-	while (nodes[i].parent != root)
-	{
-		int			next = nodes[i].parent;
-
-		nodes[i].parent = root;
-		i = next;
-	}
-	return root;
-}
-
-static int
-compare_node_ids(const void *a, const void *b)
+node_id_cmp(const void *a, const void *b)
 {
 	int64		x = ((const ClusterNode *) a)->id;
 	int64		y = ((const ClusterNode *) b)->id;
@@ -100,7 +83,7 @@ compare_node_ids(const void *a, const void *b)
 }
 
 static int
-compare_edges(const void *a, const void *b)
+edge_cmp(const void *a, const void *b)
 {
 	const ClusterEdge *x = a;
 	const ClusterEdge *y = b;
@@ -108,17 +91,6 @@ compare_edges(const void *a, const void *b)
 	if (x->weight != y->weight)
 		return x->weight > y->weight ? -1 : 1;
 	return x->position - y->position;
-}
-
-static int64 *
-int64_array(ArrayType *arr, const char *name, int *n)
-{
-	if (ARR_NDIM(arr) > 1 || array_contains_nulls(arr))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be a one-dimensional array without NULLs", name)));
-	*n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
-	return (int64 *) ARR_DATA_PTR(arr);
 }
 
 static bool
@@ -140,9 +112,9 @@ ptl_link_clusters(PG_FUNCTION_ARGS)
 				n_left,
 				n_right,
 				n_weights;
-	int64	   *record_ids = int64_array(PG_GETARG_ARRAYTYPE_P(0), "record_ids", &n_records);
-	int64	   *left_ids = int64_array(PG_GETARG_ARRAYTYPE_P(2), "left_ids", &n_left);
-	int64	   *right_ids = int64_array(PG_GETARG_ARRAYTYPE_P(3), "right_ids", &n_right);
+	int64	   *record_ids = int64_elements(PG_GETARG_ARRAYTYPE_P(0), "record_ids", &n_records);
+	int64	   *left_ids = int64_elements(PG_GETARG_ARRAYTYPE_P(2), "left_ids", &n_left);
+	int64	   *right_ids = int64_elements(PG_GETARG_ARRAYTYPE_P(3), "right_ids", &n_right);
 	ArrayType  *weights_arr = PG_GETARG_ARRAYTYPE_P(4);
 	int32		max_size = PG_GETARG_INT32(5);
 	Datum	   *keys;
@@ -150,6 +122,7 @@ ptl_link_clusters(PG_FUNCTION_ARGS)
 	Datum	   *weights;
 	bool	   *weight_nulls;
 	ClusterNode *nodes;
+	int		   *parent;			/* union-find over nodes (common/common.h) */
 	ClusterEdge *edges;
 	int		   *left_node;
 	int		   *right_node;
@@ -179,14 +152,15 @@ ptl_link_clusters(PG_FUNCTION_ARGS)
 		nodes[i].id = record_ids[i];
 		nodes[i].key = key_nulls[i] ? NULL : DatumGetTextPP(keys[i]);
 	}
-	qsort(nodes, n_records, sizeof(ClusterNode), compare_node_ids);
+	qsort(nodes, n_records, sizeof(ClusterNode), node_id_cmp);
+	parent = palloc_extended(Max(n_records, 1) * sizeof(int), MCXT_ALLOC_HUGE);
 	for (int i = 0; i < n_records; i++)
 	{
 		if (i > 0 && nodes[i].id == nodes[i - 1].id)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("record " INT64_FORMAT " appears twice in record_ids", nodes[i].id)));
-		nodes[i].parent = i;
+		parent[i] = i;
 		nodes[i].size = 1;
 		nodes[i].smallest = nodes[i].id;
 	}
@@ -207,13 +181,13 @@ ptl_link_clusters(PG_FUNCTION_ARGS)
 		left_node[e] = node_by_id(nodes, n_records, left_ids[e]);
 		right_node[e] = node_by_id(nodes, n_records, right_ids[e]);
 	}
-	qsort(edges, n_left, sizeof(ClusterEdge), compare_edges);
+	qsort(edges, n_left, sizeof(ClusterEdge), edge_cmp);
 
 	for (int k = 0; k < n_left; k++)
 	{
 		int			e = edges[k].position;
-		int			a = find_root(nodes, left_node[e]);
-		int			b = find_root(nodes, right_node[e]);
+		int			a = find_root(parent, left_node[e]);
+		int			b = find_root(parent, right_node[e]);
 
 		if ((k & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();
@@ -233,7 +207,7 @@ ptl_link_clusters(PG_FUNCTION_ARGS)
 				a = b;
 				b = t;
 			}
-			nodes[b].parent = a;
+			parent[b] = a;
 			nodes[a].size += nodes[b].size;
 			nodes[a].smallest = Min(nodes[a].smallest, nodes[b].smallest);
 			if (nodes[a].key == NULL)
@@ -250,8 +224,8 @@ ptl_link_clusters(PG_FUNCTION_ARGS)
 
 		values[0] = Int64GetDatum(left_ids[e]);
 		values[1] = Int64GetDatum(right_ids[e]);
-		values[2] = Int64GetDatum(nodes[find_root(nodes, left_node[e])].smallest);
-		values[3] = Int64GetDatum(nodes[find_root(nodes, right_node[e])].smallest);
+		values[2] = Int64GetDatum(nodes[find_root(parent, left_node[e])].smallest);
+		values[3] = Int64GetDatum(nodes[find_root(parent, right_node[e])].smallest);
 		values[4] = CStringGetTextDatum(outcomes[e]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}

@@ -32,6 +32,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 
+#include "common/common.h"
 #include "link/link.h"
 
 #define PARAMS (LINK_NUM_FIELDS * LINK_LEVEL_SLOTS)
@@ -47,24 +48,17 @@
 static int
 float8_array_into(ArrayType *arr, const char *name, double *out)
 {
-	Datum	   *values;
-	bool	   *nulls;
 	int			n;
+	double	   *values = float8_elements(arr, name, &n);
 
-	deconstruct_array(arr, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
-					  &values, &nulls, &n);
 	if (n % LINK_LEVEL_SLOTS != 0 || n > PARAMS || n < LINK_MIN_FIELDS * LINK_LEVEL_SLOTS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s has %d elements; it must have %d (16 levels for each of %d fields)",
-						name, n, PARAMS, LINK_NUM_FIELDS)));
+				 errmsg("%s has %d elements; it must have %d (16 levels for each of %d fields), or %d from a release before 0.4.0",
+						name, n, PARAMS, LINK_NUM_FIELDS, LINK_MIN_FIELDS * LINK_LEVEL_SLOTS)));
 	for (int i = 0; i < n; i++)
 	{
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("%s element %d is NULL", name, i + 1)));
-		out[i] = DatumGetFloat8(values[i]);
+		out[i] = values[i];
 		if (!(out[i] >= 0.0 && out[i] <= 1.0))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -129,17 +123,8 @@ ptl_link_em(PG_FUNCTION_ARGS)
 				 errmsg("trained_fields %d is not a set of the %d link fields", trained, fields),
 				 errdetail("Bit n stands for field n: the value is from 0 to %d.", (1 << fields) - 1)));
 	trained &= used;
-	if (ARR_NDIM(patterns_arr) > 1 || array_contains_nulls(patterns_arr))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("patterns must be a one-dimensional array without NULLs")));
-	n = ArrayGetNItems(ARR_NDIM(patterns_arr), ARR_DIMS(patterns_arr));
 	/* bigint vectors; releases before 0.4.0 pass integers */
-	patterns = palloc(sizeof(int64) * Max(n, 1));
-	for (int p = 0; p < n; p++)
-		patterns[p] = ARR_ELEMTYPE(patterns_arr) == INT4OID
-			? ((int32 *) ARR_DATA_PTR(patterns_arr))[p]
-			: ((int64 *) ARR_DATA_PTR(patterns_arr))[p];
+	patterns = int64_elements(patterns_arr, "patterns", &n);
 	deconstruct_array(counts_arr, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
 					  &count_values, &count_nulls, &n_counts);
 	if (n_counts != n)

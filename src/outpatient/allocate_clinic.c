@@ -56,7 +56,7 @@
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
-#include "alloc/alloc.h"
+#include "common/common.h"
 
 #define NEED_NEW		1
 #define NEED_FOLLOW_UP	2

@@ -27,6 +27,7 @@
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
+#include "common/common.h"
 #include "rtt/clock.h"
 
 /*
@@ -188,29 +189,18 @@ static RttEvent *
 EventsFromArray(FunctionCallInfo fcinfo, ArrayType *array, int *nevents)
 {
 	Oid			elemtype = ARR_ELEMTYPE(array);
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
 	Datum	   *elems;
-	bool	   *elemnulls;
 	int			n;
 	RttEvent   *events;
 	TupleDesc	tupdesc;
 	KindCache  *cache;
-
-	if (ARR_NDIM(array) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("events must be a one-dimensional array")));
 
 	if (fcinfo->flinfo->fn_extra == NULL)
 		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
 														  sizeof(KindCache));
 	cache = (KindCache *) fcinfo->flinfo->fn_extra;
 
-	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-	deconstruct_array(array, elemtype, typlen, typbyval, typalign,
-					  &elems, &elemnulls, &n);
+	elems = array_elements(array, "events", &n);
 	events = palloc(sizeof(RttEvent) * Max(n, 1));
 	tupdesc = lookup_rowtype_tupdesc(elemtype, -1);
 	if (tupdesc->natts != 4)
@@ -224,10 +214,6 @@ EventsFromArray(FunctionCallInfo fcinfo, ArrayType *array, int *nevents)
 		bool		nulls[4];
 
 		CHECK_FOR_INTERRUPTS();
-		if (elemnulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("event %d of the array is NULL", i + 1)));
 		rec = DatumGetHeapTupleHeader(elems[i]);
 		tuple.t_len = HeapTupleHeaderGetDatumLength(rec);
 		ItemPointerSetInvalid(&tuple.t_self);

@@ -74,7 +74,7 @@
 #include "utils/tuplestore.h"
 #include "utils/typcache.h"
 
-#include "alloc/alloc.h"
+#include "common/common.h"
 
 /*
  * Components with at most EXACT_MAX_CASES cases get branch and bound after

@@ -29,6 +29,8 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 
+#include "common/common.h"
+
 static double
 normal_cdf(double x)
 {
@@ -112,24 +114,14 @@ ptl_lognormal_quantile(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(exp(log(m) - sigma2 / 2.0 + normal_quantile(p) * sqrt(sigma2)));
 }
 
-/* float8[] without NULLs as a C array. */
+/* float8[] of minutes, finite and not negative, as a C array. */
 static double *
 float_array(ArrayType *arr, const char *name, int *n)
 {
-	Datum	   *elems;
-	bool	   *nulls;
-	double	   *out;
+	double	   *out = float8_elements(arr, name, n);
 
-	deconstruct_array(arr, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, n);
-	out = palloc(sizeof(double) * Max(*n, 1));
 	for (int i = 0; i < *n; i++)
 	{
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("%s must not contain NULL", name),
-					 errdetail("Element %d is NULL.", i + 1)));
-		out[i] = DatumGetFloat8(elems[i]);
 		if (!(out[i] >= 0.0) || isinf(out[i]))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -1,14 +1,14 @@
 /*
- * alloc.h
- *		Machinery shared by ptl's allocators (src/theatre/allocate.c,
- *		src/outpatient/allocate_clinic.c): reading arrays of composite
- *		arguments, duplicate keys, string lists and union-find roots.
+ * common.h
+ *		Machinery shared by ptl's C: array arguments unpacked with one
+ *		SQLSTATE per fault, attributes of composite array elements, an
+ *		int64 comparator, duplicate keys, string lists and union-find roots.
  *
- * Header-only (static inline): each allocator gets its own copy, so the
+ * Header-only (static inline): each file gets its own copy, so the
  * extension exports no new symbols.
  */
-#ifndef PTL_ALLOC_H
-#define PTL_ALLOC_H
+#ifndef PTL_COMMON_H
+#define PTL_COMMON_H
 
 #include "postgres.h"
 
@@ -75,8 +75,16 @@ text_array_attr(HeapTupleHeader th, TupleDesc desc, int attno, int *n, bool *isn
 	return out;
 }
 
+/*
+ * The elements of an array argument, which must have one dimension (or
+ * none: empty) and no NULL element.  Every C function of ptl unpacks its
+ * arrays here, so each fault has one SQLSTATE and one message: 2202E
+ * (array_subscript_error) for more dimensions, 22004
+ * (null_value_not_allowed) for a NULL element, naming the array and the
+ * element.
+ */
 static inline Datum *
-composite_elements(ArrayType *arr, int *n, TupleDesc *desc, const char *type)
+array_elements(ArrayType *arr, const char *name, int *n)
 {
 	Datum	   *elems;
 	bool	   *nulls;
@@ -84,6 +92,10 @@ composite_elements(ArrayType *arr, int *n, TupleDesc *desc, const char *type)
 	bool		typbyval;
 	char		typalign;
 
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("the %s array must have one dimension, not %d", name, ARR_NDIM(arr))));
 	get_typlenbyvalalign(ARR_ELEMTYPE(arr), &typlen, &typbyval, &typalign);
 	deconstruct_array(arr, ARR_ELEMTYPE(arr), typlen, typbyval, typalign,
 					  &elems, &nulls, n);
@@ -91,8 +103,43 @@ composite_elements(ArrayType *arr, int *n, TupleDesc *desc, const char *type)
 		if (nulls[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("the %s array must not contain NULL elements", type),
+					 errmsg("the %s array must not contain NULL elements", name),
 					 errdetail("Element %d is NULL.", i + 1)));
+	return elems;
+}
+
+/* A float8[] argument as C doubles (array_elements' rules). */
+static inline double *
+float8_elements(ArrayType *arr, const char *name, int *n)
+{
+	Datum	   *elems = array_elements(arr, name, n);
+	double	   *out = palloc(sizeof(double) * Max(*n, 1));
+
+	Assert(ARR_ELEMTYPE(arr) == FLOAT8OID);
+	for (int i = 0; i < *n; i++)
+		out[i] = DatumGetFloat8(elems[i]);
+	return out;
+}
+
+/* An int8[] (or int4[]) argument as C int64s (array_elements' rules). */
+static inline int64 *
+int64_elements(ArrayType *arr, const char *name, int *n)
+{
+	Datum	   *elems = array_elements(arr, name, n);
+	int64	   *out = palloc(sizeof(int64) * Max(*n, 1));
+
+	Assert(ARR_ELEMTYPE(arr) == INT8OID || ARR_ELEMTYPE(arr) == INT4OID);
+	for (int i = 0; i < *n; i++)
+		out[i] = ARR_ELEMTYPE(arr) == INT4OID ? DatumGetInt32(elems[i]) : DatumGetInt64(elems[i]);
+	return out;
+}
+
+/* A composite array argument's elements and their row type. */
+static inline Datum *
+composite_elements(ArrayType *arr, int *n, TupleDesc *desc, const char *type)
+{
+	Datum	   *elems = array_elements(arr, type, n);
+
 	*desc = lookup_rowtype_tupdesc_copy(ARR_ELEMTYPE(arr), -1);
 	return elems;
 }
@@ -131,6 +178,10 @@ string_in(const char *s, char **list, int n)
 	return false;
 }
 
+/*
+ * The root of x's set in a union-find forest over 0..n-1 (parent[i] == i
+ * at a root), halving the path on the way (Tarjan and van Leeuwen, 1984).
+ */
 static inline int
 find_root(int *parent, int x)
 {
@@ -142,4 +193,4 @@ find_root(int *parent, int x)
 	return x;
 }
 
-#endif							/* PTL_ALLOC_H */
+#endif							/* PTL_COMMON_H */
