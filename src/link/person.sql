@@ -309,7 +309,7 @@ COMMENT ON COLUMN ptl.link_setting.max_cluster_size IS 'Chaining guard: no perso
 COMMENT ON COLUMN ptl.link_setting.max_block_size IS
     'Blocks (records sharing one key) larger than this are not compared (keeps the work near linear; counted in ptl.link_run)';
 COMMENT ON COLUMN ptl.link_setting.block_window IS
-    'In a block, each record is compared with the next block_window records in name order (given name, family name, date of birth): a block of block_window + 1 records or fewer is compared whole, a larger one by its sorted neighbourhood, so a rule''s pairs grow with the records, not their square (docs/linkage.md, "Blocking")';
+    'In a block, each record is compared with the next block_window records in name order (given name, family name, date of birth): a block of block_window + 1 records or fewer is compared whole, a larger one by its sorted neighbourhood, so a record has at most block_window pairs per rule however large its blocks grow with the ICS (docs/linkage.md, "Blocking")';
 COMMENT ON COLUMN ptl.link_setting.u_sample_pairs IS 'Random record pairs drawn to estimate u probabilities';
 COMMENT ON COLUMN ptl.link_setting.em_max_iterations IS 'EM iterations at most';
 COMMENT ON COLUMN ptl.link_setting.em_tolerance IS 'EM stops when no probability moves by more than this';
