@@ -1304,9 +1304,9 @@ COMMENT ON FUNCTION ptl.link_persons() IS
     'Links every patient record to an ICS person (ptl.person_link): blocking, identical NHS numbers, a Fellegi-Sunter model estimated from the data, union-find with a chaining guard; returns the run''s figures';
 
 -- The blocks of some keys as one query: for each row (rule_no, k) of
--- keys_table, the number of records holding key k for rule n and, when
--- with_members, their patient ids; each block read through its rule's index
--- (link_record_key_<n>_idx).
+-- keys_table, the number of records holding key k for rule n, their patient
+-- ids and their fields (for the block's windows); each block read through
+-- its rule's index (link_record_key_<n>_idx).
 CREATE FUNCTION ptl_internal.link_block_sql(keys_table text) RETURNS text
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 BEGIN ATOMIC
@@ -1333,8 +1333,8 @@ COMMENT ON FUNCTION ptl_internal.link_block_sql(text) IS
 -- run, found through the same blocking keys against all records, with the
 -- pairs of their blocks that entered or left a window (a record coming or
 -- going moves the others of its block's sorted neighbourhood; a block it
--- moved across max_block_size gains or loses all of them), scores them with the stored model as a full run scores, and
--- clusters again only the affected persons: those of the changed records and
+-- moved across max_block_size gains or loses all of them), scores them with
+-- the stored model as a full run scores, and clusters again only the affected persons: those of the changed records and
 -- of every record a replaced or new link touches, closed over the links the
 -- chaining guard refused between persons.  Its result equals a frozen full
 -- relink, ptl.link_persons(false).
