@@ -1334,10 +1334,11 @@ COMMENT ON FUNCTION ptl_internal.link_block_sql(text) IS
 -- pairs of their blocks that entered or left a window (a record coming or
 -- going moves the others of its block's sorted neighbourhood; a block it
 -- moved across max_block_size gains or loses all of them), scores them with
--- the stored model as a full run scores, and clusters again only the affected persons: those of the changed records and
--- of every record a replaced or new link touches, closed over the links the
--- chaining guard refused between persons.  Its result equals a frozen full
--- relink, ptl.link_persons(false).
+-- the stored model as a full run scores, and clusters again only the
+-- affected persons: those of the changed records and of every record a
+-- replaced or new link touches, closed over the links the chaining guard
+-- refused between persons.  Its result equals a frozen full relink,
+-- ptl.link_persons(false).
 CREATE FUNCTION ptl.link_persons_incremental() RETURNS ptl.link_run
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
@@ -1450,7 +1451,8 @@ BEGIN
     -- Each of these blocks' windows (ptl_internal.link_window_sql), now and
     -- before this run: before, its records unchanged and the changed ones as
     -- they were.  Only blocks within max_block_size have windows.  (The
-    -- statement runs again below for blocks read later, with no change.)
+    -- statement runs again below for blocks read later, which no change
+    -- touched: their windows now only.)
     CREATE TEMP TABLE link_window_pair (rule_no int, k bigint, now boolean, a bigint, b bigint) ON COMMIT DROP;
     window_sql := format($q$
         INSERT INTO pg_temp.link_window_pair
@@ -1467,14 +1469,14 @@ BEGIN
                     FROM pg_temp.link_block b
                     CROSS JOIN LATERAL (SELECT x.patient_id, b.member_fields[x.i] AS f
                                         FROM unnest(b.members) WITH ORDINALITY AS x (patient_id, i)) m
-                    WHERE b.n_before BETWEEN 2 AND %2$s AND b.read_later = $1
+                    WHERE b.n_before BETWEEN 2 AND %2$s AND NOT $1 AND NOT b.read_later
                       AND NOT EXISTS (SELECT 1 FROM pg_temp.link_changed c WHERE c.patient_id = m.patient_id)
                     UNION ALL
                     SELECT b.rule_no, b.k, false, o.patient_id, o.fields
                     FROM pg_temp.link_old o
                     CROSS JOIN LATERAL unnest(o.keys) WITH ORDINALITY AS x (k, n)
                     JOIN pg_temp.link_block b ON b.rule_no = x.n AND b.k = x.k
-                    WHERE b.n_before BETWEEN 2 AND %2$s AND b.read_later = $1) q) w
+                    WHERE b.n_before BETWEEN 2 AND %2$s AND NOT $1 AND NOT b.read_later) q) w
         CROSS JOIN LATERAL unnest(w.next) AS x (patient_id)$q$,
         ptl_internal.link_window_sql(s.block_window), s.max_block_size);
     EXECUTE window_sql USING false;
