@@ -81,13 +81,12 @@ text_array_attr(HeapTupleHeader th, TupleDesc desc, int attno, int *n, bool *isn
  * arrays here, so each fault has one SQLSTATE and one message: 2202E
  * (array_subscript_error) for more dimensions, 22004
  * (null_value_not_allowed) for a NULL element, naming the array and the
- * element.
+ * element (array_elements_nullable: the dimension only, NULLs returned).
  */
 static inline Datum *
-array_elements(ArrayType *arr, const char *name, int *n)
+array_elements_nullable(ArrayType *arr, const char *name, int *n, bool **nulls)
 {
 	Datum	   *elems;
-	bool	   *nulls;
 	int16		typlen;
 	bool		typbyval;
 	char		typalign;
@@ -98,7 +97,16 @@ array_elements(ArrayType *arr, const char *name, int *n)
 				 errmsg("the %s array must have one dimension, not %d", name, ARR_NDIM(arr))));
 	get_typlenbyvalalign(ARR_ELEMTYPE(arr), &typlen, &typbyval, &typalign);
 	deconstruct_array(arr, ARR_ELEMTYPE(arr), typlen, typbyval, typalign,
-					  &elems, &nulls, n);
+					  &elems, nulls, n);
+	return elems;
+}
+
+static inline Datum *
+array_elements(ArrayType *arr, const char *name, int *n)
+{
+	bool	   *nulls;
+	Datum	   *elems = array_elements_nullable(arr, name, n, &nulls);
+
 	for (int i = 0; i < *n; i++)
 		if (nulls[i])
 			ereport(ERROR,

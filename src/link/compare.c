@@ -69,15 +69,8 @@ enum
 	ATT_EMAIL
 };
 
-/* One record's fields, deformed once per call. */
-typedef struct LinkRecord
-{
-	Datum		values[LINK_NUM_FIELDS];
-	bool		nulls[LINK_NUM_FIELDS];
-} LinkRecord;
-
-static void
-deform_record(HeapTupleHeader rec, LinkRecord *out)
+void
+link_record_deform(HeapTupleHeader rec, LinkRecord *out)
 {
 	TupleDesc	tupdesc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(rec),
 												 HeapTupleHeaderGetTypMod(rec));
@@ -287,20 +280,14 @@ place_level(const text *a, const text *b)
 	return link_jaro_winkler(&sa, &sb) >= 0.88 ? 2 : 3;
 }
 
-static int64
-compare_records(HeapTupleHeader rec_a, HeapTupleHeader rec_b)
+int64
+link_record_compare(const LinkRecord *a, const LinkRecord *b)
 {
-	LinkRecord	ra,
-				rb;
-	const LinkRecord *a = &ra;
-	const LinkRecord *b = &rb;
 	int			levels[LINK_NUM_FIELDS];
 	text	   *sex_a,
 			   *sex_b;
 	int64		gamma = 0;
 
-	deform_record(rec_a, &ra);
-	deform_record(rec_b, &rb);
 	levels[LINK_NHS_NUMBER] = slip_level(text_attribute(a, ATT_NHS), text_attribute(b, ATT_NHS));
 	levels[LINK_GIVEN_NAME] = name_level(text_attribute(a, ATT_GIVEN), text_attribute(b, ATT_GIVEN));
 	levels[LINK_FAMILY_NAME] = name_level(text_attribute(a, ATT_FAMILY), text_attribute(b, ATT_FAMILY));
@@ -342,6 +329,17 @@ compare_records(HeapTupleHeader rec_a, HeapTupleHeader rec_b)
 		gamma |= (int64) levels[f] << (LINK_LEVEL_BITS * f);
 	}
 	return gamma;
+}
+
+static int64
+compare_records(HeapTupleHeader rec_a, HeapTupleHeader rec_b)
+{
+	LinkRecord	a,
+				b;
+
+	link_record_deform(rec_a, &a);
+	link_record_deform(rec_b, &b);
+	return link_record_compare(&a, &b);
 }
 
 PG_FUNCTION_INFO_V1(ptl_link_compare_wide);

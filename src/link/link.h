@@ -12,6 +12,7 @@
 #ifndef PTL_LINK_H
 #define PTL_LINK_H
 
+#include "access/htup_details.h"
 #include "mb/pg_wchar.h"
 
 typedef enum LinkField
@@ -38,6 +39,19 @@ typedef enum LinkField
 
 /* Number of levels of each field, counting level 0 (missing). */
 extern const int link_field_levels[LINK_NUM_FIELDS];
+
+/*
+ * A record's fields (a ptl.link_fields value), deformed once: values[f] is
+ * field f (LinkField order), pointing into the record it was deformed from.
+ */
+typedef struct LinkRecord
+{
+	Datum		values[LINK_NUM_FIELDS];
+	bool		nulls[LINK_NUM_FIELDS];
+} LinkRecord;
+
+extern void link_record_deform(HeapTupleHeader rec, LinkRecord *out);
+extern int64 link_record_compare(const LinkRecord *a, const LinkRecord *b);
 
 /* Strings as arrays of code points, so comparisons see characters, not bytes. */
 typedef struct LinkString

@@ -67,6 +67,17 @@ AS 'MODULE_PATHNAME', 'ptl_link_clusters' LANGUAGE C IMMUTABLE STRICT PARALLEL S
 COMMENT ON FUNCTION ptl.link_clusters(bigint[], text[], bigint[], bigint[], float8[], int) IS
     'Union-find over links in descending weight, refusing a link that would join two different NHS numbers or exceed max_cluster_size; each link''s outcome and both records'' final clusters (named by their smallest record id)';
 
+-- The candidate pairs of a full run, compared (src/link/block.c):
+-- records_sql gives (patient_id, keys, f, nhs_valid) in name order; it reads
+-- only (SPI read-only) and with the caller's rights.
+CREATE FUNCTION ptl_internal.link_candidates(records_sql text, block_window int, max_block_size int)
+RETURNS TABLE (a bigint, b bigint, rules int, gamma bigint, same_nhs boolean,
+               given_a text, family_a text, given_b text,
+               rule_no int, keyed_records bigint, skipped_blocks bigint)
+AS 'MODULE_PATHNAME', 'ptl_link_candidates' LANGUAGE C STABLE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION ptl_internal.link_candidates(text, int, int) IS
+    'Internal to linkage: every blocking rule''s pairs in one pass, each record of a block with the next block_window in the order of records_sql, blocks over max_block_size skipped; one row per pair with its rule bits, comparison vector, NHS-number agreement and names, then one per rule with the records it keyed and the blocks it skipped';
+
 -- ---------------------------------------------------------------------------
 -- The model's vocabulary
 -- ---------------------------------------------------------------------------
@@ -742,14 +753,21 @@ COMMENT ON FUNCTION ptl_internal.link_keys_sql() IS
 -- Names first: the slips the rules find elsewhere (a date of birth, a
 -- married name, a year) leave a record beside its partner, and a given
 -- name misspelt past its first letters is rule 7's and 11's.  The full
--- and incremental runs window through this one text, so they agree pair
--- for pair; the rows need columns f (ptl.link_fields) and patient_id.
+-- run (ptl_internal.link_candidates, every block at once) and the
+-- incremental run (a window over the blocks a change touched) order by
+-- this one text, so they agree pair for pair.
+CREATE FUNCTION ptl_internal.link_name_order_sql() RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN 'ORDER BY (f).given_name COLLATE "C", (f).family_name COLLATE "C", (f).date_of_birth, patient_id';
+COMMENT ON FUNCTION ptl_internal.link_name_order_sql() IS
+    'Internal to linkage: the name order of a block''s sorted neighbourhood (given name, family name, date of birth, patient id), over rows with columns f (ptl.link_fields) and patient_id';
+
 CREATE FUNCTION ptl_internal.link_window_sql(block_window int) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN format('ORDER BY (f).given_name COLLATE "C", (f).family_name COLLATE "C", (f).date_of_birth, patient_id
-               ROWS BETWEEN 1 FOLLOWING AND %s FOLLOWING', block_window);
+RETURN ptl_internal.link_name_order_sql()
+       || format(' ROWS BETWEEN 1 FOLLOWING AND %s FOLLOWING', block_window);
 COMMENT ON FUNCTION ptl_internal.link_window_sql(int) IS
-    'Internal to linkage: the window clause of a block''s sorted neighbourhood, the next block_window records in name order (given name, family name, date of birth, patient id)';
+    'Internal to linkage: the window clause of a block''s sorted neighbourhood, the next block_window records in name order (ptl_internal.link_name_order_sql)';
 
 CREATE FUNCTION ptl_internal.link_nhs_valid(nhs ptl.nhs_number) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -1036,8 +1054,8 @@ BEGIN
     SELECT link_run_rules.run_id, c.rule_no, c.keyed, coalesce(p.n, 0), coalesce(p.only, 0),
            coalesce(p.n, 0)::float8 / nullif((SELECT count(*) FROM pg_temp.link_cand), 0), c.skipped
     FROM pg_temp.link_rule_count c
-    LEFT JOIN (SELECT r.rule_no, count(*) AS n, count(*) FILTER (WHERE lc.rules = 1 << (r.rule_no - 1)) AS only
-               FROM pg_temp.link_cand lc
+    LEFT JOIN (SELECT r.rule_no, sum(lc.n) AS n, sum(lc.n) FILTER (WHERE lc.rules = 1 << (r.rule_no - 1)) AS only
+               FROM (SELECT rules, count(*) AS n FROM pg_temp.link_cand GROUP BY rules) lc
                JOIN pg_temp.link_rule_count r ON lc.rules & (1 << (r.rule_no - 1)) <> 0
                GROUP BY r.rule_no) p USING (rule_no);
 END
@@ -1077,7 +1095,7 @@ BEGIN
     DELETE FROM ptl.link_pending;
 
     -- 1. Normalised records and their blocking keys (ptl_internal.link_keys_sql).
-    DROP TABLE IF EXISTS link_rec, link_cand, link_edge, link_block, link_block_pair, link_draw, link_u, link_m,
+    DROP TABLE IF EXISTS link_rec, link_cand, link_edge, link_block, link_block_pair, link_draw, link_u, link_m, link_pattern,
                          link_outcome, link_member, link_person, link_scope, link_changed, link_touched,
                          link_rule_count, link_pair_now, link_person_now;
     EXECUTE format($q$
@@ -1094,37 +1112,21 @@ BEGIN
 
     -- 2. Candidate pairs: the union of the blocking rules, each pair with
     --    every rule it satisfies.  In a block, each record with the next
-    --    block_window records in name order (ptl_internal.link_window_sql);
-    --    blocks over max_block_size are skipped.
-    CREATE TEMP TABLE link_block_pair (a bigint, b bigint, rule_bit int) ON COMMIT DROP;
-    CREATE TEMP TABLE link_rule_count (rule_no int PRIMARY KEY, keyed bigint, skipped bigint) ON COMMIT DROP;
-    run.skipped_blocks := 0;
-    FOR rule IN SELECT * FROM ptl.link_blocking_rule ORDER BY rule_no LOOP
-        -- one pass over the keys: each record with its block's size and the
-        -- records after it in its window, then the pairs of the blocks kept
-        EXECUTE format('CREATE TEMP TABLE link_block ON COMMIT DROP AS
-                        SELECT patient_id, keys[%1$s] AS k, count(*) OVER (PARTITION BY keys[%1$s]) AS n,
-                               array_agg(patient_id) OVER (PARTITION BY keys[%1$s] %2$s) AS next
-                        FROM pg_temp.link_rec WHERE keys[%1$s] IS NOT NULL',
-                       rule.rule_no, ptl_internal.link_window_sql(s.block_window));
-        INSERT INTO link_block_pair
-        SELECT least(l.patient_id, x.patient_id), greatest(l.patient_id, x.patient_id), 1 << (rule.rule_no - 1)
-        FROM link_block l CROSS JOIN LATERAL unnest(l.next) AS x (patient_id)
-        WHERE l.n BETWEEN 2 AND s.max_block_size;
-        INSERT INTO link_rule_count
-        SELECT rule.rule_no, count(*), count(DISTINCT k) FILTER (WHERE n > s.max_block_size) FROM link_block;
-        DROP TABLE link_block;
-    END LOOP;
-    run.skipped_blocks := (SELECT coalesce(sum(skipped), 0) FROM link_rule_count);
-
+    --    block_window records in name order (the window of
+    --    ptl_internal.link_window_sql, which the incremental run reads);
+    --    blocks over max_block_size are skipped.  Each pair compared.
     CREATE TEMP TABLE link_cand ON COMMIT DROP AS
-    SELECT c.a, c.b, c.rules, ptl.link_compare(ra.f, rb.f) AS gamma,
-           ra.nhs_valid IS NOT NULL AND ra.nhs_valid = rb.nhs_valid AS same_nhs,
-           (ra.f).given_name AS given_a, (ra.f).family_name AS family_a, (rb.f).given_name AS given_b
-    FROM (SELECT a, b, bit_or(rule_bit) AS rules FROM link_block_pair GROUP BY a, b) c
-    JOIN link_rec ra ON ra.patient_id = c.a
-    JOIN link_rec rb ON rb.patient_id = c.b;
-    DROP TABLE link_block_pair;
+    SELECT * FROM ptl_internal.link_candidates(
+        'SELECT patient_id, keys, f, nhs_valid FROM pg_temp.link_rec ' || ptl_internal.link_name_order_sql(),
+        s.block_window, s.max_block_size);
+    -- (the rules' rows out: link_cand holds the pairs)
+    CREATE TEMP TABLE link_rule_count (rule_no int PRIMARY KEY, keyed bigint, skipped bigint) ON COMMIT DROP;
+    WITH counts AS (DELETE FROM link_cand WHERE a IS NULL RETURNING rule_no, keyed_records, skipped_blocks)
+    INSERT INTO link_rule_count
+    SELECT c.rule_no, c.keyed_records, c.skipped_blocks
+    FROM counts c JOIN ptl.link_blocking_rule r USING (rule_no);
+    ALTER TABLE link_cand DROP COLUMN rule_no, DROP COLUMN keyed_records, DROP COLUMN skipped_blocks;
+    run.skipped_blocks := (SELECT coalesce(sum(skipped), 0) FROM link_rule_count);
     run.candidate_pairs := (SELECT count(*) FROM link_cand);
 
     IF retrain THEN
@@ -1166,12 +1168,16 @@ BEGIN
         -- 4. m by EM, once per blocking rule on the pairs it produced, not
         --    training the fields it blocks on; a field's m is the mean over the
         --    rules that trained it.
+        --    (the candidates as counts of each set of rules and pattern:
+        --    one pass over the pairs, not one per rule)
+        CREATE TEMP TABLE link_pattern ON COMMIT DROP AS
+        SELECT rules, gamma, count(*) AS n FROM link_cand GROUP BY rules, gamma;
         CREATE TEMP TABLE link_m (field_no int, level int, m float8) ON COMMIT DROP;
         run.em_iterations := 0;
         FOR rule IN SELECT * FROM ptl.link_blocking_rule ORDER BY rule_no LOOP
             SELECT e.* INTO em
             FROM (SELECT array_agg(gamma) AS patterns, array_agg(n::float8) AS counts
-                  FROM (SELECT gamma, count(*) AS n FROM link_cand
+                  FROM (SELECT gamma, sum(n) AS n FROM link_pattern
                         WHERE rules & (1 << (rule.rule_no - 1)) <> 0 GROUP BY gamma) g) x,
                  ptl.link_em(x.patterns, x.counts, u_arr, m_start, 0.5,
                              1023 & ~rule.blocked_fields, 1023 & ~rule.blocked_fields,
@@ -1191,7 +1197,7 @@ BEGIN
             SELECT string_agg(f.field, ', ' ORDER BY f.field_no)
             FROM (SELECT DISTINCT lv.field_no, lv.field FROM ptl.link_level lv) f
             WHERE NOT EXISTS (SELECT 1 FROM ptl.link_blocking_rule r
-                              JOIN link_cand c ON c.rules & (1 << (r.rule_no - 1)) <> 0
+                              JOIN link_pattern c ON c.rules & (1 << (r.rule_no - 1)) <> 0
                               WHERE r.blocked_fields & (1 << f.field_no) = 0
                                 AND (c.gamma >> (4 * f.field_no)) & 15 <> 0));
 
@@ -1207,7 +1213,7 @@ BEGIN
         --    fixed, then from the candidates' share to any two records.
         SELECT e.lambda, e.iterations INTO em
         FROM (SELECT array_agg(gamma) AS patterns, array_agg(n::float8) AS counts
-              FROM (SELECT gamma, count(*) AS n FROM link_cand GROUP BY gamma) g) x,
+              FROM (SELECT gamma, sum(n) AS n FROM link_pattern GROUP BY gamma) g) x,
              ptl.link_em(x.patterns, x.counts, u_arr,
                          (SELECT ptl_internal.link_parameter_array(array_agg(field_no * 16 + level), array_agg(m))
                           FROM ptl.link_parameter),
@@ -1367,7 +1373,7 @@ BEGIN
                   HINT = 'Run SELECT ptl.link_persons(): it estimates the model again and links every record with the settings in force.';
     END IF;
 
-    DROP TABLE IF EXISTS link_rec, link_cand, link_edge, link_block, link_block_pair, link_draw, link_u, link_m,
+    DROP TABLE IF EXISTS link_rec, link_cand, link_edge, link_block, link_block_pair, link_draw, link_u, link_m, link_pattern,
                          link_outcome, link_member, link_person, link_scope, link_changed, link_touched,
                          link_old, link_affected, link_rule_count, link_taken, link_now, link_ck, link_window_pair,
                          link_shared, link_other_key, link_near, link_pair_now, link_person_now;
