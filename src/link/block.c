@@ -275,6 +275,7 @@ window_pairs(const BlockInput *in, int32 block_window, int32 max_block_size, Mem
 						pairs = repalloc_huge(pairs, capacity * sizeof(CandidatePair));
 					}
 					/* positions rise within a block (the sort's second key) */
+					Assert(keyed[i].position < keyed[j].position);
 					pairs[*n_pairs].positions = (uint64) keyed[i].position << 32 | (uint64) keyed[j].position;
 					pairs[*n_pairs].rules = 1 << r;
 					(*n_pairs)++;
@@ -338,6 +339,7 @@ ptl_link_candidates(PG_FUNCTION_ARGS)
 		int32		rules = pairs[k].rules;
 		MemoryContext caller;
 
+		Assert(first < second && in.ids[first] != in.ids[second]);
 		for (next = k + 1; next < n_pairs && pairs[next].positions == pairs[k].positions; next++)
 			rules |= pairs[next].rules;
 		caller = MemoryContextSwitchTo(per_pair);

@@ -209,6 +209,7 @@ ptl_link_clusters(PG_FUNCTION_ARGS)
 			}
 			parent[b] = a;
 			nodes[a].size += nodes[b].size;
+			Assert(nodes[a].size <= max_size);
 			nodes[a].smallest = Min(nodes[a].smallest, nodes[b].smallest);
 			if (nodes[a].key == NULL)
 				nodes[a].key = nodes[b].key;

@@ -190,6 +190,7 @@ ptl_link_em(PG_FUNCTION_ARGS)
 				pu *= u[f * LINK_LEVEL_SLOTS + l];
 			}
 			w = (pm + pu) > 0.0 ? pm / (pm + pu) : 0.0;
+			Assert(w >= 0.0 && w <= 1.0);
 			total += count;
 			total_matched += count * w;
 			for (int f = 0; f < fields; f++)
@@ -208,6 +209,7 @@ ptl_link_em(PG_FUNCTION_ARGS)
 		/* M step. */
 		change = fabs(total_matched / total - lambda);
 		lambda = Min(Max(total_matched / total, PROBABILITY_FLOOR), 1.0 - PROBABILITY_FLOOR);
+		Assert(lambda > 0.0 && lambda < 1.0);
 		for (int f = 0; f < fields; f++)
 		{
 			if (!(trained & (1 << f)) || matched_field[f] <= 0.0)
@@ -217,6 +219,7 @@ ptl_link_em(PG_FUNCTION_ARGS)
 				double		updated = Max(matched[f * LINK_LEVEL_SLOTS + l] / matched_field[f],
 										  PROBABILITY_FLOOR);
 
+				Assert(updated > 0.0 && updated <= 1.0);
 				change = Max(change, fabs(updated - m[f * LINK_LEVEL_SLOTS + l]));
 				m[f * LINK_LEVEL_SLOTS + l] = updated;
 			}

@@ -1260,6 +1260,10 @@ BEGIN
     FROM link_rec r
     JOIN ptl.person_link pl USING (patient_id)
     LEFT JOIN ptl.link_decisions_by_record() d USING (patient_id)
+    -- (one join finds the rows that differ, rather than a conflict per record)
+    LEFT JOIN ptl.link_record was ON was.patient_id = r.patient_id
+    WHERE (was.fields, was.nhs_valid, was.decisions, was.person_id, was.keys)
+          IS DISTINCT FROM (r.f, r.nhs_valid, d.decisions, pl.person_id, r.keys)
     ON CONFLICT (patient_id) DO UPDATE
     SET fields = excluded.fields, nhs_valid = excluded.nhs_valid, decisions = excluded.decisions,
         person_id = excluded.person_id, keys = excluded.keys

@@ -412,6 +412,8 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
     ('function', 'ptl.daily_refresh(date,boolean,boolean)', 'operate', 'caller'),
     ('function', 'ptl.fail_batch(bigint,text,text)', 'operate', 'owner'),
     ('function', 'ptl.link_decisions_by_record()', 'operate', 'caller'),
+    -- (runs the query it is given: a reader has no use for it)
+    ('function', 'ptl_internal.link_candidates(text,integer,integer)', 'operate', 'caller'),
     ('function', 'ptl.load_reference(text,bytea,text,text,name)', 'operate', 'owner'),
     ('function', 'ptl.reconcile_outbound()', 'operate', 'caller'),
     ('function', 'ptl.refresh(date,boolean)', 'operate', 'caller'),
@@ -583,7 +585,6 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
     ('function', 'ptl.journey_compute(date,bigint[])', 'any', 'caller'),
     ('function', 'ptl.length_of_stay(date,double precision)', 'any', 'caller'),
     ('function', 'ptl_internal.link_block_sql(text)', 'any', 'caller'),
-    ('function', 'ptl_internal.link_candidates(text,integer,integer)', 'any', 'caller'),
     ('function', 'ptl_internal.link_cluster(boolean)', 'any', 'caller'),
     ('function', 'ptl.link_clusters(bigint[],text[],bigint[],bigint[],double precision[],integer)', 'any', 'caller'),
     ('function', 'ptl.link_compare(ptl.link_fields,ptl.link_fields)', 'any', 'caller'),
