@@ -83,7 +83,7 @@ typedef struct RttRunning
  * DNA (33) before the discharge (34) that often follows it.
  */
 int16
-RttPrecedence(const RttEvent *event)
+rtt_precedence(const RttEvent *event)
 {
 	if (event->kind == RTT_KIND_DEATH)
 		return 36;
@@ -107,7 +107,7 @@ RttPrecedence(const RttEvent *event)
 
 /* NULL first, then byte order (the same on every server, whatever its collation). */
 static int
-CompareCodes(const char *x, const char *y)
+compare_codes(const char *x, const char *y)
 {
 	int			c;
 
@@ -126,7 +126,7 @@ CompareCodes(const char *x, const char *y)
  * names).
  */
 static int
-RttEventCompare(const void *a, const void *b)
+rtt_event_compare(const void *a, const void *b)
 {
 	const RttEvent *x = (const RttEvent *) a;
 	const RttEvent *y = (const RttEvent *) b;
@@ -147,9 +147,9 @@ RttEventCompare(const void *a, const void *b)
 		return x->has_ref_date ? 1 : -1;
 	if (x->has_ref_date && x->ref_date != y->ref_date)
 		return x->ref_date < y->ref_date ? -1 : 1;
-	if ((c = CompareCodes(x->site, y->site)) != 0)
+	if ((c = compare_codes(x->site, y->site)) != 0)
 		return c;
-	if ((c = CompareCodes(x->tfc, y->tfc)) != 0)
+	if ((c = compare_codes(x->tfc, y->tfc)) != 0)
 		return c;
 	if (x->seq != y->seq)
 		return x->seq < y->seq ? -1 : 1;
@@ -157,29 +157,29 @@ RttEventCompare(const void *a, const void *b)
 }
 
 static void
-SortIfNeeded(RttEvent *events, int nevents)
+sort_if_needed(RttEvent *events, int nevents)
 {
 	bool		sorted = true;
 
 	/* Extracts usually arrive sorted; skip the sort then. */
 	for (int i = 1; i < nevents && sorted; i++)
-		sorted = RttEventCompare(&events[i - 1], &events[i]) <= 0;
+		sorted = rtt_event_compare(&events[i - 1], &events[i]) <= 0;
 	if (!sorted)
-		qsort(events, nevents, sizeof(RttEvent), RttEventCompare);
+		qsort(events, nevents, sizeof(RttEvent), rtt_event_compare);
 }
 
 void
-RttSortEvents(RttEvent *events, int nevents)
+rtt_sort_events(RttEvent *events, int nevents)
 {
 	bool		any_time = false;
 
 	for (int i = 0; i < nevents; i++)
 	{
-		events[i].precedence = RttPrecedence(&events[i]);
+		events[i].precedence = rtt_precedence(&events[i]);
 		events[i].day_timed = false;
 		any_time |= events[i].has_time;
 	}
-	SortIfNeeded(events, nevents);
+	sort_if_needed(events, nevents);
 	if (!any_time)
 		return;
 
@@ -201,7 +201,7 @@ RttSortEvents(RttEvent *events, int nevents)
 		{
 			for (int k = i; k < j; k++)
 				events[k].day_timed = true;
-			SortIfNeeded(events + i, j - i);
+			sort_if_needed(events + i, j - i);
 		}
 		i = j;
 	}
@@ -212,7 +212,7 @@ RttSortEvents(RttEvent *events, int nevents)
  * holds 7k+1..7k+7, and 104 means over 104 weeks (729 days or more).
  */
 int32
-RttWeekBand(int32 days)
+rtt_week_band_of(int32 days)
 {
 	Assert(days >= 0);
 	if (days <= 7)
@@ -221,7 +221,7 @@ RttWeekBand(int32 days)
 }
 
 static void
-AddIssue(RttFoldResult *result, const RttEvent *event, RttIssueRule rule,
+add_issue(RttFoldResult *result, const RttEvent *event, RttIssueRule rule,
 		 int32 period_no, const char *detail)
 {
 	if (result->issues == NULL)
@@ -240,7 +240,7 @@ AddIssue(RttFoldResult *result, const RttEvent *event, RttIssueRule rule,
 }
 
 static void
-StartPeriod(RttRunning *run, int32 period_no, DateADT start, bool start_known)
+start_period(RttRunning *run, int32 period_no, DateADT start, bool start_known)
 {
 	RttOffer   *offers = run->offers;
 	int			offers_size = run->offers_size;
@@ -261,7 +261,7 @@ StartPeriod(RttRunning *run, int32 period_no, DateADT start, bool start_known)
 
 /* Sum of the period's legacy pauses, clipped to [start, end). */
 static int32
-PauseDays(const RttRunning *run, DateADT end)
+legacy_pause_days(const RttRunning *run, DateADT end)
 {
 	int32		total = 0;
 
@@ -277,13 +277,13 @@ PauseDays(const RttRunning *run, DateADT end)
 }
 
 static void
-EmitPeriod(RttFoldResult *result, RttRunning *run)
+emit_period(RttFoldResult *result, RttRunning *run)
 {
 	RttPeriod  *period = &run->period;
 
 	/* Only admitted waits were ever adjusted (the national clock rules of 2010). */
 	if (period->outcome == RTT_OUTCOME_ADMITTED && period->start_known)
-		period->pause_days = PauseDays(run, period->clock_stop);
+		period->pause_days = legacy_pause_days(run, period->clock_stop);
 	else
 		period->pause_days = 0;
 
@@ -297,19 +297,19 @@ EmitPeriod(RttFoldResult *result, RttRunning *run)
 }
 
 static void
-StopPeriod(RttFoldResult *result, RttRunning *run, DateADT stop,
+stop_period(RttFoldResult *result, RttRunning *run, DateADT stop,
 		   int16 status, RttOutcome outcome)
 {
 	run->period.clock_stop = stop;
 	run->period.stopped = true;
 	run->period.stop_status = status;
 	run->period.outcome = outcome;
-	EmitPeriod(result, run);
+	emit_period(result, run);
 }
 
 /* A start event recorded as not applicable to RTT (status 98, NHS DD). */
 static bool
-StartOutsideRtt(const RttEvent *event)
+start_outside_rtt(const RttEvent *event)
 {
 	return event->status == 98 &&
 		(event->kind == RTT_KIND_REFERRAL || event->kind == RTT_KIND_TRANSFER_IN ||
@@ -318,11 +318,11 @@ StartOutsideRtt(const RttEvent *event)
 
 /* The clock start an idle event gives, if it starts one (rules 1-3; RTT guidance 3). */
 static bool
-StartsClock(const RttEvent *event, DateADT *start, bool *start_known)
+starts_clock(const RttEvent *event, DateADT *start, bool *start_known)
 {
 	*start_known = true;
 	/* Outside RTT (98): a referral to a service the rules do not cover (RTT guidance 5-7). */
-	if (StartOutsideRtt(event))
+	if (start_outside_rtt(event))
 		return false;
 	switch (event->kind)
 	{
@@ -347,7 +347,7 @@ StartsClock(const RttEvent *event, DateADT *start, bool *start_known)
 }
 
 static void
-RecordOffer(RttRunning *run, const RttEvent *event)
+record_offer(RttRunning *run, const RttEvent *event)
 {
 	if (!event->has_ref_date)
 		return;
@@ -367,7 +367,7 @@ RecordOffer(RttRunning *run, const RttEvent *event)
 }
 
 static void
-RecordDecline(RttRunning *run)
+record_decline(RttRunning *run)
 {
 	RttOffer   *offer;
 
@@ -384,7 +384,7 @@ RecordDecline(RttRunning *run)
 
 /* The patient is available again: close a pause if two reasonable offers were declined. */
 static void
-RecordAvailable(RttRunning *run, DateADT available)
+record_available(RttRunning *run, DateADT available)
 {
 	if (run->reasonable_declined >= 2 && available > run->erod)
 	{
@@ -409,7 +409,7 @@ RecordAvailable(RttRunning *run, DateADT available)
 
 /* An event while the clock runs.  Returns true when it stopped the clock. */
 static bool
-RunningEvent(RttFoldResult *result, RttRunning *run, const RttEvent *event,
+running_event(RttFoldResult *result, RttRunning *run, const RttEvent *event,
 			 const RttRules *rules)
 {
 	int16		status = event->status;
@@ -421,7 +421,7 @@ RunningEvent(RttFoldResult *result, RttRunning *run, const RttEvent *event,
 
 		if (event->has_ref_date && !rules->death_stops_when_notified)
 			stop = event->ref_date;
-		StopPeriod(result, run, stop, 36, RTT_OUTCOME_NON_ADMITTED);
+		stop_period(result, run, stop, 36, RTT_OUTCOME_NON_ADMITTED);
 		return true;
 	}
 
@@ -430,10 +430,10 @@ RunningEvent(RttFoldResult *result, RttRunning *run, const RttEvent *event,
 	{
 		if (!run->activity_seen && !rules->two_week_wait)
 		{
-			StopPeriod(result, run, event->date, 33, RTT_OUTCOME_NULLIFIED);
+			stop_period(result, run, event->date, 33, RTT_OUTCOME_NULLIFIED);
 			return true;
 		}
-		AddIssue(result, event, RTT_ISSUE_V15, run->period.period_no,
+		add_issue(result, event, RTT_ISSUE_V15, run->period.period_no,
 				 rules->two_week_wait && !run->activity_seen
 				 ? "33 on a two-week-wait referral's first appointment: the clock runs on"
 				 : "33 on an appointment that was not the first activity of the period: the clock runs on");
@@ -446,7 +446,7 @@ RunningEvent(RttFoldResult *result, RttRunning *run, const RttEvent *event,
 	/* 30: first definitive treatment; admitted only by an admission (rule 4). */
 	if (status == 30)
 	{
-		StopPeriod(result, run, event->date, 30,
+		stop_period(result, run, event->date, 30,
 				   event->kind == RTT_KIND_ADMISSION
 				   ? RTT_OUTCOME_ADMITTED : RTT_OUTCOME_NON_ADMITTED);
 		return true;
@@ -459,7 +459,7 @@ RunningEvent(RttFoldResult *result, RttRunning *run, const RttEvent *event,
 
 		if (status == 34 && rules->discharge_stops_at_dna && run->last_activity_dna)
 			stop = run->last_dna_date;
-		StopPeriod(result, run, stop, status, RTT_OUTCOME_NON_ADMITTED);
+		stop_period(result, run, stop, status, RTT_OUTCOME_NON_ADMITTED);
 		return true;
 	}
 
@@ -467,12 +467,12 @@ RunningEvent(RttFoldResult *result, RttRunning *run, const RttEvent *event,
 	if (status >= 10 && status <= 12)
 	{
 		if (run->start_code_seen)
-			AddIssue(result, event, RTT_ISSUE_V17, run->period.period_no,
+			add_issue(result, event, RTT_ISSUE_V17, run->period.period_no,
 					 "a clock-start code inside a period that is already running");
 		run->start_code_seen = true;
 	}
 	else if (status == 99)
-		AddIssue(result, event, RTT_ISSUE_V27, run->period.period_no,
+		add_issue(result, event, RTT_ISSUE_V27, run->period.period_no,
 				 "status 99 (not yet known) on an open period");
 
 	switch (event->kind)
@@ -491,16 +491,16 @@ RunningEvent(RttFoldResult *result, RttRunning *run, const RttEvent *event,
 			run->period.has_dta = true;
 			break;
 		case RTT_KIND_TCI_OFFER:
-			RecordOffer(run, event);
+			record_offer(run, event);
 			break;
 		case RTT_KIND_TCI_DECLINED:
-			RecordDecline(run);
+			record_decline(run);
 			break;
 		case RTT_KIND_PATIENT_READY:
-			RecordAvailable(run, event->date);
+			record_available(run, event->date);
 			break;
 		case RTT_KIND_DISCHARGE:
-			AddIssue(result, event, RTT_ISSUE_V24, run->period.period_no,
+			add_issue(result, event, RTT_ISSUE_V24, run->period.period_no,
 					 "discharged without a clock-stop code: the clock runs on");
 			break;
 		default:
@@ -511,31 +511,31 @@ RunningEvent(RttFoldResult *result, RttRunning *run, const RttEvent *event,
 
 /* An event with no clock running that did not start one. */
 static void
-IdleEvent(RttFoldResult *result, const RttEvent *event, const RttPeriod *last)
+idle_event(RttFoldResult *result, const RttEvent *event, const RttPeriod *last)
 {
 	int16		status = event->status;
 	int32		period_no = last ? last->period_no : 0;
 
-	if (StartOutsideRtt(event))
-		AddIssue(result, event, RTT_ISSUE_V31, period_no,
+	if (start_outside_rtt(event))
+		add_issue(result, event, RTT_ISSUE_V31, period_no,
 				 "a clock start recorded outside RTT (status 98): no clock started");
 	else if (status == 20 && last != NULL && last->stopped &&
 		(last->stop_status == 31 || last->stop_status == 32) &&
 		event->date - last->clock_stop <= RTT_AM_MISUSE_DAYS)
-		AddIssue(result, event, RTT_ISSUE_V25, period_no,
+		add_issue(result, event, RTT_ISSUE_V25, period_no,
 				 "status 20 within days of starting active monitoring");
 	else if (status == 20 || status == 21)
-		AddIssue(result, event, RTT_ISSUE_V16, period_no,
+		add_issue(result, event, RTT_ISSUE_V16, period_no,
 				 last ? "status 20/21 after the clock stopped, with no new clock start"
 				 : "status 20/21 before any clock start");
 	else if (status >= 30 && status <= 36)
-		AddIssue(result, event, RTT_ISSUE_V16, period_no,
+		add_issue(result, event, RTT_ISSUE_V16, period_no,
 				 "a clock-stop code with no clock running");
 }
 
 /* An event whose only part in the clock is to start it. */
 static bool
-PureStart(const RttEvent *event)
+pure_start(const RttEvent *event)
 {
 	return event->kind == RTT_KIND_REFERRAL || event->kind == RTT_KIND_TRANSFER_IN ||
 		event->kind == RTT_KIND_PATIENT_READY;
@@ -543,7 +543,7 @@ PureStart(const RttEvent *event)
 
 /* One event of the fold: opens a period when idle, else runs the rules. */
 static void
-FoldEvent(RttFoldResult *result, RttRunning *run, bool *running, int32 *period_no,
+fold_event(RttFoldResult *result, RttRunning *run, bool *running, int32 *period_no,
 		  const RttEvent *event, const RttRules *rules)
 {
 	if (!*running)
@@ -551,13 +551,13 @@ FoldEvent(RttFoldResult *result, RttRunning *run, bool *running, int32 *period_n
 		DateADT		start;
 		bool		start_known;
 
-		if (!StartsClock(event, &start, &start_known))
+		if (!starts_clock(event, &start, &start_known))
 		{
-			IdleEvent(result, event,
+			idle_event(result, event,
 					  result->nperiods > 0 ? &result->periods[result->nperiods - 1] : NULL);
 			return;
 		}
-		StartPeriod(run, ++*period_no, start, start_known);
+		start_period(run, ++*period_no, start, start_known);
 		*running = true;
 		if (event->status >= 10 && event->status <= 12)
 			run->start_code_seen = true;
@@ -569,7 +569,7 @@ FoldEvent(RttFoldResult *result, RttRunning *run, bool *running, int32 *period_n
 		return;
 	}
 
-	if (RunningEvent(result, run, event, rules))
+	if (running_event(result, run, event, rules))
 		*running = false;
 }
 
@@ -590,7 +590,7 @@ FoldEvent(RttFoldResult *result, RttRunning *run, bool *running, int32 *period_n
  * monitoring, 32, the same day stop the one period).
  */
 void
-RttFold(const RttEvent *events, int nevents, const RttRules *rules,
+rtt_fold(const RttEvent *events, int nevents, const RttRules *rules,
 		RttFoldResult *result)
 {
 	RttRunning	run;
@@ -613,11 +613,11 @@ RttFold(const RttEvent *events, int nevents, const RttRules *rules,
 			{
 				for (int k = i; k < j; k++)
 				{
-					bool		start = PureStart(&events[k]);
+					bool		start = pure_start(&events[k]);
 
 					CHECK_FOR_INTERRUPTS();
 					if (start == (pass == 1))
-						FoldEvent(result, &run, &running, &period_no, &events[k], rules);
+						fold_event(result, &run, &running, &period_no, &events[k], rules);
 				}
 			}
 		}
@@ -626,12 +626,12 @@ RttFold(const RttEvent *events, int nevents, const RttRules *rules,
 			for (int k = i; k < j; k++)
 			{
 				CHECK_FOR_INTERRUPTS();
-				FoldEvent(result, &run, &running, &period_no, &events[k], rules);
+				fold_event(result, &run, &running, &period_no, &events[k], rules);
 			}
 		}
 		i = j;
 	}
 
 	if (running)
-		EmitPeriod(result, &run);
+		emit_period(result, &run);
 }

@@ -48,10 +48,10 @@ typedef struct RttEvent
 	DateADT		ref_date;
 	bool		has_ref_date;
 	bool		has_time;		/* a source time of day was given */
-	bool		day_timed;		/* every event of its day has a time (set by RttSortEvents) */
+	bool		day_timed;		/* every event of its day has a time (set by rtt_sort_events) */
 	int16		kind;			/* RttKind */
 	int16		status;			/* national code, or 0 */
-	int16		precedence;		/* same-day rank (set by RttSortEvents) */
+	int16		precedence;		/* same-day rank (set by rtt_sort_events) */
 	TimeADT		time;			/* time of day, when has_time */
 	const char *site;			/* site code, or NULL */
 	const char *tfc;			/* treatment function code, or NULL */
@@ -126,10 +126,10 @@ typedef struct RttFoldResult
 /* Days within which a 20 after active monitoring is misuse, not a new phase (V25). */
 #define RTT_AM_MISUSE_DAYS 14
 
-extern int16 RttPrecedence(const RttEvent *event);
-extern void RttSortEvents(RttEvent *events, int nevents);
-extern void RttFold(const RttEvent *events, int nevents, const RttRules *rules,
+extern int16 rtt_precedence(const RttEvent *event);
+extern void rtt_sort_events(RttEvent *events, int nevents);
+extern void rtt_fold(const RttEvent *events, int nevents, const RttRules *rules,
 					RttFoldResult *result);
-extern int32 RttWeekBand(int32 days);
+extern int32 rtt_week_band_of(int32 days);
 
 #endif							/* PTL_RTT_CLOCK_H */

@@ -9,7 +9,7 @@
  *
  * The aggregates collect a group's events into an array of structs and fold
  * them once in the final function; they sort the events themselves (by date,
- * time, same-day precedence and content: RttSortEvents) so they need neither
+ * time, same-day precedence and content: rtt_sort_events) so they need neither
  * ORDER BY in the call nor a sorted input, and give the same periods whatever
  * order the rows come in.
  */
@@ -42,7 +42,7 @@ typedef struct KindCache
 } KindCache;
 
 static int16
-KindFromOid(KindCache *cache, Oid oid)
+kind_from_oid(KindCache *cache, Oid oid)
 {
 	HeapTuple	tup;
 	const char *label;
@@ -81,7 +81,7 @@ KindFromOid(KindCache *cache, Oid oid)
 
 /* The choices of docs/rtt-engine.md from their SQL spellings. */
 static void
-ParseRuleChoices(RttRules *rules, text *dna_discharge_stop, text *death_stop)
+parse_rule_choices(RttRules *rules, text *dna_discharge_stop, text *death_stop)
 {
 	if (dna_discharge_stop != NULL)
 	{
@@ -114,7 +114,7 @@ ParseRuleChoices(RttRules *rules, text *dna_discharge_stop, text *death_stop)
 }
 
 static void
-InitFoldResult(RttFoldResult *result, bool want_issues)
+init_fold_result(RttFoldResult *result, bool want_issues)
 {
 	result->periods_size = 4;
 	result->periods = palloc(sizeof(RttPeriod) * result->periods_size);
@@ -134,7 +134,7 @@ InitFoldResult(RttFoldResult *result, bool want_issues)
 
 /* The outcome names as text, made once per backend: the bulk path emits millions. */
 static Datum
-OutcomeText(RttOutcome outcome)
+outcome_text(RttOutcome outcome)
 {
 	static Datum texts[RTT_OUTCOME_NULLIFIED + 1];
 	static bool made = false;
@@ -152,7 +152,7 @@ OutcomeText(RttOutcome outcome)
 }
 
 static void
-PeriodValues(const RttPeriod *p, DateADT census, Datum *values, bool *nulls)
+period_values(const RttPeriod *p, DateADT census, Datum *values, bool *nulls)
 {
 	DateADT		end = p->stopped ? p->clock_stop : census;
 	int32		days = end - p->clock_start;
@@ -165,11 +165,11 @@ PeriodValues(const RttPeriod *p, DateADT census, Datum *values, bool *nulls)
 	nulls[2] = !p->stopped;
 	values[3] = Int16GetDatum(p->stop_status);
 	nulls[3] = !p->stopped;
-	values[4] = OutcomeText(p->outcome);
+	values[4] = outcome_text(p->outcome);
 	values[5] = Int32GetDatum(days);
 	nulls[5] = !p->start_known;
 	/* A negative wait is bad data (V04): it has no band. */
-	values[6] = Int32GetDatum(days >= 0 ? RttWeekBand(days) : 0);
+	values[6] = Int32GetDatum(days >= 0 ? rtt_week_band_of(days) : 0);
 	nulls[6] = !p->start_known || days < 0;
 	values[7] = BoolGetDatum(p->has_dta);
 	values[8] = Int32GetDatum(days - p->pause_days);
@@ -186,7 +186,7 @@ PeriodValues(const RttPeriod *p, DateADT census, Datum *values, bool *nulls)
  * names events in issues; the order is the engine's, not the array's).
  */
 static RttEvent *
-EventsFromArray(FunctionCallInfo fcinfo, ArrayType *array, int *nevents)
+events_from_array(FunctionCallInfo fcinfo, ArrayType *array, int *nevents)
 {
 	Oid			elemtype = ARR_ELEMTYPE(array);
 	Datum	   *elems;
@@ -231,7 +231,7 @@ EventsFromArray(FunctionCallInfo fcinfo, ArrayType *array, int *nevents)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("event %d has an infinite event_date", i + 1)));
-		events[i].kind = KindFromOid(cache, DatumGetObjectId(values[1]));
+		events[i].kind = kind_from_oid(cache, DatumGetObjectId(values[1]));
 		events[i].status = nulls[2] ? 0 : DatumGetInt16(values[2]);
 		events[i].has_ref_date = !nulls[3] && !DATE_NOT_FINITE(DatumGetDateADT(values[3]));
 		events[i].ref_date = events[i].has_ref_date ? DatumGetDateADT(values[3]) : 0;
@@ -248,7 +248,7 @@ EventsFromArray(FunctionCallInfo fcinfo, ArrayType *array, int *nevents)
 
 /* Arguments shared by the two reference functions. */
 static void
-FoldArrayArgs(FunctionCallInfo fcinfo, bool want_issues, RttFoldResult *result,
+fold_array_args(FunctionCallInfo fcinfo, bool want_issues, RttFoldResult *result,
 			  RttRules *rules)
 {
 	ArrayType  *array = PG_GETARG_ARRAYTYPE_P(0);
@@ -263,12 +263,12 @@ FoldArrayArgs(FunctionCallInfo fcinfo, bool want_issues, RttFoldResult *result,
 				 errmsg("census date must be finite")));
 	rules->two_week_wait = PG_GETARG_BOOL(2);
 	if (PG_NARGS() > 4)
-		ParseRuleChoices(rules, PG_GETARG_TEXT_PP(3), PG_GETARG_TEXT_PP(4));
+		parse_rule_choices(rules, PG_GETARG_TEXT_PP(3), PG_GETARG_TEXT_PP(4));
 
-	events = EventsFromArray(fcinfo, array, &nevents);
-	RttSortEvents(events, nevents);
-	InitFoldResult(result, want_issues);
-	RttFold(events, nevents, rules, result);
+	events = events_from_array(fcinfo, array, &nevents);
+	rtt_sort_events(events, nevents);
+	init_fold_result(result, want_issues);
+	rtt_fold(events, nevents, rules, result);
 }
 
 PG_FUNCTION_INFO_V1(rtt_periods);
@@ -280,13 +280,13 @@ rtt_periods(PG_FUNCTION_ARGS)
 	RttRules	rules;
 
 	InitMaterializedSRF(fcinfo, 0);
-	FoldArrayArgs(fcinfo, false, &result, &rules);
+	fold_array_args(fcinfo, false, &result, &rules);
 	for (int i = 0; i < result.nperiods; i++)
 	{
 		Datum		values[PERIOD_NATTS];
 		bool		nulls[PERIOD_NATTS];
 
-		PeriodValues(&result.periods[i], rules.census, values, nulls);
+		period_values(&result.periods[i], rules.census, values, nulls);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
@@ -301,7 +301,7 @@ rtt_event_issues(PG_FUNCTION_ARGS)
 	RttRules	rules;
 
 	InitMaterializedSRF(fcinfo, 0);
-	FoldArrayArgs(fcinfo, true, &result, &rules);
+	fold_array_args(fcinfo, true, &result, &rules);
 	for (int i = 0; i < result.nissues; i++)
 	{
 		Datum		values[4];
@@ -353,7 +353,7 @@ static const AggArgs plain_args = {1, -1, 2, 3, 4, -1, -1, 5, 6, 7, 8, 9};
 static const AggArgs timed_args = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
 
 static const char *
-AggCode(FunctionCallInfo fcinfo, int arg, MemoryContext aggcontext)
+agg_code(FunctionCallInfo fcinfo, int arg, MemoryContext aggcontext)
 {
 	MemoryContext old;
 	char	   *code;
@@ -371,7 +371,7 @@ AggCode(FunctionCallInfo fcinfo, int arg, MemoryContext aggcontext)
  * from a group's first row.
  */
 static Datum
-AggTransition(FunctionCallInfo fcinfo, const AggArgs *args)
+agg_transition(FunctionCallInfo fcinfo, const AggArgs *args)
 {
 	MemoryContext aggcontext;
 	RttAggState *state;
@@ -401,7 +401,7 @@ AggTransition(FunctionCallInfo fcinfo, const AggArgs *args)
 		state->rules.two_week_wait = !PG_ARGISNULL(args->two_week_wait) &&
 			PG_GETARG_BOOL(args->two_week_wait);
 		if (PG_NARGS() > args->death_stop)
-			ParseRuleChoices(&state->rules,
+			parse_rule_choices(&state->rules,
 							 PG_ARGISNULL(args->dna_stop) ? NULL : PG_GETARG_TEXT_PP(args->dna_stop),
 							 PG_ARGISNULL(args->death_stop) ? NULL : PG_GETARG_TEXT_PP(args->death_stop));
 		MemoryContextSwitchTo(old);
@@ -430,13 +430,13 @@ AggTransition(FunctionCallInfo fcinfo, const AggArgs *args)
 	event->date = PG_GETARG_DATEADT(args->date);
 	event->has_time = args->time >= 0 && !PG_ARGISNULL(args->time);
 	event->time = event->has_time ? PG_GETARG_TIMEADT(args->time) : 0;
-	event->kind = KindFromOid(cache, PG_GETARG_OID(args->kind));
+	event->kind = kind_from_oid(cache, PG_GETARG_OID(args->kind));
 	event->status = PG_ARGISNULL(args->status) ? 0 : PG_GETARG_INT16(args->status);
 	event->has_ref_date = !PG_ARGISNULL(args->ref_date) &&
 		!DATE_NOT_FINITE(PG_GETARG_DATEADT(args->ref_date));
 	event->ref_date = event->has_ref_date ? PG_GETARG_DATEADT(args->ref_date) : 0;
-	event->site = AggCode(fcinfo, args->site, aggcontext);
-	event->tfc = AggCode(fcinfo, args->tfc, aggcontext);
+	event->site = agg_code(fcinfo, args->site, aggcontext);
+	event->tfc = agg_code(fcinfo, args->tfc, aggcontext);
 	event->seq = PG_ARGISNULL(args->seq) ? state->nevents : PG_GETARG_INT64(args->seq);
 
 	PG_RETURN_POINTER(state);
@@ -450,7 +450,7 @@ PG_FUNCTION_INFO_V1(rtt_periods_agg_transfn);
 Datum
 rtt_periods_agg_transfn(PG_FUNCTION_ARGS)
 {
-	return AggTransition(fcinfo, &plain_args);
+	return agg_transition(fcinfo, &plain_args);
 }
 
 /*
@@ -463,12 +463,12 @@ PG_FUNCTION_INFO_V1(rtt_periods_agg_timed_transfn);
 Datum
 rtt_periods_agg_timed_transfn(PG_FUNCTION_ARGS)
 {
-	return AggTransition(fcinfo, &timed_args);
+	return agg_transition(fcinfo, &timed_args);
 }
 
 /* The composite element type of the final function's array result, cached. */
 static TupleDesc
-FinalElementDesc(FunctionCallInfo fcinfo, Oid *elemtype)
+final_element_desc(FunctionCallInfo fcinfo, Oid *elemtype)
 {
 	typedef struct FinalCache
 	{
@@ -495,7 +495,7 @@ FinalElementDesc(FunctionCallInfo fcinfo, Oid *elemtype)
 }
 
 static ArrayType *
-TuplesToArray(Datum *elems, int n, Oid elemtype)
+tuples_to_array(Datum *elems, int n, Oid elemtype)
 {
 	return construct_array(elems, n, elemtype, -1, false, TYPALIGN_DOUBLE);
 }
@@ -505,7 +505,7 @@ TuplesToArray(Datum *elems, int n, Oid elemtype)
  * Returns false for a group without a state (no rows).
  */
 static bool
-FoldAggState(FunctionCallInfo fcinfo, bool want_issues, RttFoldResult *result,
+fold_agg_state(FunctionCallInfo fcinfo, bool want_issues, RttFoldResult *result,
 			 DateADT *census)
 {
 	RttAggState *state;
@@ -514,9 +514,9 @@ FoldAggState(FunctionCallInfo fcinfo, bool want_issues, RttFoldResult *result,
 	if (PG_ARGISNULL(0))
 		return false;
 	state = (RttAggState *) PG_GETARG_POINTER(0);
-	RttSortEvents(state->events, state->nevents);
-	InitFoldResult(result, want_issues);
-	RttFold(state->events, state->nevents, &state->rules, result);
+	rtt_sort_events(state->events, state->nevents);
+	init_fold_result(result, want_issues);
+	rtt_fold(state->events, state->nevents, &state->rules, result);
 	*census = state->rules.census;
 	return true;
 }
@@ -528,10 +528,10 @@ rtt_periods_agg_final(PG_FUNCTION_ARGS)
 	RttFoldResult result;
 	DateADT		census;
 	Oid			elemtype;
-	TupleDesc	tupdesc = FinalElementDesc(fcinfo, &elemtype);
+	TupleDesc	tupdesc = final_element_desc(fcinfo, &elemtype);
 	Datum	   *elems;
 
-	if (!FoldAggState(fcinfo, false, &result, &census))
+	if (!fold_agg_state(fcinfo, false, &result, &census))
 		PG_RETURN_NULL();
 	elems = palloc(sizeof(Datum) * Max(result.nperiods, 1));
 	for (int i = 0; i < result.nperiods; i++)
@@ -539,10 +539,10 @@ rtt_periods_agg_final(PG_FUNCTION_ARGS)
 		Datum		values[PERIOD_NATTS];
 		bool		nulls[PERIOD_NATTS];
 
-		PeriodValues(&result.periods[i], census, values, nulls);
+		period_values(&result.periods[i], census, values, nulls);
 		elems[i] = HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
 	}
-	PG_RETURN_ARRAYTYPE_P(TuplesToArray(elems, result.nperiods, elemtype));
+	PG_RETURN_ARRAYTYPE_P(tuples_to_array(elems, result.nperiods, elemtype));
 }
 
 PG_FUNCTION_INFO_V1(rtt_issues_agg_final);
@@ -552,10 +552,10 @@ rtt_issues_agg_final(PG_FUNCTION_ARGS)
 	RttFoldResult result;
 	DateADT		census;
 	Oid			elemtype;
-	TupleDesc	tupdesc = FinalElementDesc(fcinfo, &elemtype);
+	TupleDesc	tupdesc = final_element_desc(fcinfo, &elemtype);
 	Datum	   *elems;
 
-	if (!FoldAggState(fcinfo, true, &result, &census))
+	if (!fold_agg_state(fcinfo, true, &result, &census))
 		PG_RETURN_NULL();
 	elems = palloc(sizeof(Datum) * Max(result.nissues, 1));
 	for (int i = 0; i < result.nissues; i++)
@@ -569,7 +569,7 @@ rtt_issues_agg_final(PG_FUNCTION_ARGS)
 		values[3] = CStringGetTextDatum(result.issues[i].detail);
 		elems[i] = HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
 	}
-	PG_RETURN_ARRAYTYPE_P(TuplesToArray(elems, result.nissues, elemtype));
+	PG_RETURN_ARRAYTYPE_P(tuples_to_array(elems, result.nissues, elemtype));
 }
 
 /* ---------------------------------------------------------------------------
@@ -591,9 +591,9 @@ rtt_same_day_precedence(PG_FUNCTION_ARGS)
 														  sizeof(KindCache));
 	cache = (KindCache *) fcinfo->flinfo->fn_extra;
 	memset(&event, 0, sizeof(event));
-	event.kind = KindFromOid(cache, PG_GETARG_OID(0));
+	event.kind = kind_from_oid(cache, PG_GETARG_OID(0));
 	event.status = PG_ARGISNULL(1) ? 0 : PG_GETARG_INT16(1);
-	PG_RETURN_INT32(RttPrecedence(&event));
+	PG_RETURN_INT32(rtt_precedence(&event));
 }
 
 /* ---------------------------------------------------------------------------
@@ -613,5 +613,5 @@ rtt_week_band(PG_FUNCTION_ARGS)
 				 errmsg("days waited cannot be negative: %d", days),
 				 errdetail("A wait is the stop or census date minus the clock start (RTT guidance 10.1.7); a negative one means a clock start after the census or stop."),
 				 errhint("Validation rules V03 and V04 list such pathways.")));
-	PG_RETURN_INT32(RttWeekBand(days));
+	PG_RETURN_INT32(rtt_week_band_of(days));
 }

@@ -11,7 +11,7 @@
  * 16 and later through the core's own input functions, which report softly
  * (InputFunctionCallSafe); on 15, which cannot, through its own
  * ParseDateTime/DecodeDateTime (which return error codes, but for the two
- * cases DecodeDateTimeQuietly deals with) and by the rules of 15's
+ * cases decode_date_time_quietly deals with) and by the rules of 15's
  * pg_strtoint16/32/64.  The SQLSTATE, message and detail
  * are exactly those of the cast; sql/check_input.sql proves it value by
  * value against the cast itself.
@@ -81,7 +81,7 @@ typedef struct CheckCache
  * functions, so that what they raise is what check_input returns.
  */
 void
-ReportTypeProblem(const TypeProblem *problem)
+report_type_problem(const TypeProblem *problem)
 {
 	ereport(ERROR,
 			(errcode(problem->sqlerrcode),
@@ -100,7 +100,7 @@ ReportTypeProblem(const TypeProblem *problem)
  * absence reported as the user's error (42704, undefined_object).
  */
 static CheckKind
-CheckKindOf(Oid target)
+check_kind_of(Oid target)
 {
 	Oid			typinput;
 	Oid			typioparam;
@@ -154,7 +154,7 @@ CheckKindOf(Oid target)
  * report such errors softly, so no copy of their rules is needed.
  */
 static bool
-CoreInputAccepts(CheckCache *cache, char *str, TypeProblem *problem)
+core_input_accepts(CheckCache *cache, char *str, TypeProblem *problem)
 {
 	ErrorSaveContext escontext = {T_ErrorSaveContext};
 	Datum		result;
@@ -175,7 +175,7 @@ CoreInputAccepts(CheckCache *cache, char *str, TypeProblem *problem)
 
 /* Describe the error DateTimeParseError() raises for a DTERR_* code. */
 static void
-DateParseProblem(int dterr, const char *str, TypeProblem *problem)
+date_parse_problem(int dterr, const char *str, TypeProblem *problem)
 {
 	switch (dterr)
 	{
@@ -219,7 +219,7 @@ DateParseProblem(int dterr, const char *str, TypeProblem *problem)
  * date), or sets *raised and fills *problem from the caught error.
  */
 static int
-DecodeDateTimeQuietly(char **field, int *ftype, int nf, int *dtype,
+decode_date_time_quietly(char **field, int *ftype, int nf, int *dtype,
 					  struct pg_tm *tm, fsec_t *fsec, int *tz,
 					  bool *raised, TypeProblem *problem)
 {
@@ -258,7 +258,7 @@ DecodeDateTimeQuietly(char **field, int *ftype, int nf, int *dtype,
 
 /* Whether date_in() would accept str; if not, what it would raise. */
 static bool
-DateFromString(const char *str, TypeProblem *problem)
+date_from_string(const char *str, TypeProblem *problem)
 {
 	char		workbuf[MAXDATELEN + 1];
 	char	   *field[MAXDATEFIELDS];
@@ -274,14 +274,14 @@ DateFromString(const char *str, TypeProblem *problem)
 	dterr = ParseDateTime(str, workbuf, sizeof(workbuf), field, ftype, MAXDATEFIELDS, &nf);
 	if (dterr == 0)
 	{
-		dterr = DecodeDateTimeQuietly(field, ftype, nf, &dtype, &tt, &fsec, &tz,
+		dterr = decode_date_time_quietly(field, ftype, nf, &dtype, &tt, &fsec, &tz,
 									  &raised, problem);
 		if (raised)
 			return false;
 	}
 	if (dterr != 0)
 	{
-		DateParseProblem(dterr, str, problem);
+		date_parse_problem(dterr, str, problem);
 		return false;
 	}
 
@@ -297,7 +297,7 @@ DateFromString(const char *str, TypeProblem *problem)
 		case DTK_EARLY:
 			return true;		/* infinity and -infinity */
 		default:
-			DateParseProblem(DTERR_BAD_FORMAT, str, problem);
+			date_parse_problem(DTERR_BAD_FORMAT, str, problem);
 			return false;
 	}
 	if (!IS_VALID_JULIAN(tt.tm_year, tt.tm_mon, tt.tm_mday) ||
@@ -319,7 +319,7 @@ DateFromString(const char *str, TypeProblem *problem)
  * trailing characters.
  */
 static bool
-IntegerFromString(const char *str, int64 min, const char *typname,
+integer_from_string(const char *str, int64 min, const char *typname,
 				  TypeProblem *problem)
 {
 	const char *p = str;
@@ -373,7 +373,7 @@ syntax:
  * VALUE in a transaction that has not committed is unsafe to use (55P04).
  */
 static bool
-EnumFromString(const char *str, Oid enumtype, TypeProblem *problem)
+enum_from_string(const char *str, Oid enumtype, TypeProblem *problem)
 {
 	HeapTuple	tuple;
 	Form_pg_enum label;
@@ -441,13 +441,13 @@ ptl_check_input(PG_FUNCTION_ARGS)
 		fcinfo->flinfo->fn_extra = cache;
 	}
 	/*
-	 * The cache is filled only once CheckKindOf has accepted the type: until
+	 * The cache is filled only once check_kind_of has accepted the type: until
 	 * then its target is InvalidOid, which no accepted type has.
 	 */
 	if (!OidIsValid(cache->target) || cache->target != target)
 	{
 		cache->target = InvalidOid;
-		cache->kind = CheckKindOf(target);
+		cache->kind = check_kind_of(target);
 #if PG_VERSION_NUM >= 160000
 		{
 			Oid			typinput;
@@ -462,37 +462,37 @@ ptl_check_input(PG_FUNCTION_ARGS)
 	switch (cache->kind)
 	{
 		case CHECK_NHS_NUMBER:
-			ok = NhsNumberFromString(str, &i8, &problem);
+			ok = nhs_number_from_string(str, &i8, &problem);
 			break;
 		case CHECK_RTT_STATUS:
-			ok = RttStatusFromString(str, &i2, &problem);
+			ok = rtt_status_from_string(str, &i2, &problem);
 			break;
 		case CHECK_CLINICAL_PRIORITY:
-			ok = ClinicalPriorityFromString(str, &i2, &problem);
+			ok = clinical_priority_from_string(str, &i2, &problem);
 			break;
 #if PG_VERSION_NUM >= 160000
 		case CHECK_DATE:
 		case CHECK_INT2:
 		case CHECK_INT4:
 		case CHECK_INT8:
-			ok = CoreInputAccepts(cache, str, &problem);
+			ok = core_input_accepts(cache, str, &problem);
 			break;
 #else
 		case CHECK_DATE:
-			ok = DateFromString(str, &problem);
+			ok = date_from_string(str, &problem);
 			break;
 		case CHECK_INT2:
-			ok = IntegerFromString(str, PG_INT16_MIN, "smallint", &problem);
+			ok = integer_from_string(str, PG_INT16_MIN, "smallint", &problem);
 			break;
 		case CHECK_INT4:
-			ok = IntegerFromString(str, PG_INT32_MIN, "integer", &problem);
+			ok = integer_from_string(str, PG_INT32_MIN, "integer", &problem);
 			break;
 		case CHECK_INT8:
-			ok = IntegerFromString(str, PG_INT64_MIN, "bigint", &problem);
+			ok = integer_from_string(str, PG_INT64_MIN, "bigint", &problem);
 			break;
 #endif
 		case CHECK_ENUM:
-			ok = EnumFromString(str, target, &problem);
+			ok = enum_from_string(str, target, &problem);
 			break;
 		case CHECK_TEXT:
 		default:

@@ -34,7 +34,7 @@ static const char *const priority_names[] = {"P1a", "P1b", "P2", "P3", "P4", "P5
  * ptl.check_input and clinical_priority_in alike).  Never raises.
  */
 bool
-ClinicalPriorityFromString(const char *str, int16 *result, TypeProblem *problem)
+clinical_priority_from_string(const char *str, int16 *result, TypeProblem *problem)
 {
 	const char *start = str;
 	const char *end = str + strlen(str);
@@ -75,8 +75,8 @@ clinical_priority_in(PG_FUNCTION_ARGS)
 	int16		result;
 	TypeProblem problem;
 
-	if (!ClinicalPriorityFromString(PG_GETARG_CSTRING(0), &result, &problem))
-		ReportTypeProblem(&problem);
+	if (!clinical_priority_from_string(PG_GETARG_CSTRING(0), &result, &problem))
+		report_type_problem(&problem);
 	PG_RETURN_CLINICAL_PRIORITY(result);
 }
 

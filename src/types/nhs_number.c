@@ -35,7 +35,7 @@
  * digit can make the number valid.
  */
 static int
-NhsNumberCheckDigit(const int digits[10])
+nhs_number_check_digit(const int digits[10])
 {
 	int			sum = 0;
 	int			check;
@@ -54,7 +54,7 @@ NhsNumberCheckDigit(const int digits[10])
  * digit) with its particulars in *fault.  Never raises.
  */
 NhsNumberStatus
-NhsNumberParse(const char *str, int64 *result, NhsNumberFault *fault)
+nhs_number_parse(const char *str, int64 *result, NhsNumberFault *fault)
 {
 	const char *start = str;
 	const char *end = str + strlen(str);
@@ -106,7 +106,7 @@ NhsNumberParse(const char *str, int64 *result, NhsNumberFault *fault)
 	if (!grouping_ok || nseparators == 1)
 		return NHS_NUMBER_BAD_SEPARATORS;
 
-	check = NhsNumberCheckDigit(digits);
+	check = nhs_number_check_digit(digits);
 	if (check == 10)
 		return NHS_NUMBER_CHECK_VALUE_10;
 	if (check != digits[9])
@@ -128,7 +128,7 @@ NhsNumberParse(const char *str, int64 *result, NhsNumberFault *fault)
  * pass the same parser as text.
  */
 NhsNumberStatus
-NhsNumberCheckInteger(int64 value, NhsNumberFault *fault)
+nhs_number_check_integer(int64 value, NhsNumberFault *fault)
 {
 	char		buf[11];
 	int64		parsed;
@@ -136,12 +136,12 @@ NhsNumberCheckInteger(int64 value, NhsNumberFault *fault)
 	if (value < 0 || value > NHS_NUMBER_MAX)
 		return NHS_NUMBER_OUT_OF_RANGE;
 	snprintf(buf, sizeof(buf), "%010lld", (long long) value);
-	return NhsNumberParse(buf, &parsed, fault);
+	return nhs_number_parse(buf, &parsed, fault);
 }
 
 /* Name a character of the input for an error detail, visibly. */
 static char *
-DescribeCharacter(const char *p, int len)
+describe_character(const char *p, int len)
 {
 	unsigned char c = (unsigned char) *p;
 
@@ -159,7 +159,7 @@ DescribeCharacter(const char *p, int len)
 
 /* The error detail for a failed parse: one full sentence saying why. */
 char *
-NhsNumberFaultDetail(NhsNumberStatus status, const NhsNumberFault *fault)
+nhs_number_fault_detail(NhsNumberStatus status, const NhsNumberFault *fault)
 {
 	switch (status)
 	{
@@ -167,7 +167,7 @@ NhsNumberFaultDetail(NhsNumberStatus status, const NhsNumberFault *fault)
 			break;
 		case NHS_NUMBER_BAD_CHARACTER:
 			return psprintf("Character %s at position %d is not a digit, a space or a hyphen.",
-							DescribeCharacter(fault->character, fault->character_len),
+							describe_character(fault->character, fault->character_len),
 							fault->position);
 		case NHS_NUMBER_WRONG_LENGTH:
 			if (fault->ndigits == 0)
@@ -189,7 +189,7 @@ NhsNumberFaultDetail(NhsNumberStatus status, const NhsNumberFault *fault)
 
 /* The error hint for a failed parse: what to do about it. */
 char *
-NhsNumberFaultHint(NhsNumberStatus status)
+nhs_number_fault_hint(NhsNumberStatus status)
 {
 	switch (status)
 	{
@@ -212,17 +212,17 @@ NhsNumberFaultHint(NhsNumberStatus status)
  * input raises (for ptl.check_input and nhs_number_in alike).
  */
 bool
-NhsNumberFromString(const char *str, int64 *result, TypeProblem *problem)
+nhs_number_from_string(const char *str, int64 *result, TypeProblem *problem)
 {
 	NhsNumberFault fault;
-	NhsNumberStatus status = NhsNumberParse(str, result, &fault);
+	NhsNumberStatus status = nhs_number_parse(str, result, &fault);
 
 	if (status == NHS_NUMBER_OK)
 		return true;
 	problem->sqlerrcode = ERRCODE_INVALID_TEXT_REPRESENTATION;
 	problem->message = psprintf("invalid input syntax for type nhs_number: \"%s\"", str);
-	problem->detail = NhsNumberFaultDetail(status, &fault);
-	problem->hint = NhsNumberFaultHint(status);
+	problem->detail = nhs_number_fault_detail(status, &fault);
+	problem->hint = nhs_number_fault_hint(status);
 	return false;
 }
 
@@ -235,8 +235,8 @@ nhs_number_in(PG_FUNCTION_ARGS)
 	int64		result;
 	TypeProblem problem;
 
-	if (!NhsNumberFromString(str, &result, &problem))
-		ReportTypeProblem(&problem);
+	if (!nhs_number_from_string(str, &result, &problem))
+		report_type_problem(&problem);
 	PG_RETURN_NHS_NUMBER(result);
 }
 
@@ -271,13 +271,13 @@ nhs_number_recv(PG_FUNCTION_ARGS)
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
 	int64		value = pq_getmsgint64(buf);
 	NhsNumberFault fault;
-	NhsNumberStatus status = NhsNumberCheckInteger(value, &fault);
+	NhsNumberStatus status = nhs_number_check_integer(value, &fault);
 
 	if (status != NHS_NUMBER_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid binary value for type nhs_number: " INT64_FORMAT, value),
-				 errdetail_internal("%s", NhsNumberFaultDetail(status, &fault))));
+				 errdetail_internal("%s", nhs_number_fault_detail(status, &fault))));
 	PG_RETURN_NHS_NUMBER(value);
 }
 
@@ -300,15 +300,15 @@ nhs_number_from_bigint(PG_FUNCTION_ARGS)
 {
 	int64		value = PG_GETARG_INT64(0);
 	NhsNumberFault fault;
-	NhsNumberStatus status = NhsNumberCheckInteger(value, &fault);
+	NhsNumberStatus status = nhs_number_check_integer(value, &fault);
 
 	if (status != NHS_NUMBER_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("value " INT64_FORMAT " is not a valid NHS number", value),
-				 errdetail_internal("%s", NhsNumberFaultDetail(status, &fault)),
+				 errdetail_internal("%s", nhs_number_fault_detail(status, &fault)),
 				 status == NHS_NUMBER_OUT_OF_RANGE ? 0 :
-				 errhint("%s", NhsNumberFaultHint(status))));
+				 errhint("%s", nhs_number_fault_hint(status))));
 	PG_RETURN_NHS_NUMBER(value);
 }
 
@@ -321,5 +321,5 @@ nhs_number_valid(PG_FUNCTION_ARGS)
 	int64		result;
 	NhsNumberFault fault;
 
-	PG_RETURN_BOOL(NhsNumberParse(str, &result, &fault) == NHS_NUMBER_OK);
+	PG_RETURN_BOOL(nhs_number_parse(str, &result, &fault) == NHS_NUMBER_OK);
 }

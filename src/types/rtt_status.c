@@ -70,7 +70,7 @@ static const RttStatusCode rtt_status_codes[] = {
 
 /* The table entry of a code, or NULL if it is not one of the 17. */
 static const RttStatusCode *
-LookupRttStatus(int code)
+lookup_rtt_status(int code)
 {
 	for (int i = 0; i < lengthof(rtt_status_codes); i++)
 	{
@@ -82,9 +82,9 @@ LookupRttStatus(int code)
 
 /* The table entry of a stored value, which input has already validated. */
 static const RttStatusCode *
-RttStatusEntry(int16 code)
+rtt_status_entry(int16 code)
 {
-	const RttStatusCode *entry = LookupRttStatus(code);
+	const RttStatusCode *entry = lookup_rtt_status(code);
 
 	if (entry == NULL)
 		elog(ERROR, "invalid rtt_status value %d", code);
@@ -96,7 +96,7 @@ RttStatusEntry(int16 code)
  * surrounding white space ignored.  Never raises.
  */
 bool
-RttStatusParse(const char *str, int16 *result)
+rtt_status_parse(const char *str, int16 *result)
 {
 	const char *start = str;
 	const char *end = str + strlen(str);
@@ -110,7 +110,7 @@ RttStatusParse(const char *str, int16 *result)
 		!isdigit((unsigned char) start[1]))
 		return false;
 	code = (start[0] - '0') * 10 + (start[1] - '0');
-	if (LookupRttStatus(code) == NULL)
+	if (lookup_rtt_status(code) == NULL)
 		return false;
 	*result = (int16) code;
 	return true;
@@ -121,9 +121,9 @@ RttStatusParse(const char *str, int16 *result)
  * (for ptl.check_input and rtt_status_in alike).
  */
 bool
-RttStatusFromString(const char *str, int16 *result, TypeProblem *problem)
+rtt_status_from_string(const char *str, int16 *result, TypeProblem *problem)
 {
-	if (RttStatusParse(str, result))
+	if (rtt_status_parse(str, result))
 		return true;
 	problem->sqlerrcode = ERRCODE_INVALID_TEXT_REPRESENTATION;
 	problem->message = psprintf("invalid input syntax for type rtt_status: \"%s\"", str);
@@ -140,8 +140,8 @@ rtt_status_in(PG_FUNCTION_ARGS)
 	int16		result;
 	TypeProblem problem;
 
-	if (!RttStatusFromString(PG_GETARG_CSTRING(0), &result, &problem))
-		ReportTypeProblem(&problem);
+	if (!rtt_status_from_string(PG_GETARG_CSTRING(0), &result, &problem))
+		report_type_problem(&problem);
 	PG_RETURN_RTT_STATUS(result);
 }
 
@@ -167,7 +167,7 @@ rtt_status_recv(PG_FUNCTION_ARGS)
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
 	int16		code = (int16) pq_getmsgint(buf, sizeof(int16));
 
-	if (LookupRttStatus(code) == NULL)
+	if (lookup_rtt_status(code) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid binary value for type rtt_status: %d", code),
@@ -194,7 +194,7 @@ rtt_status_from_integer(PG_FUNCTION_ARGS)
 {
 	int32		code = PG_GETARG_INT32(0);
 
-	if (LookupRttStatus(code) == NULL)
+	if (lookup_rtt_status(code) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("value %d is not a valid RTT period status", code),
@@ -207,7 +207,7 @@ PG_FUNCTION_INFO_V1(rtt_status_starts_clock);
 Datum
 rtt_status_starts_clock(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(RttStatusEntry(PG_GETARG_RTT_STATUS(0))->group == RTT_GROUP_START);
+	PG_RETURN_BOOL(rtt_status_entry(PG_GETARG_RTT_STATUS(0))->group == RTT_GROUP_START);
 }
 
 /* Whether the clock keeps running (20, 21). */
@@ -215,7 +215,7 @@ PG_FUNCTION_INFO_V1(rtt_status_continues_clock);
 Datum
 rtt_status_continues_clock(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(RttStatusEntry(PG_GETARG_RTT_STATUS(0))->group == RTT_GROUP_RUNNING);
+	PG_RETURN_BOOL(rtt_status_entry(PG_GETARG_RTT_STATUS(0))->group == RTT_GROUP_RUNNING);
 }
 
 /* Whether the code stops the clock (30-36; 33 also nullifies). */
@@ -223,7 +223,7 @@ PG_FUNCTION_INFO_V1(rtt_status_stops_clock);
 Datum
 rtt_status_stops_clock(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(RttStatusEntry(PG_GETARG_RTT_STATUS(0))->group == RTT_GROUP_STOP);
+	PG_RETURN_BOOL(rtt_status_entry(PG_GETARG_RTT_STATUS(0))->group == RTT_GROUP_STOP);
 }
 
 /* Whether the stop voids the whole period (33, a DNA of the first activity). */
@@ -231,7 +231,7 @@ PG_FUNCTION_INFO_V1(rtt_status_nullifies_clock);
 Datum
 rtt_status_nullifies_clock(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(RttStatusEntry(PG_GETARG_RTT_STATUS(0))->nullifies);
+	PG_RETURN_BOOL(rtt_status_entry(PG_GETARG_RTT_STATUS(0))->nullifies);
 }
 
 /* Whether the activity lies outside an RTT period (90, 91, 92, 98). */
@@ -239,7 +239,7 @@ PG_FUNCTION_INFO_V1(rtt_status_outside_rtt);
 Datum
 rtt_status_outside_rtt(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(RttStatusEntry(PG_GETARG_RTT_STATUS(0))->group == RTT_GROUP_NOT_RTT);
+	PG_RETURN_BOOL(rtt_status_entry(PG_GETARG_RTT_STATUS(0))->group == RTT_GROUP_NOT_RTT);
 }
 
 /* The code's group: start, running, stop, not_rtt or unknown. */
@@ -247,7 +247,7 @@ PG_FUNCTION_INFO_V1(rtt_status_group);
 Datum
 rtt_status_group(PG_FUNCTION_ARGS)
 {
-	RttStatusGroup group = RttStatusEntry(PG_GETARG_RTT_STATUS(0))->group;
+	RttStatusGroup group = rtt_status_entry(PG_GETARG_RTT_STATUS(0))->group;
 
 	PG_RETURN_TEXT_P(cstring_to_text(rtt_group_names[group]));
 }
@@ -257,5 +257,5 @@ PG_FUNCTION_INFO_V1(rtt_status_description);
 Datum
 rtt_status_description(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_TEXT_P(cstring_to_text(RttStatusEntry(PG_GETARG_RTT_STATUS(0))->description));
+	PG_RETURN_TEXT_P(cstring_to_text(rtt_status_entry(PG_GETARG_RTT_STATUS(0))->description));
 }

@@ -24,15 +24,15 @@ typedef struct TypeProblem
 
 /* (PostgreSQL 18 marks a function that never returns before it, not after) */
 #if PG_VERSION_NUM >= 180000
-pg_noreturn extern void ReportTypeProblem(const TypeProblem *problem);
+pg_noreturn extern void report_type_problem(const TypeProblem *problem);
 #else
-extern void ReportTypeProblem(const TypeProblem *problem) pg_attribute_noreturn();
+extern void report_type_problem(const TypeProblem *problem) pg_attribute_noreturn();
 #endif
 
 /*
  * nhs_number.c
  *
- * NhsNumberParse is the one place where the NHS Data Dictionary rules live
+ * nhs_number_parse is the one place where the NHS Data Dictionary rules live
  * (NHS NUMBER, Modulus 11).  It returns a reason code and never raises; text
  * input, binary receive, the bigint cast, ptl.nhs_number_valid and
  * ptl.check_input all go through it.
@@ -61,21 +61,21 @@ typedef struct NhsNumberFault
 
 #define NHS_NUMBER_MAX	INT64CONST(9999999999)
 
-extern NhsNumberStatus NhsNumberParse(const char *str, int64 *result,
+extern NhsNumberStatus nhs_number_parse(const char *str, int64 *result,
 									  NhsNumberFault *fault);
-extern NhsNumberStatus NhsNumberCheckInteger(int64 value, NhsNumberFault *fault);
-extern char *NhsNumberFaultDetail(NhsNumberStatus status, const NhsNumberFault *fault);
-extern char *NhsNumberFaultHint(NhsNumberStatus status);
-extern bool NhsNumberFromString(const char *str, int64 *result, TypeProblem *problem);
+extern NhsNumberStatus nhs_number_check_integer(int64 value, NhsNumberFault *fault);
+extern char *nhs_number_fault_detail(NhsNumberStatus status, const NhsNumberFault *fault);
+extern char *nhs_number_fault_hint(NhsNumberStatus status);
+extern bool nhs_number_from_string(const char *str, int64 *result, TypeProblem *problem);
 extern Datum nhs_number_in(PG_FUNCTION_ARGS);
 
 /* rtt_status.c */
-extern bool RttStatusParse(const char *str, int16 *result);
-extern bool RttStatusFromString(const char *str, int16 *result, TypeProblem *problem);
+extern bool rtt_status_parse(const char *str, int16 *result);
+extern bool rtt_status_from_string(const char *str, int16 *result, TypeProblem *problem);
 extern Datum rtt_status_in(PG_FUNCTION_ARGS);
 
 /* clinical_priority.c */
-extern bool ClinicalPriorityFromString(const char *str, int16 *result, TypeProblem *problem);
+extern bool clinical_priority_from_string(const char *str, int16 *result, TypeProblem *problem);
 extern Datum clinical_priority_in(PG_FUNCTION_ARGS);
 
 #endif							/* PTL_TYPES_H */

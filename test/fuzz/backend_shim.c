@@ -715,7 +715,7 @@ pq_getmsgint64(StringInfo msg)
 /*
  * Referenced only by parts of check_input.c that need a live server (the
  * SQL-callable ptl_check_input and its date and enum checkers); the harness
- * calls the integer checker and ReportTypeProblem only.
+ * calls the integer checker and report_type_problem only.
  */
 #define NOT_REACHED(name) fuzz_fail("backend function %s called; the fuzz shim cannot serve it", name)
 

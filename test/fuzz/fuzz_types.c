@@ -311,11 +311,11 @@ fuzz_nhs_number(const char *str)
 	bool		valid;
 
 	memset(&fault, 0, sizeof(fault));
-	status = NhsNumberParse(str, &v_parse, &fault);
+	status = nhs_number_parse(str, &v_parse, &fault);
 	expected = nhs_oracle(str, &v_oracle, &bad_position);
 	if (status != expected)
-		FAIL("nhs_number: NhsNumberParse says %d, the rules say %d", status, expected);
-	ok_from = NhsNumberFromString(str, &v_from, &problem);
+		FAIL("nhs_number: nhs_number_parse says %d, the rules say %d", status, expected);
+	ok_from = nhs_number_from_string(str, &v_from, &problem);
 	ok_in = try_call(nhs_number_in, 1, CStringGetDatum(str), 0, &d_in, &err);
 	valid = DatumGetBool(must_call("nhs_number_valid", nhs_number_valid, 1,
 								   PointerGetDatum(cstring_to_text(str)), 0));
@@ -354,7 +354,7 @@ fuzz_nhs_number(const char *str)
 			FAIL("nhs_number: values differ: in " INT64_FORMAT ", parse " INT64_FORMAT
 				 ", oracle " INT64_FORMAT, value, v_parse, v_oracle);
 		if (value < 0 || value > NHS_NUMBER_MAX ||
-			NhsNumberCheckInteger(value, &fault) != NHS_NUMBER_OK)
+			nhs_number_check_integer(value, &fault) != NHS_NUMBER_OK)
 			FAIL("nhs_number: accepted " INT64_FORMAT " fails the integer check", value);
 
 		out = DatumGetCString(must_call("nhs_number_out", nhs_number_out, 1, d_in, 0));
@@ -371,7 +371,7 @@ fuzz_nhs_number(const char *str)
 			if (out[o++] != s[i])
 				FAIL("nhs_number: \"%s\" printed as \"%s\"", str, out);
 		}
-		if (NhsNumberParse(out, &again, &fault) != NHS_NUMBER_OK || again != value)
+		if (nhs_number_parse(out, &again, &fault) != NHS_NUMBER_OK || again != value)
 			FAIL("nhs_number: output \"%s\" does not parse back", out);
 		if (DatumGetInt64(must_call("nhs_number_in(out)", nhs_number_in, 1,
 									CStringGetDatum(out), 0)) != value)
@@ -417,10 +417,10 @@ fuzz_rtt_status(const char *str)
 	int16		c_parse = -1,
 				c_from = -1,
 				c_oracle = -1;
-	bool		ok_parse = RttStatusParse(str, &c_parse);
+	bool		ok_parse = rtt_status_parse(str, &c_parse);
 	bool		ok_oracle = rtt_oracle(str, &c_oracle);
 	TypeProblem problem = {0};
-	bool		ok_from = RttStatusFromString(str, &c_from, &problem);
+	bool		ok_from = rtt_status_from_string(str, &c_from, &problem);
 	Datum		d_in;
 	FuzzError	err;
 	bool		ok_in = try_call(rtt_status_in, 1, CStringGetDatum(str), 0, &d_in, &err);
@@ -481,7 +481,7 @@ fuzz_clinical_priority(const char *str)
 {
 	int16		v_from = -1;
 	TypeProblem problem = {0};
-	bool		ok_from = ClinicalPriorityFromString(str, &v_from, &problem);
+	bool		ok_from = clinical_priority_from_string(str, &v_from, &problem);
 	Datum		d_in;
 	FuzzError	err;
 	bool		ok_in = try_call(clinical_priority_in, 1, CStringGetDatum(str), 0, &d_in, &err);
