@@ -1034,7 +1034,11 @@ BEGIN
         DELETE FROM ptl.person_link pl
         WHERE NOT EXISTS (SELECT 1 FROM pg_temp.link_person_now n WHERE n.patient_id = pl.patient_id);
         INSERT INTO ptl.person_link AS pl (patient_id, person_id, method, match_weight, linked_at)
-        SELECT n.patient_id, n.person_id, n.method, n.match_weight, clock_timestamp() FROM pg_temp.link_person_now n
+        SELECT n.patient_id, n.person_id, n.method, n.match_weight, clock_timestamp()
+        FROM pg_temp.link_person_now n
+        -- (one join finds the rows that differ, rather than a conflict per record)
+        LEFT JOIN ptl.person_link was ON was.patient_id = n.patient_id
+        WHERE (was.person_id, was.method, was.match_weight) IS DISTINCT FROM (n.person_id, n.method, n.match_weight)
         ON CONFLICT (patient_id) DO UPDATE
         SET person_id = excluded.person_id, method = excluded.method, match_weight = excluded.match_weight,
             linked_at = excluded.linked_at
