@@ -288,13 +288,6 @@ window_pairs(const BlockInput *in, int32 block_window, int32 max_block_size, Mem
 	return pairs;
 }
 
-static bool
-texts_equal(const text *a, const text *b)
-{
-	return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b)
-		&& memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
-}
-
 PG_FUNCTION_INFO_V1(ptl_link_candidates);
 Datum
 ptl_link_candidates(PG_FUNCTION_ARGS)

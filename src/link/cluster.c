@@ -96,10 +96,7 @@ edge_cmp(const void *a, const void *b)
 static bool
 keys_differ(const text *a, const text *b)
 {
-	if (a == NULL || b == NULL)
-		return false;
-	return VARSIZE_ANY_EXHDR(a) != VARSIZE_ANY_EXHDR(b)
-		|| memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) != 0;
+	return a != NULL && b != NULL && !texts_equal(a, b);
 }
 
 PG_FUNCTION_INFO_V1(ptl_link_clusters);

@@ -44,6 +44,7 @@
 #include "utils/datetime.h"
 #include "utils/typcache.h"
 
+#include "common/common.h"
 #include "link/link.h"
 
 const int	link_field_levels[LINK_NUM_FIELDS] = {4, 9, 9, 6, 3, 4, 4, 4, 4, 4};
@@ -100,13 +101,6 @@ static text *
 text_attribute(const LinkRecord *rec, int attno)
 {
 	return rec->nulls[attno - 1] ? NULL : DatumGetTextPP(rec->values[attno - 1]);
-}
-
-static bool
-texts_equal(const text *a, const text *b)
-{
-	return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b)
-		&& memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
 }
 
 /* An identifier-like value: exact, one edit (a slip or a swap), different. */
