@@ -2,8 +2,7 @@
  * common.h
  *		Machinery shared by ptl's C: array arguments unpacked with one
  *		SQLSTATE per fault, attributes of composite array elements, an
- *		int64 comparator, duplicate keys, text equality, string lists and
- *		union-find roots.
+ *		int64 comparator, duplicate keys, string lists and union-find roots.
  *
  * Header-only (static inline): each file gets its own copy, so the
  * extension exports no new symbols.
@@ -174,14 +173,6 @@ repeated_id(int64 *ids, int n, int64 *repeated)
 			return true;
 		}
 	return false;
-}
-
-/* Two text values byte for byte (both present). */
-static inline bool
-texts_equal(const text *a, const text *b)
-{
-	return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b)
-		&& memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
 }
 
 static inline bool

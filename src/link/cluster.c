@@ -35,6 +35,7 @@
 #include "utils/tuplestore.h"
 
 #include "common/common.h"
+#include "link/link.h"
 
 typedef struct ClusterNode
 {

@@ -44,7 +44,6 @@
 #include "utils/datetime.h"
 #include "utils/typcache.h"
 
-#include "common/common.h"
 #include "link/link.h"
 
 const int	link_field_levels[LINK_NUM_FIELDS] = {4, 9, 9, 6, 3, 4, 4, 4, 4, 4};

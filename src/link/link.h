@@ -50,6 +50,14 @@ typedef struct LinkRecord
 	bool		nulls[LINK_NUM_FIELDS];
 } LinkRecord;
 
+/* Two text values byte for byte (both present): names, codes, NHS numbers. */
+static inline bool
+texts_equal(const text *a, const text *b)
+{
+	return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b)
+		&& memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
+}
+
 extern void link_record_deform(HeapTupleHeader rec, LinkRecord *out);
 extern int64 link_record_compare(const LinkRecord *a, const LinkRecord *b);
 
