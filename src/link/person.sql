@@ -394,21 +394,18 @@ COMMENT ON FUNCTION ptl_internal.link_rules_signature() IS
     'A digest of the blocking rules in force (numbers and expressions): ptl.link_run.blocking_rules records the one a run used';
 
 -- The fields of a patient record as linkage compares them.
+CREATE FUNCTION ptl_internal.link_normalise(nhs_number text, given_name text, family_name text, date_of_birth date,
+                                            sex text, postcode text, address text, town text, telephone text, email text)
+RETURNS ptl.link_fields
+AS 'MODULE_PATHNAME', 'ptl_link_normalise' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ptl_internal.link_normalise(text, text, text, date, text, text, text, text, text, text) IS
+    'Internal to linkage: a record''s fields as linkage compares them (the rules of ptl.link_fields), each NULL when nothing is left';
+
+-- (not STRICT, so that the planner inlines it and reads the columns, not the row)
 CREATE FUNCTION ptl_internal.link_fields_of(p ptl.patient) RETURNS ptl.link_fields
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN ROW(
-    nullif(upper(regexp_replace(coalesce(p.nhs_number::text, p.nhs_number_as_recorded), '[^[:alnum:]]', '', 'g')), ''),
-    nullif(upper(regexp_replace(p.given_name, '[^[:alpha:]]', '', 'g')), ''),
-    nullif(upper(regexp_replace(p.family_name, '[^[:alpha:]]', '', 'g')), ''),
-    p.date_of_birth,
-    CASE WHEN p.sex IN ('1', '2') THEN p.sex END,
-    nullif(upper(regexp_replace(p.postcode, '[^[:alnum:]]', '', 'g')), ''),
-    nullif(upper(btrim(regexp_replace(p.address_line_1, '[^[:alnum:]]+', ' ', 'g'))), ''),
-    nullif(upper(btrim(regexp_replace(p.town, '[^[:alnum:]]+', ' ', 'g'))), ''),
-    -- national form: +44 1305 ... and 01305 ... are one number
-    nullif(regexp_replace(regexp_replace(p.telephone, '[^0-9]', '', 'g'), '^(00)?44([1-9])', '0\2'), ''),
-    nullif(lower(btrim(p.email)), '')
-)::ptl.link_fields;
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN ptl_internal.link_normalise(coalesce(p.nhs_number::text, p.nhs_number_as_recorded), p.given_name, p.family_name,
+                                   p.date_of_birth, p.sex, p.postcode, p.address_line_1, p.town, p.telephone, p.email);
 COMMENT ON FUNCTION ptl_internal.link_fields_of(ptl.patient) IS
     'A patient record normalised for linkage (ptl.link_fields)';
 

@@ -597,6 +597,7 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
     ('function', 'ptl_internal.link_model_stale()', 'any', 'caller'),
     ('function', 'ptl_internal.link_name_order_sql()', 'any', 'caller'),
     ('function', 'ptl_internal.link_nhs_valid(ptl.nhs_number)', 'any', 'caller'),
+    ('function', 'ptl_internal.link_normalise(text,text,text,date,text,text,text,text,text,text)', 'any', 'caller'),
     ('function', 'ptl_internal.link_parameter_array(integer[],double precision[])', 'any', 'caller'),
     ('function', 'ptl_internal.link_window_sql(integer)', 'any', 'caller'),
     ('function', 'ptl.link_pathways()', 'any', 'caller'),
