@@ -10,7 +10,7 @@
  *					   rule_no int, keyed_records bigint, skipped_blocks bigint)
  *
  * records_sql is a query giving (patient_id bigint, keys bigint[],
- * f ptl.link_fields, nhs_valid text) in name order, one row per record,
+ * f ptl.link_fields, nhs_valid text) in any order, one row per record,
  * element n of keys being rule n's key (NULL: no key).  Records with rule
  * n's same key form one of its blocks.  In a block, each record is paired
  * with the next block_window records in name order (Hernandez and Stolfo,
@@ -25,8 +25,13 @@
  * row per rule, the pair columns NULL, with the records it keyed and the
  * blocks it skipped.
  *
- * These are the pairs of ptl_internal.link_window_sql's window over each
- * block, which the incremental run uses.  The full run pairs every block of
+ * The name order is ptl_internal.link_name_order_sql's: given name, family
+ * name (both byte by byte, as COLLATE "C", missing last), date of birth
+ * (missing last), patient id.  The pass sorts the records itself (in SQL
+ * the sort of a million records spilled to disk and took 5 s).  These are
+ * the pairs of ptl_internal.link_window_sql's window over each block, which
+ * the incremental run uses; test/pgtap/link_candidates.sql checks the two
+ * agree.  The full run pairs every block of
  * every rule: one read of the records, a sort of integers per rule, one
  * merge of the rules' pairs and a comparison of records already in memory
  * cost a fraction of a window per rule, a grouping of the pairs and two
@@ -40,6 +45,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
@@ -50,7 +56,7 @@
 #define MAX_RULES 30			/* ptl.link_blocking_rule.rule_no's range */
 #define FETCH_ROWS 10000
 
-/* One record keyed by one rule; position is the record's name order. */
+/* One record keyed by one rule; position is the record's place in name order. */
 typedef struct KeyedRecord
 {
 	int64		key;
@@ -95,10 +101,15 @@ pair_cmp(const CandidatePair *x, const CandidatePair *y)
 #define ST_DEFINE
 #include "lib/sort_template.h"
 
-/* The records of records_sql, by name-order position. */
+/*
+ * The records of records_sql, as read; by_name[p] is the record at place p
+ * in name order, place[i] record i's place.
+ */
 typedef struct BlockInput
 {
 	int32		n_records;
+	int32	   *by_name;
+	int32	   *place;
 	int32		n_rules;
 	Size		capacity;
 	int64	   *ids;
@@ -107,6 +118,72 @@ typedef struct BlockInput
 	int64	   *keys[MAX_RULES];	/* the first n_rules allocated */
 	bool	   *keyed[MAX_RULES];
 } BlockInput;
+
+/* Two present texts byte by byte, then the shorter first (COLLATE "C"). */
+static inline int
+bytes_cmp(const text *x, const text *y)
+{
+	int			lx = VARSIZE_ANY_EXHDR(x);
+	int			ly = VARSIZE_ANY_EXHDR(y);
+	int			c = memcmp(VARDATA_ANY(x), VARDATA_ANY(y), Min(lx, ly));
+
+	if (c != 0)
+		return c;
+	return lx < ly ? -1 : (lx > ly ? 1 : 0);
+}
+
+/* Field f of two records in ascending order, missing last. */
+static inline int
+field_cmp(const LinkRecord *x, const LinkRecord *y, LinkField f)
+{
+	if (x->nulls[f] || y->nulls[f])
+		return (int) x->nulls[f] - (int) y->nulls[f];
+	if (f == LINK_DATE_OF_BIRTH)
+	{
+		DateADT		dx = DatumGetDateADT(x->values[f]);
+		DateADT		dy = DatumGetDateADT(y->values[f]);
+
+		return dx < dy ? -1 : (dx > dy ? 1 : 0);
+	}
+	return bytes_cmp((text *) DatumGetPointer(x->values[f]), (text *) DatumGetPointer(y->values[f]));
+}
+
+/* ptl_internal.link_name_order_sql's order of records x and y */
+static inline int
+name_cmp(const int32 *x, const int32 *y, BlockInput *in)
+{
+	const LinkRecord *rx = &in->fields[*x];
+	const LinkRecord *ry = &in->fields[*y];
+	int			c;
+
+	if ((c = field_cmp(rx, ry, LINK_GIVEN_NAME)) != 0
+		|| (c = field_cmp(rx, ry, LINK_FAMILY_NAME)) != 0
+		|| (c = field_cmp(rx, ry, LINK_DATE_OF_BIRTH)) != 0)
+		return c;
+	return in->ids[*x] < in->ids[*y] ? -1 : (in->ids[*x] > in->ids[*y] ? 1 : 0);
+}
+
+#define ST_SORT sort_by_name
+#define ST_ELEMENT_TYPE int32
+#define ST_COMPARE(a, b, arg) name_cmp(a, b, arg)
+#define ST_COMPARE_ARG_TYPE BlockInput
+#define ST_SCOPE static
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+/* Each record's place in name order. */
+static void
+place_by_name(BlockInput *in, MemoryContext mcxt)
+{
+	in->by_name = MemoryContextAllocHuge(mcxt, Max(in->n_records, 1) * sizeof(int32));
+	in->place = MemoryContextAllocHuge(mcxt, Max(in->n_records, 1) * sizeof(int32));
+	for (int32 i = 0; i < in->n_records; i++)
+		in->by_name[i] = i;
+	sort_by_name(in->by_name, in->n_records, in);
+	for (int32 p = 0; p < in->n_records; p++)
+		in->place[in->by_name[p]] = p;
+}
 
 /* Room for rule r's keys of the records read so far (none keyed yet). */
 static void
@@ -144,7 +221,7 @@ check_columns(TupleDesc desc)
 				 errmsg("records_sql must return (patient_id bigint, keys bigint[], f ptl.link_fields, nhs_valid text)")));
 }
 
-/* One row of records_sql into position in->n_records; copies into mcxt. */
+/* One row of records_sql as record in->n_records; copies into mcxt. */
 static void
 add_record(BlockInput *in, HeapTuple tuple, TupleDesc desc, MemoryContext mcxt)
 {
@@ -249,7 +326,7 @@ window_pairs(const BlockInput *in, int32 block_window, int32 max_block_size, Mem
 			if (in->keyed[r][i])
 			{
 				keyed[n].key = in->keys[r][i];
-				keyed[n].position = i;
+				keyed[n].position = in->place[i];
 				n++;
 			}
 		keyed_records[r] = n;
@@ -317,14 +394,15 @@ ptl_link_candidates(PG_FUNCTION_ARGS)
 	SPI_connect();
 	read_records(records_sql, &in, work);
 	SPI_finish();
+	place_by_name(&in, work);
 	pairs = window_pairs(&in, block_window, max_block_size, work, &n_pairs, keyed_records, skipped_blocks);
 
 	InitMaterializedSRF(fcinfo, 0);
 	per_pair = AllocSetContextCreate(work, "link_candidates pair", ALLOCSET_DEFAULT_SIZES);
 	for (Size k = 0, next; k < n_pairs; k = next)
 	{
-		int32		first = (int32) (pairs[k].positions >> 32);
-		int32		second = (int32) (pairs[k].positions & 0xFFFFFFFF);
+		int32		first = in.by_name[pairs[k].positions >> 32];
+		int32		second = in.by_name[pairs[k].positions & 0xFFFFFFFF];
 		int32		a = in.ids[first] < in.ids[second] ? first : second;
 		int32		b = a == first ? second : first;
 		Datum		values[11];
@@ -332,7 +410,7 @@ ptl_link_candidates(PG_FUNCTION_ARGS)
 		int32		rules = pairs[k].rules;
 		MemoryContext caller;
 
-		Assert(first < second && in.ids[first] != in.ids[second]);
+		Assert(in.place[first] < in.place[second] && in.ids[first] != in.ids[second]);
 		for (next = k + 1; next < n_pairs && pairs[next].positions == pairs[k].positions; next++)
 			rules |= pairs[next].rules;
 		caller = MemoryContextSwitchTo(per_pair);

@@ -93,13 +93,17 @@ link_record_deform(HeapTupleHeader rec, LinkRecord *out)
 	heap_deform_tuple(&tuple, tupdesc, out->values, out->nulls);
 	for (int i = tupdesc->natts; i < LINK_NUM_FIELDS; i++)
 		out->nulls[i] = true;
+	/* once here, not at each of the twenty reads of a comparison */
+	for (int i = 0; i < tupdesc->natts; i++)
+		if (!out->nulls[i] && i != LINK_DATE_OF_BIRTH)
+			out->values[i] = PointerGetDatum(PG_DETOAST_DATUM_PACKED(out->values[i]));
 	ReleaseTupleDesc(tupdesc);
 }
 
 static text *
 text_attribute(const LinkRecord *rec, int attno)
 {
-	return rec->nulls[attno - 1] ? NULL : DatumGetTextPP(rec->values[attno - 1]);
+	return rec->nulls[attno - 1] ? NULL : (text *) DatumGetPointer(rec->values[attno - 1]);
 }
 
 /* An identifier-like value: exact, one edit (a slip or a swap), different. */
@@ -115,12 +119,12 @@ slip_level(const text *a, const text *b)
 		return 1;
 	sa = link_string_from_text(a);
 	sb = link_string_from_text(b);
-	return link_damerau_levenshtein(&sa, &sb) <= 1 ? 2 : 3;
+	return link_within_one_edit(&sa, &sb) ? 2 : 3;
 }
 
-/* Jaro-Winkler of two present names; 1 when they are equal. */
+/* Jaro-Winkler of two present names, or a value below floor when it is; 1 when they are equal. */
 static double
-name_similarity(const text *a, const text *b)
+name_similarity(const text *a, const text *b, double floor)
 {
 	LinkString	sa,
 				sb;
@@ -129,7 +133,7 @@ name_similarity(const text *a, const text *b)
 		return 1.0;
 	sa = link_string_from_text(a);
 	sb = link_string_from_text(b);
-	return link_jaro_winkler(&sa, &sb);
+	return link_jaro_winkler_from(&sa, &sb, floor);
 }
 
 /*
@@ -165,7 +169,7 @@ name_level(const text *a, const text *b)
 		return 0;
 	if (texts_equal(a, b))
 		return 1;
-	jw = name_similarity(a, b);
+	jw = name_similarity(a, b, 0.70);
 	if (jw >= 0.92)
 		return 2;
 	if (jw >= 0.88)
@@ -181,10 +185,15 @@ name_level(const text *a, const text *b)
 static bool
 date_digits(DateADT d, int *year, int *month, int *day, char *digits)
 {
+	int			yyyymmdd;
+
 	j2date(d + POSTGRES_EPOCH_JDATE, year, month, day);
 	if (*year < 1000 || *year > 9999)
 		return false;
-	snprintf(digits, 9, "%04d%02d%02d", *year, *month, *day);
+	yyyymmdd = *year * 10000 + *month * 100 + *day;
+	for (int i = 7; i >= 0; i--, yyyymmdd /= 10)
+		digits[i] = '0' + yyyymmdd % 10;
+	digits[8] = '\0';
 	return true;
 }
 
@@ -270,7 +279,7 @@ place_level(const text *a, const text *b)
 		return 1;
 	sa = link_string_from_text(a);
 	sb = link_string_from_text(b);
-	return link_jaro_winkler(&sa, &sb) >= 0.88 ? 2 : 3;
+	return link_jaro_winkler_from(&sa, &sb, 0.88) >= 0.88 ? 2 : 3;
 }
 
 int64
@@ -286,8 +295,8 @@ link_record_compare(const LinkRecord *a, const LinkRecord *b)
 	levels[LINK_FAMILY_NAME] = name_level(text_attribute(a, ATT_FAMILY), text_attribute(b, ATT_FAMILY));
 	/* given and family name recorded the wrong way round on one record */
 	if (levels[LINK_GIVEN_NAME] >= 4 && levels[LINK_FAMILY_NAME] >= 4
-		&& name_similarity(text_attribute(a, ATT_GIVEN), text_attribute(b, ATT_FAMILY)) >= 0.92
-		&& name_similarity(text_attribute(a, ATT_FAMILY), text_attribute(b, ATT_GIVEN)) >= 0.92)
+		&& name_similarity(text_attribute(a, ATT_GIVEN), text_attribute(b, ATT_FAMILY), 0.92) >= 0.92
+		&& name_similarity(text_attribute(a, ATT_FAMILY), text_attribute(b, ATT_GIVEN), 0.92) >= 0.92)
 		levels[LINK_GIVEN_NAME] = levels[LINK_FAMILY_NAME] = NAME_LEVEL_SWAPPED;
 
 	levels[LINK_DATE_OF_BIRTH] = (a->nulls[ATT_DOB - 1] || b->nulls[ATT_DOB - 1]) ? 0

@@ -42,7 +42,8 @@ extern const int link_field_levels[LINK_NUM_FIELDS];
 
 /*
  * A record's fields (a ptl.link_fields value), deformed once: values[f] is
- * field f (LinkField order), pointing into the record it was deformed from.
+ * field f (LinkField order), a text field already detoasted (packed form:
+ * read it with DatumGetPointer and VARDATA_ANY).
  */
 typedef struct LinkRecord
 {
@@ -71,6 +72,8 @@ typedef struct LinkString
 extern LinkString link_string_from_text(const text *t);
 extern double link_jaro(const LinkString *a, const LinkString *b);
 extern double link_jaro_winkler(const LinkString *a, const LinkString *b);
+extern double link_jaro_winkler_from(const LinkString *a, const LinkString *b, double floor);
 extern int	link_damerau_levenshtein(const LinkString *a, const LinkString *b);
+extern bool link_within_one_edit(const LinkString *a, const LinkString *b);
 
 #endif							/* PTL_LINK_H */

@@ -123,6 +123,93 @@ link_jaro_winkler(const LinkString *a, const LinkString *b)
 }
 
 /*
+ * An upper bound of the Jaro-Winkler similarity, from the lengths and the
+ * characters the two strings share (a match pairs equal characters, each
+ * used once, so there are at most as many as the smaller count of each
+ * character): Jaro <= (shared / |a| + shared / |b| + 1) / 3, and the prefix
+ * boost adds at most WINKLER_MAX_PREFIX * WINKLER_PREFIX_SCALE of the rest
+ * when Jaro is above the boost threshold.  ASCII only (one count per
+ * character); 1 for anything else.
+ */
+static double
+jaro_winkler_bound(const LinkString *a, const LinkString *b)
+{
+	int			counts[128] = {0};
+	int			shared = 0;
+	double		jaro;
+
+	if (a->len == 0 || b->len == 0)
+		return 1.0;
+	for (int i = 0; i < a->len; i++)
+	{
+		if (a->chars[i] >= 128)
+			return 1.0;
+		counts[a->chars[i]]++;
+	}
+	for (int j = 0; j < b->len; j++)
+	{
+		if (b->chars[j] >= 128)
+			return 1.0;
+		if (counts[b->chars[j]] > 0)
+		{
+			counts[b->chars[j]]--;
+			shared++;
+		}
+	}
+	jaro = ((double) shared / a->len + (double) shared / b->len + 1.0) / 3.0;
+	if (jaro <= WINKLER_BOOST_THRESHOLD)
+		return jaro;
+	return jaro + WINKLER_MAX_PREFIX * WINKLER_PREFIX_SCALE * (1.0 - jaro);
+}
+
+/*
+ * Jaro-Winkler when it can reach floor; otherwise a value below floor,
+ * found from the bound without comparing character by character (most
+ * candidate pairs' addresses and towns differ).  The margin keeps a
+ * similarity within rounding of floor to the full computation.
+ */
+double
+link_jaro_winkler_from(const LinkString *a, const LinkString *b, double floor)
+{
+	double		bound = jaro_winkler_bound(a, b);
+
+	if (bound < floor - 1e-9)
+		return bound;
+	return link_jaro_winkler(a, b);
+}
+
+/*
+ * Whether the optimal string alignment distance is at most one, in one pass:
+ * past the common start, the rest is equal after one character substituted,
+ * inserted or deleted, or two adjacent characters swapped.
+ */
+bool
+link_within_one_edit(const LinkString *a, const LinkString *b)
+{
+	const LinkString *shorter = a->len <= b->len ? a : b;
+	const LinkString *longer = shorter == a ? b : a;
+	int			i = 0;
+
+	if (longer->len - shorter->len > 1)
+		return false;
+	while (i < shorter->len && shorter->chars[i] == longer->chars[i])
+		i++;
+	if (i == shorter->len)
+		return true;			/* equal, or one character appended */
+	if (shorter->len < longer->len)
+		return memcmp(shorter->chars + i, longer->chars + i + 1,
+					  (shorter->len - i) * sizeof(pg_wchar)) == 0;
+	if (memcmp(shorter->chars + i + 1, longer->chars + i + 1,
+			   (shorter->len - i - 1) * sizeof(pg_wchar)) == 0)
+		return true;			/* one substituted */
+	return i + 1 < shorter->len
+		&& shorter->chars[i] == longer->chars[i + 1]
+		&& shorter->chars[i + 1] == longer->chars[i]
+		&& memcmp(shorter->chars + i + 2, longer->chars + i + 2,
+				  (shorter->len - i - 2) * sizeof(pg_wchar)) == 0;
+}
+
+/*
  * Optimal string alignment distance (the restricted Damerau-Levenshtein: a
  * swapped pair counts once, no substring is edited twice), in three rows.
  */
