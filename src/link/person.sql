@@ -1361,6 +1361,10 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET work_mem = '256MB'
 SET client_min_messages = warning
+-- (its statements read a few thousand records through indexes, but the
+-- estimates over a million-record table made the planner compile them:
+-- about 1.5 s of a day at a million records)
+SET jit = off
 AS $$
 DECLARE
     s ptl.link_setting := ptl_internal.link_setting_in_force();
