@@ -1079,6 +1079,9 @@ LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, ptl, pg_temp
 SET work_mem = '256MB'
 SET client_min_messages = warning
+-- (a rule's date_of_birth::text is ISO whatever the session's style, so that
+-- every run keys a record alike: ptl.link_record keeps the keys)
+SET DateStyle = 'ISO, YMD'
 AS $$
 DECLARE
     s ptl.link_setting := ptl_internal.link_setting_in_force();
@@ -1365,6 +1368,7 @@ SET client_min_messages = warning
 -- estimates over a million-record table made the planner compile them:
 -- about 1.5 s of a day at a million records)
 SET jit = off
+SET DateStyle = 'ISO, YMD'
 AS $$
 DECLARE
     s ptl.link_setting := ptl_internal.link_setting_in_force();
