@@ -76,7 +76,7 @@ RETURNS TABLE (a bigint, b bigint, rules int, gamma bigint, same_nhs boolean,
                rule_no int, keyed_records bigint, skipped_blocks bigint)
 AS 'MODULE_PATHNAME', 'ptl_link_candidates' LANGUAGE C STABLE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION ptl_internal.link_candidates(text, int, int) IS
-    'Internal to linkage: every blocking rule''s pairs in one pass, each record of a block with the next block_window in the order of records_sql, blocks over max_block_size skipped; one row per pair with its rule bits, comparison vector, NHS-number agreement and names, then one per rule with the records it keyed and the blocks it skipped';
+    'Internal to linkage: every blocking rule''s pairs in one pass, each record of a block with the next block_window in name order (ptl_internal.link_name_order_sql; records_sql in any order), blocks over max_block_size skipped; one row per pair with its rule bits, comparison vector, NHS-number agreement and names, then one per rule with the records it keyed and the blocks it skipped';
 
 -- ---------------------------------------------------------------------------
 -- The model's vocabulary
