@@ -645,6 +645,8 @@ BEGIN
     FOR n IN 1..30 LOOP
         EXECUTE format('CREATE INDEX link_record_key_%1$s_idx ON ptl.link_record ((keys[%1$s])) WHERE keys[%1$s] IS NOT NULL', n);
         EXECUTE format('CREATE STATISTICS ptl.link_record_key_%1$s_stat ON (keys[%1$s]) FROM ptl.link_record', n);
+        EXECUTE format('COMMENT ON STATISTICS ptl.link_record_key_%1$s_stat IS %2$L', n,
+                       format('How often each key of blocking rule %s occurs (keys[%s]), for the planner: it does not read a partial index''s statistics for the whole table', n, n));
     END LOOP;
 END
 $$;
