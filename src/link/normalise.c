@@ -8,7 +8,7 @@
  *									town, telephone, email)
  *
  * The rules, each the SQL expression it replaces (releases before 0.4.0
- * ran those: nine regexp_replace calls a record, about ten seconds of a
+ * ran those: eight regexp_replace calls a record, about ten seconds of a
  * million-record relink):
  *
  *	NHS number, postcode  nullif(upper(regexp_replace(x, '[^[:alnum:]]', '', 'g')), '')
