@@ -1368,7 +1368,8 @@ SET work_mem = '256MB'
 SET client_min_messages = warning
 -- (its statements read a few thousand records through indexes, but the
 -- estimates over a million-record table made the planner compile them:
--- about 1.5 s of a day at a million records)
+-- about 1.5 s of a day at a million records on the development cluster,
+-- within the noise of bench/link.sh)
 SET jit = off
 SET DateStyle = 'ISO, YMD'
 AS $$
