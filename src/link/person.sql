@@ -78,6 +78,17 @@ AS 'MODULE_PATHNAME', 'ptl_link_candidates' LANGUAGE C STABLE STRICT PARALLEL UN
 COMMENT ON FUNCTION ptl_internal.link_candidates(text, int, int) IS
     'Internal to linkage: every blocking rule''s pairs in one pass, each record of a block with the next block_window in name order (ptl_internal.link_name_order_sql; records_sql in any order), blocks over max_block_size skipped; one row per pair with its rule bits, comparison vector, NHS-number agreement and names, then one per rule with the records it keyed and the blocks it skipped';
 
+-- The pairs an incremental run looks at again, compared (src/link/block.c):
+-- records_sql gives every record of the blocks a changed record holds now or
+-- held before, with its side (1 now, 2 before, 3 both).
+CREATE FUNCTION ptl_internal.link_window_delta(records_sql text, block_window int, max_block_size int)
+RETURNS TABLE (a bigint, b bigint, rules int, other_rules int, gamma bigint, same_nhs boolean,
+               given_a text, family_a text, given_b text,
+               rule_no int, keyed_records bigint, skipped_blocks bigint)
+AS 'MODULE_PATHNAME', 'ptl_link_window_delta' LANGUAGE C STABLE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION ptl_internal.link_window_delta(text, int, int) IS
+    'Internal to incremental linkage: each block a changed record is in (now or before) windowed now and before as ptl_internal.link_candidates windows it; one row per pair in a window now with a changed record, or that entered or left a window, with the rule bits of its windows now, those of unchanged blocks it shares (other_rules) and its comparison; then one per rule with the changed records it keys and the blocks over max_block_size';
+
 -- ---------------------------------------------------------------------------
 -- The model's vocabulary
 -- ---------------------------------------------------------------------------
@@ -1348,6 +1359,25 @@ END;
 COMMENT ON FUNCTION ptl_internal.link_block_sql(text) IS
     'Internal to incremental linkage: a query giving, for each (rule_no, k) of the table named, the records of that block (count, patient ids and their fields), read through the rule''s index';
 
+-- The records of some blocks, as one query: for each row (rule_no, k) of
+-- keys_table, the patient ids holding key k for rule n (a record once per
+-- block it is in), each block read through its rule's index.
+CREATE FUNCTION ptl_internal.link_block_members_sql(keys_table text) RETURNS text
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT coalesce(string_agg(format($f$
+        SELECT m.patient_id
+        FROM %1$s c
+        CROSS JOIN LATERAL (SELECT r.patient_id FROM ptl.link_record r
+                            WHERE r.keys[%2$s] = c.k AND r.keys[%2$s] IS NOT NULL) m
+        WHERE c.rule_no = %2$s $f$, keys_table, r.rule_no),
+        ' UNION ALL ' ORDER BY r.rule_no),
+        'SELECT 0::bigint AS patient_id WHERE false')
+    FROM ptl.link_blocking_rule r;
+END;
+COMMENT ON FUNCTION ptl_internal.link_block_members_sql(text) IS
+    'Internal to incremental linkage: a query giving the patient ids of the records of every block (rule_no, k) of the table named, read through the rule''s index';
+
 -- An incremental run.  The rule (docs/linkage.md, "Incremental runs"): the
 -- model is estimated by a full run and then frozen; an incremental run
 -- compares only the pairs touching a record new, changed (its
@@ -1379,7 +1409,6 @@ DECLARE
     stored ptl.link_run;
     n_affected bigint;
     n_persons_after bigint;
-    window_sql text;
 BEGIN
     run.started_at := clock_timestamp();
     LOCK TABLE ptl.person_link IN SHARE ROW EXCLUSIVE MODE;
@@ -1397,8 +1426,8 @@ BEGIN
 
     DROP TABLE IF EXISTS link_rec, link_cand, link_edge, link_block, link_block_pair, link_draw, link_u, link_m, link_pattern,
                          link_outcome, link_member, link_person, link_scope, link_changed, link_touched,
-                         link_old, link_affected, link_rule_count, link_taken, link_now, link_ck, link_window_pair,
-                         link_shared, link_other_key, link_near, link_pair_now, link_person_now;
+                         link_old, link_affected, link_rule_count, link_taken, link_now, link_ck, link_delta,
+                         link_other_key, link_pair_now, link_person_now;
 
     -- 1. Records new, changed or deleted since the last run: of those the
     --    triggers noted (ptl.link_pending), the ones that differ from what
@@ -1450,116 +1479,69 @@ BEGIN
     CREATE TEMP VIEW link_rec AS
     SELECT r.patient_id, r.fields AS f, r.nhs_valid FROM ptl.link_record r;
 
-    -- 2. The blocks of the changed records' keys, now and before, each read
-    --    once through its rule's index (ptl_internal.link_block_sql): its
-    --    records now, how many, and how many before this run.
-    CREATE TEMP TABLE link_touched (a bigint, b bigint) ON COMMIT DROP;
-    CREATE TEMP TABLE link_rule_count (rule_no int PRIMARY KEY, keyed bigint, skipped bigint) ON COMMIT DROP;
+    -- 2. The blocks the changed records hold now or held before: every
+    --    record of them, each block read once through its rule's index
+    --    (ptl_internal.link_block_members_sql).  In C, each block's windows
+    --    now and before (ptl_internal.link_window_delta): the pairs to look
+    --    at again are those of a window now touching a changed record, and
+    --    those that entered or left a window; each compared.
     CREATE TEMP TABLE link_ck ON COMMIT DROP AS
-    SELECT u.rule_no, u.k, count(*) FILTER (WHERE u.now) AS n_new, count(*) FILTER (WHERE NOT u.now) AS n_old
-    FROM (SELECT x.n::int AS rule_no, x.k, true AS now
-          FROM link_now CROSS JOIN LATERAL unnest(keys) WITH ORDINALITY AS x (k, n)
-          UNION ALL
-          SELECT x.n::int, x.k, false
-          FROM link_old CROSS JOIN LATERAL unnest(keys) WITH ORDINALITY AS x (k, n)) u
-    WHERE u.k IS NOT NULL
-    GROUP BY u.rule_no, u.k;
+    SELECT DISTINCT x.n::int AS rule_no, x.k
+    FROM (SELECT keys FROM link_now UNION ALL SELECT keys FROM link_old) c
+    CROSS JOIN LATERAL unnest(c.keys) WITH ORDINALITY AS x (k, n)
+    WHERE x.k IS NOT NULL;
     ANALYZE link_ck;
-    EXECUTE 'CREATE TEMP TABLE link_block ON COMMIT DROP AS '
-            || ptl_internal.link_block_sql('pg_temp.link_ck');
-    ALTER TABLE link_block ADD COLUMN n_new bigint, ADD COLUMN n_before bigint, ADD COLUMN read_later boolean;
-    UPDATE link_block b SET n_new = c.n_new, n_before = b.n - c.n_new + c.n_old, read_later = false
-    FROM link_ck c WHERE (c.rule_no, c.k) = (b.rule_no, b.k);
+    CREATE TEMP TABLE link_delta ON COMMIT DROP AS
+    SELECT * FROM ptl_internal.link_window_delta(format($q$
+        SELECT r.patient_id, r.keys, r.fields, r.nhs_valid,
+               CASE WHEN r.patient_id IN (SELECT patient_id FROM pg_temp.link_changed) THEN 1 ELSE 3 END
+        FROM ptl.link_record r
+        WHERE r.patient_id = ANY (ARRAY(%s))
+        UNION ALL
+        SELECT o.patient_id, o.keys, o.fields, NULL, 2 FROM pg_temp.link_old o$q$,
+        ptl_internal.link_block_members_sql('pg_temp.link_ck')), s.block_window, s.max_block_size);
+    CREATE TEMP TABLE link_rule_count (rule_no int PRIMARY KEY, keyed bigint, skipped bigint) ON COMMIT DROP;
+    WITH counts AS (DELETE FROM link_delta WHERE a IS NULL RETURNING rule_no, keyed_records, skipped_blocks)
     INSERT INTO link_rule_count
-    SELECT r.rule_no, coalesce(sum(b.n_new), 0), count(*) FILTER (WHERE b.n > s.max_block_size)
-    FROM ptl.link_blocking_rule r LEFT JOIN link_block b USING (rule_no)
-    GROUP BY r.rule_no;
+    SELECT r.rule_no, coalesce(c.keyed_records, 0), coalesce(c.skipped_blocks, 0)
+    FROM ptl.link_blocking_rule r LEFT JOIN counts c USING (rule_no);
     run.skipped_blocks := (SELECT coalesce(sum(skipped), 0) FROM link_rule_count);
-
-    -- Each of these blocks' windows (ptl_internal.link_window_sql), now and
-    -- before this run: before, its records unchanged and the changed ones as
-    -- they were.  Only blocks within max_block_size have windows.  (The
-    -- statement runs again below for blocks read later, which no change
-    -- touched: their windows now only.)
-    CREATE TEMP TABLE link_window_pair (rule_no int, k bigint, now boolean, a bigint, b bigint) ON COMMIT DROP;
-    window_sql := format($q$
-        INSERT INTO pg_temp.link_window_pair
-        SELECT w.rule_no, w.k, w.now, least(w.patient_id, x.patient_id), greatest(w.patient_id, x.patient_id)
-        FROM (SELECT q.rule_no, q.k, q.now, q.patient_id,
-                     array_agg(q.patient_id) OVER (PARTITION BY q.rule_no, q.k, q.now %1$s) AS next
-              FROM (SELECT b.rule_no, b.k, true AS now, m.patient_id, m.f
-                    FROM pg_temp.link_block b
-                    CROSS JOIN LATERAL (SELECT x.patient_id, b.member_fields[x.i] AS f
-                                        FROM unnest(b.members) WITH ORDINALITY AS x (patient_id, i)) m
-                    WHERE b.n BETWEEN 2 AND %2$s AND b.read_later = $1
-                    UNION ALL
-                    SELECT b.rule_no, b.k, false, m.patient_id, m.f
-                    FROM pg_temp.link_block b
-                    CROSS JOIN LATERAL (SELECT x.patient_id, b.member_fields[x.i] AS f
-                                        FROM unnest(b.members) WITH ORDINALITY AS x (patient_id, i)) m
-                    WHERE b.n_before BETWEEN 2 AND %2$s AND NOT $1 AND NOT b.read_later
-                      AND NOT EXISTS (SELECT 1 FROM pg_temp.link_changed c WHERE c.patient_id = m.patient_id)
-                    UNION ALL
-                    SELECT b.rule_no, b.k, false, o.patient_id, o.fields
-                    FROM pg_temp.link_old o
-                    CROSS JOIN LATERAL unnest(o.keys) WITH ORDINALITY AS x (k, n)
-                    JOIN pg_temp.link_block b ON b.rule_no = x.n AND b.k = x.k
-                    WHERE b.n_before BETWEEN 2 AND %2$s AND NOT $1 AND NOT b.read_later) q) w
-        CROSS JOIN LATERAL unnest(w.next) AS x (patient_id)$q$,
-        ptl_internal.link_window_sql(s.block_window), s.max_block_size);
-    EXECUTE window_sql USING false;
-    ANALYZE link_window_pair;
-
-    -- Pairs to compare: each changed record with the others of its windows
-    -- now, and the pairs of unchanged records that entered or left a window.
-    INSERT INTO link_touched (a, b)
-    SELECT w.a, w.b FROM link_window_pair w
-    WHERE w.now AND (w.a IN (SELECT patient_id FROM link_changed) OR w.b IN (SELECT patient_id FROM link_changed))
-    UNION
-    SELECT w.a, w.b FROM link_window_pair w
-    GROUP BY w.rule_no, w.k, w.a, w.b
-    HAVING bool_or(w.now) <> bool_or(NOT w.now);
+    CREATE TEMP TABLE link_touched ON COMMIT DROP AS SELECT a, b FROM link_delta;
     ANALYZE link_touched;
 
-    -- The rules each pair satisfies now: the keys it shares (element n of
-    -- both records' keys is rule n's) where it is in the block's window now.
-    -- The blocks of shared keys no changed record holds are read too.
-    -- (the records of those pairs, read once)
-    CREATE TEMP TABLE link_near ON COMMIT DROP AS
-    SELECT r.* FROM ptl.link_record r
-    WHERE r.patient_id = ANY (ARRAY(SELECT t.a FROM link_touched t UNION SELECT t.b FROM link_touched t));
-    ALTER TABLE link_near ADD PRIMARY KEY (patient_id);
-    ANALYZE link_near;
-    CREATE TEMP TABLE link_shared ON COMMIT DROP AS
-    SELECT t.a, t.b, u.n::int AS rule_no, u.ka AS k
-    FROM link_touched t
-    JOIN link_near ra ON ra.patient_id = t.a
-    JOIN link_near rb ON rb.patient_id = t.b
-    CROSS JOIN LATERAL unnest(ra.keys, rb.keys) WITH ORDINALITY AS u (ka, kb, n)
-    WHERE u.ka = u.kb;
+    -- The rules of the blocks such a pair shares that no changed record
+    -- touched: their windows, unchanged by this run, read now (few).
     CREATE TEMP TABLE link_other_key ON COMMIT DROP AS
-    SELECT DISTINCT sh.rule_no, sh.k FROM link_shared sh
-    WHERE NOT EXISTS (SELECT 1 FROM link_block b WHERE (b.rule_no, b.k) = (sh.rule_no, sh.k));
+    SELECT DISTINCT x.n::int AS rule_no, x.k
+    FROM ptl.link_record r
+    JOIN link_delta d ON d.a = r.patient_id AND d.other_rules <> 0
+    CROSS JOIN LATERAL unnest(r.keys) WITH ORDINALITY AS x (k, n)
+    WHERE r.patient_id = ANY (ARRAY(SELECT a FROM link_delta WHERE other_rules <> 0))
+      AND d.other_rules & (1 << (x.n::int - 1)) <> 0;
     ANALYZE link_other_key;
-    EXECUTE 'INSERT INTO pg_temp.link_block (rule_no, k, n, members, member_fields) '
+    EXECUTE 'CREATE TEMP TABLE link_block ON COMMIT DROP AS '
             || ptl_internal.link_block_sql('pg_temp.link_other_key');
-    UPDATE link_block SET n_new = 0, n_before = n, read_later = true WHERE read_later IS NULL;
-    EXECUTE window_sql USING true;
-    CREATE INDEX ON link_window_pair (a, b);
-    ANALYZE link_window_pair;
-    CREATE TEMP TABLE link_block_pair ON COMMIT DROP AS
-    SELECT sh.a, sh.b, 1 << (sh.rule_no - 1) AS rule_bit
-    FROM link_shared sh
-    WHERE EXISTS (SELECT 1 FROM link_window_pair w
-                  WHERE w.a = sh.a AND w.b = sh.b AND w.now AND w.rule_no = sh.rule_no AND w.k = sh.k);
+    EXECUTE format($q$
+        CREATE TEMP TABLE link_block_pair ON COMMIT DROP AS
+        SELECT least(w.patient_id, x.patient_id) AS a, greatest(w.patient_id, x.patient_id) AS b,
+               bit_or(1 << (w.rule_no - 1)) AS rules
+        FROM (SELECT q.rule_no, q.patient_id,
+                     array_agg(q.patient_id) OVER (PARTITION BY q.rule_no, q.k %1$s) AS next
+              FROM (SELECT b.rule_no, b.k, m.patient_id, m.f
+                    FROM pg_temp.link_block b
+                    CROSS JOIN LATERAL (SELECT x.patient_id, b.member_fields[x.i] AS f
+                                        FROM unnest(b.members) WITH ORDINALITY AS x (patient_id, i)) m
+                    WHERE b.n BETWEEN 2 AND %2$s) q) w
+        CROSS JOIN LATERAL unnest(w.next) AS x (patient_id)
+        GROUP BY 1, 2$q$,
+        ptl_internal.link_window_sql(s.block_window), s.max_block_size);
     CREATE TEMP TABLE link_cand ON COMMIT DROP AS
-    SELECT c.a, c.b, c.rules, ptl.link_compare(ra.fields, rb.fields) AS gamma,
-           ra.nhs_valid IS NOT NULL AND ra.nhs_valid = rb.nhs_valid AS same_nhs,
-           (ra.fields).given_name AS given_a, (ra.fields).family_name AS family_a, (rb.fields).given_name AS given_b
-    FROM (SELECT a, b, bit_or(rule_bit) AS rules FROM link_block_pair GROUP BY a, b) c
-    JOIN link_near ra ON ra.patient_id = c.a
-    JOIN link_near rb ON rb.patient_id = c.b;
-    DROP TABLE link_block_pair;
+    SELECT d.a, d.b, d.rules | coalesce(bp.rules & d.other_rules, 0) AS rules, d.gamma, d.same_nhs,
+           d.given_a, d.family_a, d.given_b
+    FROM link_delta d
+    LEFT JOIN link_block_pair bp ON bp.a = d.a AND bp.b = d.b
+    WHERE d.rules | coalesce(bp.rules & d.other_rules, 0) <> 0;
+    DROP TABLE link_block_pair, link_delta;
     run.candidate_pairs := (SELECT count(*) FROM link_cand);
 
     -- 3. Scores with the stored model, as a full run scores (ptl_internal.link_score).
@@ -1616,8 +1598,10 @@ BEGIN
     CREATE TEMP TABLE link_scope ON COMMIT DROP AS
     SELECT r.patient_id, r.nhs_valid, r.person_id AS person_before
     FROM ptl.link_record r
-    WHERE r.patient_id IN (SELECT pl.patient_id FROM ptl.person_link pl JOIN link_affected USING (person_id)
-                           UNION SELECT c.patient_id FROM link_changed c WHERE c.present);
+    WHERE r.patient_id = ANY (ARRAY(
+          SELECT pl.patient_id FROM ptl.person_link pl
+          WHERE pl.person_id = ANY (ARRAY(SELECT person_id FROM link_affected))
+          UNION SELECT c.patient_id FROM link_changed c WHERE c.present));
     ALTER TABLE link_scope ADD PRIMARY KEY (patient_id);
     ANALYZE link_scope;
     DELETE FROM ptl.link_pair lp

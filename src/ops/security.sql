@@ -414,6 +414,7 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
     ('function', 'ptl.link_decisions_by_record()', 'operate', 'caller'),
     -- (runs the query it is given: a reader has no use for it)
     ('function', 'ptl_internal.link_candidates(text,integer,integer)', 'operate', 'caller'),
+    ('function', 'ptl_internal.link_window_delta(text,integer,integer)', 'operate', 'caller'),
     ('function', 'ptl.load_reference(text,bytea,text,text,name)', 'operate', 'owner'),
     ('function', 'ptl.reconcile_outbound()', 'operate', 'caller'),
     ('function', 'ptl.refresh(date,boolean)', 'operate', 'caller'),
@@ -584,6 +585,7 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
     ('function', 'ptl.journey_bottlenecks(date,integer)', 'any', 'caller'),
     ('function', 'ptl.journey_compute(date,bigint[])', 'any', 'caller'),
     ('function', 'ptl.length_of_stay(date,double precision)', 'any', 'caller'),
+    ('function', 'ptl_internal.link_block_members_sql(text)', 'any', 'caller'),
     ('function', 'ptl_internal.link_block_sql(text)', 'any', 'caller'),
     ('function', 'ptl_internal.link_cluster(boolean)', 'any', 'caller'),
     ('function', 'ptl.link_clusters(bigint[],text[],bigint[],bigint[],double precision[],integer)', 'any', 'caller'),
