@@ -958,6 +958,9 @@ SET search_path = pg_catalog, ptl, pg_temp
 AS $$
 DECLARE
     s ptl.link_setting := ptl_internal.link_setting_in_force();
+    -- the records clustered again when scoped, NULL for every record (each
+    -- statement is planned with the value: by index when scoped)
+    scope_ids bigint[] := CASE WHEN scoped THEN ARRAY(SELECT patient_id FROM pg_temp.link_scope) END;
 BEGIN
     -- Union-find over the links, strongest first (identical NHS numbers and
     -- reviewers' matches before any probabilistic link; ties in record order).
@@ -973,31 +976,26 @@ BEGIN
          ptl.link_clusters(rec.ids, rec.keys, e.l, e.r, e.w, s.max_cluster_size) o
     WHERE e.l IS NOT NULL;
 
-    -- The pairs as this run scored them.  A full run writes only the rows
-    -- that differ: a weekly relink finds almost every pair as it was, and
-    -- rewriting them all (with their indexes) was most of its writing.
+    -- The pairs as this run scored them.  Only the rows that differ are
+    -- written: a weekly relink finds almost every pair as it was, and
+    -- rewriting them all (with their indexes) was most of its writing; a
+    -- day finds most pairs of the persons it clusters again as they were.
     CREATE TEMP TABLE link_pair_now ON COMMIT DROP AS
     SELECT e.a AS patient_a, e.b AS patient_b, e.rules, e.gamma, e.w AS match_weight,
            CASE WHEN e.w = 'Infinity' THEN 1 ELSE 1 - 1 / (1 + power(2::float8, least(e.w, 1000))) END AS match_probability,
            e.method, o.outcome
     FROM pg_temp.link_edge e
     LEFT JOIN pg_temp.link_outcome o ON o.left_id = e.a AND o.right_id = e.b;
-    IF scoped THEN
-        DELETE FROM ptl.link_pair lp
-        WHERE lp.patient_a = ANY (ARRAY(SELECT patient_id FROM pg_temp.link_scope))
-           OR lp.patient_b = ANY (ARRAY(SELECT patient_id FROM pg_temp.link_scope));
-        INSERT INTO ptl.link_pair SELECT * FROM pg_temp.link_pair_now;
-    ELSE
-        DELETE FROM ptl.link_pair lp
-        WHERE NOT EXISTS (SELECT 1 FROM pg_temp.link_pair_now n WHERE (n.patient_a, n.patient_b) = (lp.patient_a, lp.patient_b));
-        INSERT INTO ptl.link_pair AS lp SELECT * FROM pg_temp.link_pair_now
-        ON CONFLICT (patient_a, patient_b) DO UPDATE
-        SET rules = excluded.rules, gamma = excluded.gamma, match_weight = excluded.match_weight,
-            match_probability = excluded.match_probability, method = excluded.method, outcome = excluded.outcome
-        WHERE (lp.rules, lp.gamma, lp.match_weight, lp.match_probability, lp.method, lp.outcome)
-              IS DISTINCT FROM (excluded.rules, excluded.gamma, excluded.match_weight, excluded.match_probability,
-                                excluded.method, excluded.outcome);
-    END IF;
+    DELETE FROM ptl.link_pair lp
+    WHERE (scope_ids IS NULL OR lp.patient_a = ANY (scope_ids) OR lp.patient_b = ANY (scope_ids))
+      AND NOT EXISTS (SELECT 1 FROM pg_temp.link_pair_now n WHERE (n.patient_a, n.patient_b) = (lp.patient_a, lp.patient_b));
+    INSERT INTO ptl.link_pair AS lp SELECT * FROM pg_temp.link_pair_now
+    ON CONFLICT (patient_a, patient_b) DO UPDATE
+    SET rules = excluded.rules, gamma = excluded.gamma, match_weight = excluded.match_weight,
+        match_probability = excluded.match_probability, method = excluded.method, outcome = excluded.outcome
+    WHERE (lp.rules, lp.gamma, lp.match_weight, lp.match_probability, lp.method, lp.outcome)
+          IS DISTINCT FROM (excluded.rules, excluded.gamma, excluded.match_weight, excluded.match_probability,
+                            excluded.method, excluded.outcome);
 
     -- Stable person numbers: a cluster keeps the person number most of its
     -- records had (the larger cluster wins a split); others get new ones.
@@ -1011,6 +1009,7 @@ BEGIN
     WITH votes AS (
         SELECT m.cluster, pl.person_id, count(*) AS n
         FROM pg_temp.link_member m JOIN ptl.person_link pl USING (patient_id)
+        WHERE scope_ids IS NULL OR pl.patient_id = ANY (scope_ids)
         GROUP BY m.cluster, pl.person_id),
     best AS (
         SELECT DISTINCT ON (v.cluster) v.cluster, v.person_id, v.n
@@ -1035,27 +1034,22 @@ BEGIN
               JOIN pg_temp.link_outcome o ON o.left_id = e.a AND o.right_id = e.b AND o.outcome = 'linked') x
         ORDER BY x.patient_id, x.method = 'nhs_number' DESC, x.method = 'reviewer' DESC, x.w DESC
         ) strongest USING (patient_id);
-    IF scoped THEN
-        DELETE FROM ptl.person_link pl WHERE pl.patient_id = ANY (ARRAY(SELECT patient_id FROM pg_temp.link_scope));
-        INSERT INTO ptl.person_link (patient_id, person_id, method, match_weight, linked_at)
-        SELECT n.patient_id, n.person_id, n.method, n.match_weight, clock_timestamp() FROM pg_temp.link_person_now n;
-    ELSE
-        -- (only the records whose person or link changed: linked_at stays
-        -- the time of the run that made the link)
-        DELETE FROM ptl.person_link pl
-        WHERE NOT EXISTS (SELECT 1 FROM pg_temp.link_person_now n WHERE n.patient_id = pl.patient_id);
-        INSERT INTO ptl.person_link AS pl (patient_id, person_id, method, match_weight, linked_at)
-        SELECT n.patient_id, n.person_id, n.method, n.match_weight, clock_timestamp()
-        FROM pg_temp.link_person_now n
-        -- (one join finds the rows that differ, rather than a conflict per record)
-        LEFT JOIN ptl.person_link was ON was.patient_id = n.patient_id
-        WHERE (was.person_id, was.method, was.match_weight) IS DISTINCT FROM (n.person_id, n.method, n.match_weight)
-        ON CONFLICT (patient_id) DO UPDATE
-        SET person_id = excluded.person_id, method = excluded.method, match_weight = excluded.match_weight,
-            linked_at = excluded.linked_at
-        WHERE (pl.person_id, pl.method, pl.match_weight)
-              IS DISTINCT FROM (excluded.person_id, excluded.method, excluded.match_weight);
-    END IF;
+    -- (only the records whose person or link changed: linked_at stays the
+    -- time of the run that made the link, in a full run and in a day's)
+    DELETE FROM ptl.person_link pl
+    WHERE (scope_ids IS NULL OR pl.patient_id = ANY (scope_ids))
+      AND NOT EXISTS (SELECT 1 FROM pg_temp.link_person_now n WHERE n.patient_id = pl.patient_id);
+    INSERT INTO ptl.person_link AS pl (patient_id, person_id, method, match_weight, linked_at)
+    SELECT n.patient_id, n.person_id, n.method, n.match_weight, clock_timestamp()
+    FROM pg_temp.link_person_now n
+    -- (one join finds the rows that differ, rather than a conflict per record)
+    LEFT JOIN ptl.person_link was ON was.patient_id = n.patient_id AND (scope_ids IS NULL OR was.patient_id = ANY (scope_ids))
+    WHERE (was.person_id, was.method, was.match_weight) IS DISTINCT FROM (n.person_id, n.method, n.match_weight)
+    ON CONFLICT (patient_id) DO UPDATE
+    SET person_id = excluded.person_id, method = excluded.method, match_weight = excluded.match_weight,
+        linked_at = excluded.linked_at
+    WHERE (pl.person_id, pl.method, pl.match_weight)
+          IS DISTINCT FROM (excluded.person_id, excluded.method, excluded.match_weight);
 END
 $$;
 COMMENT ON FUNCTION ptl_internal.link_cluster(boolean) IS

@@ -8,7 +8,7 @@
 -- records, and the same numbers where a person kept its number) and the same
 -- ptl.link_pair as ptl.link_persons(false) from the same starting point.
 BEGIN;
-SELECT plan(35);
+SELECT plan(37);
 
 CREATE FUNCTION pg_temp.add_patient(like_patient bigint, changes jsonb) RETURNS bigint
 LANGUAGE sql AS $$
@@ -141,6 +141,16 @@ SELECT ok((SELECT count(*) FROM inc_person i JOIN before_link b USING (patient_i
            WHERE (i.person_id, i.linked_at) IS DISTINCT FROM (b.person_id, b.linked_at)) * 20
           < (SELECT count(*) FROM before_link),
           'the incremental run clusters again only the persons the changes touch');
+-- ptl.person_link.linked_at: when a run gave the record its person, method
+-- and weight; a run that clusters a record again and finds them unchanged
+-- keeps the time.
+SELECT cmp_ok((SELECT count(*) FROM pg_temp.link_scope s JOIN inc_person i USING (patient_id) JOIN before_link b USING (patient_id)
+               WHERE (i.person_id, i.method, i.match_weight) IS NOT DISTINCT FROM (b.person_id, b.method, b.match_weight)),
+              '>', 0::bigint, 'some records the incremental run clustered again keep their person, method and weight');
+SELECT is((SELECT count(*) FROM inc_person i JOIN before_link b USING (patient_id)
+           WHERE (i.person_id, i.method, i.match_weight) IS NOT DISTINCT FROM (b.person_id, b.method, b.match_weight)
+             AND i.linked_at <> b.linked_at), 0::bigint,
+          'a record whose person, method and weight the incremental run kept keeps its linked_at');
 
 -- The frozen full relink from the same starting point.
 DELETE FROM ptl.person_link;
