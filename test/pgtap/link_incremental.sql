@@ -8,7 +8,7 @@
 -- records, and the same numbers where a person kept its number) and the same
 -- ptl.link_pair as ptl.link_persons(false) from the same starting point.
 BEGIN;
-SELECT plan(37);
+SELECT plan(40);
 
 CREATE FUNCTION pg_temp.add_patient(like_patient bigint, changes jsonb) RETURNS bigint
 LANGUAGE sql AS $$
@@ -170,6 +170,19 @@ SELECT bag_eq(
     'person numbers a frozen relink keeps, the incremental run keeps');
 SELECT bag_eq('SELECT * FROM inc_pair', 'SELECT * FROM ptl.link_pair',
               'incremental ptl.link_pair equals a frozen full relink''s');
+
+-- A full run keeps what it saw of each record (ptl.link_record) for the
+-- next day: one row per patient record, none for a deleted one.
+SELECT pg_temp.add_patient(:x6, jsonb_build_object('local_patient_id', 'GONE1')) AS gone \gset
+SELECT kind FROM ptl.link_persons(false);
+SELECT is((SELECT count(*) FROM ptl.link_record WHERE patient_id = :gone), 1::bigint,
+          'a full run records a new patient record in ptl.link_record');
+DELETE FROM ptl.patient WHERE patient_id = :gone;
+SELECT kind FROM ptl.link_persons(false);
+SELECT is((SELECT count(*) FROM ptl.link_record WHERE patient_id = :gone), 0::bigint,
+          'a full run removes a deleted patient record from ptl.link_record');
+SELECT is((SELECT count(*) FROM ptl.link_record), (SELECT count(*) FROM ptl.patient),
+          'ptl.link_record has one row per patient record');
 
 -- A reviewer's match alone, with no patient record changed, is applied by
 -- the next daily refresh (records without an NHS number: no guard refuses it).
