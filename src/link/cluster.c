@@ -1,7 +1,8 @@
 /*
  * cluster.c
  *		Records into persons: union-find over the accepted links, strongest
- *		first, with a guard against chaining.
+ *		first, with a guard against chaining; then the persons' stable
+ *		numbers (ptl_internal.link_vote, at the end of the file).
  *
  *		ptl.link_clusters(record_ids bigint[], record_keys text[],
  *						  left_ids bigint[], right_ids bigint[], weights float8[],
@@ -27,6 +28,7 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -227,6 +229,184 @@ ptl_link_clusters(PG_FUNCTION_ARGS)
 		values[3] = Int64GetDatum(nodes[find_root(parent, right_node[e])].smallest);
 		values[4] = CStringGetTextDatum(outcomes[e]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	PG_RETURN_VOID();
+}
+
+/*
+ * Stable person numbers for the clusters of a run:
+ *
+ *		ptl_internal.link_vote(members_sql text)
+ *		RETURNS TABLE (cluster bigint, person_id bigint)
+ *
+ * members_sql gives (cluster bigint, person_id bigint), one row per record:
+ * its cluster in this run and the person the last run gave it (NULL for a
+ * record new to linkage).  A cluster keeps the person number most of its
+ * records had (ties: the smaller number); when several clusters would keep
+ * one number (a person split), the cluster with more of its records keeps
+ * it (ties: the smaller cluster).  One row per cluster, person_id NULL when
+ * it keeps none: the caller gives it a new number.
+ */
+
+/* One record's vote, then (reused) one cluster's choice: cluster, person, votes. */
+typedef struct PersonVote
+{
+	int64		cluster;
+	int64		person;
+	int64		votes;
+	bool		has_person;
+} PersonVote;
+
+static inline int
+vote_by_cluster(const PersonVote *x, const PersonVote *y)
+{
+	if (x->cluster != y->cluster)
+		return x->cluster < y->cluster ? -1 : 1;
+	if (x->has_person != y->has_person)
+		return x->has_person ? -1 : 1;
+	return x->person < y->person ? -1 : (x->person > y->person ? 1 : 0);
+}
+
+/* A person's claims: the most votes first, then the smaller cluster. */
+static inline int
+claim_by_person(const PersonVote *x, const PersonVote *y)
+{
+	if (x->has_person != y->has_person)
+		return x->has_person ? -1 : 1;
+	if (x->person != y->person)
+		return x->person < y->person ? -1 : 1;
+	if (x->votes != y->votes)
+		return x->votes > y->votes ? -1 : 1;
+	return x->cluster < y->cluster ? -1 : (x->cluster > y->cluster ? 1 : 0);
+}
+
+#define ST_SORT sort_votes_by_cluster
+#define ST_ELEMENT_TYPE PersonVote
+#define ST_COMPARE(a, b) vote_by_cluster(a, b)
+#define ST_SCOPE static
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+#define ST_SORT sort_claims_by_person
+#define ST_ELEMENT_TYPE PersonVote
+#define ST_COMPARE(a, b) claim_by_person(a, b)
+#define ST_SCOPE static
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+/* members_sql's rows, in any order. */
+static PersonVote *
+read_votes(const char *members_sql, Size *n)
+{
+	SPIParseOpenOptions options = {0};
+	Size		capacity = 1024;
+	PersonVote *votes = MemoryContextAllocHuge(CurrentMemoryContext, capacity * sizeof(PersonVote));
+	Portal		portal;
+
+	*n = 0;
+	SPI_connect();
+	options.read_only = true;
+	portal = SPI_cursor_parse_open(NULL, members_sql, &options);
+	for (;;)
+	{
+		TupleDesc	desc;
+
+		SPI_cursor_fetch(portal, true, 10000);
+		if (SPI_processed == 0)
+			break;
+		desc = SPI_tuptable->tupdesc;
+		if (desc->natts != 2 || SPI_gettypeid(desc, 1) != INT8OID || SPI_gettypeid(desc, 2) != INT8OID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("members_sql must return (cluster bigint, person_id bigint)")));
+		for (uint64 row = 0; row < SPI_processed; row++)
+		{
+			bool		null_cluster;
+			bool		null_person;
+			Datum		cluster = SPI_getbinval(SPI_tuptable->vals[row], desc, 1, &null_cluster);
+			Datum		person = SPI_getbinval(SPI_tuptable->vals[row], desc, 2, &null_person);
+
+			if (null_cluster)
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("members_sql returned a record with no cluster")));
+			if (*n == capacity)
+			{
+				capacity *= 2;
+				votes = repalloc_huge(votes, capacity * sizeof(PersonVote));
+			}
+			votes[*n].cluster = DatumGetInt64(cluster);
+			votes[*n].has_person = !null_person;
+			votes[*n].person = null_person ? 0 : DatumGetInt64(person);
+			votes[*n].votes = 1;
+			(*n)++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+	SPI_finish();
+	return votes;
+}
+
+PG_FUNCTION_INFO_V1(ptl_link_vote);
+Datum
+ptl_link_vote(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *members_sql = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Size		n;
+	Size		n_clusters = 0;
+	PersonVote *votes = read_votes(members_sql, &n);
+
+	/*
+	 * Each cluster's choice, in place: its records sorted by person (the
+	 * records without one last), the longest run of one person wins, the
+	 * first (smaller) person on a tie.
+	 */
+	sort_votes_by_cluster(votes, n);
+	for (Size start = 0, end; start < n; start = end)
+	{
+		PersonVote choice = {votes[start].cluster, 0, 0, false};
+
+		for (end = start; end < n && votes[end].cluster == choice.cluster;)
+		{
+			Size		run = end;
+
+			while (end < n && votes[end].cluster == choice.cluster
+				   && votes[end].has_person == votes[run].has_person && votes[end].person == votes[run].person)
+				end++;
+			if (votes[run].has_person && (int64) (end - run) > choice.votes)
+			{
+				choice.person = votes[run].person;
+				choice.votes = end - run;
+				choice.has_person = true;
+			}
+		}
+		votes[n_clusters++] = choice;
+	}
+
+	/* each person number to the cluster with the most votes for it */
+	sort_claims_by_person(votes, n_clusters);
+	for (Size k = 1; k < n_clusters; k++)
+		if (votes[k].has_person && votes[k - 1].has_person && votes[k].person == votes[k - 1].person)
+			votes[k].votes = 0;	/* lost the claim; marked below */
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (Size k = 0; k < n_clusters; k++)
+	{
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+		bool		kept = votes[k].has_person && votes[k].votes > 0;
+
+		values[0] = Int64GetDatum(votes[k].cluster);
+		values[1] = Int64GetDatum(votes[k].person);
+		nulls[1] = !kept;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		if ((k & 16383) == 0)
+			CHECK_FOR_INTERRUPTS();
 	}
 	PG_RETURN_VOID();
 }

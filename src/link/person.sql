@@ -78,6 +78,14 @@ AS 'MODULE_PATHNAME', 'ptl_link_candidates' LANGUAGE C STABLE STRICT PARALLEL UN
 COMMENT ON FUNCTION ptl_internal.link_candidates(text, int, int) IS
     'Internal to linkage: every blocking rule''s pairs in one pass, each record of a block with the next block_window in name order (ptl_internal.link_name_order_sql; records_sql in any order), blocks over max_block_size skipped; one row per pair with its rule bits, comparison vector, NHS-number agreement and names, then one per rule with the records it keyed and the blocks it skipped';
 
+-- Stable person numbers by vote (src/link/cluster.c): members_sql gives
+-- each record's cluster and the person the last run gave it.
+CREATE FUNCTION ptl_internal.link_vote(members_sql text)
+RETURNS TABLE (cluster bigint, person_id bigint)
+AS 'MODULE_PATHNAME', 'ptl_link_vote' LANGUAGE C STABLE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION ptl_internal.link_vote(text) IS
+    'Internal to linkage: each cluster keeps the person number most of its records had (ties: the smaller number); a number several clusters would keep goes to the one with most records voting for it (ties: the smaller cluster); one row per cluster, person_id NULL when it keeps none';
+
 -- The pairs an incremental run looks at again, compared (src/link/block.c):
 -- records_sql gives every record of the blocks a changed record holds now or
 -- held before, with its side (1 now, 2 before, 3 both).
@@ -1005,21 +1013,14 @@ BEGIN
     LEFT JOIN (SELECT left_id AS patient_id, min(left_cluster) AS cluster FROM pg_temp.link_outcome GROUP BY 1
                UNION
                SELECT right_id, min(right_cluster) FROM pg_temp.link_outcome GROUP BY 1) c USING (patient_id);
+    --    (ptl_internal.link_vote; in SQL, its groupings and two orderings of
+    --    a million records took about 4.5 s of a full run)
     CREATE TEMP TABLE link_person ON COMMIT DROP AS
-    WITH votes AS (
-        SELECT m.cluster, pl.person_id, count(*) AS n
-        FROM pg_temp.link_member m JOIN ptl.person_link pl USING (patient_id)
-        WHERE scope_ids IS NULL OR pl.patient_id = ANY (scope_ids)
-        GROUP BY m.cluster, pl.person_id),
-    best AS (
-        SELECT DISTINCT ON (v.cluster) v.cluster, v.person_id, v.n
-        FROM votes v ORDER BY v.cluster, v.n DESC, v.person_id),
-    kept AS (
-        SELECT DISTINCT ON (b.person_id) b.cluster, b.person_id
-        FROM best b ORDER BY b.person_id, b.n DESC, b.cluster)
-    SELECT c.cluster, coalesce(k.person_id, nextval('ptl.person_id_seq')) AS person_id
-    FROM (SELECT DISTINCT cluster FROM pg_temp.link_member) c
-    LEFT JOIN kept k USING (cluster);
+    SELECT v.cluster, coalesce(v.person_id, nextval('ptl.person_id_seq')) AS person_id
+    FROM ptl_internal.link_vote(
+        'SELECT m.cluster, pl.person_id FROM pg_temp.link_member m
+         LEFT JOIN ptl.person_link pl ON pl.patient_id = m.patient_id'
+        || CASE WHEN scoped THEN ' AND pl.patient_id = ANY (ARRAY(SELECT patient_id FROM pg_temp.link_scope))' ELSE '' END) v;
 
     CREATE TEMP TABLE link_person_now ON COMMIT DROP AS
     SELECT m.patient_id, p.person_id, coalesce(strongest.method, 'single') AS method, strongest.w AS match_weight

@@ -415,6 +415,7 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
     -- (runs the query it is given: a reader has no use for it)
     ('function', 'ptl_internal.link_candidates(text,integer,integer)', 'operate', 'caller'),
     ('function', 'ptl_internal.link_window_delta(text,integer,integer)', 'operate', 'caller'),
+    ('function', 'ptl_internal.link_vote(text)', 'operate', 'caller'),
     ('function', 'ptl.load_reference(text,bytea,text,text,name)', 'operate', 'owner'),
     ('function', 'ptl.reconcile_outbound()', 'operate', 'caller'),
     ('function', 'ptl.refresh(date,boolean)', 'operate', 'caller'),
