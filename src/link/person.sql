@@ -1573,17 +1573,17 @@ BEGIN
       AND lp.method IN ('nhs_number', 'reviewer', 'probabilistic')
     ON CONFLICT DO NOTHING;
     LOOP
+        -- (each by index: the persons' records, their links, the other ends)
         INSERT INTO link_affected
         SELECT DISTINCT q.person_id
-        FROM link_affected af
-        JOIN ptl.person_link pl ON pl.person_id = af.person_id
-        JOIN (SELECT lp.patient_a AS x, lp.patient_b AS y FROM ptl.link_pair lp
-              WHERE lp.method IN ('nhs_number', 'reviewer', 'probabilistic')
-              UNION ALL
-              SELECT lp.patient_b, lp.patient_a FROM ptl.link_pair lp
-              WHERE lp.method IN ('nhs_number', 'reviewer', 'probabilistic')) lp ON lp.x = pl.patient_id
+        FROM ptl.person_link pl
+        CROSS JOIN LATERAL (SELECT lp.patient_b AS y FROM ptl.link_pair lp
+                            WHERE lp.patient_a = pl.patient_id AND lp.method IN ('nhs_number', 'reviewer', 'probabilistic')
+                            UNION ALL
+                            SELECT lp.patient_a FROM ptl.link_pair lp
+                            WHERE lp.patient_b = pl.patient_id AND lp.method IN ('nhs_number', 'reviewer', 'probabilistic')) lp
         JOIN ptl.person_link q ON q.patient_id = lp.y
-        WHERE true
+        WHERE pl.person_id = ANY (ARRAY(SELECT person_id FROM link_affected))
           AND NOT EXISTS (SELECT 1 FROM link_affected y WHERE y.person_id = q.person_id)
         ON CONFLICT DO NOTHING;
         EXIT WHEN NOT FOUND;
