@@ -595,6 +595,7 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
     ('function', 'ptl.link_explain(bigint,bigint)', 'any', 'caller'),
     ('function', 'ptl_internal.link_expression_fields(text)', 'any', 'caller'),
     ('function', 'ptl_internal.link_fields_of(ptl.patient)', 'any', 'caller'),
+    ('function', 'ptl_internal.link_keys_of(ptl.link_fields)', 'any', 'caller'),
     ('function', 'ptl_internal.link_keys_sql()', 'any', 'caller'),
     ('function', 'ptl_internal.link_look_alike(bigint)', 'any', 'caller'),
     ('function', 'ptl_internal.link_model_stale()', 'any', 'caller'),

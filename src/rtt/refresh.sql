@@ -688,7 +688,9 @@ BEGIN
         ELSIF NOT everything THEN
             CREATE TEMP TABLE refresh_person_before ON COMMIT DROP AS
             SELECT pl.patient_id, pl.person_id FROM ptl.person_link pl;
-            PERFORM ptl.link_persons();
+            -- (with the stored model when only ptl.link_record is missing:
+            -- it is unlogged, and a crash or a promoted standby empties it)
+            PERFORM ptl.link_persons(NOT EXISTS (SELECT 1 FROM ptl.link_parameter) OR ptl_internal.link_model_stale());
             CREATE TEMP TABLE refresh_person_moved ON COMMIT DROP AS
             SELECT coalesce(a.patient_id, b.patient_id) AS patient_id, b.person_id AS person_before,
                    a.person_id AS person_after

@@ -13,7 +13,7 @@
 -- transfer out and in recorded earlier now match (the person linkage's
 -- moves).
 BEGIN;
-SELECT plan(18);
+SELECT plan(23);
 
 -- A record like another (jsonb_populate_record keeps every other column),
 -- numbered as the loader numbers.
@@ -312,6 +312,25 @@ SELECT cmp_ok((SELECT count(*) FROM ptl.pathway_transfer), '>', 10::bigint,
               'the full linkage matched transfers to compare');
 SELECT is((SELECT r.kind FROM ptl.link_run r ORDER BY r.run_id DESC LIMIT 1), 'full',
           'a full refresh estimates the linkage model again');
+
+-- ptl.link_record is unlogged (docs/linkage.md, "Incremental runs"): a crash
+-- or a promoted standby empties it.  An incremental run refuses to guess
+-- what changed since; the next daily refresh links every record with the
+-- stored model, and the persons are what they were.
+SELECT is((SELECT relpersistence FROM pg_class WHERE oid = 'ptl.link_record'::regclass), 'u'::"char",
+          'ptl.link_record is unlogged');
+CREATE TEMP TABLE persons_before_crash AS SELECT patient_id, person_id FROM ptl.person_link;
+TRUNCATE ptl.link_record;
+SELECT throws_ok('SELECT ptl.link_persons_incremental()', '55000', NULL,
+                 'an incremental run refuses an emptied ptl.link_record');
+UPDATE ptl.patient SET updated_at = now() WHERE patient_id = (SELECT min(patient_id) FROM ptl.patient);
+CALL ptl.refresh('2025-04-30');
+SELECT is((SELECT r.kind FROM ptl.link_run r ORDER BY r.run_id DESC LIMIT 1), 'frozen',
+          'the next daily refresh links every record with the stored model');
+SELECT is((SELECT count(*) FROM ptl.link_record), (SELECT count(*) FROM ptl.patient),
+          'ptl.link_record holds every record again');
+SELECT bag_eq('TABLE persons_before_crash', 'SELECT patient_id, person_id FROM ptl.person_link',
+              'every record keeps its person and person number');
 
 -- New link settings: the next daily refresh estimates the model again too.
 UPDATE ptl.patient SET family_name = family_name || 'E'
