@@ -607,46 +607,32 @@ add_window(const BlockInput *in, const int32 *members, int32 n, int rule, int64 
 		}
 }
 
+/* bsearch comparators: a record as it is now by id; a key */
+static int
+record_now_key_cmp(const void *id, const void *record)
+{
+	int64		x = *(const int64 *) id;
+	int64		y = ((const RecordNow *) record)->id;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+static int
+int64_key_cmp(const void *key, const void *element)
+{
+	int64		x = *(const int64 *) key;
+	int64		y = *(const int64 *) element;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
 /* Record id's place as it is now, or -1 (deleted, or not given). */
 static int32
 record_now(const RecordNow *now, int32 n_now, int64 id)
 {
-	int32		lo = 0,
-				hi = n_now - 1;
+	const RecordNow *found = bsearch(&id, now, n_now, sizeof(RecordNow), record_now_key_cmp);
 
-	while (lo <= hi)
-	{
-		int32		mid = lo + (hi - lo) / 2;
-
-		if (now[mid].id == id)
-			return now[mid].record;
-		if (now[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return -1;
-}
-
-/* Whether the sorted keys hold key. */
-static bool
-holds_key(const int64 *keys, int32 n, int64 key)
-{
-	int32		lo = 0,
-				hi = n - 1;
-
-	while (lo <= hi)
-	{
-		int32		mid = lo + (hi - lo) / 2;
-
-		if (keys[mid] == key)
-			return true;
-		if (keys[mid] < key)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return false;
+	return found ? found->record : -1;
 }
 
 PG_FUNCTION_INFO_V1(ptl_link_window_delta);
@@ -803,7 +789,7 @@ ptl_link_window_delta(PG_FUNCTION_ARGS)
 			/* the blocks both hold that no changed record touched */
 			for (int r = 0; r < in.n_rules; r++)
 				if (in.keyed[r][a] && in.keyed[r][b] && in.keys[r][a] == in.keys[r][b]
-					&& !holds_key(touched_keys[r], n_touched[r], in.keys[r][a]))
+					&& !bsearch(&in.keys[r][a], touched_keys[r], n_touched[r], sizeof(int64), int64_key_cmp))
 					other_rules |= 1 << r;
 			compare_pair(&in, a, b, &values[4], &nulls[4]);
 		}
