@@ -387,6 +387,20 @@ window_pairs(const BlockInput *in, int32 block_window, int32 max_block_size, Mem
 	return pairs;
 }
 
+/* The window and block limit of ptl.link_setting, as both passes take them. */
+static void
+check_window(int32 block_window, int32 max_block_size)
+{
+	if (block_window < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("block_window %d must be at least 1", block_window)));
+	if (max_block_size < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_block_size %d must be at least 2", max_block_size)));
+}
+
 /*
  * Records a and b compared, as the scoring reads them: their comparison
  * vector, whether both hold the same valid NHS number, a's given and family
@@ -424,14 +438,7 @@ ptl_link_candidates(PG_FUNCTION_ARGS)
 	int64		keyed_records[MAX_RULES];
 	int64		skipped_blocks[MAX_RULES];
 
-	if (block_window < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("block_window %d must be at least 1", block_window)));
-	if (max_block_size < 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("max_block_size %d must be at least 2", max_block_size)));
+	check_window(block_window, max_block_size);
 
 	/* the records outlive SPI_finish: they are kept in the caller's context */
 	SPI_connect();
@@ -657,14 +664,7 @@ ptl_link_window_delta(PG_FUNCTION_ARGS)
 	int32		n_now = 0;
 	WindowPairs windows;
 
-	if (block_window < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("block_window %d must be at least 1", block_window)));
-	if (max_block_size < 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("max_block_size %d must be at least 2", max_block_size)));
+	check_window(block_window, max_block_size);
 
 	SPI_connect();
 	read_records(records_sql, true, &in, work);

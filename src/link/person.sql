@@ -777,7 +777,7 @@ COMMENT ON FUNCTION ptl_internal.link_keys_sql() IS
 -- the runs read them).  For ptl.link_explain: it must not read
 -- ptl.link_record, which is unlogged, so a standby cannot read it.
 CREATE FUNCTION ptl_internal.link_keys_of(f ptl.link_fields) RETURNS bigint[]
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+LANGUAGE plpgsql STABLE STRICT PARALLEL RESTRICTED
 SET search_path = pg_catalog, ptl, pg_temp
 SET DateStyle = 'ISO, YMD'
 AS $$
