@@ -14,9 +14,11 @@
 -- with records deleted, added and changed, for several windows and block
 -- limits, the C function equals the same rule written in SQL; and it gives
 -- the same rows whether it is given every record or, as the run gives it,
--- only the records of the touched blocks.
+-- only the records of the touched blocks.  The run reads those records by
+-- ptl_internal.link_block_members_sql: every record of the blocks asked
+-- for, each once, whichever rules they are of.
 BEGIN;
-SELECT plan(15);
+SELECT plan(18);
 
 -- Records before the run, from small pools (large blocks, repeated names).
 SELECT setseed(0.61);
@@ -160,6 +162,36 @@ SELECT is(pg_temp.differences(3, 1000, true), 0::bigint,
 SELECT is(pg_temp.differences(2, 12, true), 0::bigint,
           'only the touched blocks, block_window 2 and max_block_size 12: the same rows');
 SELECT is((SELECT count(*) FROM pg_temp.c_rows(3, 1000, true) WHERE a >= b), 0::bigint, 'each pair has a < b');
+
+-- The records of some blocks as the run reads them from ptl.link_record
+-- (ptl_internal.link_block_members_sql): every record holding one of the
+-- keys asked for, each once; asked for one rule's blocks at a time, that
+-- rule's members and no others.
+INSERT INTO ptl.link_record (patient_id, fields, nhs_valid, keys) SELECT patient_id, f, nhs_valid, keys FROM rec_now;
+CREATE TEMP TABLE block_keys AS SELECT * FROM touched;
+CREATE FUNCTION pg_temp.members_read() RETURNS TABLE (patient_id bigint, keys bigint[], f ptl.link_fields, nhs_valid text)
+LANGUAGE plpgsql AS $$ BEGIN RETURN QUERY EXECUTE ptl_internal.link_block_members_sql('pg_temp.block_keys'); END $$;
+CREATE FUNCTION pg_temp.members_rule() RETURNS TABLE (patient_id bigint, keys bigint[], f ptl.link_fields, nhs_valid text)
+LANGUAGE sql AS $$ SELECT r.patient_id, r.keys, r.f, r.nhs_valid FROM pg_temp.rec_now r
+                   WHERE EXISTS (SELECT 1 FROM pg_temp.block_keys t WHERE r.keys[t.rule_no] = t.k) $$;
+SELECT bag_eq('SELECT * FROM pg_temp.members_read()', 'SELECT * FROM pg_temp.members_rule()',
+              'link_block_members_sql: the records of the touched blocks, each once, with their keys and fields');
+CREATE TEMP TABLE per_rule (rule_no int, members bigint, differences bigint);
+DO $$ DECLARE n int; BEGIN
+    FOR n IN SELECT rule_no FROM ptl.link_blocking_rule LOOP
+        TRUNCATE block_keys;
+        INSERT INTO block_keys SELECT * FROM touched t WHERE t.rule_no = n;
+        INSERT INTO per_rule
+        SELECT n, (SELECT count(*) FROM pg_temp.members_rule()),
+               (SELECT count(*) FROM ((SELECT * FROM pg_temp.members_read() EXCEPT ALL SELECT * FROM pg_temp.members_rule())
+                                      UNION ALL (SELECT * FROM pg_temp.members_rule() EXCEPT ALL SELECT * FROM pg_temp.members_read())) d);
+    END LOOP;
+END $$;
+SELECT is((SELECT sum(differences) FROM per_rule), 0::numeric,
+          'link_block_members_sql asked for one rule''s blocks: exactly their records, for every rule');
+SELECT cmp_ok((SELECT count(*) FROM per_rule WHERE members > 0), '>=', 10::bigint,
+              'ten rules or more have touched blocks in this world');
+DELETE FROM ptl.link_record;
 
 -- Faults are named.
 SELECT throws_ok($$SELECT * FROM ptl_internal.link_window_delta('SELECT patient_id, keys, f, nhs_valid FROM pg_temp.rec_now', 3, 100)$$,
