@@ -168,19 +168,21 @@ SELECT is((SELECT count(*) FROM pg_temp.c_rows(3, 1000, true) WHERE a >= b), 0::
 -- keys asked for, each once; asked for one rule's blocks at a time, that
 -- rule's members and no others.
 INSERT INTO ptl.link_record (patient_id, fields, nhs_valid, keys) SELECT patient_id, f, nhs_valid, keys FROM rec_now;
-CREATE TEMP TABLE block_keys AS SELECT * FROM touched;
+-- (the blocks asked for: each rule's keys as an array, repeats allowed)
+CREATE TEMP TABLE block_keys AS
+SELECT rule_no, array_agg(k) || array_agg(k) AS keys FROM touched GROUP BY rule_no;
 CREATE FUNCTION pg_temp.members_read() RETURNS TABLE (patient_id bigint, keys bigint[], f ptl.link_fields, nhs_valid text)
 LANGUAGE plpgsql AS $$ BEGIN RETURN QUERY EXECUTE ptl_internal.link_block_members_sql('pg_temp.block_keys'); END $$;
 CREATE FUNCTION pg_temp.members_rule() RETURNS TABLE (patient_id bigint, keys bigint[], f ptl.link_fields, nhs_valid text)
 LANGUAGE sql AS $$ SELECT r.patient_id, r.keys, r.f, r.nhs_valid FROM pg_temp.rec_now r
-                   WHERE EXISTS (SELECT 1 FROM pg_temp.block_keys t WHERE r.keys[t.rule_no] = t.k) $$;
+                   WHERE EXISTS (SELECT 1 FROM pg_temp.block_keys t WHERE r.keys[t.rule_no] = ANY (t.keys)) $$;
 SELECT bag_eq('SELECT * FROM pg_temp.members_read()', 'SELECT * FROM pg_temp.members_rule()',
               'link_block_members_sql: the records of the touched blocks, each once, with their keys and fields');
 CREATE TEMP TABLE per_rule (rule_no int, members bigint, differences bigint);
 DO $$ DECLARE n int; BEGIN
     FOR n IN SELECT rule_no FROM ptl.link_blocking_rule LOOP
         TRUNCATE block_keys;
-        INSERT INTO block_keys SELECT * FROM touched t WHERE t.rule_no = n;
+        INSERT INTO block_keys SELECT t.rule_no, array_agg(t.k) FROM touched t WHERE t.rule_no = n GROUP BY t.rule_no;
         INSERT INTO per_rule
         SELECT n, (SELECT count(*) FROM pg_temp.members_rule()),
                (SELECT count(*) FROM ((SELECT * FROM pg_temp.members_read() EXCEPT ALL SELECT * FROM pg_temp.members_rule())
