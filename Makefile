@@ -7,13 +7,13 @@ SYNTHVERSION = 0.1.0
 SQL_PARTS    = src/types/types.sql \
                src/risk/scores.sql \
                src/model/model.sql \
+               src/access/access.sql \
                src/risk/assessment.sql \
                src/load/stage.sql \
                src/load/load.sql \
                src/load/reference.sql \
                src/link/person.sql \
                src/link/pathway.sql \
-               src/ops/access.sql \
                src/rtt/engine.sql \
                src/rtt/refresh.sql \
                src/rtt/validation.sql \

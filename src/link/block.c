@@ -570,6 +570,13 @@ record_now_cmp(const RecordNow *x, const RecordNow *y)
 #define ST_DEFINE
 #include "lib/sort_template.h"
 
+#define ST_SORT sort_keys
+#define ST_ELEMENT_TYPE int64
+#define ST_COMPARE(a, b) (*(a) < *(b) ? -1 : (*(a) > *(b) ? 1 : 0))
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
 /* The pairs a growing array holds. */
 typedef struct WindowPairs
 {
@@ -642,6 +649,18 @@ record_now(const RecordNow *now, int32 n_now, int64 id)
 	return found ? found->record : -1;
 }
 
+/* Drops the repeats of a sorted array of keys; returns how many are left. */
+static int32
+unique_keys(int64 *keys, int32 n)
+{
+	int32		kept = 0;
+
+	for (int32 i = 0; i < n; i++)
+		if (kept == 0 || keys[i] != keys[kept - 1])
+			keys[kept++] = keys[i];
+	return kept;
+}
+
 PG_FUNCTION_INFO_V1(ptl_link_window_delta);
 Datum
 ptl_link_window_delta(PG_FUNCTION_ARGS)
@@ -698,40 +717,51 @@ ptl_link_window_delta(PG_FUNCTION_ARGS)
 	{
 		int32		n = 0;
 
+		/*
+		 * The touched blocks of rule r: the keys a changed record holds now
+		 * or held before.  Only their members are sorted into blocks (the
+		 * records read are in some rule's touched block, most of them not in
+		 * this rule's).
+		 */
 		keyed_records[r] = 0;
 		skipped_blocks[r] = 0;
 		n_touched[r] = 0;
+		touched_keys[r] = palloc(Max(in.n_records, 1) * sizeof(int64));
 		for (int32 i = 0; i < in.n_records; i++)
-			if (in.keyed[r][i])
+			if (in.keyed[r][i] && in.side[i] != SIDE_BOTH)
+			{
+				touched_keys[r][n_touched[r]++] = in.keys[r][i];
+				if (in.side[i] == SIDE_NOW)
+					keyed_records[r]++;
+			}
+		sort_keys(touched_keys[r], n_touched[r]);
+		n_touched[r] = unique_keys(touched_keys[r], n_touched[r]);
+
+		for (int32 i = 0; i < in.n_records; i++)
+			if (in.keyed[r][i]
+				&& (in.side[i] != SIDE_BOTH
+					|| bsearch(&in.keys[r][i], touched_keys[r], n_touched[r], sizeof(int64), int64_key_cmp)))
 			{
 				keyed[n].key = in.keys[r][i];
 				keyed[n].position = in.place[i];
 				n++;
-				if (in.side[i] == SIDE_NOW)
-					keyed_records[r]++;
 			}
 		sort_keyed_records(keyed, n);
-		touched_keys[r] = palloc(Max(n, 1) * sizeof(int64));
 
 		for (int32 start = 0, end; start < n; start = end)
 		{
 			int32		n_block_now = 0;
 			int32		n_block_before = 0;
-			bool		touched = false;
 
 			for (end = start; end < n && keyed[end].key == keyed[start].key; end++)
 			{
 				int32		i = in.by_name[keyed[end].position];
 
-				touched |= in.side[i] != SIDE_BOTH;
 				if (in.side[i] & SIDE_NOW)
 					now_members[n_block_now++] = i;
 				if (in.side[i] & SIDE_BEFORE)
 					before_members[n_block_before++] = i;
 			}
-			if (!touched)
-				continue;
-			touched_keys[r][n_touched[r]++] = keyed[start].key;
 			if (n_block_now > max_block_size)
 				skipped_blocks[r]++;
 			add_window(&in, now_members, n_block_now, r, keyed[start].key, SIDE_NOW,

@@ -57,6 +57,27 @@ COMMENT ON COLUMN ptl.pathway_transfer.transferred_out_on IS 'Date the sender tr
 COMMENT ON COLUMN ptl.pathway_transfer.transfer_in_event_id IS 'The receiver''s transfer_in event for a direct transfer (left out of the merged events)';
 COMMENT ON COLUMN ptl.pathway_transfer.direct IS 'False for an earlier provider reached through a chain of transfers';
 
+-- Pathway records another organisation's user sees because of a transfer:
+-- the receiver to the sender's organisation and the sender to the
+-- receiver's, limited to the caller's organisations.  Runs with its owner's
+-- rights (not security_invoker), so a policy on ptl.pathway can use it
+-- without the policy reading ptl.pathway through itself; a security
+-- barrier, so a user's condition never sees the rows it does not show.
+-- (Here, beside the transfers, not in src/access/: access comes before
+-- linkage in the rooms' order, docs/architecture.md.)
+CREATE VIEW ptl.transferred_pathway_visible WITH (security_barrier) AS
+SELECT x.receiver_pathway_id AS pathway_id, s.provider_org AS org_code
+FROM ptl.pathway_transfer x JOIN ptl.pathway s ON s.pathway_id = x.sender_pathway_id
+WHERE s.provider_org = ANY (ptl.my_organisations())
+UNION
+SELECT x.sender_pathway_id, r.provider_org
+FROM ptl.pathway_transfer x JOIN ptl.pathway r ON r.pathway_id = x.receiver_pathway_id
+WHERE r.provider_org = ANY (ptl.my_organisations());
+COMMENT ON VIEW ptl.transferred_pathway_visible IS
+    'Pathway records the current user sees because they were transferred to or from one of its organisations';
+COMMENT ON COLUMN ptl.transferred_pathway_visible.pathway_id IS 'Pathway record at the other provider';
+COMMENT ON COLUMN ptl.transferred_pathway_visible.org_code IS 'The caller''s organisation it was transferred to or from';
+
 CREATE TABLE ptl.pathway_duplicate (
     pathway_id          bigint PRIMARY KEY REFERENCES ptl.pathway (pathway_id) ON DELETE CASCADE,
     kept_pathway_id     bigint NOT NULL REFERENCES ptl.pathway (pathway_id) ON DELETE CASCADE,

@@ -1594,12 +1594,12 @@ BEGIN
     SELECT pl.person_id
     FROM ptl.person_link pl
     WHERE pl.patient_id = ANY (ARRAY(
-          SELECT e.a FROM link_edge e WHERE e.method IN ('nhs_number', 'reviewer', 'probabilistic')
-          UNION SELECT e.b FROM link_edge e WHERE e.method IN ('nhs_number', 'reviewer', 'probabilistic')
-          UNION SELECT lp.patient_a FROM ptl.link_pair lp JOIN link_touched t ON t.a = lp.patient_a AND t.b = lp.patient_b
-                WHERE lp.method IN ('nhs_number', 'reviewer', 'probabilistic')
-          UNION SELECT lp.patient_b FROM ptl.link_pair lp JOIN link_touched t ON t.a = lp.patient_a AND t.b = lp.patient_b
-                WHERE lp.method IN ('nhs_number', 'reviewer', 'probabilistic')));
+          SELECT x.id FROM link_edge e CROSS JOIN LATERAL (VALUES (e.a), (e.b)) x (id)
+          WHERE e.method IN ('nhs_number', 'reviewer', 'probabilistic')
+          UNION
+          SELECT x.id FROM ptl.link_pair lp JOIN link_touched t ON t.a = lp.patient_a AND t.b = lp.patient_b
+          CROSS JOIN LATERAL (VALUES (lp.patient_a), (lp.patient_b)) x (id)
+          WHERE lp.method IN ('nhs_number', 'reviewer', 'probabilistic')));
     -- (the stored pairs touching a changed record are in link_touched when
     -- still candidates; the others are replaced below: their records' persons)
     INSERT INTO link_affected

@@ -276,7 +276,7 @@ $$;
 COMMENT ON FUNCTION ptl.rank_ptl() IS
     'Internal to ptl.refresh: computes every PTL row and its place on its list at the census of the stored clocks, into ptl.ptl_entry (replacing its rows); returns how many';
 
--- What a reader sees (ops/access.sql): the view runs with its owner's
+-- What a reader sees (src/access/access.sql): the view runs with its owner's
 -- rights, so each provider's list was numbered whole at the refresh; it
 -- shows a user the rows of its organisations (and of pathways transferred
 -- to or from them), with the NHS number and hospital number blank unless it

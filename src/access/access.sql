@@ -1,9 +1,11 @@
 -- ---------------------------------------------------------------------------
--- ops, part 2: who may see which organisation's patients.  A database role
+-- access: who may see which organisation's patients.  A database role
 -- (a login, or a group role its logins belong to) is mapped to one or more
 -- organisations; mapped to the ICS (organisation.org_kind = 'ics'), or a
 -- member of ptl_admin, it sees everything.  The row-level security policies
--- (ops/security.sql) and the PTL view use the functions below.
+-- (ops/security.sql), the PTL view and every room's loaders and views use
+-- the functions below; they need only the model, so they come just after it
+-- (docs/architecture.md, "Rooms and the way dependencies run").
 -- ---------------------------------------------------------------------------
 
 CREATE TABLE ptl.user_organisation (
@@ -131,22 +133,3 @@ END
 $$;
 COMMENT ON FUNCTION ptl_internal.assert_may_load(text) IS
     'Internal to the loading functions: refuses (42501) a session whose login may not load an organisation''s extracts';
-
--- Pathway records another organisation's user sees because of a transfer:
--- the receiver to the sender's organisation and the sender to the
--- receiver's, limited to the caller's organisations.  Runs with its owner's
--- rights (not security_invoker), so a policy on ptl.pathway can use it
--- without the policy reading ptl.pathway through itself; a security
--- barrier, so a user's condition never sees the rows it does not show.
-CREATE VIEW ptl.transferred_pathway_visible WITH (security_barrier) AS
-SELECT x.receiver_pathway_id AS pathway_id, s.provider_org AS org_code
-FROM ptl.pathway_transfer x JOIN ptl.pathway s ON s.pathway_id = x.sender_pathway_id
-WHERE s.provider_org = ANY (ptl.my_organisations())
-UNION
-SELECT x.sender_pathway_id, r.provider_org
-FROM ptl.pathway_transfer x JOIN ptl.pathway r ON r.pathway_id = x.receiver_pathway_id
-WHERE r.provider_org = ANY (ptl.my_organisations());
-COMMENT ON VIEW ptl.transferred_pathway_visible IS
-    'Pathway records the current user sees because they were transferred to or from one of its organisations';
-COMMENT ON COLUMN ptl.transferred_pathway_visible.pathway_id IS 'Pathway record at the other provider';
-COMMENT ON COLUMN ptl.transferred_pathway_visible.org_code IS 'The caller''s organisation it was transferred to or from';
