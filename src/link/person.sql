@@ -1389,12 +1389,12 @@ COMMENT ON FUNCTION ptl_internal.link_block_sql(text) IS
 -- The records of some blocks, as one query: every record holding one of
 -- the keys of rule n for some row (rule_no, keys) of keys_table (keys
 -- bigint[], repeats allowed: the index scan sorts them and drops repeats),
--- once, with its keys and fields.  One bitmap scan ORs the rules' indexes: a record in several
--- of the blocks is fetched once, and the heap is read in page order (a day
--- of 10,000 changed records at a million: 313,000 block members, 97,000
--- records; 0.4 s, against 1.9 s reading each block by its index and then
--- each record by its patient id).  The bitmap stays exact within the run's
--- work_mem (a page costs it about 50 bytes).
+-- once, with its keys and fields.  One bitmap scan ORs the rules' indexes:
+-- a record in several of the blocks is fetched once, and the heap is read
+-- in page order (a day of 10,000 changed records at a million: 313,000
+-- block members, 97,000 records; 0.4 s, against 1.9 s reading each block by
+-- its index and then each record by its patient id).  The bitmap stays
+-- exact within the run's work_mem (a page costs it about 50 bytes).
 CREATE FUNCTION ptl_internal.link_block_members_sql(keys_table text) RETURNS text
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 BEGIN ATOMIC
@@ -1481,7 +1481,7 @@ BEGIN
     LEFT JOIN LATERAL (SELECT p.patient_id, ptl_internal.link_fields_of(p) AS f,
                               ptl_internal.link_nhs_valid(p.nhs_number) AS nhs_valid
                        FROM ptl.patient p WHERE p.patient_id = t.patient_id
-                       OFFSET 0) c ON true  -- (OFFSET 0: each record normalised once, not again in the test below)
+                       OFFSET 0) c ON true  -- (OFFSET 0: normalised once, not again in the WHERE)
     LEFT JOIN ptl.link_record r ON r.patient_id = t.patient_id
     LEFT JOIN ptl.link_decisions_by_record() d ON d.patient_id = t.patient_id
     WHERE (c.patient_id IS NULL) <> (r.patient_id IS NULL)
@@ -1489,7 +1489,8 @@ BEGIN
        OR d.decisions IS DISTINCT FROM r.decisions;
     DROP TABLE link_taken;
     ALTER TABLE link_changed ADD PRIMARY KEY (patient_id);
-    ANALYZE link_changed (patient_id, present, was);  -- (the joined and filtered columns: the fields' statistics cost 0.1 s)
+    -- (the joined and filtered columns: the fields' statistics cost 0.1 s)
+    ANALYZE link_changed (patient_id, present, was);
     run.compared_records := (SELECT count(*) FROM link_changed);
     -- (what the last run saw of them, read in the same pass)
     CREATE TEMP TABLE link_old ON COMMIT DROP AS
@@ -1520,10 +1521,10 @@ BEGIN
 
     -- 2. The blocks the changed records hold now or held before: every
     --    record of them, read once by one bitmap scan over the rules'
-    --    indexes (ptl_internal.link_block_members_sql).  In C, each block's windows
-    --    now and before (ptl_internal.link_window_delta): the pairs to look
-    --    at again are those of a window now touching a changed record, and
-    --    those that entered or left a window; each compared.
+    --    indexes (ptl_internal.link_block_members_sql).  In C, each block's
+    --    windows now and before (ptl_internal.link_window_delta): the pairs
+    --    to look at again are those of a window now touching a changed
+    --    record, and those that entered or left a window; each compared.
     CREATE TEMP TABLE link_ck ON COMMIT DROP AS
     SELECT x.n::int AS rule_no, array_agg(x.k) AS keys
     FROM (SELECT keys FROM link_now UNION ALL SELECT keys FROM link_old) c
@@ -1657,6 +1658,7 @@ BEGIN
     n_persons_after := -n_affected;
     PERFORM ptl_internal.link_cluster(true);
     n_persons_after := n_persons_after + (SELECT count(DISTINCT person_id) FROM link_person);
+    -- (link_person_now: the person link_cluster gave each record in scope)
     UPDATE ptl.link_record r SET person_id = n.person_id
     FROM link_person_now n
     WHERE n.patient_id = r.patient_id AND r.patient_id = ANY (ARRAY(SELECT patient_id FROM link_person_now))
