@@ -133,3 +133,40 @@ END
 $$;
 COMMENT ON FUNCTION ptl_internal.assert_may_load(text) IS
     'Internal to the loading functions: refuses (42501) a session whose login may not load an organisation''s extracts';
+
+-- Takes back every privilege any role but the owner holds on a relation,
+-- its columns included.  Monthly snapshot partitions are made by the
+-- refresh; this keeps a database's default privileges from opening them.
+-- (The first REVOKE writes out the default privileges, so that a fresh
+-- install and an upgraded database hold the same catalogue.)
+CREATE FUNCTION ptl_internal.revoke_all_grants(rel regclass) RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    g record;
+BEGIN
+    EXECUTE format('REVOKE ALL ON %s %s FROM PUBLIC',
+                   CASE (SELECT c.relkind FROM pg_class c WHERE c.oid = rel) WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, rel);
+    FOR g IN
+        SELECT DISTINCT x.grantee, a.attname
+        FROM pg_class c
+        CROSS JOIN LATERAL aclexplode(c.relacl) x
+        LEFT JOIN pg_attribute a ON false
+        WHERE c.oid = rel AND x.grantee <> c.relowner
+        UNION
+        SELECT DISTINCT x.grantee, a.attname
+        FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+        CROSS JOIN LATERAL aclexplode(a.attacl) x
+        WHERE c.oid = rel AND x.grantee <> c.relowner
+    LOOP
+        EXECUTE format('REVOKE ALL %s ON %s FROM %s',
+                       CASE WHEN g.attname IS NOT NULL THEN format('(%I)', g.attname) ELSE '' END,
+                       CASE (SELECT c.relkind FROM pg_class c WHERE c.oid = rel) WHEN 'S' THEN 'SEQUENCE ' ELSE 'TABLE ' END
+                           || rel::text,
+                       CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(g.grantee::regrole::text) END);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION ptl_internal.revoke_all_grants(regclass) IS
+    'Internal: takes back every privilege on a relation and its columns from every role but its owner';

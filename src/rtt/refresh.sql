@@ -311,6 +311,56 @@ COMMENT ON COLUMN ptl.census_snapshot.triage_priority IS
 COMMENT ON COLUMN ptl.census_snapshot.consultant_code IS
     'Consultant of the entry then (see ptl.ptl.consultant_code); NULL in snapshots written before 0.4.0';
 
+-- The month's snapshot partition, made when first needed (rows already in the
+-- default partition for that month move into it).  SECURITY DEFINER: the
+-- refresh may run as ptl_admin, who does not own the snapshot table.
+CREATE FUNCTION ptl.census_snapshot_partition(census date) RETURNS regclass
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    month_start date := date_trunc('month', census)::date;
+    month_end date := (date_trunc('month', census) + interval '1 month')::date;
+    part_name text := format('census_snapshot_y%sm%s', to_char(census, 'YYYY'), to_char(census, 'MM'));
+    part regclass;
+BEGIN
+    IF census IN ('infinity', '-infinity') THEN
+        RAISE EXCEPTION 'census date must be a finite date, not %', census
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    part := to_regclass(format('ptl.%I', part_name));
+    IF part IS NOT NULL THEN
+        RETURN part;
+    END IF;
+    -- Made beside the parent, then attached: attaching scans only the new
+    -- month, and the default partition gives up its rows for it first.
+    LOCK TABLE ptl.census_snapshot_default IN ACCESS EXCLUSIVE MODE;
+    EXECUTE format('CREATE TABLE ptl.%I (LIKE ptl.census_snapshot INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
+                   part_name);
+    EXECUTE format('INSERT INTO ptl.%I SELECT * FROM ptl.census_snapshot_default
+                    WHERE census_date >= %L AND census_date < %L', part_name, month_start, month_end);
+    DELETE FROM ptl.census_snapshot_default d WHERE d.census_date >= month_start AND d.census_date < month_end;
+    EXECUTE format('ALTER TABLE ptl.%I ADD CONSTRAINT %I CHECK (census_date >= %L AND census_date < %L),
+                    ADD PRIMARY KEY (census_date, pathway_id, period_no)',
+                   part_name, part_name || '_month', month_start, month_end);
+    EXECUTE format('CREATE INDEX %I ON ptl.%I (census_date, provider_org, rtt_line)',
+                   part_name || '_provider_idx', part_name);
+    -- long waiters at each census, for trends (the weekly pack)
+    EXECUTE format('CREATE INDEX %I ON ptl.%I (census_date, provider_org, days_waited) WHERE days_waited > 364',
+                   part_name || '_long_wait_idx', part_name);
+    EXECUTE format('ALTER TABLE ptl.census_snapshot ATTACH PARTITION ptl.%I FOR VALUES FROM (%L) TO (%L)',
+                   part_name, month_start, month_end);
+    EXECUTE format('COMMENT ON TABLE ptl.%I IS %L', part_name,
+                   format('Census snapshots of %s (a partition of ptl.census_snapshot)', to_char(census, 'FMMonth YYYY')));
+    -- Read through ptl.census_snapshot only, whatever the database's
+    -- default privileges grant a new table (docs/security.md).
+    PERFORM ptl_internal.revoke_all_grants(format('ptl.%I', part_name)::regclass);
+    RETURN format('ptl.%I', part_name)::regclass;
+END
+$$;
+COMMENT ON FUNCTION ptl.census_snapshot_partition(date) IS
+    'The monthly partition of ptl.census_snapshot holding a census date, made (and filled from the default partition) if missing';
+
 -- Clock state of a set of pathways (ids in pg_temp.rtt_target), replacing what
 -- was stored.  The engine runs once per pathway through the bulk aggregates.
 CREATE FUNCTION ptl.rtt_compute(census date, OUT pathways bigint, OUT periods bigint, OUT issues bigint)
