@@ -185,7 +185,8 @@ WHERE c.relnamespace = 'ptl'::regnamespace AND c.relkind = 'v'
 SELECT p.oid::regprocedure, p.proconfig,
        has_function_privilege('regress_rs1_reader', p.oid, 'EXECUTE') AS reader_may_call,
        has_function_privilege('regress_admin', p.oid, 'EXECUTE') AS admin_may_call
-FROM pg_proc p WHERE p.pronamespace IN ('ptl'::regnamespace, 'ptl_internal'::regnamespace) AND p.prosecdef ORDER BY 1;
+FROM pg_proc p WHERE p.pronamespace IN ('ptl'::regnamespace, 'ptl_internal'::regnamespace) AND p.prosecdef
+ORDER BY p.oid::regprocedure::text;  -- (by name: ORDER BY 1 sorted regprocedure by OID, that is by install order)
 
 -- Search-path hijacking: an administrator's own schema, first on its path,
 -- holds functions and a table that shadow the names the definer functions
