@@ -45,6 +45,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "lib/qunique.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
@@ -570,13 +571,6 @@ record_now_cmp(const RecordNow *x, const RecordNow *y)
 #define ST_DEFINE
 #include "lib/sort_template.h"
 
-#define ST_SORT sort_keys
-#define ST_ELEMENT_TYPE int64
-#define ST_COMPARE(a, b) (*(a) < *(b) ? -1 : (*(a) > *(b) ? 1 : 0))
-#define ST_SCOPE static
-#define ST_DEFINE
-#include "lib/sort_template.h"
-
 /* The pairs a growing array holds. */
 typedef struct WindowPairs
 {
@@ -647,18 +641,6 @@ record_now(const RecordNow *now, int32 n_now, int64 id)
 	const RecordNow *found = bsearch(&id, now, n_now, sizeof(RecordNow), record_now_key_cmp);
 
 	return found ? found->record : -1;
-}
-
-/* Drops the repeats of a sorted array of keys; returns how many are left. */
-static int32
-unique_keys(int64 *keys, int32 n)
-{
-	int32		kept = 0;
-
-	for (int32 i = 0; i < n; i++)
-		if (kept == 0 || keys[i] != keys[kept - 1])
-			keys[kept++] = keys[i];
-	return kept;
 }
 
 PG_FUNCTION_INFO_V1(ptl_link_window_delta);
@@ -734,8 +716,8 @@ ptl_link_window_delta(PG_FUNCTION_ARGS)
 				if (in.side[i] == SIDE_NOW)
 					keyed_records[r]++;
 			}
-		sort_keys(touched_keys[r], n_touched[r]);
-		n_touched[r] = unique_keys(touched_keys[r], n_touched[r]);
+		qsort(touched_keys[r], n_touched[r], sizeof(int64), int64_key_cmp);
+		n_touched[r] = qunique(touched_keys[r], n_touched[r], sizeof(int64), int64_key_cmp);
 
 		for (int32 i = 0; i < in.n_records; i++)
 			if (in.keyed[r][i]
