@@ -186,6 +186,7 @@ BEGIN
         RETURNING (t.xmax = 0) AS inserted)
     SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) INTO loaded, changed FROM upserted;
 
+    PERFORM ptl.analyze_if_grown('ptl.transfer_preference', loaded);
     SELECT count(*) - loaded INTO matched
     FROM pg_temp.ptl_load_transfer_preference w
     JOIN ptl.pathway p ON p.provider_org = b.org_code AND p.ppid_issuer = ptl.extract_value(w.ppid_issuer)
@@ -245,6 +246,7 @@ BEGIN
         RETURNING (t.xmax = 0) AS inserted)
     SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) INTO loaded, changed FROM upserted;
 
+    PERFORM ptl.analyze_if_grown('ptl.mutual_aid_offer', loaded);
     SELECT count(*) - loaded INTO matched
     FROM pg_temp.ptl_load_mutual_aid_offer w
     JOIN ptl.mutual_aid_offer t ON t.offering_org = b.org_code AND t.source_ref = ptl.extract_value(w.offer_ref)
@@ -294,6 +296,7 @@ BEGIN
         RETURNING (t.xmax = 0) AS inserted)
     SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) INTO loaded, changed FROM upserted;
 
+    PERFORM ptl.analyze_if_grown('ptl.mutual_aid_slot', loaded);
     SELECT count(*) - loaded INTO matched
     FROM pg_temp.ptl_load_mutual_aid_slot w
     JOIN ptl.mutual_aid_offer o ON o.offering_org = b.org_code AND o.source_ref = ptl.extract_value(w.offer_ref)

@@ -179,6 +179,7 @@ BEGIN
 
     -- Good rows whose record was already held (counted, not taken as the
     -- remainder, so that a row lost on the way fails the accounting).
+    PERFORM ptl.analyze_if_grown('ptl.hospital_spell', loaded);
     SELECT count(*) - loaded INTO matched
     FROM pg_temp.ptl_load_hospital_spell w
     JOIN ptl.pathway p ON p.provider_org = b.org_code AND p.ppid_issuer = ptl.extract_value(w.ppid_issuer)
@@ -236,6 +237,7 @@ BEGIN
     INTO loaded, changed
     FROM upserted;
 
+    PERFORM ptl.analyze_if_grown('ptl.elective_bed_base', loaded);
     SELECT count(*) - loaded INTO matched
     FROM pg_temp.ptl_load_elective_bed_base w
     JOIN ptl.elective_bed_base t ON t.site_code = ptl.extract_value(w.site_code)

@@ -1330,7 +1330,12 @@ BEGIN
     -- Good rows whose record was already held: every good row must have a
     -- record now, and those this load did not create were there before
     -- (counted, not taken as the remainder, so that a row lost on the way
-    -- fails the load's accounting).
+    -- fails the load's accounting).  It joins the rows just written, so
+    -- it plans on statistics that know them: after a load rolled back,
+    -- statistics say "empty" for the table's pages, and this count took
+    -- a nested loop over every row of the provider for each row read
+    -- (minutes at 100,000 rows).  Every feed's loader does the same.
+    PERFORM ptl.analyze_if_grown('ptl.patient', loaded);
     SELECT count(*) - loaded INTO matched
     FROM pg_temp.ptl_load_patient w
     JOIN ptl.patient t ON t.org_code = b.org_code AND t.source_system = b.source_system
@@ -1395,6 +1400,7 @@ BEGIN
     -- record now, and those this load did not create were there before
     -- (counted, not taken as the remainder, so that a row lost on the way
     -- fails the load's accounting).
+    PERFORM ptl.analyze_if_grown('ptl.pathway', loaded);
     SELECT count(*) - loaded INTO matched
     FROM pg_temp.ptl_load_pathway w
     JOIN ptl.pathway t ON t.provider_org = b.org_code AND t.ppid_issuer = ptl.extract_value(w.ppid_issuer)
@@ -1487,6 +1493,7 @@ BEGIN
     -- record now, and those this load did not create were there before
     -- (counted, not taken as the remainder, so that a row lost on the way
     -- fails the load's accounting).
+    PERFORM ptl.analyze_if_grown('ptl.pathway_event', loaded);
     SELECT count(*) - loaded INTO matched
     FROM pg_temp.ptl_load_pathway_event w
     JOIN ptl.pathway p ON p.provider_org = b.org_code AND p.ppid_issuer = ptl.extract_value(w.ppid_issuer)
@@ -1581,6 +1588,7 @@ BEGIN
     -- record now, and those this load did not create were there before
     -- (counted, not taken as the remainder, so that a row lost on the way
     -- fails the load's accounting).
+    PERFORM ptl.analyze_if_grown('ptl.waiting_list_entry', loaded);
     SELECT count(*) - loaded INTO matched
     FROM pg_temp.ptl_load_waiting_list_entry w
     JOIN ptl.pathway p ON p.provider_org = b.org_code AND p.ppid_issuer = ptl.extract_value(w.ppid_issuer)
@@ -1655,8 +1663,6 @@ BEGIN
         EXECUTE format('SELECT * FROM %s($1)', e.loader) INTO n_loaded, n_changed, n_matched USING batch;
         SELECT * INTO q FROM ptl_internal.load_quarantine(batch, extract_name);
         EXECUTE format('DROP TABLE pg_temp.%I', 'ptl_load_' || extract_name);
-        -- The next extract joins this one: plan it for its new size.
-        PERFORM ptl.analyze_if_grown(e.target, n_loaded);
 
         -- Each count is measured on its own: rows staged, records created,
         -- records that were already held (counted after the upsert), rows

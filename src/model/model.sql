@@ -810,12 +810,13 @@ BEGIN
     END IF;
     pages_now := pg_catalog.pg_relation_size(tbl) / current_setting('block_size')::int;
     SELECT c.reltuples, c.relpages INTO est_rows, est_pages FROM pg_class c WHERE c.oid = tbl;
-    -- With a row count: more than twice what the statistics say.  Without:
-    -- statistics that say "empty" for a table with pages (rows rolled back
-    -- or deleted since), or a table that has more than doubled in pages.
-    IF (rows_now IS NOT NULL AND rows_now > 1000 AND rows_now > 2 * greatest(est_rows, 0))
-       OR (rows_now IS NULL AND pages_now > 8
-           AND (est_rows <= 0 OR pages_now > 2 * greatest(est_pages, 1))) THEN
+    -- Statistics that say "empty" for a table with pages (its rows rolled
+    -- back or deleted since): the planner then takes every row written
+    -- since for none.  With a row count: more than twice what the
+    -- statistics say.  Without: a table that has more than doubled in pages.
+    IF (pages_now > 8 AND est_rows <= 0 AND coalesce(rows_now, 1) > 0)
+       OR (rows_now IS NOT NULL AND rows_now > 1000 AND rows_now > 2 * greatest(est_rows, 0))
+       OR (rows_now IS NULL AND pages_now > 8 AND pages_now > 2 * greatest(est_pages, 1)) THEN
         EXECUTE format('ANALYZE %s', tbl);
         RETURN true;
     END IF;
@@ -823,7 +824,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ptl.analyze_if_grown(regclass, bigint) IS
-    'Internal: ANALYZE a table after a bulk write its statistics do not know of: rows_now over 1,000 and over twice the estimate, or (no count given) statistics saying empty for a table with pages, or pages more than doubled';
+    'Internal: ANALYZE a table after a bulk write its statistics do not know of: statistics saying empty for a table with pages (rows rolled back since), rows_now over 1,000 and over twice the estimate, or (no count given) pages more than doubled';
 
 SELECT pg_catalog.pg_extension_config_dump('ptl.organisation', '');
 SELECT pg_catalog.pg_extension_config_dump('ptl.site', '');

@@ -300,6 +300,7 @@ BEGIN
         RETURNING p.proposal_id)
     SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) INTO loaded, changed FROM upserted;
 
+    PERFORM ptl.analyze_if_grown('ptl.clinic_slot', loaded);
     SELECT count(*) - loaded INTO matched
     FROM pg_temp.ptl_load_clinic_slot w
     JOIN ptl.clinic_session s ON s.clinic_code = ptl.extract_value(w.clinic_code)

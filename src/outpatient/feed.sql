@@ -336,6 +336,7 @@ BEGIN
         RETURNING (t.xmax = 0) AS inserted)
     SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) INTO loaded, changed FROM upserted;
 
+    PERFORM ptl.analyze_if_grown('ptl.clinic', loaded);
     SELECT count(*) - loaded INTO matched
     FROM pg_temp.ptl_load_clinic w
     JOIN ptl.clinic t ON t.clinic_code = ptl.extract_value(w.clinic_code)
@@ -385,6 +386,7 @@ BEGIN
         RETURNING (t.xmax = 0) AS inserted)
     SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) INTO loaded, changed FROM upserted;
 
+    PERFORM ptl.analyze_if_grown('ptl.clinic_session', loaded);
     SELECT count(*) - loaded INTO matched
     FROM pg_temp.ptl_load_clinic_session w
     JOIN ptl.clinic_session t ON t.clinic_code = ptl.extract_value(w.clinic_code)
@@ -461,6 +463,7 @@ BEGIN
         RETURNING (t.xmax = 0) AS inserted)
     SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) INTO loaded, changed FROM upserted;
 
+    PERFORM ptl.analyze_if_grown('ptl.outpatient_appointment', loaded);
     SELECT count(*) - loaded INTO matched
     FROM pg_temp.ptl_load_outpatient_appointment w
     JOIN ptl.pathway p ON p.provider_org = b.org_code AND p.ppid_issuer = ptl.extract_value(w.ppid_issuer)
@@ -549,6 +552,7 @@ BEGIN
         RETURNING (t.xmax = 0) AS inserted)
     SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) INTO loaded, changed FROM upserted;
 
+    PERFORM ptl.analyze_if_grown('ptl.follow_up_request', loaded);
     SELECT count(*) - loaded INTO matched
     FROM pg_temp.ptl_load_follow_up_request w
     JOIN ptl.pathway p ON p.provider_org = b.org_code AND p.ppid_issuer = ptl.extract_value(w.ppid_issuer)
@@ -611,6 +615,7 @@ BEGIN
         RETURNING (t.xmax = 0) AS inserted)
     SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) INTO loaded, changed FROM upserted;
 
+    PERFORM ptl.analyze_if_grown('ptl.pifu_episode', loaded);
     SELECT count(*) - loaded INTO matched
     FROM pg_temp.ptl_load_pifu_episode w
     JOIN ptl.pathway p ON p.provider_org = b.org_code AND p.ppid_issuer = ptl.extract_value(w.ppid_issuer)
@@ -670,6 +675,7 @@ BEGIN
         RETURNING (t.xmax = 0) AS inserted)
     SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) INTO loaded, changed FROM upserted;
 
+    PERFORM ptl.analyze_if_grown('ptl.advice_request', loaded);
     SELECT count(*) - loaded INTO matched
     FROM pg_temp.ptl_load_advice_request w
     JOIN ptl.advice_request t ON t.provider_org = b.org_code AND t.source_ref = ptl.extract_value(w.advice_ref)

@@ -350,6 +350,7 @@ BEGIN
     INTO loaded, changed
     FROM upserted;
 
+    PERFORM ptl.analyze_if_grown('ptl.risk_assessment', loaded);
     SELECT count(*) - loaded INTO matched
     FROM pg_temp.ptl_load_risk_assessment w
     JOIN ptl.risk_assessment t ON t.source_org = b.org_code AND t.source_ref = ptl.extract_value(w.assessment_ref)

@@ -434,6 +434,7 @@ BEGIN
     FROM upserted;
 
     -- Good rows whose record was already held, counted after the upsert.
+    PERFORM ptl.analyze_if_grown('ptl.theatre_session', loaded);
     SELECT count(*) - loaded INTO matched
     FROM pg_temp.ptl_load_theatre_session w
     JOIN ptl.theatre_session t ON t.source_org = b.org_code AND t.source_ref = ptl.extract_value(w.session_ref)
@@ -605,6 +606,7 @@ BEGIN
     INTO loaded, changed
     FROM upserted;
 
+    PERFORM ptl.analyze_if_grown('ptl.theatre_booking', loaded);
     SELECT count(*) - loaded INTO matched
     FROM pg_temp.ptl_load_theatre_booking w
     JOIN ptl.theatre_booking t ON t.source_org = b.org_code AND t.source_ref = ptl.extract_value(w.booking_ref)
@@ -672,6 +674,7 @@ BEGIN
     INTO loaded, changed
     FROM upserted;
 
+    PERFORM ptl.analyze_if_grown('ptl.theatre_cancellation', loaded);
     SELECT count(*) - loaded INTO matched
     FROM pg_temp.ptl_load_theatre_cancellation w
     JOIN ptl.theatre_booking k ON k.source_org = b.org_code AND k.source_ref = ptl.extract_value(w.booking_ref)
@@ -711,6 +714,7 @@ BEGIN
     INTO loaded, changed
     FROM upserted;
 
+    PERFORM ptl.analyze_if_grown('ptl.consultant_leave', loaded);
     SELECT count(*) - loaded INTO matched
     FROM pg_temp.ptl_load_consultant_leave w
     JOIN ptl.consultant_leave t ON t.source_org = b.org_code AND t.source_ref = ptl.extract_value(w.leave_ref)
@@ -767,6 +771,7 @@ BEGIN
     INTO loaded, changed
     FROM upserted;
 
+    PERFORM ptl.analyze_if_grown('ptl.preop_assessment', loaded);
     SELECT count(*) - loaded INTO matched
     FROM pg_temp.ptl_load_preop_assessment w
     JOIN ptl.preop_assessment t ON t.source_org = b.org_code AND t.source_ref = ptl.extract_value(w.assessment_ref)
@@ -806,6 +811,7 @@ BEGIN
     INTO loaded, changed
     FROM upserted;
 
+    PERFORM ptl.analyze_if_grown('ptl.patient_unavailability', loaded);
     SELECT count(*) - loaded INTO matched
     FROM pg_temp.ptl_load_patient_unavailability w
     JOIN ptl.patient_unavailability t ON t.source_org = b.org_code AND t.source_ref = ptl.extract_value(w.unavailability_ref)
@@ -851,6 +857,7 @@ BEGIN
     INTO loaded, changed
     FROM upserted;
 
+    PERFORM ptl.analyze_if_grown('ptl.procedure_duration', loaded);
     SELECT count(*) - loaded INTO matched
     FROM pg_temp.ptl_load_procedure_duration w
     JOIN ptl.procedure_duration t ON t.source_org = b.org_code AND t.source_ref = ptl.extract_value(w.case_ref)
