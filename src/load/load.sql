@@ -540,6 +540,23 @@ RETURN (c.value_type IS NULL OR c.value_type = 'text'::regtype) AND c.allowed IS
 COMMENT ON FUNCTION ptl_internal.extract_column_is_text(ptl.extract_column) IS
     'Internal to ptl.load(): whether an extract column is stored as the text delivered (no type, code list or code table), so that the spreadsheet-formula rule applies to it';
 
+-- SQL expression that is true when value expression v breaks a column's
+-- pattern.  A pattern that is one bracket expression repeated m to n times
+-- (^[A-Z0-9]{3,6}$) is tested as the same rule in two parts: only
+-- characters of the class, and m to n of them.  PostgreSQL's regular
+-- expressions take ten times as long over a bounded repetition ({1,40}) as
+-- over an unbounded one, and the loader tests every staged value.
+CREATE FUNCTION ptl_internal.pattern_fails_sql(v text, pattern text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN (SELECT CASE WHEN r.m IS NULL THEN format('%s !~ %L', v, pattern)
+                    ELSE format('(%1$s !~ %2$L OR length(%1$s) NOT BETWEEN %3$s AND %4$s)',
+                                v, '^' || r.m[1] || CASE WHEN r.m[2]::int = 0 THEN '*' ELSE '+' END || '$',
+                                r.m[2], coalesce(r.m[3], r.m[2])) END
+        FROM (SELECT regexp_match(pattern, '^\^(\[[^][]+\])\{([0-9]+)(?:,([0-9]+))?\}[$]$') AS m) r);
+COMMENT ON FUNCTION ptl_internal.pattern_fails_sql(text, text) IS
+    'Internal to ptl.load(): SQL test that a value expression breaks a regular expression; a bracket expression repeated m to n times is tested as its class and a length, the same rule';
+
 -- SQL expression (over staged row alias s) that is true when the column's
 -- value breaks its rule in ptl.extract_column, for a batch opened on
 -- batch_opened (the end of a date column's plausible window is counted from
@@ -574,7 +591,7 @@ BEGIN
             tests := tests || format('%s <> ALL (%L::text[])', v, c.allowed);
         END IF;
         IF c.pattern IS NOT NULL THEN
-            tests := tests || format('%s !~ %L', v, c.pattern);
+            tests := tests || ptl_internal.pattern_fails_sql(v, c.pattern);
         END IF;
         -- A placeholder column's code is looked up by ptl_internal.load_placeholders:
         -- an unknown code is not a fault of the row.

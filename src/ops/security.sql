@@ -472,6 +472,7 @@ INSERT INTO ptl.access_object (object_type, object_name, access_class, runs_as) 
     ('function', 'ptl_internal.mutual_aid_state_guard()', 'internal', 'caller'),
     ('function', 'ptl_internal.note_link_pending()', 'internal', 'caller'),
     ('function', 'ptl_internal.note_validation_keys()', 'internal', 'caller'),
+    ('function', 'ptl_internal.pattern_fails_sql(text,text)', 'internal', 'caller'),
     ('function', 'ptl_internal.prepare_staging_table(text)', 'internal', 'caller'),
     ('function', 'ptl_internal.priority_target_replace()', 'internal', 'caller'),
     ('function', 'ptl_internal.refuse_shipped_change()', 'internal', 'caller'),
