@@ -7,6 +7,7 @@ SYNTHVERSION = 0.1.0
 SQL_PARTS    = src/types/types.sql \
                src/risk/scores.sql \
                src/model/model.sql \
+               src/model/settings.sql \
                src/access/access.sql \
                src/risk/assessment.sql \
                src/load/stage.sql \
@@ -48,7 +49,7 @@ SQL_PARTS    = src/types/types.sql \
                src/outpatient/measures.sql \
                src/outpatient/clinic_slots.sql \
                src/journey/consultant.sql \
-               src/journey/pack.sql \
+               src/export/pack.sql \
                src/ops/security.sql \
                src/ops/jit.sql
 SYNTH_PARTS  = test/generator/ptl_synth.sql test/generator/validation_recall.sql \

@@ -463,6 +463,20 @@ COMMENT ON COLUMN ptl.waiting_list_entry.site_code IS 'Site where the admission 
 COMMENT ON COLUMN ptl.waiting_list_entry.batch_id IS 'Batch that last inserted or changed the entry';
 COMMENT ON COLUMN ptl.waiting_list_entry.updated_at IS 'When the entry was last inserted or changed';
 
+-- pg_restore, run by a superuser, puts back rows that were checked and
+-- audited when they were first written: its inserts are not checked again
+-- (the reference checks below), nor audited or stamped again
+-- (src/ops/audit.sql).
+-- (Restore custom-format dumps with pg_restore; a plain SQL dump replayed
+-- through psql would audit every restored row as new.)
+CREATE FUNCTION ptl_internal.restoring() RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN current_setting('application_name', true) = 'pg_restore'
+   AND (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user);
+COMMENT ON FUNCTION ptl_internal.restoring() IS
+    'Whether this session is a superuser''s pg_restore (whose inserts restore audited rows rather than make changes)';
+
 -- ---------------------------------------------------------------------------
 -- References checked per statement.  A foreign key checks every row it
 -- inserts with a query of its own; on the PAS tables, which ptl.load fills

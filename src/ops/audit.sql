@@ -45,18 +45,6 @@ COMMENT ON COLUMN ptl.audit_log.column_name IS 'Column whose value changed';
 COMMENT ON COLUMN ptl.audit_log.old_value IS 'Value before (NULL for an insert)';
 COMMENT ON COLUMN ptl.audit_log.new_value IS 'Value after (NULL for a delete)';
 
--- pg_restore, run by a superuser, puts back rows that were audited when they
--- were first written: its inserts are neither audited again nor re-stamped.
--- (Restore custom-format dumps with pg_restore; a plain SQL dump replayed
--- through psql would audit every restored row as new.)
-CREATE FUNCTION ptl_internal.restoring() RETURNS boolean
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-RETURN current_setting('application_name', true) = 'pg_restore'
-   AND (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user);
-COMMENT ON FUNCTION ptl_internal.restoring() IS
-    'Whether this session is a superuser''s pg_restore (whose inserts restore audited rows rather than make changes)';
-
 -- Whoever writes an entry, it says who and when truly: a role that may
 -- change audited rows may insert entries (the triggers run with its rights),
 -- but not backdate them, sign them for someone else, or change or delete
