@@ -38,6 +38,7 @@ SQL_PARTS    = src/types/types.sql \
                src/plan/forecast.sql \
                src/plan/inequality.sql \
                src/export/export.sql \
+               src/export/outbound_reconcile.sql \
                src/refresh/refresh.sql \
                src/ops/refresh.sql \
                src/ops/audit.sql \

@@ -371,7 +371,7 @@ CREATE TABLE ptl.pathway_event (
     -- Who wrote the event: the PAS's extract, or ptl itself (a validation
     -- answer, a mutual aid transfer).  ptl's own events are provisional
     -- until the PAS, the system of record, confirms or contradicts them
-    -- (ptl.reconcile_outbound, rtt/outbound.sql; docs/outbound.md).
+    -- (ptl.reconcile_outbound, src/export/outbound_reconcile.sql; docs/outbound.md).
     origin              text NOT NULL DEFAULT 'extract' CHECK (origin IN ('extract', 'ptl')),
     provisional         boolean NOT NULL DEFAULT false,
     CONSTRAINT pathway_event_provisional_is_ptl CHECK (NOT provisional OR origin = 'ptl'),
