@@ -5,6 +5,7 @@ EXTVERSION   = 0.4.0
 SYNTHVERSION = 0.1.0
 
 SQL_PARTS    = src/types/types.sql \
+               src/types/target_elapsed.sql \
                src/risk/scores.sql \
                src/model/model.sql \
                src/model/settings.sql \

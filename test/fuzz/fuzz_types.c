@@ -9,7 +9,7 @@
  *		0	nhs_number			src/types/nhs_number.c
  *		1	rtt_status			src/types/rtt_status.c
  *		2	clinical_priority	src/types/clinical_priority.c
- *		3	target_elapsed		src/risk/target_elapsed.c
+ *		3	target_elapsed		src/types/target_elapsed.c
  *		4	int2 \
  *		5	int4  > ptl.check_input's integer checker (src/types/check_input.c)
  *		6	int8 /
