@@ -9,6 +9,7 @@ SQL_PARTS    = src/types/types.sql \
                src/risk/scores.sql \
                src/model/model.sql \
                src/model/settings.sql \
+               src/model/waiting_list.sql \
                src/access/access.sql \
                src/risk/assessment.sql \
                src/load/stage.sql \
