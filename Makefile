@@ -19,6 +19,7 @@ SQL_PARTS    = src/types/types.sql \
                src/link/pathway.sql \
                src/rtt/engine.sql \
                src/rtt/refresh.sql \
+               src/rtt/duplicates.sql \
                src/rtt/validation.sql \
                src/rtt/outbound.sql \
                src/rtt/ptl.sql \
