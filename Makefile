@@ -1,17 +1,17 @@
 # ptl: PGXS build.  One ptl.so from src/*/*.c, one install script from the
-# capability SQL files in the order below (later files use earlier objects).
+# capability SQL files, room by room in the rooms' one-way order
+# (docs/architecture.md; scripts/dependencies --check keeps it): later files
+# use earlier objects.
 EXTENSION    = ptl
 EXTVERSION   = 0.4.0
 SYNTHVERSION = 0.1.0
 
 SQL_PARTS    = src/types/types.sql \
                src/types/target_elapsed.sql \
-               src/risk/scores.sql \
                src/model/model.sql \
                src/model/settings.sql \
                src/model/waiting_list.sql \
                src/access/access.sql \
-               src/risk/assessment.sql \
                src/load/stage.sql \
                src/load/load.sql \
                src/load/reference.sql \
@@ -23,16 +23,26 @@ SQL_PARTS    = src/types/types.sql \
                src/rtt/validation.sql \
                src/rtt/outbound.sql \
                src/rtt/ptl.sql \
-               src/risk/cohorts.sql \
                src/rtt/returns.sql \
                src/rtt/campaign.sql \
+               src/risk/scores.sql \
+               src/risk/assessment.sql \
+               src/risk/cohorts.sql \
+               src/risk/feed.sql \
                src/theatre/allocate.sql \
                src/theatre/theatre.sql \
                src/theatre/feed.sql \
-               src/risk/feed.sql \
                src/theatre/setting.sql \
                src/theatre/propose.sql \
                src/theatre/productivity.sql \
+               src/outpatient/outpatient.sql \
+               src/outpatient/feed.sql \
+               src/outpatient/measures.sql \
+               src/outpatient/clinic_slots.sql \
+               src/journey/journey.sql \
+               src/journey/beds.sql \
+               src/journey/beds_feed.sql \
+               src/journey/consultant.sql \
                src/aid/variation.sql \
                src/aid/mutual_aid.sql \
                src/aid/feed.sql \
@@ -42,18 +52,10 @@ SQL_PARTS    = src/types/types.sql \
                src/plan/inequality.sql \
                src/export/export.sql \
                src/export/outbound_reconcile.sql \
+               src/export/pack.sql \
                src/refresh/refresh.sql \
                src/ops/refresh.sql \
                src/ops/audit.sql \
-               src/journey/journey.sql \
-               src/journey/beds.sql \
-               src/journey/beds_feed.sql \
-               src/outpatient/outpatient.sql \
-               src/outpatient/feed.sql \
-               src/outpatient/measures.sql \
-               src/outpatient/clinic_slots.sql \
-               src/journey/consultant.sql \
-               src/export/pack.sql \
                src/ops/security.sql \
                src/ops/jit.sql
 SYNTH_PARTS  = test/generator/ptl_synth.sql test/generator/validation_recall.sql \

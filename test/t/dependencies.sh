@@ -2,13 +2,14 @@
 # The rooms' one-way order (docs/architecture.md, "Rooms and the way
 # dependencies run"): scripts/dependencies --check passes on the tree, and
 # fails, naming it, on a reference against the order that is not in
-# test/dependency_debt.txt and on a listed one that is gone (run on a copy
-# with each fault planted).  Needs no database; prints TAP.
+# test/dependency_debt.txt, on a listed one that is gone, and on a Makefile
+# that assembles a room's file after a later room's (run on a copy with
+# each fault planted).  Needs no database; prints TAP.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 copy=$(mktemp -d /tmp/ptl_dependencies.XXXXXX)
 trap 'rm -rf "$copy"' EXIT
-echo "1..3"
+echo "1..4"
 
 if out=$(scripts/dependencies --check 2>&1); then
     echo "ok 1 - every reference against the order is listed in test/dependency_debt.txt ($out)"
@@ -46,5 +47,17 @@ elif printf '%s\n' "$out" | grep -q 'gone' && printf '%s\n' "$out" | grep -q 'pt
     echo "ok 3 - a listed reference that is gone fails the check, named"
 else
     echo "not ok 3 - the check failed without naming the gone reference"
+    printf '%s\n' "$out" | sed 's/^/# /'
+fi
+
+# the Makefile assembling a file of the model after the access room's
+plant
+sed -i 's|src/model/waiting_list.sql \\|src/access/access.sql \\|; 0,/src\/access\/access.sql \\/! s|src/access/access.sql \\|src/model/waiting_list.sql \\|' "$copy/Makefile"
+if out=$("$copy/scripts/dependencies" --check 2>&1); then
+    echo "not ok 4 - a Makefile out of the rooms' order passed the check"
+elif printf '%s\n' "$out" | grep -q 'src/model/waiting_list.sql (model) after src/access/access.sql (access)'; then
+    echo "ok 4 - a Makefile that assembles the model after access fails the check, named"
+else
+    echo "not ok 4 - the check failed without naming the file out of order"
     printf '%s\n' "$out" | sed 's/^/# /'
 fi
