@@ -1,15 +1,148 @@
 -- ---------------------------------------------------------------------------
--- model, part 2: settings read by several rooms, so they sit in the model,
--- before every room that reads them: the operational settings (beds and
--- journeys, the outbound actions, the weekly pack, the daily refresh's
--- retention) and the risk and ordering settings (the PTL's order and
--- targets, the risk cohorts).
+-- model, part 2: settings, one mechanism for every capability.  Each
+-- capability keeps its settings in a table of its own (typed columns, each
+-- with its default and its CHECK), whose rows are a history: the latest is
+-- in force.  The table begins with the history's columns (setting_id,
+-- set_at, set_by, shipped) and ptl_internal.settings_history_ready makes the
+-- rest of the history: a shipped row of defaults (left out of pg_dump;
+-- CREATE EXTENSION writes it again), pg_dump of the rows users add, and the
+-- range of set_at.  ptl.change_settings changes some settings and keeps the
+-- others; ptl.settings shows every setting in force.  The operational
+-- settings and the risk and ordering settings are read by several rooms,
+-- so they are here too, before every room that reads them.
 -- ---------------------------------------------------------------------------
 
--- Operational settings.  Rows are a history: the latest is in force.  ptl
--- ships one row of defaults (left out of pg_dump; CREATE EXTENSION writes it
--- again); change a setting by inserting a row, e.g. INSERT INTO
--- ptl.ops_setting (snapshot_retention) VALUES ('5 years').
+-- A table is one of ptl's settings when it begins with the history's columns.
+CREATE FUNCTION ptl_internal.settings_tables() RETURNS SETOF regclass
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT c.oid::regclass FROM pg_catalog.pg_class c
+    WHERE c.relnamespace = 'ptl'::regnamespace AND c.relkind = 'r'
+      AND ARRAY(SELECT a.attname FROM pg_catalog.pg_attribute a
+                WHERE a.attrelid = c.oid AND a.attnum BETWEEN 1 AND 4 ORDER BY a.attnum)
+          = '{setting_id,set_at,set_by,shipped}'::name[]
+    ORDER BY c.relname
+$$;
+COMMENT ON FUNCTION ptl_internal.settings_tables() IS
+    'The tables of ptl''s settings: those that begin with the history''s columns setting_id, set_at, set_by and shipped';
+
+-- The rest of a settings table's history, once it is created: its shipped
+-- row of defaults, pg_dump of the rows users add (not the shipped row), set_at
+-- a stored date or the shipped row's -infinity, and the history columns'
+-- comments.  Called by the install script after each CREATE TABLE.
+CREATE FUNCTION ptl_internal.settings_history_ready(settings regclass) RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    name text := (SELECT c.relname FROM pg_class c WHERE c.oid = settings);
+BEGIN
+    IF settings NOT IN (SELECT ptl_internal.settings_tables()) THEN
+        RAISE EXCEPTION '% does not begin with the columns of a settings history', settings
+            USING ERRCODE = 'invalid_table_definition',
+                  HINT = 'Begin it with setting_id, set_at, set_by and shipped, as ptl.rtt_setting does.';
+    END IF;
+    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; src/model/model.sql)
+    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I CHECK (ptl.in_storage_range(set_at) OR (shipped AND set_at = %L))',
+                   settings, name || '_set_at_in_range', '-infinity');
+    EXECUTE format('INSERT INTO %s (setting_id, set_at, set_by, shipped) VALUES (0, %L, %L, true)',
+                   settings, '-infinity', 'ptl');
+    PERFORM pg_catalog.pg_extension_config_dump(settings, 'WHERE NOT shipped');
+    PERFORM pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence(settings::text, 'setting_id')::regclass, '');
+    EXECUTE format('COMMENT ON COLUMN %s.setting_id IS %L', settings, 'Row number (0 = the defaults ptl ships)');
+    EXECUTE format('COMMENT ON COLUMN %s.set_at IS %L', settings, 'When the settings were set');
+    EXECUTE format('COMMENT ON COLUMN %s.set_by IS %L', settings, 'Who set them');
+    EXECUTE format('COMMENT ON COLUMN %s.shipped IS %L', settings, 'True for the defaults row ptl ships');
+END
+$$;
+COMMENT ON FUNCTION ptl_internal.settings_history_ready(regclass) IS
+    'Internal to the install script: gives a new settings table its shipped row of defaults, pg_dump of the rows users add, the range of set_at and the history columns'' comments';
+
+-- Changes settings: a new row of the history, the row in force with the
+-- named settings changed.  (A plain INSERT naming some columns gives the
+-- others their shipped defaults, and so undoes any earlier change of them.)
+-- Runs with the caller's rights: whoever may insert into the table.
+CREATE FUNCTION ptl.change_settings(settings regclass, changes jsonb) RETURNS bigint
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    own text[];
+    unknown text;
+    id bigint;
+BEGIN
+    IF settings NOT IN (SELECT ptl_internal.settings_tables()) THEN
+        RAISE EXCEPTION '% is not a table of ptl''s settings', settings
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'ptl.settings lists every setting and its table.';
+    END IF;
+    IF jsonb_typeof(changes) <> 'object' THEN
+        RAISE EXCEPTION 'the changes must be a JSON object of settings and values, not %', changes
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example ''{"snapshot_retention": "5 years"}''.';
+    END IF;
+    own := ARRAY(SELECT a.attname::text FROM pg_attribute a
+                 WHERE a.attrelid = settings AND a.attnum > 4 AND NOT a.attisdropped ORDER BY a.attnum);
+    SELECT string_agg(k, ', ' ORDER BY k) INTO unknown FROM jsonb_object_keys(changes) k WHERE k <> ALL (own);
+    IF unknown IS NOT NULL THEN
+        RAISE EXCEPTION '% has no setting %', settings, unknown
+            USING ERRCODE = 'undefined_column',
+                  HINT = format('Its settings are %s.', array_to_string(own, ', '));
+    END IF;
+    -- The row in force, with the changes laid over it (each value read by
+    -- its column's type; the table's CHECKs judge the result).
+    EXECUTE format('INSERT INTO %1$s (%2$s) SELECT %3$s
+                    FROM jsonb_populate_record((SELECT s FROM %1$s s ORDER BY s.set_at DESC, s.setting_id DESC LIMIT 1), $1) r
+                    RETURNING setting_id',
+                   settings,
+                   (SELECT string_agg(quote_ident(c), ', ') FROM unnest(own) c),
+                   (SELECT string_agg('r.' || quote_ident(c), ', ') FROM unnest(own) c))
+        USING changes INTO id;
+    RETURN id;
+END
+$$;
+COMMENT ON FUNCTION ptl.change_settings(regclass, jsonb) IS
+    'Changes some settings of one settings table (ptl.settings lists them) and keeps the others in force: a new row of its history, e.g. ptl.change_settings(''ptl.ops_setting'', ''{"snapshot_retention": "5 years"}''); returns the new row''s setting_id';
+
+-- Every setting in force, with the default ptl ships, when and by whom it
+-- was set, and what it means (its column's comment).
+CREATE FUNCTION ptl.settings_in_force()
+RETURNS TABLE (settings regclass, setting name, value text, shipped_value text, set_at timestamptz, set_by text,
+               description text)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t regclass;
+BEGIN
+    FOR t IN SELECT ptl_internal.settings_tables() LOOP
+        RETURN QUERY EXECUTE format(
+            $q$SELECT %1$L::regclass, a.attname, cur.v ->> a.attname::text, shipped.v ->> a.attname::text,
+                      (cur.v ->> 'set_at')::timestamptz, cur.v ->> 'set_by', col_description(%1$L::regclass, a.attnum)
+               FROM (SELECT to_jsonb(s) AS v FROM %1$s s ORDER BY s.set_at DESC, s.setting_id DESC LIMIT 1) cur
+               LEFT JOIN (SELECT to_jsonb(s) AS v FROM %1$s s WHERE s.shipped) shipped ON true
+               JOIN pg_attribute a ON a.attrelid = %1$L::regclass AND a.attnum > 4 AND NOT a.attisdropped
+               ORDER BY a.attnum$q$, t);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION ptl.settings_in_force() IS
+    'Every setting of every settings table in force: its value, the default ptl ships, when and by whom the row in force was set, and what it means';
+
+CREATE VIEW ptl.settings AS SELECT * FROM ptl.settings_in_force();
+COMMENT ON VIEW ptl.settings IS
+    'Every setting in force, one row each: its table, name, value, the default ptl ships, when and by whom it was set, what it means (change them with ptl.change_settings)';
+COMMENT ON COLUMN ptl.settings.settings IS 'The settings table (a history: ptl.change_settings adds a row)';
+COMMENT ON COLUMN ptl.settings.setting IS 'The setting: a column of the table';
+COMMENT ON COLUMN ptl.settings.value IS 'Its value in force, as text (NULL: none)';
+COMMENT ON COLUMN ptl.settings.shipped_value IS 'The default ptl ships';
+COMMENT ON COLUMN ptl.settings.set_at IS 'When the row in force was set (-infinity: the shipped defaults)';
+COMMENT ON COLUMN ptl.settings.set_by IS 'Who set the row in force';
+COMMENT ON COLUMN ptl.settings.description IS 'What the setting means (the column''s comment)';
+
+-- Operational settings, e.g. SELECT ptl.change_settings('ptl.ops_setting',
+-- '{"snapshot_retention": "5 years"}').
 CREATE TABLE ptl.ops_setting (
     setting_id          bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
     set_at              timestamptz NOT NULL DEFAULT now(),
@@ -21,19 +154,11 @@ CREATE TABLE ptl.ops_setting (
     los_min_spells      int NOT NULL DEFAULT 5 CHECK (los_min_spells >= 1),
     bed_horizon_days    int NOT NULL DEFAULT 42 CHECK (bed_horizon_days BETWEEN 1 AND 366),
     bottleneck_weeks    int NOT NULL DEFAULT 4 CHECK (bottleneck_weeks >= 1),
-    outbound_match_days int NOT NULL DEFAULT 28 CHECK (outbound_match_days BETWEEN 1 AND 366),
-    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
-    CONSTRAINT ops_setting_set_at_in_range CHECK (ptl.in_storage_range(set_at) OR (shipped AND set_at = '-infinity'))
+    outbound_match_days int NOT NULL DEFAULT 28 CHECK (outbound_match_days BETWEEN 1 AND 366)
 );
-INSERT INTO ptl.ops_setting (setting_id, set_at, set_by, shipped) VALUES (0, '-infinity', 'ptl', true);
-SELECT pg_catalog.pg_extension_config_dump('ptl.ops_setting', 'WHERE NOT shipped');
-SELECT pg_catalog.pg_extension_config_dump('ptl.ops_setting_setting_id_seq', '');
+SELECT ptl_internal.settings_history_ready('ptl.ops_setting');
 COMMENT ON TABLE ptl.ops_setting IS
-    'Operational settings: a history, the latest row is in force (insert a row to change)';
-COMMENT ON COLUMN ptl.ops_setting.setting_id IS 'Row number (0 = the defaults ptl ships)';
-COMMENT ON COLUMN ptl.ops_setting.set_at IS 'When the settings were set';
-COMMENT ON COLUMN ptl.ops_setting.set_by IS 'Who set them';
-COMMENT ON COLUMN ptl.ops_setting.shipped IS 'True for the defaults row ptl ships';
+    'Operational settings: a history, the latest row is in force (change with ptl.change_settings)';
 COMMENT ON COLUMN ptl.ops_setting.snapshot_retention IS
     'How long census snapshots are kept: ptl.daily_refresh drops the months that ended longer ago than this before the census (NULL keeps them all)';
 COMMENT ON COLUMN ptl.ops_setting.los_percentile IS
@@ -68,19 +193,11 @@ CREATE TABLE ptl.risk_setting (
     priority_review_days            int NOT NULL DEFAULT 84 CHECK (priority_review_days > 0),
     two_week_wait_target_days       int NOT NULL DEFAULT 14 CHECK (two_week_wait_target_days > 0),
     urgent_referral_target_days     int NOT NULL DEFAULT 28 CHECK (urgent_referral_target_days > 0),
-    routine_referral_target_days    int NOT NULL DEFAULT 126 CHECK (routine_referral_target_days > 0),
-    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
-    CONSTRAINT risk_setting_set_at_in_range CHECK (ptl.in_storage_range(set_at) OR (shipped AND set_at = '-infinity'))
+    routine_referral_target_days    int NOT NULL DEFAULT 126 CHECK (routine_referral_target_days > 0)
 );
-INSERT INTO ptl.risk_setting (setting_id, set_at, set_by, shipped) VALUES (0, '-infinity', 'ptl', true);
-SELECT pg_catalog.pg_extension_config_dump('ptl.risk_setting', 'WHERE NOT shipped');
-SELECT pg_catalog.pg_extension_config_dump('ptl.risk_setting_setting_id_seq', '');
+SELECT ptl_internal.settings_history_ready('ptl.risk_setting');
 COMMENT ON TABLE ptl.risk_setting IS
-    'Risk cohorts'' thresholds and the waiting-list order policy: a history, the latest row is in force (insert a row to change)';
-COMMENT ON COLUMN ptl.risk_setting.setting_id IS 'Row number (0 = the defaults ptl ships)';
-COMMENT ON COLUMN ptl.risk_setting.set_at IS 'When the settings were set';
-COMMENT ON COLUMN ptl.risk_setting.set_by IS 'Who set them';
-COMMENT ON COLUMN ptl.risk_setting.shipped IS 'True for the defaults row ptl ships';
+    'Risk cohorts'' thresholds and the waiting-list order policy: a history, the latest row is in force (change with ptl.change_settings)';
 COMMENT ON COLUMN ptl.risk_setting.order_policy IS
     'clinical_priority (default): on the admitted list P1a/P1b first, then P2-P4 by share of target waited, date listed, clock start; on the non-admitted list two-week wait, urgent, routine referrals, each by share of its target waited, then clock start; longest_wait: the admitted list by RTT clock start instead of share of target, the non-admitted list by clock start alone';
 COMMENT ON COLUMN ptl.risk_setting.prehabilitation_ariscat_from IS

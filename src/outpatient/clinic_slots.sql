@@ -18,19 +18,11 @@ CREATE TABLE ptl.clinic_setting (
     default_slot_minutes    int NOT NULL DEFAULT 15 CHECK (default_slot_minutes BETWEEN 1 AND 480),
     book_named_clinician    boolean NOT NULL DEFAULT true,
     follow_up_early_days    int NOT NULL DEFAULT 14 CHECK (follow_up_early_days BETWEEN 0 AND 365),
-    high_risk_face_to_face  boolean NOT NULL DEFAULT true,
-    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
-    CONSTRAINT clinic_setting_set_at_in_range CHECK (ptl.in_storage_range(set_at) OR (shipped AND set_at = '-infinity'))
+    high_risk_face_to_face  boolean NOT NULL DEFAULT true
 );
-INSERT INTO ptl.clinic_setting (setting_id, set_at, set_by, shipped) VALUES (0, '-infinity', 'ptl', true);
-SELECT pg_catalog.pg_extension_config_dump('ptl.clinic_setting', 'WHERE NOT shipped');
-SELECT pg_catalog.pg_extension_config_dump('ptl.clinic_setting_setting_id_seq', '');
+SELECT ptl_internal.settings_history_ready('ptl.clinic_setting');
 COMMENT ON TABLE ptl.clinic_setting IS
-    'Clinic slot filling settings: a history, the latest row is in force (insert a row to change)';
-COMMENT ON COLUMN ptl.clinic_setting.setting_id IS 'Row number (0 = the defaults ptl ships)';
-COMMENT ON COLUMN ptl.clinic_setting.set_at IS 'When the settings were set';
-COMMENT ON COLUMN ptl.clinic_setting.set_by IS 'Who set them';
-COMMENT ON COLUMN ptl.clinic_setting.shipped IS 'True for the defaults row ptl ships';
+    'Clinic slot filling settings: a history, the latest row is in force (change with ptl.change_settings)';
 COMMENT ON COLUMN ptl.clinic_setting.min_notice_days IS
     'Fewest days between proposing and the appointment (default 7; a trust that counts only offers three weeks ahead as reasonable sets 21)';
 COMMENT ON COLUMN ptl.clinic_setting.horizon_weeks IS 'Weeks ahead a proposal run fills (default 6)';

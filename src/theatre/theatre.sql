@@ -18,19 +18,11 @@ CREATE TABLE ptl.theatre_setting (
     book_named_consultant       boolean NOT NULL DEFAULT true,
     late_start_flag_minutes     int NOT NULL DEFAULT 30 CHECK (late_start_flag_minutes > 0),
     early_finish_flag_minutes   int NOT NULL DEFAULT 30 CHECK (early_finish_flag_minutes > 0),
-    utilisation_target_pct      float8 NOT NULL DEFAULT 85 CHECK (utilisation_target_pct > 0 AND utilisation_target_pct <= 100),
-    -- (ptl.in_storage_range: finite, 1850-01-01 to 2200-12-31; see src/model/model.sql)
-    CONSTRAINT theatre_setting_set_at_in_range CHECK (ptl.in_storage_range(set_at) OR (shipped AND set_at = '-infinity'))
+    utilisation_target_pct      float8 NOT NULL DEFAULT 85 CHECK (utilisation_target_pct > 0 AND utilisation_target_pct <= 100)
 );
-INSERT INTO ptl.theatre_setting (setting_id, set_at, set_by, shipped) VALUES (0, '-infinity', 'ptl', true);
-SELECT pg_catalog.pg_extension_config_dump('ptl.theatre_setting', 'WHERE NOT shipped');
-SELECT pg_catalog.pg_extension_config_dump('ptl.theatre_setting_setting_id_seq', '');
+SELECT ptl_internal.settings_history_ready('ptl.theatre_setting');
 COMMENT ON TABLE ptl.theatre_setting IS
-    'Theatre planning and productivity settings: a history, the latest row is in force (insert a row to change)';
-COMMENT ON COLUMN ptl.theatre_setting.setting_id IS 'Row number (0 = the defaults ptl ships)';
-COMMENT ON COLUMN ptl.theatre_setting.set_at IS 'When the settings were set';
-COMMENT ON COLUMN ptl.theatre_setting.set_by IS 'Who set them';
-COMMENT ON COLUMN ptl.theatre_setting.shipped IS 'True for the defaults row ptl ships';
+    'Theatre planning and productivity settings: a history, the latest row is in force (change with ptl.change_settings)';
 COMMENT ON COLUMN ptl.theatre_setting.turnaround_minutes IS 'Minutes planned between consecutive cases in a session (default 15)';
 COMMENT ON COLUMN ptl.theatre_setting.duration_percentile IS
     'Percentile of the lognormal fit of past durations at which a case is booked (default 0.8; docs/theatre.md)';

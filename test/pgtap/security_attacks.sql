@@ -403,7 +403,9 @@ SELECT x.fn, x.call_sql FROM (VALUES
     ('ptl.outbound_actions_csv(text,timestamp with time zone)', $$SELECT * FROM ptl.outbound_actions_csv('RZ2') AS line$$),
     ('ptl.successor_in_force(date)', $$SELECT * FROM ptl.successor_in_force('2025-03-31')$$),
     ('ptl_internal.my_transferred_pathways()', $$SELECT t.pathway_id FROM ptl_internal.my_transferred_pathways() AS t (pathway_id)$$),
-    ('ptl.access_policy_violations()', $$SELECT * FROM ptl.access_policy_violations()$$)) x(fn, call_sql);
+    ('ptl.access_policy_violations()', $$SELECT * FROM ptl.access_policy_violations()$$),
+    ('ptl.settings_in_force()', $$SELECT * FROM ptl.settings_in_force()$$),
+    ('ptl_internal.settings_tables()', $$SELECT t FROM ptl_internal.settings_tables() AS t$$)) x(fn, call_sql);
 
 -- Set-returning functions that read no table (their arguments are all they
 -- see) and those a reader may not call are not attacked here.
