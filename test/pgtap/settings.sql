@@ -2,7 +2,7 @@
 -- settings table is a history made the same way, ptl.change_settings changes
 -- some settings and keeps the others, and ptl.settings shows them all.
 BEGIN;
-SELECT plan(16);
+SELECT plan(18);
 
 -- The tables: found by their history's columns, each made whole.
 SELECT is(ARRAY(SELECT t::text FROM ptl_internal.settings_tables() t),
@@ -73,6 +73,13 @@ SELECT throws_ok($$SELECT ptl.change_settings('ptl.rtt_setting', '[1]')$$, '2202
     'the changes must be a JSON object');
 SELECT is((SELECT count(*) FROM ptl.rtt_setting), (SELECT n FROM before),
     'a refused change writes no row');
+
+-- Who: readers read the settings; changing them is an administrator's.
+SET LOCAL ROLE ptl_reader;
+SELECT ok((SELECT count(*) FROM ptl.settings) > 0, 'a reader reads every setting in force');
+SELECT throws_ok($$SELECT ptl.change_settings('ptl.ops_setting', '{"bed_horizon_days": 30}')$$, '42501', NULL,
+    'a reader cannot change a setting');
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;
